@@ -1,0 +1,51 @@
+"""Users, roles and the authenticated principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from domain.ids import SessionId, UserId
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    DOCTOR = "doctor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: UserId
+    email: str
+    name: str
+    role: Role
+    specialty: str | None
+    password_hash: str
+    created_at: datetime
+    timezone: str = "UTC"
+    locale: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: read from a verified access token, never from a request body."""
+
+    user_id: UserId
+    role: Role
+    session_id: SessionId
+    token_id: str
+    expires_at: datetime
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def is_doctor(self) -> bool:
+        return self.role is Role.DOCTOR
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role is Role.PATIENT

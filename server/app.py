@@ -1,0 +1,139 @@
+"""The composition root: ``create_app(settings)`` builds the whole server. The CLI and the
+tests both use it; nothing else wires objects together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+
+import aiohttp_cors
+from aiohttp import web
+
+import web.routes as web_routes
+from domain.clock import Clock, utc_now
+from server import keys, ops
+from server.auth import routes as auth_routes
+from server.auth.passwords import Passwords
+from server.auth.service import AccountService
+from server.auth.tokens import TokenService
+from server.http.api import Api
+from server.http.middleware import errors, metrics, request_context, security_headers
+from server.metrics import Metrics
+from server.ratelimit import RateLimiter
+from server.secrets import resolve_jwt_secret
+from server.settings import Settings
+from storage.mongo import Database, open_database
+from storage.redis import open_redis
+
+
+def _version() -> str:
+    try:
+        return version("telemed")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0"
+
+
+def build_api() -> Api:
+    """Every REST module, in one registry (also the source of the OpenAPI document)."""
+    api = Api()
+    api.include(auth_routes.api)
+    return api
+
+
+def make_account_service(
+    settings: Settings,
+    db: Database,
+    *,
+    clock: Clock = utc_now,
+    passwords: Passwords | None = None,
+) -> AccountService:
+    tokens = TokenService(
+        secret=resolve_jwt_secret(settings),
+        issuer=settings.auth.jwt_issuer,
+        audience=settings.auth.jwt_audience,
+        access_ttl=settings.auth.access_token_ttl,
+        clock=clock,
+    )
+    return AccountService(
+        db.repos,
+        tokens=tokens,
+        passwords=passwords or Passwords(),
+        settings=settings.auth,
+        clock=clock,
+    )
+
+
+def create_app(
+    settings: Settings, *, clock: Clock = utc_now, passwords: Passwords | None = None
+) -> web.Application:
+    resolve_jwt_secret(settings)  # fail fast, before anything starts, on a missing secret
+    app = web.Application(
+        client_max_size=settings.http.max_body_bytes,
+        middlewares=[request_context, metrics, errors],
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock
+    app[keys.METRICS] = Metrics()
+    app[keys.REDIS] = None
+    password_hasher = passwords or Passwords()
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        db_settings = settings.database
+        async with open_database(
+            url=db_settings.mongodb_url,
+            database=db_settings.mongodb_database,
+            data_dir=settings.core.data_dir,
+            timeout_ms=db_settings.mongodb_timeout_ms,
+            embedded_start_timeout=db_settings.embedded_start_timeout,
+        ) as db:
+            app[keys.DATABASE] = db
+            accounts = make_account_service(settings, db, clock=clock, passwords=password_hasher)
+            app[keys.ACCOUNTS] = accounts
+            app[keys.AUTHENTICATOR] = accounts.authenticate
+            yield
+
+    async def redis(app: web.Application) -> AsyncIterator[None]:
+        url = settings.redis.redis_url
+        if url is None:
+            yield
+            return
+        async with open_redis(url) as handle:
+            app[keys.REDIS] = handle
+            yield
+
+    async def rate_limiter(app: web.Application) -> AsyncIterator[None]:
+        app[keys.RATE_LIMITER] = RateLimiter.create(
+            settings.redis.redis_url,
+            per_user=settings.http.rate_limit,
+            per_address=settings.http.rate_limit_anonymous,
+        )
+        yield
+
+    app.cleanup_ctx.extend([database, redis, rate_limiter])
+
+    api = build_api()
+    api.register(app)
+    ops.setup(app, api, version=_version())
+    web_routes.setup(app)
+    _setup_cors(app, settings.http.cors_origins)
+    app.on_response_prepare.append(security_headers)
+    return app
+
+
+def _setup_cors(app: web.Application, origins: list[str]) -> None:
+    """CORS for the REST API, for the configured origins only (same-origin always works)."""
+    if not origins:
+        return
+    options = aiohttp_cors.ResourceOptions(
+        allow_credentials=False,
+        expose_headers=("X-Request-ID", "Retry-After"),
+        allow_headers=("Authorization", "Content-Type", "X-Request-ID"),
+        allow_methods=("GET", "POST", "PUT", "DELETE"),
+        max_age=600,
+    )
+    cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))
+    for route in list(app.router.routes()):
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter") or ""
+        if path.startswith("/api/"):
+            cors.add(route)

@@ -1,0 +1,1 @@
+"""Accounts: passwords, tokens, sign-in throttling, and the auth REST endpoints."""

@@ -1,0 +1,66 @@
+"""Request and response models of the auth endpoints (also the OpenAPI schemas)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from domain.users import Role, User
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RegisterIn(Strict):
+    email: EmailStr = Field(max_length=254)
+    password: str = Field(min_length=1, max_length=256, json_schema_extra={"format": "password"})
+    name: str = Field(min_length=1, max_length=120)
+
+
+class LoginIn(Strict):
+    email: str = Field(min_length=1, max_length=254)
+    password: str = Field(min_length=1, max_length=256, json_schema_extra={"format": "password"})
+    # Non-browser clients may send back the device token instead of the cookie.
+    device_token: str | None = Field(default=None, max_length=2048)
+
+
+class RefreshIn(Strict):
+    refresh_token: str = Field(min_length=1, max_length=256)
+
+
+class LogoutIn(Strict):
+    refresh_token: str | None = Field(default=None, min_length=1, max_length=256)
+
+
+class CreateUserIn(RegisterIn):
+    role: Role
+    specialty: str | None = Field(default=None, min_length=1, max_length=80)
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    role: Role
+    specialty: str | None = None
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id, email=user.email, name=user.name, role=user.role, specialty=user.specialty
+        )
+
+
+class UserEnvelope(BaseModel):
+    user: UserOut
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name
+    expires_in: int
+    user: UserOut
+    device_token: str | None = None

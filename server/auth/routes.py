@@ -1,0 +1,140 @@
+"""Auth REST endpoints (PROTOCOL.md, "Auth"). Thin: validate, call the service, shape."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from domain.users import Role
+from server import keys
+from server.auth.models import (
+    CreateUserIn,
+    LoginIn,
+    LogoutIn,
+    RefreshIn,
+    RegisterIn,
+    TokenPair,
+    UserEnvelope,
+    UserOut,
+)
+from server.auth.service import DEVICE_TOKEN_TTL, IssuedTokens
+from server.http.api import Api, Call
+from server.http.json import dumps
+
+api = Api()
+
+DEVICE_COOKIE = "telemed_device"
+
+
+def _pair(issued: IssuedTokens) -> TokenPair:
+    return TokenPair(
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+        user=UserOut.of(issued.user),
+        device_token=issued.device_token,
+    )
+
+
+@api.post(
+    "/auth/register",
+    summary="Create a patient account",
+    tags=["auth"],
+    body=RegisterIn,
+    response=UserEnvelope,
+    status=201,
+    auth=False,
+    errors=[409],
+)
+async def register(call: Call) -> UserEnvelope:
+    body = call.body(RegisterIn)
+    user = await call.app[keys.ACCOUNTS].create_user(
+        email=str(body.email), password=body.password, name=body.name, role=Role.PATIENT
+    )
+    return UserEnvelope(user=UserOut.of(user))
+
+
+@api.post(
+    "/auth/login",
+    summary="Sign in with email and password",
+    tags=["auth"],
+    body=LoginIn,
+    response=TokenPair,
+    auth=False,
+)
+async def login(call: Call) -> web.Response:
+    body = call.body(LoginIn)
+    issued = await call.app[keys.ACCOUNTS].login(
+        email=body.email,
+        password=body.password,
+        client_ip=call.client_ip,
+        device_token=body.device_token or call.request.cookies.get(DEVICE_COOKIE),
+    )
+    response = web.Response(body=dumps(_pair(issued)), content_type="application/json")
+    if issued.device_token:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            issued.device_token,
+            max_age=int(DEVICE_TOKEN_TTL.total_seconds()),
+            path="/api/v1/auth/login",
+            httponly=True,
+            samesite="Strict",
+            secure=call.request.secure,
+        )
+    return response
+
+
+@api.post(
+    "/auth/refresh",
+    summary="Exchange a refresh token for a new pair (rotation; reuse revokes the sign-in)",
+    tags=["auth"],
+    body=RefreshIn,
+    response=TokenPair,
+    auth=False,
+)
+async def refresh(call: Call) -> TokenPair:
+    body = call.body(RefreshIn)
+    return _pair(await call.app[keys.ACCOUNTS].refresh(body.refresh_token))
+
+
+@api.post(
+    "/auth/logout",
+    summary="End a sign-in: its refresh and access tokens stop working",
+    tags=["auth"],
+    body=LogoutIn,
+    body_optional=True,
+    status=204,
+    auth=False,
+)
+async def logout(call: Call) -> None:
+    body = call.body(LogoutIn)
+    await call.app[keys.ACCOUNTS].logout(
+        refresh_token=body.refresh_token, principal=call.principal_or_none
+    )
+
+
+@api.get("/me", summary="The signed-in user", tags=["auth"], response=UserEnvelope)
+async def me(call: Call) -> UserEnvelope:
+    user = await call.app[keys.ACCOUNTS].get_user(call.principal.user_id)
+    return UserEnvelope(user=UserOut.of(user))
+
+
+@api.post(
+    "/admin/users",
+    summary="Create a user of any role (admin)",
+    tags=["admin"],
+    body=CreateUserIn,
+    response=UserEnvelope,
+    status=201,
+    roles=[Role.ADMIN],
+    errors=[409],
+)
+async def create_user(call: Call) -> UserEnvelope:
+    body = call.body(CreateUserIn)
+    user = await call.app[keys.ACCOUNTS].create_user(
+        email=str(body.email),
+        password=body.password,
+        name=body.name,
+        role=body.role,
+        specialty=body.specialty,
+    )
+    return UserEnvelope(user=UserOut.of(user))

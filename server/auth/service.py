@@ -1,0 +1,221 @@
+"""Account use cases: register, sign in, refresh with rotation and reuse detection, sign out,
+authenticate an access token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+
+from domain.clock import Clock
+from domain.errors import InvalidInput, Unauthorized
+from domain.ids import UserId
+from domain.users import Principal, Role, User
+from server.auth.passwords import Passwords, password_problem
+from server.auth.throttle import LoginThrottle
+from server.auth.tokens import TokenService, hash_refresh_token, new_refresh_token
+from server.http.problems import FieldError
+from server.settings import AuthSettings
+from storage.mongo import Repositories
+from storage.sessions import Session
+
+log = structlog.get_logger(__name__)
+
+DEVICE_TOKEN_TTL = timedelta(days=180)
+# Session activity is written at most this often, so each request does not cost a write.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+    device_token: str | None = None
+
+
+class AccountService:
+    def __init__(
+        self,
+        repos: Repositories,
+        *,
+        tokens: TokenService,
+        passwords: Passwords,
+        settings: AuthSettings,
+        clock: Clock,
+    ) -> None:
+        self._repos = repos
+        self.tokens = tokens
+        self._passwords = passwords
+        self._settings = settings
+        self._clock = clock
+        self._throttle = LoginThrottle(
+            repos.login_failures,
+            max_failures=settings.login_max_failures,
+            window=timedelta(seconds=settings.login_window),
+            clock=clock,
+        )
+
+    # ------------------------------------------------------------------ accounts
+
+    async def create_user(
+        self,
+        *,
+        email: str,
+        password: str,
+        name: str,
+        role: Role,
+        specialty: str | None = None,
+        timezone: str = "UTC",
+    ) -> User:
+        problem = password_problem(
+            password,
+            min_length=self._settings.password_min_length,
+            user_inputs=[email, email.split("@")[0], name],
+        )
+        if problem is not None:
+            raise InvalidInput(
+                f"password {problem}",
+                details=[FieldError(field="password", message=problem, type="weak_password")],
+            )
+        if role is Role.DOCTOR and not specialty:
+            raise InvalidInput(
+                "a doctor needs a specialty",
+                details=[FieldError(field="specialty", message="required", type="missing")],
+            )
+        if role is not Role.DOCTOR and specialty:
+            specialty = None
+        return await self._repos.users.create(
+            email=email,
+            name=name,
+            role=role,
+            password_hash=await self._passwords.hash(password),
+            created_at=self._clock(),
+            specialty=specialty,
+            timezone=timezone,
+        )
+
+    async def get_user(self, user_id: str) -> User:
+        user = await self._repos.users.get(user_id)
+        if user is None:
+            raise Unauthorized("this account no longer exists")
+        return user
+
+    # ------------------------------------------------------------------ sign in
+
+    async def login(
+        self, *, email: str, password: str, client_ip: str, device_token: str | None
+    ) -> IssuedTokens:
+        email = email.strip().lower()
+        user = await self._repos.users.get_by_email(email)
+        device = self.tokens.device_owner(device_token)
+        address_key = LoginThrottle.address_key(client_ip)
+        if user is not None and device is not None and device[0] == user.id:
+            account_key = LoginThrottle.device_key(user.id, device[1])
+        else:
+            account_key = LoginThrottle.account_key(email)
+        keys = [address_key, account_key]
+        await self._throttle.check(keys)
+
+        ok = await self._passwords.verify(user.password_hash if user else None, password)
+        if not ok or user is None:
+            await self._throttle.failed(keys)
+            log.info("login_failed", email_known=user is not None, client_ip=client_ip)
+            raise Unauthorized("wrong email or password")
+
+        await self._throttle.succeeded([account_key])
+        if self._passwords.needs_rehash(user.password_hash):
+            await self._repos.users.set_password_hash(user.id, await self._passwords.hash(password))
+        session = await self._repos.sessions.create(
+            user_id=user.id,
+            now=self._clock(),
+            ttl=timedelta(seconds=self._settings.refresh_token_ttl),
+        )
+        issued = await self._issue(user, session)
+        new_device = self.tokens.issue_device(user_id=user.id, ttl=DEVICE_TOKEN_TTL)
+        log.info("login", user_id=user.id, session_id=session.id)
+        return IssuedTokens(
+            access_token=issued.access_token,
+            refresh_token=issued.refresh_token,
+            expires_in=issued.expires_in,
+            user=user,
+            device_token=new_device,
+        )
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens:
+        now = self._clock()
+        token_hash = hash_refresh_token(refresh_token)
+        token = await self._repos.refresh_tokens.consume(token_hash, now)
+        if token is None:
+            seen = await self._repos.refresh_tokens.get(token_hash)
+            if seen is not None:
+                # A rotated token came back: someone holds a copy. End the whole sign-in.
+                await self._repos.sessions.revoke(seen.session_id, now, "refresh_token_reuse")
+                log.warning("refresh_token_reuse", session_id=seen.session_id, user_id=seen.user_id)
+                raise Unauthorized("refresh token already used; the session has been revoked")
+            raise Unauthorized("invalid refresh token")
+        if token.expires_at <= now:
+            raise Unauthorized("refresh token expired")
+        session = await self._live_session(token.session_id)
+        user = await self.get_user(token.user_id)
+        return await self._issue(user, session)
+
+    async def logout(self, *, refresh_token: str | None, principal: Principal | None) -> None:
+        """Revoke the sign-in named by the refresh token (or by the access token's session)."""
+        now = self._clock()
+        if refresh_token is not None:
+            token = await self._repos.refresh_tokens.get(hash_refresh_token(refresh_token))
+            if token is not None and (principal is None or principal.user_id == token.user_id):
+                await self._repos.sessions.revoke(token.session_id, now, "logout")
+        if principal is not None:
+            await self._repos.sessions.revoke(principal.session_id, now, "logout")
+
+    # ------------------------------------------------------------------ tokens
+
+    async def authenticate(self, access_token: str) -> Principal:
+        """Verify an access token and that its sign-in is still live; record activity."""
+        claims = self.tokens.decode_access(access_token)
+        session = await self._live_session(claims.session_id)
+        if session.user_id != claims.user_id:
+            raise Unauthorized("invalid token")
+        await self._repos.sessions.touch(session.id, self._clock(), min_interval=TOUCH_INTERVAL)
+        return Principal(
+            user_id=claims.user_id,
+            role=claims.role,
+            session_id=claims.session_id,
+            token_id=claims.token_id,
+            expires_at=claims.expires_at,
+        )
+
+    async def _live_session(self, session_id: str) -> Session:
+        now = self._clock()
+        session = await self._repos.sessions.get(session_id)
+        if session is None or session.revoked:
+            raise Unauthorized("this sign-in has ended; sign in again")
+        if session.expires_at <= now:
+            raise Unauthorized("this sign-in has expired; sign in again")
+        if now - session.last_used_at > timedelta(seconds=self._settings.idle_timeout):
+            await self._repos.sessions.revoke(session.id, now, "inactivity")
+            raise Unauthorized("signed out after a period of inactivity")
+        return session
+
+    async def _issue(self, user: User, session: Session) -> IssuedTokens:
+        now = self._clock()
+        refresh = new_refresh_token()
+        await self._repos.refresh_tokens.insert(
+            token_hash=hash_refresh_token(refresh),
+            session_id=session.id,
+            user_id=UserId(user.id),
+            issued_at=now,
+            expires_at=session.expires_at,
+        )
+        await self._repos.sessions.touch(session.id, now, min_interval=timedelta(0))
+        access = self.tokens.issue_access(user_id=user.id, role=user.role, session_id=session.id)
+        return IssuedTokens(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=self.tokens.access_ttl,
+            user=user,
+        )

@@ -1,0 +1,144 @@
+"""Access tokens (JWT, HS256 pinned) and opaque refresh tokens.
+
+Access tokens require exp, iat, sub, aud, iss and jti, carry the role and the session id, and
+are typed ``at+jwt`` (RFC 9068) so that no other token this server signs can stand in for one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+
+from domain.clock import Clock
+from domain.errors import Unauthorized
+from domain.ids import SessionId, UserId
+from domain.users import Role
+
+ALGORITHM = "HS256"
+ACCESS_TYPE = "at+jwt"
+DEVICE_TYPE = "device+jwt"
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "jti"]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: UserId
+    role: Role
+    session_id: SessionId
+    token_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+def hash_refresh_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class TokenService:
+    def __init__(
+        self,
+        *,
+        secret: str,
+        issuer: str,
+        audience: str,
+        access_ttl: int,
+        clock: Clock,
+        leeway: int = 5,
+    ) -> None:
+        if len(secret.encode()) < 32:
+            raise ValueError("the JWT secret must be at least 32 bytes")
+        self._secret = secret
+        self.issuer = issuer
+        self.audience = audience
+        self.access_ttl = access_ttl
+        self._clock = clock
+        self._leeway = leeway
+
+    def issue_access(self, *, user_id: UserId, role: Role, session_id: SessionId) -> str:
+        now = self._clock()
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": user_id,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=self.access_ttl)).timestamp()),
+            "jti": secrets.token_urlsafe(16),
+            "role": role.value,
+            "sid": session_id,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"typ": ACCESS_TYPE})
+
+    def decode_access(self, token: str) -> AccessClaims:
+        claims = self._decode(token, ACCESS_TYPE, self.audience)
+        try:
+            role = Role(claims["role"])
+            session_id = SessionId(str(claims["sid"]))
+        except (KeyError, ValueError):
+            raise Unauthorized("invalid token") from None
+        return AccessClaims(
+            user_id=UserId(str(claims["sub"])),
+            role=role,
+            session_id=session_id,
+            token_id=str(claims["jti"]),
+            issued_at=datetime.fromtimestamp(claims["iat"], UTC),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+
+    def issue_device(self, *, user_id: UserId, ttl: timedelta) -> str:
+        """A long-lived token naming a browser that once signed in successfully (see throttle)."""
+        now = self._clock()
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience + ":device",
+            "sub": user_id,
+            "iat": int(now.timestamp()),
+            "exp": int((now + ttl).timestamp()),
+            "jti": secrets.token_urlsafe(16),
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"typ": DEVICE_TYPE})
+
+    def device_owner(self, token: str | None) -> tuple[UserId, str] | None:
+        """The user and device id of a valid device token, else ``None``."""
+        if not token:
+            return None
+        try:
+            claims = self._decode(token, DEVICE_TYPE, self.audience + ":device")
+        except Unauthorized:
+            return None
+        return UserId(str(claims["sub"])), str(claims["jti"])
+
+    def _decode(self, token: str, typ: str, audience: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != ALGORITHM or header.get("typ") != typ:
+                raise Unauthorized("invalid token")
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                audience=audience,
+                issuer=self.issuer,
+                leeway=self._leeway,
+                options={"require": REQUIRED_CLAIMS, "verify_signature": True},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("token expired") from None
+        except jwt.PyJWTError:
+            raise Unauthorized("invalid token") from None
+        # PyJWT checks exp against the wall clock; the injected clock is the application's truth.
+        now = self._clock().timestamp()
+        if claims["exp"] + self._leeway < now:
+            raise Unauthorized("token expired")
+        if claims["iat"] - self._leeway > now:
+            raise Unauthorized("invalid token")
+        return claims

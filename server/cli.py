@@ -1,0 +1,140 @@
+"""The ``telemed`` command line: ``serve``, ``user create`` (and more, added by their owners)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from domain.errors import DomainError
+from domain.users import Role
+from server.logging import configure_logging
+from server.settings import Environment, HttpSettings, Settings, SettingsError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from server.app import create_app
+    from server.demo import banner, seed_demo
+
+    if args.host or args.port is not None:
+        http = settings.http.model_copy(
+            update={
+                "host": args.host or settings.http.host,
+                "port": settings.http.port if args.port is None else args.port,
+            }
+        )
+        settings = settings.with_(http=HttpSettings.model_validate(http.model_dump()))
+    if args.demo and settings.core.env is Environment.PRODUCTION:
+        raise SettingsError("--demo is refused when TELEMED_ENV=production")
+    app = create_app(settings)
+    if args.demo:
+        app.on_startup.append(seed_demo)
+
+    host = settings.http.host
+    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
+
+    def announce(message: str) -> None:
+        url = f"http://{shown_host}:{settings.http.port}"
+        print(banner(url) if args.demo else f"Telemed is running at {url} (Ctrl-C to stop)")
+        sys.stdout.flush()
+
+    loop = _new_loop()
+    web.run_app(
+        app,
+        host=host,
+        port=settings.http.port,
+        print=announce,
+        access_log=None,
+        loop=loop,
+        shutdown_timeout=5.0,
+    )
+    return 0
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on every platform we run
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _user_create(args: argparse.Namespace, settings: Settings) -> int:
+    from server.app import make_account_service
+    from storage.mongo import open_database
+
+    password: str | None = args.password
+    if password is None:
+        password = getpass.getpass("Password: ")
+    elif password == "-":  # noqa: S105 - "-" means "read it from stdin"
+        password = sys.stdin.readline().rstrip("\n")
+
+    async def run() -> None:
+        async with open_database(
+            url=settings.database.mongodb_url,
+            database=settings.database.mongodb_database,
+            data_dir=settings.core.data_dir,
+            timeout_ms=settings.database.mongodb_timeout_ms,
+        ) as db:
+            accounts = make_account_service(settings, db)
+            user = await accounts.create_user(
+                email=args.email,
+                password=password,
+                name=args.name,
+                role=Role(args.role),
+                specialty=args.specialty,
+            )
+            print(f"created {user.role.value} {user.email} (id {user.id})")
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        print(f"telemed: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="telemed", description="Telemedicine consultation server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--demo", action="store_true", help="seed and print a demo clinic first")
+    serve.add_argument("--host", help="listen address (default TELEMED_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="listen port (default TELEMED_PORT or 8080)")
+    serve.set_defaults(run=_serve)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    create = user_sub.add_parser("create", help="create a user (the first admin, doctors)")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="the password; '-' reads it from stdin; omitted: prompt")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--specialty")
+    create.set_defaults(run=_user_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        configure_logging(settings.core.log_level, settings.core.log_format)
+        run: Command = args.run
+        return run(args, settings)
+    except SettingsError as exc:
+        print(f"telemed: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Every object shared through the aiohttp application, declared once as typed ``AppKey``s.
+
+No module globals: whatever a handler needs is reached through ``request.app[KEY]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from domain.clock import Clock
+from domain.users import Principal
+
+if TYPE_CHECKING:
+    from server.auth.service import AccountService
+    from server.metrics import Metrics
+    from server.ratelimit import RateLimiter
+    from server.settings import Settings
+    from storage.mongo import Database
+    from storage.redis import RedisHandle
+
+Authenticator = Callable[[str], Awaitable[Principal]]
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+DATABASE: web.AppKey[Database] = web.AppKey("database")
+REDIS: web.AppKey[RedisHandle | None] = web.AppKey("redis")
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+ACCOUNTS: web.AppKey[AccountService] = web.AppKey("accounts")
+AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
+RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+
+# Per-request values (request[...]).
+REQUEST_ID = "telemed.request_id"
+CLIENT_IP = "telemed.client_ip"
+PRINCIPAL = "telemed.principal"

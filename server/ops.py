@@ -1,0 +1,61 @@
+"""Operational endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from server import keys
+from server.http.api import Api, openapi_document
+from server.http.json import json_response
+
+READY_TIMEOUT = 2.0
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+async def _check(probe: Callable[[], Awaitable[None]]) -> str:
+    try:
+        await asyncio.wait_for(probe(), READY_TIMEOUT)
+    except TimeoutError:
+        return "timeout"
+    except Exception as exc:  # any failure means "not ready"; say which
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+async def readyz(request: web.Request) -> web.Response:
+    app = request.app
+    metrics = app[keys.METRICS]
+    checks = {"mongodb": await _check(app[keys.DATABASE].ping)}
+    redis = app[keys.REDIS]
+    if redis is not None:
+        checks["redis"] = await _check(redis.ping)
+    for name, result in checks.items():
+        metrics.ready.labels(name).set(1 if result == "ok" else 0)
+    ready = all(result == "ok" for result in checks.values())
+    return json_response(
+        {"status": "ready" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    body = request.app[keys.METRICS].render()
+    return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
+
+
+def setup(app: web.Application, api: Api, *, version: str) -> None:
+    document = openapi_document(api, title="Telemed API", version=version)
+
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(document)
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics_endpoint)
+    app.router.add_get(api.prefix + "/openapi.json", openapi)

@@ -1,0 +1,199 @@
+"""One typed settings object, split by section, read from ``TELEMED_*`` environment variables.
+
+Every section is its own pydantic-settings class with the ``TELEMED_`` prefix, so the variable
+names stay flat and match the public contract (``TELEMED_PORT``, ``TELEMED_MONGODB_URL``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AnyUrl, BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "TELEMED_"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class _Section(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+
+class CoreSettings(_Section):
+    env: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Path("./var")
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field(default="json", pattern=r"^(json|console)$")
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # Browser origins allowed for CORS and the Socket.IO handshake, besides the server's own.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Proxies whose X-Forwarded-For is believed when deciding a client's address.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    public_url: str | None = None
+    # REST request limits ("limits" notation): per signed-in user, and per address when anonymous.
+    rate_limit: str = "600/minute"
+    rate_limit_anonymous: str = "120/minute"
+
+    @field_validator("rate_limit", "rate_limit_anonymous")
+    @classmethod
+    def _limit_parses(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)
+        return value
+
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_list(cls, value: Any) -> Any:
+        return _comma_or_json_list(value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            url = AnyUrl(origin)
+            if url.scheme not in ("http", "https") or (url.path not in (None, "", "/")):
+                raise ValueError(f"{origin!r} is not an origin like https://clinic.example")
+        return [origin.rstrip("/") for origin in value]
+
+
+class DatabaseSettings(_Section):
+    mongodb_url: str | None = None
+    mongodb_database: str = Field(default="telemed", pattern=r"^[A-Za-z0-9_-]{1,63}$")
+    mongodb_timeout_ms: int = Field(default=5000, ge=100)
+    # How long the embedded SecantusDB may take to answer its first ping.
+    embedded_start_timeout: float = Field(default=60.0, gt=0)
+
+    @field_validator("mongodb_url")
+    @classmethod
+    def _mongo_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return value
+
+
+class RedisSettings(_Section):
+    redis_url: str | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+
+class AuthSettings(_Section):
+    jwt_secret: str | None = Field(default=None, repr=False)
+    jwt_issuer: str = "telemed"
+    jwt_audience: str = "telemed-api"
+    access_token_ttl: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl: int = Field(default=30 * 86_400, ge=300)
+    # A session with no activity for this long is logged off (its refresh token stops working).
+    idle_timeout: int = Field(default=30 * 60, ge=60)
+    login_max_failures: int = Field(default=10, ge=1, le=10)
+    login_window: int = Field(default=15 * 60, ge=60)
+    password_min_length: int = Field(default=10, ge=8)
+
+
+class IceServer(BaseModel):
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class MediaSettings(_Section):
+    ice_servers: Annotated[list[IceServer], NoDecode] = Field(default_factory=list)
+    turn_secret: str | None = Field(default=None, repr=False)
+    turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    turn_ttl: int = Field(default=600, ge=60, le=86_400)
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _parse_ice(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else []
+        return value
+
+    @field_validator("turn_urls", mode="before")
+    @classmethod
+    def _split_turn(cls, value: Any) -> Any:
+        return _comma_or_json_list(value)
+
+
+class ConsultSettings(_Section):
+    join_early_minutes: int = Field(default=15, ge=0, le=24 * 60)
+    join_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    chat_max_chars: int = Field(default=4000, ge=1)
+    signal_max_bytes: int = Field(default=64 * 1024, ge=1024)
+
+
+def _comma_or_json_list(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [part.strip() for part in text.split(",") if part.strip()]
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    core: CoreSettings = field(default_factory=CoreSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    redis: RedisSettings = field(default_factory=RedisSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    consult: ConsultSettings = field(default_factory=ConsultSettings)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read every section from the environment; raises :class:`SettingsError` on a bad value."""
+        try:
+            return cls(
+                core=CoreSettings(),
+                http=HttpSettings(),
+                database=DatabaseSettings(),
+                redis=RedisSettings(),
+                auth=AuthSettings(),
+                media=MediaSettings(),
+                consult=ConsultSettings(),
+            )
+        except ValidationError as exc:
+            raise SettingsError.from_validation(exc) from None
+        except ValueError as exc:  # JSON errors raised while pydantic-settings decodes a value
+            raise SettingsError(f"invalid setting: {exc}") from None
+
+    def with_(self, **sections: Any) -> Settings:
+        """A copy with whole sections replaced (used by the CLI and tests)."""
+        return replace(self, **sections)
+
+
+class SettingsError(Exception):
+    """A bad setting, with a one-line message naming the environment variable."""
+
+    @classmethod
+    def from_validation(cls, exc: ValidationError) -> SettingsError:
+        first = exc.errors()[0]
+        name = ENV_PREFIX + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        value = first.get("input")
+        shown = "" if isinstance(value, dict) or "secret" in name.lower() else f" (got {value!r})"
+        more = f" and {exc.error_count() - 1} more" if exc.error_count() > 1 else ""
+        return cls(f"invalid setting {name}: {first['msg']}{shown}{more}")

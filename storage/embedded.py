@@ -1,0 +1,236 @@
+"""The embedded default database: a SecantusDB server run as a child process.
+
+SecantusDB (PyPI ``SecantusDB``) speaks the MongoDB wire protocol over WiredTiger. It is GPL
+licensed, so it is only ever started as a separate process and never imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+
+EXECUTABLE = "secantusd-py"
+
+
+class EmbeddedDatabaseError(RuntimeError):
+    """The embedded database could not be started."""
+
+
+def find_executable() -> str:
+    """The SecantusDB launcher installed beside this interpreter, or on PATH."""
+    beside = Path(sys.executable).with_name(EXECUTABLE)
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(EXECUTABLE)
+    if found is None:
+        raise EmbeddedDatabaseError(
+            f"{EXECUTABLE} not found: install the SecantusDB package or set TELEMED_MONGODB_URL"
+        )
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: ask the kernel to SIGTERM the database if the server dies without cleaning up."""
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+class EmbeddedDatabase:
+    """Starts SecantusDB on a free loopback port with its data under ``storage_path``.
+
+    Usable as a (sync or async) context manager; ``stop()`` is idempotent and always leaves no
+    process behind (SIGTERM, then SIGKILL after a grace period).
+    """
+
+    def __init__(
+        self,
+        storage_path: Path | str,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        log_path: Path | None = None,
+        start_timeout: float = 60.0,
+    ) -> None:
+        self.storage_path = str(storage_path)
+        self.host = host
+        self.port = port or free_port(host)
+        self.log_path = log_path
+        self.start_timeout = start_timeout
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://{self.host}:{self.port}/?directConnection=true"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start_sync(self) -> None:
+        if self.storage_path != ":memory:":
+            Path(self.storage_path).mkdir(parents=True, exist_ok=True)
+        log_target: int | IO[bytes] = subprocess.DEVNULL
+        log_file = None
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_file = self.log_path.open("ab")
+            log_target = log_file
+        command = [
+            find_executable(),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--storage-path",
+            self.storage_path,
+            "--log-level",
+            "WARNING",
+        ]
+        try:
+            self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_target,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the server, which stops the db in order
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            )
+        finally:
+            if log_file is not None:
+                log_file.close()
+        self._wait_until_ready()
+
+    def _wait_until_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        client: MongoClient[dict[str, object]] = MongoClient(
+            self.url, serverSelectionTimeoutMS=250, connectTimeoutMS=250
+        )
+        try:
+            while True:
+                assert self.process is not None
+                code = self.process.poll()
+                if code is not None:
+                    raise EmbeddedDatabaseError(
+                        f"embedded database exited with code {code} while starting"
+                        f" (storage {self.storage_path}; see {self.log_path or 'its output'})"
+                    )
+                try:
+                    client.admin.command("ping")
+                    return
+                except PyMongoError:
+                    if time.monotonic() > deadline:
+                        self.stop_sync()
+                        raise EmbeddedDatabaseError(
+                            f"embedded database did not answer within {self.start_timeout:.0f}s"
+                        ) from None
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def stop_sync(self, grace: float = 10.0) -> None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=grace)
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.start_sync)
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(self.stop_sync)
+
+    def __enter__(self) -> EmbeddedDatabase:
+        self.start_sync()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop_sync()
+
+    async def __aenter__(self) -> EmbeddedDatabase:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+
+STATE_FILE = "embedded-db.json"
+
+
+def write_state(data_dir: Path, db: EmbeddedDatabase) -> None:
+    """Let other ``telemed`` commands on the same data folder find the running database."""
+    path = data_dir / STATE_FILE
+    path.write_text(json.dumps({"pid": db.pid, "url": db.url}))
+
+
+def clear_state(data_dir: Path) -> None:
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def running_url(data_dir: Path) -> str | None:
+    """The URL of an embedded database another process started on this data folder, if it
+    is still alive and answering."""
+    path = data_dir / STATE_FILE
+    try:
+        state = json.loads(path.read_text())
+        pid, url = int(state["pid"]), str(state["url"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not pid_alive(pid):
+        return None
+    client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=500)
+    try:
+        client.admin.command("ping")
+    except PyMongoError:
+        return None
+    finally:
+        client.close()
+    return url
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,112 @@
+"""MongoDB client lifecycle, the repositories, and index creation at start."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import structlog
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
+from storage.login_failures import LoginFailureRepository
+from storage.refresh_tokens import RefreshTokenRepository
+from storage.sessions import SessionRepository
+from storage.users import UserRepository
+
+log = structlog.get_logger(__name__)
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    """One repository per collection; the only way the rest of the code reaches MongoDB."""
+
+    users: UserRepository
+    sessions: SessionRepository
+    refresh_tokens: RefreshTokenRepository
+    login_failures: LoginFailureRepository
+
+    @classmethod
+    def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
+        return cls(
+            users=UserRepository(db["users"]),
+            sessions=SessionRepository(db["sessions"]),
+            refresh_tokens=RefreshTokenRepository(db["refresh_tokens"]),
+            login_failures=LoginFailureRepository(db["login_failures"]),
+        )
+
+    async def ensure_indexes(self) -> None:
+        for item in fields(self):
+            await getattr(self, item.name).ensure_indexes()
+
+
+@dataclass(slots=True)
+class Database:
+    client: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+    repos: Repositories
+    embedded: EmbeddedDatabase | None = None
+
+    async def ping(self) -> None:
+        await self.db.command("ping")
+
+
+def make_client(url: str, *, timeout_ms: int = 5000) -> AsyncMongoClient[Document]:
+    """The one place clients are configured: majority writes, tz-aware datetimes, bounded waits."""
+    return AsyncMongoClient(
+        url,
+        w="majority",
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        appname="telemed",
+    )
+
+
+@contextlib.asynccontextmanager
+async def open_database(
+    *,
+    url: str | None,
+    database: str,
+    data_dir: Path,
+    timeout_ms: int = 5000,
+    embedded_start_timeout: float = 60.0,
+) -> AsyncIterator[Database]:
+    """Connect (starting the embedded SecantusDB first when no URL is given), create indexes,
+    and close everything on exit, stopping the embedded process last."""
+    embedded: EmbeddedDatabase | None = None
+    if url is None:
+        url = await asyncio.to_thread(running_url, data_dir)
+        if url is not None:
+            log.info("embedded_database_shared", url=url)
+    if url is None:
+        embedded = EmbeddedDatabase(
+            data_dir / "db",
+            log_path=data_dir / "logs" / "secantusdb.log",
+            start_timeout=embedded_start_timeout,
+        )
+        await embedded.start()
+        write_state(data_dir, embedded)
+        url = embedded.url
+        log.info("embedded_database_started", url=url, pid=embedded.pid, path=str(data_dir / "db"))
+    try:
+        client = make_client(url, timeout_ms=timeout_ms)
+        try:
+            db = client[database]
+            repos = Repositories.bind(db)
+            await repos.ensure_indexes()
+            yield Database(client=client, db=db, repos=repos, embedded=embedded)
+        finally:
+            await client.close()
+    finally:
+        if embedded is not None:
+            clear_state(data_dir)
+            await embedded.stop()
+            log.info("embedded_database_stopped")

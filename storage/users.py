@@ -1,0 +1,105 @@
+"""The ``users`` collection."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from domain.errors import Conflict
+from domain.ids import UserId, new_id
+from domain.users import Role, User
+
+Document = dict[str, Any]
+
+
+def _to_user(doc: Mapping[str, Any]) -> User:
+    return User(
+        id=UserId(doc["_id"]),
+        email=doc["email"],
+        name=doc["name"],
+        role=Role(doc["role"]),
+        specialty=doc.get("specialty"),
+        password_hash=doc["password_hash"],
+        created_at=doc["created_at"],
+        timezone=doc.get("timezone") or "UTC",
+        locale=doc.get("locale"),
+    )
+
+
+class UserRepository:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._c = collection
+
+    async def ensure_indexes(self) -> None:
+        await self._c.create_index([("email", ASCENDING)], unique=True, name="email_unique")
+        await self._c.create_index([("role", ASCENDING), ("specialty", ASCENDING)], name="role")
+
+    async def create(
+        self,
+        *,
+        email: str,
+        name: str,
+        role: Role,
+        password_hash: str,
+        created_at: datetime,
+        specialty: str | None = None,
+        timezone: str = "UTC",
+    ) -> User:
+        doc: Document = {
+            "_id": new_id(),
+            "email": email.lower(),
+            "name": name,
+            "role": role.value,
+            "password_hash": password_hash,
+            "created_at": created_at,
+            "timezone": timezone,
+        }
+        if specialty is not None:
+            doc["specialty"] = specialty
+        try:
+            await self._c.insert_one(doc)
+        except DuplicateKeyError:
+            raise Conflict("an account with this email already exists") from None
+        return _to_user(doc)
+
+    async def get(self, user_id: str) -> User | None:
+        doc = await self._c.find_one({"_id": user_id})
+        return _to_user(doc) if doc else None
+
+    async def get_many(self, user_ids: list[str]) -> dict[UserId, User]:
+        users = [_to_user(d) async for d in self._c.find({"_id": {"$in": user_ids}})]
+        return {u.id: u for u in users}
+
+    async def get_by_email(self, email: str) -> User | None:
+        doc = await self._c.find_one({"email": email.lower()})
+        return _to_user(doc) if doc else None
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        await self._c.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+
+    async def list_doctors(
+        self,
+        *,
+        specialty: str | None = None,
+        q: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> list[User]:
+        query: Document = {"role": Role.DOCTOR.value}
+        if specialty:
+            query["specialty"] = {"$regex": f"^{re.escape(specialty)}$", "$options": "i"}
+        if q:
+            query["name"] = {"$regex": re.escape(q), "$options": "i"}
+        if after:
+            query["_id"] = {"$gt": after}
+        cursor = self._c.find(query).sort("_id", ASCENDING).limit(limit)
+        return [_to_user(d) async for d in cursor]
+
+    async def count(self) -> int:
+        return await self._c.count_documents({})
