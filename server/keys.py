@@ -33,6 +33,6 @@ AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 
 # Per-request values (request[...]).
-REQUEST_ID = "telemed.request_id"
-CLIENT_IP = "telemed.client_ip"
-PRINCIPAL = "telemed.principal"
+REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
+CLIENT_IP: web.RequestKey[str] = web.RequestKey("client_ip")
+PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")

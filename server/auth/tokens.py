@@ -128,17 +128,25 @@ class TokenService:
                 algorithms=[ALGORITHM],
                 audience=audience,
                 issuer=self.issuer,
-                leeway=self._leeway,
-                options={"require": REQUIRED_CLAIMS, "verify_signature": True},
+                options={
+                    "require": REQUIRED_CLAIMS,
+                    "verify_signature": True,
+                    # Times are checked below against the injected clock, not the wall clock.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                    "verify_nbf": False,
+                },
             )
-        except jwt.ExpiredSignatureError:
-            raise Unauthorized("token expired") from None
         except jwt.PyJWTError:
             raise Unauthorized("invalid token") from None
-        # PyJWT checks exp against the wall clock; the injected clock is the application's truth.
         now = self._clock().timestamp()
-        if claims["exp"] + self._leeway < now:
+        try:
+            expires, issued = float(claims["exp"]), float(claims["iat"])
+            not_before = float(claims.get("nbf", issued))
+        except (TypeError, ValueError):
+            raise Unauthorized("invalid token") from None
+        if expires + self._leeway < now:
             raise Unauthorized("token expired")
-        if claims["iat"] - self._leeway > now:
+        if issued - self._leeway > now or not_before - self._leeway > now:
             raise Unauthorized("invalid token")
         return claims

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Builds the environment from nothing: system packages the project needs (as root, from
+# Debian), the virtual environment in .venv, and the project with its test extras.
+# Sourced by scripts/test.sh and scripts/demo.sh; safe to run again (it only adds what is missing).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "==> installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+venv() {
+  if [ ! -x "$ROOT/.venv/bin/python" ]; then
+    echo "==> creating .venv with $($PYTHON --version)"
+    "$PYTHON" -m venv "$ROOT/.venv"
+  fi
+  local extras="${1:-}"
+  local stamp="$ROOT/.venv/.installed${extras:+-$extras}"
+  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+    echo "==> installing the project${extras:+ with [$extras]}"
+    "$ROOT/.venv/bin/pip" install -q --upgrade pip >/dev/null
+    "$ROOT/.venv/bin/pip" install -q -e "$ROOT${extras:+[$extras]}"
+    touch "$stamp"
+  fi
+}

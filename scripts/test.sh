@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite from nothing: installs what the tests need (Debian's redis-server,
+# the virtual environment with the test extras), checks lint and types, then runs pytest.
+# The tests start and stop their own SecantusDB and Redis servers.
+# Extra arguments go to pytest, e.g. scripts/test.sh -k auth -x
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
+cd "$ROOT"
+
+apt_install redis-server
+venv test
+
+echo "==> ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "==> mypy"
+.venv/bin/mypy
+echo "==> pytest"
+.venv/bin/pytest "$@"

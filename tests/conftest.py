@@ -1,0 +1,192 @@
+"""Shared fixtures: a real SecantusDB (MongoDB wire) server and a real Redis server, each
+started once per test session as a separate process; one fresh database per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
+from pymongo import MongoClient
+
+from domain.users import Role
+from server.app import create_app
+from server.auth.passwords import Passwords
+from server.settings import (
+    AuthSettings,
+    CoreSettings,
+    DatabaseSettings,
+    Environment,
+    HttpSettings,
+    RedisSettings,
+    Settings,
+)
+from storage.embedded import EmbeddedDatabase, free_port
+
+TEST_SECRET = "test-secret-" + "x" * 40
+
+# argon2id with small costs: same algorithm and code path, far less CPU per test.
+FAST_PASSWORDS = Passwords(PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real MongoDB-wire server for the whole session (SecantusDB as a child process),
+    or TELEMED_TEST_MONGODB_URL when given."""
+    given = os.environ.get("TELEMED_TEST_MONGODB_URL")
+    if given:
+        yield given
+        return
+    path = tmp_path_factory.mktemp("secantus")
+    with EmbeddedDatabase(path / "data", log_path=path / "secantusdb.log") as db:
+        yield db.url
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server for the session (``redis-server`` must be installed; the README's
+    test command installs it)."""
+    given = os.environ.get("TELEMED_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.fail("redis-server is not installed; run the README's test command")
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port}")
+
+
+@pytest.fixture
+def db_name(mongo_url: str) -> Iterator[str]:
+    name = "t_" + uuid.uuid4().hex[:16]
+    yield name
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+    try:
+        client.drop_database(name)
+    finally:
+        client.close()
+
+
+def make_settings(
+    mongo_url: str, db_name: str, data_dir: Path, *, redis_url: str | None = None, **auth: Any
+) -> Settings:
+    return Settings(
+        core=CoreSettings(env=Environment.TEST, data_dir=data_dir, log_level="WARNING"),
+        http=HttpSettings(rate_limit="100000/minute", rate_limit_anonymous="100000/minute"),
+        database=DatabaseSettings(mongodb_url=mongo_url, mongodb_database=db_name),
+        redis=RedisSettings(redis_url=redis_url),
+        auth=AuthSettings(jwt_secret=TEST_SECRET, **auth),
+    )
+
+
+@pytest.fixture
+def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
+    return make_settings(mongo_url, db_name, tmp_path / "var")
+
+
+AppFactory = Callable[..., Awaitable[TestClient[web.Request, web.Application]]]
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any) -> AppFactory:
+    """Build the real application from settings and serve it on a real socket."""
+
+    async def factory(
+        settings: Settings, **kwargs: Any
+    ) -> TestClient[web.Request, web.Application]:
+        kwargs.setdefault("passwords", FAST_PASSWORDS)
+        app = create_app(settings, **kwargs)
+        client: TestClient[web.Request, web.Application] = await aiohttp_client(app)
+        return client
+
+    return factory
+
+
+@pytest.fixture
+async def client(
+    make_client: AppFactory, settings: Settings
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    yield await make_client(settings)
+
+
+# ---------------------------------------------------------------------------- accounts
+
+
+STRONG_PASSWORD = "correct-Horse-battery-staple-42"
+
+
+class Accounts:
+    """Creates users through the real service and signs them in through the real API."""
+
+    def __init__(self, client: TestClient[web.Request, web.Application]) -> None:
+        self.client = client
+        self._n = 0
+
+    async def create(
+        self, role: Role = Role.PATIENT, *, name: str | None = None, specialty: str | None = None
+    ) -> dict[str, Any]:
+        from server import keys
+
+        self._n += 1
+        email = f"{role.value}{self._n}-{uuid.uuid4().hex[:6]}@example.com"
+        user = await self.client.app[keys.ACCOUNTS].create_user(
+            email=email,
+            password=STRONG_PASSWORD,
+            name=name or f"{role.value.title()} {self._n}",
+            role=role,
+            specialty=specialty or ("General practice" if role is Role.DOCTOR else None),
+        )
+        tokens = await self.login(email)
+        return {"user": tokens["user"], "email": email, "id": user.id, **tokens}
+
+    async def login(self, email: str, password: str = STRONG_PASSWORD) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        assert response.status == 200, await response.text()
+        body: dict[str, Any] = await response.json()
+        return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def accounts(client: TestClient[web.Request, web.Application]) -> Accounts:
+    return Accounts(client)

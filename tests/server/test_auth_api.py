@@ -1,0 +1,305 @@
+"""Every account path of the REST contract, and its bad inputs, against the real server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from domain.users import Role
+from tests.conftest import STRONG_PASSWORD, Accounts, bearer
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def register(client: Client, **overrides: Any) -> Any:
+    body = {"email": "ana@example.com", "password": STRONG_PASSWORD, "name": "Ana"} | overrides
+    return await client.post("/api/v1/auth/register", json=body)
+
+
+async def problem(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status == status, await response.text()
+    assert response.content_type == "application/problem+json"
+    body: dict[str, Any] = await response.json()
+    assert body["code"] == code
+    assert body["status"] == status
+    assert {"type", "title", "detail"} <= body.keys()
+    return body
+
+
+async def user_count(client: Client) -> int:
+    from server import keys
+
+    return await client.app[keys.DATABASE].repos.users.count()
+
+
+# ---------------------------------------------------------------------------- register
+
+
+async def test_register_creates_a_patient(client: Client) -> None:
+    response = await register(client, email="Ana@Example.COM", name="  Ana Lima ")
+    assert response.status == 201
+    user = (await response.json())["user"]
+    assert user["email"] == "ana@example.com"
+    assert user["name"] == "Ana Lima"
+    assert user["role"] == "patient"
+    assert set(user) == {"id", "email", "name", "role", "specialty"}
+
+
+async def test_register_ignores_a_requested_role(client: Client) -> None:
+    response = await register(client, role="admin")
+    await problem(response, 422, "invalid_input")  # unknown field: nothing created
+    assert await user_count(client) == 0
+
+
+async def test_duplicate_email_is_a_conflict(client: Client) -> None:
+    assert (await register(client)).status == 201
+    await problem(await register(client, email="ANA@example.com"), 409, "conflict")
+    assert await user_count(client) == 1
+
+
+@pytest.mark.parametrize(
+    "password", ["short", "password1234", "aaaaaaaaaaaaaaaa", "ana@example.com", "x" * 300]
+)
+async def test_weak_password_is_refused(client: Client, password: str) -> None:
+    body = await problem(await register(client, password=password), 422, "invalid_input")
+    assert any(e["field"] == "password" for e in body["errors"])
+    assert await user_count(client) == 0
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "a@", "@b.c", "", "a b@c.d"])
+async def test_bad_email_is_refused(client: Client, email: str) -> None:
+    body = await problem(await register(client, email=email), 422, "invalid_input")
+    assert body["errors"][0]["field"] == "email"
+    assert await user_count(client) == 0
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"email": 1, "password": STRONG_PASSWORD, "name": "Ana"},
+        {"email": "ana@example.com", "password": ["x"], "name": "Ana"},
+        {"email": "ana@example.com", "password": STRONG_PASSWORD, "name": None},
+        {"email": "ana@example.com", "password": STRONG_PASSWORD},
+        {"email": "ana@example.com", "password": STRONG_PASSWORD, "name": ""},
+        ["ana@example.com"],
+        "just a string",
+        42,
+    ],
+)
+async def test_wrong_types_are_refused(client: Client, payload: Any) -> None:
+    response = await client.post("/api/v1/auth/register", json=payload)
+    body = await problem(response, 422, "invalid_input")
+    assert body["errors"]
+    assert STRONG_PASSWORD not in await response.text()  # never echo a password back
+    assert await user_count(client) == 0
+
+
+@pytest.mark.parametrize("raw", [b"{", b"{'email': 1}", b"\xff\xfe", b"null garbage"])
+async def test_malformed_json_is_a_400(client: Client, raw: bytes) -> None:
+    response = await client.post(
+        "/api/v1/auth/register", data=raw, headers={"Content-Type": "application/json"}
+    )
+    await problem(response, 400, "malformed_request")
+    assert await user_count(client) == 0
+
+
+async def test_missing_body_and_wrong_content_type(client: Client) -> None:
+    await problem(await client.post("/api/v1/auth/register"), 400, "malformed_request")
+    response = await client.post(
+        "/api/v1/auth/register", data="email=a", headers={"Content-Type": "text/plain"}
+    )
+    await problem(response, 415, "unsupported_media_type")
+
+
+# ---------------------------------------------------------------------------- login
+
+
+async def test_login_returns_a_token_pair_and_me_works(client: Client) -> None:
+    await register(client)
+    response = await client.post(
+        "/api/v1/auth/login", json={"email": "ANA@example.com", "password": STRONG_PASSWORD}
+    )
+    assert response.status == 200
+    body = await response.json()
+    assert body["token_type"] == "Bearer"
+    assert body["expires_in"] == 900
+    assert body["user"]["email"] == "ana@example.com"
+    assert body["access_token"] and body["refresh_token"]
+    assert response.headers["Cache-Control"] == "no-store"
+    me = await client.get("/api/v1/me", headers=bearer(body["access_token"]))
+    assert me.status == 200
+    assert (await me.json())["user"] == body["user"]
+
+
+async def test_unknown_email_and_wrong_password_answer_the_same(client: Client) -> None:
+    await register(client)
+    wrong = await client.post(
+        "/api/v1/auth/login", json={"email": "ana@example.com", "password": "nope-" * 3}
+    )
+    unknown = await client.post(
+        "/api/v1/auth/login", json={"email": "bob@example.com", "password": STRONG_PASSWORD}
+    )
+    a = await problem(wrong, 401, "unauthorized")
+    b = await problem(unknown, 401, "unauthorized")
+    assert a["detail"] == b["detail"]
+
+
+@pytest.mark.parametrize(
+    "payload", [{"email": "a@b.c"}, {"email": 5, "password": "x"}, {"email": "", "password": ""}]
+)
+async def test_login_bad_input(client: Client, payload: Any) -> None:
+    await problem(await client.post("/api/v1/auth/login", json=payload), 422, "invalid_input")
+
+
+async def test_me_needs_a_token(client: Client) -> None:
+    await problem(await client.get("/api/v1/me"), 401, "unauthorized")
+    await problem(
+        await client.get("/api/v1/me", headers={"Authorization": "Basic abc"}), 401, "unauthorized"
+    )
+    await problem(
+        await client.get("/api/v1/me", headers=bearer("not.a.jwt")), 401, "unauthorized"
+    )
+
+
+# ---------------------------------------------------------------------------- refresh
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(
+    client: Client, accounts: Accounts
+) -> None:
+    first = await accounts.create()
+    r1 = await client.post("/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert r1.status == 200
+    second = await r1.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (await client.get("/api/v1/me", headers=bearer(second["access_token"]))).status == 200
+
+    # The rotated-away token comes back (stolen copy): the whole sign-in is revoked.
+    reuse = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": first["refresh_token"]}
+    )
+    await problem(reuse, 401, "unauthorized")
+    after = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": second["refresh_token"]}
+    )
+    await problem(after, 401, "unauthorized")
+    me = await client.get("/api/v1/me", headers=bearer(second["access_token"]))
+    await problem(me, 401, "unauthorized")
+
+    # Another sign-in of the same user is unaffected.
+    other = await accounts.login(first["email"])
+    assert (await client.get("/api/v1/me", headers=bearer(other["access_token"]))).status == 200
+
+
+async def test_concurrent_refresh_of_one_token_succeeds_once(
+    client: Client, accounts: Accounts
+) -> None:
+    user = await accounts.create()
+    responses = await asyncio.gather(
+        *[
+            client.post("/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]})
+            for _ in range(5)
+        ]
+    )
+    assert sorted(r.status for r in responses) == [200, 401, 401, 401, 401]
+
+
+async def test_unknown_refresh_token(client: Client) -> None:
+    response = await client.post("/api/v1/auth/refresh", json={"refresh_token": "made-up"})
+    await problem(response, 401, "unauthorized")
+    await problem(
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": 5}), 422, "invalid_input"
+    )
+
+
+# ---------------------------------------------------------------------------- logout
+
+
+async def test_logout_ends_the_sign_in(client: Client, accounts: Accounts) -> None:
+    user = await accounts.create()
+    response = await client.post(
+        "/api/v1/auth/logout",
+        json={"refresh_token": user["refresh_token"]},
+        headers=bearer(user["access_token"]),
+    )
+    assert response.status == 204
+    await problem(
+        await client.get("/api/v1/me", headers=bearer(user["access_token"])), 401, "unauthorized"
+    )
+    await problem(
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}),
+        401,
+        "unauthorized",
+    )
+
+
+async def test_logout_with_only_the_refresh_token(client: Client, accounts: Accounts) -> None:
+    user = await accounts.create()
+    response = await client.post(
+        "/api/v1/auth/logout", json={"refresh_token": user["refresh_token"]}
+    )
+    assert response.status == 204
+    await problem(
+        await client.get("/api/v1/me", headers=bearer(user["access_token"])), 401, "unauthorized"
+    )
+
+
+async def test_logout_cannot_end_someone_elses_sign_in(
+    client: Client, accounts: Accounts
+) -> None:
+    alice, bob = await accounts.create(), await accounts.create()
+    response = await client.post(
+        "/api/v1/auth/logout",
+        json={"refresh_token": bob["refresh_token"]},
+        headers=bearer(alice["access_token"]),
+    )
+    assert response.status == 204
+    assert (await client.get("/api/v1/me", headers=bearer(bob["access_token"]))).status == 200
+
+
+# ---------------------------------------------------------------------------- admin users
+
+
+async def test_admin_creates_doctors(client: Client, accounts: Accounts) -> None:
+    admin = await accounts.create(Role.ADMIN)
+    body = {
+        "email": "dr.who@example.com",
+        "password": STRONG_PASSWORD,
+        "name": "Dr Who",
+        "role": "doctor",
+        "specialty": "Cardiology",
+    }
+    response = await client.post(
+        "/api/v1/admin/users", json=body, headers=bearer(admin["access_token"])
+    )
+    assert response.status == 201
+    user = (await response.json())["user"]
+    assert (user["role"], user["specialty"]) == ("doctor", "Cardiology")
+    again = await client.post(
+        "/api/v1/admin/users", json=body, headers=bearer(admin["access_token"])
+    )
+    await problem(again, 409, "conflict")
+
+
+async def test_doctor_needs_a_specialty(client: Client, accounts: Accounts) -> None:
+    admin = await accounts.create(Role.ADMIN)
+    body = {"email": "d@example.com", "password": STRONG_PASSWORD, "name": "D", "role": "doctor"}
+    response = await client.post(
+        "/api/v1/admin/users", json=body, headers=bearer(admin["access_token"])
+    )
+    await problem(response, 422, "invalid_input")
+
+
+@pytest.mark.parametrize("role", [Role.PATIENT, Role.DOCTOR])
+async def test_only_admins_create_users(client: Client, accounts: Accounts, role: Role) -> None:
+    caller = await accounts.create(role)
+    body = {"email": "x@example.com", "password": STRONG_PASSWORD, "name": "X", "role": "admin"}
+    response = await client.post(
+        "/api/v1/admin/users", json=body, headers=bearer(caller["access_token"])
+    )
+    await problem(response, 403, "forbidden")
+    await problem(await client.post("/api/v1/admin/users", json=body), 401, "unauthorized")

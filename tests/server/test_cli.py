@@ -1,0 +1,88 @@
+"""The `telemed` command line: settings errors, user creation, the demo clinic."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from server import keys
+from server.demo import DEMO_USERS, seed_demo
+from tests.conftest import STRONG_PASSWORD
+
+Client = TestClient[web.Request, web.Application]
+
+
+def telemed(*args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")} | env
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_bad_setting_is_one_clear_line(tmp_path: Path) -> None:
+    result = telemed("serve", TELEMED_PORT="eighty", TELEMED_DATA_DIR=str(tmp_path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "TELEMED_PORT" in lines[0]
+
+
+def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
+    result = telemed("serve", TELEMED_ENV="production", TELEMED_DATA_DIR=str(tmp_path))
+    assert result.returncode == 2
+    assert "TELEMED_JWT_SECRET is required" in result.stderr
+    assert not (tmp_path / "db").exists()  # refused before anything started
+
+
+def test_user_create(tmp_path: Path, mongo_url: str, db_name: str) -> None:
+    env = {
+        "TELEMED_MONGODB_URL": mongo_url,
+        "TELEMED_MONGODB_DATABASE": db_name,
+        "TELEMED_DATA_DIR": str(tmp_path),
+    }
+    created = telemed(
+        "user", "create", "--email", "root@example.com", "--password", "-", "--name", "Root",
+        "--role", "admin", stdin=STRONG_PASSWORD + "\n", **env,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "created admin root@example.com" in created.stdout
+    doctor = telemed(
+        "user", "create", "--email", "doc@example.com", "--password", STRONG_PASSWORD,
+        "--name", "Doc", "--role", "doctor", "--specialty", "Dermatology", **env,
+    )
+    assert doctor.returncode == 0, doctor.stderr
+    duplicate = telemed(
+        "user", "create", "--email", "ROOT@example.com", "--password", STRONG_PASSWORD,
+        "--name", "Again", "--role", "admin", **env,
+    )
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+    weak = telemed(
+        "user", "create", "--email", "w@example.com", "--password", "password",
+        "--name", "W", "--role", "patient", **env,
+    )
+    assert weak.returncode == 1
+    assert "password" in weak.stderr
+
+
+async def test_demo_seed_is_idempotent_and_its_sign_ins_work(client: Client) -> None:
+    await seed_demo(client.app)
+    await seed_demo(client.app)
+    assert await client.app[keys.DATABASE].repos.users.count() == len(DEMO_USERS)
+    for demo in DEMO_USERS:
+        response = await client.post(
+            "/api/v1/auth/login", json={"email": demo.email, "password": demo.password}
+        )
+        assert response.status == 200
+        assert (await response.json())["user"]["role"] == demo.role.value

@@ -1,0 +1,129 @@
+"""The embedded default database: a SecantusDB child process started and always stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from domain.clock import utc_now
+from domain.users import Role
+from storage.embedded import STATE_FILE, pid_alive
+from storage.mongo import open_database
+
+
+def wait_until(predicate: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
+
+
+async def test_starts_stops_and_keeps_data_across_restarts(tmp_path: Path) -> None:
+    async with open_database(url=None, database="telemed", data_dir=tmp_path) as db:
+        assert db.embedded is not None
+        pid = db.embedded.pid
+        assert pid is not None and pid_alive(pid)
+        state = json.loads((tmp_path / STATE_FILE).read_text())
+        assert state["pid"] == pid
+        await db.repos.users.create(
+            email="kept@example.com", name="Kept", role=Role.PATIENT,
+            password_hash="x", created_at=utc_now(),
+        )
+    wait_until(lambda: not pid_alive(pid))
+    assert not (tmp_path / STATE_FILE).exists()
+
+    async with open_database(url=None, database="telemed", data_dir=tmp_path) as db:
+        user = await db.repos.users.get_by_email("kept@example.com")
+        assert user is not None and user.name == "Kept"
+
+
+async def test_a_second_command_shares_the_running_database(tmp_path: Path) -> None:
+    async with open_database(url=None, database="telemed", data_dir=tmp_path) as first:
+        async with open_database(url=None, database="telemed", data_dir=tmp_path) as second:
+            assert second.embedded is None  # reused, not started again
+            await second.ping()
+        assert first.embedded is not None and pid_alive(first.embedded.pid or 0)
+
+
+async def test_no_child_process_with_a_configured_url(mongo_url: str, tmp_path: Path) -> None:
+    async with open_database(url=mongo_url, database="t_plain", data_dir=tmp_path) as db:
+        assert db.embedded is None
+        assert not (tmp_path / STATE_FILE).exists()
+        await db.client.drop_database("t_plain")
+
+
+# ------------------------------------------------------------ the real `telemed serve`
+
+
+def serve(tmp_path: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")
+    } | {"TELEMED_DATA_DIR": str(tmp_path), "TELEMED_PORT": str(port)} | env
+    return subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "serve"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def ready(port: int) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:  # noqa: S310
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def embedded_pid(data_dir: Path) -> int:
+    return int(json.loads((data_dir / STATE_FILE).read_text())["pid"])
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_serve_never_leaves_the_database_running(tmp_path: Path, sig: signal.Signals) -> None:
+    from storage.embedded import free_port
+
+    port = free_port()
+    process = serve(tmp_path, port)
+    try:
+        wait_until(lambda: ready(port), timeout=60)
+        db_pid = embedded_pid(tmp_path)
+        assert pid_alive(db_pid)
+        process.send_signal(sig)
+        process.wait(timeout=30)
+        if sig is not signal.SIGKILL:
+            assert process.returncode in (0, -sig, 128 + sig)
+        # Killed or not, the database process goes with the server.
+        wait_until(lambda: not pid_alive(db_pid), timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_with_a_url_starts_no_database(tmp_path: Path, mongo_url: str) -> None:
+    from storage.embedded import free_port
+
+    port = free_port()
+    process = serve(
+        tmp_path, port, TELEMED_MONGODB_URL=mongo_url, TELEMED_MONGODB_DATABASE="t_serve_url"
+    )
+    try:
+        wait_until(lambda: ready(port), timeout=60)
+        assert not (tmp_path / STATE_FILE).exists()
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert children == []
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
