@@ -21,6 +21,12 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# This machine's pip configuration names local index folders that may not exist; drop the
+# resulting noise but keep every other line (errors included).
+quiet_pip() {
+  grep -v "^WARNING: Location 'file:///" || true
+}
+
 venv() {
   if [ ! -x "$ROOT/.venv/bin/python" ]; then
     echo "==> creating .venv with $($PYTHON --version)"
@@ -30,8 +36,8 @@ venv() {
   local stamp="$ROOT/.venv/.installed${extras:+-$extras}"
   if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
     echo "==> installing the project${extras:+ with [$extras]}"
-    "$ROOT/.venv/bin/pip" install -q --upgrade pip >/dev/null
-    "$ROOT/.venv/bin/pip" install -q -e "$ROOT${extras:+[$extras]}"
+    "$ROOT/.venv/bin/pip" install -q --upgrade pip 2>&1 | quiet_pip
+    "$ROOT/.venv/bin/pip" install -q -e "$ROOT${extras:+[$extras]}" 2>&1 | quiet_pip
     touch "$stamp"
   fi
 }

@@ -13,6 +13,8 @@ import structlog
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from storage.appointments import AppointmentRepository
+from storage.audit import AuditRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
 from storage.login_failures import LoginFailureRepository
 from storage.refresh_tokens import RefreshTokenRepository
@@ -32,6 +34,8 @@ class Repositories:
     sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
     login_failures: LoginFailureRepository
+    appointments: AppointmentRepository
+    audit: AuditRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -40,6 +44,8 @@ class Repositories:
             sessions=SessionRepository(db["sessions"]),
             refresh_tokens=RefreshTokenRepository(db["refresh_tokens"]),
             login_failures=LoginFailureRepository(db["login_failures"]),
+            appointments=AppointmentRepository(db["appointments"]),
+            audit=AuditRepository(db["audit"]),
         )
 
     async def ensure_indexes(self) -> None:

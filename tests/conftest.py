@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +66,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     workdir = tmp_path_factory.mktemp("redis")
     process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir)],
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -140,8 +151,8 @@ def make_client(aiohttp_client: Any) -> AppFactory:
 @pytest.fixture
 async def client(
     make_client: AppFactory, settings: Settings
-) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    yield await make_client(settings)
+) -> TestClient[web.Request, web.Application]:
+    return await make_client(settings)
 
 
 # ---------------------------------------------------------------------------- accounts

@@ -128,7 +128,8 @@ async def test_login_returns_a_token_pair_and_me_works(client: Client) -> None:
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
     assert body["user"]["email"] == "ana@example.com"
-    assert body["access_token"] and body["refresh_token"]
+    assert body["access_token"]
+    assert body["refresh_token"]
     assert response.headers["Cache-Control"] == "no-store"
     me = await client.get("/api/v1/me", headers=bearer(body["access_token"]))
     assert me.status == 200
@@ -160,9 +161,7 @@ async def test_me_needs_a_token(client: Client) -> None:
     await problem(
         await client.get("/api/v1/me", headers={"Authorization": "Basic abc"}), 401, "unauthorized"
     )
-    await problem(
-        await client.get("/api/v1/me", headers=bearer("not.a.jwt")), 401, "unauthorized"
-    )
+    await problem(await client.get("/api/v1/me", headers=bearer("not.a.jwt")), 401, "unauthorized")
 
 
 # ---------------------------------------------------------------------------- refresh
@@ -248,9 +247,7 @@ async def test_logout_with_only_the_refresh_token(client: Client, accounts: Acco
     )
 
 
-async def test_logout_cannot_end_someone_elses_sign_in(
-    client: Client, accounts: Accounts
-) -> None:
+async def test_logout_cannot_end_someone_elses_sign_in(client: Client, accounts: Accounts) -> None:
     alice, bob = await accounts.create(), await accounts.create()
     response = await client.post(
         "/api/v1/auth/logout",

@@ -52,25 +52,64 @@ def test_user_create(tmp_path: Path, mongo_url: str, db_name: str) -> None:
         "TELEMED_DATA_DIR": str(tmp_path),
     }
     created = telemed(
-        "user", "create", "--email", "root@example.com", "--password", "-", "--name", "Root",
-        "--role", "admin", stdin=STRONG_PASSWORD + "\n", **env,
+        "user",
+        "create",
+        "--email",
+        "root@example.com",
+        "--password",
+        "-",
+        "--name",
+        "Root",
+        "--role",
+        "admin",
+        stdin=STRONG_PASSWORD + "\n",
+        **env,
     )
     assert created.returncode == 0, created.stderr
     assert "created admin root@example.com" in created.stdout
     doctor = telemed(
-        "user", "create", "--email", "doc@example.com", "--password", STRONG_PASSWORD,
-        "--name", "Doc", "--role", "doctor", "--specialty", "Dermatology", **env,
+        "user",
+        "create",
+        "--email",
+        "doc@example.com",
+        "--password",
+        STRONG_PASSWORD,
+        "--name",
+        "Doc",
+        "--role",
+        "doctor",
+        "--specialty",
+        "Dermatology",
+        **env,
     )
     assert doctor.returncode == 0, doctor.stderr
     duplicate = telemed(
-        "user", "create", "--email", "ROOT@example.com", "--password", STRONG_PASSWORD,
-        "--name", "Again", "--role", "admin", **env,
+        "user",
+        "create",
+        "--email",
+        "ROOT@example.com",
+        "--password",
+        STRONG_PASSWORD,
+        "--name",
+        "Again",
+        "--role",
+        "admin",
+        **env,
     )
     assert duplicate.returncode == 1
     assert "already exists" in duplicate.stderr
     weak = telemed(
-        "user", "create", "--email", "w@example.com", "--password", "password",
-        "--name", "W", "--role", "patient", **env,
+        "user",
+        "create",
+        "--email",
+        "w@example.com",
+        "--password",
+        "password",
+        "--name",
+        "W",
+        "--role",
+        "patient",
+        **env,
     )
     assert weak.returncode == 1
     assert "password" in weak.stderr

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from server.settings import DatabaseSettings, HttpSettings, Settings
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import AppFactory, Accounts, bearer
+from tests.conftest import Accounts, AppFactory, bearer
 
 Client = TestClient[web.Request, web.Application]
 

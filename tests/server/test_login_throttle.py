@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from domain.users import Role
 from server.settings import HttpSettings, Settings
 from tests.clock import FakeClock
-from tests.conftest import STRONG_PASSWORD, AppFactory, Accounts
+from tests.conftest import STRONG_PASSWORD, Accounts, AppFactory
 
 Client = TestClient[web.Request, web.Application]
 

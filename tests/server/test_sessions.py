@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient
 
 from server.settings import AuthSettings, Settings
 from tests.clock import FakeClock
-from tests.conftest import TEST_SECRET, AppFactory, Accounts, bearer
+from tests.conftest import TEST_SECRET, Accounts, AppFactory, bearer
 
 Client = TestClient[web.Request, web.Application]
 

@@ -31,19 +31,24 @@ async def test_starts_stops_and_keeps_data_across_restarts(tmp_path: Path) -> No
     async with open_database(url=None, database="telemed", data_dir=tmp_path) as db:
         assert db.embedded is not None
         pid = db.embedded.pid
-        assert pid is not None and pid_alive(pid)
+        assert pid is not None
+        assert pid_alive(pid)
         state = json.loads((tmp_path / STATE_FILE).read_text())
         assert state["pid"] == pid
         await db.repos.users.create(
-            email="kept@example.com", name="Kept", role=Role.PATIENT,
-            password_hash="x", created_at=utc_now(),
+            email="kept@example.com",
+            name="Kept",
+            role=Role.PATIENT,
+            password_hash="x",
+            created_at=utc_now(),
         )
     wait_until(lambda: not pid_alive(pid))
     assert not (tmp_path / STATE_FILE).exists()
 
     async with open_database(url=None, database="telemed", data_dir=tmp_path) as db:
         user = await db.repos.users.get_by_email("kept@example.com")
-        assert user is not None and user.name == "Kept"
+        assert user is not None
+        assert user.name == "Kept"
 
 
 async def test_a_second_command_shares_the_running_database(tmp_path: Path) -> None:
@@ -51,7 +56,8 @@ async def test_a_second_command_shares_the_running_database(tmp_path: Path) -> N
         async with open_database(url=None, database="telemed", data_dir=tmp_path) as second:
             assert second.embedded is None  # reused, not started again
             await second.ping()
-        assert first.embedded is not None and pid_alive(first.embedded.pid or 0)
+        assert first.embedded is not None
+        assert pid_alive(first.embedded.pid or 0)
 
 
 async def test_no_child_process_with_a_configured_url(mongo_url: str, tmp_path: Path) -> None:
@@ -65,9 +71,11 @@ async def test_no_child_process_with_a_configured_url(mongo_url: str, tmp_path: 
 
 
 def serve(tmp_path: Path, port: int, **env: str) -> subprocess.Popen[bytes]:
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")
-    } | {"TELEMED_DATA_DIR": str(tmp_path), "TELEMED_PORT": str(port)} | env
+    environment = (
+        {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
+        | {"TELEMED_DATA_DIR": str(tmp_path), "TELEMED_PORT": str(port)}
+        | env
+    )
     return subprocess.Popen(
         [sys.executable, "-m", "server.cli", "serve"],
         env=environment,
@@ -80,7 +88,7 @@ def ready(port: int) -> bool:
     import urllib.request
 
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
             return bool(r.status == 200)
     except OSError:
         return False

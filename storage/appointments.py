@@ -1,0 +1,151 @@
+"""The ``appointments`` collection.
+
+Double booking is impossible by construction: a unique partial index on (doctor_id, start)
+covers every appointment that holds its slot (``holds_slot: true``); cancelling clears the
+flag and so frees the slot. Concurrent bookings of one slot race on the index, not on a read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from domain.appointments import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentKind,
+    AppointmentStatus,
+    sources_of,
+)
+from domain.errors import Conflict
+from domain.ids import AppointmentId, UserId, new_id
+
+Document = dict[str, Any]
+
+
+def to_appointment(doc: Document) -> Appointment:
+    return Appointment(
+        id=AppointmentId(doc["_id"]),
+        patient_id=UserId(doc["patient_id"]),
+        doctor_id=UserId(doc["doctor_id"]),
+        start=doc["start"],
+        end=doc["end"],
+        kind=AppointmentKind(doc["kind"]),
+        reason=doc.get("reason", ""),
+        status=AppointmentStatus(doc["status"]),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        waiting_since=doc.get("waiting_since"),
+        started_at=doc.get("started_at"),
+        ended_at=doc.get("ended_at"),
+        cancelled_by=doc.get("cancelled_by"),
+        cancel_reason=doc.get("cancel_reason"),
+    )
+
+
+class AppointmentRepository:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._c = collection
+
+    async def ensure_indexes(self) -> None:
+        await self._c.create_index(
+            [("doctor_id", ASCENDING), ("start", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"holds_slot": True},
+            name="one_booking_per_slot",
+        )
+        await self._c.create_index(
+            [("patient_id", ASCENDING), ("start", DESCENDING)], name="patient"
+        )
+        await self._c.create_index([("doctor_id", ASCENDING), ("start", DESCENDING)], name="doctor")
+        await self._c.create_index([("status", ASCENDING), ("start", ASCENDING)], name="status")
+
+    async def insert(
+        self,
+        *,
+        patient_id: UserId,
+        doctor_id: UserId,
+        start: datetime,
+        end: datetime,
+        kind: AppointmentKind,
+        reason: str,
+        now: datetime,
+    ) -> Appointment:
+        """Book a slot; :class:`Conflict` if an active appointment already holds it."""
+        doc: Document = {
+            "_id": new_id(),
+            "patient_id": patient_id,
+            "doctor_id": doctor_id,
+            "start": start,
+            "end": end,
+            "kind": kind.value,
+            "reason": reason,
+            "status": AppointmentStatus.BOOKED.value,
+            "holds_slot": True,
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            await self._c.insert_one(doc)
+        except DuplicateKeyError:
+            raise Conflict("this slot has just been taken") from None
+        return to_appointment(doc)
+
+    async def get(self, appointment_id: str) -> Appointment | None:
+        doc = await self._c.find_one({"_id": appointment_id})
+        return to_appointment(doc) if doc else None
+
+    async def transition(
+        self,
+        appointment_id: str,
+        target: AppointmentStatus,
+        *,
+        now: datetime,
+        extra: dict[str, Any] | None = None,
+    ) -> Appointment | None:
+        """Move to ``target`` only from a status allowed to reach it (compare-and-set).
+        ``None`` when the appointment is missing or its status does not allow the move."""
+        update: Document = {"status": target.value, "updated_at": now, **(extra or {})}
+        if target is AppointmentStatus.WAITING:
+            update.setdefault("waiting_since", now)
+        elif target is AppointmentStatus.IN_PROGRESS:
+            update.setdefault("started_at", now)
+        elif target is AppointmentStatus.COMPLETED:
+            update.setdefault("ended_at", now)
+        changes: Document = {"$set": update}
+        if target not in ACTIVE_STATUSES:
+            changes["$unset"] = {"holds_slot": ""}
+        doc = await self._c.find_one_and_update(
+            {"_id": appointment_id, "status": {"$in": [s.value for s in sources_of(target)]}},
+            changes,
+            return_document=ReturnDocument.AFTER,
+        )
+        return to_appointment(doc) if doc else None
+
+    async def list_for_user(
+        self,
+        user_id: str,
+        *,
+        statuses: Iterable[AppointmentStatus] | None = None,
+        limit: int = 500,
+    ) -> list[Appointment]:
+        query: Document = {"$or": [{"patient_id": user_id}, {"doctor_id": user_id}]}
+        if statuses is not None:
+            query["status"] = {"$in": [s.value for s in statuses]}
+        cursor = self._c.find(query).sort("start", ASCENDING).limit(limit)
+        return [to_appointment(d) async for d in cursor]
+
+    async def patient_ids_of_doctor(self, doctor_id: str) -> list[UserId]:
+        """Patients this doctor has (or had) an appointment with."""
+        values = await self._c.distinct("patient_id", {"doctor_id": doctor_id})
+        return [UserId(v) for v in values]
+
+    async def has_relationship(self, doctor_id: str, patient_id: str) -> bool:
+        return (
+            await self._c.find_one({"doctor_id": doctor_id, "patient_id": patient_id}, {"_id": 1})
+        ) is not None
