@@ -4,24 +4,31 @@ tests both use it; nothing else wires objects together."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 import aiohttp_cors
 from aiohttp import web
 
 import web.routes as web_routes
+from chat.service import ChatService
+from chat.transcripts import TranscriptReader
 from domain.clock import Clock, utc_now
+from domain.consultation import JoinWindow
 from server import keys, ops
 from server.auth import routes as auth_routes
 from server.auth.passwords import Passwords
 from server.auth.service import AccountService
 from server.auth.tokens import TokenService
+from server.consultations import routes as consultation_routes
 from server.http.api import Api
 from server.http.middleware import errors, metrics, request_context, security_headers
 from server.metrics import Metrics
 from server.ratelimit import RateLimiter
 from server.secrets import resolve_jwt_secret
 from server.settings import Settings
+from signaling.hub import Hub, HubConfig, make_registry
+from signaling.ice import IceConfig
 from storage.mongo import Database, open_database
 from storage.redis import open_redis
 
@@ -37,6 +44,7 @@ def build_api() -> Api:
     """Every REST module, in one registry (also the source of the OpenAPI document)."""
     api = Api()
     api.include(auth_routes.api)
+    api.include(consultation_routes.api)
     return api
 
 
@@ -61,6 +69,37 @@ def make_account_service(
         settings=settings.auth,
         clock=clock,
     )
+
+
+def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics) -> Hub:
+    """The Socket.IO consultation hub, configured from the settings (signaling does not read
+    them itself)."""
+    consult, media = settings.consult, settings.media
+    config = HubConfig(
+        window=JoinWindow(
+            early=timedelta(minutes=consult.join_early_minutes),
+            grace=timedelta(minutes=consult.join_grace_minutes),
+        ),
+        signal_max_bytes=consult.signal_max_bytes,
+        rate=consult.socket_rate,
+        burst=consult.socket_burst,
+        tick_seconds=consult.hub_tick,
+        housekeeping_seconds=consult.hub_housekeeping,
+        node_ttl=consult.hub_node_ttl,
+        cors_origins=settings.http.cors_origins,
+        public_url=settings.http.public_url,
+        ice=IceConfig(
+            servers=[server.model_dump(exclude_none=True) for server in media.ice_servers],
+            turn_secret=media.turn_secret,
+            turn_urls=media.turn_urls,
+            turn_ttl=media.turn_ttl,
+        ),
+        redis_url=settings.redis.redis_url,
+        redis_prefix=f"telemed:{settings.database.mongodb_database}",
+        # Bigger than every event cap, so an oversize event is refused, not the connection cut.
+        max_http_buffer_size=max(settings.http.max_body_bytes, 4 * consult.signal_max_bytes),
+    )
+    return Hub(config, clock=clock, metrics_registry=metrics.registry)
 
 
 def create_app(
@@ -109,7 +148,32 @@ def create_app(
         )
         yield
 
-    app.cleanup_ctx.extend([database, redis, rate_limiter])
+    hub = make_hub(settings, clock=clock, metrics=app[keys.METRICS])
+    hub.attach(app)
+    app[keys.HUB] = hub
+
+    async def consultations(app: web.Application) -> AsyncIterator[None]:
+        db = app[keys.DATABASE]
+        chat = ChatService(
+            db.repos.messages, clock=clock, max_chars=settings.consult.chat_max_chars
+        )
+        transcripts = TranscriptReader(
+            appointments=db.repos.appointments, audit=db.repos.audit, chat=chat, clock=clock
+        )
+        app[keys.CHAT] = chat
+        app[keys.TRANSCRIPTS] = transcripts
+        redis_handle = app[keys.REDIS]
+        await hub.start(
+            repos=db.repos,
+            chat=chat,
+            transcripts=transcripts,
+            authenticator=app[keys.AUTHENTICATOR],
+            registry=make_registry(hub.config, redis_handle.client if redis_handle else None),
+        )
+        yield
+        await hub.stop()
+
+    app.cleanup_ctx.extend([database, redis, rate_limiter, consultations])
 
     api = build_api()
     api.register(app)

@@ -14,10 +14,13 @@ from domain.clock import Clock
 from domain.users import Principal
 
 if TYPE_CHECKING:
+    from chat.service import ChatService
+    from chat.transcripts import TranscriptReader
     from server.auth.service import AccountService
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
     from server.settings import Settings
+    from signaling.hub import Hub
     from storage.mongo import Database
     from storage.redis import RedisHandle
 
@@ -31,6 +34,9 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 ACCOUNTS: web.AppKey[AccountService] = web.AppKey("accounts")
 AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+HUB: web.AppKey[Hub] = web.AppKey("hub")
+CHAT: web.AppKey[ChatService] = web.AppKey("chat")
+TRANSCRIPTS: web.AppKey[TranscriptReader] = web.AppKey("transcripts")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -17,6 +17,7 @@ from storage.appointments import AppointmentRepository
 from storage.audit import AuditRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
 from storage.login_failures import LoginFailureRepository
+from storage.messages import MessageRepository
 from storage.refresh_tokens import RefreshTokenRepository
 from storage.sessions import SessionRepository
 from storage.users import UserRepository
@@ -36,6 +37,7 @@ class Repositories:
     login_failures: LoginFailureRepository
     appointments: AppointmentRepository
     audit: AuditRepository
+    messages: MessageRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -46,6 +48,7 @@ class Repositories:
             login_failures=LoginFailureRepository(db["login_failures"]),
             appointments=AppointmentRepository(db["appointments"]),
             audit=AuditRepository(db["audit"]),
+            messages=MessageRepository(db["messages"]),
         )
 
     async def ensure_indexes(self) -> None:
