@@ -40,7 +40,14 @@ from chat.transcripts import ReadContext, TranscriptReader
 from domain.chat import Sender
 from domain.clock import Clock, iso_z
 from domain.consultation import InAnotherConsultation, JoinWindow, Room
-from domain.errors import DomainError, Forbidden, RateLimited, Unauthorized, Unavailable
+from domain.errors import (
+    DomainError,
+    Forbidden,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
 from domain.ids import AppointmentId, UserId
 from domain.users import Principal, Role
 from signaling.acks import UnknownEvent, error, error_from, ok, parse_payload
@@ -279,7 +286,8 @@ class Hub:
             "consult:admit": EventSpec(AppointmentIn, self._admit, cap),
             "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
             "consult:end": EventSpec(AppointmentIn, self._end, cap),
-            "rtc:signal": EventSpec(SignalIn, self._signal, signal_cap),
+            # The SDP's own cap is checked in the handler; JSON escapes may double its size.
+            "rtc:signal": EventSpec(SignalIn, self._signal, 2 * signal_cap + 1024),
             "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
             "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
             "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
@@ -501,6 +509,10 @@ class Hub:
 
     async def _signal(self, conn: Connection, payload: SignalIn) -> dict[str, Any]:
         started = time.perf_counter()
+        if payload.data.size() > self.config.signal_max_bytes:
+            raise PayloadTooLarge(
+                f"a signal may carry at most {self.config.signal_max_bytes} bytes"
+            )
         conn.require_joined(payload.appointment_id)
         room = await self.consult.room_for(conn.sid, payload.appointment_id)
         sender, peer = room.relay_target(conn.sid)

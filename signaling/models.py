@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from chat.models import Timestamp
@@ -35,6 +36,11 @@ class SignalData(BaseModel):
     type: Literal["offer", "answer", "candidate", "restart", "bye"]
     sdp: str | None = None
     candidate: dict[str, Any] | str | None = None
+
+    def size(self) -> int:
+        """Bytes of the SDP plus the rest as JSON (what the signal cap limits)."""
+        rest = self.model_dump(mode="json", exclude_unset=True, exclude={"sdp"})
+        return len((self.sdp or "").encode()) + len(orjson.dumps(rest))
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> SignalData:

@@ -51,9 +51,13 @@ class HubClient:
         self._pending: set[asyncio.Future[Any]] = set()
         self.sio.on("*", self._on_any, namespace=namespace)
         self.sio.on("disconnect", self._on_disconnect, namespace=namespace)
+        self.sio.on("connect_error", self._on_connect_error, namespace=namespace)
+        self.connect_error: Any = None
+
+    raw_auth: Any = None
 
     async def connect(self) -> HubClient:
-        auth = {"token": self.token} if self.token is not None else None
+        auth = {"token": self.token} if self.token is not None else self.raw_auth
         await self.sio.connect(
             self.url,
             auth=auth,
@@ -74,6 +78,9 @@ class HubClient:
             self.events.append((event, data))
             self._changed.notify_all()
 
+    async def _on_connect_error(self, data: Any = None) -> None:
+        self.connect_error = data
+
     async def _on_disconnect(self, reason: Any = None) -> None:
         self.disconnect_reason = reason
         self.disconnected.set()
@@ -83,7 +90,7 @@ class HubClient:
         async with self._changed:
             self._changed.notify_all()
 
-    async def call(self, event: str, data: Any = None, *, timeout: float = 15) -> Any:
+    async def call(self, event: str, data: Any = None, *, within: float = 15) -> Any:
         """Emit with an ack and return the ack's payload (``data`` None sends no argument, a
         tuple sends several)."""
         loop = asyncio.get_running_loop()
@@ -98,7 +105,7 @@ class HubClient:
             if self.disconnected.is_set():
                 raise Dropped()
             await self.sio.emit(event, data, namespace=self.namespace, callback=ack)
-            return await asyncio.wait_for(future, timeout)
+            return await asyncio.wait_for(future, within)
         finally:
             self._pending.discard(future)
 
@@ -106,7 +113,7 @@ class HubClient:
         return [d for e, d in self.events if e == event and (predicate is None or predicate(d))]
 
     async def wait_for(
-        self, event: str, predicate: Predicate | None = None, *, timeout: float = 15
+        self, event: str, predicate: Predicate | None = None, *, within: float = 15
     ) -> Any:
         """The first received ``event`` matching ``predicate`` (already received or to come)."""
 
@@ -118,10 +125,10 @@ class HubClient:
                         return found[0]
                     await self._changed.wait()
 
-        return await asyncio.wait_for(find(), timeout)
+        return await asyncio.wait_for(find(), within)
 
-    async def wait_disconnected(self, timeout: float = 15) -> Any:
-        await asyncio.wait_for(self.disconnected.wait(), timeout)
+    async def wait_disconnected(self, within: float = 15) -> Any:
+        await asyncio.wait_for(self.disconnected.wait(), within)
         return self.disconnect_reason
 
     async def drop(self) -> None:
@@ -137,6 +144,8 @@ class HubClient:
                 await self.sio.disconnect()
         with contextlib.suppress(Exception):
             await self.sio.shutdown()
+        with contextlib.suppress(Exception):
+            await self.sio.eio.disconnect()  # also closes the HTTP session of a failed connect
 
 
 @dataclass
@@ -197,6 +206,31 @@ class Clinic:
 
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self.sockets))
+
+    async def refused(
+        self,
+        user: dict[str, Any] | None = None,
+        *,
+        namespace: str = "/",
+        headers: dict[str, str] | None = None,
+        token: str | None = None,
+        auth: Any = None,
+    ) -> Any:
+        """Try to connect and expect a refusal; returns the ``connect_error`` data."""
+        hub_client = HubClient(
+            self.url,
+            token if token is not None else (user["access_token"] if user else None),
+            namespace=namespace,
+            headers=headers,
+        )
+        if auth is not None:
+            hub_client.raw_auth = auth
+        self.sockets.append(hub_client)
+        try:
+            await hub_client.connect()
+        except socketio.exceptions.ConnectionError:
+            return hub_client.connect_error
+        raise AssertionError("the connection was accepted")
 
 
 async def joined(clinic: Clinic, user: dict[str, Any], appointment_id: str) -> HubClient:
