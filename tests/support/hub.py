@@ -127,6 +127,16 @@ class HubClient:
 
         return await asyncio.wait_for(find(), within)
 
+    async def wait_until(self, check: Callable[[], bool], *, within: float = 15) -> None:
+        """Until ``check()`` holds; it is evaluated again whenever an event arrives."""
+
+        async def until() -> None:
+            async with self._changed:
+                while not check():
+                    await self._changed.wait()
+
+        await asyncio.wait_for(until(), within)
+
     async def wait_disconnected(self, within: float = 15) -> Any:
         await asyncio.wait_for(self.disconnected.wait(), within)
         return self.disconnect_reason
