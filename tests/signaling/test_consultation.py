@@ -11,7 +11,8 @@ import pytest
 from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.users import Role
 from server import keys
-from server.settings import MediaSettings, Settings
+from server.settings import AuthSettings, MediaSettings, Settings
+from tests.conftest import TEST_SECRET
 from tests.signaling.conftest import ClinicFactory
 from tests.support.hub import Clinic, HubClient, in_call, joined
 
@@ -335,3 +336,26 @@ async def test_ids_of_other_users_look_like_missing_ones(clinic: Clinic, event: 
     real = await socket.call(event, {"appointment_id": appointment})
     missing = await socket.call(event, {"appointment_id": "0" * 24})
     assert real["error"] == missing["error"]
+
+
+async def test_an_abandoned_consultation_ends_when_its_time_is_over(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    auth = AuthSettings(jwt_secret=TEST_SECRET, access_token_ttl=86_400, idle_timeout=86_400)
+    clinic = await make_clinic(settings.with_(auth=auth))
+    patient, doctor = await people(clinic)
+    admin = await clinic.user(Role.ADMIN)
+    appointment = await clinic.appointment(patient, doctor)  # 30 minutes, 30 minutes of grace
+    p, d = await in_call(clinic, patient, doctor, appointment)
+    feed = await clinic.connect(admin, namespace="/admin")
+    await feed.wait_for("rooms:snapshot")
+
+    clinic.clock.advance(minutes=61)
+    await d.drop()  # someone is still connected: the consultation goes on
+    await feed.wait_for("rooms:update", lambda s: not s["participants"][0]["connected"])
+    assert await status_of(clinic, appointment) is AppointmentStatus.IN_PROGRESS
+
+    await p.drop()  # nobody left, and nobody may come back: it ends
+    removed = await feed.wait_for("rooms:removed")
+    assert removed["appointment_id"] == appointment
+    assert await status_of(clinic, appointment) is AppointmentStatus.COMPLETED

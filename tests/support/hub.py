@@ -53,6 +53,7 @@ class HubClient:
         self.sio.on("disconnect", self._on_disconnect, namespace=namespace)
         self.sio.on("connect_error", self._on_connect_error, namespace=namespace)
         self.connect_error: Any = None
+        self._listeners: dict[str, list[Callable[[Any], None]]] = {}
 
     raw_auth: Any = None
 
@@ -72,11 +73,17 @@ class HubClient:
     def sid(self) -> str | None:
         return self.sio.get_sid(self.namespace)
 
+    def on(self, event: str, listener: Callable[[Any], None]) -> None:
+        """Also call ``listener(data)`` for every ``event`` (it must not block: queue work)."""
+        self._listeners.setdefault(event, []).append(listener)
+
     async def _on_any(self, event: str, *args: Any) -> None:
         data = args[0] if len(args) == 1 else (list(args) if args else None)
         async with self._changed:
             self.events.append((event, data))
             self._changed.notify_all()
+        for listener in self._listeners.get(event, []):
+            listener(data)
 
     async def _on_connect_error(self, data: Any = None) -> None:
         self.connect_error = data
