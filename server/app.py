@@ -169,6 +169,9 @@ def create_app(
             transcripts=transcripts,
             authenticator=app[keys.AUTHENTICATOR],
             registry=make_registry(hub.config, redis_handle.client if redis_handle else None),
+            # SEAM (reminders): pass the appointments module's ReminderService here once it is
+            # merged, e.g. reminders=app[keys.REMINDERS]; see signaling/reminders.py.
+            reminders=None,
         )
         yield
         await hub.stop()

@@ -69,6 +69,7 @@ from signaling.origins import OriginPolicy
 from signaling.ratelimit import TokenBucket
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
+from signaling.reminders import ReminderSource, reminder_payload
 from storage.errors import is_unavailable
 from storage.mongo import Repositories
 
@@ -186,6 +187,7 @@ class Hub:
         self._chat: ChatService | None = None
         self._transcripts: TranscriptReader | None = None
         self._repos: Repositories | None = None
+        self._reminders: ReminderSource | None = None
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
         self._register()
@@ -203,8 +205,10 @@ class Hub:
         transcripts: TranscriptReader,
         authenticator: Authenticator,
         registry: RoomRegistry | None = None,
+        reminders: ReminderSource | None = None,
     ) -> None:
         self._repos = repos
+        self._reminders = reminders
         self._chat = chat
         self._transcripts = transcripts
         self._authenticator = authenticator
@@ -655,6 +659,17 @@ class Hub:
         """Send an event to every open socket of a user, on any node."""
         await self.sio.emit(event, data, room=user_room(user_id), namespace=MAIN)
 
+    async def push_due_reminders(self, source: ReminderSource | None = None) -> int:
+        """Claim the medication reminders due now and push each to its patient's sockets
+        (``reminder:due``); returns how many were pushed."""
+        source = source or self._reminders
+        if source is None:
+            return 0
+        due = await source.claim_due_reminders(self._clock())
+        for reminder in due:
+            await self.push_to_user(reminder.patient_id, "reminder:due", reminder_payload(reminder))
+        return len(due)
+
     # ------------------------------------------------------------------ background
 
     async def _background(self) -> None:
@@ -682,6 +697,7 @@ class Hub:
             else:
                 await self._publish(swept.update)
         await self.refresh_gauges()
+        await self.push_due_reminders()
 
     async def refresh_gauges(self) -> None:
         self._gauges_dirty = False
