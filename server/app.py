@@ -99,7 +99,13 @@ def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics) -> Hub:
         # Bigger than every event cap, so an oversize event is refused, not the connection cut.
         max_http_buffer_size=max(settings.http.max_body_bytes, 4 * consult.signal_max_bytes),
     )
-    return Hub(config, clock=clock, metrics_registry=metrics.registry)
+    return Hub(
+        config,
+        clock=clock,
+        metrics_registry=metrics.registry,
+        # The address the HTTP middleware decided (trusted proxies honoured), for audit entries.
+        client_address=lambda request: str(request.get(keys.CLIENT_IP, request.remote)),
+    )
 
 
 def create_app(

@@ -78,6 +78,12 @@ log = structlog.get_logger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 Authenticator = Callable[[str], Awaitable[Principal]]
+ClientAddress = Callable[[web.Request], str]
+
+
+def _remote(request: web.Request) -> str:
+    return request.remote or "unknown"
+
 
 MAIN = "/"
 ADMIN = "/admin"
@@ -160,8 +166,10 @@ class Hub:
         clock: Clock,
         metrics_registry: CollectorRegistry,
         authenticator: Authenticator | None = None,
+        client_address: ClientAddress = _remote,
     ) -> None:
         self.config = config
+        self._client_address = client_address
         self._clock = clock
         self.metrics = HubMetrics(metrics_registry)
         self._authenticator = authenticator
@@ -360,7 +368,7 @@ class Hub:
         if admin and principal.role is not Role.ADMIN:
             raise _Refused("forbidden", "the admin feed is for admins")
         request = environ.get("aiohttp.request")
-        address = str(request.remote) if request is not None else "unknown"
+        address = self._client_address(request) if request is not None else "unknown"
         return Connection(
             sid=sid,
             namespace=namespace,

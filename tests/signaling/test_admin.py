@@ -151,3 +151,16 @@ async def test_hub_metrics(clinic: Clinic) -> None:
 
     await d.call("consult:end", {"appointment_id": appointment})
     await eventually(lambda t: metric(t, "telemed_hub_rooms_active") == 0)
+
+
+async def test_openapi_documents_the_consultation_endpoints(clinic: Clinic) -> None:
+    doc = await (await clinic.client.get("/api/v1/openapi.json")).json()
+    paths = doc["paths"]
+    messages = paths["/api/v1/appointments/{appointment_id}/messages"]["get"]
+    assert {p["name"] for p in messages["parameters"]} == {"appointment_id", "after_seq", "limit"}
+    assert "404" in messages["responses"]
+    rooms = paths["/api/v1/admin/rooms"]["get"]
+    assert "403" in rooms["responses"]
+    assert "204" in paths["/api/v1/admin/rooms/{appointment_id}/close"]["post"]["responses"]
+    summary = doc["components"]["schemas"]["RoomSummary"]["properties"]
+    assert set(summary) == SUMMARY_FIELDS  # nothing else can leak into it
