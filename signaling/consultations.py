@@ -119,12 +119,9 @@ class ConsultationService:
             else:
                 appointment = moved
 
-        current = await self.registry.get(appointment_id)
-        names: dict[UserId, User] = {}
-        message_count = 0
-        if current is None:
-            names = await self._users.get_many([appointment.doctor_id, appointment.patient_id])
-            message_count = await self._messages.last_seq(appointment_id)
+        # What a new room needs (the room may vanish before the change is applied, so always).
+        names = await self._users.get_many([appointment.doctor_id, appointment.patient_id])
+        message_count = await self._messages.last_seq(appointment_id)
         fresh = appointment
 
         def change(room: Room | None) -> tuple[Room | None, Joined]:
