@@ -58,6 +58,7 @@ log = structlog.get_logger("telemed.precall")
 MAX_SDP_BYTES = 64 * 1024
 _MEDIA_KINDS = ("audio", "video")
 _BITRATE_WINDOW = 3.0  # seconds of transport byte counts behind the bitrate figure
+RTT_GRACE_SECONDS = 5.0  # how much longer a check waits for its first round-trip time
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class PrecallLimits:
     timeout: float = 60.0  # seconds a check (and its peer) lives at most
     measure_seconds: float = 5.0  # media time before a verdict is given
     max_per_user: int = 2
-    max_total: int = 20
+    max_total: int = 10
     sample_interval: float = 1.0
     setup_timeout: float = 10.0  # to apply the offer and gather our candidates
 
@@ -290,9 +291,7 @@ class PrecallService:
             measured = max(0.0, until - check.connected_at)
         failed = check.state is CheckState.FAILED
         complete = (
-            failed
-            or check.state is CheckState.CLOSED
-            or (measured >= self.limits.measure_seconds and bool(check.samples))
+            failed or check.state is CheckState.CLOSED or self._measured_enough(check, measured)
         )
         return PrecallReport(
             id=check.id,
@@ -329,6 +328,16 @@ class PrecallService:
             await asyncio.wait(list(self._tasks))
 
     # ------------------------------------------------------------------ internals
+
+    def _measured_enough(self, check: _Check, measured: float) -> bool:
+        """Media for ``measure_seconds``, and a round trip measured (it takes two RTCP
+        exchanges) unless the device never reports one within a grace period."""
+        if measured < self.limits.measure_seconds or not check.samples:
+            return False
+        return (
+            check.measurement.rtt_ms is not None
+            or measured >= self.limits.measure_seconds + RTT_GRACE_SECONDS
+        )
 
     def _owned(self, user_id: str, check_id: str) -> _Check:
         check = self._checks.get(check_id)
@@ -395,11 +404,12 @@ class PrecallService:
             self._open.discard(check.id)
         report: dict[str, Any] = {}
         if check.connected_at is not None:
+            m = check.measurement
             report = {
-                "rtt_ms": check.measurement.rtt_ms,
-                "jitter_ms": check.measurement.jitter_ms,
-                "packet_loss": check.measurement.packet_loss,
-                "bitrate_kbps": check.measurement.bitrate_kbps,
+                "rtt_ms": None if m.rtt_ms is None else round(m.rtt_ms, 2),
+                "jitter_ms": None if m.jitter_ms is None else round(m.jitter_ms, 2),
+                "packet_loss": None if m.packet_loss is None else round(m.packet_loss, 4),
+                "bitrate_kbps": m.bitrate_kbps,
             }
         verdict = assess(check.measurement, failed=check.state is CheckState.FAILED).verdict
         log.info(

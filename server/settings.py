@@ -133,7 +133,7 @@ class MediaSettings(_Section):
     precall_timeout: float = Field(default=60.0, gt=0, le=600)
     precall_measure_seconds: float = Field(default=5.0, gt=0, le=120)
     precall_max_per_user: int = Field(default=2, ge=1, le=20)
-    precall_max_total: int = Field(default=20, ge=1, le=10_000)
+    precall_max_total: int = Field(default=10, ge=1, le=10_000)
     precall_rate_limit: str = "10/minute"
 
     @field_validator("precall_rate_limit")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -130,7 +131,7 @@ async def test_a_check_is_its_owners_only(client: Client, peers: list[GeneratedP
     assert not report["complete"]
 
 
-async def test_the_peer_is_closed_after_the_timeout(
+async def test_peers_are_closed_after_the_timeout(
     make_client: AppFactory, settings: Settings, peers: list[GeneratedPeer]
 ) -> None:
     client = await make_client(
@@ -141,10 +142,21 @@ async def test_the_peer_is_closed_after_the_timeout(
     peer = small_peer()
     peers.append(peer)
     check_id = (await offer_precall(client, token, peer))["id"]
+    # A caller that sends an offer and vanishes: its peer never connects (aiortc would wait
+    # for it forever), so only the timeout can release it.
+    vanished = small_peer()
+    peers.append(vanished)
+    offer = (await vanished.create_offer()).sdp
+    await vanished.close()
+    posted = await client.post(
+        "/api/v1/precall", json={"sdp": offer, "type": "offer"}, headers=bearer(token)
+    )
+    assert posted.status == 201
     await connected(peer)
-    assert open_peers(client) == 1
+    assert open_peers(client) == 2
     await wait_until(lambda: open_peers(client) == 0)
-    assert (await client.get(f"/api/v1/precall/{check_id}", headers=bearer(token))).status == 404
+    for gone in (check_id, (await posted.json())["id"]):
+        assert (await client.get(f"/api/v1/precall/{gone}", headers=bearer(token))).status == 404
     await wait_until(lambda: peer.pc.connectionState == "closed")
 
 
@@ -182,6 +194,36 @@ async def test_a_hung_up_caller_releases_the_peer(
     assert report["state"] == "closed"
     assert report["complete"]
     assert (await client.delete(f"/api/v1/precall/{check_id}", headers=bearer(token))).status == 204
+
+
+async def test_a_failed_connection_closes_the_peer_and_will_not_work(
+    client: Client, peers: list[GeneratedPeer]
+) -> None:
+    user = await Accounts(client).create()
+    token = user["access_token"]
+    peer = small_peer()
+    peers.append(peer)
+    offer = (await peer.create_offer()).sdp
+    # A certificate fingerprint that does not match the peer's: ICE connects, DTLS fails.
+    forged = re.sub(
+        r"(a=fingerprint:sha-\d+ )([0-9A-F]{2})",
+        lambda m: m.group(1) + ("00" if m.group(2) != "00" else "11"),
+        offer,
+    )
+    response = await client.post(
+        "/api/v1/precall", json={"sdp": forged, "type": "offer"}, headers=bearer(token)
+    )
+    assert response.status == 201
+    answer = await response.json()
+    await peer.accept_answer(answer["sdp"])
+    await wait_until(lambda: open_peers(client) == 0)
+    report = await precall_report(client, token, answer["id"])
+    assert report["state"] == "failed"
+    assert report["complete"]
+    assert (report["verdict"], report["advice"]) == ("will_not_work", "connection_failed")
+    assert (
+        await client.delete(f"/api/v1/precall/{answer['id']}", headers=bearer(token))
+    ).status == 204
 
 
 async def test_caps_per_user_and_in_total(
