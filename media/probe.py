@@ -61,6 +61,10 @@ async def run_precall(options: ProbeOptions) -> dict[str, Any]:
     """Run one check. ``ok`` is true when the verdict is ``good`` or ``poor``; ``verdict`` is
     ``None`` when the check did not finish in time. Raises ``ProbeError`` when the check could
     not even start."""
+    try:
+        video = PatternVideoTrack(width=options.width, height=options.height, fps=options.fps)
+    except ValueError as exc:
+        raise ProbeError("invalid_argument", str(exc)) from None
     base = options.url.rstrip("/") + "/api/v1"
     timeout = aiohttp.ClientTimeout(total=min(30.0, options.timeout))
     async with aiohttp.ClientSession(timeout=timeout) as http:
@@ -87,7 +91,7 @@ async def run_precall(options: ProbeOptions) -> dict[str, Any]:
         ]
         peer = GeneratedPeer(
             ice_servers=ice,
-            video=PatternVideoTrack(width=options.width, height=options.height, fps=options.fps),
+            video=video,
             audio=ToneAudioTrack(),
         )
         try:

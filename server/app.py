@@ -4,7 +4,6 @@ tests both use it; nothing else wires objects together."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 import aiohttp_cors
@@ -12,8 +11,6 @@ from aiohttp import web
 
 import web.routes as web_routes
 from domain.clock import Clock, utc_now
-from media.ice import IceProvider, IceServer, TurnRest
-from media.precall import PrecallLimits, PrecallService
 from server import keys, ops
 from server.auth import routes as auth_routes
 from server.auth.passwords import Passwords
@@ -21,11 +18,12 @@ from server.auth.service import AccountService
 from server.auth.tokens import TokenService
 from server.http.api import Api
 from server.http.middleware import errors, metrics, request_context, security_headers
+from server.media import make_ice_provider, make_precall_service
 from server.metrics import Metrics
 from server.precall import routes as precall_routes
 from server.ratelimit import RateLimiter
 from server.secrets import resolve_jwt_secret
-from server.settings import MediaSettings, Settings
+from server.settings import Settings
 from storage.mongo import Database, open_database
 from storage.redis import open_redis
 
@@ -43,27 +41,6 @@ def build_api() -> Api:
     api.include(auth_routes.api)
     api.include(precall_routes.api)
     return api
-
-
-def make_ice_provider(media: MediaSettings, clock: Clock) -> IceProvider:
-    """The ICE servers handed to browsers: the static list, plus TURN REST credentials when
-    ``TELEMED_TURN_SECRET`` is set."""
-    static = tuple(
-        IceServer(
-            urls=(s.urls,) if isinstance(s.urls, str) else tuple(s.urls),
-            username=s.username,
-            credential=s.credential,
-        )
-        for s in media.ice_servers
-    )
-    turn = None
-    if media.turn_secret:
-        turn = TurnRest(
-            secret=media.turn_secret,
-            urls=tuple(media.turn_urls),
-            ttl=timedelta(seconds=media.turn_ttl),
-        )
-    return IceProvider(static=static, turn=turn, clock=clock)
 
 
 def make_account_service(
@@ -138,15 +115,7 @@ def create_app(
     app[keys.ICE] = make_ice_provider(settings.media, clock)
 
     async def precall(app: web.Application) -> AsyncIterator[None]:
-        media = settings.media
-        limits = PrecallLimits(
-            timeout=media.precall_timeout,
-            measure_seconds=media.precall_measure_seconds,
-            max_per_user=media.precall_max_per_user,
-            max_total=media.precall_max_total,
-        )
-        server_ice = app[keys.ICE].stun_only
-        async with PrecallService(limits, clock=clock, server_ice=server_ice) as service:
+        async with make_precall_service(settings.media, app[keys.ICE], clock) as service:
             app[keys.PRECALL] = service
             app[keys.METRICS].precall_peers.set_function(lambda: service.open_peers)
             yield  # leaving closes every pre-call peer

@@ -8,7 +8,10 @@ import os
 import sys
 from typing import Any
 
+import pytest
+
 from domain.users import Role
+from media.probe import ProbeError, ProbeOptions, run_precall
 from server import keys
 from server.settings import MediaSettings, Settings
 from storage.embedded import free_port
@@ -78,3 +81,10 @@ async def test_an_unreachable_server() -> None:
     code, result = await telemed_precall(f"http://127.0.0.1:{free_port()}", "a@b.example", "x")
     assert code == 3
     assert result["error"]["code"] == "unreachable"
+
+
+async def test_bad_video_options_are_refused_before_anything_runs() -> None:
+    options = ProbeOptions(url="http://127.0.0.1:9", email="a@b.example", password="x", width=330)
+    with pytest.raises(ProbeError) as caught:
+        await run_precall(options)
+    assert caught.value.code == "invalid_argument"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from media.ice import IceProvider, IceServer, TurnRest, ice_servers_for, turn_credential
-from server.app import make_ice_provider
+from server.media import make_ice_provider
 from server.settings import MediaSettings
 from tests.clock import FakeClock
 
