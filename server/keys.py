@@ -14,6 +14,8 @@ from domain.clock import Clock
 from domain.users import Principal
 
 if TYPE_CHECKING:
+    from media.ice import IceProvider
+    from media.precall import PrecallService
     from server.auth.service import AccountService
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
@@ -31,6 +33,8 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 ACCOUNTS: web.AppKey[AccountService] = web.AppKey("accounts")
 AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+ICE: web.AppKey[IceProvider] = web.AppKey("ice")
+PRECALL: web.AppKey[PrecallService] = web.AppKey("precall")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
