@@ -3,11 +3,11 @@ their own connection; a check is visible to its owner only."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from functools import lru_cache
 
 from limits import RateLimitItem, parse
 
+from media.ice import IceServer
 from server import keys
 from server.http.api import Api, Call
 from server.precall.models import (
@@ -32,9 +32,10 @@ async def _count(call: Call, what: str) -> None:
     await call.app[keys.RATE_LIMITER].hit(limit, what, call.principal.user_id)
 
 
-def _ice_ttl(call: Call) -> timedelta:
-    # TURN credentials for a check need not outlive the check.
-    return timedelta(seconds=call.app[keys.SETTINGS].media.precall_timeout)
+def _ice_servers(call: Call) -> list[IceServer]:
+    """The configured static servers only: TURN REST credentials are minted for admitted
+    participants of a consultation, never for a pre-call check (issue 6)."""
+    return list(call.app[keys.ICE].static)
 
 
 @api.get(
@@ -45,8 +46,7 @@ def _ice_ttl(call: Call) -> timedelta:
 )
 async def precall_ice_servers(call: Call) -> IceServersOut:
     await _count(call, "precall-ice")
-    servers = call.app[keys.ICE].for_user(call.principal.user_id, ttl=_ice_ttl(call))
-    return IceServersOut(ice_servers=[IceServerOut.of(s) for s in servers])
+    return IceServersOut(ice_servers=[IceServerOut.of(s) for s in _ice_servers(call)])
 
 
 @api.post(
@@ -63,8 +63,7 @@ async def start_precall(call: Call) -> PrecallAnswerOut:
     user_id = call.principal.user_id
     await _count(call, "precall")
     started = await call.app[keys.PRECALL].start(user_id, body.sdp)
-    servers = call.app[keys.ICE].for_user(user_id, ttl=_ice_ttl(call))
-    return PrecallAnswerOut.of(started, servers)
+    return PrecallAnswerOut.of(started, _ice_servers(call))
 
 
 @api.get(

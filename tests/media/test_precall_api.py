@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +15,6 @@ from media.peer import GeneratedPeer
 from media.tracks import dominant_frequency
 from server import keys
 from server.settings import MediaSettings, Settings
-from tests.clock import FakeClock
 from tests.conftest import Accounts, AppFactory, bearer
 from tests.support.rtc import (
     connected,
@@ -340,10 +335,10 @@ async def test_garbage_is_refused_and_opens_nothing(
     assert open_peers(client) == 0
 
 
-async def test_turn_credentials_come_with_the_check(
+async def test_a_check_gets_static_servers_but_never_minted_turn_credentials(
     make_client: AppFactory, settings: Settings, peers: list[GeneratedPeer]
 ) -> None:
-    clock = FakeClock()
+    """TURN REST credentials are for admitted participants of a consultation only."""
     client = await make_client(
         media_settings(
             settings,
@@ -352,33 +347,19 @@ async def test_turn_credentials_come_with_the_check(
             turn_secret="turn-shared-secret",
             turn_urls="turn:turn.example:3478,turns:turn.example:5349",
             turn_ttl=600,
-            precall_timeout=45,
         ),
-        clock=clock,
     )
     user = await Accounts(client).create()
     headers = bearer(user["access_token"])
-
-    def expected_turn() -> dict[str, Any]:
-        # Credentials for the check need not outlive it: 45 s, not the 600 s of a call.
-        username = f"{int((clock() + timedelta(seconds=45)).timestamp())}:{user['id']}"
-        digest = hmac.new(b"turn-shared-secret", username.encode(), hashlib.sha1).digest()
-        return {
-            "urls": ["turn:turn.example:3478", "turns:turn.example:5349"],
-            "username": username,
-            "credential": base64.b64encode(digest).decode(),
-        }
-
     static = {"urls": ["turn:static.example:3478"], "username": "s", "credential": "c"}
     listed = await client.get("/api/v1/precall/ice-servers", headers=headers)
     assert listed.status == 200
-    assert (await listed.json())["ice_servers"] == [static, expected_turn()]
+    assert (await listed.json())["ice_servers"] == [static]
 
-    clock.advance(seconds=30)
     peer = small_peer()
     peers.append(peer)
     answer = await offer_precall(client, user["access_token"], peer)
-    assert answer["ice_servers"] == [static, expected_turn()]
+    assert answer["ice_servers"] == [static]
     assert open_peers(client) == 1
 
 
