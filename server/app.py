@@ -15,6 +15,7 @@ from chat.service import ChatService
 from chat.transcripts import TranscriptReader
 from domain.clock import Clock, utc_now
 from domain.consultation import JoinWindow
+from media.ice import IceProvider
 from server import keys, ops
 from server.auth import routes as auth_routes
 from server.auth.passwords import Passwords
@@ -23,12 +24,13 @@ from server.auth.tokens import TokenService
 from server.consultations import routes as consultation_routes
 from server.http.api import Api
 from server.http.middleware import errors, metrics, request_context, security_headers
+from server.media import make_ice_provider, make_precall_service
 from server.metrics import Metrics
+from server.precall import routes as precall_routes
 from server.ratelimit import RateLimiter
 from server.secrets import resolve_jwt_secret
 from server.settings import Settings
 from signaling.hub import Hub, HubConfig, make_registry
-from signaling.ice import IceConfig
 from storage.mongo import Database, open_database
 from storage.redis import open_redis
 
@@ -45,6 +47,7 @@ def build_api() -> Api:
     api = Api()
     api.include(auth_routes.api)
     api.include(consultation_routes.api)
+    api.include(precall_routes.api)
     return api
 
 
@@ -71,10 +74,10 @@ def make_account_service(
     )
 
 
-def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics) -> Hub:
+def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProvider) -> Hub:
     """The Socket.IO consultation hub, configured from the settings (signaling does not read
     them itself)."""
-    consult, media = settings.consult, settings.media
+    consult = settings.consult
     config = HubConfig(
         window=JoinWindow(
             early=timedelta(minutes=consult.join_early_minutes),
@@ -88,12 +91,6 @@ def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics) -> Hub:
         node_ttl=consult.hub_node_ttl,
         cors_origins=settings.http.cors_origins,
         public_url=settings.http.public_url,
-        ice=IceConfig(
-            servers=[server.model_dump(exclude_none=True) for server in media.ice_servers],
-            turn_secret=media.turn_secret,
-            turn_urls=media.turn_urls,
-            turn_ttl=media.turn_ttl,
-        ),
         redis_url=settings.redis.redis_url,
         redis_prefix=f"telemed:{settings.database.mongodb_database}",
         # Bigger than every event cap, so an oversize event is refused, not the connection cut.
@@ -105,6 +102,7 @@ def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics) -> Hub:
         metrics_registry=metrics.registry,
         # The address the HTTP middleware decided (trusted proxies honoured), for audit entries.
         client_address=lambda request: str(request.get(keys.CLIENT_IP, request.remote)),
+        ice=ice,
     )
 
 
@@ -154,7 +152,15 @@ def create_app(
         )
         yield
 
-    hub = make_hub(settings, clock=clock, metrics=app[keys.METRICS])
+    app[keys.ICE] = make_ice_provider(settings.media, clock)
+
+    async def precall(app: web.Application) -> AsyncIterator[None]:
+        async with make_precall_service(settings.media, app[keys.ICE], clock) as service:
+            app[keys.PRECALL] = service
+            app[keys.METRICS].precall_peers.set_function(lambda: service.open_peers)
+            yield  # leaving closes every pre-call peer
+
+    hub = make_hub(settings, clock=clock, metrics=app[keys.METRICS], ice=app[keys.ICE])
     hub.attach(app)
     app[keys.HUB] = hub
 
@@ -182,7 +188,7 @@ def create_app(
         yield
         await hub.stop()
 
-    app.cleanup_ctx.extend([database, redis, rate_limiter, consultations])
+    app.cleanup_ctx.extend([database, redis, rate_limiter, precall, consultations])
 
     api = build_api()
     api.register(app)

@@ -16,6 +16,8 @@ from domain.users import Principal
 if TYPE_CHECKING:
     from chat.service import ChatService
     from chat.transcripts import TranscriptReader
+    from media.ice import IceProvider
+    from media.precall import PrecallService
     from server.auth.service import AccountService
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
@@ -37,6 +39,8 @@ RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 TRANSCRIPTS: web.AppKey[TranscriptReader] = web.AppKey("transcripts")
+ICE: web.AppKey[IceProvider] = web.AppKey("ice")
+PRECALL: web.AppKey[PrecallService] = web.AppKey("precall")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

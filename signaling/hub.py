@@ -39,7 +39,7 @@ from chat.service import ChatService
 from chat.transcripts import ReadContext, TranscriptReader
 from domain.chat import Sender
 from domain.clock import Clock, iso_z
-from domain.consultation import InAnotherConsultation, JoinWindow, Room
+from domain.consultation import InAnotherConsultation, JoinWindow, Room, SeatState
 from domain.errors import (
     DomainError,
     Forbidden,
@@ -52,7 +52,7 @@ from domain.ids import AppointmentId, UserId
 from domain.users import Principal, Role
 from signaling.acks import UnknownEvent, error, error_from, ok, parse_payload
 from signaling.consultations import Caller, ConsultationService
-from signaling.ice import IceConfig, ice_servers_for
+from signaling.ice import IceSource, ice_servers_for
 from signaling.metrics import HubMetrics
 from signaling.models import (
     AppointmentIn,
@@ -111,7 +111,6 @@ class HubConfig:
     node_ttl: int = 30
     cors_origins: list[str] = field(default_factory=list)
     public_url: str | None = None
-    ice: IceConfig = field(default_factory=IceConfig)
     redis_url: str | None = None
     redis_prefix: str = "telemed"
     max_http_buffer_size: int = 1_048_576
@@ -167,8 +166,10 @@ class Hub:
         metrics_registry: CollectorRegistry,
         authenticator: Authenticator | None = None,
         client_address: ClientAddress = _remote,
+        ice: IceSource | None = None,
     ) -> None:
         self.config = config
+        self._ice = ice
         self._client_address = client_address
         self._clock = clock
         self.metrics = HubMetrics(metrics_registry)
@@ -458,7 +459,9 @@ class Hub:
             "role": joined.role.value,
             "state": joined.state.value,
             "room": room_view(room),
-            "ice_servers": self._ice_servers(conn.user_id),
+            "ice_servers": ice_servers_for(
+                self._ice, conn.user_id, admitted=joined.state is SeatState.ADMITTED
+            ),
         }
 
     async def _admit(self, conn: Connection, payload: AppointmentIn) -> dict[str, Any]:
@@ -475,7 +478,7 @@ class Hub:
                 {
                     "appointment_id": room.appointment_id,
                     "room": room_view(room),
-                    "ice_servers": self._ice_servers(patient.user_id),
+                    "ice_servers": ice_servers_for(self._ice, patient.user_id, admitted=True),
                 },
                 to=patient.sid,
             )
@@ -714,9 +717,6 @@ class Hub:
         self.metrics.patients_waiting.set(sum(1 for r in rooms if r.patient_waiting))
 
     # ------------------------------------------------------------------ helpers
-
-    def _ice_servers(self, user_id: UserId) -> list[dict[str, Any]]:
-        return ice_servers_for(user_id, self.config.ice, now=self._clock())
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -1,38 +1,38 @@
 """The ICE servers (STUN/TURN) handed to a participant in the ``consult:join`` ack and in
 ``consult:admitted``.
 
-One function builds the list for a user, so that short-lived TURN credentials (TURN REST API,
-from ``turn_secret``/``turn_urls``/``turn_ttl``) can be added here without touching the hub.
+The deployment's provider is ``media.ice.IceProvider`` (built from the settings by
+``server/media.py``; ``create_app`` passes it in): the static ``TELEMED_ICE_SERVERS`` list,
+plus short-lived TURN REST credentials when a TURN secret is configured. TURN credentials are
+minted only for admitted participants; a patient still in the waiting room gets the static list
+and receives the full one with ``consult:admitted``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-
-from domain.ids import UserId
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class IceConfig:
-    servers: list[dict[str, Any]] = field(default_factory=list)  # TELEMED_ICE_SERVERS, as given
-    turn_secret: str | None = field(default=None, repr=False)
-    turn_urls: list[str] = field(default_factory=list)
-    turn_ttl: int = 600
+class IceServerEntry(Protocol):
+    def as_json(self) -> dict[str, Any]: ...
 
 
-def ice_servers_for(user_id: UserId, config: IceConfig, *, now: datetime) -> list[dict[str, Any]]:
-    """The ICE servers for this user, now. Only ``{urls, username?, credential?}`` entries.
+class IceSource(Protocol):
+    @property
+    def static(self) -> Sequence[IceServerEntry]: ...
 
-    Seam: TURN REST credentials for ``user_id`` (valid ``turn_ttl`` seconds from ``now``) are
-    not generated yet; the configured list is returned as is."""
-    del user_id, now
-    return [
-        {
-            k: v
-            for k, v in server.items()
-            if k in ("urls", "username", "credential") and v is not None
-        }
-        for server in config.servers
-    ]
+    def for_user(
+        self, user_id: str, *, ttl: timedelta | None = None
+    ) -> Sequence[IceServerEntry]: ...
+
+
+def ice_servers_for(
+    source: IceSource | None, user_id: str, *, admitted: bool
+) -> list[dict[str, Any]]:
+    """The ``ice_servers`` for this user: with TURN credentials only once admitted."""
+    if source is None:
+        return []
+    servers = source.for_user(user_id) if admitted else source.static
+    return [server.as_json() for server in servers]

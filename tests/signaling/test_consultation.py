@@ -120,7 +120,7 @@ async def test_waiting_room_admit_and_signals(
             "connected": True,
         }
     ]
-    assert ack["ice_servers"] == [stun]
+    assert ack["ice_servers"] == [{"urls": [stun["urls"]]}]
     assert await status_of(clinic, appointment) is AppointmentStatus.WAITING
     waiting = await console.wait_for("consult:state")  # the console sees who waits
     assert waiting["participants"][0]["state"] == "waiting"
@@ -141,7 +141,7 @@ async def test_waiting_room_admit_and_signals(
     assert ack["ok"] is True
     assert ack["room"]["status"] == "in_progress"
     admitted = await p.wait_for("consult:admitted")
-    assert admitted["ice_servers"] == [stun]
+    assert admitted["ice_servers"] == [{"urls": [stun["urls"]]}]
     assert seat(admitted["room"], "patient")["state"] == "admitted"
     assert await status_of(clinic, appointment) is AppointmentStatus.IN_PROGRESS
 
@@ -359,3 +359,29 @@ async def test_an_abandoned_consultation_ends_when_its_time_is_over(
     removed = await feed.wait_for("rooms:removed")
     assert removed["appointment_id"] == appointment
     assert await status_of(clinic, appointment) is AppointmentStatus.COMPLETED
+
+
+async def test_turn_credentials_only_for_admitted_participants(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    stun = {"urls": "stun:stun.example:3478"}
+    media = MediaSettings(
+        ice_servers=[stun], turn_secret="turn-secret", turn_urls=["turn:turn.example:3478"]
+    )
+    clinic = await make_clinic(settings.with_(media=media))
+    patient, doctor = await people(clinic)
+    appointment = await clinic.appointment(patient, doctor)
+    p = await clinic.connect(patient)
+    waiting = await join(p, appointment)
+    assert waiting["ice_servers"] == [{"urls": ["stun:stun.example:3478"]}]
+
+    d = await clinic.connect(doctor)
+    doctor_ice = (await join(d, appointment))["ice_servers"]
+    assert doctor_ice[0] == {"urls": ["stun:stun.example:3478"]}
+    assert doctor_ice[1]["urls"] == ["turn:turn.example:3478"]
+    assert doctor_ice[1]["username"].endswith(f":{doctor['id']}")
+    assert doctor_ice[1]["credential"]
+
+    await d.call("consult:admit", {"appointment_id": appointment})
+    patient_ice = (await p.wait_for("consult:admitted"))["ice_servers"]
+    assert patient_ice[1]["username"].endswith(f":{patient['id']}")
