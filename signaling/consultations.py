@@ -161,6 +161,8 @@ class ConsultationService:
         )
         if moved is None:
             appointment = await self._require(appointment_id)
+            if appointment.status in FINAL_STATUSES:  # e.g. cancelled meanwhile
+                raise ConsultationOver(f"this appointment is {appointment.status.value}")
             if appointment.status is not AppointmentStatus.IN_PROGRESS:
                 raise PatientNotWaiting(f"the appointment is {appointment.status.value}")
             now = appointment.started_at or now

@@ -385,3 +385,15 @@ async def test_turn_credentials_only_for_admitted_participants(
     await d.call("consult:admit", {"appointment_id": appointment})
     patient_ice = (await p.wait_for("consult:admitted"))["ice_servers"]
     assert patient_ice[1]["username"].endswith(f":{patient['id']}")
+
+
+async def test_admitting_into_an_appointment_cancelled_meanwhile_is_refused(clinic: Clinic) -> None:
+    patient, doctor = await people(clinic)
+    appointment = await clinic.appointment(patient, doctor)
+    await joined(clinic, patient, appointment)
+    d = await joined(clinic, doctor, appointment)
+    repo = clinic.client.app[keys.DATABASE].repos.appointments
+    await repo.transition(appointment, AppointmentStatus.CANCELLED, now=clinic.clock.now)
+    ack = await d.call("consult:admit", {"appointment_id": appointment})
+    assert code(ack) == "consultation_over"
+    assert await status_of(clinic, appointment) is AppointmentStatus.CANCELLED
