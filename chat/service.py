@@ -4,20 +4,23 @@ No sockets here: the hub authorizes the sender and broadcasts; this module only 
 
 Sending, for one appointment:
 
-1. read the highest stored ``seq`` and insert the message at ``seq + 1`` (majority write);
-2. if the insert loses a race for that ``seq`` (another process got there first), read again
-   and retry; a failed insert consumes nothing, so no gap can appear;
+1. take the highest stored ``seq`` and insert the message at ``seq + 1`` (majority write);
+2. if the insert loses a race for that ``seq`` (another process got there first), read the
+   highest stored ``seq`` again and retry; a failed insert consumes nothing, so no gap appears;
 3. if the ``client_msg_id`` is already stored (a retried send), answer the stored message and
    report it as not created, so the caller broadcasts nothing.
 
-Within one process, sends to one appointment queue on a lock so they do not race each other;
-across processes the unique index on (appointment_id, seq) arbitrates.
+Within one process, sends to one appointment queue on a lock so they do not race each other,
+and the process remembers the last ``seq`` it stored or read for each recent appointment, so a
+send costs one insert; across processes the unique index on (appointment_id, seq) arbitrates
+(a remembered value that another process overtook only costs a refused insert and a re-read).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +33,7 @@ from domain.ids import AppointmentId, MessageId, new_id
 from storage.messages import ClientMsgIdTaken, SeqTaken
 
 MAX_HISTORY = 500
+REMEMBERED_APPOINTMENTS = 10_000
 
 
 class MessageStore(Protocol):
@@ -87,6 +91,8 @@ class ChatService:
         self.max_chars = max_chars
         self._max_attempts = max_attempts
         self._locks = KeyedLocks()
+        # appointment -> a seq known to be stored (never above the highest stored one)
+        self._last_seq: OrderedDict[str, int] = OrderedDict()
 
     def check_text(self, text: str) -> None:
         if len(text) > self.max_chars:
@@ -99,8 +105,11 @@ class ChatService:
     ) -> SendResult:
         self.check_text(text)
         async with self._locks.hold(appointment_id):
+            known = self._last_seq.get(appointment_id)
             for attempt in range(self._max_attempts):
-                seq = await self._messages.last_seq(appointment_id) + 1
+                if known is None:
+                    known = await self._messages.last_seq(appointment_id)
+                seq = known + 1
                 message = ChatMessage(
                     id=MessageId(new_id()),
                     appointment_id=appointment_id,
@@ -127,12 +136,20 @@ class ChatService:
                         return SendResult(message=stored, created=False)
                 except SeqTaken:
                     # Another process stored this seq first; back off a little and read again.
+                    known = None
                     if attempt >= 2:
                         await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
                     continue
                 else:
+                    self._remember(appointment_id, seq)
                     return SendResult(message=message, created=True)
         raise Unavailable("the chat is too busy; send the message again")
+
+    def _remember(self, appointment_id: str, seq: int) -> None:
+        self._last_seq[appointment_id] = seq
+        self._last_seq.move_to_end(appointment_id)
+        while len(self._last_seq) > REMEMBERED_APPOINTMENTS:
+            self._last_seq.popitem(last=False)
 
     async def history(
         self, appointment_id: AppointmentId, *, after_seq: int = 0, limit: int = 100

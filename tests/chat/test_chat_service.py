@@ -138,3 +138,15 @@ async def test_stored_document_shape(messages: MessageRepository, mongo_url: str
     }
     assert doc["sender_role"] == "patient"
     assert doc["sender_name"] == "Wang Fang"
+
+
+async def test_a_process_overtaken_by_another_catches_up(messages: MessageRepository) -> None:
+    """Each process remembers the last seq it stored; another process's sends make that stale,
+    which costs a refused insert, never a gap or a duplicate."""
+    room = appointment()
+    one, two = service(messages), service(messages)
+    seqs = []
+    for i, chat in enumerate([one, two, two, one, one, two]):
+        sent = await chat.send(appointment_id=room, sender=PATIENT, client_msg_id=f"m{i}", text="x")
+        seqs.append(sent.message.seq)
+    assert seqs == [1, 2, 3, 4, 5, 6]
