@@ -25,13 +25,12 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import socketio
 import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
 from redis.exceptions import RedisError
 
 from chat.models import message_payload
@@ -74,8 +73,6 @@ from storage.errors import is_unavailable
 from storage.mongo import Repositories
 
 log = structlog.get_logger(__name__)
-
-M = TypeVar("M", bound=BaseModel)
 
 Authenticator = Callable[[str], Awaitable[Principal]]
 ClientAddress = Callable[[web.Request], str]
@@ -256,7 +253,7 @@ class Hub:
         thread = getattr(manager, "thread", None)
         if isinstance(thread, asyncio.Task):
             thread.cancel()
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await thread
         pubsub = getattr(manager, "pubsub", None)
         if pubsub is not None:

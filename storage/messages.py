@@ -24,8 +24,9 @@ from domain.users import Role
 
 Document = dict[str, Any]
 
-SEQ_INDEX = "seq_per_appointment"
-CLIENT_MSG_INDEX = "client_msg_id_per_appointment"
+# Index names: "seq" is also what the read-only export side declares for the same keys.
+SEQ_INDEX = "seq"
+CLIENT_MSG_INDEX = "client_msg_id"
 
 
 class SeqTaken(Exception):
@@ -94,9 +95,9 @@ class MessageRepository:
         except DuplicateKeyError as exc:
             pattern = (exc.details or {}).get("keyPattern") or {}
             message_text = str(exc)
-            if "client_msg_id" in pattern or CLIENT_MSG_INDEX in message_text:
+            if "client_msg_id" in pattern or f"index: {CLIENT_MSG_INDEX} " in message_text:
                 raise ClientMsgIdTaken(message.client_msg_id) from None
-            if "seq" in pattern or SEQ_INDEX in message_text:
+            if "seq" in pattern or f"index: {SEQ_INDEX} " in message_text:
                 raise SeqTaken(message.seq) from None
             raise
 
@@ -119,11 +120,12 @@ class MessageRepository:
         )
         return [to_message(d) async for d in cursor]
 
-    async def list_for_appointments(self, appointment_ids: list[str]) -> list[ChatMessage]:
-        """Every message of these appointments, by appointment and then ``seq``."""
+    async def list_for_appointments(self, appointment_ids: list[str]) -> list[Document]:
+        """Every message of these appointments, by appointment and then ``seq``, as stored
+        documents (the shape above; the FHIR export reads them)."""
         if not appointment_ids:
             return []
         cursor = self._c.find({"appointment_id": {"$in": appointment_ids}}).sort(
             [("appointment_id", ASCENDING), ("seq", ASCENDING)]
         )
-        return [to_message(d) async for d in cursor]
+        return [doc async for doc in cursor]

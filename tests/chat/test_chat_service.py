@@ -113,7 +113,7 @@ async def test_history_pages_and_export(messages: MessageRepository) -> None:
     assert [m.seq for m in await chat.history(first, after_seq=2, limit=2)] == [3, 4]
     assert [m.seq for m in await chat.history(first, after_seq=5)] == []
     exported = await messages.list_for_appointments([second, first])
-    assert [(m.appointment_id, m.seq) for m in exported] == sorted(
+    assert [(m["appointment_id"], m["seq"]) for m in exported] == sorted(
         [(first, i) for i in range(1, 6)] + [(second, 1)]
     )
     assert await messages.list_for_appointments([]) == []
