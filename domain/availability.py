@@ -17,6 +17,7 @@ overlap in real time either.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -96,7 +97,7 @@ class Availability:
 def overlap(windows: Iterable[WeeklyWindow]) -> str | None:
     """A message naming the first two overlapping windows of one weekday, or ``None``."""
     ordered = sorted(windows, key=lambda w: (w.weekday, w.start))
-    for first, second in zip(ordered, ordered[1:], strict=False):
+    for first, second in itertools.pairwise(ordered):
         if first.weekday == second.weekday and second.start < first.end:
             return (
                 f"windows {format_hhmm(first.start)}-{format_hhmm(first.end)} and "

@@ -157,7 +157,8 @@ class Reading:
     def as_value(self) -> float | dict[str, float]:
         if self.value is not None:
             return self.value
-        assert self.systolic is not None and self.diastolic is not None
+        assert self.systolic is not None
+        assert self.diastolic is not None
         return {"systolic": self.systolic, "diastolic": self.diastolic}
 
 
