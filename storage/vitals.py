@@ -87,6 +87,7 @@ class VitalRepository:
         until: datetime | None = None,
         after: After | None = None,
         limit: int = 100,
+        newest_first: bool = False,
     ) -> Page[Vital]:
         """Readings in measurement order (oldest first, as a chart draws them)."""
         query: Document = {"patient_id": patient_id}
@@ -100,5 +101,11 @@ class VitalRepository:
         if bounds:
             query["measured_at"] = bounds
         return await find_page(
-            self._c, query, sort_field="measured_at", after=after, limit=limit, convert=_to_vital
+            self._c,
+            query,
+            sort_field="measured_at",
+            descending=newest_first,
+            after=after,
+            limit=limit,
+            convert=_to_vital,
         )
