@@ -362,7 +362,8 @@ async def test_twenty_concurrent_bookings_of_one_slot(clinic: Clinic) -> None:
     appointment = (await winner.json())["appointment"]
 
     # The slot is gone from the list; cancelling frees it for somebody else.
-    url = f"/api/v1/doctors/{clinic.doctor['id']}/slots?from={iso(MONDAY)}&to={iso(MONDAY + timedelta(hours=2))}"
+    window = f"from={iso(MONDAY)}&to={iso(MONDAY + timedelta(hours=2))}"
+    url = f"/api/v1/doctors/{clinic.doctor['id']}/slots?{window}"
     slots = await ok(await clinic.client.get(url, headers=clinic.h(clinic.patient_a)))
     assert iso(SLOT_0900).replace("Z", ".000Z") not in [s["start"] for s in slots["slots"]]
     owner = next(p for p in patients if p["id"] == appointment["patient"]["id"])
