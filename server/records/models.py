@@ -32,7 +32,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, allow_inf_nan=False)
 
 
-# ---------------------------------------------------------------------------- shared
+# ---------------------------------------------------------------- shared
 
 
 class AuthorOut(BaseModel):
@@ -60,7 +60,7 @@ class RangeQuery(PageQuery):
     to: Instant | None = Field(default=None, description="before")
 
 
-# ---------------------------------------------------------------------------- notes
+# ---------------------------------------------------------------- notes
 
 
 class NoteIn(Strict):
@@ -97,7 +97,7 @@ class NotesPage(BaseModel):
     next_cursor: str | None = None
 
 
-# ---------------------------------------------------------------------------- vitals
+# ---------------------------------------------------------------- vitals
 
 
 class BloodPressure(Strict):
@@ -213,7 +213,7 @@ class VitalsPage(BaseModel):
     next_cursor: str | None = None
 
 
-# ---------------------------------------------------------------------------- allergies, conditions
+# ---------------------------------------------------------------- allergies, conditions
 
 
 class AllergyIn(Strict):
@@ -295,7 +295,7 @@ class ConditionsPage(BaseModel):
     next_cursor: str | None = None
 
 
-# ---------------------------------------------------------------------------- prescriptions
+# ---------------------------------------------------------------- prescriptions
 
 
 class PrescriptionIn(Strict):
@@ -371,7 +371,7 @@ class PrescriptionsPage(BaseModel):
     next_cursor: str | None = None
 
 
-# ---------------------------------------------------------------------------- reminders
+# ---------------------------------------------------------------- reminders
 
 
 class ReminderOut(BaseModel):
@@ -417,7 +417,7 @@ class RemindersPage(BaseModel):
     next_cursor: str | None = None
 
 
-# ---------------------------------------------------------------------------- record, FHIR
+# ---------------------------------------------------------------- record, FHIR
 
 
 class RecordOut(BaseModel):

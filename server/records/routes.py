@@ -74,7 +74,7 @@ async def get_record(call: Call) -> RecordOut:
     )
 
 
-# ---------------------------------------------------------------------------- notes
+# ---------------------------------------------------------------- notes
 
 
 @api.post(
@@ -114,7 +114,7 @@ async def list_notes(call: Call) -> NotesPage:
     )
 
 
-# ---------------------------------------------------------------------------- vitals
+# ---------------------------------------------------------------- vitals
 
 
 @api.post(
@@ -170,7 +170,7 @@ async def list_vitals(call: Call) -> VitalsPage:
     )
 
 
-# ---------------------------------------------------------------------------- allergies, conditions
+# ---------------------------------------------------------------- allergies, conditions
 
 
 @api.post(
@@ -262,7 +262,7 @@ async def list_conditions(call: Call) -> ConditionsPage:
     )
 
 
-# ---------------------------------------------------------------------------- prescriptions
+# ---------------------------------------------------------------- prescriptions
 
 
 @api.post(
@@ -338,7 +338,7 @@ async def stop_prescription(call: Call) -> PrescriptionStopped:
     )
 
 
-# ---------------------------------------------------------------------------- reminders
+# ---------------------------------------------------------------- reminders
 
 
 @api.get(
@@ -382,7 +382,7 @@ async def take_reminder(call: Call) -> ReminderEnvelope:
     return ReminderEnvelope(reminder=ReminderOut.of(reminder))
 
 
-# ---------------------------------------------------------------------------- FHIR
+# ---------------------------------------------------------------- FHIR
 
 
 @api.get(

@@ -43,7 +43,7 @@ async def audit_entries(clinic: Clinic, **filters: Any) -> list[Any]:
     return [entry for _, entry in rows]
 
 
-# ---------------------------------------------------------------------------- notes
+# ---------------------------------------------------------------- notes
 
 
 async def test_doctor_writes_and_lists_notes(clinic: Clinic, visit: dict[str, Any]) -> None:
@@ -127,7 +127,7 @@ async def test_note_rules(clinic: Clinic, visit: dict[str, Any]) -> None:
     ).items == []
 
 
-# ---------------------------------------------------------------------------- vitals
+# ---------------------------------------------------------------- vitals
 
 
 async def test_vitals_series_for_a_chart(clinic: Clinic, visit: dict[str, Any]) -> None:
@@ -255,7 +255,7 @@ async def test_bad_vitals_queries_are_422(clinic: Clinic, query: str) -> None:
     await problem(response, 422, "invalid_input")
 
 
-# ---------------------------------------------------------------------------- allergies, conditions
+# ---------------------------------------------------------------- allergies, conditions
 
 
 async def test_allergies_and_conditions(clinic: Clinic, visit: dict[str, Any]) -> None:
@@ -326,7 +326,7 @@ async def test_allergies_and_conditions(clinic: Clinic, visit: dict[str, Any]) -
     assert set(record) == {"patient", "notes", "vitals", "prescriptions", "allergies", "conditions"}
 
 
-# ---------------------------------------------------------------------------- prescriptions, reminders
+# ---------------------------------------------------------------- prescriptions, reminders
 
 
 def rx(visit: dict[str, Any], **kw: Any) -> dict[str, Any]:
@@ -518,7 +518,7 @@ async def test_stopping_a_prescription_cancels_its_future_reminders(
     )
 
 
-# ---------------------------------------------------------------------------- the hub's seam
+# ---------------------------------------------------------------- the hub's seam
 
 
 async def test_due_reminders_are_claimed_once_across_concurrent_claimers(
@@ -583,7 +583,7 @@ async def test_stale_and_taken_reminders_are_not_pushed(
     assert [r.local_time for r in due] == ["08:00"]
 
 
-# ---------------------------------------------------------------------------- audit of record access
+# ---------------------------------------------------------------- audit of record access
 
 
 async def test_record_reads_and_writes_are_audited_with_denials(
