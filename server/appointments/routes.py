@@ -229,8 +229,7 @@ async def cancel_appointment(call: Call) -> AppointmentEnvelope:
     summary="Mark a booked appointment whose patient did not come (its doctor, or an admin)",
     tags=TAGS,
     response=AppointmentEnvelope,
-    roles=[Role.DOCTOR, Role.ADMIN],
-    errors=[409],
+    errors=[403, 409],
 )
 async def mark_no_show(call: Call) -> AppointmentEnvelope:
     view = await _service(call).mark_no_show(call.principal, call.path("appointment_id"))
