@@ -313,7 +313,7 @@ async def test_each_caller_gets_exactly_its_rights(world: tuple[Clinic, Ctx], na
 async def test_admin_views_of_appointments_hold_no_clinical_content(
     world: tuple[Clinic, Ctx],
 ) -> None:
-    clinic, ctx = world
+    clinic, _ = world
     listing = await clinic.client.get("/api/v1/appointments", headers=clinic.h(clinic.admin))
     for appointment in (await listing.json())["appointments"]:
         assert appointment["reason"] is None
