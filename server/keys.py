@@ -40,6 +40,8 @@ APPOINTMENTS: web.AppKey[AppointmentService] = web.AppKey("appointments")
 RECORDS: web.AppKey[RecordService] = web.AppKey("records")
 # claim_due_reminders(now): the hub polls it and pushes ``reminder:due`` to patients' sockets.
 REMINDERS: web.AppKey[ReminderService] = web.AppKey("reminders")
+# The demo clinic's appointment starting now (``telemed serve --demo``), for the banner.
+DEMO_APPOINTMENT: web.AppKey[str] = web.AppKey("demo_appointment")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
