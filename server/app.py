@@ -22,7 +22,9 @@ from server.auth.service import AccountService
 from server.auth.tokens import TokenService
 from server.http.api import Api
 from server.http.middleware import errors, metrics, request_context, security_headers
+from server.media import make_ice_provider, make_precall_service
 from server.metrics import Metrics
+from server.precall import routes as precall_routes
 from server.ratelimit import RateLimiter
 from server.records import routes as record_routes
 from server.records.reminders import ReminderService
@@ -47,6 +49,7 @@ def build_api() -> Api:
     api.include(appointment_routes.api)
     api.include(record_routes.api)
     api.include(audit_routes.api)
+    api.include(precall_routes.api)
     return api
 
 
@@ -123,7 +126,15 @@ def create_app(
         )
         yield
 
-    app.cleanup_ctx.extend([database, redis, rate_limiter])
+    app[keys.ICE] = make_ice_provider(settings.media, clock)
+
+    async def precall(app: web.Application) -> AsyncIterator[None]:
+        async with make_precall_service(settings.media, app[keys.ICE], clock) as service:
+            app[keys.PRECALL] = service
+            app[keys.METRICS].precall_peers.set_function(lambda: service.open_peers)
+            yield  # leaving closes every pre-call peer
+
+    app.cleanup_ctx.extend([database, redis, rate_limiter, precall])
 
     api = build_api()
     api.register(app)

@@ -104,6 +104,34 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _precall(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from media.probe import ProbeError, ProbeOptions, run_precall
+
+    password: str | None = args.password
+    if password is None:
+        password = getpass.getpass("Password: ")
+    elif password == "-":  # noqa: S105 - "-" means "read it from stdin"
+        password = sys.stdin.readline().rstrip("\n")
+    options = ProbeOptions(
+        url=args.url,
+        email=args.email,
+        password=password,
+        timeout=args.timeout,
+        width=args.width,
+        height=args.height,
+        fps=args.fps,
+    )
+    try:
+        result = asyncio.run(run_precall(options))
+    except ProbeError as exc:
+        print(json.dumps({"ok": False, "error": {"code": exc.code, "message": exc.message}}))
+        return 3
+    print(json.dumps(result))
+    return 0 if result["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="telemed", description="Telemedicine consultation server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -123,6 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--specialty")
     create.set_defaults(run=_user_create)
+
+    precall = sub.add_parser(
+        "precall",
+        help="check the connection to a server with generated media",
+        description="Sign in, run the pre-call check with generated video and audio, print one "
+        "JSON line. Exit 0 when a call will work (good or poor), 1 when it will not, "
+        "3 when the check could not run.",
+    )
+    precall.add_argument("--url", required=True, help="the server, e.g. https://clinic.example")
+    precall.add_argument("--email", required=True)
+    precall.add_argument("--password", help="the password; '-' reads it from stdin")
+    precall.add_argument("--timeout", type=float, default=30.0, help="seconds (default 30)")
+    precall.add_argument("--width", type=int, default=640)
+    precall.add_argument("--height", type=int, default=480)
+    precall.add_argument("--fps", type=int, default=30)
+    precall.set_defaults(run=_precall)
     return parser
 
 

@@ -14,6 +14,8 @@ from domain.clock import Clock
 from domain.users import Principal
 
 if TYPE_CHECKING:
+    from media.ice import IceProvider
+    from media.precall import PrecallService
     from server.appointments.service import AppointmentService
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
@@ -42,6 +44,8 @@ RECORDS: web.AppKey[RecordService] = web.AppKey("records")
 REMINDERS: web.AppKey[ReminderService] = web.AppKey("reminders")
 # The demo clinic's appointment starting now (``telemed serve --demo``), for the banner.
 DEMO_APPOINTMENT: web.AppKey[str] = web.AppKey("demo_appointment")
+ICE: web.AppKey[IceProvider] = web.AppKey("ice")
+PRECALL: web.AppKey[PrecallService] = web.AppKey("precall")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

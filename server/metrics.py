@@ -29,6 +29,9 @@ class Metrics:
         self.ready = Gauge(
             "telemed_dependency_up", "1 when a dependency answers", ["dependency"], registry=r
         )
+        self.precall_peers = Gauge(
+            "telemed_precall_peers", "Pre-call check peers open in this process", registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,7 +12,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AnyUrl, BaseModel, Field, ValidationError, field_validator
+from pydantic import (
+    AnyUrl,
+    BaseModel,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "TELEMED_"
@@ -121,6 +128,31 @@ class MediaSettings(_Section):
     turn_secret: str | None = Field(default=None, repr=False)
     turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     turn_ttl: int = Field(default=600, ge=60, le=86_400)
+    # Pre-call check (media/precall.py): a check's peer lives at most precall_timeout seconds
+    # and gives its verdict after precall_measure_seconds of media.
+    precall_timeout: float = Field(default=60.0, gt=0, le=600)
+    precall_measure_seconds: float = Field(default=5.0, gt=0, le=120)
+    precall_max_per_user: int = Field(default=2, ge=1, le=20)
+    precall_max_total: int = Field(default=10, ge=1, le=10_000)
+    precall_rate_limit: str = "10/minute"
+
+    @field_validator("precall_rate_limit")
+    @classmethod
+    def _precall_limit_parses(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MediaSettings:
+        if self.turn_secret is not None and not self.turn_urls:
+            raise ValueError("TELEMED_TURN_URLS is required with TELEMED_TURN_SECRET")
+        if self.precall_measure_seconds >= self.precall_timeout:
+            raise ValueError(
+                "TELEMED_PRECALL_MEASURE_SECONDS must be below TELEMED_PRECALL_TIMEOUT"
+            )
+        return self
 
     @field_validator("ice_servers", mode="before")
     @classmethod
