@@ -80,6 +80,7 @@ class LiveServer:
     session: requests.Session
     tokens: dict[str, dict[str, Any]]  # login answers of doctor, patient, admin
     fresh: Callable[[], dict[str, str]]  # new objects of the same doctor and patient
+    run: Callable[[Coroutine[Any, Any, Any]], Any]  # run a coroutine on the server's loop
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]['access_token']}"}
@@ -134,6 +135,7 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
             session=session,
             tokens=tokens,
             fresh=lambda: loop.run(_objects(app, ids["doctor_id"], ids["patient_id"])),
+            run=loop.run,
         )
     finally:
         session.close()
@@ -391,6 +393,24 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
         body={"email": "new.patient@example.com", "password": STRONG_PASSWORD},
     )
     call("POST /api/v1/auth/refresh", auth=False, body={"refresh_token": pair["refresh_token"]})
+
+    # The pre-call check needs a real WebRTC offer: a generated-media peer makes one.
+    from tests.support.rtc import small_peer
+
+    call("GET /api/v1/precall/ice-servers", "patient")
+
+    async def make_peer() -> Any:  # built on the loop it will run on
+        return small_peer()
+
+    peer = live.run(make_peer())
+    try:
+        offer = live.run(peer.create_offer())
+        started = call("POST /api/v1/precall", "patient", body={"type": "offer", "sdp": offer.sdp})
+        check = {"check_id": started["id"]}
+        call("GET /api/v1/precall/{check_id}", "patient", path=check)
+        call("DELETE /api/v1/precall/{check_id}", "patient", path=check)
+    finally:
+        live.run(peer.close())
     assert set(OPERATIONS) - called == set(), "every operation has a valid call here"
 
 
