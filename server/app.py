@@ -12,6 +12,10 @@ from aiohttp import web
 import web.routes as web_routes
 from domain.clock import Clock, utc_now
 from server import keys, ops
+from server.appointments import routes as appointment_routes
+from server.appointments.service import AppointmentService
+from server.audit import routes as audit_routes
+from server.audit.recorder import Auditor
 from server.auth import routes as auth_routes
 from server.auth.passwords import Passwords
 from server.auth.service import AccountService
@@ -22,6 +26,9 @@ from server.media import make_ice_provider, make_precall_service
 from server.metrics import Metrics
 from server.precall import routes as precall_routes
 from server.ratelimit import RateLimiter
+from server.records import routes as record_routes
+from server.records.reminders import ReminderService
+from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret
 from server.settings import Settings
 from storage.mongo import Database, open_database
@@ -39,6 +46,9 @@ def build_api() -> Api:
     """Every REST module, in one registry (also the source of the OpenAPI document)."""
     api = Api()
     api.include(auth_routes.api)
+    api.include(appointment_routes.api)
+    api.include(record_routes.api)
+    api.include(audit_routes.api)
     api.include(precall_routes.api)
     return api
 
@@ -93,6 +103,10 @@ def create_app(
             accounts = make_account_service(settings, db, clock=clock, passwords=password_hasher)
             app[keys.ACCOUNTS] = accounts
             app[keys.AUTHENTICATOR] = accounts.authenticate
+            app[keys.AUDITOR] = Auditor(db.repos.audit, clock=clock)
+            app[keys.APPOINTMENTS] = AppointmentService(db.repos, clock=clock)
+            app[keys.RECORDS] = RecordService(db.repos, clock=clock)
+            app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             yield
 
     async def redis(app: web.Application) -> AsyncIterator[None]:
