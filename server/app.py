@@ -17,6 +17,10 @@ from domain.clock import Clock, utc_now
 from domain.consultation import JoinWindow
 from media.ice import IceProvider
 from server import keys, ops
+from server.appointments import routes as appointment_routes
+from server.appointments.service import AppointmentService
+from server.audit import routes as audit_routes
+from server.audit.recorder import Auditor
 from server.auth import routes as auth_routes
 from server.auth.passwords import Passwords
 from server.auth.service import AccountService
@@ -28,6 +32,9 @@ from server.media import make_ice_provider, make_precall_service
 from server.metrics import Metrics
 from server.precall import routes as precall_routes
 from server.ratelimit import RateLimiter
+from server.records import routes as record_routes
+from server.records.reminders import ReminderService
+from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret
 from server.settings import Settings
 from signaling.hub import Hub, HubConfig, make_registry
@@ -47,6 +54,9 @@ def build_api() -> Api:
     api = Api()
     api.include(auth_routes.api)
     api.include(consultation_routes.api)
+    api.include(appointment_routes.api)
+    api.include(record_routes.api)
+    api.include(audit_routes.api)
     api.include(precall_routes.api)
     return api
 
@@ -133,6 +143,10 @@ def create_app(
             accounts = make_account_service(settings, db, clock=clock, passwords=password_hasher)
             app[keys.ACCOUNTS] = accounts
             app[keys.AUTHENTICATOR] = accounts.authenticate
+            app[keys.AUDITOR] = Auditor(db.repos.audit, clock=clock)
+            app[keys.APPOINTMENTS] = AppointmentService(db.repos, clock=clock)
+            app[keys.RECORDS] = RecordService(db.repos, clock=clock)
+            app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             yield
 
     async def redis(app: web.Application) -> AsyncIterator[None]:
@@ -181,9 +195,7 @@ def create_app(
             transcripts=transcripts,
             authenticator=app[keys.AUTHENTICATOR],
             registry=make_registry(hub.config, redis_handle.client if redis_handle else None),
-            # SEAM (reminders): pass the appointments module's ReminderService here once it is
-            # merged, e.g. reminders=app[keys.REMINDERS]; see signaling/reminders.py.
-            reminders=None,
+            reminders=app[keys.REMINDERS],  # due medication reminders, pushed to patients
         )
         yield
         await hub.stop()

@@ -19,8 +19,9 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from server import keys
     from server.app import create_app
-    from server.demo import banner, seed_demo
+    from server.demo import banner, demo_startup
 
     if args.host or args.port is not None:
         http = settings.http.model_copy(
@@ -34,14 +35,17 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         raise SettingsError("--demo is refused when TELEMED_ENV=production")
     app = create_app(settings)
     if args.demo:
-        app.on_startup.append(seed_demo)
+        app.on_startup.append(demo_startup)
 
     host = settings.http.host
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
 
     def announce(message: str) -> None:
         url = f"http://{shown_host}:{settings.http.port}"
-        print(banner(url) if args.demo else f"Telemed is running at {url} (Ctrl-C to stop)")
+        if args.demo:
+            print(banner(url, app.get(keys.DEMO_APPOINTMENT)))
+        else:
+            print(f"Telemed is running at {url} (Ctrl-C to stop)")
         sys.stdout.flush()
 
     loop = _new_loop()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 
 import structlog
 from aiohttp import web
 
+from domain.appointments import AppointmentKind
+from domain.availability import Availability, WeeklyWindow, local_to_utc, zone
 from domain.errors import Conflict
-from domain.users import Role
+from domain.users import Role, User
 from server import keys
 
 log = structlog.get_logger(__name__)
@@ -22,6 +25,7 @@ class DemoUser:
     name: str
     role: Role
     specialty: str | None = None
+    timezone: str = "Asia/Shanghai"
 
 
 # Demo sign-ins are printed on purpose; --demo is refused in production.
@@ -46,30 +50,109 @@ DEMO_USERS = (
 )
 
 
-async def seed_demo(app: web.Application) -> None:
+DEMO_TIMEZONE = "Asia/Shanghai"
+DEMO_REASON = "Demo video consultation 演示视频问诊"
+# Weekdays 09:00-12:00 and 14:00-17:30, Saturday mornings; 30-minute slots.
+DEMO_WEEK = tuple(
+    [WeeklyWindow(d, 9 * 60, 12 * 60) for d in range(6)]
+    + [WeeklyWindow(d, 14 * 60, 17 * 60 + 30) for d in range(5)]
+)
+
+
+async def demo_startup(app: web.Application) -> None:
+    """``on_startup`` of ``telemed serve --demo``: seed, and keep the appointment id for the
+    banner in ``app[keys.DEMO_APPOINTMENT]``."""
+    appointment_id = await seed_demo(app)
+    if appointment_id is not None:
+        app[keys.DEMO_APPOINTMENT] = appointment_id
+
+
+async def seed_demo(app: web.Application) -> str | None:
+    """Users, the doctors' weekly availability, and a video appointment starting now for
+    patient Wang with Dr. Li, whose id is returned. Idempotent: a second run on the same
+    (Shanghai) day finds that appointment again; a run on a later day creates a fresh one, so
+    there is always one to join."""
     accounts = app[keys.ACCOUNTS]
     repos = app[keys.DATABASE].repos
+    users: dict[str, User] = {}
     for demo in DEMO_USERS:
-        if await repos.users.get_by_email(demo.email) is not None:
-            continue
-        try:
-            await accounts.create_user(
-                email=demo.email,
-                password=demo.password,
-                name=demo.name,
-                role=demo.role,
-                specialty=demo.specialty,
+        existing = await repos.users.get_by_email(demo.email)
+        if existing is None:
+            try:
+                existing = await accounts.create_user(
+                    email=demo.email,
+                    password=demo.password,
+                    name=demo.name,
+                    role=demo.role,
+                    specialty=demo.specialty,
+                    timezone=demo.timezone,
+                )
+            except Conflict:  # another process seeded it a moment ago
+                existing = await repos.users.get_by_email(demo.email)
+        if existing is not None:
+            users[demo.email] = existing
+    now = app[keys.CLOCK]()
+    for demo in DEMO_USERS:
+        doctor = users.get(demo.email)
+        if (
+            demo.role is Role.DOCTOR
+            and doctor is not None
+            and await repos.availability.get(doctor.id) is None
+        ):
+            await repos.availability.put(
+                doctor.id, Availability(DEMO_TIMEZONE, 30, DEMO_WEEK), now=now
             )
-        except Conflict:  # another process seeded it a moment ago
+    appointment_id = None
+    wang, li = users.get("wang@demo.clinic"), users.get("dr.li@demo.clinic")
+    if wang is not None and li is not None:
+        appointment_id = await _appointment_now(app, patient=wang, doctor=li, now=now)
+    log.info("demo_seeded", users=len(DEMO_USERS), appointment_id=appointment_id)
+    return appointment_id
+
+
+async def _appointment_now(
+    app: web.Application, *, patient: User, doctor: User, now: datetime
+) -> str:
+    """Today's demo appointment (Shanghai day), created starting now if there is none yet.
+    Inserted through the repository: the API refuses to book in the past, and "now" is."""
+    repos = app[keys.DATABASE].repos
+    tz = zone(DEMO_TIMEZONE)
+    today = now.astimezone(tz).date()
+    day_start = local_to_utc(datetime.combine(today, time(0), tzinfo=tz))
+    day_end = local_to_utc(datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz))
+    found = await repos.appointments.find_for_pair(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        since=day_start,
+        until=day_end,
+        reason=DEMO_REASON,
+    )
+    if found:
+        return min(found, key=lambda a: a.created_at).id
+    start = now.replace(second=0, microsecond=0)
+    for _ in range(30):  # the minute may hold a booking of Dr. Li already: take the next one
+        try:
+            appointment = await repos.appointments.insert(
+                patient_id=patient.id,
+                doctor_id=doctor.id,
+                start=start,
+                end=start + timedelta(minutes=30),
+                kind=AppointmentKind.VIDEO,
+                reason=DEMO_REASON,
+                now=now,
+            )
+        except Conflict:
+            start += timedelta(minutes=1)
             continue
-    log.info("demo_seeded", users=len(DEMO_USERS))
+        return appointment.id
+    raise Conflict("could not place the demo appointment")
 
 
 def _login_json(user: DemoUser) -> str:
     return json.dumps({"email": user.email, "password": user.password}, ensure_ascii=False)
 
 
-def banner(url: str) -> str:
+def banner(url: str, appointment_id: str | None = None) -> str:
     width = max(len(u.email) for u in DEMO_USERS)
     lines = [
         "",
@@ -79,6 +162,13 @@ def banner(url: str) -> str:
         "Demo sign-ins (演示账号):",
     ]
     lines += [f"  {u.role.value:<8} {u.email:<{width}}  {u.password}" for u in DEMO_USERS]
+    if appointment_id is not None:
+        lines += [
+            "",
+            f"Video appointment starting now (Wang Fang with Dr. Li): {appointment_id}",
+            f"正在开始的视频问诊（王芳 与 李医生）：{appointment_id}",
+            f"  {url}/consult/{appointment_id}",
+        ]
     lines += [
         "",
         f"Try: curl -s -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "

@@ -18,9 +18,13 @@ if TYPE_CHECKING:
     from chat.transcripts import TranscriptReader
     from media.ice import IceProvider
     from media.precall import PrecallService
+    from server.appointments.service import AppointmentService
+    from server.audit.recorder import Auditor
     from server.auth.service import AccountService
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
+    from server.records.reminders import ReminderService
+    from server.records.service import RecordService
     from server.settings import Settings
     from signaling.hub import Hub
     from storage.mongo import Database
@@ -39,6 +43,13 @@ RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
 HUB: web.AppKey[Hub] = web.AppKey("hub")
 CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 TRANSCRIPTS: web.AppKey[TranscriptReader] = web.AppKey("transcripts")
+AUDITOR: web.AppKey[Auditor] = web.AppKey("auditor")
+APPOINTMENTS: web.AppKey[AppointmentService] = web.AppKey("appointments")
+RECORDS: web.AppKey[RecordService] = web.AppKey("records")
+# claim_due_reminders(now): the hub polls it and pushes ``reminder:due`` to patients' sockets.
+REMINDERS: web.AppKey[ReminderService] = web.AppKey("reminders")
+# The demo clinic's appointment starting now (``telemed serve --demo``), for the banner.
+DEMO_APPOINTMENT: web.AppKey[str] = web.AppKey("demo_appointment")
 ICE: web.AppKey[IceProvider] = web.AppKey("ice")
 PRECALL: web.AppKey[PrecallService] = web.AppKey("precall")
 

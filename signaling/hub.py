@@ -507,6 +507,9 @@ class Hub:
     async def rooms(self) -> list[Room]:
         return await self.consult.rooms()
 
+    async def room(self, appointment_id: str) -> Room | None:
+        return await self.consult.registry.get(appointment_id)
+
     async def _finish(self, update: Updated[Any], event: str, reason: str) -> None:
         room = update.before
         if room is None:

@@ -6,9 +6,10 @@ compare-and-set in the reminders repository), so with several server processes e
 pushed by exactly one of them. A push reaches the sockets open at that moment (Socket.IO is at
 most once); the reminder itself stays readable over REST.
 
-SEAM: the source is the appointments module's ``ReminderService.claim_due_reminders(now)``
-(``server/records/reminders.py``); ``create_app`` passes it to ``Hub.start(reminders=...)``
-once that module is on the branch. Until then no source is configured and nothing is pushed.
+The source is the records module's ``ReminderService.claim_due_reminders(now)``
+(``server/records/reminders.py``, ``app[keys.REMINDERS]``); ``create_app`` passes it to
+``Hub.start(reminders=...)``. The push runs with the housekeeping (``TELEMED_HUB_HOUSEKEEPING``
+seconds), so a reminder arrives within that much of its time.
 """
 
 from __future__ import annotations

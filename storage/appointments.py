@@ -24,6 +24,7 @@ from domain.appointments import (
 )
 from domain.errors import Conflict
 from domain.ids import AppointmentId, UserId, new_id
+from storage.paging import After, Page, find_page
 
 Document = dict[str, Any]
 
@@ -139,6 +140,85 @@ class AppointmentRepository:
             query["status"] = {"$in": [s.value for s in statuses]}
         cursor = self._c.find(query).sort("start", ASCENDING).limit(limit)
         return [to_appointment(d) async for d in cursor]
+
+    async def list_page(
+        self,
+        *,
+        user_id: str | None,
+        status: AppointmentStatus | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: After | None = None,
+        limit: int = 50,
+    ) -> Page[Appointment]:
+        """Appointments in start order, those of ``user_id`` (as patient or doctor) or, with
+        ``user_id=None``, everyone's. ``since``/``until`` bound the start, half-open."""
+        query: Document = {}
+        if user_id is not None:
+            query["$or"] = [{"patient_id": user_id}, {"doctor_id": user_id}]
+        if status is not None:
+            query["status"] = status.value
+        bounds: Document = {}
+        if since is not None:
+            bounds["$gte"] = since
+        if until is not None:
+            bounds["$lt"] = until
+        if bounds:
+            query["start"] = bounds
+        return await find_page(
+            self._c, query, sort_field="start", after=after, limit=limit, convert=to_appointment
+        )
+
+    async def busy_between(
+        self, doctor_id: str, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        """The doctor's appointments that hold their slot and overlap ``[start, end)``."""
+        cursor = self._c.find(
+            {
+                "doctor_id": doctor_id,
+                "holds_slot": True,
+                "start": {"$lt": end},
+                "end": {"$gt": start},
+            }
+        ).sort("start", ASCENDING)
+        return [to_appointment(d) async for d in cursor]
+
+    async def list_for_patient(self, patient_id: str, *, limit: int = 1000) -> list[Appointment]:
+        """The patient's appointments, oldest first (for the record and the FHIR export)."""
+        cursor = self._c.find({"patient_id": patient_id}).sort("start", ASCENDING).limit(limit)
+        return [to_appointment(d) async for d in cursor]
+
+    async def find_for_pair(
+        self,
+        *,
+        patient_id: str,
+        doctor_id: str,
+        since: datetime,
+        until: datetime,
+        reason: str | None = None,
+    ) -> list[Appointment]:
+        """Appointments of one patient with one doctor starting in ``[since, until)``."""
+        query: Document = {
+            "patient_id": patient_id,
+            "doctor_id": doctor_id,
+            "start": {"$gte": since, "$lt": until},
+        }
+        if reason is not None:
+            query["reason"] = reason
+        return [to_appointment(d) async for d in self._c.find(query)]
+
+    async def has_care_relationship(self, doctor_id: str, patient_id: str) -> bool:
+        """Whether the doctor has (or had) an appointment with the patient that was not
+        cancelled: what lets a doctor read and write that patient's record."""
+        doc = await self._c.find_one(
+            {
+                "doctor_id": doctor_id,
+                "patient_id": patient_id,
+                "status": {"$ne": AppointmentStatus.CANCELLED.value},
+            },
+            {"_id": 1},
+        )
+        return doc is not None
 
     async def patient_ids_of_doctor(self, doctor_id: str) -> list[UserId]:
         """Patients this doctor has (or had) an appointment with."""

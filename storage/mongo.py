@@ -13,14 +13,21 @@ import structlog
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from storage.allergies import AllergyRepository
 from storage.appointments import AppointmentRepository
 from storage.audit import AuditRepository
+from storage.availability import AvailabilityRepository
+from storage.conditions import ConditionRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
+from storage.notes import NoteRepository
+from storage.prescriptions import PrescriptionRepository
 from storage.refresh_tokens import RefreshTokenRepository
+from storage.reminders import ReminderRepository
 from storage.sessions import SessionRepository
 from storage.users import UserRepository
+from storage.vitals import VitalRepository
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +44,13 @@ class Repositories:
     login_failures: LoginFailureRepository
     appointments: AppointmentRepository
     audit: AuditRepository
+    availability: AvailabilityRepository
+    notes: NoteRepository
+    vitals: VitalRepository
+    allergies: AllergyRepository
+    conditions: ConditionRepository
+    prescriptions: PrescriptionRepository
+    reminders: ReminderRepository
     messages: MessageRepository
 
     @classmethod
@@ -48,6 +62,13 @@ class Repositories:
             login_failures=LoginFailureRepository(db["login_failures"]),
             appointments=AppointmentRepository(db["appointments"]),
             audit=AuditRepository(db["audit"]),
+            availability=AvailabilityRepository(db["availability"]),
+            notes=NoteRepository(db["notes"]),
+            vitals=VitalRepository(db["vitals"]),
+            allergies=AllergyRepository(db["allergies"]),
+            conditions=ConditionRepository(db["conditions"]),
+            prescriptions=PrescriptionRepository(db["prescriptions"]),
+            reminders=ReminderRepository(db["reminders"]),
             messages=MessageRepository(db["messages"]),
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chat.transcripts import ReadContext
 from domain.users import Role
 from server import keys
-from server.consultations import service
+from server.audit.recorder import audited
 from server.consultations.models import MessageOut, MessagesOut, MessagesQuery, RoomsOut
 from server.http.api import Api, Call
 from signaling.models import RoomSummary
@@ -52,12 +52,15 @@ async def list_rooms(call: Call) -> RoomsOut:
     roles=[Role.ADMIN],
 )
 async def close_room(call: Call) -> None:
-    await service.close_room(
-        call.app[keys.HUB],
-        call.app[keys.DATABASE].repos.audit,
-        actor=call.principal,
-        appointment_id=call.path("appointment_id"),
-        clock=call.app[keys.CLOCK],
-        request_id=call.request_id,
-        client_ip=call.client_ip,
-    )
+    hub = call.app[keys.HUB]
+    appointment_id = call.path("appointment_id")
+    room = await hub.room(appointment_id)
+    async with audited(
+        call,
+        "consultation.close",
+        patient_id=room.patient.id if room is not None else None,
+        resource_type="appointment",
+        resource_id=appointment_id,
+    ) as scope:
+        closed = await hub.close_room(appointment_id)
+        scope.details["status"] = closed.status.value

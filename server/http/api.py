@@ -92,6 +92,7 @@ class Endpoint:
     roles: frozenset[Role] | None = None
     errors: tuple[int, ...] = ()
     operation_id: str = ""
+    content_type: str = "application/json"
 
 
 def validation_errors(exc: ValidationError) -> list[FieldError]:
@@ -174,6 +175,7 @@ class Api:
         auth: bool = True,
         roles: Iterable[Role] | None = None,
         errors: Iterable[int] = (),
+        content_type: str = "application/json",
     ) -> Callable[[Handler], Handler]:
         def decorator(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -192,6 +194,7 @@ class Api:
                     roles=frozenset(roles) if roles is not None else None,
                     errors=tuple(errors),
                     operation_id=handler.__name__,
+                    content_type=content_type,
                 )
             )
             return handler
@@ -257,7 +260,7 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
         if result is None:
             return web.Response(status=204)
         return web.Response(
-            body=dumps(result), status=endpoint.status, content_type="application/json"
+            body=dumps(result), status=endpoint.status, content_type=endpoint.content_type
         )
 
     handle.__name__ = endpoint.operation_id
@@ -320,9 +323,7 @@ def openapi_document(api: Api, *, title: str, version: str) -> dict[str, Any]:
         if ep.response is not None:
             op["responses"][str(ep.status)] = {
                 "description": ep.summary,
-                "content": {
-                    "application/json": {"schema": key_map[(ep.response, "serialization")]}
-                },
+                "content": {ep.content_type: {"schema": key_map[(ep.response, "serialization")]}},
             }
         else:
             op["responses"][str(ep.status)] = {"description": ep.summary}

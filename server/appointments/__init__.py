@@ -1,0 +1,1 @@
+"""Doctors, their weekly availability and free slots, and appointments (REST)."""

@@ -1,0 +1,246 @@
+"""Use cases of doctors, availability, slots and appointments. Plain async code over the
+repositories; object-level authorization is decided here (what a caller may not see is
+``NotFound``, exactly as if it did not exist)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from domain.appointments import Appointment, AppointmentKind, AppointmentStatus, check_transition
+from domain.availability import Availability, Slot, slot_at, slots_between
+from domain.clock import Clock
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.ids import UserId
+from domain.users import Principal, Role, User
+from server.http.problems import FieldError
+from storage.mongo import Repositories
+from storage.paging import After, Page
+
+DEFAULT_SLOT_MINUTES = 30
+DEFAULT_SLOT_RANGE = timedelta(days=7)
+MAX_SLOT_RANGE = timedelta(days=62)
+
+
+def _field(field: str, message: str) -> InvalidInput:
+    return InvalidInput(
+        message, details=[FieldError(field=field, message=message, type="value_error")]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentView:
+    """An appointment with the people it names, as the API shows it."""
+
+    appointment: Appointment
+    patient: User | None
+    doctor: User | None
+    show_reason: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SlotPage:
+    slots: list[Slot]
+    timezone: str
+    next_start: datetime | None
+
+
+class AppointmentService:
+    def __init__(self, repos: Repositories, *, clock: Clock) -> None:
+        self._repos = repos
+        self._clock = clock
+
+    # ------------------------------------------------------------------ doctors
+
+    async def list_doctors(
+        self, *, specialty: str | None, q: str | None, after: After | None, limit: int
+    ) -> tuple[list[User], After | None]:
+        doctors = await self._repos.users.list_doctors(
+            specialty=specialty, q=q, limit=limit + 1, after=after.id if after else None
+        )
+        more = len(doctors) > limit
+        doctors = doctors[:limit]
+        return doctors, (After(value=None, id=doctors[-1].id) if more else None)
+
+    async def doctor(self, doctor_id: str) -> User:
+        user = await self._repos.users.get(doctor_id)
+        if user is None or user.role is not Role.DOCTOR:
+            raise NotFound("no such doctor")
+        return user
+
+    async def availability(self, doctor_id: str) -> Availability:
+        doctor = await self.doctor(doctor_id)
+        found = await self._repos.availability.get(doctor.id)
+        if found is not None:
+            return found
+        return Availability(timezone=doctor.timezone, slot_minutes=DEFAULT_SLOT_MINUTES, weekly=())
+
+    async def set_availability(
+        self, principal: Principal, doctor_id: str, availability: Availability
+    ) -> Availability:
+        """A doctor sets their own availability; an admin may set any doctor's."""
+        doctor = await self.doctor(doctor_id)
+        if not principal.is_admin and principal.user_id != doctor.id:
+            raise Forbidden("a doctor can only change their own availability")
+        await self._repos.availability.put(doctor.id, availability, now=self._clock())
+        return availability
+
+    async def free_slots(
+        self,
+        doctor_id: str,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        after: datetime | None,
+        limit: int,
+    ) -> SlotPage:
+        """Free, future slots of the doctor in ``[since, until)``, in time order."""
+        now = self._clock()
+        since = since or now
+        until = until or since + DEFAULT_SLOT_RANGE
+        if until <= since:
+            raise _field("to", "must be later than from")
+        if until - since > MAX_SLOT_RANGE:
+            raise _field("to", f"at most {MAX_SLOT_RANGE.days} days after from")
+        availability = await self.availability(doctor_id)
+        begin = max(since, now)
+        if after is not None:
+            begin = max(begin, after + timedelta(microseconds=1))
+        if begin >= until:
+            return SlotPage([], availability.timezone, None)
+        busy = await self._repos.appointments.busy_between(
+            doctor_id, begin, until + timedelta(days=1)
+        )
+        free: list[Slot] = []
+        for slot in slots_between(availability, begin, until):
+            if any(slot.overlaps(b.start, b.end) for b in busy):
+                continue
+            free.append(slot)
+            if len(free) > limit:
+                break
+        more = len(free) > limit
+        free = free[:limit]
+        return SlotPage(free, availability.timezone, free[-1].start if more else None)
+
+    # ------------------------------------------------------------------ appointments
+
+    async def book(
+        self,
+        principal: Principal,
+        *,
+        doctor_id: str,
+        start: datetime,
+        kind: AppointmentKind,
+        reason: str,
+    ) -> AppointmentView:
+        """Book a free slot. 404 for an unknown doctor, 422 for a time that is not one of the
+        doctor's slots or is in the past, 409 when the slot is taken (the database's unique
+        index decides between concurrent bookings)."""
+        if not principal.is_patient:
+            raise Forbidden("only patients book appointments")
+        doctor = await self.doctor(doctor_id)
+        now = self._clock()
+        if start < now:
+            raise _field("start", "is in the past")
+        availability = await self.availability(doctor.id)
+        slot = slot_at(availability, start)
+        if slot is None:
+            raise _field("start", "is not one of this doctor's slots")
+        if await self._repos.appointments.busy_between(doctor.id, slot.start, slot.end):
+            raise Conflict("this slot is already taken")
+        appointment = await self._repos.appointments.insert(
+            patient_id=principal.user_id,
+            doctor_id=doctor.id,
+            start=slot.start,
+            end=slot.end,
+            kind=kind,
+            reason=reason,
+            now=now,
+        )
+        return await self._view(principal, appointment)
+
+    async def list_appointments(
+        self,
+        principal: Principal,
+        *,
+        status: AppointmentStatus | None,
+        since: datetime | None,
+        until: datetime | None,
+        after: After | None,
+        limit: int,
+    ) -> tuple[list[AppointmentView], After | None]:
+        """The caller's own appointments; an admin's list holds everyone's."""
+        if since is not None and until is not None and until <= since:
+            raise _field("to", "must be later than from")
+        page: Page[Appointment] = await self._repos.appointments.list_page(
+            user_id=None if principal.is_admin else principal.user_id,
+            status=status,
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
+        )
+        return await self._views(principal, page.items), page.next
+
+    async def get(self, principal: Principal, appointment_id: str) -> AppointmentView:
+        return await self._view(principal, await self._visible(principal, appointment_id))
+
+    async def cancel(
+        self, principal: Principal, appointment_id: str, *, reason: str | None
+    ) -> AppointmentView:
+        """Booked or waiting -> cancelled, by either participant or an admin; frees the slot."""
+        appointment = await self._visible(principal, appointment_id)
+        check_transition(appointment.status, AppointmentStatus.CANCELLED)
+        extra: dict[str, object] = {"cancelled_by": principal.user_id}
+        if reason:
+            extra["cancel_reason"] = reason
+        moved = await self._repos.appointments.transition(
+            appointment.id, AppointmentStatus.CANCELLED, now=self._clock(), extra=extra
+        )
+        if moved is None:  # its status changed since we read it
+            raise Conflict("the appointment changed meanwhile; reload it")
+        return await self._view(principal, moved)
+
+    async def mark_no_show(self, principal: Principal, appointment_id: str) -> AppointmentView:
+        """Booked -> no_show, by the appointment's doctor (or an admin), once it has started."""
+        appointment = await self._visible(principal, appointment_id)
+        if not principal.is_admin and principal.user_id != appointment.doctor_id:
+            raise Forbidden("only the doctor marks a patient as not shown")
+        check_transition(appointment.status, AppointmentStatus.NO_SHOW)
+        if self._clock() < appointment.start:
+            raise Conflict("the appointment has not started yet")
+        moved = await self._repos.appointments.transition(
+            appointment.id, AppointmentStatus.NO_SHOW, now=self._clock()
+        )
+        if moved is None:
+            raise Conflict("the appointment changed meanwhile; reload it")
+        return await self._view(principal, moved)
+
+    # ------------------------------------------------------------------ helpers
+
+    async def _visible(self, principal: Principal, appointment_id: str) -> Appointment:
+        appointment = await self._repos.appointments.get(appointment_id)
+        if appointment is None or not (
+            principal.is_admin or appointment.is_participant(principal.user_id)
+        ):
+            raise NotFound("no such appointment")
+        return appointment
+
+    async def _view(self, principal: Principal, appointment: Appointment) -> AppointmentView:
+        return (await self._views(principal, [appointment]))[0]
+
+    async def _views(
+        self, principal: Principal, appointments: list[Appointment]
+    ) -> list[AppointmentView]:
+        ids = sorted({uid for a in appointments for uid in a.participant_ids()})
+        users: dict[UserId, User] = await self._repos.users.get_many(list(ids)) if ids else {}
+        return [
+            AppointmentView(
+                appointment=a,
+                patient=users.get(a.patient_id),
+                doctor=users.get(a.doctor_id),
+                # The reason for a visit is clinical: participants see it, admins do not.
+                show_reason=a.is_participant(principal.user_id),
+            )
+            for a in appointments
+        ]

@@ -1,0 +1,363 @@
+"""The FHIR R4 export of one patient's record: a ``collection`` Bundle (pure, no I/O).
+
+Resources: Patient, Practitioner (every doctor named), Appointment, Encounter (for visits that
+took place; class ``VR`` virtual for video, ``AMB`` ambulatory in person), Observation (vitals,
+LOINC codes, UCUM units; blood pressure as a panel with two components), MedicationRequest,
+AllergyIntolerance, Condition, DocumentReference (doctors' notes, as text/plain) and
+Communication (one per chat message).
+
+Every entry's ``fullUrl`` is a ``urn:uuid:`` derived from its type and id, and every reference
+points at one of those, so the bundle resolves on its own.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from domain.appointments import Appointment, AppointmentKind, AppointmentStatus
+from domain.clock import iso_z
+from domain.records import Prescription, PrescriptionStatus, Vital
+from domain.users import User
+from domain.vitals import GLUCOSE_MOLAR_LOINC, SPECS, VitalType
+from server.records.service import ExportData
+
+Resource = dict[str, Any]
+
+NAMESPACE = uuid.UUID("5b0b4b8e-7c55-4d0e-9f4e-3f1c2b6f2a11")  # fixed: stable fullUrls
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+ICD10 = "http://hl7.org/fhir/sid/icd-10"
+USER_SYSTEM = "urn:telemed:user"
+CHAT_SYSTEM = "urn:telemed:chat-message"
+
+APPOINTMENT_STATUS = {
+    AppointmentStatus.BOOKED: "booked",
+    AppointmentStatus.WAITING: "checked-in",
+    AppointmentStatus.IN_PROGRESS: "arrived",
+    AppointmentStatus.COMPLETED: "fulfilled",
+    AppointmentStatus.CANCELLED: "cancelled",
+    AppointmentStatus.NO_SHOW: "noshow",
+}
+ENCOUNTER_STATUS = {
+    AppointmentStatus.WAITING: "arrived",
+    AppointmentStatus.IN_PROGRESS: "in-progress",
+    AppointmentStatus.COMPLETED: "finished",
+}
+ENCOUNTER_CLASS = {
+    AppointmentKind.VIDEO: {"system": ACT_CODE, "code": "VR", "display": "virtual"},
+    AppointmentKind.IN_PERSON: {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
+}
+
+
+def full_url(resource_type: str, resource_id: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(NAMESPACE, f'{resource_type}/{resource_id}')}"
+
+
+def ref(resource_type: str, resource_id: str, display: str | None = None) -> dict[str, str]:
+    out = {"reference": full_url(resource_type, resource_id)}
+    if display:
+        out["display"] = display
+    return out
+
+
+def _instant(value: datetime) -> str:
+    return iso_z(value)
+
+
+def _person(resource_type: str, user: User) -> Resource:
+    resource: Resource = {
+        "resourceType": resource_type,
+        "id": user.id,
+        "identifier": [{"system": USER_SYSTEM, "value": user.id}],
+        "active": True,
+        "name": [{"text": user.name}],
+        "telecom": [{"system": "email", "value": user.email}],
+    }
+    if resource_type == "Practitioner" and user.specialty:
+        resource["qualification"] = [{"code": {"text": user.specialty}}]
+    return resource
+
+
+def _appointment(a: Appointment, patient: User, doctor: User | None) -> Resource:
+    resource: Resource = {
+        "resourceType": "Appointment",
+        "id": a.id,
+        "status": APPOINTMENT_STATUS[a.status],
+        "serviceType": [
+            {"text": "Video consultation" if a.kind is AppointmentKind.VIDEO else "Clinic visit"}
+        ],
+        "start": _instant(a.start),
+        "end": _instant(a.end),
+        "minutesDuration": max(1, int((a.end - a.start).total_seconds() // 60)),
+        "created": _instant(a.created_at),
+        "participant": [
+            {"actor": ref("Patient", patient.id, patient.name), "status": "accepted"},
+            {
+                "actor": ref("Practitioner", a.doctor_id, doctor.name if doctor else None),
+                "status": "accepted",
+            },
+        ],
+    }
+    if a.reason:
+        resource["description"] = a.reason
+    if a.status is AppointmentStatus.CANCELLED and a.cancel_reason:
+        resource["cancelationReason"] = {"text": a.cancel_reason}
+    return resource
+
+
+def _encounter(a: Appointment, patient: User) -> Resource | None:
+    status = ENCOUNTER_STATUS.get(a.status)
+    if status is None:
+        return None
+    period: dict[str, str] = {}
+    begun = a.started_at or a.waiting_since
+    if begun is not None:
+        period["start"] = _instant(begun)
+    if a.ended_at is not None:
+        period["end"] = _instant(a.ended_at)
+    resource: Resource = {
+        "resourceType": "Encounter",
+        "id": a.id,
+        "status": status,
+        "class": ENCOUNTER_CLASS[a.kind],
+        "subject": ref("Patient", patient.id),
+        "participant": [{"individual": ref("Practitioner", a.doctor_id)}],
+        "appointment": [ref("Appointment", a.id)],
+    }
+    if period:
+        resource["period"] = period
+    return resource
+
+
+def _quantity(value: float, unit: str, display: str) -> dict[str, Any]:
+    return {"value": value, "unit": display, "system": UCUM, "code": unit}
+
+
+def _observation(v: Vital, encounters: set[str]) -> Resource:
+    spec = SPECS[v.type]
+    unit = spec.units[v.unit]
+    loinc = spec.loinc
+    if v.type is VitalType.GLUCOSE and v.unit == "mmol/L":
+        loinc = GLUCOSE_MOLAR_LOINC
+    resource: Resource = {
+        "resourceType": "Observation",
+        "id": v.id,
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": OBS_CATEGORY,
+                        "code": spec.category,
+                        "display": "Vital Signs"
+                        if spec.category == "vital-signs"
+                        else "Laboratory",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "coding": [{"system": LOINC, "code": loinc.code, "display": loinc.display}],
+            "text": loinc.display,
+        },
+        "subject": ref("Patient", v.patient_id),
+        "effectiveDateTime": _instant(v.measured_at),
+        "issued": _instant(v.created_at),
+        "performer": [
+            ref(
+                "Patient" if v.recorded_by.role.value == "patient" else "Practitioner",
+                v.recorded_by.id,
+            )
+        ],
+    }
+    if v.appointment_id is not None and v.appointment_id in encounters:
+        resource["encounter"] = ref("Encounter", v.appointment_id)
+    if v.type is VitalType.BLOOD_PRESSURE:
+        assert spec.components is not None
+        assert v.systolic is not None
+        assert v.diastolic is not None
+        resource["component"] = [
+            {
+                "code": {"coding": [{"system": LOINC, "code": c.code, "display": c.display}]},
+                "valueQuantity": _quantity(reading, v.unit, unit.display),
+            }
+            for c, reading in (
+                (spec.components["systolic"], v.systolic),
+                (spec.components["diastolic"], v.diastolic),
+            )
+        ]
+    else:
+        assert v.value is not None
+        resource["valueQuantity"] = _quantity(v.value, v.unit, unit.display)
+    return resource
+
+
+def _medication_request(p: Prescription, now: datetime, encounters: set[str]) -> Resource:
+    end = p.start_date + timedelta(days=p.days - 1)
+    status = "active"
+    if p.status is PrescriptionStatus.STOPPED:
+        status = "stopped"
+    elif end < now.date():
+        status = "completed"
+    resource: Resource = {
+        "resourceType": "MedicationRequest",
+        "id": p.id,
+        "status": status,
+        "intent": "order",
+        "medicationCodeableConcept": {"text": p.drug},
+        "subject": ref("Patient", p.patient_id),
+        "authoredOn": _instant(p.created_at),
+        "requester": ref("Practitioner", p.doctor_id),
+        "dosageInstruction": [
+            {
+                "text": f"{p.dose} at {', '.join(p.times)} ({p.timezone}) for {p.days} days",
+                "timing": {
+                    "repeat": {
+                        "boundsPeriod": {"start": p.start_date.isoformat(), "end": end.isoformat()},
+                        "timeOfDay": [f"{t}:00" for t in p.times],
+                    }
+                },
+            }
+        ],
+    }
+    if p.appointment_id in encounters:
+        resource["encounter"] = ref("Encounter", p.appointment_id)
+    return resource
+
+
+def _date(value: date) -> str:
+    return value.isoformat()
+
+
+def build_bundle(data: ExportData, *, now: datetime) -> Resource:
+    """The Bundle of everything in ``data`` (already filtered for the caller)."""
+    patient = data.patient
+    entries: list[Resource] = []
+
+    def add(resource: Resource) -> None:
+        entries.append(
+            {"fullUrl": full_url(resource["resourceType"], resource["id"]), "resource": resource}
+        )
+
+    add(_person("Patient", patient))
+    for doctor in sorted(data.practitioners.values(), key=lambda u: u.id):
+        add(_person("Practitioner", doctor))
+    encounters: set[str] = set()
+    for a in data.appointments:
+        add(_appointment(a, patient, data.practitioners.get(a.doctor_id)))
+        encounter = _encounter(a, patient)
+        if encounter is not None:
+            add(encounter)
+            encounters.add(a.id)
+    for note in data.notes:
+        document: Resource = {
+            "resourceType": "DocumentReference",
+            "id": note.id,
+            "status": "current",
+            "type": {"coding": [{"system": LOINC, "code": "11506-3", "display": "Progress note"}]},
+            "subject": ref("Patient", patient.id),
+            "date": _instant(note.created_at),
+            "author": [ref("Practitioner", note.author.id)],
+            "content": [
+                {
+                    "attachment": {
+                        "contentType": "text/plain; charset=utf-8",
+                        "data": base64.b64encode(note.text.encode()).decode("ascii"),
+                    }
+                }
+            ],
+        }
+        if note.appointment_id in encounters:
+            document["context"] = {"encounter": [ref("Encounter", note.appointment_id)]}
+        add(document)
+    for vital in data.vitals:
+        add(_observation(vital, encounters))
+    for prescription in data.prescriptions:
+        add(_medication_request(prescription, now, encounters))
+    for allergy in data.allergies:
+        resource: Resource = {
+            "resourceType": "AllergyIntolerance",
+            "id": allergy.id,
+            "clinicalStatus": {"coding": [{"system": ALLERGY_CLINICAL, "code": "active"}]},
+            "code": {"text": allergy.substance},
+            "patient": ref("Patient", patient.id),
+            "recordedDate": _instant(allergy.created_at),
+            "recorder": ref(
+                "Patient" if allergy.recorded_by.id == patient.id else "Practitioner",
+                allergy.recorded_by.id,
+            ),
+        }
+        if allergy.reaction or allergy.severity:
+            reaction: Resource = {"manifestation": [{"text": allergy.reaction or "reaction"}]}
+            if allergy.severity is not None:
+                reaction["severity"] = allergy.severity.value
+            resource["reaction"] = [reaction]
+        add(resource)
+    for condition in data.conditions:
+        code: Resource = {"text": condition.name}
+        if condition.code:
+            code["coding"] = [{"system": ICD10, "code": condition.code}]
+        resource = {
+            "resourceType": "Condition",
+            "id": condition.id,
+            "clinicalStatus": {
+                "coding": [{"system": CONDITION_CLINICAL, "code": condition.status.value}]
+            },
+            "code": code,
+            "subject": ref("Patient", patient.id),
+            "recordedDate": _instant(condition.created_at),
+            "recorder": ref("Practitioner", condition.recorded_by.id),
+        }
+        if condition.onset_date is not None:
+            resource["onsetDateTime"] = _date(condition.onset_date)
+        add(resource)
+    by_id = {a.id: a for a in data.appointments}
+    for message in data.messages:
+        appointment = by_id.get(message["appointment_id"])
+        if appointment is None:
+            continue
+        from_doctor = message.get("sender_role") == "doctor"
+        sender: dict[str, str] | None = ref("Patient", patient.id, message.get("sender_name"))
+        if from_doctor:
+            known = message["sender_id"] in data.practitioners
+            sender = (
+                ref("Practitioner", message["sender_id"], message.get("sender_name"))
+                if known
+                else None
+            )
+        recipient = (
+            ref("Patient", patient.id)
+            if from_doctor
+            else ref("Practitioner", appointment.doctor_id)
+        )
+        communication: Resource = {
+            "resourceType": "Communication",
+            "id": str(message["_id"]),
+            "identifier": [{"system": CHAT_SYSTEM, "value": f"{appointment.id}/{message['seq']}"}],
+            "status": "completed",
+            "subject": ref("Patient", patient.id),
+            "about": [ref("Appointment", appointment.id)],
+            "sent": _instant(message["sent_at"]),
+            "recipient": [recipient],
+            "payload": [{"contentString": message["text"]}],
+        }
+        if sender is not None:
+            communication["sender"] = sender
+        if appointment.id in encounters:
+            communication["encounter"] = ref("Encounter", appointment.id)
+        add(communication)
+    return {
+        "resourceType": "Bundle",
+        "id": str(uuid.uuid4()),
+        "meta": {"lastUpdated": _instant(now)},
+        "type": "collection",
+        "timestamp": _instant(now),
+        "entry": entries,
+    }

@@ -1,0 +1,447 @@
+"""Use cases of a patient's health record. Plain async code over the repositories.
+
+Every method starts from the access rule of ``domain/records.py``: the patient, or a doctor with
+a (not cancelled) appointment with that patient; anyone else gets ``NotFound``. A caller who may
+read a record but not make a given change gets ``Forbidden``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
+
+from domain.appointments import Appointment, AppointmentStatus
+from domain.availability import parse_hhmm, zone
+from domain.clock import Clock
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.ids import new_id
+from domain.records import (
+    Allergy,
+    Author,
+    Condition,
+    ConditionStatus,
+    Note,
+    Prescription,
+    Reminder,
+    Severity,
+    Vital,
+)
+from domain.reminders import TAKE_EARLY, ReminderStatus, schedule
+from domain.users import Principal, Role, User
+from domain.vitals import VitalProblem, VitalType, validate_reading
+from server.http.problems import FieldError
+from storage.mongo import Repositories
+from storage.paging import After, Page
+
+T = TypeVar("T")
+
+RECORD_ITEMS = 50  # of each kind in GET /patients/{id}/record; the list endpoints page the rest
+EXPORT_PAGE = 500
+CLOCK_SKEW = timedelta(minutes=5)  # a reading may be stamped this far in the future
+OLDEST_READING = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+def _invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput(
+        f"{field}: {message}",
+        details=[FieldError(field=field, message=message, type="value_error")],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    patient: User
+    notes: list[Note]
+    vitals: list[Vital]
+    prescriptions: list[Prescription]
+    allergies: list[Allergy]
+    conditions: list[Condition]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportData:
+    """Everything a FHIR export of one patient holds, already filtered for the caller."""
+
+    patient: User
+    practitioners: dict[str, User]
+    appointments: list[Appointment]
+    notes: list[Note]
+    vitals: list[Vital]
+    allergies: list[Allergy]
+    conditions: list[Condition]
+    prescriptions: list[Prescription]
+    messages: list[dict[str, Any]]
+    transcript_appointment_ids: list[str]
+
+
+async def _all(fetch: Callable[[After | None], Awaitable[Page[T]]]) -> list[T]:
+    items: list[T] = []
+    after: After | None = None
+    while True:
+        page = await fetch(after)
+        items.extend(page.items)
+        if page.next is None:
+            return items
+        after = page.next
+
+
+class RecordService:
+    def __init__(self, repos: Repositories, *, clock: Clock) -> None:
+        self._repos = repos
+        self._clock = clock
+
+    # ------------------------------------------------------------------ access
+
+    async def patient_for(self, principal: Principal, patient_id: str) -> User:
+        """The patient whose record the caller may read; ``NotFound`` for anyone else."""
+        patient = await self._repos.users.get(patient_id)
+        if patient is None or patient.role is not Role.PATIENT:
+            raise NotFound("no such patient")
+        if principal.is_patient and principal.user_id == patient.id:
+            return patient
+        if principal.is_doctor and await self._repos.appointments.has_care_relationship(
+            principal.user_id, patient.id
+        ):
+            return patient
+        raise NotFound("no such patient")
+
+    async def _doctor_appointment(
+        self, principal: Principal, patient: User, appointment_id: str
+    ) -> Appointment:
+        """The caller's own (not cancelled) appointment with this patient."""
+        if not principal.is_doctor:
+            raise Forbidden("only the appointment's doctor may do this")
+        appointment = await self._repos.appointments.get(appointment_id)
+        if (
+            appointment is None
+            or appointment.doctor_id != principal.user_id
+            or appointment.patient_id != patient.id
+        ):
+            raise NotFound("no such appointment with this patient")
+        if appointment.status is AppointmentStatus.CANCELLED:
+            raise Conflict("the appointment was cancelled")
+        return appointment
+
+    def _author(self, principal: Principal) -> Author:
+        return Author(id=principal.user_id, role=principal.role)
+
+    # ------------------------------------------------------------------ record
+
+    async def record(self, principal: Principal, patient_id: str) -> RecordView:
+        patient = await self.patient_for(principal, patient_id)
+        r = self._repos
+        return RecordView(
+            patient=patient,
+            notes=(await r.notes.page(patient.id, after=None, limit=RECORD_ITEMS)).items,
+            vitals=(
+                await r.vitals.page(patient.id, after=None, limit=RECORD_ITEMS, newest_first=True)
+            ).items,
+            prescriptions=(
+                await r.prescriptions.page(patient.id, after=None, limit=RECORD_ITEMS)
+            ).items,
+            allergies=(await r.allergies.page(patient.id, after=None, limit=RECORD_ITEMS)).items,
+            conditions=(await r.conditions.page(patient.id, after=None, limit=RECORD_ITEMS)).items,
+        )
+
+    # ------------------------------------------------------------------ notes
+
+    async def add_note(
+        self, principal: Principal, patient_id: str, *, appointment_id: str, text: str
+    ) -> Note:
+        patient = await self.patient_for(principal, patient_id)
+        appointment = await self._doctor_appointment(principal, patient, appointment_id)
+        return await self._repos.notes.insert(
+            patient_id=patient.id,
+            appointment_id=appointment.id,
+            author=self._author(principal),
+            text=text,
+            now=self._clock(),
+        )
+
+    async def notes(
+        self, principal: Principal, patient_id: str, *, after: After | None, limit: int
+    ) -> Page[Note]:
+        patient = await self.patient_for(principal, patient_id)
+        return await self._repos.notes.page(patient.id, after=after, limit=limit)
+
+    # ------------------------------------------------------------------ vitals
+
+    async def add_vital(
+        self,
+        principal: Principal,
+        patient_id: str,
+        *,
+        vital_type: VitalType,
+        value: object,
+        unit: str,
+        measured_at: datetime,
+        appointment_id: str | None,
+    ) -> Vital:
+        patient = await self.patient_for(principal, patient_id)
+        now = self._clock()
+        if measured_at > now + CLOCK_SKEW:
+            raise _invalid("measured_at", "is in the future")
+        if measured_at < OLDEST_READING:
+            raise _invalid("measured_at", "is implausibly old")
+        try:
+            reading = validate_reading(vital_type, value, unit)
+        except VitalProblem as exc:
+            raise _invalid(exc.field, exc.message) from None
+        if appointment_id is not None:
+            appointment = await self._repos.appointments.get(appointment_id)
+            if (
+                appointment is None
+                or appointment.patient_id != patient.id
+                or (principal.is_doctor and appointment.doctor_id != principal.user_id)
+            ):
+                raise NotFound("no such appointment with this patient")
+        return await self._repos.vitals.insert(
+            patient_id=patient.id,
+            reading=reading,
+            measured_at=measured_at,
+            recorded_by=self._author(principal),
+            now=now,
+            appointment_id=appointment_id,
+        )
+
+    async def vitals(
+        self,
+        principal: Principal,
+        patient_id: str,
+        *,
+        vital_type: VitalType | None,
+        since: datetime | None,
+        until: datetime | None,
+        after: After | None,
+        limit: int,
+    ) -> Page[Vital]:
+        if since is not None and until is not None and until <= since:
+            raise _invalid("to", "must be later than from")
+        patient = await self.patient_for(principal, patient_id)
+        return await self._repos.vitals.page(
+            patient.id, vital_type=vital_type, since=since, until=until, after=after, limit=limit
+        )
+
+    # ------------------------------------------------------------------ allergies, conditions
+
+    async def add_allergy(
+        self,
+        principal: Principal,
+        patient_id: str,
+        *,
+        substance: str,
+        reaction: str | None,
+        severity: Severity | None,
+    ) -> Allergy:
+        """The patient (self-reported) or one of their doctors."""
+        patient = await self.patient_for(principal, patient_id)
+        return await self._repos.allergies.insert(
+            patient_id=patient.id,
+            substance=substance,
+            reaction=reaction,
+            severity=severity,
+            recorded_by=self._author(principal),
+            now=self._clock(),
+        )
+
+    async def allergies(
+        self, principal: Principal, patient_id: str, *, after: After | None, limit: int
+    ) -> Page[Allergy]:
+        patient = await self.patient_for(principal, patient_id)
+        return await self._repos.allergies.page(patient.id, after=after, limit=limit)
+
+    async def add_condition(
+        self,
+        principal: Principal,
+        patient_id: str,
+        *,
+        name: str,
+        code: str | None,
+        status: ConditionStatus,
+        onset_date: date | None,
+    ) -> Condition:
+        """One of the patient's doctors (a diagnosis is a doctor's to record)."""
+        patient = await self.patient_for(principal, patient_id)
+        if not principal.is_doctor:
+            raise Forbidden("only a doctor records a condition")
+        if onset_date is not None and onset_date > self._clock().date() + timedelta(days=1):
+            raise _invalid("onset_date", "is in the future")
+        return await self._repos.conditions.insert(
+            patient_id=patient.id,
+            name=name,
+            code=code,
+            status=status,
+            onset_date=onset_date,
+            recorded_by=self._author(principal),
+            now=self._clock(),
+        )
+
+    async def conditions(
+        self, principal: Principal, patient_id: str, *, after: After | None, limit: int
+    ) -> Page[Condition]:
+        patient = await self.patient_for(principal, patient_id)
+        return await self._repos.conditions.page(patient.id, after=after, limit=limit)
+
+    # ------------------------------------------------------------------ prescriptions
+
+    async def prescribe(
+        self,
+        principal: Principal,
+        patient_id: str,
+        *,
+        appointment_id: str,
+        drug: str,
+        dose: str,
+        times: list[str],
+        timezone: str | None,
+        start_date: date,
+        days: int,
+    ) -> tuple[Prescription, int]:
+        """Create a prescription and its reminders (doses due from now on). Returns the
+        prescription and how many reminders were scheduled."""
+        patient = await self.patient_for(principal, patient_id)
+        appointment = await self._doctor_appointment(principal, patient, appointment_id)
+        tz_name = timezone or patient.timezone
+        try:
+            tz = zone(tz_name)
+        except InvalidInput as exc:
+            raise _invalid("timezone", exc.message) from None
+        now = self._clock()
+        today = now.astimezone(tz).date()
+        if start_date < today - timedelta(days=1):
+            raise _invalid("start_date", "is in the past")
+        if start_date > today + timedelta(days=366):
+            raise _invalid("start_date", "is more than a year ahead")
+        minutes = [parse_hhmm(t) for t in times]
+        doses = [
+            d
+            for d in schedule(times=minutes, tz=tz, start_date=start_date, days=days)
+            if d.due_at > now
+        ]
+        prescription = await self._repos.prescriptions.insert(
+            prescription_id=new_id(),
+            patient_id=patient.id,
+            doctor_id=principal.user_id,
+            appointment_id=appointment.id,
+            drug=drug,
+            dose=dose,
+            times=sorted(set(times)),
+            timezone=tz_name,
+            start_date=start_date,
+            days=days,
+            now=now,
+        )
+        try:
+            created = await self._repos.reminders.insert_schedule(prescription, doses)
+        except Exception:
+            # Do not leave an active prescription with half its reminders: stop it.
+            await self._repos.prescriptions.stop(prescription.id, now=now)
+            await self._repos.reminders.cancel_future(prescription.id, now=now)
+            raise
+        return prescription, created
+
+    async def prescriptions(
+        self, principal: Principal, patient_id: str, *, after: After | None, limit: int
+    ) -> Page[Prescription]:
+        patient = await self.patient_for(principal, patient_id)
+        return await self._repos.prescriptions.page(patient.id, after=after, limit=limit)
+
+    async def stop_prescription(
+        self, principal: Principal, prescription_id: str
+    ) -> tuple[Prescription, int]:
+        """The prescribing doctor stops a prescription; its future reminders are cancelled."""
+        prescription = await self._repos.prescriptions.get(prescription_id)
+        if prescription is None:
+            raise NotFound("no such prescription")
+        await self.patient_for(principal, prescription.patient_id)
+        if principal.user_id != prescription.doctor_id:
+            raise Forbidden("only the prescribing doctor may stop a prescription")
+        now = self._clock()
+        stopped = await self._repos.prescriptions.stop(prescription.id, now=now)
+        if stopped is None:
+            raise Conflict("the prescription is not active")
+        cancelled = await self._repos.reminders.cancel_future(prescription.id, now=now)
+        return stopped, cancelled
+
+    # ------------------------------------------------------------------ reminders
+
+    async def reminders(
+        self,
+        principal: Principal,
+        patient_id: str,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        after: After | None,
+        limit: int,
+    ) -> Page[Reminder]:
+        if since is not None and until is not None and until <= since:
+            raise _invalid("to", "must be later than from")
+        patient = await self.patient_for(principal, patient_id)
+        return await self._repos.reminders.page(
+            patient.id, since=since, until=until, after=after, limit=limit
+        )
+
+    async def take_reminder(self, principal: Principal, reminder_id: str) -> Reminder:
+        """The patient marks a dose taken (again: no change). Not before it is nearly due."""
+        reminder = await self._repos.reminders.get(reminder_id)
+        if reminder is None:
+            raise NotFound("no such reminder")
+        await self.patient_for(principal, reminder.patient_id)
+        if principal.user_id != reminder.patient_id:
+            raise Forbidden("only the patient marks a dose taken")
+        if reminder.status is ReminderStatus.TAKEN:
+            return reminder
+        if reminder.status is ReminderStatus.CANCELLED:
+            raise Conflict("this reminder was cancelled with its prescription")
+        now = self._clock()
+        if now < reminder.due_at - TAKE_EARLY:
+            raise Conflict("this dose is not due yet")
+        taken = await self._repos.reminders.mark_taken(reminder.id, now=now)
+        if taken is not None:
+            return taken
+        again = await self._repos.reminders.get(reminder.id)
+        if again is not None and again.status is ReminderStatus.TAKEN:
+            return again
+        raise Conflict("this reminder was cancelled with its prescription")
+
+    # ------------------------------------------------------------------ export
+
+    async def export(self, principal: Principal, patient_id: str) -> ExportData:
+        """Everything of the record, for a FHIR export. Chat transcripts follow their own
+        rule: the patient gets all of theirs, a doctor only those of their own consultations."""
+        patient = await self.patient_for(principal, patient_id)
+        r = self._repos
+        pid = patient.id
+        appointments = await r.appointments.list_for_patient(pid)
+        notes = await _all(lambda a: r.notes.page(pid, after=a, limit=EXPORT_PAGE))
+        vitals = await _all(lambda a: r.vitals.page(pid, after=a, limit=EXPORT_PAGE))
+        allergies = await _all(lambda a: r.allergies.page(pid, after=a, limit=EXPORT_PAGE))
+        conditions = await _all(lambda a: r.conditions.page(pid, after=a, limit=EXPORT_PAGE))
+        prescriptions = await r.prescriptions.list_for_patient(pid)
+        transcript_ids: list[str] = [
+            a.id for a in appointments if principal.is_patient or a.doctor_id == principal.user_id
+        ]
+        messages = await r.messages.list_for_appointments(transcript_ids)
+        doctor_ids: set[str] = {a.doctor_id for a in appointments}
+        doctor_ids |= {p.doctor_id for p in prescriptions}
+        doctor_ids |= {n.author.id for n in notes}
+        doctor_ids |= {v.recorded_by.id for v in vitals if v.recorded_by.role is Role.DOCTOR}
+        doctor_ids |= {a.recorded_by.id for a in allergies if a.recorded_by.role is Role.DOCTOR}
+        doctor_ids |= {c.recorded_by.id for c in conditions}
+        doctor_ids |= {m["sender_id"] for m in messages if m.get("sender_role") == "doctor"}
+        users = await r.users.get_many(sorted(doctor_ids)) if doctor_ids else {}
+        return ExportData(
+            patient=patient,
+            practitioners={uid: u for uid, u in users.items() if u.role is Role.DOCTOR},
+            appointments=appointments,
+            notes=notes,
+            vitals=vitals,
+            allergies=allergies,
+            conditions=conditions,
+            prescriptions=prescriptions,
+            messages=messages,
+            transcript_appointment_ids=transcript_ids,
+        )

@@ -1,0 +1,342 @@
+"""Object-level authorization: patient A, patient B, the doctor of A's appointment (D),
+another doctor (E) and an admin, against every endpoint of appointments, records and audit.
+
+Each caller gets exactly the documented status; what a caller may not see answers 404, and a
+refused write changes nothing (checked by counting what the endpoint would have created or
+changed). Admins manage users and see audit and room metadata, never clinical content.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from domain.appointments import AppointmentKind
+from server.settings import Settings
+from tests.clock import FakeClock
+from tests.conftest import STRONG_PASSWORD, AppFactory
+from tests.server.clinic import MONDAY, Clinic, iso, long_sessions
+
+CALLERS = ("patient_a", "patient_b", "doctor", "other_doctor", "admin")
+Ctx = dict[str, Any]
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(CALLERS, status)
+
+
+def matrix(a: int, b: int, d: int, e: int, admin: int) -> dict[str, int]:
+    return dict(zip(CALLERS, (a, b, d, e, admin), strict=True))
+
+
+# Patient A's clinical data: A and A's doctor only.
+READ_RECORD = matrix(200, 404, 200, 404, 404)
+
+
+@dataclass
+class Case:
+    method: str
+    path: Callable[[Ctx], str]
+    expect: dict[str, int]
+    body: Callable[[Ctx], Any] | None = None
+    # Called before each caller's attempt; what it returns is merged into the context.
+    prepare: Callable[[Clinic, Ctx, int], Awaitable[Ctx]] | None = None
+    # A number that a successful call changes and a refused one must not.
+    probe: Callable[[Clinic, Ctx], Awaitable[Any]] | None = None
+    check: Callable[[str, Any, Ctx], None] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+async def _fresh_booking(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
+    """A new appointment of A with D, for callers that change one."""
+    appointment = await clinic.booked(
+        clinic.patient_a, clinic.doctor, MONDAY + timedelta(days=1, hours=1, minutes=30 * n)
+    )
+    return {"target": appointment["id"]}
+
+
+async def _past_booking(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
+    """An appointment of A with D that started ten minutes ago (inserted directly: the API
+    refuses booking in the past)."""
+    repos = await clinic.repos()
+    start = clinic.clock.now - timedelta(minutes=10 + 30 * n)
+    appointment = await repos.appointments.insert(
+        patient_id=clinic.patient_a["id"],
+        doctor_id=clinic.doctor["id"],
+        start=start,
+        end=start + timedelta(minutes=30),
+        kind=AppointmentKind.VIDEO,
+        reason="",
+        now=clinic.clock.now,
+    )
+    return {"target": appointment.id}
+
+
+async def _fresh_prescription(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
+    response = await clinic.client.post(
+        f"/api/v1/patients/{clinic.patient_a['id']}/prescriptions",
+        json=_rx(ctx),
+        headers=clinic.h(clinic.doctor),
+    )
+    assert response.status == 201, await response.text()
+    return {"target": (await response.json())["prescription"]["id"]}
+
+
+def _rx(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "appointment_id": ctx["visit"],
+        "drug": "Metformin",
+        "dose": "500 mg",
+        "times": ["09:00"],
+        "timezone": "Asia/Shanghai",
+        "start_date": "2026-03-02",
+        "days": 2,
+    }
+
+
+def _count(collection: str) -> Callable[[Clinic, Ctx], Awaitable[int]]:
+    async def probe(clinic: Clinic, ctx: Ctx) -> int:
+        from server import keys
+
+        db = clinic.client.app[keys.DATABASE].db
+        return await db[collection].count_documents({})
+
+    return probe
+
+
+def _status_of(collection: str) -> Callable[[Clinic, Ctx], Awaitable[Any]]:
+    async def probe(clinic: Clinic, ctx: Ctx) -> Any:
+        from server import keys
+
+        db = clinic.client.app[keys.DATABASE].db
+        doc = await db[collection].find_one({"_id": ctx["target"]})
+        return doc["status"] if doc else None
+
+    return probe
+
+
+def _appointment_list(caller: str, body: Any, ctx: Ctx) -> None:
+    ids = {a["id"] for a in body["appointments"]}
+    expected = {ctx["visit"]} if caller in ("patient_a", "doctor", "admin") else set()
+    assert ids == expected, caller
+
+
+def _audit_list(caller: str, body: Any, ctx: Ctx) -> None:
+    assert body["entries"], "the admin sees the entries written so far"
+
+
+A = "/api/v1/patients/{a}"
+
+CASES: dict[str, Case] = {
+    "list doctors": Case("GET", lambda c: "/api/v1/doctors", everyone(200)),
+    "get availability": Case(
+        "GET", lambda c: f"/api/v1/doctors/{c['d']}/availability", everyone(200)
+    ),
+    "put availability": Case(
+        "PUT",
+        lambda c: f"/api/v1/doctors/{c['d']}/availability",
+        matrix(403, 403, 200, 403, 200),
+        body=lambda c: {"timezone": "Asia/Shanghai", "slot_minutes": 30, "weekly": []},
+    ),
+    "list slots": Case("GET", lambda c: f"/api/v1/doctors/{c['d']}/slots", everyone(200)),
+    "book": Case(
+        "POST",
+        lambda c: "/api/v1/appointments",
+        matrix(201, 201, 403, 403, 403),
+        body=lambda c: {
+            "doctor_id": c["d"],
+            "start": iso(MONDAY + timedelta(days=2, hours=1, minutes=30 * c["n"])),
+            "kind": "video",
+        },
+        probe=_count("appointments"),
+    ),
+    "list appointments": Case(
+        "GET", lambda c: "/api/v1/appointments", everyone(200), check=_appointment_list
+    ),
+    "get appointment": Case(
+        "GET", lambda c: f"/api/v1/appointments/{c['visit']}", matrix(200, 404, 200, 404, 200)
+    ),
+    "cancel appointment": Case(
+        "POST",
+        lambda c: f"/api/v1/appointments/{c['target']}/cancel",
+        matrix(200, 404, 200, 404, 200),
+        prepare=_fresh_booking,
+        probe=_status_of("appointments"),
+    ),
+    "no-show": Case(
+        "POST",
+        lambda c: f"/api/v1/appointments/{c['target']}/no_show",
+        matrix(403, 404, 200, 404, 200),
+        prepare=_past_booking,
+        probe=_status_of("appointments"),
+    ),
+    "read record": Case("GET", lambda c: A.format(**c) + "/record", READ_RECORD),
+    "list notes": Case("GET", lambda c: A.format(**c) + "/notes", READ_RECORD),
+    "write note": Case(
+        "POST",
+        lambda c: A.format(**c) + "/notes",
+        matrix(403, 404, 201, 404, 404),
+        body=lambda c: {"appointment_id": c["visit"], "text": "assessment"},
+        probe=_count("notes"),
+    ),
+    "list vitals": Case("GET", lambda c: A.format(**c) + "/vitals?type=heart_rate", READ_RECORD),
+    "record vital": Case(
+        "POST",
+        lambda c: A.format(**c) + "/vitals",
+        matrix(201, 404, 201, 404, 404),
+        body=lambda c: {
+            "type": "heart_rate",
+            "value": 70,
+            "unit": "/min",
+            "measured_at": iso(MONDAY),
+        },
+        probe=_count("vitals"),
+    ),
+    "list allergies": Case("GET", lambda c: A.format(**c) + "/allergies", READ_RECORD),
+    "record allergy": Case(
+        "POST",
+        lambda c: A.format(**c) + "/allergies",
+        matrix(201, 404, 201, 404, 404),
+        body=lambda c: {"substance": "latex"},
+        probe=_count("allergies"),
+    ),
+    "list conditions": Case("GET", lambda c: A.format(**c) + "/conditions", READ_RECORD),
+    "record condition": Case(
+        "POST",
+        lambda c: A.format(**c) + "/conditions",
+        matrix(403, 404, 201, 404, 404),
+        body=lambda c: {"name": "Asthma", "code": "J45"},
+        probe=_count("conditions"),
+    ),
+    "list prescriptions": Case("GET", lambda c: A.format(**c) + "/prescriptions", READ_RECORD),
+    "prescribe": Case(
+        "POST",
+        lambda c: A.format(**c) + "/prescriptions",
+        matrix(403, 404, 201, 404, 404),
+        body=_rx,
+        probe=_count("prescriptions"),
+    ),
+    "stop prescription": Case(
+        "POST",
+        lambda c: f"/api/v1/prescriptions/{c['target']}/stop",
+        matrix(403, 404, 200, 404, 404),
+        prepare=_fresh_prescription,
+        probe=_status_of("prescriptions"),
+    ),
+    "list reminders": Case("GET", lambda c: A.format(**c) + "/reminders", READ_RECORD),
+    "take reminder": Case(
+        "POST",
+        lambda c: f"/api/v1/reminders/{c['reminder']}/taken",
+        matrix(200, 404, 403, 404, 404),
+        probe=lambda clinic, c: _reminder_status(clinic, c),
+    ),
+    "fhir export": Case("GET", lambda c: A.format(**c) + "/fhir", READ_RECORD),
+    "audit log": Case(
+        "GET", lambda c: "/api/v1/admin/audit", matrix(403, 403, 403, 403, 200), check=_audit_list
+    ),
+    "create user": Case(
+        "POST",
+        lambda c: "/api/v1/admin/users",
+        matrix(403, 403, 403, 403, 201),
+        body=lambda c: {
+            "email": f"new{c['n']}@example.com",
+            "password": STRONG_PASSWORD,
+            "name": "New",
+            "role": "doctor",
+            "specialty": "Dermatology",
+        },
+        probe=_count("users"),
+    ),
+}
+
+
+async def _reminder_status(clinic: Clinic, ctx: Ctx) -> Any:
+    from server import keys
+
+    doc = await clinic.client.app[keys.DATABASE].db["reminders"].find_one({"_id": ctx["reminder"]})
+    assert doc is not None
+    return doc["status"]
+
+
+@pytest.fixture
+async def world(make_client: AppFactory, settings: Settings) -> tuple[Clinic, Ctx]:
+    clock = FakeClock(MONDAY)
+    client = await make_client(long_sessions(settings), clock=clock)
+    clinic = await Clinic.open(client, clock)
+    visit = await clinic.booked(clinic.patient_a, clinic.doctor, MONDAY + timedelta(hours=1))
+    ctx: Ctx = {"a": clinic.patient_a["id"], "d": clinic.doctor["id"], "visit": visit["id"]}
+    await _fresh_prescription(clinic, ctx, 0)
+    reminders = await clinic.client.get(
+        f"/api/v1/patients/{ctx['a']}/reminders", headers=clinic.h(clinic.patient_a)
+    )
+    ctx["reminder"] = (await reminders.json())["reminders"][0]["id"]  # due 09:00 Shanghai
+    return clinic, ctx
+
+
+# Refusals first, so a refused write is checked against untouched state.
+ORDER = ("patient_b", "other_doctor", "admin", "patient_a", "doctor")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+async def test_each_caller_gets_exactly_its_rights(world: tuple[Clinic, Ctx], name: str) -> None:
+    clinic, base = world
+    case = CASES[name]
+    order = sorted(CALLERS, key=lambda who: (case.expect[who] < 400, ORDER.index(who)))
+    for n, caller in enumerate(order, start=1):
+        ctx = {**base, "n": n}
+        if case.prepare is not None:
+            ctx |= await case.prepare(clinic, ctx, n)
+        before = await case.probe(clinic, ctx) if case.probe else None
+        response = await clinic.client.request(
+            case.method,
+            case.path(ctx),
+            json=case.body(ctx) if case.body else None,
+            headers=clinic.h(getattr(clinic, caller)),
+        )
+        expected = case.expect[caller]
+        assert response.status == expected, f"{name} as {caller}: {await response.text()}"
+        after = await case.probe(clinic, ctx) if case.probe else None
+        if expected >= 400:
+            body = await response.json()
+            assert body["code"] == {403: "forbidden", 404: "not_found"}[expected]
+            assert before == after, f"{name} as {caller} changed state"
+        elif case.probe is not None and case.method != "GET" and name != "take reminder":
+            assert before != after, f"{name} as {caller} changed nothing"
+        if expected < 400 and case.check is not None:
+            case.check(caller, await response.json(), ctx)
+
+
+async def test_admin_views_of_appointments_hold_no_clinical_content(
+    world: tuple[Clinic, Ctx],
+) -> None:
+    clinic, _ = world
+    listing = await clinic.client.get("/api/v1/appointments", headers=clinic.h(clinic.admin))
+    for appointment in (await listing.json())["appointments"]:
+        assert appointment["reason"] is None
+        assert appointment["cancel_reason"] is None
+
+
+async def test_a_patient_reads_their_own_record_and_nobody_elses(
+    world: tuple[Clinic, Ctx],
+) -> None:
+    clinic, _ = world
+    b = clinic.patient_b["id"]
+    own = await clinic.client.get(
+        f"/api/v1/patients/{b}/record", headers=clinic.h(clinic.patient_b)
+    )
+    assert own.status == 200
+    for who in ("patient_a", "doctor", "other_doctor", "admin"):
+        response = await clinic.client.get(
+            f"/api/v1/patients/{b}/record", headers=clinic.h(getattr(clinic, who))
+        )
+        assert response.status == 404, who
+    # A doctor's own id, or an unknown id, is no patient either.
+    for pid in (clinic.doctor["id"], "0" * 24, "not-an-id"):
+        response = await clinic.client.get(
+            f"/api/v1/patients/{pid}/record", headers=clinic.h(clinic.doctor)
+        )
+        assert response.status == 404

@@ -1,0 +1,94 @@
+"""``telemed serve --demo``: availability in Asia/Shanghai and a video appointment starting
+now for Wang with Dr. Li; idempotent on the same day, fresh on a later day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from domain.appointments import Appointment
+from server import keys
+from server.demo import DEMO_USERS, banner, seed_demo
+from server.settings import Settings
+from tests.clock import FakeClock
+from tests.conftest import AppFactory
+from tests.server.clinic import long_sessions, ok
+
+Client = TestClient[web.Request, web.Application]
+
+# 10:07:30 in Shanghai on Tuesday 3 March 2026.
+TUESDAY = datetime(2026, 3, 3, 2, 7, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+async def demo(make_client: AppFactory, settings: Settings) -> tuple[Client, FakeClock]:
+    clock = FakeClock(TUESDAY)
+    client = await make_client(long_sessions(settings), clock=clock)
+    return client, clock
+
+
+async def wangs_appointments(client: Client) -> list[Appointment]:
+    repos = client.app[keys.DATABASE].repos
+    wang = await repos.users.get_by_email("wang@demo.clinic")
+    assert wang is not None
+    return await repos.appointments.list_for_user(wang.id)
+
+
+async def test_demo_has_an_appointment_starting_now(demo: tuple[Client, FakeClock]) -> None:
+    client, clock = demo
+    appointment_id = await seed_demo(client.app)
+    (appointment,) = await wangs_appointments(client)
+    assert appointment.id == appointment_id
+    assert appointment.start <= clock.now < appointment.end
+    assert appointment.kind.value == "video"
+    assert appointment.status.value == "booked"
+
+    repos = client.app[keys.DATABASE].repos
+    li = await repos.users.get_by_email("dr.li@demo.clinic")
+    assert li is not None
+    assert appointment.doctor_id == li.id
+    for email in ("dr.li@demo.clinic", "dr.chen@demo.clinic"):
+        doctor = await repos.users.get_by_email(email)
+        assert doctor is not None
+        availability = await repos.availability.get(doctor.id)
+        assert availability is not None
+        assert availability.timezone == "Asia/Shanghai"
+
+    # Wang signs in with the printed password and sees it; Dr. Li's slots are listed.
+    wang = next(u for u in DEMO_USERS if u.email == "wang@demo.clinic")
+    login: dict[str, Any] = await ok(
+        await client.post(
+            "/api/v1/auth/login", json={"email": wang.email, "password": wang.password}
+        )
+    )
+    headers = {"Authorization": f"Bearer {login['access_token']}"}
+    seen = await ok(await client.get(f"/api/v1/appointments/{appointment.id}", headers=headers))
+    assert seen["appointment"]["doctor"]["name"] == "李医生 Dr. Li Wei"
+    slots = await ok(await client.get(f"/api/v1/doctors/{li.id}/slots", headers=headers))
+    assert slots["timezone"] == "Asia/Shanghai"
+    assert slots["slots"]
+    assert appointment.id in banner("http://localhost:8080", appointment.id)
+
+
+async def test_demo_is_idempotent_on_a_day_and_fresh_on_the_next(
+    demo: tuple[Client, FakeClock],
+) -> None:
+    client, clock = demo
+    first = await seed_demo(client.app)
+    clock.advance(hours=6)  # 16:07 the same day in Shanghai
+    assert await seed_demo(client.app) == first
+    assert len(await wangs_appointments(client)) == 1
+    assert await client.app[keys.DATABASE].repos.users.count() == len(DEMO_USERS)
+
+    clock.advance(hours=10)  # 02:07 the next day in Shanghai
+    second = await seed_demo(client.app)
+    assert second not in (None, first)
+    appointments = await wangs_appointments(client)
+    assert len(appointments) == 2
+    latest = max(appointments, key=lambda a: a.start)
+    assert latest.id == second
+    assert latest.start <= clock.now < latest.end

@@ -1,0 +1,447 @@
+"""schemathesis over the whole OpenAPI document, against the running server.
+
+The real app runs on a real socket (in its own thread and event loop, so schemathesis' blocking
+HTTP client can talk to it), on the real database, with a small clinic seeded. Every operation
+gets a bounded number of generated requests, valid and invalid, authenticated as a real doctor
+who has a patient; path ids are sometimes real ones so the success paths run too. Each response
+must not be a 5xx and must conform to the document (status codes, content types, schemas,
+headers); invalid data must be rejected; an operation that needs auth must not answer without.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import schemathesis
+from aiohttp import web
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pymongo import MongoClient
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    ignored_auth,
+    negative_data_rejection,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from domain.appointments import AppointmentKind
+from domain.availability import Availability, WeeklyWindow
+from domain.clock import utc_now
+from domain.ids import SessionId, UserId
+from domain.users import Principal, Role
+from server import keys
+from server.app import build_api, create_app
+from server.http.api import openapi_document
+from storage.embedded import free_port
+from tests.conftest import FAST_PASSWORDS, STRONG_PASSWORD, make_settings
+
+T = TypeVar("T")
+
+DOCUMENT = openapi_document(build_api(), title="Telemed API", version="test")
+# Signing out would end the fuzzing user's session; the auth tests cover logout.
+SKIPPED = {("POST", "/api/v1/auth/logout")}
+OPERATIONS = [
+    f"{method.upper()} {path}"
+    for path, methods in DOCUMENT["paths"].items()
+    for method in methods
+    if (method.upper(), path) not in SKIPPED
+]
+EXAMPLES = 12  # per operation and generation mode
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+    ignored_auth,
+]
+
+
+@dataclass
+class LiveServer:
+    url: str
+    headers: dict[str, str]  # the doctor's: the fuzzing user
+    ids: dict[str, str]  # real path parameter values
+    session: requests.Session
+    tokens: dict[str, dict[str, Any]]  # login answers of doctor, patient, admin
+    fresh: Callable[[], dict[str, str]]  # new objects of the same doctor and patient
+    run: Callable[[Coroutine[Any, Any, Any]], Any]  # run a coroutine on the server's loop
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]['access_token']}"}
+
+
+class _Loop:
+    """An event loop in a thread, for a server that must answer blocking clients."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+@pytest.fixture(scope="module")
+def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    db_name = "fuzz_" + uuid.uuid4().hex[:12]
+    data_dir: Path = tmp_path_factory.mktemp("fuzz")
+    settings = make_settings(mongo_url, db_name, data_dir)
+    app = create_app(settings, passwords=FAST_PASSWORDS)
+    runner = web.AppRunner(app, access_log=None)
+    port = free_port()
+    loop = _Loop()
+    session = requests.Session()
+    try:
+        loop.run(runner.setup())
+        loop.run(web.TCPSite(runner, "127.0.0.1", port).start())
+        url = f"http://127.0.0.1:{port}"
+        ids = loop.run(_seed(app))
+        tokens = {}
+        for who in ("doctor", "patient", "admin"):
+            login = session.post(
+                f"{url}/api/v1/auth/login",
+                json={"email": f"fuzz.{who}@example.com", "password": STRONG_PASSWORD},
+                timeout=30,
+            )
+            assert login.status_code == 200, login.text
+            tokens[who] = login.json()
+        headers = {"Authorization": f"Bearer {tokens['doctor']['access_token']}"}
+        yield LiveServer(
+            url=url,
+            headers=headers,
+            ids=ids,
+            session=session,
+            tokens=tokens,
+            fresh=lambda: loop.run(_objects(app, ids["doctor_id"], ids["patient_id"])),
+            run=loop.run,
+        )
+    finally:
+        session.close()
+        loop.run(runner.cleanup())
+        loop.close()
+        client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+        client.drop_database(db_name)
+        client.close()
+
+
+async def _seed(app: web.Application) -> dict[str, str]:
+    """A doctor (the fuzzing user), a patient of theirs and an admin, and their objects."""
+    accounts = app[keys.ACCOUNTS]
+    doctor = await accounts.create_user(
+        email="fuzz.doctor@example.com",
+        password=STRONG_PASSWORD,
+        name="Dr Fuzz",
+        role=Role.DOCTOR,
+        specialty="General practice",
+    )
+    patient = await accounts.create_user(
+        email="fuzz.patient@example.com", password=STRONG_PASSWORD, name="Pat", role=Role.PATIENT
+    )
+    await accounts.create_user(
+        email="fuzz.admin@example.com", password=STRONG_PASSWORD, name="Ad", role=Role.ADMIN
+    )
+    return {"doctor_id": doctor.id, "patient_id": patient.id} | await _objects(
+        app, doctor.id, patient.id
+    )
+
+
+async def _objects(app: web.Application, doctor_id: str, patient_id: str) -> dict[str, str]:
+    """Fresh objects of the patient with the doctor: availability, an appointment starting in an
+    hour, one that started five minutes ago, a prescription, and a reminder due within the hour."""
+    repos = app[keys.DATABASE].repos
+    doctor = await app[keys.APPOINTMENTS].doctor(doctor_id)
+    patient = await app[keys.RECORDS].patient_for(
+        Principal(
+            user_id=UserId(patient_id),
+            role=Role.PATIENT,
+            session_id=SessionId("seed"),
+            token_id="seed",
+            expires_at=utc_now(),
+        ),
+        patient_id,
+    )
+    now = utc_now()
+    past = await repos.appointments.insert(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        start=now - timedelta(minutes=5),
+        end=now + timedelta(minutes=25),
+        kind=AppointmentKind.IN_PERSON,
+        reason="",
+        now=now,
+    )
+    appointment = await repos.appointments.insert(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        start=now + timedelta(hours=1),
+        end=now + timedelta(hours=1, minutes=30),
+        kind=AppointmentKind.VIDEO,
+        reason="check-up",
+        now=now,
+    )
+    await repos.availability.put(
+        doctor.id,
+        Availability(
+            "Asia/Shanghai", 30, tuple(WeeklyWindow(d, 9 * 60, 17 * 60) for d in range(7))
+        ),
+        now=now,
+    )
+    records = app[keys.RECORDS]
+    principal = Principal(
+        user_id=doctor.id,
+        role=Role.DOCTOR,
+        session_id=SessionId("seed"),
+        token_id="seed",
+        expires_at=now,
+    )
+    prescription, _ = await records.prescribe(
+        principal,
+        patient.id,
+        appointment_id=appointment.id,
+        drug="Aspirin",
+        dose="100 mg",
+        times=["08:00", "20:00"],
+        timezone="Asia/Shanghai",
+        start_date=now.date(),
+        days=5,
+    )
+    reminders = await repos.reminders.page(patient.id, limit=1)
+    due_now = await records.prescribe(
+        principal,
+        patient.id,
+        appointment_id=appointment.id,
+        drug="Vitamin D",
+        dose="1 drop",
+        times=[(now + timedelta(hours=1)).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%H:%M")],
+        timezone="Asia/Shanghai",
+        start_date=(now + timedelta(hours=1)).astimezone(ZoneInfo("Asia/Shanghai")).date(),
+        days=1,
+    )
+    soon = await repos.reminders.page(patient.id, limit=100)
+    return {
+        "past_appointment_id": past.id,
+        "due_reminder_id": next(r.id for r in soon.items if r.prescription_id == due_now[0].id),
+        "appointment_id": appointment.id,
+        "prescription_id": prescription.id,
+        "reminder_id": reminders.items[0].id,
+    }
+
+
+SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
+
+
+SUCCESS_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
+    """Random data rarely gets past validation, so every operation is also called once with
+    valid data: its 2xx answer must match the document too."""
+    ids = {**live.ids, **live.fresh()}  # untouched by the fuzzing
+    called: set[str] = set()
+
+    def call(
+        label: str,
+        who: str = "doctor",
+        *,
+        path: dict[str, str] | None = None,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        auth: bool = True,
+    ) -> Any:
+        operation = SCHEMA.find_operation_by_label(label)
+        assert operation is not None, label
+        kwargs: dict[str, Any] = {"path_parameters": path or {}, "query": query or {}}
+        if body is not None:
+            kwargs["body"] = body
+            kwargs["media_type"] = "application/json"
+        case = operation.Case(**kwargs)
+        response = case.call_and_validate(
+            base_url=live.url,
+            session=live.session,
+            headers=live.auth(who) if auth else {},
+            checks=SUCCESS_CHECKS,
+        )
+        assert response.status_code < 300, f"{label}: {response.status_code} {response.text}"
+        called.add(label)
+        return response.json() if response.content else None
+
+    doctor, patient = {"doctor_id": ids["doctor_id"]}, {"patient_id": ids["patient_id"]}
+    p = "/api/v1/patients/{patient_id}"
+    call("GET /api/v1/doctors", query={"limit": 1})
+    call("GET /api/v1/doctors/{doctor_id}/availability", path=doctor)
+    call(
+        "PUT /api/v1/doctors/{doctor_id}/availability",
+        path=doctor,
+        body={
+            "timezone": "Asia/Shanghai",
+            "slot_minutes": 30,
+            "weekly": [{"weekday": d, "start": "00:00", "end": "24:00"} for d in range(7)],
+        },
+    )
+    slots = call("GET /api/v1/doctors/{doctor_id}/slots", path=doctor, query={"limit": 5})
+    booked = call(
+        "POST /api/v1/appointments",
+        "patient",
+        body={
+            "doctor_id": ids["doctor_id"],
+            "start": slots["slots"][2]["start"],
+            "kind": "video",
+            "reason": "rash",
+        },
+    )
+    fresh = {"appointment_id": booked["appointment"]["id"]}
+    call("GET /api/v1/appointments", query={"status": "booked", "limit": 2})
+    call("GET /api/v1/appointments/{appointment_id}", path=fresh)
+    call("POST /api/v1/appointments/{appointment_id}/cancel", "patient", path=fresh, body={})
+    call(
+        "POST /api/v1/appointments/{appointment_id}/no_show",
+        path={"appointment_id": ids["past_appointment_id"]},
+    )
+    visit = ids["appointment_id"]
+    call(f"POST {p}/notes", path=patient, body={"appointment_id": visit, "text": "ok"})
+    call(f"GET {p}/notes", path=patient)
+    call(
+        f"POST {p}/vitals",
+        "patient",
+        path=patient,
+        body={
+            "type": "blood_pressure",
+            "value": {"systolic": 120, "diastolic": 80},
+            "unit": "mmHg",
+            "measured_at": "2026-01-01T08:00:00Z",
+        },
+    )
+    call(f"GET {p}/vitals", path=patient, query={"type": "blood_pressure"})
+    call(f"POST {p}/allergies", path=patient, body={"substance": "dust", "severity": "mild"})
+    call(f"GET {p}/allergies", path=patient)
+    call(f"POST {p}/conditions", path=patient, body={"name": "Asthma", "onset_date": "2020-01-01"})
+    call(f"GET {p}/conditions", path=patient)
+    call(
+        f"POST {p}/prescriptions",
+        path=patient,
+        body={
+            "appointment_id": visit,
+            "drug": "Ibuprofen",
+            "dose": "200 mg",
+            "times": ["09:00"],
+            "start_date": (utc_now() + timedelta(days=2)).date().isoformat(),
+            "days": 2,
+        },
+    )
+    call(f"GET {p}/prescriptions", path=patient)
+    call(f"GET {p}/reminders", "patient", path=patient)
+    call(
+        "POST /api/v1/reminders/{reminder_id}/taken",
+        "patient",
+        path={"reminder_id": ids["due_reminder_id"]},
+    )
+    call(
+        "POST /api/v1/prescriptions/{prescription_id}/stop",
+        path={"prescription_id": ids["prescription_id"]},
+    )
+    call(f"GET {p}/record", path=patient)
+    call(f"GET {p}/fhir", "patient", path=patient)
+    call("GET /api/v1/admin/audit", "admin", query={"limit": 3})
+    call("GET /api/v1/me")
+    call(
+        "POST /api/v1/admin/users",
+        "admin",
+        body={
+            "email": "new.doctor@example.com",
+            "password": STRONG_PASSWORD,
+            "name": "Dr New",
+            "role": "doctor",
+            "specialty": "ENT",
+        },
+    )
+    call(
+        "POST /api/v1/auth/register",
+        auth=False,
+        body={"email": "new.patient@example.com", "password": STRONG_PASSWORD, "name": "New"},
+    )
+    pair = call(
+        "POST /api/v1/auth/login",
+        auth=False,
+        body={"email": "new.patient@example.com", "password": STRONG_PASSWORD},
+    )
+    call("POST /api/v1/auth/refresh", auth=False, body={"refresh_token": pair["refresh_token"]})
+
+    # The pre-call check needs a real WebRTC offer: a generated-media peer makes one.
+    from tests.support.rtc import small_peer
+
+    call("GET /api/v1/precall/ice-servers", "patient")
+
+    async def make_peer() -> Any:  # built on the loop it will run on
+        return small_peer()
+
+    peer = live.run(make_peer())
+    try:
+        offer = live.run(peer.create_offer())
+        started = call("POST /api/v1/precall", "patient", body={"type": "offer", "sdp": offer.sdp})
+        check = {"check_id": started["id"]}
+        call("GET /api/v1/precall/{check_id}", "patient", path=check)
+        call("DELETE /api/v1/precall/{check_id}", "patient", path=check)
+    finally:
+        live.run(peer.close())
+    assert set(OPERATIONS) - called == set(), "every operation has a valid call here"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", OPERATIONS)
+def test_operation_conforms_to_the_document(live: LiveServer, label: str) -> None:
+    operation = SCHEMA.find_operation_by_label(label)
+    assert operation is not None
+    real = {
+        name: live.ids[name]
+        for name in ("doctor_id", "patient_id", "appointment_id", "prescription_id", "reminder_id")
+        if "{" + name + "}" in operation.path
+    }
+    strategies = [
+        operation.as_strategy(GenerationMode.POSITIVE),
+        operation.as_strategy(GenerationMode.NEGATIVE),
+    ]
+    if real:
+        strategies.append(operation.as_strategy(GenerationMode.POSITIVE, path_parameters=real))
+
+    @given(case=st.one_of(strategies))
+    @settings(
+        max_examples=EXAMPLES * len(strategies),
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    def run(case: Any) -> None:
+        case.call_and_validate(
+            base_url=live.url, session=live.session, headers=live.headers, checks=CHECKS
+        )
+
+    run()
