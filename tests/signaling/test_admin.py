@@ -103,8 +103,9 @@ async def test_admin_closes_a_room_for_both_participants(clinic: Clinic) -> None
     assert stored is not None
     assert stored.status is AppointmentStatus.COMPLETED
     entries = [e for _, e in await repo.audit.query(actor_id=admin["id"])]
-    assert [(e.action, e.resource_id, e.patient_id) for e in entries] == [
-        ("consultation.close", appointment, patient["id"])
+    assert [(e.action, e.outcome.value, e.resource_id, e.patient_id) for e in entries] == [
+        ("consultation.close", "success", appointment, patient["id"]),
+        ("consultation.close", "denied", "0" * 24, None),  # newest first
     ]
     listed = await clinic.client.get("/api/v1/admin/rooms", headers=bearer(admin["access_token"]))
     assert (await listed.json())["rooms"] == []
