@@ -47,9 +47,9 @@ class ReminderSource(Protocol):
 
 
 def reminder_payload(reminder: DueReminder) -> dict[str, Any]:
-    """The ``reminder:due`` event (field names as in the REST reminder)."""
+    """The ``reminder:due`` event (PROTOCOL.md)."""
     return {
-        "id": reminder.reminder_id,
+        "reminder_id": reminder.reminder_id,
         "prescription_id": reminder.prescription_id,
         "patient_id": reminder.patient_id,
         "drug": reminder.drug,

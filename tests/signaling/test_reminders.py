@@ -50,6 +50,16 @@ async def test_due_reminders_reach_the_patients_open_sockets(make_clinic: Clinic
     clinic.clock.advance(minutes=6)  # 08:01 in Shanghai
     first = await phone.wait_for("reminder:due")
     assert await laptop.wait_for("reminder:due") == first
+    assert set(first) == {
+        "reminder_id",
+        "prescription_id",
+        "patient_id",
+        "drug",
+        "dose",
+        "due_at",
+        "local_time",
+        "timezone",
+    }
     assert first["patient_id"] == patient["id"]
     assert (first["drug"], first["dose"], first["local_time"]) == (
         "Amlodipine 5 mg",
@@ -62,14 +72,16 @@ async def test_due_reminders_reach_the_patients_open_sockets(make_clinic: Clinic
         f"/api/v1/patients/{patient['id']}/reminders", headers=bearer(patient["access_token"])
     )
     stored = (await reminders.json())["reminders"]
-    assert [r["id"] for r in stored] == [first["id"]]
+    assert [r["id"] for r in stored] == [first["reminder_id"]]
     assert stored[0]["notified_at"] is not None  # claimed: no other process pushes it again
 
     clinic.clock.advance(minutes=4)  # 08:05: the other patient's dose
     theirs = await bystander.wait_for("reminder:due")
     assert theirs["patient_id"] == other["id"]
-    assert [r["id"] for r in bystander.received("reminder:due")] == [theirs["id"]]
-    assert [r["id"] for r in phone.received("reminder:due")] == [first["id"]]  # once
+    assert [r["reminder_id"] for r in bystander.received("reminder:due")] == [theirs["reminder_id"]]
+    assert [r["reminder_id"] for r in phone.received("reminder:due")] == [
+        first["reminder_id"]
+    ]  # once
 
 
 async def test_pushing_claims_each_reminder_once(make_clinic: ClinicFactory) -> None:
