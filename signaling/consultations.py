@@ -39,6 +39,8 @@ log = structlog.get_logger(__name__)
 class Appointments(Protocol):
     async def get(self, appointment_id: str) -> Appointment | None: ...
 
+    async def get_many(self, appointment_ids: list[str]) -> dict[str, Appointment]: ...
+
     async def transition(
         self, appointment_id: str, target: AppointmentStatus, *, now: datetime
     ) -> Appointment | None: ...
@@ -64,7 +66,9 @@ class Caller:
 @dataclass(frozen=True, slots=True)
 class Swept:
     update: Updated[None]
-    expired: bool  # True: the consultation was ended because its time ran out
+    # Why the room went: "expired" (its time ran out), or the appointment's final status when
+    # it ended elsewhere (e.g. "cancelled" over REST); None: seats were only released.
+    ended: str | None = None
 
 
 class ConsultationService:
@@ -236,7 +240,7 @@ class ConsultationService:
                 lambda r: (r.release_where(stale) if r is not None else None, None),
             )
             if update.changed:
-                results.append(Swept(update=update, expired=False))
+                results.append(Swept(update=update))
             now = self._clock()
             current = update.after
             if current is None or not current.is_expired(now):
@@ -248,7 +252,35 @@ class ConsultationService:
             update = await self.registry.update(room.appointment_id, _expire_at(now))
             if update.changed:
                 log.info("consultation_expired", appointment_id=room.appointment_id)
-                results.append(Swept(update=update, expired=True))
+                results.append(Swept(update=update, ended="expired"))
+        results.extend(await self._drop_ended_elsewhere(rooms))
+        return results
+
+    async def _drop_ended_elsewhere(self, rooms: list[Room]) -> list[Swept]:
+        """Rooms whose appointment was cancelled (or otherwise finished) outside the hub while
+        someone waited in them: they go."""
+        waiting: list[str] = [
+            r.appointment_id for r in rooms if r.status is not AppointmentStatus.IN_PROGRESS
+        ]
+        appointments = await self._appointments.get_many(waiting)
+        results: list[Swept] = []
+        for appointment_id in waiting:
+            appointment = appointments.get(appointment_id)
+            if appointment is not None and appointment.status not in FINAL_STATUSES:
+                continue
+            update = await self.registry.update(
+                appointment_id,
+                lambda r: (
+                    None if r is not None and r.status is not AppointmentStatus.IN_PROGRESS else r,
+                    None,
+                ),
+            )
+            if update.changed:
+                reason = appointment.status.value if appointment is not None else "cancelled"
+                log.info(
+                    "consultation_ended_elsewhere", appointment_id=appointment_id, reason=reason
+                )
+                results.append(Swept(update=update, ended=reason))
         return results
 
     async def _require(self, appointment_id: str) -> Appointment:

@@ -703,8 +703,10 @@ class Hub:
         consult = self.consult
         await consult.registry.heartbeat()
         for swept in await consult.sweep(lambda sid: sid in self._sockets):
-            if swept.expired:
+            if swept.ended == "expired":
                 await self._finish(swept.update, "consult:ended", "expired")
+            elif swept.ended is not None:  # e.g. cancelled over REST while the patient waited
+                await self._finish(swept.update, "consult:closed", swept.ended)
             else:
                 await self._publish(swept.update)
         await self.refresh_gauges()

@@ -12,7 +12,7 @@ from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.users import Role
 from server import keys
 from server.settings import AuthSettings, MediaSettings, Settings
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, bearer
 from tests.signaling.conftest import ClinicFactory
 from tests.support.hub import Clinic, HubClient, in_call, joined
 
@@ -397,3 +397,24 @@ async def test_admitting_into_an_appointment_cancelled_meanwhile_is_refused(clin
     ack = await d.call("consult:admit", {"appointment_id": appointment})
     assert code(ack) == "consultation_over"
     assert await status_of(clinic, appointment) is AppointmentStatus.CANCELLED
+
+
+async def test_cancelling_closes_the_waiting_room(clinic: Clinic) -> None:
+    patient, doctor = await people(clinic)
+    appointment = await clinic.appointment(patient, doctor)
+    p = await joined(clinic, patient, appointment)
+    d = await joined(clinic, doctor, appointment)
+    response = await clinic.client.post(
+        f"/api/v1/appointments/{appointment}/cancel",
+        json={"reason": "feeling better"},
+        headers=bearer(patient["access_token"]),
+    )
+    assert response.status == 200, await response.text()
+    closed = {"appointment_id": appointment, "reason": "cancelled"}
+    assert await p.wait_for("consult:closed") == closed
+    assert await d.wait_for("consult:closed") == closed
+    ref = {"appointment_id": appointment}
+    assert code(await p.call("chat:send", {**ref, "client_msg_id": "late", "text": "x"})) == (
+        "forbidden"
+    )
+    assert code(await join(p, appointment)) == "consultation_over"

@@ -166,7 +166,7 @@ async def test_sweep_releases_the_seats_of_a_dead_node_and_keeps_the_consultatio
         clock=lambda: utc_now() + timedelta(hours=2),
     )
     swept = await later.sweep(lambda sid: False)
-    assert [s.expired for s in swept] == [True]
+    assert [s.ended for s in swept] == ["expired"]
     assert await survivor.get(appointment_id) is None
     stored = await repos.appointments.get(appointment_id)
     assert stored is not None
