@@ -28,10 +28,10 @@ SCENARIOS = ("relay", "chat", "call_setup", "memory", "rooms", "cluster")
 
 def steps_of(options: Options, only: tuple[str, ...]) -> int:
     counts = {
-        "relay": 9,
+        "relay": 3 * len(options.servers),
         "chat": 2 * len(options.chat_rooms),
         "call_setup": options.call_setups,
-        "memory": 3,
+        "memory": len(options.servers),
         "rooms": len(options.rooms_series),
         "cluster": 6,
     }
@@ -101,10 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--generators", type=int, help="load generator processes (default 2)")
     parser.add_argument("--duration", type=float, help="measured seconds per run")
     parser.add_argument("--rate", type=int, help="the fixed offered rate, signals per second")
+    parser.add_argument("--window", type=int, help="signal chains in flight per pair (default 1)")
     parser.add_argument("--pairs", type=int, help="pairs in the relay benchmark")
+    parser.add_argument(
+        "--profile", action="store_true", help="py-spy the hub (bench/results/profile-*.txt)"
+    )
+    parser.add_argument("--servers", help="relay and memory: some of hub,bare,node")
     parser.add_argument("--minutes", type=float, default=30.0, help="soak: how long")
     args = parser.parse_args(argv)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
 
     overrides: dict[str, Any] = {}
     if args.generators:
@@ -113,6 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         overrides["duration"] = args.duration
     if args.rate:
         overrides["open_rate"] = args.rate
+    if args.profile:
+        overrides["profile"] = True
+    if args.servers:
+        overrides["servers"] = tuple(args.servers.split(","))
+    if args.window:
+        overrides["window"] = args.window
     if args.pairs:
         overrides["relay_pairs"] = args.pairs
     options = Options.quick_options(**overrides) if args.quick else Options(**overrides)

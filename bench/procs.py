@@ -46,6 +46,11 @@ class Server:
         times = self.ps.cpu_times()
         return float(times.user + times.system)
 
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) CPU seconds so far."""
+        times = self.ps.cpu_times()
+        return float(times.user), float(times.system)
+
     def rss(self) -> int:
         return int(self.ps.memory_info().rss)
 
@@ -185,3 +190,30 @@ def redis_server(workdir: Path) -> Iterator[str]:
 
 def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
+
+
+def profile(server: Server, name: str, seconds: float) -> subprocess.Popen[bytes]:
+    """py-spy samples the server for ``seconds``; collapsed stacks (one line per stack, with
+    its sample count) go to ``bench/results/profile-<name>.txt``."""
+    out = BENCH / "results" / f"profile-{name}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    py_spy = Path(sys.executable).with_name("py-spy")
+    return subprocess.Popen(
+        [
+            str(py_spy),
+            "record",
+            "--pid",
+            str(server.process.pid),
+            "--duration",
+            str(max(1, int(seconds))),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )

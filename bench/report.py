@@ -94,7 +94,15 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
     relay = results.get("relay")
     if relay:
         table = Table(title="1. rtc:signal relay (ping-pong, then a fixed offered rate)")
-        for col in ("server", "msg/s", "p50 ms", "p99 ms", "fixed-rate p50", "fixed-rate p99"):
+        for col in (
+            "server",
+            "msg/s",
+            "p50 ms",
+            "p99 ms",
+            "fixed-rate p50",
+            "fixed-rate p99",
+            "server CPU us/msg",
+        ):
             table.add_column(col, justify="right")
         table.add_column("CPU server / generators", justify="right")
         table.add_column("errors")
@@ -103,6 +111,8 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
             ("bare", "bare python-socketio"),
             ("node", "socket.io (Node.js)"),
         ):
+            if kind not in relay:
+                continue
             r = relay[kind]
             c, f = r["closed_loop"], r["fixed_rate"]
             table.add_row(
@@ -112,11 +122,13 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
                 _f(c["p99_ms"]),
                 _f(f["p50_ms"]),
                 _f(f["p99_ms"]),
+                _f(c["server_cpu_us_per_message"], 0),
                 _cpu(c),
                 json.dumps(c["errors"] | f["errors"]) if (c["errors"] or f["errors"]) else "",
             )
         console.print(table)
-        console.print("ratios:", relay["ratios"])
+        if "ratios" in relay:
+            console.print("ratios:", relay["ratios"])
     chat = results.get("chat")
     if chat:
         table = Table(title="2. chat:send with persistence (each room: next message after the ack)")
@@ -156,6 +168,8 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
         for col in ("server", "sockets", "RSS before MB", "RSS after MB", "KiB per socket"):
             table.add_column(col, justify="right")
         for kind in ("hub", "bare", "node"):
+            if kind not in memory:
+                continue
             r = memory[kind]
             table.add_row(
                 kind,
@@ -202,6 +216,7 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
                 _f(c["p99_ms"]),
                 _f(f["p50_ms"]),
                 _f(f["p99_ms"]),
+                _f(c["server_cpu_us_per_message"], 0),
                 _cpu(c),
             )
         console.print(table)

@@ -17,7 +17,14 @@ import redis
 from bench.call_setup import measure_call_setup
 from bench.clinic import Clinic, Pair, pair_config
 from bench.loadgen import Generators, RunResult, split
-from bench.procs import Server, load_average, start_bare_relay, start_hub, start_node_relay
+from bench.procs import (
+    Server,
+    load_average,
+    profile,
+    start_bare_relay,
+    start_hub,
+    start_node_relay,
+)
 from bench.stats import ratio
 
 Step = Callable[[str], None]
@@ -38,6 +45,8 @@ class Options:
     idle_sockets: int = 1000
     cluster_pairs: int = 100
     call_setups: int = 5
+    servers: tuple[str, ...] = ("hub", "bare", "node")  # relay and memory: who is measured
+    profile: bool = False  # py-spy the hub during its measured runs (bench/results/*.txt)
 
     @classmethod
     def quick_options(cls, **overrides: Any) -> Options:
@@ -93,6 +102,13 @@ class Measured:
             "errors": r.errors,
             "undrained": r.undrained,
             "server_cpu": round(self.server_cpu, 3),
+            # CPU time the server spends per relayed message (ack included): steadier than
+            # throughput on a shared machine.
+            "server_cpu_us_per_message": (
+                round(self.server_cpu / r.received_per_second * 1e6, 1)
+                if r.received_per_second
+                else None
+            ),
             "generator_cpu": r.generator_cpu,
             "load_average_1m": round(self.load_before, 2),
             **self.extra,
@@ -178,13 +194,27 @@ class Bench:
         }
         pending = await gens.start(command)
         await asyncio.sleep(self.o.warmup)
-        cpu0 = sum(s.cpu_seconds() for s in servers)
+        split0 = [s.cpu_split() for s in servers]
         t0 = time.monotonic()
+        profilers = [
+            profile(s, f"{s.name}-{command['kind']}", self.o.duration)
+            for s in servers
+            if self.o.profile and s.name.startswith("hub")
+        ]
         await asyncio.sleep(self.o.duration)
-        cpu1 = sum(s.cpu_seconds() for s in servers)
+        split1 = [s.cpu_split() for s in servers]
         elapsed = time.monotonic() - t0
+        user = sum(b[0] - a[0] for a, b in zip(split0, split1, strict=True)) / elapsed
+        system = sum(b[1] - a[1] for a, b in zip(split0, split1, strict=True)) / elapsed
         result = await pending
-        return Measured(result=result, server_cpu=(cpu1 - cpu0) / elapsed, load_before=load)
+        for profiler in profilers:
+            await asyncio.to_thread(profiler.wait)
+        return Measured(
+            result=result,
+            server_cpu=user + system,
+            load_before=load,
+            extra={"server_cpu_user": round(user, 3), "server_cpu_system": round(system, 3)},
+        )
 
     def _open_command(self, rate: int) -> dict[str, Any]:
         # Each generator offers its share of the total rate.
@@ -197,7 +227,7 @@ class Bench:
         and both peers, one after the other on the same machine."""
         rows: dict[str, Any] = {}
         pairs = self.clinic.take(self.o.relay_pairs)
-        for kind in ("hub", "bare", "node"):
+        for kind in self.o.servers:
             with self._server(kind) as server:
                 self.step(f"relay: {kind} connecting {len(pairs)} pairs")
                 async with self._pairs(pairs, [server.url]) as gens:
@@ -215,6 +245,8 @@ class Bench:
                     "setup_seconds": round(gens.setup_seconds, 2),
                     "rss_mb": round(server.rss() / 2**20, 1),
                 }
+        if set(rows) != {"hub", "bare", "node"}:
+            return rows
         hub, node, bare = rows["hub"], rows["node"], rows["bare"]
 
         def rate(row: dict[str, Any]) -> float:
@@ -291,7 +323,7 @@ class Bench:
         rows: dict[str, Any] = {}
         tokens = [t for p in self.clinic.pairs for t in (p.patient_token, p.doctor_token)]
         tokens = tokens[: self.o.idle_sockets]
-        for kind in ("hub", "bare", "node"):
+        for kind in self.o.servers:
             with self._server(kind) as server:
                 self.step(f"memory: {kind} {len(tokens)} idle sockets")
                 # A few sockets first, so what the first connection loads lazily is not counted.
@@ -311,6 +343,8 @@ class Bench:
                     "rss_after_mb": round(after / 2**20, 1),
                     "kib_per_socket": round((after - before) / len(tokens) / 1024, 1),
                 }
+        if set(rows) != {"hub", "bare", "node"}:
+            return rows
         rows["ratios"] = {
             "hub_to_node": ratio(rows["hub"]["kib_per_socket"], rows["node"]["kib_per_socket"]),
             "bare_to_node": ratio(rows["bare"]["kib_per_socket"], rows["node"]["kib_per_socket"]),

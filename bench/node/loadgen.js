@@ -162,8 +162,9 @@ let current = null;
 function emitSignal(run, from, pairId, seq, t) {
   run.inflight += 1;
   if (run.measuring) run.sent += 1;
+  const sentAt = performance.now();
   from.timeout(30000).emit("rtc:signal", { appointment_id: pairId, data: candidate(seq, t) },
-    (err, ack) => run.onAck(err, ack));
+    (err, ack) => run.onAck(err, ack, sentAt));
 }
 
 function attachPairHandlers(p) {
