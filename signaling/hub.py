@@ -69,6 +69,7 @@ from signaling.ratelimit import TokenBucket
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource, reminder_payload
+from signaling.transport import HubServer
 from storage.errors import is_unavailable
 from storage.mongo import Repositories
 
@@ -176,7 +177,7 @@ class Hub:
             self._manager = socketio.AsyncRedisManager(
                 config.redis_url, channel=f"{config.redis_prefix}:socketio"
             )
-        self.sio = socketio.AsyncServer(
+        self.sio = HubServer(
             async_mode="aiohttp",
             client_manager=self._manager,
             cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
