@@ -80,3 +80,25 @@ async def test_signal_relayed_over_raw_websockets(clinic: Clinic) -> None:
             await ws.close()
     relayed = await patient_socket.wait_for("rtc:signal")
     assert relayed == {"appointment_id": appointment_id, "from": doctor["id"], "data": data}
+
+
+async def test_binary_and_non_json_payloads_are_refused(clinic: Clinic) -> None:
+    """A binary attachment reaches the payload check (and is refused there); an event frame
+    that is not JSON (``NaN`` is not) is dropped without an ack and the connection carries on."""
+    user = await clinic.user()
+    async with aiohttp.ClientSession() as session:
+        ws = await open_socket(session, clinic, user["access_token"])
+        try:
+            # BINARY_EVENT with one attachment, then the attachment frame
+            await ws.send_str('451-1["chat:typing",{"_placeholder":true,"num":0}]')
+            await ws.send_bytes(b"\x00\x01binary")
+            ack = await ws.receive_str(timeout=10)
+            assert ack.startswith("431[")
+            assert json.loads(ack[3:])[0]["error"]["code"] == "invalid_input"
+            await ws.send_str('422["chat:typing",{"typing": NaN}]')  # not JSON: no ack
+            await ws.send_str('423["no:such:event",{}]')
+            ack = await ws.receive_str(timeout=10)
+            assert ack.startswith("433[")
+            assert json.loads(ack[3:])[0]["error"]["code"] == "unknown_event"
+        finally:
+            await ws.close()
