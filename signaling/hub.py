@@ -69,7 +69,7 @@ from signaling.ratelimit import TokenBucket
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource, reminder_payload
-from signaling.transport import HubServer
+from signaling.transport import HubManager, HubRedisManager, HubServer
 from storage.errors import is_unavailable
 from storage.mongo import Repositories
 
@@ -172,14 +172,14 @@ class Hub:
         self._clock = clock
         self.metrics = HubMetrics(metrics_registry)
         self._authenticator = authenticator
-        self._manager: socketio.AsyncRedisManager | None = None
+        self._manager: HubRedisManager | None = None
         if config.redis_url is not None:
-            self._manager = socketio.AsyncRedisManager(
+            self._manager = HubRedisManager(
                 config.redis_url, channel=f"{config.redis_prefix}:socketio"
             )
         self.sio = HubServer(
             async_mode="aiohttp",
-            client_manager=self._manager,
+            client_manager=self._manager or HubManager(),
             cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
             max_http_buffer_size=config.max_http_buffer_size,
             async_handlers=False,

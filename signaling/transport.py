@@ -11,17 +11,30 @@ per message without changing what goes over the wire (docs/BENCHMARKS.md has the
   standard ``json`` module and looks for ``bytes`` recursively through every outgoing payload;
   the hub never sends binary, so that look is skipped. A client's binary attachments are still
   decoded, and refused by the hub's payload check.
+* **Direct WebSocket writes** (``HubSocket``): Engine.IO queues every packet for a writer task;
+  once the transport is a WebSocket and nothing is queued or being written, a packet is written
+  at once (frames are written whole and in order; when the client reads slowly, packets queue as
+  before, so a slow reader never stalls whoever sends to it).
+* **Reads without a timer per frame**: Engine.IO wrapped every read in a task and a
+  ``wait_for``; a dead client is found by Engine.IO's own ping timeout, which now also cuts
+  the connection.
+* **One recipient, no task** (``HubManager``): an emit to one socket sends its packet directly
+  instead of through a task per recipient.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 import engineio
 import orjson
 import socketio
-from aiohttp import web
+from aiohttp import WSMsgType, web
+from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
+from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
 
@@ -43,8 +56,13 @@ class HubPacket(sio_packet.Packet):  # type: ignore[misc]
     uses_binary_events = False  # the hub never sends binary: nothing to look for
 
 
+WRITE_BUFFER_LIMIT = 64 * 1024
+
+
 class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
     """engineio's aiohttp WebSocket without ``permessage-deflate``."""
+
+    _transport: asyncio.Transport | None = None
 
     async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
         request = environ["aiohttp.request"]
@@ -52,17 +70,268 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
             max_msg_size=self.server.max_http_buffer_size, compress=False
         )
         await self._sock.prepare(request)
+        self._transport = request.transport
         self.environ = environ
         await self.handler(self)
         return self._sock
 
+    def writable(self) -> bool:
+        """A frame written now goes out without waiting: the peer keeps up with what we send
+        (a slow reader's packets queue, so it cannot stall whoever sends to it)."""
+        transport = self._transport
+        return (
+            transport is not None
+            and not transport.is_closing()
+            and transport.get_write_buffer_size() < WRITE_BUFFER_LIMIT
+        )
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    async def receive(self) -> str | bytes | None:
+        """The next data frame; None when the connection closed."""
+        try:
+            msg = await self._sock.receive()
+        except asyncio.CancelledError:
+            return None
+        if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
+            data: str | bytes = msg.data
+            return data
+        return None
+
+
+class HubSocket(AsyncSocket):  # type: ignore[misc]
+    """An Engine.IO socket that writes to its WebSocket directly when it can."""
+
+    _direct: HubWebSocket | None = None
+    _writing = False
+
+    async def send(self, pkt: eio_packet.Packet) -> None:
+        if not await self.check_ping_timeout():
+            return
+        ws = self._direct
+        if ws is not None and not self._writing and self.queue.empty() and ws.writable():
+            self._writing = True
+            try:
+                await ws.send(pkt.encode())
+            except Exception:  # noqa: S110 - the connection is going; the reader closes the socket
+                pass
+            finally:
+                self._writing = False
+            return
+        await self.queue.put(pkt)
+
+    async def _websocket_handler(self, ws: HubWebSocket) -> None:
+        """engineio's handler (upgrade from polling, then read until closed), reading each
+        frame without a task per message, and letting ``send`` write directly."""
+        server = self.server
+        limit = server.max_http_buffer_size
+
+        async def next_frame() -> str | bytes | None:
+            data = await ws.receive()
+            if data is not None and len(data) > limit:
+                raise ValueError("packet is too large")
+            return data
+
+        if self.connected:  # type: ignore[has-type]  # an upgrade from long-polling
+            self.upgrading = True
+            probe = await next_frame()
+            if probe is None or not _is(probe, eio_packet.PING, "probe"):
+                self.upgrading = False
+                return
+            await ws.send(eio_packet.Packet(eio_packet.PONG, data="probe").encode())
+            await self.queue.put(eio_packet.Packet(eio_packet.NOOP))  # ends the pending poll
+            upgrade = await next_frame()
+            if upgrade is None or not _is(upgrade, eio_packet.UPGRADE):
+                self.upgraded = False
+                self.upgrading = False
+                return
+            self.upgraded = True
+            self.upgrading = False
+        else:
+            self.connected = True
+            self.upgraded = True
+
+        writer = asyncio.ensure_future(self._writer(ws))
+        self._direct = ws
+        try:
+            while True:
+                try:
+                    data = await next_frame()
+                except ValueError:
+                    break
+                if data is None:
+                    break
+                try:
+                    await self.receive(eio_packet.Packet(encoded_packet=data))
+                except engineio.exceptions.UnknownPacketError:
+                    pass
+                except engineio.exceptions.SocketIsClosedError:
+                    break
+                except Exception:
+                    server.logger.exception("Unknown receive error")
+        finally:
+            # aiohttp cancels this task when the connection goes; the socket must still
+            # close (the disconnect handlers run), so the rest is shielded from that.
+            self._direct = None
+            self.queue.put_nowait(None)  # the writer drains what is queued, then exits
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(writer)
+            await asyncio.shield(
+                self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+            )
+
+    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        await super().close(wait=wait, abort=abort, reason=reason)
+        ws = self._direct
+        if ws is not None and reason == self.server.reason.PING_TIMEOUT:
+            # Reads wait without a timer per frame: a client that stopped answering pings
+            # is cut here, which ends the read.
+            ws.abort()
+
+    async def _writer(self, ws: HubWebSocket) -> None:
+        """Writes what is queued (during an upgrade, or behind a slow reader), in order. It
+        waits without a timeout: packets mostly go out directly, so an empty queue means
+        nothing (engineio's poll would give up after the ping timeout and close)."""
+        queue = self.queue
+        while True:
+            packets = [await queue.get()]
+            queue.task_done()
+            while not queue.empty():
+                packets.append(queue.get_nowait())
+                queue.task_done()
+            end = None in packets
+            self._writing = True
+            try:
+                for pkt in packets:
+                    if pkt is None:
+                        break
+                    await ws.send(pkt.encode())
+            except Exception:
+                break
+            finally:
+                self._writing = False
+            if end:
+                break
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+def _is(data: str | bytes, packet_type: int, payload: str | None = None) -> bool:
+    decoded = eio_packet.Packet(encoded_packet=data)
+    return bool(decoded.packet_type == packet_type and (payload is None or decoded.data == payload))
+
 
 class HubEngineServer(engineio.AsyncServer):  # type: ignore[misc]
-    """engineio's server with :class:`HubWebSocket`."""
+    """engineio's server with :class:`HubSocket` sockets and :class:`HubWebSocket`."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._async = {**self._async, "websocket": HubWebSocket}  # type: ignore[has-type]
+
+    async def _handle_connect(
+        self, environ: dict[str, Any], transport: str, jsonp_index: int | None = None
+    ) -> Any:
+        # engineio's own, creating a HubSocket.
+        if self.start_service_task:  # type: ignore[has-type]
+            self.start_service_task = False
+            self.service_task_handle = self.start_background_task(self._service_task)
+
+        sid = self.generate_id()
+        s = HubSocket(self, sid)
+        self.sockets[sid] = s
+
+        pkt = eio_packet.Packet(
+            eio_packet.OPEN,
+            {
+                "sid": sid,
+                "upgrades": self._upgrades(sid, transport),
+                "pingTimeout": int(self.ping_timeout * 1000),
+                "pingInterval": int(self.ping_interval + self.ping_interval_grace_period) * 1000,
+                "maxPayload": self.max_http_buffer_size,
+            },
+        )
+        await s.send(pkt)
+
+        ret = await self._trigger_event("connect", sid, environ, run_async=False)
+        if ret is not None and ret is not True:
+            del self.sockets[sid]
+            self.logger.warning("Application rejected connection")
+            return self._unauthorized(ret or None)
+
+        s.schedule_ping()
+
+        if transport == "websocket":
+            ret = await s.handle_get_request(environ)
+            if s.closed and sid in self.sockets:
+                del self.sockets[sid]
+            return ret
+        s.connected = True
+        headers = None
+        if self.cookie:
+            cookie = (
+                self.cookie
+                if isinstance(self.cookie, dict)
+                else {"name": self.cookie, "path": "/", "SameSite": "Lax"}
+            )
+            headers = [("Set-Cookie", self._generate_sid_cookie(sid, cookie))]
+        try:
+            return self._ok(await s.poll(), headers=headers, jsonp_index=jsonp_index)
+        except engineio.exceptions.QueueEmpty:
+            return self._bad_request()
+
+
+class _DirectEmit:
+    """An emit to exactly one socket, without callbacks, sends its packet directly instead of
+    through a task per recipient (python-socketio's general case is kept for the rest)."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        target = to or room
+        manager: Any = self
+        if callback is None and skip_sid is None and isinstance(target, str):
+            members = list(manager.get_participants(namespace, target))
+            if not members:
+                return
+            if len(members) == 1:
+                eio_sid = members[0][1]
+                args = list(data) if isinstance(data, tuple) else [data] if data is not None else []
+                pkt = manager.server.packet_class(
+                    sio_packet.EVENT, namespace=namespace, data=[event, *args]
+                )
+                await manager.server._send_eio_packet(
+                    eio_sid, eio_packet.Packet(eio_packet.MESSAGE, pkt.encode())
+                )
+                return
+        await super().emit(  # type: ignore[misc]
+            event,
+            data,
+            namespace,
+            room=room,
+            skip_sid=skip_sid,
+            callback=callback,
+            to=to,
+            **kwargs,
+        )
+
+
+class HubManager(_DirectEmit, socketio.AsyncManager):  # type: ignore[misc]
+    """One process: rooms in memory."""
+
+
+class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[misc]
+    """Many processes: python-socketio's Redis fan-out; what this node delivers itself goes
+    through :class:`HubManager`."""
 
 
 class HubServer(socketio.AsyncServer):  # type: ignore[misc]

@@ -4,12 +4,15 @@ library hides it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import aiohttp
+from aiohttp import WSMsgType, web
 
 from domain.users import Role
+from signaling.transport import HubManager, HubServer
 from tests.support.hub import Clinic, in_call
 
 
@@ -102,3 +105,112 @@ async def test_binary_and_non_json_payloads_are_refused(clinic: Clinic) -> None:
             assert json.loads(ack[3:])[0]["error"]["code"] == "unknown_event"
         finally:
             await ws.close()
+
+
+# ----------------------------------------------------------------------------- HubServer alone
+
+
+class Disconnects(list[Any]):
+    """The reasons the server's disconnect handler was called with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = asyncio.Event()
+
+
+async def bare_hub_server(
+    aiohttp_server: Any, **options: Any
+) -> tuple[HubServer, str, Disconnects]:
+    """A HubServer (the hub's transport, no hub) on a real socket; returns it, its WebSocket
+    URL and the reasons its disconnect handler was called with."""
+    sio = HubServer(async_mode="aiohttp", client_manager=HubManager(), **options)
+    disconnects = Disconnects()
+
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        return None
+
+    async def disconnect(sid: str, reason: Any = None) -> None:
+        disconnects.append(reason)
+        disconnects.seen.set()
+
+    async def echo(sid: str, data: Any) -> Any:
+        return data
+
+    sio.on("connect", connect)
+    sio.on("disconnect", disconnect)
+    sio.on("echo", echo)
+    app = web.Application()
+    sio.attach(app)
+    server = await aiohttp_server(app)
+    return sio, str(server.make_url("/socket.io/?EIO=4&transport=websocket")), disconnects
+
+
+async def raw_connect(session: aiohttp.ClientSession, url: str) -> tuple[Any, str]:
+    ws = await session.ws_connect(url.replace("http://", "ws://"))
+    assert (await ws.receive_str(timeout=10)).startswith("0{")
+    await ws.send_str("40")
+    connected = await ws.receive_str(timeout=10)
+    assert connected.startswith("40{")
+    return ws, json.loads(connected[2:])["sid"]
+
+
+async def test_a_client_that_stops_answering_pings_is_cut(aiohttp_server: Any) -> None:
+    """Reads wait without a timer per frame; Engine.IO's ping timeout finds a silent client,
+    disconnects it and closes its connection."""
+    _, url, disconnects = await bare_hub_server(aiohttp_server, ping_interval=0.2, ping_timeout=0.2)
+    async with aiohttp.ClientSession() as session:
+        ws, _ = await raw_connect(session, url)
+        closed = False
+        async with asyncio.timeout(10):
+            while not closed:
+                msg = await ws.receive()  # pings ("2") arrive and are never answered
+                closed = msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+        await ws.close()
+    await asyncio.wait_for(disconnects.seen.wait(), 10)
+    assert disconnects == [HubServer.reason.PING_TIMEOUT]
+
+
+async def test_a_client_that_answers_pings_stays_connected(aiohttp_server: Any) -> None:
+    """Well past several ping timeouts, a live idle client is still connected and answered."""
+    _, url, disconnects = await bare_hub_server(aiohttp_server, ping_interval=0.1, ping_timeout=0.2)
+    async with aiohttp.ClientSession() as session:
+        ws, _ = await raw_connect(session, url)
+        pings = 0
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 1.5
+        while loop.time() < until:
+            try:
+                frame = await ws.receive_str(timeout=until - loop.time())
+            except TimeoutError:
+                break
+            if frame == "2":
+                pings += 1
+                await ws.send_str("3")
+        await ws.send_str('427["echo",{"still":"here"}]')
+        assert await ws.receive_str(timeout=5) == '437[{"still":"here"}]'
+        await ws.close()
+    assert pings >= 3
+    assert disconnects in ([], [HubServer.reason.CLIENT_DISCONNECT])
+
+
+async def test_packets_keep_their_order_when_the_client_reads_slowly(
+    aiohttp_server: Any,
+) -> None:
+    """Packets are written directly while the connection keeps up and queue behind a slow
+    reader; either way they arrive whole and in the order sent."""
+    sio, url, _ = await bare_hub_server(aiohttp_server)
+    count, filler = 3000, "x" * 4000  # ~12 MB: more than the socket buffers hold
+    async with aiohttp.ClientSession() as session:
+        ws, sid = await raw_connect(session, url)
+        for n in range(count):  # nobody reads meanwhile
+            await sio.emit("n", {"n": n, "filler": filler}, to=sid)
+        seen: list[int] = []
+        async with asyncio.timeout(30):
+            while len(seen) < count:
+                frame = await ws.receive_str()
+                if frame.startswith("42"):
+                    event, data = json.loads(frame[2:])
+                    assert event == "n"
+                    seen.append(data["n"])
+        await ws.close()
+    assert seen == list(range(count))
