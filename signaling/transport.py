@@ -106,9 +106,11 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
 
     _direct: HubWebSocket | None = None
     _writing = False
+    _ended = False  # the WebSocket's writer is gone
+    _writer_task: asyncio.Task[None] | None = None
 
     async def send(self, pkt: eio_packet.Packet) -> None:
-        if not await self.check_ping_timeout():
+        if self._ended or not await self.check_ping_timeout():
             return
         ws = self._direct
         if ws is not None and not self._writing and self.queue.empty() and ws.writable():
@@ -153,7 +155,7 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             self.connected = True
             self.upgraded = True
 
-        writer = asyncio.ensure_future(self._writer(ws))
+        writer = self._writer_task = asyncio.ensure_future(self._writer(ws))
         self._direct = ws
         try:
             while True:
@@ -193,27 +195,35 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
     async def _writer(self, ws: HubWebSocket) -> None:
         """Writes what is queued (during an upgrade, or behind a slow reader), in order. It
         waits without a timeout: packets mostly go out directly, so an empty queue means
-        nothing (engineio's poll would give up after the ping timeout and close)."""
+        nothing (engineio's poll would give up after the ping timeout and close). Once it
+        ends, nothing can be written any more: what is queued is dropped, and so is what is
+        sent later, so closing the socket never waits for it."""
         queue = self.queue
-        while True:
-            packets = [await queue.get()]
-            queue.task_done()
-            while not queue.empty():
-                packets.append(queue.get_nowait())
+        try:
+            while True:
+                packets = [await queue.get()]
                 queue.task_done()
-            end = None in packets
-            self._writing = True
-            try:
-                for pkt in packets:
-                    if pkt is None:
-                        break
-                    await ws.send(pkt.encode())
-            except Exception:
-                break
-            finally:
-                self._writing = False
-            if end:
-                break
+                while not queue.empty():
+                    packets.append(queue.get_nowait())
+                    queue.task_done()
+                end = None in packets
+                self._writing = True
+                try:
+                    for pkt in packets:
+                        if pkt is None:
+                            break
+                        await ws.send(pkt.encode())
+                except Exception:
+                    break
+                finally:
+                    self._writing = False
+                if end:
+                    break
+        finally:
+            self._ended = True
+            while not queue.empty():
+                queue.get_nowait()
+                queue.task_done()
         with contextlib.suppress(Exception):
             await ws.close()
 

@@ -5,6 +5,7 @@ library hides it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -214,3 +215,20 @@ async def test_packets_keep_their_order_when_the_client_reads_slowly(
                     seen.append(data["n"])
         await ws.close()
     assert seen == list(range(count))
+
+
+async def test_closing_after_the_connection_went_does_not_hang(aiohttp_server: Any) -> None:
+    """Once the WebSocket's writer is gone, closing the socket (a server disconnect, shutdown)
+    does not wait for packets nobody will write."""
+    sio, url, _ = await bare_hub_server(aiohttp_server)
+    async with aiohttp.ClientSession() as session:
+        ws, sid = await raw_connect(session, url)
+        eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
+        socket = sio.eio.sockets[eio_sid]
+        writer = socket._writer_task
+        writer.cancel()  # the writer is gone, as when the connection broke
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        socket._direct = None  # and the reader is on its way out
+        await asyncio.wait_for(sio.eio.disconnect(eio_sid), 5)
+        await ws.close()
