@@ -20,12 +20,17 @@ per message without changing what goes over the wire (docs/BENCHMARKS.md has the
   the connection.
 * **One recipient, no task** (``HubManager``): an emit to one socket sends its packet directly
   instead of through a task per recipient.
+* **Event frames in one step** (``HubServer``): a Socket.IO event of the default namespace is
+  decoded, dispatched and acknowledged without the packet objects and dispatch layers of
+  python-socketio and python-engineio (their per-message cost was most of the hub's CPU).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engineio
@@ -89,6 +94,12 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
         if self._transport is not None:
             self._transport.abort()
 
+    async def send(self, message: str | bytes) -> None:
+        if isinstance(message, str):
+            await self._sock.send_str(message)
+        else:
+            await self._sock.send_bytes(message)
+
     async def receive(self) -> str | bytes | None:
         """The next data frame; None when the connection closed."""
         try:
@@ -124,6 +135,28 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             return
         await self.queue.put(pkt)
 
+    async def send_message(self, message: str) -> None:
+        """Send an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet),
+        written at once when :meth:`send` would, without building packet objects."""
+        ws = self._direct
+        if (
+            ws is not None
+            and not self._writing
+            and not self._ended
+            and self.queue.empty()
+            and not self.last_ping  # a ping awaiting its pong: send() checks the timeout
+            and ws.writable()
+        ):
+            self._writing = True
+            try:
+                await ws.send("4" + message)
+            except Exception:  # noqa: S110 - the connection is going; the reader closes the socket
+                pass
+            finally:
+                self._writing = False
+            return
+        await self.send(eio_packet.Packet(eio_packet.MESSAGE, message))
+
     async def _websocket_handler(self, ws: HubWebSocket) -> None:
         """engineio's handler (upgrade from polling, then read until closed), reading each
         frame without a task per message, and letting ``send`` write directly."""
@@ -157,6 +190,7 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
 
         writer = self._writer_task = asyncio.ensure_future(self._writer(ws))
         self._direct = ws
+        events = getattr(server, "events", None)
         try:
             while True:
                 try:
@@ -166,6 +200,13 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
                 if data is None:
                     break
                 try:
+                    if (
+                        events is not None
+                        and isinstance(data, str)
+                        and data.startswith("42")
+                        and await events(self, data)
+                    ):
+                        continue
                     await self.receive(eio_packet.Packet(encoded_packet=data))
                 except engineio.exceptions.UnknownPacketError:
                     pass
@@ -235,6 +276,10 @@ def _is(data: str | bytes, packet_type: int, payload: str | None = None) -> bool
 
 class HubEngineServer(engineio.AsyncServer):  # type: ignore[misc]
     """engineio's server with :class:`HubSocket` sockets and :class:`HubWebSocket`."""
+
+    # Set by HubServer: handles a Socket.IO event frame of the default namespace; False
+    # leaves the frame to python-socketio.
+    events: Callable[[HubSocket, str], Awaitable[bool]] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -310,6 +355,13 @@ class _DirectEmit:
         target = to or room
         manager: Any = self
         if callback is None and skip_sid is None and isinstance(target, str):
+            # A socket's own room: its packet is written by its Engine.IO socket directly.
+            eio_sid = manager.eio_sid_from_sid(target, namespace)
+            socket = manager.server.eio.sockets.get(eio_sid) if eio_sid is not None else None
+            if isinstance(socket, HubSocket) and manager.is_connected(target, namespace):
+                args = list(data) if isinstance(data, tuple) else [data] if data is not None else []
+                await socket.send_message(encode_event(namespace, event, args))
+                return
             members = list(manager.get_participants(namespace, target))
             if not members:
                 return
@@ -344,9 +396,75 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
     through :class:`HubManager`."""
 
 
+def encode_event(namespace: str, event: str, args: list[Any]) -> str:
+    """A Socket.IO EVENT packet (what ``HubPacket(EVENT, ...).encode()`` makes)."""
+    prefix = "2" if namespace == "/" else f"2{namespace},"
+    return prefix + orjson.dumps([event, *args]).decode()
+
+
+def encode_ack(namespace: str, ack_id: int, result: Any) -> str:
+    """A Socket.IO ACK packet answering ``ack_id`` with ``result`` (a tuple: several values)."""
+    data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
+    prefix = "3" if namespace == "/" else f"3{namespace},"
+    return prefix + str(ack_id) + orjson.dumps(data).decode()
+
+
+MAX_ACK_ID_DIGITS = 15
+
+
 class HubServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server on :class:`HubEngineServer`, handling the default namespace's
+    event frames itself: ``42[id][event, ...args]`` is decoded in one step, the handler runs
+    in line (events of one socket stay in order, as with ``async_handlers=False``), and the
+    ack is encoded and written directly. Everything else (connect, other namespaces, binary
+    events, acks from clients, malformed frames) goes through python-socketio unchanged.
+
+    Event names are looked up like python-socketio does, except that the reserved ``connect``
+    and ``disconnect`` are never a client's event: they go to the catch-all handler."""
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(serializer=HubPacket, **kwargs)
+        if not self.async_handlers:  # in line keeps each socket's events in order
+            self.eio.events = self._event_frame
+
+    async def _event_frame(self, socket: HubSocket, frame: str) -> bool:
+        body = frame[2:]
+        if not body or body[0] == "/":
+            return False  # another namespace
+        digits = 0
+        while digits < len(body) and body[digits].isdigit():
+            digits += 1
+        if digits > MAX_ACK_ID_DIGITS:
+            return False
+        try:
+            message = orjson.loads(body[digits:])
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(message, list) or not message or not isinstance(message[0], str):
+            return False
+        manager = self.manager
+        sid = manager.sid_from_eio_sid(socket.sid, "/")
+        if sid is None or not manager.is_connected(sid, "/"):
+            return False
+        event: str = message[0]
+        handlers = self.handlers.get("/", {})
+        handler = handlers.get(event) if event not in self.reserved_events else None
+        args: tuple[Any, ...] = (sid, *message[1:])
+        if handler is None:
+            handler = handlers.get("*")
+            args = (event, *args)
+        if handler is None:
+            return False
+        try:
+            result = handler(*args)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            self.logger.exception("event handler error")
+            return True
+        if digits:
+            await socket.send_message(encode_ack("/", int(body[:digits]), result))
+        return True
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return HubEngineServer

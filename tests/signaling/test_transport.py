@@ -232,3 +232,36 @@ async def test_closing_after_the_connection_went_does_not_hang(aiohttp_server: A
         socket._direct = None  # and the reader is on its way out
         await asyncio.wait_for(sio.eio.disconnect(eio_sid), 5)
         await ws.close()
+
+
+async def test_a_client_cannot_fire_the_servers_connect_or_disconnect_handlers(
+    clinic: Clinic,
+) -> None:
+    """``connect`` and ``disconnect`` are the server's own events: sent by a client they are
+    unknown events, and the connection carries on as before."""
+    user = await clinic.user()
+    async with aiohttp.ClientSession() as session:
+        ws = await open_socket(session, clinic, user["access_token"])
+        try:
+            for n, event in enumerate(["disconnect", "connect"]):
+                await ws.send_str(f'42{n}["{event}",{{}}]')
+                ack = await ws.receive_str(timeout=10)
+                assert ack == f"43{n}" + json.dumps(
+                    [
+                        {
+                            "ok": False,
+                            "error": {
+                                "code": "unknown_event",
+                                "message": f"unknown event '{event}'",
+                            },
+                        }
+                    ],
+                    separators=(",", ":"),
+                )
+            await ws.send_str(
+                '429["chat:typing",{"appointment_id":"' + "a" * 24 + '","typing":true}]'
+            )
+            ack = await ws.receive_str(timeout=10)
+            assert json.loads(ack[3:])[0]["error"]["code"] == "forbidden"  # still known: not joined
+        finally:
+            await ws.close()
