@@ -20,6 +20,8 @@ per message without changing what goes over the wire (docs/BENCHMARKS.md has the
   the connection.
 * **One recipient, no task** (``HubManager``): an emit to one socket sends its packet directly
   instead of through a task per recipient.
+* **No Redis publish for a socket of this node** (``HubRedisManager``): python-socketio
+  publishes every emit; one addressed to a single socket connected here is only delivered.
 * **Event frames in one step** (``HubServer``): a Socket.IO event of the default namespace is
   decoded, dispatched and acknowledged without the packet objects and dispatch layers of
   python-socketio and python-engineio (their per-message cost was most of the hub's CPU).
@@ -393,7 +395,38 @@ class HubManager(_DirectEmit, socketio.AsyncManager):  # type: ignore[misc]
 
 class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[misc]
     """Many processes: python-socketio's Redis fan-out; what this node delivers itself goes
-    through :class:`HubManager`."""
+    through :class:`HubManager`. An emit to one socket connected to this node is not
+    published: no other node has that socket (python-socketio publishes every emit)."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        target = to or room
+        namespace = namespace or "/"
+        if (
+            callback is None
+            and isinstance(target, str)
+            and self.eio_sid_from_sid(target, namespace) is not None
+        ):
+            kwargs["ignore_queue"] = True
+        await super().emit(
+            event,
+            data,
+            namespace=namespace,
+            room=room,
+            skip_sid=skip_sid,
+            callback=callback,
+            to=to,
+            **kwargs,
+        )
 
 
 def encode_event(namespace: str, event: str, args: list[Any]) -> str:
