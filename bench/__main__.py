@@ -23,7 +23,7 @@ from bench.scenarios import Bench, Options
 from bench.soak import soak
 from storage.embedded import EmbeddedDatabase
 
-SCENARIOS = ("relay", "chat", "call_setup", "memory", "rooms", "cluster")
+SCENARIOS = ("relay", "chat", "call_setup", "memory", "rooms", "cluster", "instructions")
 
 
 def steps_of(options: Options, only: tuple[str, ...]) -> int:
@@ -34,6 +34,7 @@ def steps_of(options: Options, only: tuple[str, ...]) -> int:
         "memory": len(options.servers),
         "rooms": len(options.rooms_series),
         "cluster": 6,
+        "instructions": len({"hub", "bare"} & set(options.servers)),
     }
     return sum(counts[s] for s in only)
 
@@ -77,6 +78,7 @@ async def run_suite(options: Options, only: tuple[str, ...], console: Console) -
                         "memory": bench.memory,
                         "rooms": bench.rooms_latency,
                         "cluster": bench.cluster,
+                        "instructions": bench.instructions,
                     }
                     results: dict[str, Any] = {}
                     for name in only:
@@ -106,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="py-spy the hub (bench/results/profile-*.txt)"
     )
+    parser.add_argument("--hub-root", help="run the hub from another checkout of the project")
     parser.add_argument("--servers", help="relay and memory: some of hub,bare,node")
     parser.add_argument("--minutes", type=float, default=30.0, help="soak: how long")
     args = parser.parse_args(argv)
@@ -120,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["open_rate"] = args.rate
     if args.profile:
         overrides["profile"] = True
+    if args.hub_root:
+        overrides["hub_root"] = args.hub_root
     if args.servers:
         overrides["servers"] = tuple(args.servers.split(","))
     if args.window:

@@ -73,13 +73,18 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> None:
 
 
 def _spawn(
-    name: str, argv: list[str], *, workdir: Path, env: dict[str, str] | None = None
+    name: str,
+    argv: list[str],
+    *,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
 ) -> tuple[subprocess.Popen[bytes], Path]:
     log_path = workdir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             argv,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -111,8 +116,16 @@ def wait_listening(server: Server, *, path: str | None = None, timeout: float = 
     raise RuntimeError(f"{server.name} did not start within {timeout:.0f}s")
 
 
-def start_hub(name: str, *, workdir: Path, env: dict[str, str], port: int | None = None) -> Server:
-    """``telemed serve`` (uvloop, the real app) with the given ``TELEMED_*`` settings."""
+def start_hub(
+    name: str,
+    *,
+    workdir: Path,
+    env: dict[str, str],
+    port: int | None = None,
+    root: Path = ROOT,
+) -> Server:
+    """``telemed serve`` (uvloop, the real app) with the given ``TELEMED_*`` settings, from
+    ``root``: this checkout, or another one of the project (an earlier commit, to compare)."""
     port = port or free_port()
     data_dir = workdir / f"{name}-data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -122,7 +135,11 @@ def start_hub(name: str, *, workdir: Path, env: dict[str, str], port: int | None
         | {"TELEMED_PORT": str(port), "TELEMED_DATA_DIR": str(data_dir)}
     )
     process, log_path = _spawn(
-        name, [sys.executable, "-m", "server.cli", "serve"], workdir=workdir, env=environment
+        name,
+        [sys.executable, "-m", "server.cli", "serve"],
+        workdir=workdir,
+        env=environment,
+        cwd=root,
     )
     server = Server(name, process, port, log_path)
     wait_listening(server, path="/readyz")

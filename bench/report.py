@@ -194,6 +194,18 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
                 _f(r["rss_mb"], 1),
             )
         console.print(table)
+    counted = results.get("instructions")
+    if counted and "hub" in counted:
+        line = (
+            "6. instructions per relayed signal (callgrind): hub "
+            f"{_f(counted['hub']['instructions_per_signal'])}"
+        )
+        if "bare" in counted:
+            line += (
+                f", bare python-socketio {_f(counted['bare']['instructions_per_signal'])}, "
+                f"ratio {counted['ratios']}"
+            )
+        console.print(line)
     cluster = results.get("cluster")
     if cluster:
         table = Table(title="5. hub nodes on one Redis (every pair split across nodes)")

@@ -14,10 +14,12 @@ from typing import Any
 
 import redis
 
+from bench import instructions
 from bench.call_setup import measure_call_setup
 from bench.clinic import Clinic, Pair, pair_config
 from bench.loadgen import Generators, RunResult, split
 from bench.procs import (
+    ROOT,
     Server,
     load_average,
     profile,
@@ -47,6 +49,7 @@ class Options:
     call_setups: int = 5
     servers: tuple[str, ...] = ("hub", "bare", "node")  # relay and memory: who is measured
     profile: bool = False  # py-spy the hub during its measured runs (bench/results/*.txt)
+    hub_root: str | None = None  # run the hub from another checkout (e.g. an earlier commit)
 
     @classmethod
     def quick_options(cls, **overrides: Any) -> Options:
@@ -134,6 +137,7 @@ class Bench:
         self.step = step
         self._hubs = 0
         self._call_offset = options.pairs_needed() - options.call_setups
+        self.hub_root = Path(options.hub_root).resolve() if options.hub_root else ROOT
 
     # ------------------------------------------------------------------ servers
 
@@ -145,7 +149,7 @@ class Bench:
             env = dict(self.hub_env)
             if redis_url is not None:
                 env["TELEMED_REDIS_URL"] = redis_url
-            server = start_hub(name, workdir=self.workdir, env=env)
+            server = start_hub(name, workdir=self.workdir, env=env, root=self.hub_root)
         elif kind == "bare":
             server = start_bare_relay(name, workdir=self.workdir)
         elif kind == "node":
@@ -370,6 +374,29 @@ class Bench:
                     "offered_per_second": self.o.rooms_rate,
                     "rss_mb": round(server.rss() / 2**20, 1),
                 }
+        return rows
+
+    # ------------------------------------------------------------------ instructions
+
+    async def instructions(self) -> dict[str, Any]:
+        """callgrind's count of instructions per relayed signal: the hub and the bare relay."""
+        if not instructions.available():
+            self.step("instructions: valgrind is not installed")
+            return {"skipped": "valgrind is not installed"}
+        rows: dict[str, Any] = {}
+        for kind in [k for k in ("hub", "bare") if k in self.o.servers]:
+            self.step(f"instructions: {kind} under callgrind")
+            root = self.hub_root if kind == "hub" else ROOT
+            rows[kind] = await instructions.count(
+                kind, clinic=self.clinic, workdir=self.workdir, env=self.hub_env, root=root
+            )
+        if set(rows) != {"hub", "bare"}:
+            return rows
+        rows["ratios"] = {
+            "hub_to_bare": ratio(
+                rows["hub"]["instructions_per_signal"], rows["bare"]["instructions_per_signal"]
+            )
+        }
         return rows
 
     # ------------------------------------------------------------------ 5. cluster
