@@ -140,8 +140,8 @@ async def _cache_headers(request: web.Request, response: web.StreamResponse) -> 
         response.headers.setdefault("Cache-Control", "no-cache")
 
 
-def setup(app: web.Application) -> None:
-    app[MANIFEST_KEY] = Manifest(MANIFEST)
+def setup(app: web.Application, *, manifest: Manifest | None = None) -> None:
+    app[MANIFEST_KEY] = manifest or Manifest(MANIFEST)
     for path, name in PAGES.items():
         app.router.add_get(path, _page(name), name=f"page-{name}")
     app.router.add_get("/consult/{appointment_id}", consult, name="page-consult")
