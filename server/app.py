@@ -4,13 +4,18 @@ tests both use it; nothing else wires objects together."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
 
 import aiohttp_cors
 from aiohttp import web
 
 import web.routes as web_routes
+from chat.service import ChatService
+from chat.transcripts import TranscriptReader
 from domain.clock import Clock, utc_now
+from domain.consultation import JoinWindow
+from media.ice import IceProvider
 from server import keys, ops
 from server.appointments import routes as appointment_routes
 from server.appointments.service import AppointmentService
@@ -20,6 +25,7 @@ from server.auth import routes as auth_routes
 from server.auth.passwords import Passwords
 from server.auth.service import AccountService
 from server.auth.tokens import TokenService
+from server.consultations import routes as consultation_routes
 from server.http.api import Api
 from server.http.middleware import errors, metrics, request_context, security_headers
 from server.media import make_ice_provider, make_precall_service
@@ -31,6 +37,7 @@ from server.records.reminders import ReminderService
 from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret
 from server.settings import Settings
+from signaling.hub import Hub, HubConfig, make_registry
 from storage.mongo import Database, open_database
 from storage.redis import open_redis
 
@@ -46,6 +53,7 @@ def build_api() -> Api:
     """Every REST module, in one registry (also the source of the OpenAPI document)."""
     api = Api()
     api.include(auth_routes.api)
+    api.include(consultation_routes.api)
     api.include(appointment_routes.api)
     api.include(record_routes.api)
     api.include(audit_routes.api)
@@ -73,6 +81,38 @@ def make_account_service(
         passwords=passwords or Passwords(),
         settings=settings.auth,
         clock=clock,
+    )
+
+
+def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProvider) -> Hub:
+    """The Socket.IO consultation hub, configured from the settings (signaling does not read
+    them itself)."""
+    consult = settings.consult
+    config = HubConfig(
+        window=JoinWindow(
+            early=timedelta(minutes=consult.join_early_minutes),
+            grace=timedelta(minutes=consult.join_grace_minutes),
+        ),
+        signal_max_bytes=consult.signal_max_bytes,
+        rate=consult.socket_rate,
+        burst=consult.socket_burst,
+        tick_seconds=consult.hub_tick,
+        housekeeping_seconds=consult.hub_housekeeping,
+        node_ttl=consult.hub_node_ttl,
+        cors_origins=settings.http.cors_origins,
+        public_url=settings.http.public_url,
+        redis_url=settings.redis.redis_url,
+        redis_prefix=f"telemed:{settings.database.mongodb_database}",
+        # Bigger than every event cap, so an oversize event is refused, not the connection cut.
+        max_http_buffer_size=max(settings.http.max_body_bytes, 4 * consult.signal_max_bytes),
+    )
+    return Hub(
+        config,
+        clock=clock,
+        metrics_registry=metrics.registry,
+        # The address the HTTP middleware decided (trusted proxies honoured), for audit entries.
+        client_address=lambda request: str(request.get(keys.CLIENT_IP, request.remote)),
+        ice=ice,
     )
 
 
@@ -134,7 +174,33 @@ def create_app(
             app[keys.METRICS].precall_peers.set_function(lambda: service.open_peers)
             yield  # leaving closes every pre-call peer
 
-    app.cleanup_ctx.extend([database, redis, rate_limiter, precall])
+    hub = make_hub(settings, clock=clock, metrics=app[keys.METRICS], ice=app[keys.ICE])
+    hub.attach(app)
+    app[keys.HUB] = hub
+
+    async def consultations(app: web.Application) -> AsyncIterator[None]:
+        db = app[keys.DATABASE]
+        chat = ChatService(
+            db.repos.messages, clock=clock, max_chars=settings.consult.chat_max_chars
+        )
+        transcripts = TranscriptReader(
+            appointments=db.repos.appointments, audit=db.repos.audit, chat=chat, clock=clock
+        )
+        app[keys.CHAT] = chat
+        app[keys.TRANSCRIPTS] = transcripts
+        redis_handle = app[keys.REDIS]
+        await hub.start(
+            repos=db.repos,
+            chat=chat,
+            transcripts=transcripts,
+            authenticator=app[keys.AUTHENTICATOR],
+            registry=make_registry(hub.config, redis_handle.client if redis_handle else None),
+            reminders=app[keys.REMINDERS],  # due medication reminders, pushed to patients
+        )
+        yield
+        await hub.stop()
+
+    app.cleanup_ctx.extend([database, redis, rate_limiter, precall, consultations])
 
     api = build_api()
     api.register(app)

@@ -14,6 +14,8 @@ from domain.clock import Clock
 from domain.users import Principal
 
 if TYPE_CHECKING:
+    from chat.service import ChatService
+    from chat.transcripts import TranscriptReader
     from media.ice import IceProvider
     from media.precall import PrecallService
     from server.appointments.service import AppointmentService
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from server.records.reminders import ReminderService
     from server.records.service import RecordService
     from server.settings import Settings
+    from signaling.hub import Hub
     from storage.mongo import Database
     from storage.redis import RedisHandle
 
@@ -37,6 +40,9 @@ METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 ACCOUNTS: web.AppKey[AccountService] = web.AppKey("accounts")
 AUTHENTICATOR: web.AppKey[Authenticator] = web.AppKey("authenticator")
 RATE_LIMITER: web.AppKey[RateLimiter] = web.AppKey("rate_limiter")
+HUB: web.AppKey[Hub] = web.AppKey("hub")
+CHAT: web.AppKey[ChatService] = web.AppKey("chat")
+TRANSCRIPTS: web.AppKey[TranscriptReader] = web.AppKey("transcripts")
 AUDITOR: web.AppKey[Auditor] = web.AppKey("auditor")
 APPOINTMENTS: web.AppKey[AppointmentService] = web.AppKey("appointments")
 RECORDS: web.AppKey[RecordService] = web.AppKey("records")

@@ -172,6 +172,15 @@ class ConsultSettings(_Section):
     join_grace_minutes: int = Field(default=30, ge=0, le=24 * 60)
     chat_max_chars: int = Field(default=4000, ge=1)
     signal_max_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Per-socket event rate limit: this many events per second on average, bursts up to burst.
+    socket_rate: float = Field(default=20.0, gt=0)
+    socket_burst: int = Field(default=60, ge=1)
+    # How often the hub checks socket token expiry, and runs its housekeeping (node heartbeat,
+    # seats of vanished sockets, consultations whose time ran out, gauges).
+    hub_tick: float = Field(default=1.0, gt=0, le=60)
+    hub_housekeeping: float = Field(default=5.0, gt=0, le=300)
+    # A hub node that has not sent a heartbeat for this long is considered gone (Redis only).
+    hub_node_ttl: int = Field(default=30, ge=5, le=3600)
 
 
 def _comma_or_json_list(value: Any) -> Any:

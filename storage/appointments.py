@@ -101,6 +101,13 @@ class AppointmentRepository:
         doc = await self._c.find_one({"_id": appointment_id})
         return to_appointment(doc) if doc else None
 
+    async def get_many(self, appointment_ids: list[str]) -> dict[str, Appointment]:
+        """These appointments by id, in one query (missing ones are absent)."""
+        if not appointment_ids:
+            return {}
+        cursor = self._c.find({"_id": {"$in": appointment_ids}})
+        return {doc["_id"]: to_appointment(doc) async for doc in cursor}
+
     async def transition(
         self,
         appointment_id: str,

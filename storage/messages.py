@@ -1,17 +1,68 @@
-"""The ``messages`` collection (chat transcripts), read side only.
+"""The ``messages`` collection: consultation transcripts.
 
-The consultation hub writes it; documents are ``{_id, appointment_id, seq, sender_id,
-sender_role, sender_name, text, client_msg_id, sent_at}`` with ``seq`` 1..n per appointment.
+Document shape (the FHIR export reads it too): ``{_id, appointment_id, seq, sender_id,
+sender_role, sender_name, text, client_msg_id, sent_at}``.
+
+Two unique indexes make the chat correct without counters or transactions:
+(appointment_id, seq) so that two writers can never store the same position, and
+(appointment_id, client_msg_id) so that a retried send can never store a message twice. The
+chat service assigns ``seq`` as the current maximum plus one and retries when it loses the race;
+a failed insert consumes nothing, so the sequence has no gaps.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from domain.chat import ChatMessage
+from domain.ids import AppointmentId, MessageId, UserId
+from domain.users import Role
 
 Document = dict[str, Any]
+
+# Index names: "seq" is also what the read-only export side declares for the same keys.
+SEQ_INDEX = "seq"
+CLIENT_MSG_INDEX = "client_msg_id"
+
+
+class SeqTaken(Exception):
+    """Another writer stored a message at this ``seq`` first."""
+
+
+class ClientMsgIdTaken(Exception):
+    """A message with this ``client_msg_id`` is already stored for the appointment."""
+
+
+def to_message(doc: Document) -> ChatMessage:
+    return ChatMessage(
+        id=MessageId(doc["_id"]),
+        appointment_id=AppointmentId(doc["appointment_id"]),
+        seq=int(doc["seq"]),
+        sender_id=UserId(doc["sender_id"]),
+        sender_role=Role(doc["sender_role"]),
+        sender_name=doc["sender_name"],
+        text=doc["text"],
+        client_msg_id=doc["client_msg_id"],
+        sent_at=doc["sent_at"],
+    )
+
+
+def to_document(message: ChatMessage) -> Document:
+    return {
+        "_id": message.id,
+        "appointment_id": message.appointment_id,
+        "seq": message.seq,
+        "sender_id": message.sender_id,
+        "sender_role": message.sender_role.value,
+        "sender_name": message.sender_name,
+        "text": message.text,
+        "client_msg_id": message.client_msg_id,
+        "sent_at": message.sent_at,
+    }
 
 
 class MessageRepository:
@@ -20,11 +71,58 @@ class MessageRepository:
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index(
-            [("appointment_id", ASCENDING), ("seq", ASCENDING)], unique=True, name="seq"
+            [("appointment_id", ASCENDING), ("seq", ASCENDING)], unique=True, name=SEQ_INDEX
+        )
+        await self._c.create_index(
+            [("appointment_id", ASCENDING), ("client_msg_id", ASCENDING)],
+            unique=True,
+            name=CLIENT_MSG_INDEX,
         )
 
+    async def last_seq(self, appointment_id: str) -> int:
+        doc = await self._c.find_one(
+            {"appointment_id": appointment_id},
+            {"seq": 1},
+            sort=[("seq", DESCENDING)],
+        )
+        return int(doc["seq"]) if doc else 0
+
+    async def insert(self, message: ChatMessage) -> None:
+        """Store a message (with the client's majority write concern). Raises
+        :class:`SeqTaken` or :class:`ClientMsgIdTaken` when a unique index refuses it."""
+        try:
+            await self._c.insert_one(to_document(message))
+        except DuplicateKeyError as exc:
+            pattern = (exc.details or {}).get("keyPattern") or {}
+            message_text = str(exc)
+            if "client_msg_id" in pattern or f"index: {CLIENT_MSG_INDEX} " in message_text:
+                raise ClientMsgIdTaken(message.client_msg_id) from None
+            if "seq" in pattern or f"index: {SEQ_INDEX} " in message_text:
+                raise SeqTaken(message.seq) from None
+            raise
+
+    async def get_by_client_msg_id(
+        self, appointment_id: str, client_msg_id: str
+    ) -> ChatMessage | None:
+        doc = await self._c.find_one(
+            {"appointment_id": appointment_id, "client_msg_id": client_msg_id}
+        )
+        return to_message(doc) if doc else None
+
+    async def history(
+        self, appointment_id: str, *, after_seq: int = 0, limit: int = 100
+    ) -> list[ChatMessage]:
+        """Messages with ``seq > after_seq``, oldest first."""
+        cursor = (
+            self._c.find({"appointment_id": appointment_id, "seq": {"$gt": after_seq}})
+            .sort("seq", ASCENDING)
+            .limit(limit)
+        )
+        return [to_message(d) async for d in cursor]
+
     async def list_for_appointments(self, appointment_ids: list[str]) -> list[Document]:
-        """Every message of these appointments, by appointment then ``seq``."""
+        """Every message of these appointments, by appointment and then ``seq``, as stored
+        documents (the shape above; the FHIR export reads them)."""
         if not appointment_ids:
             return []
         cursor = self._c.find({"appointment_id": {"$in": appointment_ids}}).sort(

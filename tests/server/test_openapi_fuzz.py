@@ -98,6 +98,13 @@ class _Loop:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
 
     def close(self) -> None:
+        async def cancel_the_rest() -> None:  # as asyncio.run does (e.g. a socket's next ping)
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        self.run(cancel_the_rest())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
         self.loop.close()
@@ -240,7 +247,18 @@ async def _objects(app: web.Application, doctor_id: str, patient_id: str) -> dic
         days=1,
     )
     soon = await repos.reminders.page(patient.id, limit=100)
+    # A video consultation whose join window is open, for the live-room endpoints.
+    live = await repos.appointments.insert(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        start=now + timedelta(minutes=10),
+        end=now + timedelta(minutes=40),
+        kind=AppointmentKind.VIDEO,
+        reason="",
+        now=now,
+    )
     return {
+        "live_appointment_id": live.id,
         "past_appointment_id": past.id,
         "due_reminder_id": next(r.id for r in soon.items if r.prescription_id == due_now[0].id),
         "appointment_id": appointment.id,
@@ -398,6 +416,34 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     from tests.support.rtc import small_peer
 
     call("GET /api/v1/precall/ice-servers", "patient")
+
+    # Consultations: the transcript, and a live room (the doctor joins over Socket.IO) that an
+    # admin lists and closes.
+    call(
+        "GET /api/v1/appointments/{appointment_id}/messages",
+        path={"appointment_id": ids["appointment_id"]},
+        query={"after_seq": 0, "limit": 5},
+    )
+    from tests.support.hub import HubClient
+
+    async def join_live_room() -> HubClient:
+        socket = HubClient(live.url, live.tokens["doctor"]["access_token"])
+        await socket.connect()
+        ack = await socket.call("consult:join", {"appointment_id": ids["live_appointment_id"]})
+        assert ack["ok"] is True, ack
+        return socket
+
+    doctor_socket = live.run(join_live_room())
+    try:
+        rooms = call("GET /api/v1/admin/rooms", "admin")
+        assert [r["appointment_id"] for r in rooms["rooms"]] == [ids["live_appointment_id"]]
+        call(
+            "POST /api/v1/admin/rooms/{appointment_id}/close",
+            "admin",
+            path={"appointment_id": ids["live_appointment_id"]},
+        )
+    finally:
+        live.run(doctor_socket.close())
 
     async def make_peer() -> Any:  # built on the loop it will run on
         return small_peer()

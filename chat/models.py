@@ -1,0 +1,54 @@
+"""The chat's wire shapes (Socket.IO payloads and REST responses share them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, PlainSerializer
+
+from domain.chat import ChatMessage
+from domain.clock import iso_z
+from domain.users import Role
+
+# ISO 8601 in UTC with a Z and millisecond precision, as the contract requires.
+Timestamp = Annotated[datetime, PlainSerializer(iso_z, return_type=str, when_used="json")]
+
+
+class SenderOut(BaseModel):
+    id: str
+    role: Role
+    name: str
+
+
+class MessageOut(BaseModel):
+    id: str
+    appointment_id: str
+    seq: int
+    sender: SenderOut
+    text: str
+    client_msg_id: str
+    sent_at: Timestamp
+
+    @classmethod
+    def of(cls, message: ChatMessage) -> MessageOut:
+        return cls(
+            id=message.id,
+            appointment_id=message.appointment_id,
+            seq=message.seq,
+            sender=SenderOut(
+                id=message.sender_id, role=message.sender_role, name=message.sender_name
+            ),
+            text=message.text,
+            client_msg_id=message.client_msg_id,
+            sent_at=message.sent_at,
+        )
+
+
+def message_payload(message: ChatMessage) -> dict[str, Any]:
+    """A message as JSON-ready data for a Socket.IO event."""
+    return MessageOut.of(message).model_dump(mode="json")
+
+
+class MessagesOut(BaseModel):
+    messages: list[MessageOut]

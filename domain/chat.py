@@ -1,0 +1,37 @@
+"""A consultation's chat message, as stored in the transcript (no I/O here).
+
+``seq`` counts 1, 2, 3, ... per appointment with no gaps; ``client_msg_id`` is chosen by the
+sending client so that a retried send is recognised and answered with the original message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.ids import AppointmentId, MessageId, UserId
+from domain.users import Role
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    id: UserId
+    role: Role
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    id: MessageId
+    appointment_id: AppointmentId
+    seq: int
+    sender_id: UserId
+    sender_role: Role
+    sender_name: str
+    text: str
+    client_msg_id: str
+    sent_at: datetime
+
+    @property
+    def sender(self) -> Sender:
+        return Sender(id=self.sender_id, role=self.sender_role, name=self.sender_name)

@@ -1,0 +1,343 @@
+"""The consultation room as a pure state machine (no I/O; time is passed in).
+
+A room exists while somebody is in an appointment's consultation. It has two seats, the
+appointment's doctor and patient. Each seat is ``waiting`` (the patient, before being
+admitted), ``admitted`` or ``left``, and is held by at most one socket (``sid`` on hub node
+``node``); a seat without a socket is disconnected.
+
+    doctor joins              -> admitted at once
+    patient joins             -> waiting, or admitted at once when the consultation is in progress
+    doctor admits the patient -> the appointment goes in_progress, the patient is admitted
+    doctor ends               -> the appointment is completed, the room goes
+    an admin closes the room  -> the room goes (an appointment in progress is completed)
+    drop / leave              -> the seat is released; the consultation goes on, and its
+                                 participants may come back until it ends
+
+A room whose consultation has not started is dropped as soon as nobody is connected to it;
+one in progress stays (the doctor may drop and rejoin) until it is ended, closed, or expires
+(nobody connected and the join window over).
+
+Every method returns a new ``Room``: the registry applies them atomically (compare-and-set),
+so the same rules hold with one process or many.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from domain.appointments import FINAL_STATUSES, Appointment, AppointmentKind, AppointmentStatus
+from domain.clock import iso_z
+from domain.errors import Conflict, Forbidden, NotFound
+from domain.ids import AppointmentId, UserId
+from domain.users import Role
+
+
+class SeatState(StrEnum):
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    LEFT = "left"
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+class TooEarly(Conflict):
+    code = "too_early"
+    title = "The consultation is not open yet"
+
+    def __init__(self, opens_at: datetime) -> None:
+        super().__init__(
+            f"the consultation opens at {iso_z(opens_at)}", details={"opens_at": iso_z(opens_at)}
+        )
+        self.opens_at = opens_at
+
+
+class ConsultationOver(Conflict):
+    code = "consultation_over"
+    title = "The consultation is over"
+
+
+class NotVideo(Conflict):
+    code = "not_video"
+    title = "This appointment is not a video consultation"
+
+
+class InAnotherConsultation(Conflict):
+    code = "in_another_consultation"
+    title = "This connection is already in another consultation"
+
+
+class PatientNotWaiting(Conflict):
+    code = "patient_not_waiting"
+    title = "No patient is waiting"
+
+
+class NotStarted(Conflict):
+    code = "not_started"
+    title = "The consultation has not started"
+
+
+class NoRoom(NotFound):
+    """No active consultation room for that appointment."""
+
+
+# ----------------------------------------------------------------------------- join window
+
+
+@dataclass(frozen=True, slots=True)
+class JoinWindow:
+    """An appointment can be joined from ``early`` before its start until it is completed,
+    cancelled, or its end plus ``grace`` has passed. A consultation already in progress stays
+    joinable (the doctor may drop and come back) until it ends."""
+
+    early: timedelta
+    grace: timedelta
+
+    def opens_at(self, appointment: Appointment) -> datetime:
+        return appointment.start - self.early
+
+    def closes_at(self, appointment: Appointment) -> datetime:
+        return appointment.end + self.grace
+
+    def check(self, appointment: Appointment, now: datetime) -> None:
+        if appointment.kind is not AppointmentKind.VIDEO:
+            raise NotVideo("this appointment is in person, not by video")
+        if appointment.status in FINAL_STATUSES:
+            raise ConsultationOver(f"this appointment is {appointment.status.value}")
+        if appointment.status is AppointmentStatus.IN_PROGRESS:
+            return
+        if now < self.opens_at(appointment):
+            raise TooEarly(self.opens_at(appointment))
+        if now > self.closes_at(appointment):
+            raise ConsultationOver("the time for this consultation has passed")
+
+
+def status_on_join(appointment: Appointment, role: Role) -> AppointmentStatus | None:
+    """The appointment status a join produces: a patient arriving for a booked appointment
+    puts it in the waiting room. (Admitting produces ``in_progress``, ending ``completed``.)"""
+    if role is Role.PATIENT and appointment.status is AppointmentStatus.BOOKED:
+        return AppointmentStatus.WAITING
+    return None
+
+
+# ----------------------------------------------------------------------------- the room
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: UserId
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    user_id: UserId
+    role: Role
+    name: str
+    state: SeatState
+    sid: str | None = None  # the socket holding the seat; None: disconnected
+    node: str | None = None  # the hub node that socket is connected to
+
+    @property
+    def connected(self) -> bool:
+        return self.sid is not None
+
+    def released(self, state: SeatState | None = None) -> Seat:
+        return replace(self, sid=None, node=None, state=state or self.state)
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """What a join did: the seat's state, and the socket it took the seat from (a reload or a
+    second tab of the same user), which the hub tells and removes."""
+
+    role: Role
+    state: SeatState
+    replaced_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Room:
+    appointment_id: AppointmentId
+    doctor: Person
+    patient: Person
+    status: AppointmentStatus  # mirrors the appointment: booked, waiting or in_progress
+    opened_at: datetime
+    closes_at: datetime  # end of the join window
+    waiting_since: datetime | None = None
+    started_at: datetime | None = None
+    message_count: int = 0
+    seats: tuple[Seat, ...] = ()  # doctor first, then patient
+    rev: int = 0  # bumped by the registry on every stored change
+
+    @classmethod
+    def open(
+        cls,
+        appointment: Appointment,
+        *,
+        doctor_name: str,
+        patient_name: str,
+        window: JoinWindow,
+        now: datetime,
+    ) -> Room:
+        return cls(
+            appointment_id=appointment.id,
+            doctor=Person(appointment.doctor_id, doctor_name),
+            patient=Person(appointment.patient_id, patient_name),
+            status=appointment.status,
+            opened_at=now,
+            closes_at=window.closes_at(appointment),
+            waiting_since=appointment.waiting_since,
+            started_at=appointment.started_at,
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    def role_of(self, user_id: str) -> Role | None:
+        if user_id == self.doctor.id:
+            return Role.DOCTOR
+        if user_id == self.patient.id:
+            return Role.PATIENT
+        return None
+
+    def seat_of_user(self, user_id: str) -> Seat | None:
+        return next((s for s in self.seats if s.user_id == user_id), None)
+
+    def seat_of_sid(self, sid: str) -> Seat | None:
+        return next((s for s in self.seats if s.sid == sid), None)
+
+    def require_seat(self, sid: str) -> Seat:
+        """The seat this socket holds; :class:`Forbidden` when it holds none."""
+        seat = self.seat_of_sid(sid)
+        if seat is None:
+            raise Forbidden("join the consultation first")
+        return seat
+
+    def other_seat(self, seat: Seat) -> Seat | None:
+        return next((s for s in self.seats if s.user_id != seat.user_id), None)
+
+    @property
+    def anyone_connected(self) -> bool:
+        return any(s.connected for s in self.seats)
+
+    @property
+    def patient_waiting(self) -> bool:
+        seat = self.seat_of_user(self.patient.id)
+        return seat is not None and seat.state is SeatState.WAITING and seat.connected
+
+    def is_expired(self, now: datetime) -> bool:
+        """Nobody is connected and the join window is over: nobody can come back."""
+        return not self.anyone_connected and now > self.closes_at
+
+    def relay_target(self, sid: str) -> tuple[Seat, Seat | None]:
+        """For a signal from ``sid``: the sender's seat and the seat to deliver to (``None``
+        when the other participant is not admitted and connected). Only an admitted
+        participant may signal."""
+        seat = self.require_seat(sid)
+        if seat.state is not SeatState.ADMITTED:
+            raise Forbidden("you have not been admitted to this consultation yet")
+        peer = self.other_seat(seat)
+        if peer is None or peer.state is not SeatState.ADMITTED or not peer.connected:
+            return seat, None
+        return seat, peer
+
+    # ------------------------------------------------------------------ changes
+
+    def join(
+        self,
+        *,
+        user_id: UserId,
+        name: str,
+        sid: str,
+        node: str,
+        status: AppointmentStatus,
+        now: datetime,
+    ) -> tuple[Room, Joined]:
+        """``status`` is the appointment's status as just read (a room in progress never goes
+        back)."""
+        role = self.role_of(user_id)
+        if role is None:
+            raise NotFound("no such appointment")
+        room = self
+        if self.status is not AppointmentStatus.IN_PROGRESS and status is not self.status:
+            room = replace(self, status=status)
+        if role is Role.DOCTOR or room.status is AppointmentStatus.IN_PROGRESS:
+            state = SeatState.ADMITTED
+        else:
+            state = SeatState.WAITING
+        previous = self.seat_of_user(user_id)
+        replaced = previous.sid if previous is not None and previous.sid != sid else None
+        room = room._with_seat(Seat(user_id, role, name, state, sid, node))
+        if state is SeatState.WAITING and room.waiting_since is None:
+            room = replace(room, waiting_since=now)
+        return room, Joined(role=role, state=state, replaced_sid=replaced)
+
+    def check_admit(self, sid: str) -> None:
+        seat = self.require_seat(sid)
+        if seat.role is not Role.DOCTOR:
+            raise Forbidden("only the doctor may admit the patient")
+        if not self.patient_waiting:
+            raise PatientNotWaiting("the patient is not in the waiting room")
+
+    def started(self, now: datetime) -> Room:
+        """The consultation began: in progress, and a waiting patient is admitted."""
+        seats = tuple(
+            replace(s, state=SeatState.ADMITTED)
+            if s.role is Role.PATIENT and s.state is SeatState.WAITING
+            else s
+            for s in self.seats
+        )
+        return replace(
+            self,
+            status=AppointmentStatus.IN_PROGRESS,
+            started_at=self.started_at or now,
+            seats=seats,
+        )
+
+    def check_end(self, sid: str) -> None:
+        seat = self.require_seat(sid)
+        if seat.role is not Role.DOCTOR:
+            raise Forbidden("only the doctor may end the consultation")
+        if self.status is not AppointmentStatus.IN_PROGRESS:
+            raise NotStarted("the consultation has not started; admit the patient first")
+
+    def leave(self, sid: str) -> Room | None:
+        """The socket leaves on purpose; ``None`` when the room should go."""
+        seat = self.require_seat(sid)
+        return self._with_seat(seat.released(SeatState.LEFT))._settled()
+
+    def disconnect(self, sid: str) -> Room | None:
+        """The socket went away. A socket that no longer holds a seat changes nothing."""
+        seat = self.seat_of_sid(sid)
+        if seat is None:
+            return self
+        return self._with_seat(seat.released())._settled()
+
+    def release_where(self, stale: Callable[[Seat], bool]) -> Room | None:
+        """Release the seats whose socket is gone without saying so (its hub node died, or the
+        node no longer has it); ``None`` when the room should go."""
+        gone = [s for s in self.seats if s.connected and stale(s)]
+        if not gone:
+            return self
+        room = self
+        for seat in gone:
+            room = room._with_seat(seat.released())
+        return room._settled()
+
+    def counted(self, seq: int) -> Room:
+        if seq <= self.message_count:
+            return self
+        return replace(self, message_count=seq)
+
+    def _with_seat(self, seat: Seat) -> Room:
+        others = [s for s in self.seats if s.user_id != seat.user_id]
+        ordered = sorted([*others, seat], key=lambda s: 0 if s.role is Role.DOCTOR else 1)
+        return replace(self, seats=tuple(ordered))
+
+    def _settled(self) -> Room | None:
+        if not self.anyone_connected and self.status is not AppointmentStatus.IN_PROGRESS:
+            return None
+        return self

@@ -1,0 +1,66 @@
+"""Consultation REST endpoints (PROTOCOL.md): the transcript, and the admins' live rooms."""
+
+from __future__ import annotations
+
+from chat.transcripts import ReadContext
+from domain.users import Role
+from server import keys
+from server.audit.recorder import audited
+from server.consultations.models import MessageOut, MessagesOut, MessagesQuery, RoomsOut
+from server.http.api import Api, Call
+from signaling.models import RoomSummary
+
+api = Api()
+
+
+@api.get(
+    "/appointments/{appointment_id}/messages",
+    summary="The consultation's chat transcript (its two participants only)",
+    tags=["consultations"],
+    query=MessagesQuery,
+    response=MessagesOut,
+)
+async def list_messages(call: Call) -> MessagesOut:
+    query = call.query(MessagesQuery)
+    messages = await call.app[keys.TRANSCRIPTS].read(
+        call.principal,
+        call.path("appointment_id"),
+        after_seq=query.after_seq,
+        limit=query.limit,
+        context=ReadContext(via="rest", request_id=call.request_id, client_ip=call.client_ip),
+    )
+    return MessagesOut(messages=[MessageOut.of(m) for m in messages])
+
+
+@api.get(
+    "/admin/rooms",
+    summary="Every active consultation room of the deployment",
+    tags=["admin"],
+    response=RoomsOut,
+    roles=[Role.ADMIN],
+)
+async def list_rooms(call: Call) -> RoomsOut:
+    rooms = await call.app[keys.HUB].rooms()
+    return RoomsOut(rooms=[RoomSummary.of(r) for r in rooms])
+
+
+@api.post(
+    "/admin/rooms/{appointment_id}/close",
+    summary="Close a consultation room for both participants",
+    tags=["admin"],
+    status=204,
+    roles=[Role.ADMIN],
+)
+async def close_room(call: Call) -> None:
+    hub = call.app[keys.HUB]
+    appointment_id = call.path("appointment_id")
+    room = await hub.room(appointment_id)
+    async with audited(
+        call,
+        "consultation.close",
+        patient_id=room.patient.id if room is not None else None,
+        resource_type="appointment",
+        resource_id=appointment_id,
+    ) as scope:
+        closed = await hub.close_room(appointment_id)
+        scope.details["status"] = closed.status.value

@@ -1,0 +1,302 @@
+"""Consultation use cases: join, admit, leave, end, close, disconnect, and the periodic sweep.
+
+Each one reads the appointment (MongoDB, the source of truth for its status), moves its status
+with the repository's compare-and-set ``transition`` when the room's rules say so, and changes
+the room through the registry with a pure function of ``domain.consultation``. No sockets here:
+the hub turns the results into events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+
+from domain.appointments import FINAL_STATUSES, Appointment, AppointmentStatus
+from domain.clock import Clock
+from domain.consultation import (
+    ConsultationOver,
+    Joined,
+    JoinWindow,
+    NoRoom,
+    NotStarted,
+    PatientNotWaiting,
+    Room,
+    Seat,
+    status_on_join,
+)
+from domain.errors import Forbidden, NotFound
+from domain.ids import UserId
+from domain.users import Role, User
+from signaling.registry import RoomRegistry, Updated
+
+log = structlog.get_logger(__name__)
+
+
+class Appointments(Protocol):
+    async def get(self, appointment_id: str) -> Appointment | None: ...
+
+    async def get_many(self, appointment_ids: list[str]) -> dict[str, Appointment]: ...
+
+    async def transition(
+        self, appointment_id: str, target: AppointmentStatus, *, now: datetime
+    ) -> Appointment | None: ...
+
+
+class Users(Protocol):
+    async def get_many(self, user_ids: list[str]) -> dict[UserId, User]: ...
+
+
+class MessageCounter(Protocol):
+    async def last_seq(self, appointment_id: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who acts, through which socket (from the hub's own record of the connection)."""
+
+    user_id: UserId
+    name: str
+    sid: str
+
+
+@dataclass(frozen=True, slots=True)
+class Swept:
+    update: Updated[None]
+    # Why the room went: "expired" (its time ran out), or the appointment's final status when
+    # it ended elsewhere (e.g. "cancelled" over REST); None: seats were only released.
+    ended: str | None = None
+
+
+class ConsultationService:
+    def __init__(
+        self,
+        *,
+        appointments: Appointments,
+        users: Users,
+        messages: MessageCounter,
+        registry: RoomRegistry,
+        window: JoinWindow,
+        clock: Clock,
+    ) -> None:
+        self._appointments = appointments
+        self._users = users
+        self._messages = messages
+        self.registry = registry
+        self._window = window
+        self._clock = clock
+
+    @property
+    def node_id(self) -> str:
+        return self.registry.node_id
+
+    # ------------------------------------------------------------------ reading
+
+    async def room_for(self, sid: str, appointment_id: str) -> Room:
+        """The room this socket holds a seat in; :class:`Forbidden` otherwise."""
+        room = await self.registry.get(appointment_id)
+        if room is None or room.seat_of_sid(sid) is None:
+            raise Forbidden("join the consultation first")
+        return room
+
+    async def rooms(self) -> list[Room]:
+        return await self.registry.all()
+
+    # ------------------------------------------------------------------ participants
+
+    async def join(self, caller: Caller, appointment_id: str) -> Updated[Joined]:
+        appointment = await self._appointments.get(appointment_id)
+        if appointment is None or not appointment.is_participant(caller.user_id):
+            raise NotFound("no such appointment")
+        role = Role.DOCTOR if caller.user_id == appointment.doctor_id else Role.PATIENT
+        now = self._clock()
+        self._window.check(appointment, now)
+        target = status_on_join(appointment, role)
+        if target is not None:
+            moved = await self._appointments.transition(appointment_id, target, now=now)
+            if moved is None:  # it changed meanwhile (cancelled, or another tab): look again
+                appointment = await self._require(appointment_id)
+                self._window.check(appointment, now)
+            else:
+                appointment = moved
+
+        # What a new room needs (the room may vanish before the change is applied, so always).
+        names = await self._users.get_many([appointment.doctor_id, appointment.patient_id])
+        message_count = await self._messages.last_seq(appointment_id)
+        fresh = appointment
+
+        def change(room: Room | None) -> tuple[Room | None, Joined]:
+            if room is None:
+                room = Room.open(
+                    fresh,
+                    doctor_name=_name(names, fresh.doctor_id),
+                    patient_name=_name(names, fresh.patient_id),
+                    window=self._window,
+                    now=now,
+                ).counted(message_count)
+            return room.join(
+                user_id=caller.user_id,
+                name=caller.name,
+                sid=caller.sid,
+                node=self.node_id,
+                status=fresh.status,
+                now=now,
+            )
+
+        update = await self.registry.update(appointment_id, change)
+        if update.before is None:
+            # The room was just opened: make sure the consultation did not end meanwhile (a
+            # doctor ending it on another node removes the room after completing it).
+            latest = await self._require(appointment_id)
+            if latest.status in FINAL_STATUSES:
+                await self.registry.update(appointment_id, lambda r: (None, None))
+                raise ConsultationOver(f"this appointment is {latest.status.value}")
+        return update
+
+    async def admit(self, caller: Caller, appointment_id: str) -> Updated[None]:
+        room = await self.room_for(caller.sid, appointment_id)
+        room.check_admit(caller.sid)
+        now = self._clock()
+        moved = await self._appointments.transition(
+            appointment_id, AppointmentStatus.IN_PROGRESS, now=now
+        )
+        if moved is None:
+            appointment = await self._require(appointment_id)
+            if appointment.status in FINAL_STATUSES:  # e.g. cancelled meanwhile
+                raise ConsultationOver(f"this appointment is {appointment.status.value}")
+            if appointment.status is not AppointmentStatus.IN_PROGRESS:
+                raise PatientNotWaiting(f"the appointment is {appointment.status.value}")
+            now = appointment.started_at or now
+        return await self.registry.update(
+            appointment_id, lambda r: (r.started(now) if r is not None else None, None)
+        )
+
+    async def leave(self, caller: Caller, appointment_id: str) -> Updated[None]:
+        def change(room: Room | None) -> tuple[Room | None, None]:
+            if room is None:
+                raise Forbidden("join the consultation first")
+            return room.leave(caller.sid), None
+
+        return await self.registry.update(appointment_id, change)
+
+    async def end(self, caller: Caller, appointment_id: str) -> Updated[None]:
+        room = await self.room_for(caller.sid, appointment_id)
+        room.check_end(caller.sid)
+        moved = await self._appointments.transition(
+            appointment_id, AppointmentStatus.COMPLETED, now=self._clock()
+        )
+        if moved is None:
+            appointment = await self._require(appointment_id)
+            if appointment.status is not AppointmentStatus.COMPLETED:
+                raise NotStarted(f"the appointment is {appointment.status.value}")
+        return await self.registry.update(appointment_id, lambda r: (None, None))
+
+    async def disconnect(self, sid: str, appointment_id: str) -> Updated[None]:
+        return await self.registry.update(
+            appointment_id, lambda r: (r.disconnect(sid) if r is not None else None, None)
+        )
+
+    async def count_message(self, appointment_id: str, seq: int) -> Updated[None]:
+        return await self.registry.update(
+            appointment_id, lambda r: (r.counted(seq) if r is not None else None, None)
+        )
+
+    # ------------------------------------------------------------------ admins
+
+    async def close(self, appointment_id: str) -> Updated[None]:
+        """An admin closes the room: it goes, and a consultation in progress is completed."""
+        room = await self.registry.get(appointment_id)
+        if room is None:
+            raise NoRoom("no active consultation room for this appointment")
+        await self._appointments.transition(
+            appointment_id, AppointmentStatus.COMPLETED, now=self._clock()
+        )
+        update = await self.registry.update(appointment_id, lambda r: (None, None))
+        if not update.changed:
+            raise NoRoom("no active consultation room for this appointment")
+        return update
+
+    # ------------------------------------------------------------------ housekeeping
+
+    async def sweep(self, has_socket: Callable[[str], bool]) -> list[Swept]:
+        """Release seats held through dead hub nodes, or through sockets this node no longer
+        has (``has_socket``), and end consultations nobody can come back to."""
+        results: list[Swept] = []
+        rooms = await self.registry.all()
+        nodes = {s.node for r in rooms for s in r.seats if s.node is not None}
+        alive = await self.registry.live_nodes(nodes - {self.node_id}) | {self.node_id}
+
+        def stale(seat: Seat) -> bool:
+            if seat.node == self.node_id:
+                return seat.sid is not None and not has_socket(seat.sid)
+            return seat.node not in alive
+
+        for room in rooms:
+            update = await self.registry.update(
+                room.appointment_id,
+                lambda r: (r.release_where(stale) if r is not None else None, None),
+            )
+            if update.changed:
+                results.append(Swept(update=update))
+            now = self._clock()
+            current = update.after
+            if current is None or not current.is_expired(now):
+                continue
+            if current.status is AppointmentStatus.IN_PROGRESS:
+                await self._appointments.transition(
+                    room.appointment_id, AppointmentStatus.COMPLETED, now=now
+                )
+            update = await self.registry.update(room.appointment_id, _expire_at(now))
+            if update.changed:
+                log.info("consultation_expired", appointment_id=room.appointment_id)
+                results.append(Swept(update=update, ended="expired"))
+        results.extend(await self._drop_ended_elsewhere(rooms))
+        return results
+
+    async def _drop_ended_elsewhere(self, rooms: list[Room]) -> list[Swept]:
+        """Rooms whose appointment was cancelled (or otherwise finished) outside the hub while
+        someone waited in them: they go."""
+        waiting: list[str] = [
+            r.appointment_id for r in rooms if r.status is not AppointmentStatus.IN_PROGRESS
+        ]
+        appointments = await self._appointments.get_many(waiting)
+        results: list[Swept] = []
+        for appointment_id in waiting:
+            appointment = appointments.get(appointment_id)
+            if appointment is not None and appointment.status not in FINAL_STATUSES:
+                continue
+            update = await self.registry.update(
+                appointment_id,
+                lambda r: (
+                    None if r is not None and r.status is not AppointmentStatus.IN_PROGRESS else r,
+                    None,
+                ),
+            )
+            if update.changed:
+                reason = appointment.status.value if appointment is not None else "cancelled"
+                log.info(
+                    "consultation_ended_elsewhere", appointment_id=appointment_id, reason=reason
+                )
+                results.append(Swept(update=update, ended=reason))
+        return results
+
+    async def _require(self, appointment_id: str) -> Appointment:
+        appointment = await self._appointments.get(appointment_id)
+        if appointment is None:
+            raise NotFound("no such appointment")
+        return appointment
+
+
+def _name(names: dict[UserId, User], user_id: UserId) -> str:
+    user = names.get(user_id)
+    return user.name if user is not None else ""
+
+
+def _expire_at(now: datetime) -> Callable[[Room | None], tuple[Room | None, None]]:
+    def expire(room: Room | None) -> tuple[Room | None, None]:
+        return (None if room is not None and room.is_expired(now) else room), None
+
+    return expire

@@ -1,0 +1,745 @@
+"""The consultation hub: python-socketio on aiohttp.
+
+Namespace ``/`` carries the consultations (waiting room, signaling, chat), ``/admin`` the live
+rooms feed. Every client event goes through one dispatcher: rate limit, payload cap, model
+validation, the handler, and always an ack, ``{"ok": true, ...}`` or ``{"ok": false, "error":
+{...}}``; a handler never raises out. Handlers of one socket run one at a time, in order
+(``async_handlers=False``), so an offer is always relayed before the candidates sent after it
+and a client's chat messages are stored in the order it sent them.
+
+The hub's own record of each socket (``Connection``) says who it is and which consultation it
+joined; the room of every signal, chat message or typing event comes from that record and
+from the registry's seat for the socket, never from the payload (an ``appointment_id`` in a
+payload that is not the socket's joined consultation is refused with ``forbidden``).
+
+With Redis configured, python-socketio's ``AsyncRedisManager`` fans events out to every node
+(at most once: the transcript in MongoDB is what is durable, clients catch up with
+``chat:history``), and rooms live in the Redis registry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import socketio
+import structlog
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from redis.exceptions import RedisError
+
+from chat.models import message_payload
+from chat.service import ChatService
+from chat.transcripts import ReadContext, TranscriptReader
+from domain.chat import Sender
+from domain.clock import Clock, iso_z
+from domain.consultation import InAnotherConsultation, JoinWindow, Room, SeatState
+from domain.errors import (
+    DomainError,
+    Forbidden,
+    PayloadTooLarge,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
+from domain.ids import AppointmentId, UserId
+from domain.users import Principal, Role
+from signaling.acks import UnknownEvent, error, error_from, ok, parse_payload
+from signaling.consultations import Caller, ConsultationService
+from signaling.ice import IceSource, ice_servers_for
+from signaling.metrics import HubMetrics
+from signaling.models import (
+    AppointmentIn,
+    ChatHistoryIn,
+    ChatSendIn,
+    Payload,
+    RefreshIn,
+    SignalIn,
+    TypingIn,
+    room_summary,
+    room_view,
+)
+from signaling.origins import OriginPolicy
+from signaling.ratelimit import TokenBucket
+from signaling.redis_registry import RedisRoomRegistry
+from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
+from signaling.reminders import ReminderSource, reminder_payload
+from storage.errors import is_unavailable
+from storage.mongo import Repositories
+
+log = structlog.get_logger(__name__)
+
+Authenticator = Callable[[str], Awaitable[Principal]]
+ClientAddress = Callable[[web.Request], str]
+
+
+def _remote(request: web.Request) -> str:
+    return request.remote or "unknown"
+
+
+MAIN = "/"
+ADMIN = "/admin"
+ADMINS_ROOM = "admins"
+MAX_TOKEN_CHARS = 4096
+
+
+def consult_room(appointment_id: str) -> str:
+    return f"consult:{appointment_id}"
+
+
+def user_room(user_id: str) -> str:
+    return f"user:{user_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    window: JoinWindow
+    signal_max_bytes: int = 64 * 1024
+    event_max_bytes: int = 32 * 1024  # every other event (a 4000-character message fits)
+    rate: float = 20.0  # events per second per socket, on average
+    burst: int = 60
+    tick_seconds: float = 1.0  # token expiry checks
+    housekeeping_seconds: float = 5.0  # heartbeat, stale seats, expired rooms, gauges
+    node_ttl: int = 30
+    cors_origins: list[str] = field(default_factory=list)
+    public_url: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = "telemed"
+    max_http_buffer_size: int = 1_048_576
+
+
+@dataclass(slots=True)
+class Connection:
+    """The hub's own record of one socket."""
+
+    sid: str
+    namespace: str
+    principal: Principal
+    name: str
+    bucket: TokenBucket
+    address: str
+    appointment_id: str | None = None  # the consultation this socket joined
+
+    @property
+    def user_id(self) -> UserId:
+        return self.principal.user_id
+
+    def caller(self) -> Caller:
+        return Caller(user_id=self.user_id, name=self.name, sid=self.sid)
+
+    def require_joined(self, appointment_id: str) -> None:
+        if self.appointment_id != appointment_id:
+            raise Forbidden("this connection has not joined that consultation")
+
+
+Handler = Callable[[Connection, Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    model: type[Payload]
+    handler: Handler
+    max_bytes: int
+
+
+class _Refused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Hub:
+    def __init__(
+        self,
+        config: HubConfig,
+        *,
+        clock: Clock,
+        metrics_registry: CollectorRegistry,
+        authenticator: Authenticator | None = None,
+        client_address: ClientAddress = _remote,
+        ice: IceSource | None = None,
+    ) -> None:
+        self.config = config
+        self._ice = ice
+        self._client_address = client_address
+        self._clock = clock
+        self.metrics = HubMetrics(metrics_registry)
+        self._authenticator = authenticator
+        self._manager: socketio.AsyncRedisManager | None = None
+        if config.redis_url is not None:
+            self._manager = socketio.AsyncRedisManager(
+                config.redis_url, channel=f"{config.redis_prefix}:socketio"
+            )
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            client_manager=self._manager,
+            cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
+            max_http_buffer_size=config.max_http_buffer_size,
+            async_handlers=False,
+            logger=False,
+            engineio_logger=False,
+        )
+        self._sockets: dict[str, Connection] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+        self._gauges_dirty = True
+        self._consult: ConsultationService | None = None
+        self._chat: ChatService | None = None
+        self._transcripts: TranscriptReader | None = None
+        self._repos: Repositories | None = None
+        self._reminders: ReminderSource | None = None
+        self._events: dict[str, EventSpec] = {}
+        self._admin_events: dict[str, EventSpec] = {}
+        self._register()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def attach(self, app: web.Application) -> None:
+        self.sio.attach(app)
+
+    async def start(
+        self,
+        *,
+        repos: Repositories,
+        chat: ChatService,
+        transcripts: TranscriptReader,
+        authenticator: Authenticator,
+        registry: RoomRegistry | None = None,
+        reminders: ReminderSource | None = None,
+    ) -> None:
+        self._repos = repos
+        self._reminders = reminders
+        self._chat = chat
+        self._transcripts = transcripts
+        self._authenticator = authenticator
+        self._consult = ConsultationService(
+            appointments=repos.appointments,
+            users=repos.users,
+            messages=repos.messages,
+            registry=registry or MemoryRoomRegistry(),
+            window=self.config.window,
+            clock=self._clock,
+        )
+        await self._consult.registry.heartbeat()
+        self._loop_task = asyncio.create_task(self._background())
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+        for conn in list(self._sockets.values()):
+            with contextlib.suppress(Exception):
+                await self.sio.disconnect(conn.sid, namespace=conn.namespace)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.sio.shutdown()
+        await self._stop_manager()
+        if self._consult is not None:
+            with contextlib.suppress(Exception):
+                await self._consult.registry.close()
+
+    async def _stop_manager(self) -> None:
+        manager = self._manager
+        if manager is None:
+            return
+        thread = getattr(manager, "thread", None)
+        if isinstance(thread, asyncio.Task):
+            thread.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await thread
+        pubsub = getattr(manager, "pubsub", None)
+        if pubsub is not None:
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+        redis = getattr(manager, "redis", None)
+        if redis is not None:
+            with contextlib.suppress(Exception):
+                await redis.aclose()
+
+    @property
+    def consult(self) -> ConsultationService:
+        if self._consult is None:
+            raise Unavailable("the hub is not running")
+        return self._consult
+
+    @property
+    def chat(self) -> ChatService:
+        if self._chat is None:
+            raise Unavailable("the hub is not running")
+        return self._chat
+
+    @property
+    def transcripts(self) -> TranscriptReader:
+        if self._transcripts is None:
+            raise Unavailable("the hub is not running")
+        return self._transcripts
+
+    @property
+    def node_id(self) -> str:
+        return self.consult.node_id
+
+    # ------------------------------------------------------------------ registration
+
+    def _register(self) -> None:
+        signal_cap = self.config.signal_max_bytes
+        cap = self.config.event_max_bytes
+        self._events = {
+            "consult:join": EventSpec(AppointmentIn, self._join, cap),
+            "consult:admit": EventSpec(AppointmentIn, self._admit, cap),
+            "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
+            "consult:end": EventSpec(AppointmentIn, self._end, cap),
+            # The SDP's own cap is checked in the handler; JSON escapes may double its size.
+            "rtc:signal": EventSpec(SignalIn, self._signal, 2 * signal_cap + 1024),
+            "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
+            "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
+            "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
+            "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
+        }
+        self._admin_events = {
+            "rooms:snapshot": EventSpec(Payload, self._snapshot, cap),
+            "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
+        }
+        self.sio.on("connect", self._on_connect, namespace=MAIN)
+        self.sio.on("disconnect", self._on_disconnect, namespace=MAIN)
+        self.sio.on("*", self._on_event, namespace=MAIN)
+        self.sio.on("connect", self._on_admin_connect, namespace=ADMIN)
+        self.sio.on("disconnect", self._on_disconnect, namespace=ADMIN)
+        self.sio.on("*", self._on_admin_event, namespace=ADMIN)
+
+    # ------------------------------------------------------------------ connections
+
+    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        conn = await self._accept(sid, MAIN, environ, auth)
+        await self.sio.enter_room(sid, user_room(conn.user_id), namespace=MAIN)
+
+    async def _on_admin_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await self._accept(sid, ADMIN, environ, auth, admin=True)
+        await self.sio.enter_room(sid, ADMINS_ROOM, namespace=ADMIN)
+        self._spawn(self._send_snapshot_when_connected(sid))
+
+    async def _accept(
+        self,
+        sid: str,
+        namespace: str,
+        environ: dict[str, Any],
+        auth: Any,
+        *,
+        admin: bool = False,
+    ) -> Connection:
+        try:
+            conn = await self._authenticate(sid, namespace, environ, auth, admin=admin)
+        except _Refused as refused:
+            self.metrics.connections_refused.labels(refused.code).inc()
+            raise socketio.exceptions.ConnectionRefusedError(
+                refused.code, {"code": refused.code, "message": refused.message}
+            ) from None
+        self._sockets[sid] = conn
+        self.metrics.sockets_connected.labels(namespace).inc()
+        return conn
+
+    async def _authenticate(
+        self, sid: str, namespace: str, environ: dict[str, Any], auth: Any, *, admin: bool
+    ) -> Connection:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
+            raise _Refused("unauthorized", "connect with auth: {token: <access token>}")
+        try:
+            principal = await self._require_authenticator()(token.strip())
+            user = await self._require_repos().users.get(principal.user_id)
+        except Unauthorized as exc:
+            raise _Refused("unauthorized", exc.message) from None
+        except DomainError as exc:
+            raise _Refused(exc.code, exc.message) from None
+        except Exception as exc:
+            log.warning("socket_auth_unavailable", error=repr(exc))
+            raise _Refused("unavailable", "the service is unavailable; try again") from None
+        if user is None:
+            raise _Refused("unauthorized", "this account no longer exists")
+        if admin and principal.role is not Role.ADMIN:
+            raise _Refused("forbidden", "the admin feed is for admins")
+        request = environ.get("aiohttp.request")
+        address = self._client_address(request) if request is not None else "unknown"
+        return Connection(
+            sid=sid,
+            namespace=namespace,
+            principal=principal,
+            name=user.name,
+            bucket=TokenBucket(rate=self.config.rate, burst=self.config.burst),
+            address=address,
+        )
+
+    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
+        conn = self._sockets.pop(sid, None)
+        if conn is None:
+            return
+        self.metrics.sockets_connected.labels(conn.namespace).dec()
+        if conn.appointment_id is None:
+            return
+        try:
+            update = await self.consult.disconnect(sid, conn.appointment_id)
+            await self._publish(update)
+        except Exception as exc:  # the sweep releases the seat later
+            log.warning("disconnect_not_recorded", sid=sid, error=repr(exc))
+
+    # ------------------------------------------------------------------ dispatch
+
+    async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        return await self._dispatch(self._events, event, sid, args)
+
+    async def _on_admin_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        return await self._dispatch(self._admin_events, event, sid, args)
+
+    async def _dispatch(
+        self, table: dict[str, EventSpec], event: str, sid: str, args: tuple[Any, ...]
+    ) -> dict[str, Any]:
+        spec = table.get(event)
+        label = event if spec is not None else "unknown"
+        outcome = "ok"
+        try:
+            conn = self._sockets.get(sid)
+            if conn is None:
+                raise Unauthorized("connect again")
+            wait = conn.bucket.take()
+            if wait > 0:
+                raise RateLimited("too many events; slow down", retry_after=wait)
+            if spec is None:
+                raise UnknownEvent(f"unknown event {event[:64]!r}")
+            payload = parse_payload(spec.model, args, max_bytes=spec.max_bytes)
+            return ok(**await spec.handler(conn, payload))
+        except DomainError as exc:
+            outcome = exc.code
+            return error_from(exc)
+        except Exception as exc:
+            if is_unavailable(exc) or isinstance(exc, RedisError):
+                outcome = "unavailable"
+                log.warning("hub_dependency_unavailable", hub_event=label, error=repr(exc))
+                return error("unavailable", "the service is unavailable; try again")
+            outcome = "internal_error"
+            log.exception("hub_event_failed", hub_event=label)
+            return error("internal_error", "something went wrong on our side")
+        finally:
+            self.metrics.events.labels(label, outcome).inc()
+
+    # ------------------------------------------------------------------ consultations
+
+    async def _join(self, conn: Connection, payload: AppointmentIn) -> dict[str, Any]:
+        appointment_id = payload.appointment_id
+        if conn.appointment_id is not None and conn.appointment_id != appointment_id:
+            current = await self.consult.registry.get(conn.appointment_id)
+            if current is not None and current.seat_of_sid(conn.sid) is not None:
+                raise InAnotherConsultation("leave the current consultation first")
+            await self.sio.leave_room(conn.sid, consult_room(conn.appointment_id))
+            conn.appointment_id = None
+        update = await self.consult.join(conn.caller(), appointment_id)
+        joined = update.result
+        conn.appointment_id = appointment_id
+        await self.sio.enter_room(conn.sid, consult_room(appointment_id))
+        if joined.replaced_sid is not None:
+            await self.sio.emit(
+                "consult:closed",
+                {"appointment_id": appointment_id, "reason": "joined_elsewhere"},
+                to=joined.replaced_sid,
+            )
+            await self.sio.leave_room(joined.replaced_sid, consult_room(appointment_id))
+        await self._publish(update)
+        room = update.after
+        assert room is not None
+        return {
+            "role": joined.role.value,
+            "state": joined.state.value,
+            "room": room_view(room),
+            "ice_servers": ice_servers_for(
+                self._ice, conn.user_id, admitted=joined.state is SeatState.ADMITTED
+            ),
+        }
+
+    async def _admit(self, conn: Connection, payload: AppointmentIn) -> dict[str, Any]:
+        conn.require_joined(payload.appointment_id)
+        update = await self.consult.admit(conn.caller(), payload.appointment_id)
+        room = update.after
+        if room is None:
+            raise Forbidden("this consultation is closed")
+        await self._publish(update)
+        patient = room.seat_of_user(room.patient.id)
+        if patient is not None and patient.sid is not None:
+            await self.sio.emit(
+                "consult:admitted",
+                {
+                    "appointment_id": room.appointment_id,
+                    "room": room_view(room),
+                    "ice_servers": ice_servers_for(self._ice, patient.user_id, admitted=True),
+                },
+                to=patient.sid,
+            )
+        return {"room": room_view(room)}
+
+    async def _leave(self, conn: Connection, payload: AppointmentIn) -> dict[str, Any]:
+        conn.require_joined(payload.appointment_id)
+        update = await self.consult.leave(conn.caller(), payload.appointment_id)
+        conn.appointment_id = None
+        await self.sio.leave_room(conn.sid, consult_room(payload.appointment_id))
+        await self._publish(update)
+        return {}
+
+    async def _end(self, conn: Connection, payload: AppointmentIn) -> dict[str, Any]:
+        conn.require_joined(payload.appointment_id)
+        update = await self.consult.end(conn.caller(), payload.appointment_id)
+        await self._finish(update, "consult:ended", "completed")
+        conn.appointment_id = None
+        return {}
+
+    async def close_room(self, appointment_id: str) -> Room:
+        """An admin closes a room (REST): both participants get ``consult:closed``. Returns
+        the room as it was."""
+        update = await self.consult.close(appointment_id)
+        await self._finish(update, "consult:closed", "closed_by_admin")
+        assert update.before is not None
+        return update.before
+
+    async def rooms(self) -> list[Room]:
+        return await self.consult.rooms()
+
+    async def room(self, appointment_id: str) -> Room | None:
+        return await self.consult.registry.get(appointment_id)
+
+    async def _finish(self, update: Updated[Any], event: str, reason: str) -> None:
+        room = update.before
+        if room is None:
+            return
+        appointment_id = room.appointment_id
+        notice = {"appointment_id": appointment_id, "reason": reason}
+        await self.sio.emit(event, notice, room=consult_room(appointment_id))
+        await self.sio.close_room(consult_room(appointment_id))
+        await self._publish(update)
+
+    # ------------------------------------------------------------------ signaling and chat
+
+    async def _signal(self, conn: Connection, payload: SignalIn) -> dict[str, Any]:
+        started = time.perf_counter()
+        if payload.data.size() > self.config.signal_max_bytes:
+            raise PayloadTooLarge(
+                f"a signal may carry at most {self.config.signal_max_bytes} bytes"
+            )
+        conn.require_joined(payload.appointment_id)
+        room = await self.consult.room_for(conn.sid, payload.appointment_id)
+        sender, peer = room.relay_target(conn.sid)
+        if peer is None or peer.sid is None:
+            return {"delivered": False}
+        await self.sio.emit(
+            "rtc:signal",
+            {
+                "appointment_id": room.appointment_id,
+                "from": sender.user_id,
+                "data": payload.data.model_dump(mode="json", exclude_unset=True),
+            },
+            to=peer.sid,
+        )
+        self.metrics.relay_latency.observe(time.perf_counter() - started)
+        return {"delivered": True}
+
+    async def _chat_send(self, conn: Connection, payload: ChatSendIn) -> dict[str, Any]:
+        started = time.perf_counter()
+        conn.require_joined(payload.appointment_id)
+        self.chat.check_text(payload.text)
+        room = await self.consult.room_for(conn.sid, payload.appointment_id)
+        seat = room.require_seat(conn.sid)
+        result = await self.chat.send(
+            appointment_id=AppointmentId(payload.appointment_id),
+            sender=Sender(id=conn.user_id, role=seat.role, name=conn.name),
+            client_msg_id=payload.client_msg_id,
+            text=payload.text,
+        )
+        message = message_payload(result.message)
+        if result.created:
+            await self.sio.emit("chat:message", message, room=consult_room(payload.appointment_id))
+            try:
+                update = await self.consult.count_message(
+                    payload.appointment_id, result.message.seq
+                )
+                await self._publish(update, participants=False)
+            except Exception as exc:  # only the admin count lags; the message is stored
+                log.warning("message_count_not_updated", error=repr(exc))
+        self.metrics.chat_ack_latency.observe(time.perf_counter() - started)
+        return {"message": message}
+
+    async def _chat_history(self, conn: Connection, payload: ChatHistoryIn) -> dict[str, Any]:
+        messages = await self.transcripts.read(
+            conn.principal,
+            payload.appointment_id,
+            after_seq=payload.after_seq,
+            limit=payload.limit,
+            context=ReadContext(via="socket", client_ip=conn.address),
+        )
+        return {"messages": [message_payload(m) for m in messages]}
+
+    async def _chat_typing(self, conn: Connection, payload: TypingIn) -> dict[str, Any]:
+        conn.require_joined(payload.appointment_id)
+        await self.consult.room_for(conn.sid, payload.appointment_id)
+        await self.sio.emit(
+            "chat:typing",
+            {
+                "appointment_id": payload.appointment_id,
+                "from": conn.user_id,
+                "typing": payload.typing,
+            },
+            room=consult_room(payload.appointment_id),
+            skip_sid=conn.sid,
+        )
+        return {}
+
+    # ------------------------------------------------------------------ tokens
+
+    async def _refresh(self, conn: Connection, payload: RefreshIn) -> dict[str, Any]:
+        principal = await self._require_authenticator()(payload.token)
+        if principal.user_id != conn.user_id:
+            raise Unauthorized("this token belongs to another user")
+        conn.principal = principal
+        return {"expires_at": iso_z(principal.expires_at)}
+
+    async def _expire_tokens(self, now: datetime) -> None:
+        for conn in list(self._sockets.values()):
+            if conn.principal.expires_at <= now and conn.sid in self._sockets:
+                log.info("socket_token_expired", user_id=conn.user_id)
+                await self.sio.emit(
+                    "auth:expired",
+                    {"code": "token_expired", "message": "your sign-in expired; sign in again"},
+                    to=conn.sid,
+                    namespace=conn.namespace,
+                )
+                await self.sio.disconnect(conn.sid, namespace=conn.namespace)
+
+    # ------------------------------------------------------------------ admin feed
+
+    async def _snapshot(self, conn: Connection, payload: Payload) -> dict[str, Any]:
+        return {"rooms": [room_summary(r) for r in await self.rooms()]}
+
+    async def _send_snapshot_when_connected(self, sid: str) -> None:
+        # The connect handler runs before the client is told it is connected; wait for that,
+        # so the snapshot is its first event.
+        for _ in range(200):
+            if self.sio.manager.is_connected(sid, ADMIN):
+                break
+            await asyncio.sleep(0.005)
+        else:
+            return
+        try:
+            rooms = await self.rooms()
+        except Exception as exc:
+            log.warning("snapshot_failed", error=repr(exc))
+            return
+        await self.sio.emit(
+            "rooms:snapshot", {"rooms": [room_summary(r) for r in rooms]}, to=sid, namespace=ADMIN
+        )
+
+    async def _publish(self, update: Updated[Any], *, participants: bool = True) -> None:
+        """Tell the room's participants (and the doctor's other sockets, for the clinic
+        console) and the admins what changed."""
+        if not update.changed:
+            return
+        self._gauges_dirty = True
+        room = update.after
+        if room is None:
+            before = update.before
+            assert before is not None
+            await self.sio.emit(
+                "rooms:removed",
+                {"appointment_id": before.appointment_id, "rev": update.rev},
+                room=ADMINS_ROOM,
+                namespace=ADMIN,
+            )
+            return
+        if participants:
+            await self.sio.emit(
+                "consult:state",
+                room_view(room),
+                to=[consult_room(room.appointment_id), user_room(room.doctor.id)],
+            )
+        await self.sio.emit("rooms:update", room_summary(room), room=ADMINS_ROOM, namespace=ADMIN)
+
+    # ------------------------------------------------------------------ pushes
+
+    async def push_to_user(self, user_id: str, event: str, data: dict[str, Any]) -> None:
+        """Send an event to every open socket of a user, on any node."""
+        await self.sio.emit(event, data, room=user_room(user_id), namespace=MAIN)
+
+    async def push_due_reminders(self, source: ReminderSource | None = None) -> int:
+        """Claim the medication reminders due now and push each to its patient's sockets
+        (``reminder:due``); returns how many were pushed."""
+        source = source or self._reminders
+        if source is None:
+            return 0
+        due = await source.claim_due_reminders(self._clock())
+        for reminder in due:
+            await self.push_to_user(reminder.patient_id, "reminder:due", reminder_payload(reminder))
+        return len(due)
+
+    # ------------------------------------------------------------------ background
+
+    async def _background(self) -> None:
+        last_housekeeping = float("-inf")
+        while True:
+            await asyncio.sleep(self.config.tick_seconds)
+            try:
+                await self._expire_tokens(self._clock())
+                if time.monotonic() - last_housekeeping >= self.config.housekeeping_seconds:
+                    last_housekeeping = time.monotonic()
+                    await self.housekeeping()
+                elif self._gauges_dirty:
+                    await self.refresh_gauges()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("hub_housekeeping_failed", error=repr(exc))
+
+    async def housekeeping(self) -> None:
+        consult = self.consult
+        await consult.registry.heartbeat()
+        for swept in await consult.sweep(lambda sid: sid in self._sockets):
+            if swept.ended == "expired":
+                await self._finish(swept.update, "consult:ended", "expired")
+            elif swept.ended is not None:  # e.g. cancelled over REST while the patient waited
+                await self._finish(swept.update, "consult:closed", swept.ended)
+            else:
+                await self._publish(swept.update)
+        await self.refresh_gauges()
+        await self.push_due_reminders()
+
+    async def refresh_gauges(self) -> None:
+        self._gauges_dirty = False
+        rooms = await self.rooms()
+        self.metrics.rooms_active.set(len(rooms))
+        self.metrics.patients_waiting.set(sum(1 for r in rooms if r.patient_waiting))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _require_authenticator(self) -> Authenticator:
+        if self._authenticator is None:
+            raise Unavailable("the hub is not running")
+        return self._authenticator
+
+    def _require_repos(self) -> Repositories:
+        if self._repos is None:
+            raise Unavailable("the hub is not running")
+        return self._repos
+
+
+def make_registry(config: HubConfig, redis_client: Any | None) -> RoomRegistry:
+    """In memory for one process; in Redis when the deployment has one."""
+    if redis_client is None:
+        return MemoryRoomRegistry()
+    return RedisRoomRegistry(
+        redis_client, prefix=f"{config.redis_prefix}:hub", node_ttl=config.node_ttl
+    )

@@ -1,0 +1,171 @@
+"""Socket.IO payloads: what clients send (validated once, here) and the room shapes the hub
+and the admin REST endpoints send back (PROTOCOL.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from chat.models import Timestamp
+from domain.appointments import AppointmentStatus
+from domain.consultation import Room, SeatState
+from domain.users import Role
+
+# ----------------------------------------------------------------------------- inbound
+
+AppointmentRef = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$", description="appointment id")]
+
+
+class Payload(BaseModel):
+    """Event payloads are JSON objects with exactly the documented fields and JSON types."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class AppointmentIn(Payload):
+    appointment_id: AppointmentRef
+
+
+class SignalData(BaseModel):
+    # Browsers send RTCSessionDescriptionInit / RTCIceCandidateInit shapes; anything else in
+    # ``data`` is relayed untouched (the whole payload is size-capped).
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    type: Literal["offer", "answer", "candidate", "restart", "bye"]
+    sdp: str | None = None
+    candidate: dict[str, Any] | str | None = None
+
+    def size(self) -> int:
+        """Bytes of the SDP plus the rest as JSON (what the signal cap limits)."""
+        rest = self.model_dump(mode="json", exclude_unset=True, exclude={"sdp"})
+        return len((self.sdp or "").encode()) + len(orjson.dumps(rest))
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> SignalData:
+        if self.type in ("offer", "answer") and not self.sdp:
+            raise ValueError(f"an {self.type} needs its sdp")
+        return self
+
+
+class SignalIn(Payload):
+    appointment_id: AppointmentRef
+    data: SignalData
+
+
+class ChatSendIn(Payload):
+    appointment_id: AppointmentRef
+    client_msg_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    text: str  # its length cap is the chat's rule (payload_too_large), not a validation error
+
+
+class ChatHistoryIn(Payload):
+    appointment_id: AppointmentRef
+    after_seq: int = Field(default=0, ge=0)
+    limit: int = Field(default=100, ge=1, le=500)
+
+
+class TypingIn(Payload):
+    appointment_id: AppointmentRef
+    typing: bool
+
+
+class RefreshIn(Payload):
+    token: str = Field(min_length=1, max_length=4096)
+
+
+# ----------------------------------------------------------------------------- outbound
+
+
+class ParticipantView(BaseModel):
+    user_id: str
+    name: str
+    role: Role
+    state: SeatState
+    connected: bool
+
+
+class RoomView(BaseModel):
+    """What the two participants see of their consultation (``consult:state``)."""
+
+    appointment_id: str
+    status: AppointmentStatus
+    participants: list[ParticipantView]
+    waiting_since: Timestamp | None
+    started_at: Timestamp | None
+    rev: int = Field(description="grows with every change of the room; newer wins")
+
+    @classmethod
+    def of(cls, room: Room) -> RoomView:
+        return cls(
+            appointment_id=room.appointment_id,
+            status=room.status,
+            participants=[
+                ParticipantView(
+                    user_id=s.user_id,
+                    name=s.name,
+                    role=s.role,
+                    state=s.state,
+                    connected=s.connected,
+                )
+                for s in room.seats
+            ],
+            waiting_since=room.waiting_since,
+            started_at=room.started_at,
+            rev=room.rev,
+        )
+
+
+class PersonOut(BaseModel):
+    id: str
+    name: str
+
+
+class ParticipantSummary(BaseModel):
+    user_id: str
+    role: Role
+    connected: bool
+
+
+class RoomSummary(BaseModel):
+    """What an admin sees of a room: who, state, times, counts. No chat or clinical content."""
+
+    appointment_id: str
+    doctor: PersonOut
+    patient: PersonOut
+    status: AppointmentStatus
+    waiting_since: Timestamp | None
+    started_at: Timestamp | None
+    participants: list[ParticipantSummary]
+    message_count: int
+    rev: int = Field(description="grows with every change of the room; newer wins")
+
+    @classmethod
+    def of(cls, room: Room) -> RoomSummary:
+        return cls(
+            appointment_id=room.appointment_id,
+            doctor=PersonOut(id=room.doctor.id, name=room.doctor.name),
+            patient=PersonOut(id=room.patient.id, name=room.patient.name),
+            status=room.status,
+            waiting_since=room.waiting_since,
+            started_at=room.started_at,
+            participants=[
+                ParticipantSummary(user_id=s.user_id, role=s.role, connected=s.connected)
+                for s in room.seats
+            ],
+            message_count=room.message_count,
+            rev=room.rev,
+        )
+
+
+class RoomsOut(BaseModel):
+    rooms: list[RoomSummary]
+
+
+def room_view(room: Room) -> dict[str, Any]:
+    return RoomView.of(room).model_dump(mode="json")
+
+
+def room_summary(room: Room) -> dict[str, Any]:
+    return RoomSummary.of(room).model_dump(mode="json")

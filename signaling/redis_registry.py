@@ -1,0 +1,190 @@
+"""The room registry in Redis, shared by every hub node of a deployment.
+
+Keys (``prefix`` names the deployment, so several can share one Redis):
+
+* ``{prefix}:room:{appointment_id}``: the room as JSON; it also expires a day after its join
+  window, so a room can never outlive a crash of every node by long;
+* ``{prefix}:rooms``: the set of active appointment ids;
+* ``{prefix}:node:{node_id}``: present while that hub node is alive (refreshed by its
+  heartbeat, gone ``node_ttl`` seconds after the node stops).
+
+A change is an optimistic transaction: WATCH the room, read it, compute the new room with the
+pure change, then MULTI/EXEC; if another node changed the room in between, EXEC fails and the
+change is computed again from the new state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from domain.appointments import AppointmentStatus
+from domain.consultation import Person, Room, Seat, SeatState
+from domain.errors import Unavailable
+from domain.ids import AppointmentId, UserId
+from domain.users import Role
+from signaling.registry import Change, Updated, apply, new_node_id
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 100
+ROOM_KEEP = timedelta(days=1)
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def encode_room(room: Room) -> str:
+    doc: dict[str, Any] = {
+        "appointment_id": room.appointment_id,
+        "doctor": [room.doctor.id, room.doctor.name],
+        "patient": [room.patient.id, room.patient.name],
+        "status": room.status.value,
+        "opened_at": _time(room.opened_at),
+        "closes_at": _time(room.closes_at),
+        "waiting_since": _time(room.waiting_since),
+        "started_at": _time(room.started_at),
+        "message_count": room.message_count,
+        "rev": room.rev,
+        "seats": [
+            {
+                "user_id": s.user_id,
+                "role": s.role.value,
+                "name": s.name,
+                "state": s.state.value,
+                "sid": s.sid,
+                "node": s.node,
+            }
+            for s in room.seats
+        ],
+    }
+    return json.dumps(doc, separators=(",", ":"))
+
+
+def decode_room(raw: str | bytes) -> Room:
+    doc = json.loads(raw)
+    opened_at = _parse_time(doc["opened_at"])
+    closes_at = _parse_time(doc["closes_at"])
+    assert opened_at is not None
+    assert closes_at is not None
+    return Room(
+        appointment_id=AppointmentId(doc["appointment_id"]),
+        doctor=Person(UserId(doc["doctor"][0]), doc["doctor"][1]),
+        patient=Person(UserId(doc["patient"][0]), doc["patient"][1]),
+        status=AppointmentStatus(doc["status"]),
+        opened_at=opened_at,
+        closes_at=closes_at,
+        waiting_since=_parse_time(doc["waiting_since"]),
+        started_at=_parse_time(doc["started_at"]),
+        message_count=int(doc["message_count"]),
+        rev=int(doc["rev"]),
+        seats=tuple(
+            Seat(
+                user_id=UserId(s["user_id"]),
+                role=Role(s["role"]),
+                name=s["name"],
+                state=SeatState(s["state"]),
+                sid=s["sid"],
+                node=s["node"],
+            )
+            for s in doc["seats"]
+        ),
+    )
+
+
+class RedisRoomRegistry:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str,
+        node_ttl: int = 30,
+        node_id: str | None = None,
+    ) -> None:
+        self._r = client
+        self._prefix = prefix
+        self._node_ttl = node_ttl
+        self.node_id = node_id or new_node_id()
+
+    def _room_key(self, appointment_id: str) -> str:
+        return f"{self._prefix}:room:{appointment_id}"
+
+    @property
+    def _index(self) -> str:
+        return f"{self._prefix}:rooms"
+
+    def _node_key(self, node_id: str) -> str:
+        return f"{self._prefix}:node:{node_id}"
+
+    async def get(self, appointment_id: str) -> Room | None:
+        raw = await self._r.get(self._room_key(appointment_id))
+        return decode_room(raw) if raw is not None else None
+
+    async def update(self, appointment_id: str, change: Change[T]) -> Updated[T]:
+        key = self._room_key(appointment_id)
+        for _ in range(MAX_ATTEMPTS):
+            async with self._r.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    before = decode_room(raw) if raw is not None else None
+                    after, result, changed = apply(before, change)
+                    if not changed:
+                        return Updated(before=before, after=after, result=result, changed=False)
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    if after is None:
+                        pipe.delete(key)
+                        pipe.srem(self._index, appointment_id)
+                    else:
+                        keep_until = after.closes_at + ROOM_KEEP
+                        pipe.set(key, encode_room(after), exat=int(keep_until.timestamp()))
+                        pipe.sadd(self._index, appointment_id)
+                    await pipe.execute()
+                except WatchError:
+                    continue
+                return Updated(before=before, after=after, result=result, changed=True)
+        raise Unavailable("the consultation could not be updated; try again")
+
+    async def all(self) -> list[Room]:
+        members = await self._r.smembers(self._index)
+        ids = sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+        if not ids:
+            return []
+        raws = await self._r.mget([self._room_key(i) for i in ids])
+        rooms: list[Room] = []
+        gone: list[str] = []
+        for appointment_id, raw in zip(ids, raws, strict=True):
+            if raw is None:
+                gone.append(appointment_id)
+            else:
+                rooms.append(decode_room(raw))
+        for appointment_id in gone:  # a room key that expired: forget it
+            if not await self._r.exists(self._room_key(appointment_id)):
+                await self._r.srem(self._index, appointment_id)
+        return sorted(rooms, key=lambda r: r.opened_at)
+
+    async def heartbeat(self) -> None:
+        await self._r.set(self._node_key(self.node_id), "1", ex=self._node_ttl)
+
+    async def live_nodes(self, nodes: Iterable[str]) -> set[str]:
+        wanted = sorted(set(nodes))
+        if not wanted:
+            return set()
+        async with self._r.pipeline(transaction=False) as pipe:
+            for node in wanted:
+                pipe.exists(self._node_key(node))
+            found = await pipe.execute()
+        return {node for node, exists in zip(wanted, found, strict=True) if exists}
+
+    async def close(self) -> None:
+        await self._r.delete(self._node_key(self.node_id))

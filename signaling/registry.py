@@ -1,0 +1,110 @@
+"""The room registry: every active consultation room, and which hub nodes are alive.
+
+One interface, two stores: in memory for a single process, in Redis when several processes
+serve (``signaling.redis_registry``). ``create_app`` picks one from the settings.
+
+Rooms change only through :meth:`RoomRegistry.update`, which applies a pure function of the
+current room atomically (in memory: no ``await`` between read and write; in Redis: an
+optimistic WATCH/MULTI transaction, retried when another node changed the room meanwhile).
+Every stored change bumps the room's ``rev``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Generic, Protocol, TypeVar
+
+from domain.consultation import Room
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+# Given the current room (None: no room), the new room (None: remove it; the same object:
+# no change) and a result for the caller. It may raise a DomainError to refuse; nothing changes.
+Change = Callable[[Room | None], tuple[Room | None, T]]
+
+
+@dataclass(frozen=True, slots=True)
+class Updated(Generic[T_co]):
+    before: Room | None
+    after: Room | None
+    result: T_co
+    changed: bool
+
+    @property
+    def removed(self) -> bool:
+        return self.changed and self.before is not None and self.after is None
+
+    @property
+    def rev(self) -> int:
+        """The revision of the new state (a removal also takes a revision)."""
+        if self.after is not None:
+            return self.after.rev
+        return self.before.rev + 1 if self.before is not None else 0
+
+
+def new_node_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def apply(before: Room | None, change: Change[T]) -> tuple[Room | None, T, bool]:
+    """Run a change; stamp the new revision. Pure."""
+    after, result = change(before)
+    if after is before:
+        return before, result, False
+    if after is not None:
+        after = replace(after, rev=(before.rev if before is not None else 0) + 1)
+    return after, result, True
+
+
+class RoomRegistry(Protocol):
+    node_id: str
+
+    async def get(self, appointment_id: str) -> Room | None: ...
+
+    async def update(self, appointment_id: str, change: Change[T]) -> Updated[T]: ...
+
+    async def all(self) -> list[Room]: ...
+
+    async def heartbeat(self) -> None:
+        """Say this node is alive (called periodically)."""
+
+    async def live_nodes(self, nodes: Iterable[str]) -> set[str]:
+        """Which of these nodes are alive."""
+
+    async def close(self) -> None: ...
+
+
+class MemoryRoomRegistry:
+    """One process: a dict. Changes are atomic because nothing awaits between read and write."""
+
+    def __init__(self, node_id: str | None = None) -> None:
+        self.node_id = node_id or new_node_id()
+        self._rooms: dict[str, Room] = {}
+
+    async def get(self, appointment_id: str) -> Room | None:
+        return self._rooms.get(appointment_id)
+
+    async def update(self, appointment_id: str, change: Change[T]) -> Updated[T]:
+        before = self._rooms.get(appointment_id)
+        after, result, changed = apply(before, change)
+        if changed:
+            if after is None:
+                self._rooms.pop(appointment_id, None)
+            else:
+                self._rooms[appointment_id] = after
+        return Updated(before=before, after=after, result=result, changed=changed)
+
+    async def all(self) -> list[Room]:
+        return sorted(self._rooms.values(), key=lambda r: r.opened_at)
+
+    async def heartbeat(self) -> None:
+        return None
+
+    async def live_nodes(self, nodes: Iterable[str]) -> set[str]:
+        return {n for n in nodes if n == self.node_id}
+
+    async def close(self) -> None:
+        self._rooms.clear()

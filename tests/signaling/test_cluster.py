@@ -1,0 +1,256 @@
+"""Two real server processes (``python -m server.cli serve``) sharing one Redis and one database:
+patient on node 1, doctor and admin on node 2. Join, admit, offer/answer/candidates, chat, typing
+and the admin feed work across the nodes; when node 1 dies, the patient's seat is released and
+the patient carries on through node 2."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from domain.appointments import AppointmentKind
+from domain.clock import utc_now
+from domain.users import Role
+from server.app import make_account_service
+from server.settings import DatabaseSettings
+from storage.embedded import free_port
+from storage.mongo import Database, open_database
+from tests.conftest import STRONG_PASSWORD, TEST_SECRET, make_settings
+from tests.support.hub import HubClient
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+class Node:
+    def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
+        self.process = process
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:  # noqa: S310
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+
+def start_node(tmp_path: Path, env: dict[str, str]) -> Node:
+    port = free_port()
+    data_dir = tmp_path / f"node-{port}"
+    data_dir.mkdir()
+    environment = (
+        {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
+        | env
+        | {"TELEMED_PORT": str(port), "TELEMED_DATA_DIR": str(data_dir)}
+    )
+    with (data_dir / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "server.cli", "serve"],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    return Node(process, port)
+
+
+def wait_ready(nodes: list[Node], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not all(n.ready() for n in nodes):
+        for node in nodes:
+            if node.process.poll() is not None:
+                raise RuntimeError(
+                    f"node on port {node.port} exited with {node.process.returncode}"
+                )
+        if time.monotonic() > deadline:
+            raise RuntimeError("the nodes did not become ready")
+        time.sleep(0.1)
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, mongo_url: str, redis_url: str, db_name: str) -> Iterator[list[Node]]:
+    env = {
+        "TELEMED_ENV": "test",
+        "TELEMED_MONGODB_URL": mongo_url,
+        "TELEMED_MONGODB_DATABASE": db_name,
+        "TELEMED_REDIS_URL": redis_url,
+        "TELEMED_JWT_SECRET": TEST_SECRET,
+        "TELEMED_LOG_LEVEL": "WARNING",
+        "TELEMED_RATE_LIMIT": "100000/minute",
+        "TELEMED_SOCKET_RATE": "1000",
+        "TELEMED_SOCKET_BURST": "1000",
+        "TELEMED_HUB_TICK": "0.1",
+        "TELEMED_HUB_HOUSEKEEPING": "0.3",
+        "TELEMED_HUB_NODE_TTL": "5",
+    }
+    started = [start_node(tmp_path, env), start_node(tmp_path, env)]
+    try:
+        wait_ready(started)
+        yield started
+    finally:
+        for node in started:
+            if node.process.poll() is None:
+                node.process.send_signal(signal.SIGTERM)
+        for node in started:
+            try:
+                node.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                node.process.kill()
+                node.process.wait()
+
+
+@pytest.fixture
+async def database(mongo_url: str, db_name: str, tmp_path: Path) -> AsyncIterator[Database]:
+    async with open_database(url=mongo_url, database=db_name, data_dir=tmp_path) as db:
+        yield db
+
+
+async def sign_in(node: Node, email: str) -> str:
+    async with aiohttp.ClientSession() as session:
+        response = await session.post(
+            f"{node.url}/api/v1/auth/login", json={"email": email, "password": STRONG_PASSWORD}
+        )
+        assert response.status == 200, await response.text()
+        return str((await response.json())["access_token"])
+
+
+async def test_a_consultation_across_two_nodes(
+    nodes: list[Node], database: Database, tmp_path: Path, mongo_url: str, db_name: str
+) -> None:
+    node1, node2 = nodes
+    settings = make_settings(mongo_url, db_name, tmp_path)
+    settings = settings.with_(
+        database=DatabaseSettings(mongodb_url=mongo_url, mongodb_database=db_name)
+    )
+    accounts = make_account_service(settings, database)
+    users: dict[str, Any] = {}
+    for role in (Role.PATIENT, Role.DOCTOR, Role.ADMIN):
+        users[role.value] = await accounts.create_user(
+            email=f"{role.value}@cluster.example",
+            password=STRONG_PASSWORD,
+            name=f"{role.value.title()} X",
+            role=role,
+            specialty="GP" if role is Role.DOCTOR else None,
+        )
+    now = utc_now()
+    appointment = (
+        await database.repos.appointments.insert(
+            patient_id=users["patient"].id,
+            doctor_id=users["doctor"].id,
+            start=now,
+            end=now + timedelta(minutes=30),
+            kind=AppointmentKind.VIDEO,
+            reason="",
+            now=now,
+        )
+    ).id
+    ref = {"appointment_id": appointment}
+    clients: list[HubClient] = []
+
+    async def connect(node: Node, role: str, namespace: str = "/") -> HubClient:
+        token = await sign_in(node, f"{role}@cluster.example")
+        client = HubClient(node.url, token, namespace=namespace)
+        clients.append(client)
+        return await client.connect()
+
+    try:
+        admin = await connect(node2, "admin", "/admin")
+        assert await admin.wait_for("rooms:snapshot") == {"rooms": []}
+
+        patient = await connect(node1, "patient")
+        assert (await patient.call("consult:join", ref))["state"] == "waiting"
+        await admin.wait_for("rooms:update", lambda s: s["status"] == "waiting")  # node 1 -> 2
+
+        doctor = await connect(node2, "doctor")
+        joined = await doctor.call("consult:join", ref)
+        assert [
+            (p["role"], p["state"], p["connected"]) for p in joined["room"]["participants"]
+        ] == [
+            ("doctor", "admitted", True),
+            ("patient", "waiting", True),
+        ]
+        await patient.wait_for("consult:state", lambda s: len(s["participants"]) == 2)
+
+        assert (await doctor.call("consult:admit", ref))["ok"] is True
+        await patient.wait_for("consult:admitted")  # node 2 -> 1, to the patient's socket
+
+        offer = {"type": "offer", "sdp": "v=0\r\n"}
+        assert (await doctor.call("rtc:signal", {**ref, "data": offer}))["delivered"] is True
+        assert (await patient.wait_for("rtc:signal"))["data"] == offer
+        answer = {"type": "answer", "sdp": "v=0\r\n"}
+        candidates = [
+            {
+                "type": "candidate",
+                "candidate": {"candidate": f"candidate:{i} 1 udp 1 10.0.0.{i} 9 typ host"},
+            }
+            for i in range(1, 6)
+        ]
+        for data in [answer, *candidates]:
+            assert (await patient.call("rtc:signal", {**ref, "data": data}))["delivered"] is True
+        await doctor.wait_for("rtc:signal", lambda s: s["data"] == candidates[-1])
+        assert [s["data"] for s in doctor.received("rtc:signal")] == [answer, *candidates]
+
+        # Chat from both nodes at once: one gapless sequence, every message seen on both nodes.
+        async def say(client: HubClient, tag: str, i: int) -> int:
+            ack = await client.call(
+                "chat:send", {**ref, "client_msg_id": f"{tag}{i}", "text": f"{tag} {i}"}
+            )
+            assert ack["ok"] is True, ack
+            return int(ack["message"]["seq"])
+
+        seqs = await asyncio.gather(
+            *(say(patient, "p", i) for i in range(30)), *(say(doctor, "d", i) for i in range(30))
+        )
+        assert sorted(seqs) == list(range(1, 61))
+        for client in (patient, doctor):
+            await client.wait_until(lambda c=client: len(c.received("chat:message")) == 60)  # type: ignore[misc]
+            assert sorted(m["seq"] for m in client.received("chat:message")) == list(range(1, 61))
+        await admin.wait_for("rooms:update", lambda s: s["message_count"] == 60)
+
+        await patient.call("chat:typing", {**ref, "typing": True})
+        assert (await doctor.wait_for("chat:typing"))["from"] == users["patient"].id
+
+        # Any node serves the admin REST view of every room.
+        async with aiohttp.ClientSession() as session:
+            token = await sign_in(node1, "admin@cluster.example")
+            response = await session.get(
+                f"{node1.url}/api/v1/admin/rooms", headers={"Authorization": f"Bearer {token}"}
+            )
+            rooms = (await response.json())["rooms"]
+        assert [r["appointment_id"] for r in rooms] == [appointment]
+        assert rooms[0]["message_count"] == 60
+
+        # Node 1 dies: the patient's seat is released by node 2, and the patient carries on
+        # through node 2, re-admitted at once.
+        node1.process.send_signal(signal.SIGKILL)
+        node1.process.wait(timeout=10)
+        await admin.wait_for(
+            "rooms:update",
+            lambda s: [p["connected"] for p in s["participants"]] == [True, False],
+            within=30,
+        )
+        patient = await connect(node2, "patient")
+        assert (await patient.call("consult:join", ref))["state"] == "admitted"
+        history = await patient.call("chat:history", {**ref, "after_seq": 55})
+        assert [m["seq"] for m in history["messages"]] == [56, 57, 58, 59, 60]
+
+        assert (await doctor.call("consult:end", ref))["ok"] is True
+        assert (await patient.wait_for("consult:ended"))["reason"] == "completed"
+        assert (await admin.wait_for("rooms:removed"))["appointment_id"] == appointment
+    finally:
+        for client in clients:
+            with contextlib.suppress(Exception):
+                await client.close()

@@ -1,0 +1,173 @@
+"""The Redis room registry against a real Redis: atomic changes from several nodes, node
+liveness, and the sweep releasing seats of a node that died."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from domain.appointments import AppointmentKind, AppointmentStatus
+from domain.clock import utc_now
+from domain.consultation import JoinWindow, Room
+from domain.ids import UserId
+from domain.users import Role
+from signaling.consultations import Caller, ConsultationService
+from signaling.redis_registry import RedisRoomRegistry
+from storage.mongo import Repositories, open_database
+
+pytestmark = pytest.mark.redis
+
+WINDOW = JoinWindow(early=timedelta(minutes=15), grace=timedelta(minutes=30))
+
+
+@pytest.fixture
+async def redis_client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"test:{uuid.uuid4().hex[:8]}:hub"
+
+
+@pytest.fixture
+async def repos(mongo_url: str, db_name: str, tmp_path: Path) -> AsyncIterator[Repositories]:
+    async with open_database(url=mongo_url, database=db_name, data_dir=tmp_path) as db:
+        yield db.repos
+
+
+async def booked(repos: Repositories) -> tuple[str, str, str]:
+    now = utc_now()
+    patient = await repos.users.create(
+        email=f"p{uuid.uuid4().hex[:6]}@example.com",
+        name="P",
+        role=Role.PATIENT,
+        password_hash="x",
+        created_at=now,
+    )
+    doctor = await repos.users.create(
+        email=f"d{uuid.uuid4().hex[:6]}@example.com",
+        name="D",
+        role=Role.DOCTOR,
+        password_hash="x",
+        created_at=now,
+        specialty="GP",
+    )
+    appointment = await repos.appointments.insert(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        start=now,
+        end=now + timedelta(minutes=30),
+        kind=AppointmentKind.VIDEO,
+        reason="",
+        now=now,
+    )
+    return appointment.id, patient.id, doctor.id
+
+
+def service(repos: Repositories, registry: RedisRoomRegistry) -> ConsultationService:
+    return ConsultationService(
+        appointments=repos.appointments,
+        users=repos.users,
+        messages=repos.messages,
+        registry=registry,
+        window=WINDOW,
+        clock=utc_now,
+    )
+
+
+async def test_changes_from_several_nodes_are_atomic(
+    redis_client: aioredis.Redis, prefix: str, repos: Repositories
+) -> None:
+    nodes = [RedisRoomRegistry(redis_client, prefix=prefix) for _ in range(3)]
+    appointment_id, patient_id, _ = await booked(repos)
+    first = service(repos, nodes[0])
+    await first.join(Caller(user_id=UserId(patient_id), name="P", sid="s1"), appointment_id)
+
+    def bump(room: Room | None) -> tuple[Room | None, None]:
+        assert room is not None
+        return replace(room, message_count=room.message_count + 1), None
+
+    await asyncio.gather(*(nodes[i % 3].update(appointment_id, bump) for i in range(60)))
+    room = await nodes[1].get(appointment_id)
+    assert room is not None
+    assert room.message_count == 60  # no lost update
+    assert room.rev == 61
+    assert [r.appointment_id for r in await nodes[2].all()] == [appointment_id]
+
+
+async def test_node_liveness(redis_client: aioredis.Redis, prefix: str) -> None:
+    alive = RedisRoomRegistry(redis_client, prefix=prefix, node_ttl=30)
+    stopped = RedisRoomRegistry(redis_client, prefix=prefix, node_ttl=30)
+    await alive.heartbeat()
+    await stopped.heartbeat()
+    both = {alive.node_id, stopped.node_id}
+    assert await alive.live_nodes(both | {"never-seen"}) == both
+    await stopped.close()
+    assert await alive.live_nodes(both) == {alive.node_id}
+    assert await alive.live_nodes([]) == set()
+
+
+async def test_expired_room_keys_are_forgotten(redis_client: aioredis.Redis, prefix: str) -> None:
+    registry = RedisRoomRegistry(redis_client, prefix=prefix)
+    await redis_client.sadd(f"{prefix}:rooms", "a" * 24)  # its key expired
+    assert await registry.all() == []
+    assert await redis_client.scard(f"{prefix}:rooms") == 0
+
+
+async def test_sweep_releases_the_seats_of_a_dead_node_and_keeps_the_consultation(
+    redis_client: aioredis.Redis, prefix: str, repos: Repositories
+) -> None:
+    survivor = RedisRoomRegistry(redis_client, prefix=prefix)
+    dying = RedisRoomRegistry(redis_client, prefix=prefix)
+    await survivor.heartbeat()
+    await dying.heartbeat()
+    appointment_id, patient_id, doctor_id = await booked(repos)
+    on_dying, on_survivor = service(repos, dying), service(repos, survivor)
+    await on_dying.join(Caller(user_id=UserId(patient_id), name="P", sid="p1"), appointment_id)
+    await on_survivor.join(Caller(user_id=UserId(doctor_id), name="D", sid="d1"), appointment_id)
+    await on_survivor.admit(Caller(user_id=UserId(doctor_id), name="D", sid="d1"), appointment_id)
+
+    assert await on_survivor.sweep(lambda sid: sid == "d1") == []  # everyone is there
+    await redis_client.delete(f"{prefix}:node:{dying.node_id}")  # the node died silently
+
+    swept = await on_survivor.sweep(lambda sid: sid == "d1")
+    assert len(swept) == 1
+    room = swept[0].update.after
+    assert room is not None
+    assert [(s.role, s.connected) for s in room.seats] == [
+        (Role.DOCTOR, True),
+        (Role.PATIENT, False),
+    ]
+    assert room.status is AppointmentStatus.IN_PROGRESS
+
+    # The doctor's socket vanished from its own node too: the room stays (in progress) until
+    # its window is over, then the consultation is completed and the room goes.
+    swept = await on_survivor.sweep(lambda sid: False)
+    assert swept[0].update.after is not None
+    assert not swept[0].update.after.anyone_connected
+    later = ConsultationService(
+        appointments=repos.appointments,
+        users=repos.users,
+        messages=repos.messages,
+        registry=survivor,
+        window=WINDOW,
+        clock=lambda: utc_now() + timedelta(hours=2),
+    )
+    swept = await later.sweep(lambda sid: False)
+    assert [s.ended for s in swept] == ["expired"]
+    assert await survivor.get(appointment_id) is None
+    stored = await repos.appointments.get(appointment_id)
+    assert stored is not None
+    assert stored.status is AppointmentStatus.COMPLETED
