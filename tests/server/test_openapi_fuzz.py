@@ -437,6 +437,12 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     try:
         rooms = call("GET /api/v1/admin/rooms", "admin")
         assert [r["appointment_id"] for r in rooms["rooms"]] == [ids["live_appointment_id"]]
+        own = call("GET /api/v1/doctors/{doctor_id}/rooms", path={"doctor_id": ids["doctor_id"]})
+        assert [r["appointment_id"] for r in own["rooms"]] == [ids["live_appointment_id"]]
+        call(
+            "GET /api/v1/appointments/{appointment_id}/queue",
+            path={"appointment_id": ids["live_appointment_id"]},
+        )
         call(
             "POST /api/v1/admin/rooms/{appointment_id}/close",
             "admin",

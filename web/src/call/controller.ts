@@ -32,7 +32,17 @@ export type Phase =
   | "closed"
   | "error";
 
-export type EndReason = "completed" | "expired" | "over" | "closed_by_admin" | "joined_elsewhere" | "left";
+export type EndReason =
+  | "completed"
+  | "expired"
+  | "over"
+  | "closed_by_admin"
+  | "joined_elsewhere"
+  | "cancelled"
+  | "no_show"
+  | "left";
+
+const CLOSED_REASONS: EndReason[] = ["closed_by_admin", "joined_elsewhere", "cancelled", "no_show"];
 
 export interface Snapshot {
   phase: Phase;
@@ -187,7 +197,8 @@ export class ConsultController {
     });
     socket.on("consult:closed", (event: { appointment_id: string; reason: string }) => {
       if (event.appointment_id !== this.id) return;
-      this.finish(event.reason === "joined_elsewhere" ? "joined_elsewhere" : "closed_by_admin");
+      const reason = CLOSED_REASONS.find((r) => r === event.reason) ?? "closed_by_admin";
+      this.finish(reason);
     });
     socket.on("rtc:signal", (event: { appointment_id: string; data: SignalData }) => {
       if (event.appointment_id === this.id) void this.session?.receive(event.data);
@@ -282,7 +293,7 @@ export class ConsultController {
     this.session?.close(reason === "left");
     this.releaseKeepAlive?.();
     this.releaseKeepAlive = null;
-    const closed = reason === "closed_by_admin" || reason === "joined_elsewhere";
+    const closed = CLOSED_REASONS.includes(reason);
     this.set({
       phase: closed ? "closed" : "ended",
       endReason: reason,

@@ -10,7 +10,7 @@ import { messageFor, messageForCode } from "../lib/errors";
 import { ApiError } from "../lib/http";
 import { formatDateTime, formatTime, t } from "../lib/i18n";
 import { homeFor, requireUser } from "../lib/session";
-import type { Appointment, User } from "../lib/types";
+import type { Appointment, ChatMessage, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { FollowUp } from "../ui/Clinical";
 import { useTitle } from "../ui/hooks";
@@ -151,14 +151,14 @@ function Over(props: {
 }) {
   const a = props.appointment;
   const isDoctor = props.user.id === a.doctor.id;
-  const [messages] = useState(props.snapshot?.messages ?? null);
-  const [transcript, setTranscript] = useState(messages);
+  const [transcript, setTranscript] = useState<ChatMessage[]>([]);
   useEffect(() => {
-    if (transcript === null && a.status === "completed") {
+    // Straight from the server when the page was opened after the consultation.
+    if (!props.snapshot && a.status === "completed") {
       api.transcript(a.id).then(setTranscript, () => setTranscript([]));
     }
   }, []);
-  const shown = props.snapshot?.messages.length ? props.snapshot.messages : transcript ?? [];
+  const shown = props.snapshot ? props.snapshot.messages : transcript;
   const reason = props.reason;
   const text =
     reason === "closed_by_admin"
@@ -169,9 +169,9 @@ function Over(props: {
           ? t("call.expired")
           : reason === "left"
             ? t("call.left")
-            : a.status === "cancelled"
+            : reason === "cancelled" || a.status === "cancelled"
               ? t("call.was_cancelled")
-              : a.status === "no_show"
+              : reason === "no_show" || a.status === "no_show"
                 ? t("call.was_no_show")
                 : t("call.ended");
   return (
