@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +18,14 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 from pymongo import MongoClient
 
 from domain.appointments import AppointmentKind
@@ -142,6 +149,7 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is not installed; run the README's test command")
+    expect.set_options(timeout=15_000)  # a shared 2-core machine: patience, not flakiness
     with sync_playwright() as p:
         yield p
 
@@ -196,8 +204,44 @@ def sign_in(ctx: BrowserContext, person: Person, live: Live, *, path: str = "/")
     return page
 
 
+ContextFactory = Callable[..., BrowserContext]
+
+
+@pytest.fixture
+def new_context(browser: Browser, live: Live) -> Iterator[ContextFactory]:
+    """Browser contexts (separate people) closed after the test and its failure report."""
+    made: list[BrowserContext] = []
+
+    def make(**kw: Any) -> BrowserContext:
+        ctx = context(kw.pop("browser", browser), live, **kw)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        ctx.close()
+
+
 @pytest.fixture(autouse=True)
 def no_page_errors(live: Live) -> Iterator[None]:
     live.errors.clear()
     yield
     assert live.errors == []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed browser test leaves a screenshot of every page it had open."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "call" or not report.failed:
+        return
+    browser = item.funcargs.get("browser")
+    if browser is None:
+        return
+    for i, ctx in enumerate(browser.contexts):  # type: ignore[attr-defined]
+        for j, page in enumerate(ctx.pages):
+            try:
+                page.screenshot(path=str(SCREENSHOTS / f"FAILED-{item.name}-{i}-{j}.png"))
+            except Exception:  # noqa: S112 - best effort
+                continue

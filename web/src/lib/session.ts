@@ -1,12 +1,19 @@
-// The sign-in of this tab. The access token lives in memory only; the refresh token in
+// The sign-in of this tab. The access token lives in memory; the refresh token in
 // sessionStorage (this tab only, gone when the tab closes), so a reload stays signed in.
 // Tokens are refreshed shortly before the access token expires, for someone active on the
 // page or in a consultation; listeners (the hub's sockets) get each new access token.
+//
+// Refresh tokens rotate and a reused one ends the sign-in, so a refresh whose answer is lost
+// (the page navigated away meanwhile) would sign the person out. Hence pages hand the access
+// token to the next page of this tab (sessionStorage for the moment of the navigation only,
+// taken back at once), so loading a page needs no refresh, and a click on a link waits for a
+// refresh in flight.
 import { activeWithin } from "./activity";
 import { ApiError, decode, send } from "./http";
 import type { Role, TokenPair, User } from "./types";
 
 const REFRESH_KEY = "telemed.refresh";
+const HANDOFF_KEY = "telemed.handoff";
 const REFRESH_MARGIN_MS = 60_000;
 const MIN_REFRESH_DELAY_MS = 5_000;
 
@@ -65,7 +72,74 @@ function clear(): void {
   access = null;
   user = null;
   storeRefresh(null);
+  try {
+    sessionStorage.removeItem(HANDOFF_KEY);
+  } catch {
+    // nothing stored
+  }
 }
+
+interface Handoff {
+  token: string;
+  expiresAt: number;
+  lifetimeMs: number;
+  user: User;
+}
+
+/** The access token the previous page of this tab left for us, taken out of storage at once. */
+function takeHandoff(): void {
+  let raw: string | null = null;
+  try {
+    raw = sessionStorage.getItem(HANDOFF_KEY);
+    sessionStorage.removeItem(HANDOFF_KEY);
+  } catch {
+    return;
+  }
+  if (!raw) return;
+  try {
+    const handoff = JSON.parse(raw) as Handoff;
+    if (handoff.expiresAt - Date.now() > 10_000) {
+      access = { token: handoff.token, expiresAt: handoff.expiresAt, lifetimeMs: handoff.lifetimeMs };
+      user = handoff.user;
+      schedule();
+    }
+  } catch {
+    // a broken handoff is no handoff
+  }
+}
+
+function leaveHandoff(): void {
+  if (!access || !user || !storedRefresh()) return;
+  const handoff: Handoff = { ...access, user };
+  try {
+    sessionStorage.setItem(HANDOFF_KEY, JSON.stringify(handoff));
+  } catch {
+    // the next page refreshes instead
+  }
+}
+
+addEventListener("pagehide", leaveHandoff);
+addEventListener("pageshow", (event) => {
+  // Back from the back-forward cache: this page still holds its token; drop the copy.
+  if (event.persisted) {
+    try {
+      sessionStorage.removeItem(HANDOFF_KEY);
+    } catch {
+      // nothing to drop
+    }
+  }
+});
+// A link followed while a refresh is in flight waits for its answer (else it would be lost).
+document.addEventListener("click", (event) => {
+  if (!refreshing || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const link = (event.target as Element | null)?.closest?.("a[href]");
+  if (!(link instanceof HTMLAnchorElement) || link.origin !== location.origin || link.target) return;
+  event.preventDefault();
+  const href = link.href;
+  void refreshing.finally(() => location.assign(href));
+});
+takeHandoff();
 
 export function currentUser(): User | null {
   return user;
@@ -134,14 +208,19 @@ export function homeFor(role: Role): string {
   return role === "doctor" ? "/doctor" : role === "admin" ? "/admin" : "/patient";
 }
 
-/** Leave for the sign-in page, coming back here afterwards. */
-export function goToSignIn(reason?: "expired" | "signed_out"): never {
+/** The sign-in page, coming back here afterwards. */
+export function signInUrl(reason?: "expired" | "signed_out"): string {
   const next = location.pathname + location.search;
   const params = new URLSearchParams();
   if (next !== "/") params.set("next", next);
   if (reason) params.set("reason", reason);
   const query = params.toString();
-  location.assign(query ? `/?${query}` : "/");
+  return query ? `/?${query}` : "/";
+}
+
+/** Leave for the sign-in page; throws so that the caller goes no further. */
+export function goToSignIn(reason?: "expired" | "signed_out"): never {
+  location.assign(signInUrl(reason));
   throw new ApiError(401, "unauthorized", "signed out");
 }
 

@@ -149,6 +149,7 @@ function Dashboard(props: { hub: Hub }) {
             ]}
             digits={0}
             height={200}
+            windowSeconds={HISTORY_SECONDS}
             testid="activity-chart"
             summary={t("admin.activity_summary", { rooms: list.length, people })}
           />

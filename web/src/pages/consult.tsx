@@ -33,6 +33,7 @@ type Stage =
 
 function ConsultPage() {
   const [stage, setStage] = useState<Stage>({ kind: "loading" });
+  const [user, setUser] = useState<User | null>(null);
   useTitle("call.title");
   const autoAdmit = useMemo(() => new URLSearchParams(location.search).get("admit") === "1", []);
 
@@ -45,6 +46,7 @@ function ConsultPage() {
   useEffect(() => {
     (async () => {
       const user = await requireUser(["patient", "doctor"]);
+      setUser(user);
       const id = appointmentIdFromPath();
       const appointment = await api.appointment(id);
       if (FINAL.includes(appointment.status)) {
@@ -68,7 +70,6 @@ function ConsultPage() {
     return () => removeEventListener("pagehide", onHide);
   }, [stage]);
 
-  const user = stage.kind === "loading" || stage.kind === "error" ? null : stage.user;
   return (
     <Shell user={user} wide>
       {stage.kind === "loading" ? <Loading label={t("common.loading")} /> : null}

@@ -253,7 +253,14 @@ function Booking(props: { onBooked: (appointment: Appointment) => void }) {
     <section class="card booking" aria-labelledby="booking-title">
       <h2 id="booking-title">{t("booking.title")}</h2>
       {doctor ? (
-        <SlotPicker doctor={doctor} onBack={() => setDoctor(null)} onBooked={props.onBooked} />
+        <SlotPicker
+          doctor={doctor}
+          onBack={() => setDoctor(null)}
+          onBooked={(appointment) => {
+            setDoctor(null);
+            props.onBooked(appointment);
+          }}
+        />
       ) : (
         <>
           <div class="filters">

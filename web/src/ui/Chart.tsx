@@ -33,6 +33,8 @@ export function Chart(props: {
   testid?: string;
   digits?: number;
   summary?: string;
+  /** Show this many seconds up to the last point (a live chart), instead of the data's span. */
+  windowSeconds?: number;
 }) {
   const holder = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
@@ -41,26 +43,31 @@ export function Chart(props: {
   useEffect(() => {
     const el = holder.current;
     if (!el) return;
-    const span = () => {
-      const t = props.times;
-      return t.length > 1 ? (t[t.length - 1] ?? 0) - (t[0] ?? 0) : 0;
-    };
+    const span = (u: uPlot) => (u.scales.x?.max ?? 0) - (u.scales.x?.min ?? 0);
+    const window = props.windowSeconds;
     const options: uPlot.Options = {
       width: Math.max(200, el.clientWidth),
       height: props.height ?? 220,
       cursor: { focus: { prox: 16 } },
       legend: { live: true },
-      scales: { x: { time: true } },
+      scales: {
+        x: window
+          ? { time: true, range: (_u, _min, max) => [max - window, max] }
+          : { time: true },
+        // Counts (digits 0) start at zero and step in whole numbers.
+        y: digits === 0 ? { range: (_u, _min, max) => [0, Math.max(2, Math.ceil(max * 1.2))] } : {},
+      },
       axes: [
         {
           stroke: "#475569",
           grid: { stroke: "#e2e8f0" },
-          values: (_u, splits) => splits.map((s) => axisDate(s, span())),
+          values: (u, splits) => splits.map((s) => axisDate(s, span(u))),
         },
         {
           stroke: "#475569",
           grid: { stroke: "#e2e8f0" },
           label: props.unit,
+          ...(digits === 0 ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000] } : {}),
           values: (_u, splits) => splits.map((s) => formatNumber(s, digits)),
         },
       ],

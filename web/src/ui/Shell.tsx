@@ -2,7 +2,7 @@
 // and the main landmark.
 import type { ComponentChildren } from "preact";
 import { type MessageKey, t } from "../lib/i18n";
-import { goToSignIn, homeFor, signOut } from "../lib/session";
+import { homeFor, signInUrl, signOut } from "../lib/session";
 import type { User } from "../lib/types";
 import { LangSwitch } from "./LangSwitch";
 
@@ -54,7 +54,7 @@ export function Shell(props: { user: User | null; children: ComponentChildren; w
                 data-testid="sign-out"
                 onClick={async () => {
                   await signOut();
-                  goToSignIn("signed_out");
+                  location.assign(signInUrl("signed_out"));
                 }}
               >
                 {t("nav.sign_out")}

@@ -249,7 +249,7 @@ function VitalChart(props: { patientId: string; type: VitalType; version: number
   if (!s || s.points.length === 0) {
     return (
       <p class="empty" data-testid="vitals-empty">
-        {t("vitals.none", { type: vitalLabel(props.type) })}
+        {t("vitals.none")}
       </p>
     );
   }
