@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
-import { formatDate, formatDateTime, formatWeekdayDate, t } from "../lib/i18n";
+import { formatDate, formatDateTime, formatTime, formatWeekdayDate, t } from "../lib/i18n";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
 import type { Reminder, User } from "../lib/types";
@@ -101,7 +101,7 @@ function Reminders(props: { patientId: string; version: number }) {
               return (
                 <li key={r.id} class="reminder" data-testid="reminder" data-status={r.status}>
                   <span class="reminder-time">
-                    <time dateTime={r.due_at}>{formatDateTime(r.due_at)}</time>
+                    <time dateTime={r.due_at}>{formatTime(r.due_at)}</time>
                   </span>
                   <span class="reminder-what">
                     {r.drug} · {r.dose}
@@ -159,7 +159,7 @@ function Prescriptions(props: { patientId: string }) {
           <p class="muted">
             {t("rx.schedule", {
               times: p.times.join(", "),
-              start: formatDate(p.start_date),
+              start: formatDate(`${p.start_date}T12:00:00`),
               days: p.days,
             })}
           </p>

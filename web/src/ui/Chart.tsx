@@ -2,7 +2,7 @@
 // in the user's locale, and a text alternative: the latest values are also given in words.
 import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
-import { formatDateTime, formatNumber, locale } from "../lib/i18n";
+import { formatDateTime, formatNumber, locale, t } from "../lib/i18n";
 
 export interface ChartSeries {
   label: string;
@@ -16,7 +16,9 @@ export const PALETTE = ["#0f766e", "#b45309", "#4f46e5", "#be123c"];
 function axisDate(seconds: number, spanSeconds: number): string {
   const date = new Date(seconds * 1000);
   const options: Intl.DateTimeFormatOptions =
-    spanSeconds > 2 * 86_400
+    spanSeconds > 300 * 86_400
+      ? { year: "numeric", month: "short" }
+      : spanSeconds > 2 * 86_400
       ? { month: "short", day: "numeric" }
       : spanSeconds > 3600
         ? { hour: "2-digit", minute: "2-digit" }
@@ -53,7 +55,12 @@ export function Chart(props: {
       scales: {
         x: window
           ? { time: true, range: (_u, _min, max) => [max - window, max] }
-          : { time: true },
+          : {
+              time: true,
+              // One point (or one day's): a day either side, not years.
+              range: (_u, min, max) =>
+                max - min < 3600 ? [min - 86_400, max + 86_400] : [min, max],
+            },
         // Counts (digits 0) start at zero and step in whole numbers.
         y: digits === 0 ? { range: (_u, _min, max) => [0, Math.max(2, Math.ceil(max * 1.2))] } : {},
       },
@@ -72,7 +79,10 @@ export function Chart(props: {
         },
       ],
       series: [
-        { value: (_u, v) => (v == null ? "—" : formatDateTime(new Date(v * 1000))) },
+        {
+          label: t("chart.time"),
+          value: (_u, v) => (v == null ? "—" : formatDateTime(new Date(v * 1000))),
+        },
         ...props.series.map((s) => ({
           label: s.label,
           stroke: s.color,
