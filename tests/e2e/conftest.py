@@ -124,8 +124,10 @@ class Live:
         return self.loop.run(insert())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The app for one test module; stopped afterwards, so that its hub's background work does
+    not run on beside the rest of the suite."""
     db_name = "e2e_" + uuid.uuid4().hex[:12]
     settings = make_settings(mongo_url, db_name, tmp_path_factory.mktemp("e2e"))
     settings = settings.with_(consult=ConsultSettings(hub_tick=0.2, hub_housekeeping=1.0))
