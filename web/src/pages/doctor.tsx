@@ -117,7 +117,7 @@ function Console(props: { user: User; hub: Hub }) {
           {hubState === "connected" ? t("feed.live") : t("feed.reconnecting")}
         </p>
       </div>
-      <div class="columns">
+      <div class="columns columns-side-first">
         <div class="column-side">
           <WaitingRoom rooms={rooms} appointments={appointments} />
         </div>
