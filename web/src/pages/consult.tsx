@@ -100,14 +100,15 @@ function ConsultPage() {
   );
 }
 
-function AppointmentHeading(props: { appointment: Appointment; user: User }) {
+function AppointmentHeading(props: { appointment: Appointment; user: User; status?: boolean }) {
   const a = props.appointment;
   const isDoctor = props.user.id === a.doctor.id;
   return (
     <div class="page-heading">
       <h1>{t("call.with", { name: isDoctor ? a.patient.name : a.doctor.name })}</h1>
       <p class="muted">
-        {formatDateTime(a.start)} – {formatTime(a.end)} · {statusLabel(a.status)}
+        {formatDateTime(a.start)} – {formatTime(a.end)}
+        {props.status === false ? "" : ` · ${statusLabel(a.status)}`}
       </p>
     </div>
   );
@@ -177,7 +178,8 @@ function Over(props: {
                 : t("call.ended");
   return (
     <div class="over" data-testid="call-over" data-reason={reason ?? a.status}>
-      <AppointmentHeading appointment={a} user={props.user} />
+      {/* The status as loaded is stale once the call has ended here: the message says it. */}
+      <AppointmentHeading appointment={a} user={props.user} status={props.snapshot === null} />
       <Alert kind="info" testid="call-ended">
         {text}
       </Alert>
