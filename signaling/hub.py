@@ -190,6 +190,7 @@ class Hub:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._gauges_dirty = True
+        self._stopping = False
         self._consult: ConsultationService | None = None
         self._chat: ChatService | None = None
         self._transcripts: TranscriptReader | None = None
@@ -231,10 +232,9 @@ class Hub:
         self._loop_task = asyncio.create_task(self._background())
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            await cancel_and_wait(self._loop_task)
         for conn in list(self._sockets.values()):
             with contextlib.suppress(Exception):
                 await self.sio.disconnect(conn.sid, namespace=conn.namespace)
@@ -253,9 +253,7 @@ class Hub:
             return
         thread = getattr(manager, "thread", None)
         if isinstance(thread, asyncio.Task):
-            thread.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await thread
+            await cancel_and_wait(thread)
         pubsub = getattr(manager, "pubsub", None)
         if pubsub is not None:
             with contextlib.suppress(Exception):
@@ -662,12 +660,10 @@ class Hub:
         if room is None:
             before = update.before
             assert before is not None
-            await self.sio.emit(
-                "rooms:removed",
-                {"appointment_id": before.appointment_id, "rev": update.rev},
-                room=ADMINS_ROOM,
-                namespace=ADMIN,
-            )
+            gone = {"appointment_id": before.appointment_id, "rev": update.rev}
+            await self.sio.emit("rooms:removed", gone, room=ADMINS_ROOM, namespace=ADMIN)
+            # The clinic console drops it from the waiting list (consult:state never says so).
+            await self.sio.emit("consult:removed", gone, room=user_room(before.doctor.id))
             return
         if participants:
             await self.sio.emit(
@@ -698,7 +694,7 @@ class Hub:
 
     async def _background(self) -> None:
         last_housekeeping = float("-inf")
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.config.tick_seconds)
             try:
                 await self._expire_tokens(self._clock())
@@ -747,6 +743,22 @@ class Hub:
         if self._repos is None:
             raise Unavailable("the hub is not running")
         return self._repos
+
+
+async def cancel_and_wait(task: asyncio.Task[Any], *, give_up_after: float = 10.0) -> None:
+    """Cancel ``task`` and wait until it is done. Libraries awaited inside it (database and
+    Redis clients) can swallow a cancellation, so cancel again until it ends, and give up
+    loudly after ``give_up_after`` seconds rather than hang a shutdown forever."""
+    deadline = time.monotonic() + give_up_after
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+        if time.monotonic() > deadline and not task.done():
+            log.error("task_did_not_stop", task=task.get_name())
+            return
+    if not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.result()  # consumed: a late error must not be reported as never retrieved
 
 
 def make_registry(config: HubConfig, redis_client: Any | None) -> RoomRegistry:
