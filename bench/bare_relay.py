@@ -16,7 +16,7 @@ sio = socketio.AsyncServer(async_mode="aiohttp")
 rooms: dict[str, str] = {}  # sid -> its room
 
 
-@sio.on("consult:join")  # type: ignore[misc]
+@sio.on("consult:join")  # type: ignore[untyped-decorator]
 async def join(sid: str, payload: dict[str, Any]) -> dict[str, Any]:
     room = "consult:" + payload["appointment_id"]
     first = not any(True for _ in sio.manager.get_participants("/", room))
@@ -25,7 +25,7 @@ async def join(sid: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "state": "waiting" if first else "admitted"}
 
 
-@sio.on("consult:admit")  # type: ignore[misc]
+@sio.on("consult:admit")  # type: ignore[untyped-decorator]
 async def admit(sid: str, payload: dict[str, Any]) -> dict[str, Any]:
     await sio.emit(
         "consult:admitted",
@@ -36,7 +36,7 @@ async def admit(sid: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True}
 
 
-@sio.on("rtc:signal")  # type: ignore[misc]
+@sio.on("rtc:signal")  # type: ignore[untyped-decorator]
 async def signal(sid: str, payload: dict[str, Any]) -> dict[str, Any]:
     await sio.emit(
         "rtc:signal",
@@ -47,14 +47,14 @@ async def signal(sid: str, payload: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "delivered": True}
 
 
-@sio.on("chat:send")  # type: ignore[misc]
+@sio.on("chat:send")  # type: ignore[untyped-decorator]
 async def chat(sid: str, payload: dict[str, Any]) -> dict[str, Any]:
     message = {"appointment_id": payload["appointment_id"], "text": payload["text"]}
     await sio.emit("chat:message", message, room=rooms[sid])
     return {"ok": True, "message": message}
 
 
-@sio.event  # type: ignore[misc]
+@sio.event  # type: ignore[untyped-decorator]
 async def disconnect(sid: str, reason: Any = None) -> None:
     rooms.pop(sid, None)
 

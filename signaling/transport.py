@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import struct
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,6 +65,8 @@ class HubPacket(sio_packet.Packet):  # type: ignore[misc]
 
 
 WRITE_BUFFER_LIMIT = 64 * 1024
+_FRAME_16 = struct.Struct("!BBH")
+_FRAME_64 = struct.Struct("!BBQ")
 
 
 class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
@@ -95,6 +98,29 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
     def abort(self) -> None:
         if self._transport is not None:
             self._transport.abort()
+
+    def write_now(self, message: str) -> bool:
+        """Write ``message`` as one text frame at once, when the connection keeps up and is
+        not closing; False (nothing written) otherwise. A server's frames are unmasked and,
+        without compression, plain: the header is the opcode and the length."""
+        transport = self._transport
+        if (
+            transport is None
+            or self._sock.closed
+            or transport.is_closing()
+            or transport.get_write_buffer_size() >= WRITE_BUFFER_LIMIT
+        ):
+            return False
+        data = message.encode()
+        size = len(data)
+        if size < 126:
+            header = bytes((0x81, size))
+        elif size < 65536:
+            header = _FRAME_16.pack(0x81, 126, size)
+        else:
+            header = _FRAME_64.pack(0x81, 127, size)
+        transport.write(header + data)
+        return True
 
     async def send(self, message: str | bytes) -> None:
         if isinstance(message, str):
@@ -147,15 +173,8 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             and not self._ended
             and self.queue.empty()
             and not self.last_ping  # a ping awaiting its pong: send() checks the timeout
-            and ws.writable()
+            and ws.write_now("4" + message)
         ):
-            self._writing = True
-            try:
-                await ws.send("4" + message)
-            except Exception:  # noqa: S110 - the connection is going; the reader closes the socket
-                pass
-            finally:
-                self._writing = False
             return
         await self.send(eio_packet.Packet(eio_packet.MESSAGE, message))
 

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import WSMsgType, web
 
 from domain.users import Role
@@ -265,3 +266,16 @@ async def test_a_client_cannot_fire_the_servers_connect_or_disconnect_handlers(
             assert json.loads(ack[3:])[0]["error"]["code"] == "forbidden"  # still known: not joined
         finally:
             await ws.close()
+
+
+@pytest.mark.parametrize("size", [1, 125, 126, 65_535, 65_536, 200_000])
+async def test_frames_of_every_length_arrive_intact(aiohttp_server: Any, size: int) -> None:
+    """Frames written directly carry the right length header (7-bit, 16-bit and 64-bit)."""
+    sio, url, _ = await bare_hub_server(aiohttp_server)
+    async with aiohttp.ClientSession() as session:
+        ws, sid = await raw_connect(session, url)
+        text = "é" * (size // 2) + "x" * (size % 2)  # multi-byte characters: bytes, not chars
+        await sio.emit("big", {"text": text}, to=sid)
+        frame = await ws.receive_str(timeout=10)
+        assert json.loads(frame[2:]) == ["big", {"text": text}]
+        await ws.close()
