@@ -70,6 +70,7 @@ async def run_suite(options: Options, only: tuple[str, ...], console: Console) -
                         hub_env=hub_env(db.url, database, secret),
                         redis_url=redis_url,
                         step=step,
+                        database_pid=db.pid,
                     )
                     runners: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
                         "relay": bench.relay,
@@ -81,11 +82,13 @@ async def run_suite(options: Options, only: tuple[str, ...], console: Console) -
                         "instructions": bench.instructions,
                     }
                     results: dict[str, Any] = {}
+                    loads: dict[str, Any] = {}
                     for name in only:
                         results[name] = await runners[name]()
-                        results[name]["load_average_after"] = [round(x, 2) for x in load_average()]
+                        loads[name] = [round(x, 2) for x in load_average()]
                     progress.update(task, description="done")
         document["results"] = results
+        document["load_average_after"] = loads
         ok = True
     finally:
         if ok:
@@ -144,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     document = asyncio.run(run_suite(options, only, console))
-    report.print_tables(console, document["results"])
     path = report.write_json(document, "bench")
+    report.print_tables(console, document["results"])
     console.print(f"written {path}")
     return 0
 

@@ -140,6 +140,7 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
             "delivery p50",
             "delivery p99",
             "CPU server / generators",
+            "database CPU",
             "errors",
         ):
             table.add_column(col, justify="right")
@@ -152,6 +153,7 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
                 _f(r["delivery"]["p50_ms"]),
                 _f(r["delivery"]["p99_ms"]),
                 _cpu(r),
+                _f(r["database_cpu"]),
                 json.dumps(r["errors"]) if r["errors"] else "",
             )
         console.print(table)

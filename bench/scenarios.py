@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
 import redis
 
 from bench import instructions
@@ -128,6 +129,7 @@ class Bench:
         hub_env: dict[str, str],
         redis_url: str,
         step: Step,
+        database_pid: int | None = None,
     ) -> None:
         self.o = options
         self.workdir = workdir
@@ -135,6 +137,7 @@ class Bench:
         self.hub_env = hub_env
         self.redis_url = redis_url
         self.step = step
+        self._database = psutil.Process(database_pid) if database_pid else None
         self._hubs = 0
         self._call_offset = options.pairs_needed() - options.call_setups
         self.hub_root = Path(options.hub_root).resolve() if options.hub_root else ROOT
@@ -199,6 +202,7 @@ class Bench:
         pending = await gens.start(command)
         await asyncio.sleep(self.o.warmup)
         split0 = [s.cpu_split() for s in servers]
+        db0 = self._database_cpu()
         t0 = time.monotonic()
         profilers = [
             profile(s, f"{s.name}-{command['kind']}", self.o.duration)
@@ -207,6 +211,7 @@ class Bench:
         ]
         await asyncio.sleep(self.o.duration)
         split1 = [s.cpu_split() for s in servers]
+        db1 = self._database_cpu()
         elapsed = time.monotonic() - t0
         user = sum(b[0] - a[0] for a, b in zip(split0, split1, strict=True)) / elapsed
         system = sum(b[1] - a[1] for a, b in zip(split0, split1, strict=True)) / elapsed
@@ -217,8 +222,18 @@ class Bench:
             result=result,
             server_cpu=user + system,
             load_before=load,
-            extra={"server_cpu_user": round(user, 3), "server_cpu_system": round(system, 3)},
+            extra={
+                "server_cpu_user": round(user, 3),
+                "server_cpu_system": round(system, 3),
+                "database_cpu": round((db1 - db0) / elapsed, 3),
+            },
         )
+
+    def _database_cpu(self) -> float:
+        if self._database is None:
+            return 0.0
+        times = self._database.cpu_times()
+        return float(times.user + times.system)
 
     def _open_command(self, rate: int) -> dict[str, Any]:
         # Each generator offers its share of the total rate.
@@ -291,6 +306,7 @@ class Bench:
                     "delivery": r.latency.summary(),
                     "errors": r.errors,
                     "server_cpu": round(measured.server_cpu, 3),
+                    "database_cpu": measured.extra["database_cpu"],
                     "generator_cpu": r.generator_cpu,
                     "load_average_1m": round(measured.load_before, 2),
                 }
