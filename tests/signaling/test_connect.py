@@ -113,14 +113,19 @@ async def test_auth_refresh_keeps_the_socket(clinic: Clinic) -> None:
 
 async def test_auth_refresh_with_a_revoked_session_is_refused(clinic: Clinic) -> None:
     user = await clinic.user()
+    other_sign_in = await clinic.accounts.login(user["email"])
     socket = await clinic.connect(user)
     await clinic.client.post(
         "/api/v1/auth/logout",
-        json={"refresh_token": user["refresh_token"]},
-        headers=bearer(user["access_token"]),
+        json={"refresh_token": other_sign_in["refresh_token"]},
+        headers=bearer(other_sign_in["access_token"]),
     )
-    ack = await socket.call("auth:refresh", {"token": user["access_token"]})
+    ack = await socket.call("auth:refresh", {"token": other_sign_in["access_token"]})
     assert ack["error"]["code"] == "unauthorized"
+    # The socket's own sign-in was not the one that ended: it stays.
+    assert (await socket.call("chat:history", {"appointment_id": "f" * 24}))["error"][
+        "code"
+    ] == "not_found"
 
 
 async def test_foreign_browser_origins_are_refused(
