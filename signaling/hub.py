@@ -420,7 +420,7 @@ class Hub:
     async def _dispatch(
         self, table: dict[str, EventSpec], event: str, sid: str, args: tuple[Any, ...]
     ) -> dict[str, Any]:
-        spec = table.get(event)
+        spec = table.get(event) if isinstance(event, str) else None  # a name may be any JSON
         label = event if spec is not None else "unknown"
         outcome = "ok"
         try:
@@ -431,7 +431,7 @@ class Hub:
             if wait > 0:
                 raise RateLimited("too many events; slow down", retry_after=wait)
             if spec is None:
-                raise UnknownEvent(f"unknown event {event[:64]!r}")
+                raise UnknownEvent(f"unknown event {str(event)[:64]!r}")
             if event != "auth:refresh":  # renewing a token is the client's doing, not a person's
                 conn.active = True
             payload = parse_payload(spec.model, args, max_bytes=spec.max_bytes)

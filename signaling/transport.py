@@ -7,6 +7,11 @@ queue counts the characters it holds, and remembers the TCP transport its writer
 the hub drops a connection whose queue holds more than its limit (``Hub``: the socket is
 disconnected and its transport aborted, which also frees the stuck writer). The client may
 reconnect and catch up (``chat:history``, a new negotiation).
+
+It also stands between hostile bytes and the libraries' error paths: a websocket frame that is
+not an Engine.IO packet, or a message that is not a valid Socket.IO packet, closes that one
+connection (as the reference Socket.IO server does on a parse error), with a warning in the
+log instead of a traceback, and nothing else happens.
 """
 
 from __future__ import annotations
@@ -17,6 +22,10 @@ from typing import Any
 
 import engineio
 import socketio
+import structlog
+from engineio.async_drivers.aiohttp import WebSocket
+
+log = structlog.get_logger(__name__)
 
 # The aiohttp request being handled by Engine.IO (its websocket writer task inherits it).
 _REQUEST: contextvars.ContextVar[Any] = contextvars.ContextVar("engineio_request", default=None)
@@ -57,7 +66,24 @@ class SendQueue(asyncio.Queue[Any]):
                 abort()
 
 
+class _CheckedWebSocket(WebSocket):  # type: ignore[misc]
+    """Engine.IO's aiohttp websocket, refusing text frames that are not Engine.IO packets (the
+    library would raise out of its reader, and aiohttp would write an error page into the
+    websocket). Raising ``OSError`` here takes Engine.IO's own path for a dropped connection."""
+
+    async def wait(self) -> Any:
+        data = await super().wait()
+        if isinstance(data, str) and (not data or data[0] not in "0123456"):
+            log.warning("engineio_bad_packet", length=len(data))
+            raise OSError("not an Engine.IO packet")
+        return data
+
+
 class _EngineIO(engineio.AsyncServer):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._async = {**self._async, "websocket": _CheckedWebSocket}  # type: ignore[has-type]
+
     def create_queue(self, *args: Any, **kwargs: Any) -> SendQueue:
         return SendQueue(*args, **kwargs)
 
@@ -74,6 +100,31 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
 
     def _engineio_server_class(self) -> type[Any]:
         return _EngineIO
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except Exception as exc:  # a malformed Socket.IO packet: python-socketio cannot parse it
+            log.warning("socketio_bad_packet", error=type(exc).__name__)
+            await self._drop(eio_sid)
+
+    async def _handle_event(self, eio_sid: str, namespace: Any, id: Any, data: Any) -> None:
+        # A client may not fire the server's own connect/disconnect handlers by naming them:
+        # a fake "disconnect" would make the hub forget a socket that stays in its rooms.
+        if isinstance(data, list) and data and data[0] in self.reserved_events:
+            log.warning("socketio_reserved_event", event=data[0])
+            await self._drop(eio_sid)
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _drop(self, eio_sid: str) -> None:
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None:
+            return
+        queue = getattr(socket, "queue", None)
+        if isinstance(queue, SendQueue):
+            queue.abort()
+        await socket.close(wait=False, abort=True)
 
     def send_queue(self, sid: str, namespace: str) -> SendQueue | None:
         """The send queue of a socket connected to this process, if any."""
