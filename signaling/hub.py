@@ -87,6 +87,10 @@ class SessionGuard(Protocol):
         self, session_ids: Collection[str], *, active: Collection[str]
     ) -> set[str]: ...
 
+    async def identify(self, access_token: str) -> Principal:
+        """Authenticate a token without counting it as activity."""
+        ...
+
 
 def _remote(request: web.Request) -> str:
     return request.remote or "unknown"
@@ -620,7 +624,9 @@ class Hub:
     # ------------------------------------------------------------------ tokens
 
     async def _refresh(self, conn: Connection, payload: RefreshIn) -> dict[str, Any]:
-        principal = await self._require_authenticator()(payload.token)
+        guard = self._sessions
+        identify = guard.identify if guard is not None else self._require_authenticator()
+        principal = await identify(payload.token)
         if principal.user_id != conn.user_id:
             raise Unauthorized("this token belongs to another user")
         conn.principal = principal

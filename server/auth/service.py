@@ -178,6 +178,11 @@ class AccountService:
             ended.append(principal.session_id)
         return sorted(set(ended))
 
+    async def identify(self, access_token: str) -> Principal:
+        """:meth:`authenticate` without counting it as activity: a client renewing its token
+        on its own (the hub's ``auth:refresh``) is not a person doing something."""
+        return await self.authenticate(access_token, activity=False)
+
     async def live_sessions(
         self, session_ids: Collection[str], *, active: Collection[str]
     ) -> set[str]:
@@ -199,13 +204,17 @@ class AccountService:
 
     # ------------------------------------------------------------------ tokens
 
-    async def authenticate(self, access_token: str) -> Principal:
-        """Verify an access token and that its sign-in is still live; record activity."""
+    async def authenticate(self, access_token: str, *, activity: bool = True) -> Principal:
+        """Verify an access token and that its sign-in is still live; record activity (unless
+        ``activity`` is false)."""
         claims = self.tokens.decode_access(access_token)
         session = await self._live_session(claims.session_id)
         if session.user_id != claims.user_id:
             raise Unauthorized("invalid token")
-        await self._repos.sessions.touch(session.id, self._clock(), min_interval=TOUCH_INTERVAL)
+        if activity:
+            await self._repos.sessions.touch(
+                session.id, self._clock(), min_interval=TOUCH_INTERVAL
+            )
         return Principal(
             user_id=claims.user_id,
             role=claims.role,
