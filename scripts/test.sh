@@ -15,5 +15,7 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> mypy"
 .venv/bin/mypy
+echo "==> dependency audit (what it could and could not check is printed)"
+.venv/bin/python scripts/audit_deps.py --npm-lock web/package-lock.json --npm-lock bench/node/package-lock.json
 echo "==> pytest"
 .venv/bin/pytest "$@"
