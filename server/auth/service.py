@@ -212,9 +212,7 @@ class AccountService:
         if session.user_id != claims.user_id:
             raise Unauthorized("invalid token")
         if activity:
-            await self._repos.sessions.touch(
-                session.id, self._clock(), min_interval=TOUCH_INTERVAL
-            )
+            await self._repos.sessions.touch(session.id, self._clock(), min_interval=TOUCH_INTERVAL)
         return Principal(
             user_id=claims.user_id,
             role=claims.role,
