@@ -10,7 +10,7 @@ RUN apt-get update \
 WORKDIR /src
 COPY . .
 # Front-end libraries come from npm and are copied into the served assets (web/README.md).
-RUN if [ -f web/package.json ]; then (cd web && npm ci --no-audit --no-fund && npm run build); fi
+RUN if [ -f web/package.json ]; then (cd web && npm ci --ignore-scripts --no-audit --no-fund && npm run build); fi
 RUN python -m venv /opt/telemed && /opt/telemed/bin/pip install .
 
 FROM python:3.11-slim-bookworm AS runtime

@@ -41,3 +41,27 @@ venv() {
     touch "$stamp"
   fi
 }
+
+# The browser app (web/README.md): npm packages from the lock file, then the bundle in
+# web/static/dist/. Rebuilt only when the sources, the build script or the lock file changed.
+web_assets() {
+  local web="$ROOT/web"
+  [ -f "$web/package.json" ] || return 0
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  local digest lock_digest
+  digest="$(cd "$web" && find src package.json package-lock.json build.mjs tsconfig.json -type f -print0 \
+    | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  lock_digest="$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$web/node_modules/.telemed-lock" ] || [ "$(cat "$web/node_modules/.telemed-lock")" != "$lock_digest" ]; then
+    echo "==> installing the browser app's npm packages"
+    (cd "$web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    echo "$lock_digest" > "$web/node_modules/.telemed-lock"
+  fi
+  if [ -f "$web/static/dist/manifest.json" ] && [ -f "$web/static/dist/.sources" ] \
+    && [ "$(cat "$web/static/dist/.sources")" = "$digest" ]; then
+    return 0
+  fi
+  echo "==> building the browser app"
+  (cd "$web" && npm run --silent build)
+  echo "$digest" > "$web/static/dist/.sources"
+}

@@ -6,4 +6,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 
 venv
+web_assets
 exec .venv/bin/telemed serve --demo "$@"

@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# The whole test suite from nothing: installs what the tests need (Debian's redis-server,
-# the virtual environment with the test extras), checks lint and types, then runs pytest.
+# The whole test suite from nothing: installs what the tests need (Debian's redis-server, and
+# chromium with a Chinese font for the browser tests; the virtual environment with the test
+# extras; the browser app's npm packages and bundle), checks lint and types, then runs pytest.
 # The tests start and stop their own SecantusDB and Redis servers.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k auth -x
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 
-apt_install redis-server
+apt_install redis-server chromium fonts-wqy-microhei
 venv test
+web_assets
 
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 echo "==> mypy"
 .venv/bin/mypy
+echo "==> tsc"
+(cd web && npm run --silent typecheck)
 echo "==> dependency audit (what it could and could not check is printed)"
 .venv/bin/python scripts/audit_deps.py --npm-lock web/package-lock.json --npm-lock bench/node/package-lock.json
 echo "==> pytest"

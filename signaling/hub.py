@@ -746,12 +746,10 @@ class Hub:
         if room is None:
             before = update.before
             assert before is not None
-            await self.sio.emit(
-                "rooms:removed",
-                {"appointment_id": before.appointment_id, "rev": update.rev},
-                room=ADMINS_ROOM,
-                namespace=ADMIN,
-            )
+            gone = {"appointment_id": before.appointment_id, "rev": update.rev}
+            await self.sio.emit("rooms:removed", gone, room=ADMINS_ROOM, namespace=ADMIN)
+            # The clinic console drops it from the waiting list (consult:state never says so).
+            await self.sio.emit("consult:removed", gone, room=user_room(before.doctor.id))
             return
         if participants:
             await self.sio.emit(

@@ -1,29 +1,150 @@
-"""Serves the browser app. Until the app exists, the root page says what runs."""
+"""Serves the browser app: one small HTML document per page, linking the page's bundle.
+
+The bundles are built from ``web/src`` by ``npm ci --ignore-scripts && npm run build`` in
+``web/`` (web/README.md) into ``web/static/dist/`` with content-hashed names; the build's
+``manifest.json`` says which files each page needs. Documents carry no inline script or style,
+so the Content-Security-Policy (server/http/middleware.py) needs no ``unsafe-inline`` and no
+nonce. Everything a person reads is rendered by the bundle from the message catalogues.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass
+from html import escape
 from importlib.resources import files
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-INDEX = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Telemed</title></head>
-<body><main>
-<h1>Telemed consultation server · 远程问诊服务器</h1>
-<p>The REST API runs under <a href="/api/v1/openapi.json">/api/v1</a>,
-the Socket.IO hub under /socket.io/. Health: <a href="/healthz">/healthz</a>,
-readiness: <a href="/readyz">/readyz</a>, metrics: <a href="/metrics">/metrics</a>.</p>
-<p>REST 接口位于 /api/v1，Socket.IO 信令位于 /socket.io/。</p>
-</main></body></html>
-"""
+STATIC = Path(str(files("web") / "static"))
+DIST = STATIC / "dist"
+MANIFEST = DIST / "manifest.json"
+
+# Path -> page name (the bundle of src/pages/<name>.tsx).
+PAGES: dict[str, str] = {
+    "/": "signin",
+    "/patient": "patient",
+    "/health": "health",
+    "/doctor": "doctor",
+    "/admin": "admin",
+}
+CONSULT_PAGE = "consult"
+_APPOINTMENT_ID = re.compile(r"^[0-9a-f]{24}$")
+# Hashed bundle files never change: cache them for a year. Everything else is revalidated.
+_HASHED = re.compile(r"^/static/dist/.+-[A-Z0-9]{8}\.(js|css|map)$")
+
+NOT_BUILT = (
+    "The browser app has not been built. Run: cd web && npm ci --ignore-scripts && npm run build\n"
+    "网页应用尚未构建。请运行：cd web && npm ci --ignore-scripts && npm run build\n"
+)
 
 
-async def index(request: web.Request) -> web.Response:
-    return web.Response(text=INDEX, content_type="text/html")
+@dataclass(frozen=True, slots=True)
+class PageAssets:
+    js: str
+    css: str
+    preload: tuple[str, ...]
 
 
-def setup(app: web.Application) -> None:
-    app.router.add_get("/", index)
-    static = files("web") / "static"
-    if static.is_dir():
-        app.router.add_static("/static/", str(static), append_version=False)
+class Manifest:
+    """The build's manifest, read once and again whenever the file changes (a rebuild while
+    the development server runs)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stamp: float | None = None
+        self._pages: dict[str, PageAssets] = {}
+
+    def page(self, name: str) -> PageAssets | None:
+        try:
+            stamp = self._path.stat().st_mtime
+        except FileNotFoundError:
+            return None
+        if stamp != self._stamp:
+            self._pages = self._read()
+            self._stamp = stamp
+        return self._pages.get(name)
+
+    def _read(self) -> dict[str, PageAssets]:
+        data: dict[str, Any] = json.loads(self._path.read_text(encoding="utf-8"))
+        css = str(data["css"])
+        return {
+            name: PageAssets(
+                js=str(entry["js"]),
+                css=css,
+                preload=tuple(str(p) for p in entry.get("preload", [])),
+            )
+            for name, entry in data["pages"].items()
+        }
+
+
+MANIFEST_KEY: web.AppKey[Manifest] = web.AppKey("web_manifest", Manifest)
+
+
+def render(name: str, assets: PageAssets) -> str:
+    preload = "".join(
+        f'<link rel="modulepreload" href="{escape(href)}">' for href in assets.preload
+    )
+    return (
+        "<!doctype html>\n"
+        '<html lang="zh-CN">\n<head>\n'
+        '<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="color-scheme" content="light">\n'
+        '<meta name="theme-color" content="#0f766e">\n'
+        "<title>Telemed · 远程问诊</title>\n"
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">\n'
+        f'<link rel="stylesheet" href="{escape(assets.css)}">\n'
+        f"{preload}\n"
+        f'<script type="module" src="{escape(assets.js)}"></script>\n'
+        "</head>\n"
+        f'<body data-page="{escape(name)}">\n'
+        '<div id="app"></div>\n'
+        "<noscript><p>This app needs JavaScript. 本应用需要启用 JavaScript。</p></noscript>\n"
+        "</body>\n</html>\n"
+    )
+
+
+def _page_response(request: web.Request, name: str) -> web.Response:
+    assets = request.app[MANIFEST_KEY].page(name)
+    if assets is None:
+        return web.Response(status=503, text=NOT_BUILT, content_type="text/plain")
+    response = web.Response(text=render(name, assets), content_type="text/html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+def _page(name: str) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        return _page_response(request, name)
+
+    return handler
+
+
+async def consult(request: web.Request) -> web.Response:
+    if not _APPOINTMENT_ID.match(request.match_info["appointment_id"]):
+        raise web.HTTPNotFound()
+    return _page_response(request, CONSULT_PAGE)
+
+
+async def _cache_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: long-lived caching for hashed bundle files only."""
+    if not request.path.startswith("/static/") or response.status != 200:
+        return
+    if _HASHED.match(request.path):
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response.headers.setdefault("Cache-Control", "no-cache")
+
+
+def setup(app: web.Application, *, manifest: Manifest | None = None) -> None:
+    app[MANIFEST_KEY] = manifest or Manifest(MANIFEST)
+    for path, name in PAGES.items():
+        app.router.add_get(path, _page(name), name=f"page-{name}")
+    app.router.add_get("/consult/{appointment_id}", consult, name="page-consult")
+    if STATIC.is_dir():
+        app.router.add_static("/static/", str(STATIC), append_version=False)
+    app.on_response_prepare.append(_cache_headers)

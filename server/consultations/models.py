@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chat.models import MessageOut, MessagesOut
-from signaling.models import RoomsOut, RoomSummary
+from chat.models import MessageOut, MessagesOut, Timestamp
+from signaling.models import RoomsOut, RoomSummary, RoomView
 
 
 class MessagesQuery(BaseModel):
@@ -15,4 +15,28 @@ class MessagesQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=500)
 
 
-__all__ = ["MessageOut", "MessagesOut", "MessagesQuery", "RoomSummary", "RoomsOut"]
+class DoctorRoomsOut(BaseModel):
+    rooms: list[RoomView] = Field(
+        description="the doctor's open rooms, those with a waiting patient first (arrival order)"
+    )
+
+
+class QueueOut(BaseModel):
+    appointment_id: str
+    position: int | None = Field(
+        description="1 = next; null when the patient is not in the waiting room now"
+    )
+    waiting: int = Field(description="patients waiting for this doctor now")
+    doctor_busy: bool = Field(description="the doctor is in another consultation")
+    waiting_since: Timestamp | None
+
+
+__all__ = [
+    "DoctorRoomsOut",
+    "MessageOut",
+    "MessagesOut",
+    "MessagesQuery",
+    "QueueOut",
+    "RoomSummary",
+    "RoomsOut",
+]

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from chat.transcripts import ReadContext
+from domain.errors import NotFound
 from domain.users import Role
 from server import keys
 from server.audit.recorder import audited
-from server.consultations.models import MessageOut, MessagesOut, MessagesQuery, RoomsOut
+from server.consultations.models import (
+    DoctorRoomsOut,
+    MessageOut,
+    MessagesOut,
+    MessagesQuery,
+    QueueOut,
+    RoomsOut,
+)
+from server.consultations.queue import doctor_rooms, queue_place
 from server.http.api import Api, Call
-from signaling.models import RoomSummary
+from signaling.models import RoomSummary, RoomView
 
 api = Api()
 
@@ -64,3 +73,39 @@ async def close_room(call: Call) -> None:
     ) as scope:
         closed = await hub.close_room(appointment_id)
         scope.details["status"] = closed.status.value
+
+
+@api.get(
+    "/doctors/{doctor_id}/rooms",
+    summary="A doctor's open consultation rooms, for the clinic console's waiting list",
+    tags=["consultations"],
+    response=DoctorRoomsOut,
+    roles=[Role.DOCTOR, Role.ADMIN],
+)
+async def list_doctor_rooms(call: Call) -> DoctorRoomsOut:
+    doctor_id = call.path("doctor_id")
+    if not call.principal.is_admin and call.principal.user_id != doctor_id:
+        raise NotFound("no such doctor")
+    rooms = doctor_rooms(await call.app[keys.HUB].rooms(), doctor_id)
+    return DoctorRoomsOut(rooms=[RoomView.of(r) for r in rooms])
+
+
+@api.get(
+    "/appointments/{appointment_id}/queue",
+    summary="The patient's place in the doctor's waiting room",
+    tags=["consultations"],
+    response=QueueOut,
+)
+async def queue(call: Call) -> QueueOut:
+    view = await call.app[keys.APPOINTMENTS].get(call.principal, call.path("appointment_id"))
+    appointment = view.appointment
+    if not appointment.is_participant(call.principal.user_id):
+        raise NotFound("no such appointment")  # admins see appointments, not waiting rooms
+    place = queue_place(await call.app[keys.HUB].rooms(), appointment.id, appointment.doctor_id)
+    return QueueOut(
+        appointment_id=appointment.id,
+        position=place.position,
+        waiting=place.waiting,
+        doctor_busy=place.doctor_busy,
+        waiting_since=place.waiting_since,
+    )

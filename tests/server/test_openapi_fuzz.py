@@ -10,8 +10,6 @@ headers); invalid data must be rejected; an operation that needs auth must not a
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -48,6 +46,7 @@ from server.app import build_api, create_app
 from server.http.api import openapi_document
 from storage.embedded import free_port
 from tests.conftest import FAST_PASSWORDS, STRONG_PASSWORD, make_settings
+from tests.support.live import ThreadLoop
 
 T = TypeVar("T")
 
@@ -86,30 +85,6 @@ class LiveServer:
         return {"Authorization": f"Bearer {self.tokens[who]['access_token']}"}
 
 
-class _Loop:
-    """An event loop in a thread, for a server that must answer blocking clients."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=60)
-
-    def close(self) -> None:
-        async def cancel_the_rest() -> None:  # as asyncio.run does (e.g. a socket's next ping)
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        self.run(cancel_the_rest())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
 def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     db_name = "fuzz_" + uuid.uuid4().hex[:12]
@@ -118,7 +93,7 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     app = create_app(settings, passwords=FAST_PASSWORDS)
     runner = web.AppRunner(app, access_log=None)
     port = free_port()
-    loop = _Loop()
+    loop = ThreadLoop()
     session = requests.Session()
     try:
         loop.run(runner.setup())
@@ -437,6 +412,12 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     try:
         rooms = call("GET /api/v1/admin/rooms", "admin")
         assert [r["appointment_id"] for r in rooms["rooms"]] == [ids["live_appointment_id"]]
+        own = call("GET /api/v1/doctors/{doctor_id}/rooms", path={"doctor_id": ids["doctor_id"]})
+        assert [r["appointment_id"] for r in own["rooms"]] == [ids["live_appointment_id"]]
+        call(
+            "GET /api/v1/appointments/{appointment_id}/queue",
+            path={"appointment_id": ids["live_appointment_id"]},
+        )
         call(
             "POST /api/v1/admin/rooms/{appointment_id}/close",
             "admin",

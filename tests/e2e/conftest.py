@@ -1,0 +1,251 @@
+"""End-to-end tests in real headless Chromium: Debian's ``/usr/bin/chromium`` driven by
+Playwright (never a downloaded browser), with fake camera and microphone, against the real app
+served from a thread on a real socket, on the real database.
+
+Every test makes its own people and appointments, so the tests are independent; screenshots of
+every page go to ``test-artifacts/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
+from pymongo import MongoClient
+
+from domain.appointments import AppointmentKind
+from domain.availability import Availability, WeeklyWindow
+from domain.users import Role
+from server import keys
+from server.app import create_app
+from server.settings import ConsultSettings
+from storage.embedded import free_port
+from tests.conftest import FAST_PASSWORDS, STRONG_PASSWORD, make_settings
+from tests.support.live import ThreadLoop
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--no-sandbox",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # WebRTC between two tabs of one machine, also where loopback is its only network.
+    "--allow-loopback-in-peer-connection",
+]
+PHONE = {"width": 375, "height": 812}
+DESKTOP = {"width": 1366, "height": 900}
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Person:
+    email: str
+    name: str
+    id: str
+    role: Role
+    password: str = STRONG_PASSWORD
+
+
+@dataclass
+class Live:
+    url: str
+    app: web.Application
+    loop: ThreadLoop
+    made: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def person(self, role: Role, name: str, *, specialty: str | None = None) -> Person:
+        self.made += 1
+        email = f"{role.value}{self.made}-{uuid.uuid4().hex[:6]}@example.com"
+
+        async def create() -> str:
+            user = await self.app[keys.ACCOUNTS].create_user(
+                email=email,
+                password=STRONG_PASSWORD,
+                name=name,
+                role=role,
+                specialty=specialty or ("General practice" if role is Role.DOCTOR else None),
+                timezone="Asia/Shanghai",
+            )
+            return user.id
+
+        return Person(email=email, name=name, id=self.loop.run(create()), role=role)
+
+    def availability(self, doctor: Person) -> None:
+        """Every day, all day, 30-minute slots: there is always a free time to book."""
+
+        async def put() -> None:
+            await self.app[keys.DATABASE].repos.availability.put(
+                doctor.id,
+                Availability("UTC", 30, tuple(WeeklyWindow(d, 0, 24 * 60) for d in range(7))),
+                now=datetime.now(UTC),
+            )
+
+        self.loop.run(put())
+
+    def appointment(self, patient: Person, doctor: Person, *, starts_in: float = 0) -> str:
+        """A video appointment starting now (inserted directly: booking refuses the past)."""
+
+        async def insert() -> str:
+            now = datetime.now(UTC)
+            start = now + timedelta(minutes=starts_in)
+            appointment = await self.app[keys.DATABASE].repos.appointments.insert(
+                patient_id=patient.id,
+                doctor_id=doctor.id,
+                start=start,
+                end=start + timedelta(minutes=30),
+                kind=AppointmentKind.VIDEO,
+                reason="Cough for a week",
+                now=now,
+            )
+            return appointment.id
+
+        return self.loop.run(insert())
+
+
+@pytest.fixture(scope="module")
+def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The app for one test module; stopped afterwards, so that its hub's background work does
+    not run on beside the rest of the suite."""
+    db_name = "e2e_" + uuid.uuid4().hex[:12]
+    settings = make_settings(mongo_url, db_name, tmp_path_factory.mktemp("e2e"))
+    settings = settings.with_(consult=ConsultSettings(hub_tick=0.2, hub_housekeeping=1.0))
+    app = create_app(settings, passwords=FAST_PASSWORDS)
+    runner = web.AppRunner(app, access_log=None)
+    port = free_port()
+    loop = ThreadLoop()
+    try:
+        loop.run(runner.setup())
+        loop.run(web.TCPSite(runner, "127.0.0.1", port).start())
+        yield Live(url=f"http://127.0.0.1:{port}", app=app, loop=loop)
+    finally:
+        loop.run(runner.cleanup())
+        loop.close()
+        client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+        client.drop_database(db_name)
+        client.close()
+
+
+# Module scope, not session: Playwright's sync API runs an event loop in this thread while it
+# is started, and the asyncio tests of the other folders need the thread without one.
+@pytest.fixture(scope="module")
+def playwright() -> Iterator[Playwright]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed; run the README's test command")
+    expect.set_options(timeout=15_000)  # a shared 2-core machine: patience, not flakiness
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """One Chromium per test module; each launch gets a fresh temporary user-data directory."""
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def screenshots() -> Path:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def shoot(page: Page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def context(
+    browser: Browser, live: Live, *, locale: str = "en-US", phone: bool = False
+) -> BrowserContext:
+    ctx = browser.new_context(
+        base_url=live.url,
+        locale=locale,
+        timezone_id="Asia/Shanghai",
+        viewport=PHONE if phone else DESKTOP,
+        is_mobile=phone,
+        has_touch=phone,
+    )
+    ctx.set_default_timeout(20_000)
+    return ctx
+
+
+def watch(page: Page, who: str, live: Live) -> Page:
+    """Page errors fail the test at its end (collected on ``live.errors``)."""
+    page.on("pageerror", lambda error: live.errors.append(f"{who}: {error}"))
+    return page
+
+
+def sign_in(ctx: BrowserContext, person: Person, live: Live, *, path: str = "/") -> Page:
+    page = watch(ctx.new_page(), person.name, live)
+    page.goto(path)
+    page.get_by_test_id("email").fill(person.email)
+    page.get_by_test_id("password").fill(person.password)
+    page.get_by_test_id("login").click()
+    page.wait_for_url(lambda url: not url.endswith("/") and "/?" not in url)
+    return page
+
+
+ContextFactory = Callable[..., BrowserContext]
+
+
+@pytest.fixture
+def new_context(browser: Browser, live: Live) -> Iterator[ContextFactory]:
+    """Browser contexts (separate people) closed after the test and its failure report."""
+    made: list[BrowserContext] = []
+
+    def make(**kw: Any) -> BrowserContext:
+        ctx = context(kw.pop("browser", browser), live, **kw)
+        made.append(ctx)
+        return ctx
+
+    yield make
+    for ctx in made:
+        ctx.close()
+
+
+@pytest.fixture(autouse=True)
+def no_page_errors(live: Live) -> Iterator[None]:
+    live.errors.clear()
+    yield
+    assert live.errors == []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed browser test leaves a screenshot of every page it had open."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when != "call" or not report.failed:
+        return
+    browser = item.funcargs.get("browser")
+    if browser is None:
+        return
+    for i, ctx in enumerate(browser.contexts):  # type: ignore[attr-defined]
+        for j, page in enumerate(ctx.pages):
+            try:
+                page.screenshot(path=str(SCREENSHOTS / f"FAILED-{item.name}-{i}-{j}.png"))
+            except Exception:  # noqa: S112 - best effort
+                continue

@@ -1,0 +1,577 @@
+// The consultation as the call page sees it: joining the room through the hub, waiting and
+// being admitted, the video call (CallSession), the chat with its transcript and outbox,
+// typing, network quality and the audio-only fallback, and how it ends. Components render its
+// snapshot; nothing here knows about markup.
+import { keepAlive } from "../lib/activity";
+import * as api from "../lib/api";
+import { ApiError } from "../lib/http";
+import { connectHub, type Hub, type HubState } from "../lib/socket";
+import type {
+  AckError,
+  Appointment,
+  ChatMessage,
+  IceServer,
+  JoinAck,
+  QueueInfo,
+  Role,
+  RoomView,
+  SignalData,
+  User,
+} from "../lib/types";
+import { contiguousSeq, loadOutbox, merge, newClientMsgId, type Pending, saveOutbox, settle } from "./chat";
+import { classify, getAudio, getVideo, type LocalMedia, type MediaProblem } from "./media";
+import { type Level, levelOf, type Sample, Streak, videoTooCostly } from "./quality";
+import { type CallState, CallSession, type ControlMessage } from "./session";
+
+export type Phase =
+  | "joining"
+  | "waiting"
+  | "in_call"
+  | "too_early"
+  | "ended"
+  | "closed"
+  | "error";
+
+export type EndReason =
+  | "completed"
+  | "expired"
+  | "over"
+  | "closed_by_admin"
+  | "joined_elsewhere"
+  | "cancelled"
+  | "no_show"
+  | "left";
+
+const CLOSED_REASONS: EndReason[] = ["closed_by_admin", "joined_elsewhere", "cancelled", "no_show"];
+
+export interface Snapshot {
+  phase: Phase;
+  role: Role;
+  room: RoomView | null;
+  hub: HubState;
+  call: CallState;
+  remoteStream: MediaStream | null;
+  localStream: MediaStream;
+  mic: boolean;
+  cam: boolean;
+  audioOnly: "network" | "user" | null;
+  mediaProblems: LocalMedia["problems"];
+  remoteMedia: ControlMessage | null;
+  remoteVideoStalled: boolean;
+  messages: ChatMessage[];
+  outbox: Pending[];
+  peerTyping: boolean;
+  quality: { level: Level; sample: Sample | null };
+  queue: QueueInfo | null;
+  endReason: EndReason | null;
+  error: AckError | null;
+  opensAt: string | null;
+  busy: "admit" | "end" | null;
+  actionError: AckError | null;
+}
+
+const HISTORY_PAGE = 500;
+const TYPING_SEND_MS = 3000;
+const TYPING_IDLE_MS = 4000;
+const TYPING_SHOW_MS = 6000;
+const QUALITY_MS = 2000;
+const QUEUE_MS = 10_000;
+
+const joinedKey = (id: string) => `telemed.joined.${id}`;
+
+export function wasJoined(appointmentId: string): boolean {
+  try {
+    return sessionStorage.getItem(joinedKey(appointmentId)) === "1";
+  } catch {
+    return false;
+  }
+}
+
+function markJoined(appointmentId: string, joined: boolean): void {
+  try {
+    if (joined) sessionStorage.setItem(joinedKey(appointmentId), "1");
+    else sessionStorage.removeItem(joinedKey(appointmentId));
+  } catch {
+    // a reload then shows the device check again
+  }
+}
+
+export class ConsultController {
+  private snap: Snapshot;
+  private readonly listeners = new Set<() => void>();
+  private hub: Hub | null = null;
+  private session: CallSession | null = null;
+  private releaseKeepAlive: (() => void) | null = null;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private typingSentAt = 0;
+  private typingIdle: ReturnType<typeof setTimeout> | undefined;
+  private peerTypingTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryJoin: ReturnType<typeof setTimeout> | undefined;
+  private readonly costly = new Streak(4);
+  private readonly stalled = new Streak(3);
+  private historyLoading = false;
+  private disposed = false;
+  private autoAdmit: boolean;
+
+  constructor(
+    readonly appointment: Appointment,
+    readonly user: User,
+    private readonly media: LocalMedia,
+    options: { autoAdmit?: boolean } = {},
+  ) {
+    this.autoAdmit = options.autoAdmit ?? false;
+    const role: Role = user.id === appointment.doctor.id ? "doctor" : "patient";
+    const outbox = loadOutbox(appointment.id);
+    this.snap = {
+      phase: "joining",
+      role,
+      room: null,
+      hub: "connecting",
+      call: "new",
+      remoteStream: null,
+      localStream: new MediaStream(
+        [media.audio, media.video].filter((t): t is MediaStreamTrack => t !== null),
+      ),
+      mic: media.audio !== null,
+      cam: media.video !== null,
+      audioOnly: null,
+      mediaProblems: media.problems,
+      remoteMedia: null,
+      remoteVideoStalled: false,
+      messages: [],
+      outbox,
+      peerTyping: false,
+      quality: { level: "unknown", sample: null },
+      queue: null,
+      endReason: null,
+      error: null,
+      opensAt: null,
+      busy: null,
+      actionError: null,
+    };
+  }
+
+  // ------------------------------------------------------------------ store
+
+  get snapshot(): Snapshot {
+    return this.snap;
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private set(change: Partial<Snapshot>): void {
+    this.snap = { ...this.snap, ...change };
+    for (const listener of this.listeners) listener();
+  }
+
+  private get id(): string {
+    return this.appointment.id;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  start(): void {
+    const hub = connectHub();
+    this.hub = hub;
+    this.releaseKeepAlive = keepAlive();
+    this.session = new CallSession(this.snap.role === "patient", this.callEvents(), {
+      audio: this.media.audio,
+      video: this.media.video,
+    });
+    hub.onState((state) => {
+      this.set({ hub: state });
+      if (state !== "connected") this.session?.setPresence(false, false);
+    });
+    const socket = hub.socket;
+    socket.on("connect", () => void this.join());
+    socket.on("consult:state", (room: RoomView) => this.applyRoom(room));
+    socket.on("consult:admitted", (event: { room: RoomView; ice_servers?: IceServer[] }) => {
+      if (event.ice_servers) this.session?.setIceServers(event.ice_servers);
+      this.applyRoom(event.room, true);
+    });
+    socket.on("consult:ended", (event: { appointment_id: string; reason: string }) => {
+      if (event.appointment_id === this.id) this.finish(event.reason === "expired" ? "expired" : "completed");
+    });
+    socket.on("consult:closed", (event: { appointment_id: string; reason: string }) => {
+      if (event.appointment_id !== this.id) return;
+      const reason = CLOSED_REASONS.find((r) => r === event.reason) ?? "closed_by_admin";
+      this.finish(reason);
+    });
+    socket.on("rtc:signal", (event: { appointment_id: string; data: SignalData }) => {
+      if (event.appointment_id === this.id) void this.session?.receive(event.data);
+    });
+    socket.on("chat:message", (message: ChatMessage) => this.receiveMessages([message]));
+    socket.on("chat:typing", (event: { appointment_id: string; from: string; typing: boolean }) => {
+      if (event.appointment_id !== this.id || event.from === this.user.id) return;
+      clearTimeout(this.peerTypingTimer);
+      this.set({ peerTyping: event.typing });
+      if (event.typing) {
+        this.peerTypingTimer = setTimeout(() => this.set({ peerTyping: false }), TYPING_SHOW_MS);
+      }
+    });
+    this.timers.push(setInterval(() => void this.sampleQuality(), QUALITY_MS));
+    this.timers.push(setInterval(() => void this.pollQueue(), QUEUE_MS));
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.retryJoin);
+    clearTimeout(this.typingIdle);
+    clearTimeout(this.peerTypingTimer);
+    this.session?.close(false);
+    this.hub?.close();
+    this.releaseKeepAlive?.();
+    this.snap.localStream.getTracks().forEach((t) => t.stop());
+  }
+
+  private async join(): Promise<void> {
+    if (!this.hub || this.isOver()) return;
+    const ack = await this.hub.request<JoinAck>("consult:join", { appointment_id: this.id });
+    if (this.isOver()) return;
+    if (!ack.ok) {
+      const error = ack.error;
+      if (error.code === "too_early") {
+        const opensAt = (error.details as { opens_at?: string } | undefined)?.opens_at ?? null;
+        this.set({ phase: "too_early", opensAt, error });
+        const wait = opensAt ? Date.parse(opensAt) - Date.now() : 30_000;
+        clearTimeout(this.retryJoin);
+        this.retryJoin = setTimeout(() => void this.join(), Math.max(1000, Math.min(wait + 500, 60_000)));
+      } else if (error.code === "consultation_over") {
+        this.finish("over");
+      } else if (error.code === "unavailable" || error.code === "timeout" || error.code === "rate_limited") {
+        clearTimeout(this.retryJoin);
+        this.retryJoin = setTimeout(() => void this.join(), 3000);
+        this.set({ error });
+      } else {
+        this.set({ phase: "error", error });
+      }
+      return;
+    }
+    markJoined(this.id, true);
+    this.session?.setIceServers(ack.ice_servers);
+    this.set({ error: null, opensAt: null });
+    this.applyRoom(ack.room, ack.state === "admitted");
+    void this.loadHistory();
+    void this.flushOutbox();
+    if (ack.state === "waiting") void this.pollQueue();
+    if (this.autoAdmit && this.snap.role === "doctor") {
+      this.autoAdmit = false;
+      if (this.patientWaiting()) void this.admit();
+    }
+  }
+
+  private isOver(): boolean {
+    return this.disposed || ["ended", "closed"].includes(this.snap.phase);
+  }
+
+  private applyRoom(room: RoomView, admitted?: boolean): void {
+    if (room.appointment_id !== this.id || this.isOver()) return;
+    const current = this.snap.room;
+    if (current && current.rev !== undefined && room.rev !== undefined && room.rev < current.rev) return;
+    const me = room.participants.find((p) => p.user_id === this.user.id);
+    const peer = room.participants.find((p) => p.user_id !== this.user.id);
+    const inCall = admitted === true || me?.state === "admitted";
+    const phase: Phase = inCall ? "in_call" : "waiting";
+    const peerPresent = peer !== undefined && peer.state === "admitted" && peer.connected;
+    this.set({ room, phase, queue: inCall ? null : this.snap.queue });
+    this.session?.setPresence(inCall && this.hub?.socket.connected === true, peerPresent);
+  }
+
+  private patientWaiting(): boolean {
+    const patient = this.snap.room?.participants.find((p) => p.role === "patient");
+    return patient !== undefined && patient.state === "waiting" && patient.connected;
+  }
+
+  private finish(reason: EndReason): void {
+    if (this.isOver()) return;
+    markJoined(this.id, false);
+    this.session?.close(reason === "left");
+    this.releaseKeepAlive?.();
+    this.releaseKeepAlive = null;
+    const closed = CLOSED_REASONS.includes(reason);
+    this.set({
+      phase: closed ? "closed" : "ended",
+      endReason: reason,
+      remoteStream: null,
+      call: "closed",
+      peerTyping: false,
+      busy: null,
+    });
+    this.snap.localStream.getTracks().forEach((t) => t.stop());
+    // The hub has nothing more to say about this consultation.
+    this.hub?.close();
+    if (reason === "over" || this.snap.messages.length === 0) void this.loadTranscript();
+  }
+
+  /** The transcript stays readable to both participants after the consultation. */
+  private async loadTranscript(): Promise<void> {
+    try {
+      const messages = await api.transcript(this.id);
+      this.set({ messages: merge(this.snap.messages, messages) });
+    } catch {
+      // the ended page works without it
+    }
+  }
+
+  // ------------------------------------------------------------------ the call
+
+  private callEvents() {
+    return {
+      send: async (data: SignalData) => {
+        if (!this.hub?.socket.connected) return false;
+        const ack = await this.hub.request<{ delivered: boolean }>(
+          "rtc:signal",
+          { appointment_id: this.id, data },
+          8000,
+        );
+        return ack.ok && ack.delivered;
+      },
+      onRemoteStream: (stream: MediaStream | null) => this.set({ remoteStream: stream }),
+      onState: (state: CallState) => {
+        if (!this.isOver()) this.set({ call: state });
+      },
+      onControl: (message: ControlMessage) => this.set({ remoteMedia: message }),
+      log: (event: string, detail?: unknown) => console.debug("call", event, detail),
+    };
+  }
+
+  private async sampleQuality(): Promise<void> {
+    const session = this.session;
+    if (!session || this.snap.phase !== "in_call") return;
+    let sample: Sample | null = null;
+    try {
+      sample = await session.sample();
+    } catch {
+      sample = null;
+    }
+    const level = levelOf(sample);
+    const remoteCam = this.snap.remoteMedia?.cam ?? true;
+    const stalled = this.stalled.push(
+      sample !== null && remoteCam && sample.framesDecodedDelta === 0,
+    );
+    this.set({ quality: { level, sample }, remoteVideoStalled: stalled });
+    // Audio-only fallback: sending video over a network that cannot carry it.
+    if (sample && this.snap.cam && !this.snap.audioOnly && this.costly.push(videoTooCostly(sample))) {
+      this.costly.reset();
+      await this.setAudioOnly(true, "network");
+    }
+  }
+
+  private async pollQueue(): Promise<void> {
+    if (this.snap.phase !== "waiting" || this.snap.role !== "patient") return;
+    try {
+      this.set({ queue: await api.queue(this.id) });
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) this.set({ queue: null });
+    }
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  async admit(): Promise<void> {
+    if (!this.hub) return;
+    this.set({ busy: "admit", actionError: null });
+    const ack = await this.hub.request<{ room: RoomView }>("consult:admit", { appointment_id: this.id });
+    if (ack.ok) this.applyRoom(ack.room);
+    this.set({ busy: null, actionError: ack.ok ? null : ack.error });
+  }
+
+  async end(): Promise<void> {
+    if (!this.hub) return;
+    this.set({ busy: "end", actionError: null });
+    const ack = await this.hub.request<object>("consult:end", { appointment_id: this.id });
+    if (ack.ok) this.finish("completed");
+    else this.set({ busy: null, actionError: ack.error });
+  }
+
+  async leave(): Promise<void> {
+    if (this.hub?.socket.connected) {
+      await this.hub.request<object>("consult:leave", { appointment_id: this.id }, 3000);
+    }
+    this.finish("left");
+  }
+
+  toggleMic(): void {
+    const track = this.media.audio;
+    if (!track) return;
+    track.enabled = !track.enabled;
+    this.set({ mic: track.enabled });
+    this.session?.sendControl({ mic: track.enabled });
+  }
+
+  async toggleCam(): Promise<void> {
+    if (this.snap.cam) {
+      await this.stopCamera();
+      this.set({ cam: false, audioOnly: this.snap.audioOnly === "network" ? null : this.snap.audioOnly });
+      this.session?.sendControl({ cam: false, audioOnly: false });
+    } else {
+      await this.startCamera(null);
+    }
+  }
+
+  async setAudioOnly(on: boolean, why: "network" | "user" = "user"): Promise<void> {
+    if (on) {
+      await this.session?.replaceTrack("video", null);
+      this.set({ audioOnly: why });
+      this.session?.sendControl({ audioOnly: true });
+    } else {
+      const track = this.media.video;
+      if (track && track.readyState === "live") {
+        await this.session?.replaceTrack("video", track);
+        this.set({ audioOnly: null, cam: true });
+        this.session?.sendControl({ audioOnly: false, cam: true });
+      } else {
+        this.set({ audioOnly: null });
+        await this.startCamera(null);
+      }
+      this.costly.reset();
+    }
+  }
+
+  async switchDevice(kind: "audio" | "video", deviceId: string): Promise<void> {
+    if (kind === "video") {
+      await this.startCamera(deviceId);
+      return;
+    }
+    try {
+      const track = await getAudio(deviceId);
+      track.enabled = this.snap.mic;
+      this.media.audio?.stop();
+      this.replaceLocal("audio", track);
+      await this.session?.replaceTrack("audio", track);
+    } catch {
+      this.set({ actionError: { code: "device_failed", message: "" } });
+    }
+  }
+
+  private async startCamera(deviceId: string | null): Promise<void> {
+    try {
+      const track = await getVideo(deviceId);
+      this.media.video?.stop();
+      this.replaceLocal("video", track);
+      if (!this.snap.audioOnly) await this.session?.replaceTrack("video", track);
+      this.set({ cam: true, mediaProblems: { ...this.snap.mediaProblems, video: null } });
+      this.session?.sendControl({ cam: true });
+    } catch (error) {
+      const problem: MediaProblem = classify(error);
+      this.set({ mediaProblems: { ...this.snap.mediaProblems, video: problem } });
+    }
+  }
+
+  private async stopCamera(): Promise<void> {
+    await this.session?.replaceTrack("video", null);
+    this.media.video?.stop();
+    this.replaceLocal("video", null);
+  }
+
+  private replaceLocal(kind: "audio" | "video", track: MediaStreamTrack | null): void {
+    const previous = this.media[kind];
+    const stream = new MediaStream(
+      this.snap.localStream.getTracks().filter((t) => t !== previous && t.kind !== kind),
+    );
+    if (track) stream.addTrack(track);
+    this.media[kind] = track;
+    this.set({ localStream: stream });
+  }
+
+  // ------------------------------------------------------------------ chat
+
+  async sendChat(text: string): Promise<void> {
+    const body = text.trim();
+    if (!body) return;
+    const pending: Pending = {
+      client_msg_id: newClientMsgId(),
+      text: body,
+      created_at: new Date().toISOString(),
+      failed: false,
+    };
+    this.setOutbox([...this.snap.outbox, pending]);
+    this.typing(false);
+    await this.deliver(pending);
+  }
+
+  async retry(clientMsgId: string): Promise<void> {
+    const pending = this.snap.outbox.find((p) => p.client_msg_id === clientMsgId);
+    if (pending) await this.deliver(pending);
+  }
+
+  private async deliver(pending: Pending): Promise<void> {
+    if (!this.hub?.socket.connected) return; // sent on reconnect
+    const ack = await this.hub.request<{ message: ChatMessage }>("chat:send", {
+      appointment_id: this.id,
+      client_msg_id: pending.client_msg_id,
+      text: pending.text,
+    });
+    if (ack.ok) {
+      this.receiveMessages([ack.message]);
+    } else if (!["unavailable", "timeout", "rate_limited"].includes(ack.error.code)) {
+      this.setOutbox(
+        this.snap.outbox.map((p) =>
+          p.client_msg_id === pending.client_msg_id ? { ...p, failed: true } : p,
+        ),
+      );
+      this.set({ actionError: ack.error });
+    }
+  }
+
+  private async flushOutbox(): Promise<void> {
+    for (const pending of this.snap.outbox) await this.deliver(pending);
+  }
+
+  private setOutbox(outbox: Pending[]): void {
+    saveOutbox(this.id, outbox);
+    this.set({ outbox });
+  }
+
+  private receiveMessages(incoming: ChatMessage[]): void {
+    const mine = incoming.filter((m) => m.appointment_id === this.id);
+    if (mine.length === 0) return;
+    const messages = merge(this.snap.messages, mine);
+    const outbox = settle(this.snap.outbox, messages);
+    if (outbox !== this.snap.outbox) saveOutbox(this.id, outbox);
+    this.set({ messages, outbox });
+    const highest = messages[messages.length - 1]?.seq ?? 0;
+    if (contiguousSeq(messages) < highest) void this.loadHistory(); // a gap: fetch what is missing
+  }
+
+  private async loadHistory(): Promise<void> {
+    if (!this.hub || this.historyLoading) return;
+    this.historyLoading = true;
+    try {
+      for (let round = 0; round < 20; round += 1) {
+        const after = contiguousSeq(this.snap.messages);
+        const ack = await this.hub.request<{ messages: ChatMessage[] }>("chat:history", {
+          appointment_id: this.id,
+          after_seq: after,
+          limit: HISTORY_PAGE,
+        });
+        if (!ack.ok) break;
+        this.receiveMessages(ack.messages);
+        if (ack.messages.length < HISTORY_PAGE) break;
+      }
+    } finally {
+      this.historyLoading = false;
+    }
+  }
+
+  typing(active: boolean): void {
+    if (!this.hub?.socket.connected || this.isOver()) return;
+    clearTimeout(this.typingIdle);
+    const now = Date.now();
+    if (active) {
+      if (now - this.typingSentAt > TYPING_SEND_MS) {
+        this.typingSentAt = now;
+        void this.hub.request("chat:typing", { appointment_id: this.id, typing: true });
+      }
+      this.typingIdle = setTimeout(() => this.typing(false), TYPING_IDLE_MS);
+    } else if (this.typingSentAt) {
+      this.typingSentAt = 0;
+      void this.hub.request("chat:typing", { appointment_id: this.id, typing: false });
+    }
+  }
+}

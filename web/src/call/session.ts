@@ -1,0 +1,339 @@
+// One side of the video call: the RTCPeerConnection with the perfect-negotiation pattern
+// (the doctor impolite, the patient polite), pairing across reloads (pairing.ts), recovery
+// (ICE restart, then a fresh connection), a control data channel (mute and camera state), and
+// statistics for the quality indicator.
+import type { IceServer, SignalData } from "../lib/types";
+import { type Effect, generations, Pairing } from "./pairing";
+import { type Sample, sampleOf, type Totals, totalsOf } from "./quality";
+
+export type CallState = RTCPeerConnectionState;
+
+export interface ControlMessage {
+  kind: "media";
+  mic: boolean;
+  cam: boolean;
+  /** Video was turned off for the network, not by the person. */
+  audioOnly: boolean;
+}
+
+export interface CallEvents {
+  /** Send through the hub; resolves to whether it reached the other participant. */
+  send(data: SignalData): Promise<boolean>;
+  onRemoteStream(stream: MediaStream | null): void;
+  onState(state: CallState): void;
+  onControl(message: ControlMessage): void;
+  log?(event: string, detail?: unknown): void;
+}
+
+const WATCHDOG_MS = 1500;
+const ANNOUNCE_RETRY_MS = 5000;
+const OFFER_RESEND_MS = 5000;
+const DISCONNECTED_GRACE_MS = 4000;
+const ICE_RESTART_WAIT_MS = 8000;
+const CONNECT_TIMEOUT_MS = 20_000;
+
+export class CallSession {
+  private readonly pairing: Pairing;
+  private pc: RTCPeerConnection | null = null;
+  private channel: RTCDataChannel | null = null;
+  private makingOffer = false;
+  private ignoreOffer = false;
+  private settingRemoteAnswer = false;
+  private queue: Promise<void> = Promise.resolve();
+  private watchdog: ReturnType<typeof setInterval> | undefined;
+  private iceServers: RTCIceServer[] = [];
+  private peerPresent = false;
+  private active = false;
+  private closed = false;
+  private unhealthySince: number | null = null;
+  private iceRestartAt: number | null = null;
+  private iceRestarts = 0;
+  private offerSentAt: number | null = null;
+  private remoteStream: MediaStream | null = null;
+  private lastTotals: Totals | null = null;
+  private control: ControlMessage = { kind: "media", mic: true, cam: true, audioOnly: false };
+  readonly tracks: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null };
+  private readonly localStream: MediaStream;
+
+  constructor(
+    readonly polite: boolean,
+    private readonly events: CallEvents,
+    local: { audio: MediaStreamTrack | null; video: MediaStreamTrack | null },
+  ) {
+    this.pairing = new Pairing(polite, () => Date.now(), generations());
+    this.tracks = { ...local };
+    this.localStream = new MediaStream(
+      [local.audio, local.video].filter((t): t is MediaStreamTrack => t !== null),
+    );
+    this.watchdog = setInterval(() => this.check(), WATCHDOG_MS);
+  }
+
+  get state(): CallState {
+    return this.pc?.connectionState ?? "new";
+  }
+
+  get connection(): RTCPeerConnection | null {
+    return this.pc;
+  }
+
+  setIceServers(servers: IceServer[]): void {
+    this.iceServers = servers.map((s) => ({ ...s }));
+    if (this.pc) {
+      try {
+        this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: this.iceServers });
+      } catch (error) {
+        this.events.log?.("ice_servers_not_applied", error);
+      }
+    }
+  }
+
+  /** Whether we take part (admitted) and whether the other participant can be reached now. */
+  setPresence(active: boolean, peerPresent: boolean): void {
+    const cameBack = peerPresent && !this.peerPresent;
+    this.active = active;
+    this.peerPresent = peerPresent;
+    if (cameBack) this.check();
+  }
+
+  /** A signal from the other participant (handled one at a time, in order). */
+  receive(data: SignalData): Promise<void> {
+    this.queue = this.queue.then(() => this.handle(data)).catch((error: unknown) => {
+      this.events.log?.("signal_failed", error);
+    });
+    return this.queue;
+  }
+
+  async replaceTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<void> {
+    const previous = this.tracks[kind];
+    if (previous && previous !== track) this.localStream.removeTrack(previous);
+    if (track) this.localStream.addTrack(track);
+    this.tracks[kind] = track;
+    const transceiver = this.transceiver(kind);
+    if (transceiver) await transceiver.sender.replaceTrack(track);
+  }
+
+  sendControl(message: Partial<ControlMessage>): void {
+    this.control = { ...this.control, ...message };
+    if (this.channel?.readyState === "open") this.channel.send(JSON.stringify(this.control));
+  }
+
+  /** Figures since the previous call (about every two seconds from the quality indicator). */
+  async sample(): Promise<Sample | null> {
+    const pc = this.pc;
+    if (!pc || pc.connectionState !== "connected") {
+      this.lastTotals = null;
+      return null;
+    }
+    const totals = totalsOf(await pc.getStats(), performance.now());
+    const sample = sampleOf(this.lastTotals, totals);
+    this.lastTotals = totals;
+    return sample;
+  }
+
+  /** Leave: tell the other side (when ``bye``) and close everything. */
+  close(bye: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.watchdog);
+    const state = this.pairing.state;
+    if (bye && state.kind === "paired") {
+      void this.events.send({ type: "bye", pc: state.gen, to: state.remote });
+    }
+    this.pairing.reset();
+    this.teardown();
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private async handle(data: SignalData): Promise<void> {
+    if (this.closed) return;
+    const { effects, deliver } = this.pairing.receive(data);
+    await this.apply(effects);
+    if (!deliver || !this.pc) return;
+    const pc = this.pc;
+    if (data.type === "offer" || data.type === "answer") {
+      if (!data.sdp) return;
+      const readyForOffer =
+        !this.makingOffer && (pc.signalingState === "stable" || this.settingRemoteAnswer);
+      const collision = data.type === "offer" && !readyForOffer;
+      this.ignoreOffer = !this.polite && collision;
+      if (this.ignoreOffer) return;
+      this.settingRemoteAnswer = data.type === "answer";
+      try {
+        await pc.setRemoteDescription({ type: data.type, sdp: data.sdp });
+      } finally {
+        this.settingRemoteAnswer = false;
+      }
+      if (data.type === "answer") this.offerSentAt = null;
+      if (data.type === "offer") {
+        await pc.setLocalDescription();
+        await this.signal({ type: "answer", sdp: pc.localDescription?.sdp ?? "" });
+      }
+    } else if (data.type === "candidate" && data.candidate) {
+      try {
+        await pc.addIceCandidate(data.candidate);
+      } catch (error) {
+        if (!this.ignoreOffer) this.events.log?.("candidate_refused", error);
+      }
+    }
+  }
+
+  private async apply(effects: Effect[]): Promise<void> {
+    for (const effect of effects) {
+      if (effect.type === "close") {
+        this.teardown();
+      } else if (effect.type === "create") {
+        this.teardown();
+        this.create();
+      } else {
+        const delivered = await this.events.send(effect.data);
+        if (!delivered && effect.data.type === "restart" && effect.data.ack === undefined) {
+          this.pairing.undelivered(effect.data.pc ?? 0);
+        }
+      }
+    }
+  }
+
+  /** Sends one signal of the current pairing, stamped with both generations. */
+  private async signal(data: SignalData): Promise<boolean> {
+    const state = this.pairing.state;
+    if (state.kind !== "paired") return false;
+    return this.events.send({ ...data, pc: state.gen, to: state.remote });
+  }
+
+  private create(): void {
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    this.pc = pc;
+    this.unhealthySince = null;
+    this.iceRestartAt = null;
+    this.iceRestarts = 0;
+    this.offerSentAt = null;
+    this.lastTotals = null;
+    // Both kinds always have a transceiver, so a camera turned on later is only replaceTrack.
+    pc.addTransceiver(this.tracks.audio ?? "audio", {
+      direction: "sendrecv",
+      streams: [this.localStream],
+    });
+    pc.addTransceiver(this.tracks.video ?? "video", {
+      direction: "sendrecv",
+      streams: [this.localStream],
+    });
+    const channel = pc.createDataChannel("control", { negotiated: true, id: 0 });
+    this.channel = channel;
+    channel.onopen = () => channel.send(JSON.stringify(this.control));
+    channel.onmessage = (event) => {
+      try {
+        const message = JSON.parse(String(event.data)) as ControlMessage;
+        if (message.kind === "media") this.events.onControl(message);
+      } catch {
+        // not ours
+      }
+    };
+    const remote = new MediaStream();
+    this.remoteStream = remote;
+    pc.ontrack = (event) => {
+      if (this.pc !== pc) return;
+      if (!remote.getTracks().includes(event.track)) remote.addTrack(event.track);
+      this.events.onRemoteStream(remote);
+    };
+    pc.onnegotiationneeded = async () => {
+      if (this.pc !== pc) return;
+      try {
+        this.makingOffer = true;
+        await pc.setLocalDescription();
+        this.offerSentAt = Date.now();
+        await this.signal({ type: "offer", sdp: pc.localDescription?.sdp ?? "" });
+      } catch (error) {
+        this.events.log?.("offer_failed", error);
+      } finally {
+        this.makingOffer = false;
+      }
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (this.pc === pc && candidate) void this.signal({ type: "candidate", candidate: candidate.toJSON() });
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.pc !== pc) return;
+      if (pc.connectionState === "connected") {
+        this.unhealthySince = null;
+        this.iceRestarts = 0;
+        this.iceRestartAt = null;
+      }
+      this.events.onState(pc.connectionState);
+    };
+    this.events.onState(pc.connectionState);
+  }
+
+  private teardown(): void {
+    const pc = this.pc;
+    this.pc = null;
+    this.channel = null;
+    this.makingOffer = false;
+    this.ignoreOffer = false;
+    if (pc) {
+      pc.ontrack = null;
+      pc.onnegotiationneeded = null;
+      pc.onicecandidate = null;
+      pc.onconnectionstatechange = null;
+      pc.close();
+    }
+    if (this.remoteStream) {
+      this.remoteStream = null;
+      this.events.onRemoteStream(null);
+    }
+    this.events.onState(this.closed ? "closed" : "new");
+  }
+
+  private transceiver(kind: "audio" | "video"): RTCRtpTransceiver | undefined {
+    return this.pc?.getTransceivers().find((t) => t.receiver.track.kind === kind);
+  }
+
+  /** The watchdog: start, retry and recover the connection while both of us are there. */
+  private check(): void {
+    if (this.closed || !this.active || !this.peerPresent) return;
+    const now = Date.now();
+    const state = this.pairing.state;
+    if (state.kind === "idle" || (state.kind === "announcing" && now - state.since > ANNOUNCE_RETRY_MS)) {
+      void this.apply(this.pairing.announce());
+      return;
+    }
+    if (state.kind !== "paired" || !this.pc) return;
+    const pc = this.pc;
+    // An offer that never got its answer (the other side was away): send it again.
+    if (
+      pc.signalingState === "have-local-offer" &&
+      this.offerSentAt !== null &&
+      now - this.offerSentAt > OFFER_RESEND_MS &&
+      pc.localDescription
+    ) {
+      this.offerSentAt = now;
+      void this.signal({ type: "offer", sdp: pc.localDescription.sdp });
+      return;
+    }
+    const connection = pc.connectionState;
+    if (connection === "connected") {
+      this.unhealthySince = null;
+      return;
+    }
+    this.unhealthySince ??= now;
+    const unhealthyFor = now - this.unhealthySince;
+    if (connection === "new" || connection === "connecting") {
+      if (now - state.since > CONNECT_TIMEOUT_MS && unhealthyFor > CONNECT_TIMEOUT_MS) {
+        void this.apply(this.pairing.announce()); // never connected: start over
+      }
+      return;
+    }
+    // disconnected or failed: an ICE restart first, a fresh connection if that does not help.
+    if (connection === "disconnected" && unhealthyFor < DISCONNECTED_GRACE_MS) return;
+    if (this.iceRestartAt === null || now - this.iceRestartAt > ICE_RESTART_WAIT_MS) {
+      if (this.iceRestarts >= 2) {
+        void this.apply(this.pairing.announce());
+        return;
+      }
+      this.iceRestarts += 1;
+      this.iceRestartAt = now;
+      this.events.log?.("ice_restart", { attempt: this.iceRestarts });
+      pc.restartIce();
+    }
+  }
+}

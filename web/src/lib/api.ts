@@ -1,0 +1,210 @@
+// The REST API as typed functions. Every call carries the access token; a 401 gets one
+// refresh and a retry, and when the sign-in is over the page goes to sign in.
+import { ApiError, decode, type Query, send, withQuery } from "./http";
+import { accessToken, goToSignIn, refresh } from "./session";
+import type {
+  Allergy,
+  Appointment,
+  AppointmentKind,
+  Condition,
+  Doctor,
+  HealthRecord,
+  Note,
+  PrecallReport,
+  Prescription,
+  QueueInfo,
+  Reminder,
+  RoomSummary,
+  Series,
+  Slot,
+  User,
+  Vital,
+  VitalType,
+} from "./types";
+
+export { ApiError };
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let token = accessToken();
+  if (!token && (await refresh())) token = accessToken();
+  if (!token) goToSignIn("expired");
+  let response = await send(method, path, { body, token });
+  if (response.status === 401) {
+    if (!(await refresh())) goToSignIn("expired");
+    response = await send(method, path, { body, token: accessToken() });
+    if (response.status === 401) goToSignIn("expired");
+  }
+  return decode<T>(response);
+}
+
+const get = <T>(path: string, query?: Query) => call<T>("GET", withQuery(path, query));
+const post = <T>(path: string, body?: unknown) => call<T>("POST", path, body ?? {});
+const enc = encodeURIComponent;
+
+/** Every page of a list (bounded: a person's own lists are short). */
+async function all<K extends string, T>(
+  path: string,
+  key: K,
+  query: Query = {},
+  maxPages = 10,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < maxPages; page += 1) {
+    const answer: Record<K, T[]> & { next_cursor: string | null } = await get(path, {
+      ...query,
+      cursor,
+    });
+    items.push(...answer[key]);
+    cursor = answer.next_cursor;
+    if (!cursor) break;
+  }
+  return items;
+}
+
+// ------------------------------------------------------------------ auth
+
+export async function register(email: string, password: string, name: string): Promise<User> {
+  const response = await send("POST", "/auth/register", { body: { email, password, name } });
+  return (await decode<{ user: User }>(response)).user;
+}
+
+// ------------------------------------------------------------------ doctors, appointments
+
+export const doctors = (query: { specialty?: string; q?: string } = {}) =>
+  all<"doctors", Doctor>("/doctors", "doctors", { ...query, limit: 200 }, 5);
+
+export const slots = async (doctorId: string, from: Date, to: Date) =>
+  (
+    await get<{ slots: Slot[]; timezone: string }>(`/doctors/${enc(doctorId)}/slots`, {
+      from: from.toISOString(),
+      to: to.toISOString(),
+      limit: 400,
+    })
+  ).slots;
+
+export const appointments = (query: { from?: string; to?: string; status?: string } = {}) =>
+  all<"appointments", Appointment>("/appointments", "appointments", { ...query, limit: 200 });
+
+export const appointment = async (id: string) =>
+  (await get<{ appointment: Appointment }>(`/appointments/${enc(id)}`)).appointment;
+
+export const book = async (input: {
+  doctor_id: string;
+  start: string;
+  kind: AppointmentKind;
+  reason: string;
+}) => (await post<{ appointment: Appointment }>("/appointments", input)).appointment;
+
+export const cancel = async (id: string, reason?: string) =>
+  (await post<{ appointment: Appointment }>(`/appointments/${enc(id)}/cancel`, reason ? { reason } : {}))
+    .appointment;
+
+export const noShow = async (id: string) =>
+  (await post<{ appointment: Appointment }>(`/appointments/${enc(id)}/no_show`)).appointment;
+
+export const queue = (id: string) => get<QueueInfo>(`/appointments/${enc(id)}/queue`);
+
+// ------------------------------------------------------------------ records
+
+export const record = (patientId: string) => get<HealthRecord>(`/patients/${enc(patientId)}/record`);
+
+export const vitalSeries = async (patientId: string, type: VitalType, from?: Date) =>
+  (
+    await get<{ vitals: Vital[]; series: Series | null }>(`/patients/${enc(patientId)}/vitals`, {
+      type,
+      from: from?.toISOString(),
+      limit: 1000,
+    })
+  ).series;
+
+export const addVital = async (
+  patientId: string,
+  input: { type: VitalType; value: unknown; unit: string; measured_at: string; appointment_id?: string },
+) => (await post<{ vital: Vital }>(`/patients/${enc(patientId)}/vitals`, input)).vital;
+
+export const notes = (patientId: string) =>
+  all<"notes", Note>(`/patients/${enc(patientId)}/notes`, "notes", {}, 1);
+
+export const addNote = async (patientId: string, appointmentId: string, text: string) =>
+  (
+    await post<{ note: Note }>(`/patients/${enc(patientId)}/notes`, {
+      appointment_id: appointmentId,
+      text,
+    })
+  ).note;
+
+export const prescriptions = (patientId: string) =>
+  all<"prescriptions", Prescription>(`/patients/${enc(patientId)}/prescriptions`, "prescriptions", {}, 2);
+
+export const prescribe = (
+  patientId: string,
+  input: {
+    appointment_id: string;
+    drug: string;
+    dose: string;
+    times: string[];
+    start_date: string;
+    days: number;
+    timezone?: string;
+  },
+) =>
+  post<{ prescription: Prescription; reminders_created: number }>(
+    `/patients/${enc(patientId)}/prescriptions`,
+    input,
+  );
+
+export const stopPrescription = (id: string) =>
+  post<{ prescription: Prescription; reminders_cancelled: number }>(`/prescriptions/${enc(id)}/stop`);
+
+export const reminders = (patientId: string, from: Date, to: Date) =>
+  all<"reminders", Reminder>(
+    `/patients/${enc(patientId)}/reminders`,
+    "reminders",
+    { from: from.toISOString(), to: to.toISOString(), limit: 200 },
+    3,
+  );
+
+export const reminderTaken = async (id: string) =>
+  (await post<{ reminder: Reminder }>(`/reminders/${enc(id)}/taken`)).reminder;
+
+export const addAllergy = async (
+  patientId: string,
+  input: { substance: string; reaction?: string; severity?: string },
+) => (await post<{ allergy: Allergy }>(`/patients/${enc(patientId)}/allergies`, input)).allergy;
+
+export const addCondition = async (patientId: string, input: { name: string; code?: string }) =>
+  (await post<{ condition: Condition }>(`/patients/${enc(patientId)}/conditions`, input)).condition;
+
+// ------------------------------------------------------------------ consultations, admin
+
+export const transcript = async (appointmentId: string, afterSeq = 0) =>
+  (
+    await get<{ messages: import("./types").ChatMessage[] }>(
+      `/appointments/${enc(appointmentId)}/messages`,
+      { after_seq: afterSeq, limit: 500 },
+    )
+  ).messages;
+
+export const doctorRooms = async (doctorId: string) =>
+  (await get<{ rooms: import("./types").RoomView[] }>(`/doctors/${enc(doctorId)}/rooms`)).rooms;
+
+export const adminRooms = async () => (await get<{ rooms: RoomSummary[] }>("/admin/rooms")).rooms;
+
+export const closeRoom = (appointmentId: string) =>
+  post<void>(`/admin/rooms/${enc(appointmentId)}/close`);
+
+// ------------------------------------------------------------------ pre-call check
+
+export const precallIceServers = () =>
+  get<{ ice_servers: import("./types").IceServer[] }>("/precall/ice-servers");
+
+export const precallStart = (sdp: string) =>
+  post<{ id: string; type: "answer"; sdp: string; expires_at: string }>("/precall", {
+    sdp,
+    type: "offer",
+  });
+
+export const precallReport = (id: string) => get<PrecallReport>(`/precall/${enc(id)}`);
+
+export const precallStop = (id: string) => call<void>("DELETE", `/precall/${enc(id)}`);

@@ -1,0 +1,243 @@
+// The sign-in of this tab. The access token lives in memory; the refresh token in
+// sessionStorage (this tab only, gone when the tab closes), so a reload stays signed in.
+// Tokens are refreshed shortly before the access token expires, for someone active on the
+// page or in a consultation; listeners (the hub's sockets) get each new access token.
+//
+// Refresh tokens rotate and a reused one ends the sign-in, so a refresh whose answer is lost
+// (the page navigated away meanwhile) would sign the person out. Hence pages hand the access
+// token to the next page of this tab (sessionStorage for the moment of the navigation only,
+// taken back at once), so loading a page needs no refresh, and a click on a link waits for a
+// refresh in flight.
+import { activeWithin } from "./activity";
+import { ApiError, decode, send } from "./http";
+import type { Role, TokenPair, User } from "./types";
+
+const REFRESH_KEY = "telemed.refresh";
+const HANDOFF_KEY = "telemed.handoff";
+const REFRESH_MARGIN_MS = 60_000;
+const MIN_REFRESH_DELAY_MS = 5_000;
+
+interface Access {
+  token: string;
+  expiresAt: number;
+  lifetimeMs: number;
+}
+
+let access: Access | null = null;
+let user: User | null = null;
+let refreshing: Promise<boolean> | null = null;
+let timer: ReturnType<typeof setTimeout> | undefined;
+const tokenListeners = new Set<(token: string) => void>();
+
+function storedRefresh(): string | null {
+  try {
+    return sessionStorage.getItem(REFRESH_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function storeRefresh(token: string | null): void {
+  try {
+    if (token === null) sessionStorage.removeItem(REFRESH_KEY);
+    else sessionStorage.setItem(REFRESH_KEY, token);
+  } catch {
+    // without storage a reload signs out; everything else works
+  }
+}
+
+function adopt(pair: TokenPair): User {
+  const lifetimeMs = Math.max(1, pair.expires_in) * 1000;
+  access = { token: pair.access_token, expiresAt: Date.now() + lifetimeMs, lifetimeMs };
+  user = pair.user;
+  storeRefresh(pair.refresh_token);
+  schedule();
+  for (const listener of tokenListeners) listener(pair.access_token);
+  return pair.user;
+}
+
+function schedule(): void {
+  clearTimeout(timer);
+  if (!access) return;
+  const delay = Math.max(MIN_REFRESH_DELAY_MS, access.expiresAt - Date.now() - REFRESH_MARGIN_MS);
+  timer = setTimeout(() => {
+    // Someone who was there since the token was issued (or is in a consultation) stays
+    // signed in; an idle tab lets it lapse and meets the sign-in page on the next action.
+    if (access && activeWithin(access.lifetimeMs)) void refresh();
+  }, delay);
+}
+
+function clear(): void {
+  clearTimeout(timer);
+  access = null;
+  user = null;
+  storeRefresh(null);
+  try {
+    sessionStorage.removeItem(HANDOFF_KEY);
+  } catch {
+    // nothing stored
+  }
+}
+
+interface Handoff {
+  token: string;
+  expiresAt: number;
+  lifetimeMs: number;
+  user: User;
+}
+
+/** The access token the previous page of this tab left for us, taken out of storage at once. */
+function takeHandoff(): void {
+  let raw: string | null = null;
+  try {
+    raw = sessionStorage.getItem(HANDOFF_KEY);
+    sessionStorage.removeItem(HANDOFF_KEY);
+  } catch {
+    return;
+  }
+  if (!raw) return;
+  try {
+    const handoff = JSON.parse(raw) as Handoff;
+    if (handoff.expiresAt - Date.now() > 10_000) {
+      access = { token: handoff.token, expiresAt: handoff.expiresAt, lifetimeMs: handoff.lifetimeMs };
+      user = handoff.user;
+      schedule();
+    }
+  } catch {
+    // a broken handoff is no handoff
+  }
+}
+
+function leaveHandoff(): void {
+  if (!access || !user || !storedRefresh()) return;
+  const handoff: Handoff = { ...access, user };
+  try {
+    sessionStorage.setItem(HANDOFF_KEY, JSON.stringify(handoff));
+  } catch {
+    // the next page refreshes instead
+  }
+}
+
+addEventListener("pagehide", leaveHandoff);
+addEventListener("pageshow", (event) => {
+  // Back from the back-forward cache: this page still holds its token; drop the copy.
+  if (event.persisted) {
+    try {
+      sessionStorage.removeItem(HANDOFF_KEY);
+    } catch {
+      // nothing to drop
+    }
+  }
+});
+// A link followed while a refresh is in flight waits for its answer (else it would be lost).
+document.addEventListener("click", (event) => {
+  if (!refreshing || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  const link = (event.target as Element | null)?.closest?.("a[href]");
+  if (!(link instanceof HTMLAnchorElement) || link.origin !== location.origin || link.target) return;
+  event.preventDefault();
+  const href = link.href;
+  void refreshing.finally(() => location.assign(href));
+});
+takeHandoff();
+
+export function currentUser(): User | null {
+  return user;
+}
+
+/** The access token if it is still valid for a few seconds, else null. */
+export function accessToken(): string | null {
+  if (!access || access.expiresAt - Date.now() < 5_000) return null;
+  return access.token;
+}
+
+export function onAccessToken(listener: (token: string) => void): () => void {
+  tokenListeners.add(listener);
+  return () => tokenListeners.delete(listener);
+}
+
+export async function signIn(email: string, password: string): Promise<User> {
+  const pair = await decode<TokenPair>(
+    await send("POST", "/auth/login", { body: { email, password } }),
+  );
+  return adopt(pair);
+}
+
+/** A fresh token pair from the stored refresh token. True when signed in afterwards; false
+ * when the sign-in is over (the refresh token is then forgotten). Network trouble throws. */
+export function refresh(): Promise<boolean> {
+  if (refreshing) return refreshing;
+  const token = storedRefresh();
+  if (!token) return Promise.resolve(false);
+  refreshing = (async () => {
+    try {
+      const response = await send("POST", "/auth/refresh", { body: { refresh_token: token } });
+      if (response.status === 401 || response.status === 422) {
+        clear();
+        return false;
+      }
+      adopt(await decode<TokenPair>(response));
+      return true;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+/** The signed-in user of this tab, restoring the sign-in after a reload; null if none. */
+export async function restore(): Promise<User | null> {
+  if (user && accessToken()) return user;
+  return (await refresh()) ? user : null;
+}
+
+export async function signOut(): Promise<void> {
+  const token = storedRefresh();
+  const bearer = accessToken();
+  clear();
+  if (token) {
+    try {
+      await send("POST", "/auth/logout", { body: { refresh_token: token }, token: bearer });
+    } catch {
+      // signed out locally anyway; the refresh token is forgotten
+    }
+  }
+}
+
+export function homeFor(role: Role): string {
+  return role === "doctor" ? "/doctor" : role === "admin" ? "/admin" : "/patient";
+}
+
+/** The sign-in page, coming back here afterwards. */
+export function signInUrl(reason?: "expired" | "signed_out"): string {
+  const next = location.pathname + location.search;
+  const params = new URLSearchParams();
+  if (next !== "/") params.set("next", next);
+  if (reason) params.set("reason", reason);
+  const query = params.toString();
+  return query ? `/?${query}` : "/";
+}
+
+/** Leave for the sign-in page; throws so that the caller goes no further. */
+export function goToSignIn(reason?: "expired" | "signed_out"): never {
+  location.assign(signInUrl(reason));
+  throw new ApiError(401, "unauthorized", "signed out");
+}
+
+/** A local path that is safe to go to after signing in (never another origin). */
+export function safeNext(next: string | null): string | null {
+  if (!next || !next.startsWith("/") || next.startsWith("//") || next.startsWith("/\\")) return null;
+  return next;
+}
+
+/** The user of a page that needs one of ``roles``: restores the sign-in or goes to sign in;
+ * a user of another role goes to their own home page. */
+export async function requireUser(roles: readonly Role[]): Promise<User> {
+  const found = await restore();
+  if (!found) goToSignIn();
+  if (!roles.includes(found.role)) {
+    location.assign(homeFor(found.role));
+    throw new ApiError(403, "forbidden", "another role's page");
+  }
+  return found;
+}

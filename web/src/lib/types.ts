@@ -1,0 +1,274 @@
+// Shapes of the public contract (docs/PROTOCOL.md) that the browser app uses.
+
+export type Role = "patient" | "doctor" | "admin";
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  specialty?: string | null;
+}
+
+export interface TokenPair {
+  access_token: string;
+  refresh_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  user: User;
+}
+
+export interface Doctor {
+  id: string;
+  name: string;
+  specialty: string | null;
+}
+
+export interface Slot {
+  start: string;
+  end: string;
+}
+
+export type AppointmentStatus =
+  | "booked"
+  | "waiting"
+  | "in_progress"
+  | "completed"
+  | "cancelled"
+  | "no_show";
+
+export type AppointmentKind = "video" | "in_person";
+
+export interface Appointment {
+  id: string;
+  patient: { id: string; name: string };
+  doctor: { id: string; name: string; specialty: string | null };
+  start: string;
+  end: string;
+  kind: AppointmentKind;
+  reason: string | null;
+  status: AppointmentStatus;
+  created_at: string;
+  updated_at: string;
+  waiting_since: string | null;
+  started_at: string | null;
+  ended_at: string | null;
+  cancelled_by: string | null;
+  cancel_reason: string | null;
+}
+
+export interface Author {
+  id: string;
+  role: Role;
+}
+
+export interface Note {
+  id: string;
+  patient_id: string;
+  appointment_id: string;
+  author: Author;
+  text: string;
+  created_at: string;
+}
+
+export type VitalType =
+  | "blood_pressure"
+  | "heart_rate"
+  | "glucose"
+  | "weight"
+  | "temperature"
+  | "spo2";
+
+export interface Vital {
+  id: string;
+  patient_id: string;
+  type: VitalType;
+  value: number | { systolic: number; diastolic: number };
+  unit: string;
+  measured_at: string;
+  recorded_by: Author;
+  created_at: string;
+  appointment_id: string | null;
+}
+
+export interface SeriesPoint {
+  measured_at: string;
+  vital_id: string;
+  value?: number | null;
+  systolic?: number | null;
+  diastolic?: number | null;
+}
+
+export interface Series {
+  type: VitalType;
+  unit: string;
+  fields: ("value" | "systolic" | "diastolic")[];
+  points: SeriesPoint[];
+}
+
+export interface Allergy {
+  id: string;
+  substance: string;
+  reaction: string | null;
+  severity: "mild" | "moderate" | "severe" | null;
+  created_at: string;
+}
+
+export interface Condition {
+  id: string;
+  name: string;
+  code: string | null;
+  status: "active" | "resolved";
+  onset_date: string | null;
+  created_at: string;
+}
+
+export interface Prescription {
+  id: string;
+  patient_id: string;
+  doctor_id: string;
+  appointment_id: string;
+  drug: string;
+  dose: string;
+  times: string[];
+  timezone: string;
+  start_date: string;
+  days: number;
+  status: "active" | "stopped";
+  created_at: string;
+  stopped_at: string | null;
+}
+
+export interface Reminder {
+  id: string;
+  prescription_id: string;
+  patient_id: string;
+  drug: string;
+  dose: string;
+  due_at: string;
+  local_time: string;
+  timezone: string;
+  status: "pending" | "taken" | "cancelled";
+  taken_at: string | null;
+  notified_at: string | null;
+}
+
+export interface HealthRecord {
+  patient: { id: string; name: string; email: string; timezone: string };
+  notes: Note[];
+  vitals: Vital[];
+  prescriptions: Prescription[];
+  allergies: Allergy[];
+  conditions: Condition[];
+}
+
+// ------------------------------------------------------------------ the hub
+
+export type SeatState = "waiting" | "admitted" | "left";
+
+export interface Participant {
+  user_id: string;
+  name: string;
+  role: Role;
+  state: SeatState;
+  connected: boolean;
+}
+
+export interface RoomView {
+  appointment_id: string;
+  status: AppointmentStatus;
+  participants: Participant[];
+  waiting_since: string | null;
+  started_at: string | null;
+  rev?: number;
+}
+
+export interface RoomSummary {
+  appointment_id: string;
+  doctor: { id: string; name: string };
+  patient: { id: string; name: string };
+  status: AppointmentStatus;
+  waiting_since: string | null;
+  started_at: string | null;
+  participants: { user_id: string; role: Role; connected: boolean }[];
+  message_count: number;
+  rev?: number;
+}
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export interface ChatMessage {
+  id: string;
+  appointment_id: string;
+  seq: number;
+  sender: { id: string; role: Role; name: string };
+  text: string;
+  client_msg_id: string;
+  sent_at: string;
+}
+
+export interface AckError {
+  code: string;
+  message: string;
+  details?: unknown;
+  retry_after?: number;
+}
+
+export type Ack<T> = ({ ok: true } & T) | { ok: false; error: AckError };
+
+export interface JoinAck {
+  role: Role;
+  state: "waiting" | "admitted";
+  room: RoomView;
+  ice_servers: IceServer[];
+}
+
+export interface SignalData {
+  type: "offer" | "answer" | "candidate" | "restart" | "bye";
+  sdp?: string;
+  candidate?: RTCIceCandidateInit | null;
+  /** The sender's peer-connection generation (see src/call/pairing.ts). */
+  pc?: number;
+  /** On a ``restart``: the peer generation it answers. */
+  ack?: number;
+  /** On offers, answers and candidates: the receiver's peer-connection generation. */
+  to?: number;
+}
+
+export interface ReminderDue {
+  id?: string;
+  reminder_id?: string;
+  prescription_id: string;
+  drug: string;
+  dose: string;
+  due_at: string;
+  local_time: string;
+  timezone: string;
+}
+
+export interface PrecallReport {
+  id: string;
+  state: "connecting" | "connected" | "failed" | "closed";
+  complete: boolean;
+  measured_seconds: number | null;
+  rtt_ms: number | null;
+  jitter_ms: number | null;
+  packet_loss: number | null;
+  bitrate_kbps: number | null;
+  verdict: "good" | "poor" | "will_not_work" | null;
+  advice: string | null;
+  problems: string[];
+  expires_at: string;
+}
+
+export interface QueueInfo {
+  appointment_id: string;
+  position: number | null;
+  waiting: number;
+  doctor_busy: boolean;
+  waiting_since: string | null;
+}

@@ -1,0 +1,262 @@
+// "/admin": the live rooms of the whole deployment, from the hub's /admin feed (no polling):
+// the table updates in place, durations tick, a room can be closed, and a chart follows the
+// number of active rooms and connected people over time.
+import { useEffect, useRef, useState } from "preact/hooks";
+import * as api from "../lib/api";
+import { messageFor } from "../lib/errors";
+import { formatClock, formatDuration, formatNumber, formatTime, t } from "../lib/i18n";
+import { requireUser } from "../lib/session";
+import { connectHub, type Hub, type HubState } from "../lib/socket";
+import type { RoomSummary, User } from "../lib/types";
+import { Alert, Loading } from "../ui/Alert";
+import { Chart, PALETTE } from "../ui/Chart";
+import { useNow, useTitle } from "../ui/hooks";
+import { statusLabel } from "../ui/labels";
+import { mount } from "../ui/mount";
+import { Shell } from "../ui/Shell";
+
+const HISTORY_SECONDS = 30 * 60;
+const SAMPLE_MS = 5000;
+
+interface Point {
+  at: number; // unix seconds
+  rooms: number;
+  people: number;
+}
+
+function countPeople(rooms: Iterable<RoomSummary>): number {
+  let people = 0;
+  for (const room of rooms) people += room.participants.filter((p) => p.connected).length;
+  return people;
+}
+
+function AdminPage() {
+  const [user, setUser] = useState<User | null>(null);
+  const [hub, setHub] = useState<Hub | null>(null);
+  useTitle("admin.title");
+  useEffect(() => {
+    requireUser(["admin"]).then((u) => {
+      setUser(u);
+      setHub(connectHub("/admin"));
+    }, () => undefined);
+  }, []);
+  return (
+    <Shell user={user} wide>
+      {user && hub ? <Dashboard hub={hub} /> : <Loading label={t("common.loading")} />}
+    </Shell>
+  );
+}
+
+function Dashboard(props: { hub: Hub }) {
+  const [rooms, setRooms] = useState<Map<string, RoomSummary> | null>(null);
+  const [feed, setFeed] = useState<HubState>(props.hub.state());
+  const [history, setHistory] = useState<Point[]>([]);
+  const roomsRef = useRef<Map<string, RoomSummary>>(new Map());
+  const now = useNow(1000);
+
+  useEffect(() => {
+    const { socket } = props.hub;
+    const record = () => {
+      const at = Math.floor(Date.now() / 1000);
+      const point = { at, rooms: roomsRef.current.size, people: countPeople(roomsRef.current.values()) };
+      setHistory((h) => {
+        const kept = h.filter((p) => p.at > at - HISTORY_SECONDS);
+        const last = kept[kept.length - 1];
+        // One point per second at most: the latest state of that second.
+        if (last && last.at === at) kept.pop();
+        return [...kept, point];
+      });
+    };
+    const commit = (next: Map<string, RoomSummary>) => {
+      roomsRef.current = next;
+      setRooms(next);
+      record();
+    };
+    const onSnapshot = (event: { rooms: RoomSummary[] }) =>
+      commit(new Map(event.rooms.map((r) => [r.appointment_id, r])));
+    const onUpdate = (room: RoomSummary) => {
+      const known = roomsRef.current.get(room.appointment_id);
+      if (known?.rev !== undefined && room.rev !== undefined && room.rev < known.rev) return;
+      commit(new Map(roomsRef.current).set(room.appointment_id, room));
+    };
+    const onRemoved = (event: { appointment_id: string; rev?: number }) => {
+      const known = roomsRef.current.get(event.appointment_id);
+      if (!known) return;
+      if (known.rev !== undefined && event.rev !== undefined && event.rev < known.rev) return;
+      const next = new Map(roomsRef.current);
+      next.delete(event.appointment_id);
+      commit(next);
+    };
+    socket.on("rooms:snapshot", onSnapshot);
+    socket.on("rooms:update", onUpdate);
+    socket.on("rooms:removed", onRemoved);
+    const off = props.hub.onState(setFeed);
+    const timer = setInterval(record, SAMPLE_MS);
+    return () => {
+      socket.off("rooms:snapshot", onSnapshot);
+      socket.off("rooms:update", onUpdate);
+      socket.off("rooms:removed", onRemoved);
+      off();
+      clearInterval(timer);
+    };
+  }, [props.hub]);
+
+  const list = rooms ? [...rooms.values()].sort((a, b) => (a.waiting_since ?? a.started_at ?? "").localeCompare(b.waiting_since ?? b.started_at ?? "")) : [];
+  const waiting = list.filter((r) => r.status === "waiting").length;
+  const inProgress = list.filter((r) => r.status === "in_progress").length;
+  const people = countPeople(list);
+  return (
+    <>
+      <div class="page-heading">
+        <h1>{t("admin.title")}</h1>
+        <p class={`feed-state feed-${feed}`} role="status" data-testid="feed-state">
+          {feed === "connected" ? t("feed.live") : t("feed.reconnecting")}
+        </p>
+      </div>
+      <dl class="stats" aria-label={t("admin.stats_label")}>
+        <div class="stat">
+          <dt>{t("admin.active_rooms")}</dt>
+          <dd data-testid="stat-rooms">{formatNumber(list.length)}</dd>
+        </div>
+        <div class="stat">
+          <dt>{t("admin.waiting")}</dt>
+          <dd>{formatNumber(waiting)}</dd>
+        </div>
+        <div class="stat">
+          <dt>{t("admin.in_progress")}</dt>
+          <dd>{formatNumber(inProgress)}</dd>
+        </div>
+        <div class="stat">
+          <dt>{t("admin.people")}</dt>
+          <dd data-testid="stat-people">{formatNumber(people)}</dd>
+        </div>
+      </dl>
+      <section class="card section" aria-labelledby="rooms-title">
+        <h2 id="rooms-title">{t("admin.rooms")}</h2>
+        {rooms === null ? <Loading label={t("admin.connecting_feed")} /> : null}
+        {rooms !== null && list.length === 0 ? <p class="empty">{t("admin.no_rooms")}</p> : null}
+        <RoomsTable rooms={list} now={now} />
+      </section>
+      <section class="card section" aria-labelledby="activity-title">
+        <h2 id="activity-title">{t("admin.activity")}</h2>
+        {history.length > 0 ? (
+          <Chart
+            label={t("admin.activity_caption")}
+            times={history.map((p) => p.at)}
+            series={[
+              { label: t("admin.active_rooms"), values: history.map((p) => p.rooms), color: PALETTE[0] ?? "#0f766e" },
+              { label: t("admin.people"), values: history.map((p) => p.people), color: PALETTE[2] ?? "#4f46e5", dash: [6, 4] },
+            ]}
+            digits={0}
+            height={200}
+            windowSeconds={HISTORY_SECONDS}
+            testid="activity-chart"
+            summary={t("admin.activity_summary", { rooms: list.length, people })}
+          />
+        ) : null}
+      </section>
+    </>
+  );
+}
+
+function participantsText(room: RoomSummary): string {
+  return room.participants
+    .map((p) =>
+      t(p.connected ? "admin.participant_connected" : "admin.participant_away", {
+        role: t(p.role === "doctor" ? "role.doctor" : "role.patient"),
+      }),
+    )
+    .join(", ");
+}
+
+function RoomsTable(props: { rooms: RoomSummary[]; now: number }) {
+  const [closing, setClosing] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (props.rooms.length === 0) return <table class="table" data-testid="rooms-table" hidden />;
+  return (
+    <>
+      {error ? <Alert>{error}</Alert> : null}
+      <div class="table-wrap">
+        <table class="table" data-testid="rooms-table">
+          <caption class="sr-only">{t("admin.rooms_caption")}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t("admin.col_room")}</th>
+              <th scope="col">{t("admin.col_doctor")}</th>
+              <th scope="col">{t("admin.col_patient")}</th>
+              <th scope="col">{t("admin.col_status")}</th>
+              <th scope="col">{t("admin.col_participants")}</th>
+              <th scope="col">{t("admin.col_duration")}</th>
+              <th scope="col">{t("admin.col_messages")}</th>
+              <th scope="col">
+                <span class="sr-only">{t("admin.col_actions")}</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {props.rooms.map((room) => {
+              const since = room.started_at ?? room.waiting_since;
+              const seconds = since ? (props.now - Date.parse(since)) / 1000 : null;
+              return (
+                <tr key={room.appointment_id} data-appointment-id={room.appointment_id} data-status={room.status}>
+                  <td class="mono" title={room.appointment_id}>
+                    {room.appointment_id.slice(-6)}
+                  </td>
+                  <td>{room.doctor.name}</td>
+                  <td>{room.patient.name}</td>
+                  <td>
+                    <span class={`badge badge-${room.status}`}>{statusLabel(room.status)}</span>
+                  </td>
+                  <td>{participantsText(room)}</td>
+                  <td data-testid="room-duration">
+                    {seconds === null ? (
+                      "—"
+                    ) : (
+                      <span
+                        aria-label={t(room.started_at ? "admin.in_call_for" : "admin.waiting_for", {
+                          duration: formatDuration(seconds),
+                        })}
+                      >
+                        {formatClock(seconds)}
+                        <span class="muted cell-sub">
+                          {t(room.started_at ? "admin.since_started" : "admin.since_waiting", {
+                            time: formatTime(since ?? ""),
+                          })}
+                        </span>
+                      </span>
+                    )}
+                  </td>
+                  <td>{formatNumber(room.message_count)}</td>
+                  <td>
+                    <button
+                      type="button"
+                      class="button-danger"
+                      data-testid="close-room"
+                      disabled={closing === room.appointment_id}
+                      aria-label={t("admin.close_room_label", { doctor: room.doctor.name, patient: room.patient.name })}
+                      onClick={async () => {
+                        setClosing(room.appointment_id);
+                        setError(null);
+                        try {
+                          await api.closeRoom(room.appointment_id);
+                        } catch (caught) {
+                          setError(messageFor(caught));
+                        } finally {
+                          setClosing(null);
+                        }
+                      }}
+                    >
+                      {t("admin.close_room")}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </div>
+    </>
+  );
+}
+
+mount(AdminPage);

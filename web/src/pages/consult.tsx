@@ -1,0 +1,227 @@
+// "/consult/{appointment_id}": the call page for both roles. Device check first; after a
+// reload of a consultation already joined, straight back into it.
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { ConsultController, type Snapshot, wasJoined } from "../call/controller";
+import { CallView } from "../call/CallView";
+import { Lobby } from "../call/Lobby";
+import { loadPrefs, type LocalMedia, openLocalMedia } from "../call/media";
+import * as api from "../lib/api";
+import { messageFor, messageForCode } from "../lib/errors";
+import { ApiError } from "../lib/http";
+import { formatDateTime, formatTime, t } from "../lib/i18n";
+import { homeFor, requireUser } from "../lib/session";
+import type { Appointment, ChatMessage, User } from "../lib/types";
+import { Alert, Loading } from "../ui/Alert";
+import { FollowUp } from "../ui/Clinical";
+import { useTitle } from "../ui/hooks";
+import { statusLabel } from "../ui/labels";
+import { mount } from "../ui/mount";
+import { Shell } from "../ui/Shell";
+
+const FINAL = ["completed", "cancelled", "no_show"];
+
+function appointmentIdFromPath(): string {
+  return decodeURIComponent(location.pathname.split("/")[2] ?? "");
+}
+
+type Stage =
+  | { kind: "loading" }
+  | { kind: "error"; error: unknown }
+  | { kind: "lobby"; user: User; appointment: Appointment }
+  | { kind: "call"; user: User; appointment: Appointment; controller: ConsultController }
+  | { kind: "over"; user: User; appointment: Appointment };
+
+function ConsultPage() {
+  const [stage, setStage] = useState<Stage>({ kind: "loading" });
+  const [user, setUser] = useState<User | null>(null);
+  useTitle("call.title");
+  const autoAdmit = useMemo(() => new URLSearchParams(location.search).get("admit") === "1", []);
+
+  const start = (user: User, appointment: Appointment, media: LocalMedia) => {
+    const controller = new ConsultController(appointment, user, media, { autoAdmit });
+    controller.start();
+    setStage({ kind: "call", user, appointment, controller });
+  };
+
+  useEffect(() => {
+    (async () => {
+      const user = await requireUser(["patient", "doctor"]);
+      setUser(user);
+      const id = appointmentIdFromPath();
+      const appointment = await api.appointment(id);
+      if (FINAL.includes(appointment.status)) {
+        setStage({ kind: "over", user, appointment });
+      } else if (wasJoined(appointment.id)) {
+        start(user, appointment, await openLocalMedia(loadPrefs()));
+      } else {
+        setStage({ kind: "lobby", user, appointment });
+      }
+    })().catch((error: unknown) => {
+      if (error instanceof ApiError && error.status === 401) return; // on the way to sign in
+      setStage({ kind: "error", error });
+    });
+  }, []);
+
+  useEffect(() => {
+    if (stage.kind !== "call") return;
+    const controller = stage.controller;
+    const onHide = () => controller.dispose();
+    addEventListener("pagehide", onHide);
+    return () => removeEventListener("pagehide", onHide);
+  }, [stage]);
+
+  return (
+    <Shell user={user} wide>
+      {stage.kind === "loading" ? <Loading label={t("common.loading")} /> : null}
+      {stage.kind === "error" ? (
+        <Alert testid="consult-error">
+          {stage.error instanceof ApiError && stage.error.status === 404
+            ? t("call.not_found")
+            : messageFor(stage.error)}
+        </Alert>
+      ) : null}
+      {stage.kind === "lobby" ? (
+        <>
+          <AppointmentHeading appointment={stage.appointment} user={stage.user} />
+          {stage.appointment.kind !== "video" ? (
+            <Alert kind="info">{t("call.in_person")}</Alert>
+          ) : (
+            <Lobby
+              appointment={stage.appointment}
+              role={stage.user.id === stage.appointment.doctor.id ? "doctor" : "patient"}
+              onJoin={(media) => start(stage.user, stage.appointment, media)}
+            />
+          )}
+        </>
+      ) : null}
+      {stage.kind === "call" ? <CallStage controller={stage.controller} /> : null}
+      {stage.kind === "over" ? <Over appointment={stage.appointment} user={stage.user} reason={null} snapshot={null} /> : null}
+    </Shell>
+  );
+}
+
+function AppointmentHeading(props: { appointment: Appointment; user: User; status?: boolean }) {
+  const a = props.appointment;
+  const isDoctor = props.user.id === a.doctor.id;
+  return (
+    <div class="page-heading">
+      <h1>{t("call.with", { name: isDoctor ? a.patient.name : a.doctor.name })}</h1>
+      <p class="muted">
+        {formatDateTime(a.start)} – {formatTime(a.end)}
+        {props.status === false ? "" : ` · ${statusLabel(a.status)}`}
+      </p>
+    </div>
+  );
+}
+
+function CallStage(props: { controller: ConsultController }) {
+  const { controller } = props;
+  const [snap, setSnap] = useState<Snapshot>(controller.snapshot);
+  useEffect(() => controller.subscribe(() => setSnap(controller.snapshot)), [controller]);
+  if (snap.phase === "ended" || snap.phase === "closed") {
+    return <Over appointment={controller.appointment} user={controller.user} reason={snap.endReason} snapshot={snap} />;
+  }
+  if (snap.phase === "too_early") {
+    return (
+      <>
+        <AppointmentHeading appointment={controller.appointment} user={controller.user} />
+        <Alert kind="info" testid="too-early">
+          {snap.opensAt ? t("call.too_early", { time: formatTime(snap.opensAt) }) : messageForCode("too_early")}
+        </Alert>
+      </>
+    );
+  }
+  if (snap.phase === "error" && snap.error) {
+    return (
+      <>
+        <AppointmentHeading appointment={controller.appointment} user={controller.user} />
+        <Alert testid="consult-error">{messageForCode(snap.error.code)}</Alert>
+        <p>
+          <a href={homeFor(controller.user.role)}>{t("call.back_home")}</a>
+        </p>
+      </>
+    );
+  }
+  return <CallView controller={controller} />;
+}
+
+function Over(props: {
+  appointment: Appointment;
+  user: User;
+  reason: Snapshot["endReason"];
+  snapshot: Snapshot | null;
+}) {
+  const a = props.appointment;
+  const isDoctor = props.user.id === a.doctor.id;
+  const [transcript, setTranscript] = useState<ChatMessage[]>([]);
+  useEffect(() => {
+    // Straight from the server when the page was opened after the consultation.
+    if (!props.snapshot && a.status === "completed") {
+      api.transcript(a.id).then(setTranscript, () => setTranscript([]));
+    }
+  }, []);
+  const shown = props.snapshot ? props.snapshot.messages : transcript;
+  const reason = props.reason;
+  const text =
+    reason === "closed_by_admin"
+      ? t("call.closed_by_admin")
+      : reason === "joined_elsewhere"
+        ? t("call.joined_elsewhere")
+        : reason === "expired"
+          ? t("call.expired")
+          : reason === "left"
+            ? t("call.left")
+            : reason === "cancelled" || a.status === "cancelled"
+              ? t("call.was_cancelled")
+              : reason === "no_show" || a.status === "no_show"
+                ? t("call.was_no_show")
+                : t("call.ended");
+  return (
+    <div class="over" data-testid="call-over" data-reason={reason ?? a.status}>
+      {/* The status as loaded is stale once the call has ended here: the message says it. */}
+      <AppointmentHeading appointment={a} user={props.user} status={props.snapshot === null} />
+      <Alert kind="info" testid="call-ended">
+        {text}
+      </Alert>
+      {reason === "joined_elsewhere" ? null : (
+        <p class="muted">{isDoctor ? t("call.ended_doctor_next") : t("call.ended_patient_next")}</p>
+      )}
+      <p class="button-row">
+        <a class="button button-secondary" href={homeFor(props.user.role)}>
+          {t("call.back_home")}
+        </a>
+        {!isDoctor ? (
+          <a class="button button-quiet" href="/health">
+            {t("nav.health")}
+          </a>
+        ) : null}
+      </p>
+      <div class="columns">
+        {isDoctor && a.status !== "cancelled" ? (
+          <section class="card column-main" aria-labelledby="followup-title">
+            <h2 id="followup-title">{t("followup.title", { name: a.patient.name })}</h2>
+            <FollowUp patientId={a.patient.id} patientName={a.patient.name} appointmentId={a.id} />
+          </section>
+        ) : null}
+        {shown.length ? (
+          <section class="card column-side" aria-labelledby="transcript-title">
+            <h2 id="transcript-title">{t("call.transcript")}</h2>
+            <ol class="chat-log chat-log-static" data-testid="chat-log">
+              {shown.map((m) => (
+                <li key={m.seq} data-seq={m.seq} class={m.sender.id === props.user.id ? "chat-message is-mine" : "chat-message"}>
+                  <p class="chat-meta">
+                    <span class="chat-sender">{m.sender.id === props.user.id ? t("chat.you") : m.sender.name}</span>
+                    <time dateTime={m.sent_at}>{formatTime(m.sent_at)}</time>
+                  </p>
+                  <p class="chat-text">{m.text}</p>
+                </li>
+              ))}
+            </ol>
+          </section>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+mount(ConsultPage);

@@ -1,0 +1,329 @@
+// "/doctor": the clinic console. Today's appointments, the live waiting room (from the hub,
+// with waiting times), admit, and after a consultation the note or prescription for the
+// patient just seen, with the patient's record and vitals at hand.
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
+import * as api from "../lib/api";
+import { messageFor } from "../lib/errors";
+import { formatClock, formatDate, formatDuration, formatTime, t } from "../lib/i18n";
+import { requireUser } from "../lib/session";
+import { connectHub, type Hub, type HubState } from "../lib/socket";
+import type { Appointment, RoomView, User } from "../lib/types";
+import { Alert, Loading } from "../ui/Alert";
+import { FollowUp, RecordSummary } from "../ui/Clinical";
+import { useLoad, useNow, useTitle } from "../ui/hooks";
+import { kindLabel, statusLabel } from "../ui/labels";
+import { mount } from "../ui/mount";
+import { Shell } from "../ui/Shell";
+
+function dayBounds(offsetDays: number): { from: Date; to: Date } {
+  const from = new Date();
+  from.setHours(0, 0, 0, 0);
+  from.setDate(from.getDate() + offsetDays);
+  const to = new Date(from);
+  to.setDate(to.getDate() + 1);
+  return { from, to };
+}
+
+/** The doctor's live rooms: fetched once, then kept current by the hub's ``consult:state``
+ * (and ``consult:removed``) events, newest ``rev`` winning. */
+function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState] {
+  const [rooms, setRooms] = useState<Map<string, RoomView>>(new Map());
+  const [state, setState] = useState<HubState>(hub.state());
+  useEffect(() => {
+    const put = (room: RoomView) =>
+      setRooms((current) => {
+        const known = current.get(room.appointment_id);
+        if (known?.rev !== undefined && room.rev !== undefined && room.rev < known.rev) return current;
+        const next = new Map(current);
+        next.set(room.appointment_id, room);
+        return next;
+      });
+    const remove = (event: { appointment_id: string; rev?: number }) =>
+      setRooms((current) => {
+        const known = current.get(event.appointment_id);
+        if (!known) return current;
+        if (known.rev !== undefined && event.rev !== undefined && event.rev < known.rev) return current;
+        const next = new Map(current);
+        next.delete(event.appointment_id);
+        return next;
+      });
+    const reload = async () => {
+      try {
+        const answer = await api.doctorRooms(user.id);
+        setRooms(new Map(answer.map((r) => [r.appointment_id, r])));
+      } catch {
+        // the live events still arrive
+      }
+    };
+    hub.socket.on("consult:state", put);
+    hub.socket.on("consult:removed", remove);
+    hub.socket.on("connect", reload);
+    const off = hub.onState(setState);
+    if (hub.socket.connected) void reload();
+    return () => {
+      hub.socket.off("consult:state", put);
+      hub.socket.off("consult:removed", remove);
+      hub.socket.off("connect", reload);
+      off();
+    };
+  }, [hub, user.id]);
+  return [rooms, state];
+}
+
+function DoctorPage() {
+  const [user, setUser] = useState<User | null>(null);
+  const [hub, setHub] = useState<Hub | null>(null);
+  useTitle("doctor.title");
+  useEffect(() => {
+    requireUser(["doctor"]).then((u) => {
+      setUser(u);
+      setHub(connectHub());
+    }, () => undefined);
+  }, []);
+  return (
+    <Shell user={user} wide>
+      {user && hub ? <Console user={user} hub={hub} /> : <Loading label={t("common.loading")} />}
+    </Shell>
+  );
+}
+
+function Console(props: { user: User; hub: Hub }) {
+  const [day, setDay] = useState(0);
+  const [rooms, hubState] = useLiveRooms(props.user, props.hub);
+  const bounds = useMemo(() => dayBounds(day), [day]);
+  const [list, reload] = useLoad(
+    () => api.appointments({ from: bounds.from.toISOString(), to: bounds.to.toISOString() }),
+    [bounds.from.getTime()],
+  );
+  const [selected, setSelected] = useState<string | null>(null);
+  const roomSignature = [...rooms.values()].map((r) => `${r.appointment_id}:${r.status}`).join(",");
+  const firstSignature = useRef(true);
+  useEffect(() => {
+    // A room changed status (admitted, ended): the day's list follows.
+    if (firstSignature.current) {
+      firstSignature.current = false;
+      return;
+    }
+    reload();
+  }, [roomSignature]);
+
+  const appointments = list.state === "ready" ? list.value : [];
+  const chosen = appointments.find((a) => a.id === selected) ?? null;
+  return (
+    <>
+      <div class="page-heading">
+        <h1>{t("doctor.title")}</h1>
+        <p class={`feed-state feed-${hubState}`} role="status" data-testid="feed-state">
+          {hubState === "connected" ? t("feed.live") : t("feed.reconnecting")}
+        </p>
+      </div>
+      <div class="columns columns-side-first">
+        <div class="column-side">
+          <WaitingRoom rooms={rooms} appointments={appointments} />
+        </div>
+        <div class="column-main">
+          <section class="card section" aria-labelledby="day-title">
+            <div class="section-head">
+              <h2 id="day-title">
+                {day === 0 ? t("doctor.today") : formatDate(bounds.from, "full")}
+              </h2>
+              <div class="button-row">
+                <button type="button" class="button-quiet" onClick={() => setDay(day - 1)}>
+                  {t("doctor.previous_day")}
+                </button>
+                {day !== 0 ? (
+                  <button type="button" class="button-quiet" onClick={() => setDay(0)}>
+                    {t("doctor.today")}
+                  </button>
+                ) : null}
+                <button type="button" class="button-quiet" onClick={() => setDay(day + 1)}>
+                  {t("doctor.next_day")}
+                </button>
+              </div>
+            </div>
+            {list.state === "loading" ? <Loading label={t("common.loading")} /> : null}
+            {list.state === "error" ? <Alert>{messageFor(list.error)}</Alert> : null}
+            {list.state === "ready" ? (
+              <DayList
+                appointments={appointments}
+                rooms={rooms}
+                selected={selected}
+                onSelect={setSelected}
+                onChanged={reload}
+              />
+            ) : null}
+          </section>
+          {chosen ? (
+            <section class="card section" aria-labelledby="patient-title" data-testid="patient-panel">
+              <div class="section-head">
+                <h2 id="patient-title">{chosen.patient.name}</h2>
+                <button type="button" class="button-quiet" onClick={() => setSelected(null)}>
+                  {t("common.close")}
+                </button>
+              </div>
+              {chosen.reason ? <p class="muted">{t("doctor.reason", { reason: chosen.reason })}</p> : null}
+              <div class="columns">
+                <div class="column-main">
+                  <h3>{t("followup.title", { name: chosen.patient.name })}</h3>
+                  {chosen.status === "cancelled" ? (
+                    <p class="muted">{t("doctor.cancelled_no_followup")}</p>
+                  ) : (
+                    <FollowUp
+                      patientId={chosen.patient.id}
+                      patientName={chosen.patient.name}
+                      appointmentId={chosen.id}
+                    />
+                  )}
+                </div>
+                <div class="column-side">
+                  <h3>{t("record.title")}</h3>
+                  <RecordSummary patientId={chosen.patient.id} />
+                </div>
+              </div>
+            </section>
+          ) : null}
+        </div>
+      </div>
+    </>
+  );
+}
+
+function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appointment[] }) {
+  const now = useNow(1000);
+  const rooms = [...props.rooms.values()];
+  const waiting = rooms
+    .filter((r) => r.participants.some((p) => p.role === "patient" && p.state === "waiting" && p.connected))
+    .sort((a, b) => (a.waiting_since ?? "").localeCompare(b.waiting_since ?? ""));
+  const inProgress = rooms.filter((r) => r.status === "in_progress");
+  const patientName = (room: RoomView) =>
+    room.participants.find((p) => p.role === "patient")?.name ??
+    props.appointments.find((a) => a.id === room.appointment_id)?.patient.name ??
+    "";
+  return (
+    <section class="card section" aria-labelledby="waiting-title">
+      <h2 id="waiting-title">{t("doctor.waiting_room")}</h2>
+      {waiting.length === 0 ? <p class="empty">{t("doctor.nobody_waiting")}</p> : null}
+      <ol class="waiting-list" data-testid="waiting-list" aria-live="polite">
+        {waiting.map((room) => {
+          const since = room.waiting_since ? (now - Date.parse(room.waiting_since)) / 1000 : 0;
+          const appointment = props.appointments.find((a) => a.id === room.appointment_id);
+          return (
+            <li key={room.appointment_id} class="waiting-item" data-appointment-id={room.appointment_id}>
+              <div>
+                <p class="waiting-name">{patientName(room)}</p>
+                <p class="muted">
+                  {appointment ? t("doctor.booked_for", { time: formatTime(appointment.start) }) : null}
+                </p>
+                <p class="waiting-for" aria-label={t("doctor.waiting_for", { duration: formatDuration(since) })}>
+                  {t("doctor.waiting_clock", { clock: formatClock(since) })}
+                </p>
+              </div>
+              <a
+                class="button button-primary"
+                href={`/consult/${room.appointment_id}?admit=1`}
+                data-testid="admit"
+                aria-label={t("doctor.admit_name", { name: patientName(room) })}
+              >
+                {t("call.admit")}
+              </a>
+            </li>
+          );
+        })}
+      </ol>
+      {inProgress.length ? (
+        <>
+          <h3>{t("doctor.in_consultation")}</h3>
+          <ul class="plain-list">
+            {inProgress.map((room) => (
+              <li key={room.appointment_id} class="waiting-item">
+                <span>{patientName(room)}</span>
+                <a class="button button-secondary" href={`/consult/${room.appointment_id}`}>
+                  {t("doctor.rejoin")}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+function DayList(props: {
+  appointments: Appointment[];
+  rooms: Map<string, RoomView>;
+  selected: string | null;
+  onSelect: (id: string) => void;
+  onChanged: () => void;
+}) {
+  const now = useNow(30_000);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  if (props.appointments.length === 0) return <p class="empty">{t("doctor.no_appointments")}</p>;
+  return (
+    <div class="table-wrap">
+      <table class="table" data-testid="day-table">
+        <caption class="sr-only">{t("doctor.day_caption")}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{t("doctor.col_time")}</th>
+            <th scope="col">{t("doctor.col_patient")}</th>
+            <th scope="col">{t("doctor.col_kind")}</th>
+            <th scope="col">{t("doctor.col_status")}</th>
+            <th scope="col">{t("doctor.col_actions")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.appointments.map((a) => {
+            const room = props.rooms.get(a.id);
+            const status = room?.status ?? a.status;
+            const started = Date.parse(a.start) <= now;
+            return (
+              <tr key={a.id} data-appointment-id={a.id} class={props.selected === a.id ? "is-selected" : undefined}>
+                <td>
+                  <time dateTime={a.start}>{formatTime(a.start)}</time>
+                </td>
+                <td>
+                  {a.patient.name}
+                  {a.reason ? <span class="muted cell-sub">{a.reason}</span> : null}
+                </td>
+                <td>{kindLabel(a.kind)}</td>
+                <td>
+                  <span class={`badge badge-${status}`}>{statusLabel(status)}</span>
+                </td>
+                <td class="actions">
+                  {a.kind === "video" && ["booked", "waiting", "in_progress"].includes(status) ? (
+                    <a class="button button-secondary" href={`/consult/${a.id}`} data-testid="open-call">
+                      {t("doctor.open_call")}
+                    </a>
+                  ) : null}
+                  <button type="button" class="button-quiet" data-testid="select-patient" onClick={() => props.onSelect(a.id)}>
+                    {t("doctor.record_and_followup")}
+                  </button>
+                  {status === "booked" && started ? (
+                    <button
+                      type="button"
+                      class="button-quiet"
+                      onClick={async () => {
+                        try {
+                          await api.noShow(a.id);
+                          props.onChanged();
+                        } catch (error) {
+                          setErrors({ ...errors, [a.id]: messageFor(error) });
+                        }
+                      }}
+                    >
+                      {t("doctor.no_show")}
+                    </button>
+                  ) : null}
+                  {errors[a.id] ? <span class="field-error">{errors[a.id]}</span> : null}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+mount(DoctorPage);

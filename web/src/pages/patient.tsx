@@ -1,0 +1,515 @@
+// "/patient": the patient's appointments (upcoming, past), booking a doctor, cancel and join.
+import { useEffect, useMemo, useState } from "preact/hooks";
+import * as api from "../lib/api";
+import { messageFor } from "../lib/errors";
+import { formatDateTime, formatTime, formatWeekdayDate, t } from "../lib/i18n";
+import { requireUser } from "../lib/session";
+import { connectHub, type Hub } from "../lib/socket";
+import type { Appointment, Doctor, Slot, User } from "../lib/types";
+import { Alert, Loading } from "../ui/Alert";
+import { Field } from "../ui/Field";
+import { useLoad, useNow, useTitle } from "../ui/hooks";
+import { kindLabel, specialtyLabel, statusLabel } from "../ui/labels";
+import { mount } from "../ui/mount";
+import { ReminderToasts } from "../ui/ReminderToasts";
+import { Shell } from "../ui/Shell";
+
+const JOIN_EARLY_MS = 15 * 60_000;
+const JOIN_GRACE_MS = 30 * 60_000;
+const OPEN: Appointment["status"][] = ["booked", "waiting", "in_progress"];
+
+function PatientPage() {
+  const [user, setUser] = useState<User | null>(null);
+  const [hub, setHub] = useState<Hub | null>(null);
+  useTitle("patient.title");
+  useEffect(() => {
+    requireUser(["patient"]).then((u) => {
+      setUser(u);
+      setHub(connectHub());
+    }, () => undefined);
+  }, []);
+  if (!user) {
+    return (
+      <Shell user={null}>
+        <Loading label={t("common.loading")} />
+      </Shell>
+    );
+  }
+  return (
+    <Shell user={user}>
+      <ReminderToasts hub={hub} />
+      <PatientHome user={user} />
+    </Shell>
+  );
+}
+
+function PatientHome(props: { user: User }) {
+  const [list, reload] = useLoad(() => api.appointments(), []);
+  const [notice, setNotice] = useState<string | null>(null);
+  return (
+    <>
+      <h1>{t("patient.greeting", { name: props.user.name })}</h1>
+      {notice ? (
+        <Alert kind="success" testid="notice">
+          {notice}
+        </Alert>
+      ) : null}
+      <div class="columns">
+        <div class="column-main">
+          {list.state === "loading" ? <Loading label={t("common.loading")} /> : null}
+          {list.state === "error" ? (
+            <Alert>
+              {messageFor(list.error)}{" "}
+              <button type="button" class="button-link" onClick={reload}>
+                {t("common.retry")}
+              </button>
+            </Alert>
+          ) : null}
+          {list.state === "ready" ? (
+            <AppointmentLists
+              appointments={list.value}
+              onChanged={(message) => {
+                setNotice(message);
+                reload();
+              }}
+            />
+          ) : null}
+        </div>
+        <div class="column-side">
+          <Booking
+            onBooked={(appointment) => {
+              setNotice(
+                t("booking.booked", {
+                  doctor: appointment.doctor.name,
+                  when: formatDateTime(appointment.start),
+                }),
+              );
+              reload();
+            }}
+          />
+        </div>
+      </div>
+    </>
+  );
+}
+
+// ------------------------------------------------------------------ appointments
+
+function AppointmentLists(props: {
+  appointments: Appointment[];
+  onChanged: (message: string) => void;
+}) {
+  const now = useNow(30_000);
+  const upcoming = props.appointments
+    .filter((a) => OPEN.includes(a.status) && Date.parse(a.end) + JOIN_GRACE_MS > now)
+    .sort((a, b) => a.start.localeCompare(b.start));
+  const past = props.appointments
+    .filter((a) => !upcoming.includes(a))
+    .sort((a, b) => b.start.localeCompare(a.start));
+  return (
+    <>
+      <section aria-labelledby="upcoming-title" class="section">
+        <h2 id="upcoming-title">{t("patient.upcoming")}</h2>
+        {upcoming.length === 0 ? (
+          <p class="empty">{t("patient.no_upcoming")}</p>
+        ) : (
+          <ul class="card-list" data-testid="upcoming-list">
+            {upcoming.map((a) => (
+              <AppointmentCard key={a.id} appointment={a} now={now} onChanged={props.onChanged} />
+            ))}
+          </ul>
+        )}
+      </section>
+      <section aria-labelledby="past-title" class="section">
+        <h2 id="past-title">{t("patient.past")}</h2>
+        {past.length === 0 ? (
+          <p class="empty">{t("patient.no_past")}</p>
+        ) : (
+          <ul class="card-list" data-testid="past-list">
+            {past.map((a) => (
+              <AppointmentCard key={a.id} appointment={a} now={now} onChanged={props.onChanged} />
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}
+
+function AppointmentCard(props: {
+  appointment: Appointment;
+  now: number;
+  onChanged: (message: string) => void;
+}) {
+  const a = props.appointment;
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const opensAt = Date.parse(a.start) - JOIN_EARLY_MS;
+  const isOpen = OPEN.includes(a.status);
+  const joinable =
+    a.kind === "video" &&
+    isOpen &&
+    (a.status === "in_progress" ||
+      (props.now >= opensAt && props.now <= Date.parse(a.end) + JOIN_GRACE_MS));
+  const cancellable = a.status === "booked" || a.status === "waiting";
+
+  async function cancel() {
+    setBusy(true);
+    setError(null);
+    try {
+      await api.cancel(a.id);
+      props.onChanged(t("patient.cancelled", { when: formatDateTime(a.start) }));
+    } catch (caught) {
+      setError(messageFor(caught));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <li class="card appointment" data-testid="appointment" data-appointment-id={a.id}>
+      <div class="appointment-head">
+        <p class="appointment-when">
+          <time dateTime={a.start}>{formatDateTime(a.start)}</time>
+        </p>
+        <span class={`badge badge-${a.status}`}>{statusLabel(a.status)}</span>
+      </div>
+      <p class="appointment-who">
+        {a.doctor.name}
+        <span class="muted"> · {specialtyLabel(a.doctor.specialty)}</span>
+      </p>
+      <p class="muted">
+        {kindLabel(a.kind)}
+        {a.reason ? ` · ${a.reason}` : ""}
+      </p>
+      {error ? <Alert>{error}</Alert> : null}
+      {isOpen ? (
+        <div class="button-row">
+          {a.kind === "video" ? (
+            joinable ? (
+              <a class="button button-primary" href={`/consult/${a.id}`} data-testid="join">
+                {t("patient.join")}
+              </a>
+            ) : (
+              <span class="muted">{t("patient.join_from", { time: formatTime(new Date(opensAt)) })}</span>
+            )
+          ) : null}
+          {cancellable && !confirming ? (
+            <button type="button" class="button-quiet" data-testid="cancel" onClick={() => setConfirming(true)}>
+              {t("patient.cancel")}
+            </button>
+          ) : null}
+          {confirming ? (
+            <div class="confirm" role="group" aria-label={t("patient.cancel_confirm")}>
+              <span>{t("patient.cancel_confirm")}</span>
+              <button
+                type="button"
+                class="button-danger"
+                data-testid="cancel-confirm"
+                disabled={busy}
+                onClick={cancel}
+              >
+                {t("patient.cancel_yes")}
+              </button>
+              <button type="button" class="button-quiet" onClick={() => setConfirming(false)}>
+                {t("patient.cancel_no")}
+              </button>
+            </div>
+          ) : null}
+        </div>
+      ) : null}
+    </li>
+  );
+}
+
+// ------------------------------------------------------------------ booking
+
+function startOfLocalDay(date: Date): Date {
+  const copy = new Date(date);
+  copy.setHours(0, 0, 0, 0);
+  return copy;
+}
+
+function Booking(props: { onBooked: (appointment: Appointment) => void }) {
+  const [doctors] = useLoad(() => api.doctors(), []);
+  const [specialty, setSpecialty] = useState("");
+  const [query, setQuery] = useState("");
+  const [doctor, setDoctor] = useState<Doctor | null>(null);
+
+  const specialties = useMemo(() => {
+    if (doctors.state !== "ready") return [];
+    return [...new Set(doctors.value.map((d) => d.specialty).filter((s): s is string => !!s))].sort();
+  }, [doctors]);
+  const shown =
+    doctors.state === "ready"
+      ? doctors.value.filter(
+          (d) =>
+            (!specialty || d.specialty === specialty) &&
+            (!query.trim() || d.name.toLowerCase().includes(query.trim().toLowerCase())),
+        )
+      : [];
+
+  return (
+    <section class="card booking" aria-labelledby="booking-title">
+      <h2 id="booking-title">{t("booking.title")}</h2>
+      {doctor ? (
+        <SlotPicker
+          doctor={doctor}
+          onBack={() => setDoctor(null)}
+          onBooked={(appointment) => {
+            setDoctor(null);
+            props.onBooked(appointment);
+          }}
+        />
+      ) : (
+        <>
+          <div class="filters">
+            <Field label={t("booking.specialty")}>
+              {(attrs) => (
+                <select
+                  {...attrs}
+                  data-testid="specialty"
+                  value={specialty}
+                  onChange={(e) => setSpecialty(e.currentTarget.value)}
+                >
+                  <option value="">{t("booking.any_specialty")}</option>
+                  {specialties.map((s) => (
+                    <option key={s} value={s}>
+                      {specialtyLabel(s)}
+                    </option>
+                  ))}
+                </select>
+              )}
+            </Field>
+            <Field label={t("booking.search")}>
+              {(attrs) => (
+                <input
+                  {...attrs}
+                  type="search"
+                  data-testid="doctor-search"
+                  value={query}
+                  onInput={(e) => setQuery(e.currentTarget.value)}
+                />
+              )}
+            </Field>
+          </div>
+          {doctors.state === "loading" ? <Loading label={t("common.loading")} /> : null}
+          {doctors.state === "error" ? <Alert>{messageFor(doctors.error)}</Alert> : null}
+          {doctors.state === "ready" && shown.length === 0 ? (
+            <p class="empty">{t("booking.no_doctors")}</p>
+          ) : null}
+          <ul class="doctor-list" data-testid="doctor-list">
+            {shown.map((d) => (
+              <li key={d.id} class="doctor-item">
+                <span>
+                  <span class="doctor-name">{d.name}</span>
+                  <span class="muted">{specialtyLabel(d.specialty)}</span>
+                </span>
+                <button
+                  type="button"
+                  class="button-secondary"
+                  data-testid="choose-doctor"
+                  data-doctor-id={d.id}
+                  aria-label={t("booking.choose_doctor", { name: d.name })}
+                  onClick={() => setDoctor(d)}
+                >
+                  {t("booking.choose")}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
+
+function SlotPicker(props: {
+  doctor: Doctor;
+  onBack: () => void;
+  onBooked: (appointment: Appointment) => void;
+}) {
+  const [weekStart, setWeekStart] = useState(() => new Date());
+  const weekEnd = useMemo(() => {
+    const end = startOfLocalDay(weekStart);
+    end.setDate(end.getDate() + 7);
+    return end;
+  }, [weekStart]);
+  const [slots, reload] = useLoad(
+    () => api.slots(props.doctor.id, weekStart, weekEnd),
+    [props.doctor.id, weekStart.getTime()],
+  );
+  const [chosen, setChosen] = useState<Slot | null>(null);
+  const [taken, setTaken] = useState(false);
+
+  const days = useMemo(() => {
+    const groups = new Map<string, Slot[]>();
+    if (slots.state === "ready") {
+      for (const slot of slots.value) {
+        const key = startOfLocalDay(new Date(slot.start)).toISOString();
+        groups.set(key, [...(groups.get(key) ?? []), slot]);
+      }
+    }
+    return [...groups.entries()];
+  }, [slots]);
+
+  const isFirstWeek = weekStart.getTime() <= Date.now();
+  const shift = (days: number) => {
+    const next = startOfLocalDay(weekStart);
+    next.setDate(next.getDate() + days);
+    setWeekStart(next.getTime() < Date.now() ? new Date() : next);
+    setChosen(null);
+  };
+
+  return (
+    <div class="slot-picker">
+      <button type="button" class="button-link" onClick={props.onBack} data-testid="back-to-doctors">
+        {t("booking.back")}
+      </button>
+      <p class="doctor-chosen">
+        <strong>{props.doctor.name}</strong>
+        <span class="muted"> · {specialtyLabel(props.doctor.specialty)}</span>
+      </p>
+      {taken && !chosen ? <Alert kind="warning">{t("booking.slot_taken")}</Alert> : null}
+      {chosen ? (
+        <BookForm
+          doctor={props.doctor}
+          slot={chosen}
+          onBack={() => setChosen(null)}
+          onTaken={() => {
+            setChosen(null);
+            setTaken(true);
+            reload();
+          }}
+          onBooked={props.onBooked}
+        />
+      ) : (
+        <>
+          <div class="week-nav">
+            <button type="button" class="button-quiet" disabled={isFirstWeek} onClick={() => shift(-7)}>
+              {t("booking.earlier")}
+            </button>
+            <span class="muted">
+              {formatWeekdayDate(weekStart)} – {formatWeekdayDate(new Date(weekEnd.getTime() - 1))}
+            </span>
+            <button type="button" class="button-quiet" onClick={() => shift(7)} data-testid="later-week">
+              {t("booking.later")}
+            </button>
+          </div>
+          {slots.state === "loading" ? <Loading label={t("booking.loading_slots")} /> : null}
+          {slots.state === "error" ? <Alert>{messageFor(slots.error)}</Alert> : null}
+          {slots.state === "ready" && days.length === 0 ? (
+            <p class="empty">{t("booking.no_slots")}</p>
+          ) : null}
+          {days.map(([day, daySlots]) => (
+            <fieldset key={day} class="slot-day">
+              <legend>{formatWeekdayDate(day)}</legend>
+              <div class="slot-grid">
+                {daySlots.map((slot) => (
+                  <button
+                    type="button"
+                    key={slot.start}
+                    class="slot"
+                    data-testid="slot"
+                    data-start={slot.start}
+                    aria-label={t("booking.slot_label", { when: formatDateTime(slot.start) })}
+                    onClick={() => {
+                      setTaken(false);
+                      setChosen(slot);
+                    }}
+                  >
+                    {formatTime(slot.start)}
+                  </button>
+                ))}
+              </div>
+            </fieldset>
+          ))}
+        </>
+      )}
+    </div>
+  );
+}
+
+function BookForm(props: {
+  doctor: Doctor;
+  slot: Slot;
+  onBack: () => void;
+  onTaken: () => void;
+  onBooked: (appointment: Appointment) => void;
+}) {
+  const [kind, setKind] = useState<"video" | "in_person">("video");
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const appointment = await api.book({
+        doctor_id: props.doctor.id,
+        start: props.slot.start,
+        kind,
+        reason: reason.trim(),
+      });
+      props.onBooked(appointment);
+      props.onBack();
+    } catch (caught) {
+      setBusy(false);
+      if (caught instanceof api.ApiError && (caught.status === 409 || caught.status === 422)) {
+        setError(null);
+        props.onTaken();
+        return;
+      }
+      setError(caught);
+    }
+  }
+
+  return (
+    <form class="form" onSubmit={submit}>
+      <p class="slot-chosen" data-testid="slot-chosen">
+        {t("booking.slot_chosen", { when: formatDateTime(props.slot.start) })}
+      </p>
+      {error ? <Alert>{messageFor(error)}</Alert> : null}
+      <fieldset class="choice">
+        <legend>{t("booking.kind")}</legend>
+        {(["video", "in_person"] as const).map((k) => (
+          <label key={k} class="choice-option">
+            <input
+              type="radio"
+              name="kind"
+              value={k}
+              checked={kind === k}
+              onChange={() => setKind(k)}
+              data-testid={`kind-${k}`}
+            />
+            {kindLabel(k)}
+          </label>
+        ))}
+      </fieldset>
+      <Field label={t("booking.reason")} hint={t("booking.reason_hint")}>
+        {(attrs) => (
+          <textarea
+            {...attrs}
+            rows={3}
+            maxLength={1000}
+            data-testid="reason"
+            value={reason}
+            onInput={(e) => setReason(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      <div class="button-row">
+        <button type="submit" class="button-primary" data-testid="book" disabled={busy}>
+          {busy ? t("booking.booking") : t("booking.book")}
+        </button>
+        <button type="button" class="button-quiet" onClick={props.onBack}>
+          {t("booking.other_time")}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+mount(PatientPage);

@@ -1,0 +1,260 @@
+// "/": sign in, or create a patient account.
+import { useEffect, useState } from "preact/hooks";
+import { register } from "../lib/api";
+import { fieldMessage, messageFor } from "../lib/errors";
+import { ApiError } from "../lib/http";
+import { t } from "../lib/i18n";
+import { homeFor, restore, safeNext, signIn } from "../lib/session";
+import { Alert, Loading } from "../ui/Alert";
+import { Field } from "../ui/Field";
+import { useTitle } from "../ui/hooks";
+import { mount } from "../ui/mount";
+import { Shell } from "../ui/Shell";
+
+type Mode = "signin" | "register";
+
+function destination(role: Parameters<typeof homeFor>[0]): string {
+  const next = safeNext(new URLSearchParams(location.search).get("next"));
+  return next ?? homeFor(role);
+}
+
+function SignInPage() {
+  const params = new URLSearchParams(location.search);
+  const [mode, setMode] = useState<Mode>(params.get("mode") === "register" ? "register" : "signin");
+  const [checking, setChecking] = useState(true);
+  useTitle(mode === "signin" ? "signin.title" : "register.title");
+
+  useEffect(() => {
+    // Already signed in in this tab (a reload): straight on.
+    restore().then(
+      (user) => (user ? location.replace(destination(user.role)) : setChecking(false)),
+      () => setChecking(false),
+    );
+  }, []);
+
+  const reason = params.get("reason");
+  return (
+    <Shell user={null}>
+      <div class="auth-layout">
+        <section class="auth-intro" aria-labelledby="intro-title">
+          <h1 id="intro-title">{t("signin.welcome")}</h1>
+          <p class="lead">{t("signin.lead")}</p>
+          <ul class="feature-list">
+            <li>{t("signin.feature_book")}</li>
+            <li>{t("signin.feature_video")}</li>
+            <li>{t("signin.feature_record")}</li>
+          </ul>
+        </section>
+        <section class="card auth-card">
+          <div class="tabs" role="tablist" aria-label={t("signin.tabs_label")}>
+            <button
+              type="button"
+              role="tab"
+              id="tab-signin"
+              aria-controls="panel-auth"
+              aria-selected={mode === "signin"}
+              class={mode === "signin" ? "tab is-current" : "tab"}
+              data-testid="tab-signin"
+              onClick={() => setMode("signin")}
+            >
+              {t("signin.tab")}
+            </button>
+            <button
+              type="button"
+              role="tab"
+              id="tab-register"
+              aria-controls="panel-auth"
+              aria-selected={mode === "register"}
+              class={mode === "register" ? "tab is-current" : "tab"}
+              data-testid="tab-register"
+              onClick={() => setMode("register")}
+            >
+              {t("register.tab")}
+            </button>
+          </div>
+          <div
+            id="panel-auth"
+            role="tabpanel"
+            aria-labelledby={mode === "signin" ? "tab-signin" : "tab-register"}
+          >
+            {reason === "expired" ? <Alert kind="info">{t("signin.expired")}</Alert> : null}
+            {reason === "signed_out" ? <Alert kind="success">{t("signin.signed_out")}</Alert> : null}
+            {checking ? (
+              <Loading label={t("common.loading")} />
+            ) : mode === "signin" ? (
+              <SignInForm />
+            ) : (
+              <RegisterForm />
+            )}
+          </div>
+        </section>
+      </div>
+    </Shell>
+  );
+}
+
+function SignInForm() {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const user = await signIn(email.trim(), password);
+      location.assign(destination(user.role));
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
+
+  const problem =
+    error instanceof ApiError && error.status === 401
+      ? t("signin.wrong_credentials")
+      : error
+        ? messageFor(error)
+        : null;
+  return (
+    <form class="form" onSubmit={submit} noValidate>
+      <h2 class="form-title">{t("signin.title")}</h2>
+      {problem ? <Alert testid="signin-error">{problem}</Alert> : null}
+      <Field label={t("field.email")}>
+        {(attrs) => (
+          <input
+            {...attrs}
+            type="email"
+            name="email"
+            autoComplete="username"
+            inputMode="email"
+            required
+            data-testid="email"
+            value={email}
+            onInput={(e) => setEmail(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      <Field label={t("field.password")}>
+        {(attrs) => (
+          <input
+            {...attrs}
+            type="password"
+            name="password"
+            autoComplete="current-password"
+            required
+            data-testid="password"
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      <button type="submit" class="button-primary button-block" data-testid="login" disabled={busy}>
+        {busy ? t("signin.signing_in") : t("signin.submit")}
+      </button>
+    </form>
+  );
+}
+
+function RegisterForm() {
+  const [name, setName] = useState("");
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [local, setLocal] = useState<Record<string, string>>({});
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    const problems: Record<string, string> = {};
+    if (!name.trim()) problems.name = t("fielderror.required");
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.trim())) problems.email = t("fielderror.email");
+    if (password.length < 10) problems.password = t("register.password_hint");
+    setLocal(problems);
+    if (Object.keys(problems).length) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await register(email.trim(), password, name.trim());
+      const user = await signIn(email.trim(), password);
+      location.assign(destination(user.role));
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
+
+  const conflict = error instanceof ApiError && error.status === 409;
+  const fieldError = (field: string) => local[field] ?? fieldMessage(error, field);
+  const general =
+    error && !conflict && !["name", "email", "password"].some((f) => fieldMessage(error, f))
+      ? messageFor(error)
+      : null;
+  return (
+    <form class="form" onSubmit={submit} noValidate>
+      <h2 class="form-title">{t("register.title")}</h2>
+      {conflict ? <Alert testid="register-error">{t("register.email_taken")}</Alert> : null}
+      {general ? <Alert testid="register-error">{general}</Alert> : null}
+      <Field label={t("field.name")} error={fieldError("name")}>
+        {(attrs) => (
+          <input
+            {...attrs}
+            name="name"
+            autoComplete="name"
+            required
+            maxLength={120}
+            data-testid="register-name"
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      <Field label={t("field.email")} error={fieldError("email")}>
+        {(attrs) => (
+          <input
+            {...attrs}
+            type="email"
+            name="email"
+            autoComplete="email"
+            inputMode="email"
+            required
+            data-testid="register-email"
+            value={email}
+            onInput={(e) => setEmail(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      <Field
+        label={t("field.password")}
+        hint={t("register.password_hint")}
+        error={fieldError("password")}
+      >
+        {(attrs) => (
+          <input
+            {...attrs}
+            type="password"
+            name="new-password"
+            autoComplete="new-password"
+            required
+            minLength={10}
+            data-testid="register-password"
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      <button
+        type="submit"
+        class="button-primary button-block"
+        data-testid="register"
+        disabled={busy}
+      >
+        {busy ? t("register.creating") : t("register.submit")}
+      </button>
+    </form>
+  );
+}
+
+mount(SignInPage);
