@@ -137,6 +137,8 @@ async def test_redis_outage_and_return(
         assert body["checks"]["mongodb"] == "ok"
         assert body["checks"]["redis"] != "ok"
         assert readiness(node2)[0] == 503
+        assert node1.process.poll() is None
+        assert node2.process.poll() is None
         async with aiohttp.ClientSession() as http:
             assert (await http.get(f"{node1.url}/healthz")).status == 200
             # Signing in and the REST API work.

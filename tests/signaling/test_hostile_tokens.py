@@ -98,6 +98,7 @@ async def refuse_everywhere(clinic: Clinic, token: str, victim: dict[str, Any]) 
     assert (await response.json())["code"] == "unauthorized"
     error = await clinic.refused(token=token)
     assert error["message"] == "unauthorized"
+    assert error["data"]["code"] == "unauthorized"
     socket = await clinic.connect(victim)
     ack = await socket.call("auth:refresh", {"token": token})
     assert ack["ok"] is False
