@@ -109,7 +109,8 @@ async def test_a_consultation_across_two_nodes(
         ]
         await patient.wait_for("consult:state", lambda s: len(s["participants"]) == 2)
 
-        assert (await doctor.call("consult:admit", ref))["ok"] is True
+        admitted = await doctor.call("consult:admit", ref)
+        assert admitted["ok"] is True, admitted
         await patient.wait_for("consult:admitted")  # node 2 -> 1, to the patient's socket
 
         offer = {"type": "offer", "sdp": "v=0\r\n"}
