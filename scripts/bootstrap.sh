@@ -36,7 +36,8 @@ venv() {
   local stamp="$ROOT/.venv/.installed${extras:+-$extras}"
   if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
     echo "==> installing the project${extras:+ with [$extras]}"
-    "$ROOT/.venv/bin/pip" install -q --upgrade pip 2>&1 | quiet_pip
+    # setuptools too: the one venv bundles is old enough to carry published advisories.
+    "$ROOT/.venv/bin/pip" install -q --upgrade pip setuptools 2>&1 | quiet_pip
     "$ROOT/.venv/bin/pip" install -q -e "$ROOT${extras:+[$extras]}" 2>&1 | quiet_pip
     touch "$stamp"
   fi

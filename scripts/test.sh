@@ -19,5 +19,7 @@ echo "==> mypy"
 .venv/bin/mypy
 echo "==> tsc"
 (cd web && npm run --silent typecheck)
+echo "==> dependency audit (what it could and could not check is printed)"
+.venv/bin/python scripts/audit_deps.py --npm-lock web/package-lock.json --npm-lock bench/node/package-lock.json
 echo "==> pytest"
 .venv/bin/pytest "$@"

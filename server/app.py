@@ -28,7 +28,13 @@ from server.auth.service import AccountService
 from server.auth.tokens import TokenService
 from server.consultations import routes as consultation_routes
 from server.http.api import Api
-from server.http.middleware import errors, metrics, request_context, security_headers
+from server.http.middleware import (
+    errors,
+    metrics,
+    request_context,
+    security_headers,
+    socket_handshakes,
+)
 from server.media import make_ice_provider, make_precall_service
 from server.metrics import Metrics
 from server.precall import routes as precall_routes
@@ -106,6 +112,7 @@ def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProv
         redis_prefix=f"telemed:{settings.database.mongodb_database}",
         # Bigger than every event cap, so an oversize event is refused, not the connection cut.
         max_http_buffer_size=max(settings.http.max_body_bytes, 4 * consult.signal_max_bytes),
+        send_buffer_max_bytes=consult.socket_send_buffer,
     )
     return Hub(
         config,
@@ -123,7 +130,7 @@ def create_app(
     resolve_jwt_secret(settings)  # fail fast, before anything starts, on a missing secret
     app = web.Application(
         client_max_size=settings.http.max_body_bytes,
-        middlewares=[request_context, metrics, errors],
+        middlewares=[request_context, metrics, errors, socket_handshakes],
     )
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
@@ -164,6 +171,7 @@ def create_app(
             settings.redis.redis_url,
             per_user=settings.http.rate_limit,
             per_address=settings.http.rate_limit_anonymous,
+            socket_connects=settings.consult.socket_connect_limit,
         )
         yield
 
@@ -199,6 +207,7 @@ def create_app(
             authenticator=app[keys.AUTHENTICATOR],
             registry=make_registry(hub.config, redis_handle.client if redis_handle else None),
             reminders=app[keys.REMINDERS],  # due medication reminders, pushed to patients
+            sessions=app[keys.ACCOUNTS],  # socket activity, idle logoff, sign-outs
         )
         yield
         await hub.stop()

@@ -17,13 +17,28 @@ log = structlog.get_logger(__name__)
 
 
 class RateLimiter:
-    def __init__(self, storage: Storage, *, per_user: str, per_address: str) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        per_user: str,
+        per_address: str,
+        socket_connects: str = "120/minute",
+    ) -> None:
         self._limiter = MovingWindowRateLimiter(storage)
         self._per_user = parse(per_user)
         self._per_address = parse(per_address)
+        self._socket_connects = parse(socket_connects)
 
     @classmethod
-    def create(cls, redis_url: str | None, *, per_user: str, per_address: str) -> RateLimiter:
+    def create(
+        cls,
+        redis_url: str | None,
+        *,
+        per_user: str,
+        per_address: str,
+        socket_connects: str = "120/minute",
+    ) -> RateLimiter:
         storage: Storage
         if redis_url is None:
             storage = MemoryStorage()
@@ -32,7 +47,9 @@ class RateLimiter:
                 "rediss://", "async+rediss://", 1
             )
             storage = RedisStorage(uri, implementation="redispy", wrap_exceptions=True)
-        return cls(storage, per_user=per_user, per_address=per_address)
+        return cls(
+            storage, per_user=per_user, per_address=per_address, socket_connects=socket_connects
+        )
 
     async def check_request(self, user_id: str | None, address: str) -> None:
         """Count one REST request against its caller (or its address when anonymous)."""
@@ -40,6 +57,10 @@ class RateLimiter:
             await self.hit(self._per_user, "user", user_id)
         else:
             await self.hit(self._per_address, "address", address)
+
+    async def check_socket_connect(self, address: str) -> None:
+        """Count one Socket.IO connection attempt from an address."""
+        await self.hit(self._socket_connects, "socket-connect", address)
 
     async def hit(self, limit: RateLimitItem, *identifiers: str) -> None:
         """Count one request; raise :class:`RateLimited` past the limit. If the shared store

@@ -181,6 +181,18 @@ class ConsultSettings(_Section):
     hub_housekeeping: float = Field(default=5.0, gt=0, le=300)
     # A hub node that has not sent a heartbeat for this long is considered gone (Redis only).
     hub_node_ttl: int = Field(default=30, ge=5, le=3600)
+    # Socket.IO connection attempts (new Engine.IO sessions) per client address ("limits").
+    socket_connect_limit: str = "120/minute"
+    # A socket with more unsent outgoing data than this (checked every hub tick) is dropped.
+    socket_send_buffer: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+
+    @field_validator("socket_connect_limit")
+    @classmethod
+    def _connect_limit_parses(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)
+        return value
 
 
 def _comma_or_json_list(value: Any) -> Any:

@@ -221,13 +221,16 @@ class ConsultationService:
 
     # ------------------------------------------------------------------ housekeeping
 
-    async def sweep(self, has_socket: Callable[[str], bool]) -> list[Swept]:
+    async def sweep(
+        self, has_socket: Callable[[str], bool], *, judge_nodes: bool = True
+    ) -> list[Swept]:
         """Release seats held through dead hub nodes, or through sockets this node no longer
-        has (``has_socket``), and end consultations nobody can come back to."""
+        has (``has_socket``), and end consultations nobody can come back to. With
+        ``judge_nodes`` false (just after a registry outage) every other node counts as alive."""
         results: list[Swept] = []
         rooms = await self.registry.all()
-        nodes = {s.node for r in rooms for s in r.seats if s.node is not None}
-        alive = await self.registry.live_nodes(nodes - {self.node_id}) | {self.node_id}
+        nodes = {s.node for r in rooms for s in r.seats if s.node is not None} - {self.node_id}
+        alive = (await self.registry.live_nodes(nodes) if judge_nodes else nodes) | {self.node_id}
 
         def stale(seat: Seat) -> bool:
             if seat.node == self.node_id:

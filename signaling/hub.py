@@ -22,10 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 import structlog
@@ -79,6 +79,19 @@ Authenticator = Callable[[str], Awaitable[Principal]]
 ClientAddress = Callable[[web.Request], str]
 
 
+class SessionGuard(Protocol):
+    """The sign-ins behind the sockets (``AccountService``): records socket activity and says
+    which sessions are still live (not signed out, revoked, expired or idle too long)."""
+
+    async def live_sessions(
+        self, session_ids: Collection[str], *, active: Collection[str]
+    ) -> set[str]: ...
+
+    async def identify(self, access_token: str) -> Principal:
+        """Authenticate a token without counting it as activity."""
+        ...
+
+
 def _remote(request: web.Request) -> str:
     return request.remote or "unknown"
 
@@ -112,6 +125,9 @@ class HubConfig:
     redis_url: str | None = None
     redis_prefix: str = "telemed"
     max_http_buffer_size: int = 1_048_576
+    # A socket whose unsent outgoing data exceeds this (a client that stopped reading) is
+    # dropped; see signaling/transport.py.
+    send_buffer_max_bytes: int = 16 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -125,6 +141,7 @@ class Connection:
     bucket: TokenBucket
     address: str
     appointment_id: str | None = None  # the consultation this socket joined
+    active: bool = False  # a client event since the last session check (activity)
 
     @property
     def user_id(self) -> UserId:
@@ -196,6 +213,9 @@ class Hub:
         self._transcripts: TranscriptReader | None = None
         self._repos: Repositories | None = None
         self._reminders: ReminderSource | None = None
+        self._sessions: SessionGuard | None = None
+        # Since when the registry answered without interruption (see housekeeping).
+        self._registry_ok_since: float | None = None
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
         self._register()
@@ -214,9 +234,11 @@ class Hub:
         authenticator: Authenticator,
         registry: RoomRegistry | None = None,
         reminders: ReminderSource | None = None,
+        sessions: SessionGuard | None = None,
     ) -> None:
         self._repos = repos
         self._reminders = reminders
+        self._sessions = sessions
         self._chat = chat
         self._transcripts = transcripts
         self._authenticator = authenticator
@@ -229,6 +251,7 @@ class Hub:
             clock=self._clock,
         )
         await self._consult.registry.heartbeat()
+        self._registry_ok_since = time.monotonic()
         self._loop_task = asyncio.create_task(self._background())
 
     async def stop(self) -> None:
@@ -399,7 +422,7 @@ class Hub:
     async def _dispatch(
         self, table: dict[str, EventSpec], event: str, sid: str, args: tuple[Any, ...]
     ) -> dict[str, Any]:
-        spec = table.get(event)
+        spec = table.get(event) if isinstance(event, str) else None  # a name may be any JSON
         label = event if spec is not None else "unknown"
         outcome = "ok"
         try:
@@ -410,7 +433,9 @@ class Hub:
             if wait > 0:
                 raise RateLimited("too many events; slow down", retry_after=wait)
             if spec is None:
-                raise UnknownEvent(f"unknown event {event[:64]!r}")
+                raise UnknownEvent(f"unknown event {str(event)[:64]!r}")
+            if event != "auth:refresh":  # renewing a token is the client's doing, not a person's
+                conn.active = True
             payload, received = parse_event(spec.model, args, max_bytes=spec.max_bytes)
             return ok(**await spec.handler(conn, payload, received))
         except DomainError as exc:
@@ -609,7 +634,9 @@ class Hub:
     # ------------------------------------------------------------------ tokens
 
     async def _refresh(self, conn: Connection, payload: RefreshIn, _: Received) -> dict[str, Any]:
-        principal = await self._require_authenticator()(payload.token)
+        guard = self._sessions
+        identify = guard.identify if guard is not None else self._require_authenticator()
+        principal = await identify(payload.token)
         if principal.user_id != conn.user_id:
             raise Unauthorized("this token belongs to another user")
         conn.principal = principal
@@ -626,6 +653,75 @@ class Hub:
                     namespace=conn.namespace,
                 )
                 await self.sio.disconnect(conn.sid, namespace=conn.namespace)
+
+    async def end_session(self, session_id: str, reason: str = "signed_out") -> int:
+        """A sign-in ended (logout, revocation): its sockets on this process go at once (other
+        processes find out at their next session check). Returns how many went."""
+        gone = [c for c in self._sockets.values() if c.principal.session_id == session_id]
+        for conn in gone:
+            await self._drop_session_socket(conn, reason)
+        return len(gone)
+
+    async def _drop_session_socket(self, conn: Connection, reason: str) -> None:
+        if conn.sid not in self._sockets:
+            return
+        log.info("socket_session_ended", user_id=conn.user_id, reason=reason)
+        await self.sio.emit(
+            "auth:expired",
+            {
+                "code": "session_ended",
+                "reason": reason,
+                "message": "your sign-in has ended; sign in again",
+            },
+            to=conn.sid,
+            namespace=conn.namespace,
+        )
+        await self.sio.disconnect(conn.sid, namespace=conn.namespace)
+
+    async def check_sessions(self) -> None:
+        """Automatic logoff and revocation for sockets: records which sign-ins were active
+        (a client event, or a seat in a consultation, since the last check), then drops every
+        socket whose sign-in is no longer live (signed out anywhere, revoked, expired, or idle
+        past the timeout)."""
+        guard = self._sessions
+        if guard is None or not self._sockets:
+            return
+        conns = list(self._sockets.values())
+        seated = await self._seated_sids(conns)
+        active = {c.principal.session_id for c in conns if c.active or c.sid in seated}
+        for conn in conns:
+            conn.active = False
+        live = await guard.live_sessions({c.principal.session_id for c in conns}, active=active)
+        for conn in conns:
+            if conn.principal.session_id not in live:
+                await self._drop_session_socket(conn, "session_ended")
+
+    async def _seated_sids(self, conns: list[Connection]) -> set[str]:
+        """Sockets holding a seat in a consultation (being in one is activity). If the registry
+        cannot tell (an outage), every joined socket counts: nobody is logged off for that."""
+        joined = {c.appointment_id for c in conns if c.appointment_id is not None}
+        seated: set[str] = set()
+        for appointment_id in joined:
+            try:
+                room = await self.consult.registry.get(appointment_id)
+            except Exception:
+                seated |= {c.sid for c in conns if c.appointment_id == appointment_id}
+                continue
+            if room is not None:
+                seated |= {s.sid for s in room.seats if s.sid is not None}
+        return seated
+
+    async def drop_slow_clients(self) -> None:
+        """Disconnect sockets whose unsent outgoing data is over the limit (transport.py)."""
+        limit = self.config.send_buffer_max_bytes
+        for conn in list(self._sockets.values()):
+            queue = self.sio.send_queue(conn.sid, conn.namespace)
+            if queue is None or queue.queued <= limit:
+                continue
+            log.warning("slow_client_dropped", user_id=conn.user_id, queued=queue.queued)
+            self.metrics.connections_refused.labels("slow_client").inc()
+            queue.abort()
+            await self.sio.disconnect(conn.sid, namespace=conn.namespace)
 
     # ------------------------------------------------------------------ admin feed
 
@@ -698,9 +794,11 @@ class Hub:
             await asyncio.sleep(self.config.tick_seconds)
             try:
                 await self._expire_tokens(self._clock())
+                await self.drop_slow_clients()
                 if time.monotonic() - last_housekeeping >= self.config.housekeeping_seconds:
                     last_housekeeping = time.monotonic()
-                    await self.housekeeping()
+                    await self._run_checked("session_check", self.check_sessions())
+                    await self._run_checked("housekeeping", self.housekeeping())
                 elif self._gauges_dirty:
                     await self.refresh_gauges()
             except asyncio.CancelledError:
@@ -708,10 +806,27 @@ class Hub:
             except Exception as exc:
                 log.warning("hub_housekeeping_failed", error=repr(exc))
 
+    async def _run_checked(self, name: str, job: Awaitable[None]) -> None:
+        """One housekeeping job; its failure (e.g. Redis down) does not stop the others."""
+        try:
+            await job
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            if name == "housekeeping":
+                self._registry_ok_since = None
+            log.warning("hub_housekeeping_failed", job=name, error=repr(exc))
+
     async def housekeeping(self) -> None:
         consult = self.consult
         await consult.registry.heartbeat()
-        for swept in await consult.sweep(lambda sid: sid in self._sockets):
+        now = time.monotonic()
+        if self._registry_ok_since is None:
+            self._registry_ok_since = now
+        # Other nodes may have missed heartbeats only because the registry was unreachable: judge
+        # them dead only after watching the registry for a whole node TTL again.
+        judge = now - self._registry_ok_since >= self.config.node_ttl
+        for swept in await consult.sweep(lambda sid: sid in self._sockets, judge_nodes=judge):
             if swept.ended == "expired":
                 await self._finish(swept.update, "consult:ended", "expired")
             elif swept.ended is not None:  # e.g. cancelled over REST while the patient waited

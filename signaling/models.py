@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chat.models import Timestamp
 from domain.appointments import AppointmentStatus
 from domain.consultation import Room, SeatState
 from domain.users import Role
+from signaling.sdp import MAX_MEDIA_SECTIONS, candidate_problem, sdp_problem
 
 # ----------------------------------------------------------------------------- inbound
 
@@ -28,19 +29,55 @@ class AppointmentIn(Payload):
     appointment_id: AppointmentRef
 
 
+class CandidateInit(Payload):
+    """A trickled ICE candidate, as a browser's ``RTCIceCandidate.toJSON()`` gives it."""
+
+    candidate: str = ""
+    sdpMid: str | None = Field(default=None, max_length=64, pattern=r"^[!-~]*$")
+    sdpMLineIndex: int | None = Field(default=None, ge=0, lt=MAX_MEDIA_SECTIONS)
+    usernameFragment: str | None = Field(default=None, max_length=256, pattern=r"^[!-~]*$")
+
+    @field_validator("candidate")
+    @classmethod
+    def _one_candidate(cls, value: str) -> str:
+        problem = candidate_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
 class SignalData(BaseModel):
     # Browsers send RTCSessionDescriptionInit / RTCIceCandidateInit shapes; anything else in
-    # ``data`` is relayed untouched (the whole payload is size-capped).
+    # ``data`` is relayed untouched (the whole payload is size-capped). The SDP and the
+    # candidate must be well-formed (signaling/sdp.py): the hub relays nothing else.
     model_config = ConfigDict(extra="allow", strict=True)
 
     type: Literal["offer", "answer", "candidate", "restart", "bye"]
     sdp: str | None = None
-    candidate: dict[str, Any] | str | None = None
+    candidate: CandidateInit | str | None = None
 
     def size(self) -> int:
         """Bytes of the SDP plus the rest as JSON (what the signal cap limits)."""
         rest = self.model_dump(mode="json", exclude_unset=True, exclude={"sdp"})
         return len((self.sdp or "").encode()) + len(orjson.dumps(rest))
+
+    @field_validator("sdp")
+    @classmethod
+    def _well_formed_sdp(cls, value: str | None) -> str | None:
+        if value is not None and value:
+            problem = sdp_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("candidate")
+    @classmethod
+    def _one_candidate(cls, value: CandidateInit | str | None) -> CandidateInit | str | None:
+        if isinstance(value, str):
+            problem = candidate_problem(value)
+            if problem is not None:
+                raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _fields_for_type(self) -> SignalData:

@@ -11,6 +11,10 @@ Keys (``prefix`` names the deployment, so several can share one Redis):
 A change is an optimistic transaction: WATCH the room, read it, compute the new room with the
 pure change, then MULTI/EXEC; if another node changed the room in between, EXEC fails and the
 change is computed again from the new state.
+
+While Redis is unreachable, :meth:`RedisRoomRegistry.get` answers from the last state this node
+saw of the rooms where it holds a seat, so a consultation whose participants are both on this
+node goes on (signals, chat); every change still needs Redis (``unavailable`` until it is back).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 
 from domain.appointments import AppointmentStatus
 from domain.consultation import Person, Room, Seat, SeatState
@@ -115,6 +119,14 @@ class RedisRoomRegistry:
         self._prefix = prefix
         self._node_ttl = node_ttl
         self.node_id = node_id or new_node_id()
+        # The last seen state of rooms where this node holds a seat (read during an outage).
+        self._local: dict[str, Room] = {}
+
+    def _seen(self, appointment_id: str, room: Room | None) -> None:
+        if room is not None and any(s.node == self.node_id for s in room.seats):
+            self._local[appointment_id] = room
+        else:
+            self._local.pop(appointment_id, None)
 
     def _room_key(self, appointment_id: str) -> str:
         return f"{self._prefix}:room:{appointment_id}"
@@ -127,8 +139,16 @@ class RedisRoomRegistry:
         return f"{self._prefix}:node:{node_id}"
 
     async def get(self, appointment_id: str) -> Room | None:
-        raw = await self._r.get(self._room_key(appointment_id))
-        return decode_room(raw) if raw is not None else None
+        try:
+            raw = await self._r.get(self._room_key(appointment_id))
+        except RedisError:
+            known = self._local.get(appointment_id)
+            if known is None:
+                raise
+            return known
+        room = decode_room(raw) if raw is not None else None
+        self._seen(appointment_id, room)
+        return room
 
     async def update(self, appointment_id: str, change: Change[T]) -> Updated[T]:
         key = self._room_key(appointment_id)
@@ -140,6 +160,7 @@ class RedisRoomRegistry:
                     before = decode_room(raw) if raw is not None else None
                     after, result, changed = apply(before, change)
                     if not changed:
+                        self._seen(appointment_id, before)
                         return Updated(before=before, after=after, result=result, changed=False)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     if after is None:
@@ -152,6 +173,7 @@ class RedisRoomRegistry:
                     await pipe.execute()
                 except WatchError:
                     continue
+                self._seen(appointment_id, after)
                 return Updated(before=before, after=after, result=result, changed=True)
         raise Unavailable("the consultation could not be updated; try again")
 
@@ -171,6 +193,10 @@ class RedisRoomRegistry:
         for appointment_id in gone:  # a room key that expired: forget it
             if not await self._r.exists(self._room_key(appointment_id)):
                 await self._r.srem(self._index, appointment_id)
+        for known in set(self._local) - {r.appointment_id for r in rooms}:
+            self._local.pop(known, None)
+        for room in rooms:
+            self._seen(room.appointment_id, room)
         return sorted(rooms, key=lambda r: r.opened_at)
 
     async def heartbeat(self) -> None:

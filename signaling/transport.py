@@ -22,6 +22,14 @@ per message without changing what goes over the wire (docs/BENCHMARKS.md has the
   instead of through a task per recipient.
 * **No Redis publish for a socket of this node** (``HubRedisManager``): python-socketio
   publishes every emit; one addressed to a single socket connected here is only delivered.
+* **A bound on what a slow client may leave unsent** (``SendQueue``): the send queue counts
+  the characters it holds and remembers the transport its writer sends on; the hub drops a
+  connection whose queue holds more than its limit (``Hub.drop_slow_clients``: the socket is
+  disconnected and its transport aborted). The client may reconnect and catch up.
+* **Hostile bytes never reach the libraries' error paths**: a WebSocket frame that is not an
+  Engine.IO packet, a message that is not a valid Socket.IO packet, or a client event named
+  like the server's own ``connect``/``disconnect`` closes that one connection (as the reference
+  Socket.IO server does on a parse error), with a warning in the log and nothing else.
 * **Event frames in one step** (``HubServer``): a Socket.IO event of the default namespace is
   decoded, dispatched and acknowledged without the packet objects and dispatch layers of
   python-socketio and python-engineio (their per-message cost was most of the hub's CPU).
@@ -31,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import struct
 from collections.abc import Awaitable, Callable
@@ -39,11 +48,52 @@ from typing import Any
 import engineio
 import orjson
 import socketio
+import structlog
 from aiohttp import WSMsgType, web
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
+
+log = structlog.get_logger(__name__)
+
+# The aiohttp request being handled by Engine.IO (its websocket writer task inherits it).
+_REQUEST: contextvars.ContextVar[Any] = contextvars.ContextVar("engineio_request", default=None)
+
+
+def _size(item: Any) -> int:
+    data = getattr(item, "data", None)
+    return len(data) if isinstance(data, str | bytes) else 0
+
+
+class SendQueue(asyncio.Queue[Any]):
+    """An Engine.IO send queue that knows how many characters it holds."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queued = 0
+        self._transport: asyncio.BaseTransport | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        super().put_nowait(item)
+        self.queued += _size(item)
+
+    def get_nowait(self) -> Any:
+        item = super().get_nowait()
+        self.queued -= _size(item)
+        request = _REQUEST.get()
+        transport = getattr(request, "transport", None)
+        if isinstance(transport, asyncio.BaseTransport):
+            self._transport = transport  # the connection the writer sends on
+        return item
+
+    def abort(self) -> None:
+        """Cut the connection now (a writer stuck on a full network buffer is released)."""
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            abort = getattr(transport, "abort", None)
+            if callable(abort):
+                abort()
 
 
 class _OrJson:
@@ -134,8 +184,15 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
             msg = await self._sock.receive()
         except asyncio.CancelledError:
             return None
-        if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:
-            data: str | bytes = msg.data
+        if msg.type is WSMsgType.TEXT:
+            text: str = msg.data
+            if not text or text[0] not in "0123456":
+                # Not an Engine.IO packet: the connection goes (the library would raise).
+                log.warning("engineio_bad_packet", length=len(text))
+                return None
+            return text
+        if msg.type is WSMsgType.BINARY:
+            data: bytes = msg.data
             return data
         return None
 
@@ -246,6 +303,11 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
                 self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
             )
 
+    def cut(self) -> None:
+        """Abort the WebSocket's connection now (its reader and writer end)."""
+        if self._direct is not None:
+            self._direct.abort()
+
     async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
         await super().close(wait=wait, abort=abort, reason=reason)
         ws = self._direct
@@ -305,6 +367,16 @@ class HubEngineServer(engineio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._async = {**self._async, "websocket": HubWebSocket}  # type: ignore[has-type]
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> SendQueue:
+        return SendQueue(*args, **kwargs)
+
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        token = _REQUEST.set(args[0] if args else None)
+        try:
+            return await super().handle_request(*args, **kwargs)
+        finally:
+            _REQUEST.reset(token)
 
     async def _handle_connect(
         self, environ: dict[str, Any], transport: str, jsonp_index: int | None = None
@@ -471,8 +543,9 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
     ack is encoded and written directly. Everything else (connect, other namespaces, binary
     events, acks from clients, malformed frames) goes through python-socketio unchanged.
 
-    Event names are looked up like python-socketio does, except that the reserved ``connect``
-    and ``disconnect`` are never a client's event: they go to the catch-all handler."""
+    A client event named like the server's own ``connect``/``disconnect`` (which would fire
+    those handlers and make the hub forget a socket that stays in its rooms), and a message that
+    is not a valid Socket.IO packet, close that one connection with a warning."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(serializer=HubPacket, **kwargs)
@@ -499,8 +572,10 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
         if sid is None or not manager.is_connected(sid, "/"):
             return False
         event: str = message[0]
+        if event in self.reserved_events:
+            return False  # python-socketio's path drops the connection (_handle_event)
         handlers = self.handlers.get("/", {})
-        handler = handlers.get(event) if event not in self.reserved_events else None
+        handler = handlers.get(event)
         args: tuple[Any, ...] = (sid, *message[1:])
         if handler is None:
             handler = handlers.get("*")
@@ -520,3 +595,37 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return HubEngineServer
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except Exception as exc:  # a malformed Socket.IO packet: python-socketio cannot parse it
+            log.warning("socketio_bad_packet", error=type(exc).__name__)
+            await self._drop(eio_sid)
+
+    async def _handle_event(self, eio_sid: str, namespace: Any, id: Any, data: Any) -> None:
+        # A client may not fire the server's own connect/disconnect handlers by naming them:
+        # a fake "disconnect" would make the hub forget a socket that stays in its rooms.
+        if isinstance(data, list) and data and data[0] in self.reserved_events:
+            log.warning("socketio_reserved_event", event=data[0])
+            await self._drop(eio_sid)
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _drop(self, eio_sid: str) -> None:
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None:
+            return
+        queue = getattr(socket, "queue", None)
+        if isinstance(queue, SendQueue):
+            queue.abort()
+        if isinstance(socket, HubSocket):
+            socket.cut()
+        await socket.close(wait=False, abort=True)
+
+    def send_queue(self, sid: str, namespace: str) -> SendQueue | None:
+        """The send queue of a socket connected to this process, if any."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
+        socket = self.eio.sockets.get(eio_sid) if eio_sid is not None else None
+        queue = getattr(socket, "queue", None)
+        return queue if isinstance(queue, SendQueue) else None

@@ -80,6 +80,29 @@ class SessionRepository:
             {"$set": {"last_used_at": now}},
         )
 
+    async def get_many(self, session_ids: list[str]) -> dict[str, Session]:
+        if not session_ids:
+            return {}
+        found: dict[str, Session] = {}
+        async for doc in self._c.find({"_id": {"$in": session_ids}}):
+            found[doc["_id"]] = _to_session(doc)
+        return found
+
+    async def touch_many(
+        self, session_ids: list[str], now: datetime, *, min_interval: timedelta
+    ) -> None:
+        """Record activity of several sign-ins at once (see :meth:`touch`)."""
+        if not session_ids:
+            return
+        await self._c.update_many(
+            {
+                "_id": {"$in": session_ids},
+                "revoked_at": None,
+                "last_used_at": {"$lt": now - min_interval},
+            },
+            {"$set": {"last_used_at": now}},
+        )
+
     async def revoke(self, session_id: str, now: datetime, reason: str) -> bool:
         result = await self._c.update_one(
             {"_id": session_id, "revoked_at": None},

@@ -107,9 +107,11 @@ async def refresh(call: Call) -> TokenPair:
 )
 async def logout(call: Call) -> None:
     body = call.body(LogoutIn)
-    await call.app[keys.ACCOUNTS].logout(
+    ended = await call.app[keys.ACCOUNTS].logout(
         refresh_token=body.refresh_token, principal=call.principal_or_none
     )
+    for session_id in ended:  # this process's sockets of the sign-in go now; others' soon
+        await call.app[keys.HUB].end_session(session_id)
 
 
 @api.get("/me", summary="The signed-in user", tags=["auth"], response=UserEnvelope)

@@ -3,8 +3,9 @@ authenticate an access token."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
@@ -162,25 +163,56 @@ class AccountService:
         user = await self.get_user(token.user_id)
         return await self._issue(user, session)
 
-    async def logout(self, *, refresh_token: str | None, principal: Principal | None) -> None:
-        """Revoke the sign-in named by the refresh token (or by the access token's session)."""
+    async def logout(self, *, refresh_token: str | None, principal: Principal | None) -> list[str]:
+        """Revoke the sign-in named by the refresh token (or by the access token's session).
+        Returns the ids of the sessions it names (their sockets are to go too)."""
         now = self._clock()
+        ended: list[str] = []
         if refresh_token is not None:
             token = await self._repos.refresh_tokens.get(hash_refresh_token(refresh_token))
             if token is not None and (principal is None or principal.user_id == token.user_id):
                 await self._repos.sessions.revoke(token.session_id, now, "logout")
+                ended.append(token.session_id)
         if principal is not None:
             await self._repos.sessions.revoke(principal.session_id, now, "logout")
+            ended.append(principal.session_id)
+        return sorted(set(ended))
+
+    async def identify(self, access_token: str) -> Principal:
+        """:meth:`authenticate` without counting it as activity: a client renewing its token
+        on its own (the hub's ``auth:refresh``) is not a person doing something."""
+        return await self.authenticate(access_token, activity=False)
+
+    async def live_sessions(
+        self, session_ids: Collection[str], *, active: Collection[str]
+    ) -> set[str]:
+        """For the hub's sockets: record activity of the ``active`` sign-ins, then return which
+        of ``session_ids`` are live by the same rules as :meth:`authenticate` (an idle one is
+        revoked here, as it would be there)."""
+        now = self._clock()
+        sessions = self._repos.sessions
+        await sessions.touch_many(sorted(active), now, min_interval=TOUCH_INTERVAL)
+        found = await sessions.get_many(sorted(session_ids))
+        live: set[str] = set()
+        for session_id, session in found.items():
+            problem = self._session_problem(session, now)
+            if problem == "inactivity":
+                await sessions.revoke(session.id, now, "inactivity")
+            elif problem is None:
+                live.add(session_id)
+        return live
 
     # ------------------------------------------------------------------ tokens
 
-    async def authenticate(self, access_token: str) -> Principal:
-        """Verify an access token and that its sign-in is still live; record activity."""
+    async def authenticate(self, access_token: str, *, activity: bool = True) -> Principal:
+        """Verify an access token and that its sign-in is still live; record activity (unless
+        ``activity`` is false)."""
         claims = self.tokens.decode_access(access_token)
         session = await self._live_session(claims.session_id)
         if session.user_id != claims.user_id:
             raise Unauthorized("invalid token")
-        await self._repos.sessions.touch(session.id, self._clock(), min_interval=TOUCH_INTERVAL)
+        if activity:
+            await self._repos.sessions.touch(session.id, self._clock(), min_interval=TOUCH_INTERVAL)
         return Principal(
             user_id=claims.user_id,
             role=claims.role,
@@ -192,14 +224,26 @@ class AccountService:
     async def _live_session(self, session_id: str) -> Session:
         now = self._clock()
         session = await self._repos.sessions.get(session_id)
-        if session is None or session.revoked:
-            raise Unauthorized("this sign-in has ended; sign in again")
-        if session.expires_at <= now:
-            raise Unauthorized("this sign-in has expired; sign in again")
-        if now - session.last_used_at > timedelta(seconds=self._settings.idle_timeout):
+        problem = "ended" if session is None else self._session_problem(session, now)
+        if problem == "inactivity":
+            assert session is not None
             await self._repos.sessions.revoke(session.id, now, "inactivity")
             raise Unauthorized("signed out after a period of inactivity")
+        if problem == "expired":
+            raise Unauthorized("this sign-in has expired; sign in again")
+        if problem is not None or session is None:
+            raise Unauthorized("this sign-in has ended; sign in again")
         return session
+
+    def _session_problem(self, session: Session, now: datetime) -> str | None:
+        """Why a sign-in is no longer live ("ended", "expired", "inactivity"), or None."""
+        if session.revoked:
+            return "ended"
+        if session.expires_at <= now:
+            return "expired"
+        if now - session.last_used_at > timedelta(seconds=self._settings.idle_timeout):
+            return "inactivity"
+        return None
 
     async def _issue(self, user: User, session: Session) -> IssuedTokens:
         now = self._clock()

@@ -103,6 +103,18 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
 
 
+SOCKET_PATH = "/socket.io/"
+
+
+@web.middleware
+async def socket_handshakes(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Opening a Socket.IO connection (a new Engine.IO session: no ``sid`` yet) is rate-limited
+    per client address, before the server allocates anything for it (429 when over)."""
+    if request.path == SOCKET_PATH and "sid" not in request.query:
+        await request.app[keys.RATE_LIMITER].check_socket_connect(request[keys.CLIENT_IP])
+    return await handler(request)
+
+
 @web.middleware
 async def metrics(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()

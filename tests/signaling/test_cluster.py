@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,90 +21,25 @@ from domain.clock import utc_now
 from domain.users import Role
 from server.app import make_account_service
 from server.settings import DatabaseSettings
-from storage.embedded import free_port
 from storage.mongo import Database, open_database
-from tests.conftest import STRONG_PASSWORD, TEST_SECRET, make_settings
+from tests.conftest import STRONG_PASSWORD, make_settings
+from tests.support.cluster import Node, node_env, start_node, wait_ready
+from tests.support.cluster import sign_in as cluster_sign_in
 from tests.support.hub import HubClient
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
-class Node:
-    def __init__(self, process: subprocess.Popen[bytes], port: int) -> None:
-        self.process = process
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-
-    def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/readyz", timeout=1) as response:  # noqa: S310
-                return bool(response.status == 200)
-        except OSError:
-            return False
-
-
-def start_node(tmp_path: Path, env: dict[str, str]) -> Node:
-    port = free_port()
-    data_dir = tmp_path / f"node-{port}"
-    data_dir.mkdir()
-    environment = (
-        {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
-        | env
-        | {"TELEMED_PORT": str(port), "TELEMED_DATA_DIR": str(data_dir)}
-    )
-    with (data_dir / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve"],
-            env=environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return Node(process, port)
-
-
-def wait_ready(nodes: list[Node], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not all(n.ready() for n in nodes):
-        for node in nodes:
-            if node.process.poll() is not None:
-                raise RuntimeError(
-                    f"node on port {node.port} exited with {node.process.returncode}"
-                )
-        if time.monotonic() > deadline:
-            raise RuntimeError("the nodes did not become ready")
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def nodes(tmp_path: Path, mongo_url: str, redis_url: str, db_name: str) -> Iterator[list[Node]]:
-    env = {
-        "TELEMED_ENV": "test",
-        "TELEMED_MONGODB_URL": mongo_url,
-        "TELEMED_MONGODB_DATABASE": db_name,
-        "TELEMED_REDIS_URL": redis_url,
-        "TELEMED_JWT_SECRET": TEST_SECRET,
-        "TELEMED_LOG_LEVEL": "WARNING",
-        "TELEMED_RATE_LIMIT": "100000/minute",
-        "TELEMED_SOCKET_RATE": "1000",
-        "TELEMED_SOCKET_BURST": "1000",
-        "TELEMED_HUB_TICK": "0.1",
-        "TELEMED_HUB_HOUSEKEEPING": "0.3",
-        "TELEMED_HUB_NODE_TTL": "5",
-    }
+    env = node_env(mongo_url, db_name, redis_url)
     started = [start_node(tmp_path, env), start_node(tmp_path, env)]
     try:
         wait_ready(started)
         yield started
     finally:
         for node in started:
-            if node.process.poll() is None:
-                node.process.send_signal(signal.SIGTERM)
-        for node in started:
-            try:
-                node.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                node.process.kill()
-                node.process.wait()
+            node.stop()
 
 
 @pytest.fixture
@@ -119,12 +49,7 @@ async def database(mongo_url: str, db_name: str, tmp_path: Path) -> AsyncIterato
 
 
 async def sign_in(node: Node, email: str) -> str:
-    async with aiohttp.ClientSession() as session:
-        response = await session.post(
-            f"{node.url}/api/v1/auth/login", json={"email": email, "password": STRONG_PASSWORD}
-        )
-        assert response.status == 200, await response.text()
-        return str((await response.json())["access_token"])
+    return str((await cluster_sign_in(node, email))["access_token"])
 
 
 async def test_a_consultation_across_two_nodes(
@@ -184,7 +109,8 @@ async def test_a_consultation_across_two_nodes(
         ]
         await patient.wait_for("consult:state", lambda s: len(s["participants"]) == 2)
 
-        assert (await doctor.call("consult:admit", ref))["ok"] is True
+        admitted = await doctor.call("consult:admit", ref)
+        assert admitted["ok"] is True, admitted
         await patient.wait_for("consult:admitted")  # node 2 -> 1, to the patient's socket
 
         offer = {"type": "offer", "sdp": "v=0\r\n"}

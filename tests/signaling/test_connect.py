@@ -8,8 +8,6 @@ from typing import Any
 import pytest
 
 from domain.users import Role
-from server import keys
-from server.auth.tokens import TokenService
 from server.settings import HttpSettings, Settings
 from tests.conftest import bearer
 from tests.signaling.conftest import ClinicFactory
@@ -36,39 +34,8 @@ async def test_connection_without_a_valid_token_is_refused(clinic: Clinic, auth:
     assert refused_with(error, "unauthorized"), error
 
 
-async def test_forged_token_is_refused(clinic: Clinic) -> None:
-    user = await clinic.user()
-    forger = TokenService(
-        secret="another-secret-" + "y" * 40,
-        issuer="telemed",
-        audience="telemed-api",
-        access_ttl=900,
-        clock=clinic.clock,
-    )
-    claims = clinic.client.app[keys.ACCOUNTS].tokens.decode_access(user["access_token"])
-    forged = forger.issue_access(
-        user_id=claims.user_id, role=Role.ADMIN, session_id=claims.session_id
-    )
-    error = await clinic.refused(token=forged)
-    assert refused_with(error, "unauthorized")
-    assert error["data"]["code"] == "unauthorized"
-
-
-async def test_expired_token_is_refused(clinic: Clinic) -> None:
-    user = await clinic.user()
-    clinic.clock.advance(minutes=16)  # access tokens live 15 minutes
-    assert refused_with(await clinic.refused(user), "unauthorized")
-
-
-async def test_token_of_a_signed_out_session_is_refused(clinic: Clinic) -> None:
-    user = await clinic.user()
-    response = await clinic.client.post(
-        "/api/v1/auth/logout",
-        json={"refresh_token": user["refresh_token"]},
-        headers=bearer(user["access_token"]),
-    )
-    assert response.status == 204
-    assert refused_with(await clinic.refused(user), "unauthorized")
+# Forged, expired and signed-out tokens at the handshake (and at REST and auth:refresh):
+# tests/signaling/test_hostile_tokens.py.
 
 
 async def test_socket_is_disconnected_when_its_token_expires(clinic: Clinic) -> None:
@@ -113,14 +80,19 @@ async def test_auth_refresh_keeps_the_socket(clinic: Clinic) -> None:
 
 async def test_auth_refresh_with_a_revoked_session_is_refused(clinic: Clinic) -> None:
     user = await clinic.user()
+    other_sign_in = await clinic.accounts.login(user["email"])
     socket = await clinic.connect(user)
     await clinic.client.post(
         "/api/v1/auth/logout",
-        json={"refresh_token": user["refresh_token"]},
-        headers=bearer(user["access_token"]),
+        json={"refresh_token": other_sign_in["refresh_token"]},
+        headers=bearer(other_sign_in["access_token"]),
     )
-    ack = await socket.call("auth:refresh", {"token": user["access_token"]})
+    ack = await socket.call("auth:refresh", {"token": other_sign_in["access_token"]})
     assert ack["error"]["code"] == "unauthorized"
+    # The socket's own sign-in was not the one that ended: it stays.
+    assert (await socket.call("chat:history", {"appointment_id": "f" * 24}))["error"][
+        "code"
+    ] == "not_found"
 
 
 async def test_foreign_browser_origins_are_refused(

@@ -29,10 +29,10 @@ async def test_oversize_payloads_are_refused_and_the_socket_stays_usable(clinic:
     appointment = await clinic.appointment(patient, doctor)
     p, d = await in_call(clinic, patient, doctor, appointment)
 
-    huge_sdp = "a=x\r\n" * (65 * 1024 // 5)  # over 64 KiB
+    huge_sdp = "v=0\r\n" + "a=x\r\n" * (65 * 1024 // 5)  # over 64 KiB
     offer = {"appointment_id": appointment, "data": {"type": "offer", "sdp": huge_sdp}}
     assert code(await d.call("rtc:signal", offer)) == "payload_too_large"
-    fits = "a=x\r\n" * (60 * 1024 // 5)
+    fits = "v=0\r\n" + "a=x\r\n" * (60 * 1024 // 5)
     ack = await d.call(
         "rtc:signal", {"appointment_id": appointment, "data": {"type": "offer", "sdp": fits}}
     )

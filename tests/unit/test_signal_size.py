@@ -20,14 +20,31 @@ json_values = st.recursive(
     max_leaves=12,
 )
 
+# Well-formed SDP (signaling/sdp.py) whose values hold quotes, backslashes and non-ASCII text.
+sdp_values = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=60
+)
+sdps = st.lists(sdp_values, max_size=6).map(
+    lambda values: "v=0\r\n" + "".join(f"a={v}\r\n" for v in values)
+)
+CANDIDATE = "candidate:842163049 1 udp 1677729535 203.0.113.7 61427 typ srflx"
+ascii_tokens = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), max_size=8)
+candidates = (
+    st.just(CANDIDATE)
+    | st.just("")
+    | st.fixed_dictionaries(
+        {"candidate": st.just(CANDIDATE)},
+        optional={
+            "sdpMid": ascii_tokens,
+            "sdpMLineIndex": st.integers(0, 7),
+            "usernameFragment": ascii_tokens,
+        },
+    )
+)
+
 signal_data = st.fixed_dictionaries(
     {"type": st.sampled_from(["offer", "answer", "candidate", "restart", "bye"])},
-    optional={
-        "sdp": st.text(min_size=1),  # any characters: escapes, non-ASCII, surrogate-free
-        "candidate": st.dictionaries(st.text(), json_values, max_size=3) | st.text(),
-        "extra": json_values,
-        "sdpMid": st.text(max_size=4),
-    },
+    optional={"sdp": sdps, "candidate": candidates, "extra": json_values},
 ).filter(lambda d: d["type"] not in ("offer", "answer") or bool(d.get("sdp")))
 
 
