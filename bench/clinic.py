@@ -52,8 +52,9 @@ def settings_for(mongo_url: str, database: str, secret: str, data_dir: Path) -> 
 
 
 def hub_env(mongo_url: str, database: str, secret: str) -> dict[str, str]:
-    """The hub as deployed, with the per-socket event limit raised so that one socket may carry
-    a load generator's traffic (the limit is still checked on every event)."""
+    """The hub as deployed, with the per-socket event limit and the per-address handshake limit
+    raised so that one socket may carry a load generator's traffic and one machine may open all
+    the sockets (both are still checked on every event and handshake)."""
     return {
         "TELEMED_MONGODB_URL": mongo_url,
         "TELEMED_MONGODB_DATABASE": database,
@@ -62,6 +63,8 @@ def hub_env(mongo_url: str, database: str, secret: str) -> dict[str, str]:
         "TELEMED_LOG_LEVEL": "WARNING",
         "TELEMED_SOCKET_RATE": "1000000",
         "TELEMED_SOCKET_BURST": "1000000",
+        # The generators open thousands of sockets from one address within seconds.
+        "TELEMED_SOCKET_CONNECT_LIMIT": "1000000/minute",
     }
 
 
