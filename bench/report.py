@@ -218,6 +218,7 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
             "p99 ms",
             "fixed-rate p50",
             "fixed-rate p99",
+            "server CPU us/msg",
             "CPU nodes / generators",
         ):
             table.add_column(col, justify="right")
