@@ -11,6 +11,7 @@ import aiohttp_cors
 from aiohttp import web
 
 import web.routes as web_routes
+from chat.batching import BatchedInserts
 from chat.service import ChatService
 from chat.transcripts import TranscriptReader
 from domain.clock import Clock, utc_now
@@ -189,7 +190,9 @@ def create_app(
     async def consultations(app: web.Application) -> AsyncIterator[None]:
         db = app[keys.DATABASE]
         chat = ChatService(
-            db.repos.messages, clock=clock, max_chars=settings.consult.chat_max_chars
+            BatchedInserts(db.repos.messages),  # group commit: one write for concurrent sends
+            clock=clock,
+            max_chars=settings.consult.chat_max_chars,
         )
         transcripts = TranscriptReader(
             appointments=db.repos.appointments, audit=db.repos.audit, chat=chat, clock=clock

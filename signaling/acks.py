@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
@@ -58,10 +59,26 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An event's payload as it came: the JSON object that validated, and its size encoded."""
+
+    raw: dict[str, Any]
+    size: int
+
+
+NOTHING = Received(raw={}, size=0)
+
+
 def parse_payload(model: type[M], args: tuple[Any, ...], *, max_bytes: int) -> M:
     """Exactly one JSON object, at most ``max_bytes`` encoded, valid for ``model``."""
+    return parse_event(model, args, max_bytes=max_bytes)[0]
+
+
+def parse_event(model: type[M], args: tuple[Any, ...], *, max_bytes: int) -> tuple[M, Received]:
+    """:func:`parse_payload`, also returning what was received."""
     if len(args) == 0 and not any(f.is_required() for f in model.model_fields.values()):
-        return model()
+        return model(), NOTHING
     if len(args) != 1:
         raise InvalidInput("send exactly one JSON object with the event")
     raw = args[0]
@@ -74,8 +91,9 @@ def parse_payload(model: type[M], args: tuple[Any, ...], *, max_bytes: int) -> M
     if not isinstance(raw, dict):
         raise InvalidInput("the payload must be a JSON object")
     try:
-        return model.model_validate(raw)
+        parsed = model.model_validate(raw)
     except ValidationError as exc:
         errors = field_errors(exc)
         names = ", ".join(e["field"] for e in errors[:5])
         raise InvalidInput(f"invalid payload: {names}", details=errors) from None
+    return parsed, Received(raw=raw, size=size)

@@ -49,7 +49,7 @@ from domain.errors import (
 )
 from domain.ids import AppointmentId, UserId
 from domain.users import Principal, Role
-from signaling.acks import UnknownEvent, error, error_from, ok, parse_payload
+from signaling.acks import Received, UnknownEvent, error, error_from, ok, parse_event
 from signaling.consultations import Caller, ConsultationService
 from signaling.ice import IceSource, ice_servers_for
 from signaling.metrics import HubMetrics
@@ -69,7 +69,7 @@ from signaling.ratelimit import TokenBucket
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource, reminder_payload
-from signaling.transport import HubServer
+from signaling.transport import HubManager, HubRedisManager, HubServer
 from storage.errors import is_unavailable
 from storage.mongo import Repositories
 
@@ -155,7 +155,7 @@ class Connection:
             raise Forbidden("this connection has not joined that consultation")
 
 
-Handler = Callable[[Connection, Any], Awaitable[dict[str, Any]]]
+Handler = Callable[[Connection, Any, Received], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,14 +189,14 @@ class Hub:
         self._clock = clock
         self.metrics = HubMetrics(metrics_registry)
         self._authenticator = authenticator
-        self._manager: socketio.AsyncRedisManager | None = None
+        self._manager: HubRedisManager | None = None
         if config.redis_url is not None:
-            self._manager = socketio.AsyncRedisManager(
+            self._manager = HubRedisManager(
                 config.redis_url, channel=f"{config.redis_prefix}:socketio"
             )
         self.sio = HubServer(
             async_mode="aiohttp",
-            client_manager=self._manager,
+            client_manager=self._manager or HubManager(),
             cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
             max_http_buffer_size=config.max_http_buffer_size,
             async_handlers=False,
@@ -436,8 +436,8 @@ class Hub:
                 raise UnknownEvent(f"unknown event {str(event)[:64]!r}")
             if event != "auth:refresh":  # renewing a token is the client's doing, not a person's
                 conn.active = True
-            payload = parse_payload(spec.model, args, max_bytes=spec.max_bytes)
-            return ok(**await spec.handler(conn, payload))
+            payload, received = parse_event(spec.model, args, max_bytes=spec.max_bytes)
+            return ok(**await spec.handler(conn, payload, received))
         except DomainError as exc:
             outcome = exc.code
             return error_from(exc)
@@ -450,11 +450,11 @@ class Hub:
             log.exception("hub_event_failed", hub_event=label)
             return error("internal_error", "something went wrong on our side")
         finally:
-            self.metrics.events.labels(label, outcome).inc()
+            self.metrics.event(label, outcome).inc()
 
     # ------------------------------------------------------------------ consultations
 
-    async def _join(self, conn: Connection, payload: AppointmentIn) -> dict[str, Any]:
+    async def _join(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         appointment_id = payload.appointment_id
         if conn.appointment_id is not None and conn.appointment_id != appointment_id:
             current = await self.consult.registry.get(conn.appointment_id)
@@ -485,7 +485,7 @@ class Hub:
             ),
         }
 
-    async def _admit(self, conn: Connection, payload: AppointmentIn) -> dict[str, Any]:
+    async def _admit(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)
         update = await self.consult.admit(conn.caller(), payload.appointment_id)
         room = update.after
@@ -505,7 +505,7 @@ class Hub:
             )
         return {"room": room_view(room)}
 
-    async def _leave(self, conn: Connection, payload: AppointmentIn) -> dict[str, Any]:
+    async def _leave(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)
         update = await self.consult.leave(conn.caller(), payload.appointment_id)
         conn.appointment_id = None
@@ -513,7 +513,7 @@ class Hub:
         await self._publish(update)
         return {}
 
-    async def _end(self, conn: Connection, payload: AppointmentIn) -> dict[str, Any]:
+    async def _end(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)
         update = await self.consult.end(conn.caller(), payload.appointment_id)
         await self._finish(update, "consult:ended", "completed")
@@ -546,9 +546,14 @@ class Hub:
 
     # ------------------------------------------------------------------ signaling and chat
 
-    async def _signal(self, conn: Connection, payload: SignalIn) -> dict[str, Any]:
+    async def _signal(
+        self, conn: Connection, payload: SignalIn, received: Received
+    ) -> dict[str, Any]:
         started = time.perf_counter()
-        if payload.data.size() > self.config.signal_max_bytes:
+        cap = self.config.signal_max_bytes
+        # data.size() (SDP bytes plus the rest as JSON) is never more than the whole payload
+        # as JSON, so it is only computed for a payload bigger than the cap.
+        if received.size > cap and payload.data.size() > cap:
             raise PayloadTooLarge(
                 f"a signal may carry at most {self.config.signal_max_bytes} bytes"
             )
@@ -562,14 +567,17 @@ class Hub:
             {
                 "appointment_id": room.appointment_id,
                 "from": sender.user_id,
-                "data": payload.data.model_dump(mode="json", exclude_unset=True),
+                # Relayed as sent: it validated strictly, so nothing was coerced.
+                "data": received.raw["data"],
             },
             to=peer.sid,
         )
         self.metrics.relay_latency.observe(time.perf_counter() - started)
         return {"delivered": True}
 
-    async def _chat_send(self, conn: Connection, payload: ChatSendIn) -> dict[str, Any]:
+    async def _chat_send(
+        self, conn: Connection, payload: ChatSendIn, _: Received
+    ) -> dict[str, Any]:
         started = time.perf_counter()
         conn.require_joined(payload.appointment_id)
         self.chat.check_text(payload.text)
@@ -594,7 +602,9 @@ class Hub:
         self.metrics.chat_ack_latency.observe(time.perf_counter() - started)
         return {"message": message}
 
-    async def _chat_history(self, conn: Connection, payload: ChatHistoryIn) -> dict[str, Any]:
+    async def _chat_history(
+        self, conn: Connection, payload: ChatHistoryIn, _: Received
+    ) -> dict[str, Any]:
         messages = await self.transcripts.read(
             conn.principal,
             payload.appointment_id,
@@ -604,7 +614,9 @@ class Hub:
         )
         return {"messages": [message_payload(m) for m in messages]}
 
-    async def _chat_typing(self, conn: Connection, payload: TypingIn) -> dict[str, Any]:
+    async def _chat_typing(
+        self, conn: Connection, payload: TypingIn, _: Received
+    ) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)
         await self.consult.room_for(conn.sid, payload.appointment_id)
         await self.sio.emit(
@@ -621,7 +633,7 @@ class Hub:
 
     # ------------------------------------------------------------------ tokens
 
-    async def _refresh(self, conn: Connection, payload: RefreshIn) -> dict[str, Any]:
+    async def _refresh(self, conn: Connection, payload: RefreshIn, _: Received) -> dict[str, Any]:
         guard = self._sessions
         identify = guard.identify if guard is not None else self._require_authenticator()
         principal = await identify(payload.token)
@@ -713,7 +725,7 @@ class Hub:
 
     # ------------------------------------------------------------------ admin feed
 
-    async def _snapshot(self, conn: Connection, payload: Payload) -> dict[str, Any]:
+    async def _snapshot(self, conn: Connection, payload: Payload, _: Received) -> dict[str, Any]:
         return {"rooms": [room_summary(r) for r in await self.rooms()]}
 
     async def _send_snapshot_when_connected(self, sid: str) -> None:

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
@@ -53,3 +55,12 @@ class HubMetrics:
             ["reason"],
             registry=r,
         )
+        # The labelled children, looked up once (labels() takes a lock and builds a key).
+        self._events: dict[tuple[str, str], Any] = {}
+
+    def event(self, event: str, outcome: str) -> Any:
+        """``events.labels(event, outcome)``, remembered (events and outcomes are few)."""
+        child = self._events.get((event, outcome))
+        if child is None:
+            child = self._events[(event, outcome)] = self.events.labels(event, outcome)
+        return child

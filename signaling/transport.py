@@ -1,29 +1,59 @@
-"""The hub's Socket.IO server, with a bound on what a slow client may leave unsent.
+"""The hub's Socket.IO server and its transport, tuned for the relay's hot path.
 
-Engine.IO keeps one unbounded send queue per connection, drained by a writer that waits for the
-network. A client that stops reading (a stalled phone, a hostile script) would make that queue
-grow for as long as others keep talking to it, and its writer would wait forever. Here each
-queue counts the characters it holds, and remembers the TCP transport its writer sends on;
-the hub drops a connection whose queue holds more than its limit (``Hub``: the socket is
-disconnected and its transport aborted, which also frees the stuck writer). The client may
-reconnect and catch up (``chat:history``, a new negotiation).
+python-socketio and python-engineio do the protocol; this module replaces what costs the most
+per message without changing what goes over the wire (docs/BENCHMARKS.md has the figures):
 
-It also stands between hostile bytes and the libraries' error paths: a websocket frame that is
-not an Engine.IO packet, or a message that is not a valid Socket.IO packet, closes that one
-connection (as the reference Socket.IO server does on a parse error), with a warning in the
-log instead of a traceback, and nothing else happens.
+* **No WebSocket compression.** aiohttp accepts ``permessage-deflate`` by default, and every
+  browser and the Node.js client offer it; deflating each small signaling frame cost a quarter of
+  the hub's CPU, and each socket kept zlib state. The reference socket.io server disables it by
+  default for the same reasons.
+* **orjson and no binary scan for packets** (``HubPacket``): python-socketio encodes with the
+  standard ``json`` module and looks for ``bytes`` recursively through every outgoing payload;
+  the hub never sends binary, so that look is skipped. A client's binary attachments are still
+  decoded, and refused by the hub's payload check.
+* **Direct WebSocket writes** (``HubSocket``): Engine.IO queues every packet for a writer task;
+  once the transport is a WebSocket and nothing is queued or being written, a packet is written
+  at once (frames are written whole and in order; when the client reads slowly, packets queue as
+  before, so a slow reader never stalls whoever sends to it).
+* **Reads without a timer per frame**: Engine.IO wrapped every read in a task and a
+  ``wait_for``; a dead client is found by Engine.IO's own ping timeout, which now also cuts
+  the connection.
+* **One recipient, no task** (``HubManager``): an emit to one socket sends its packet directly
+  instead of through a task per recipient.
+* **No Redis publish for a socket of this node** (``HubRedisManager``): python-socketio
+  publishes every emit; one addressed to a single socket connected here is only delivered.
+* **A bound on what a slow client may leave unsent** (``SendQueue``): the send queue counts
+  the characters it holds and remembers the transport its writer sends on; the hub drops a
+  connection whose queue holds more than its limit (``Hub.drop_slow_clients``: the socket is
+  disconnected and its transport aborted). The client may reconnect and catch up.
+* **Hostile bytes never reach the libraries' error paths**: a WebSocket frame that is not an
+  Engine.IO packet, a message that is not a valid Socket.IO packet, or a client event named
+  like the server's own ``connect``/``disconnect`` closes that one connection (as the reference
+  Socket.IO server does on a parse error), with a warning in the log and nothing else.
+* **Event frames in one step** (``HubServer``): a Socket.IO event of the default namespace is
+  decoded, dispatched and acknowledged without the packet objects and dispatch layers of
+  python-socketio and python-engineio (their per-message cost was most of the hub's CPU).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
+import inspect
+import struct
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engineio
+import orjson
 import socketio
 import structlog
-from engineio.async_drivers.aiohttp import WebSocket
+from aiohttp import WSMsgType, web
+from engineio import packet as eio_packet
+from engineio.async_drivers import aiohttp as eio_aiohttp
+from engineio.async_socket import AsyncSocket
+from socketio import packet as sio_packet
 
 log = structlog.get_logger(__name__)
 
@@ -66,23 +96,277 @@ class SendQueue(asyncio.Queue[Any]):
                 abort()
 
 
-class _CheckedWebSocket(WebSocket):  # type: ignore[misc]
-    """Engine.IO's aiohttp websocket, refusing text frames that are not Engine.IO packets (the
-    library would raise out of its reader, and aiohttp would write an error page into the
-    websocket). Raising ``OSError`` here takes Engine.IO's own path for a dropped connection."""
+class _OrJson:
+    """The ``json`` interface python-socketio packets use, over orjson. Stricter than the
+    standard module: ``NaN``, ``Infinity`` and lone surrogates are not JSON."""
 
-    async def wait(self) -> Any:
-        data = await super().wait()
-        if isinstance(data, str) and (not data or data[0] not in "0123456"):
-            log.warning("engineio_bad_packet", length=len(data))
-            raise OSError("not an Engine.IO packet")
-        return data
+    @staticmethod
+    def dumps(obj: Any, *args: Any, **kwargs: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(s: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        return orjson.loads(s)
 
 
-class _EngineIO(engineio.AsyncServer):  # type: ignore[misc]
+class HubPacket(sio_packet.Packet):  # type: ignore[misc]
+    json = _OrJson
+    uses_binary_events = False  # the hub never sends binary: nothing to look for
+
+
+WRITE_BUFFER_LIMIT = 64 * 1024
+_FRAME_16 = struct.Struct("!BBH")
+_FRAME_64 = struct.Struct("!BBQ")
+
+
+class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
+    """engineio's aiohttp WebSocket without ``permessage-deflate``."""
+
+    _transport: asyncio.Transport | None = None
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(
+            max_msg_size=self.server.max_http_buffer_size, compress=False
+        )
+        await self._sock.prepare(request)
+        self._transport = request.transport
+        self.environ = environ
+        await self.handler(self)
+        return self._sock
+
+    def writable(self) -> bool:
+        """A frame written now goes out without waiting: the peer keeps up with what we send
+        (a slow reader's packets queue, so it cannot stall whoever sends to it)."""
+        transport = self._transport
+        return (
+            transport is not None
+            and not transport.is_closing()
+            and transport.get_write_buffer_size() < WRITE_BUFFER_LIMIT
+        )
+
+    def abort(self) -> None:
+        if self._transport is not None:
+            self._transport.abort()
+
+    def write_now(self, message: str) -> bool:
+        """Write ``message`` as one text frame at once, when the connection keeps up and is
+        not closing; False (nothing written) otherwise. A server's frames are unmasked and,
+        without compression, plain: the header is the opcode and the length."""
+        transport = self._transport
+        if (
+            transport is None
+            or self._sock.closed
+            or transport.is_closing()
+            or transport.get_write_buffer_size() >= WRITE_BUFFER_LIMIT
+        ):
+            return False
+        data = message.encode()
+        size = len(data)
+        if size < 126:
+            header = bytes((0x81, size))
+        elif size < 65536:
+            header = _FRAME_16.pack(0x81, 126, size)
+        else:
+            header = _FRAME_64.pack(0x81, 127, size)
+        transport.write(header + data)
+        return True
+
+    async def send(self, message: str | bytes) -> None:
+        if isinstance(message, str):
+            await self._sock.send_str(message)
+        else:
+            await self._sock.send_bytes(message)
+
+    async def receive(self) -> str | bytes | None:
+        """The next data frame; None when the connection closed."""
+        try:
+            msg = await self._sock.receive()
+        except asyncio.CancelledError:
+            return None
+        if msg.type is WSMsgType.TEXT:
+            text: str = msg.data
+            if not text or text[0] not in "0123456":
+                # Not an Engine.IO packet: the connection goes (the library would raise).
+                log.warning("engineio_bad_packet", length=len(text))
+                return None
+            return text
+        if msg.type is WSMsgType.BINARY:
+            data: bytes = msg.data
+            return data
+        return None
+
+
+class HubSocket(AsyncSocket):  # type: ignore[misc]
+    """An Engine.IO socket that writes to its WebSocket directly when it can."""
+
+    _direct: HubWebSocket | None = None
+    _writing = False
+    _ended = False  # the WebSocket's writer is gone
+    _writer_task: asyncio.Task[None] | None = None
+
+    async def send(self, pkt: eio_packet.Packet) -> None:
+        if self._ended or not await self.check_ping_timeout():
+            return
+        ws = self._direct
+        if ws is not None and not self._writing and self.queue.empty() and ws.writable():
+            self._writing = True
+            try:
+                await ws.send(pkt.encode())
+            except Exception:  # noqa: S110 - the connection is going; the reader closes the socket
+                pass
+            finally:
+                self._writing = False
+            return
+        await self.queue.put(pkt)
+
+    async def send_message(self, message: str) -> None:
+        """Send an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet),
+        written at once when :meth:`send` would, without building packet objects."""
+        ws = self._direct
+        if (
+            ws is not None
+            and not self._writing
+            and not self._ended
+            and self.queue.empty()
+            and not self.last_ping  # a ping awaiting its pong: send() checks the timeout
+            and ws.write_now("4" + message)
+        ):
+            return
+        await self.send(eio_packet.Packet(eio_packet.MESSAGE, message))
+
+    async def _websocket_handler(self, ws: HubWebSocket) -> None:
+        """engineio's handler (upgrade from polling, then read until closed), reading each
+        frame without a task per message, and letting ``send`` write directly."""
+        server = self.server
+        limit = server.max_http_buffer_size
+
+        async def next_frame() -> str | bytes | None:
+            data = await ws.receive()
+            if data is not None and len(data) > limit:
+                raise ValueError("packet is too large")
+            return data
+
+        if self.connected:  # type: ignore[has-type]  # an upgrade from long-polling
+            self.upgrading = True
+            probe = await next_frame()
+            if probe is None or not _is(probe, eio_packet.PING, "probe"):
+                self.upgrading = False
+                return
+            await ws.send(eio_packet.Packet(eio_packet.PONG, data="probe").encode())
+            await self.queue.put(eio_packet.Packet(eio_packet.NOOP))  # ends the pending poll
+            upgrade = await next_frame()
+            if upgrade is None or not _is(upgrade, eio_packet.UPGRADE):
+                self.upgraded = False
+                self.upgrading = False
+                return
+            self.upgraded = True
+            self.upgrading = False
+        else:
+            self.connected = True
+            self.upgraded = True
+
+        writer = self._writer_task = asyncio.ensure_future(self._writer(ws))
+        self._direct = ws
+        events = getattr(server, "events", None)
+        try:
+            while True:
+                try:
+                    data = await next_frame()
+                except ValueError:
+                    break
+                if data is None:
+                    break
+                try:
+                    if (
+                        events is not None
+                        and isinstance(data, str)
+                        and data.startswith("42")
+                        and await events(self, data)
+                    ):
+                        continue
+                    await self.receive(eio_packet.Packet(encoded_packet=data))
+                except engineio.exceptions.UnknownPacketError:
+                    pass
+                except engineio.exceptions.SocketIsClosedError:
+                    break
+                except Exception:
+                    server.logger.exception("Unknown receive error")
+        finally:
+            # aiohttp cancels this task when the connection goes; the socket must still
+            # close (the disconnect handlers run), so the rest is shielded from that.
+            self._direct = None
+            self.queue.put_nowait(None)  # the writer drains what is queued, then exits
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(writer)
+            await asyncio.shield(
+                self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+            )
+
+    def cut(self) -> None:
+        """Abort the WebSocket's connection now (its reader and writer end)."""
+        if self._direct is not None:
+            self._direct.abort()
+
+    async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        await super().close(wait=wait, abort=abort, reason=reason)
+        ws = self._direct
+        if ws is not None and reason == self.server.reason.PING_TIMEOUT:
+            # Reads wait without a timer per frame: a client that stopped answering pings
+            # is cut here, which ends the read.
+            ws.abort()
+
+    async def _writer(self, ws: HubWebSocket) -> None:
+        """Writes what is queued (during an upgrade, or behind a slow reader), in order. It
+        waits without a timeout: packets mostly go out directly, so an empty queue means
+        nothing (engineio's poll would give up after the ping timeout and close). Once it
+        ends, nothing can be written any more: what is queued is dropped, and so is what is
+        sent later, so closing the socket never waits for it."""
+        queue = self.queue
+        try:
+            while True:
+                packets = [await queue.get()]
+                queue.task_done()
+                while not queue.empty():
+                    packets.append(queue.get_nowait())
+                    queue.task_done()
+                end = None in packets
+                self._writing = True
+                try:
+                    for pkt in packets:
+                        if pkt is None:
+                            break
+                        await ws.send(pkt.encode())
+                except Exception:
+                    break
+                finally:
+                    self._writing = False
+                if end:
+                    break
+        finally:
+            self._ended = True
+            while not queue.empty():
+                queue.get_nowait()
+                queue.task_done()
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
+def _is(data: str | bytes, packet_type: int, payload: str | None = None) -> bool:
+    decoded = eio_packet.Packet(encoded_packet=data)
+    return bool(decoded.packet_type == packet_type and (payload is None or decoded.data == payload))
+
+
+class HubEngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """engineio's server with :class:`HubSocket` sockets and :class:`HubWebSocket`."""
+
+    # Set by HubServer: handles a Socket.IO event frame of the default namespace; False
+    # leaves the frame to python-socketio.
+    events: Callable[[HubSocket, str], Awaitable[bool]] | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._async = {**self._async, "websocket": _CheckedWebSocket}  # type: ignore[has-type]
+        self._async = {**self._async, "websocket": HubWebSocket}  # type: ignore[has-type]
 
     def create_queue(self, *args: Any, **kwargs: Any) -> SendQueue:
         return SendQueue(*args, **kwargs)
@@ -94,12 +378,223 @@ class _EngineIO(engineio.AsyncServer):  # type: ignore[misc]
         finally:
             _REQUEST.reset(token)
 
+    async def _handle_connect(
+        self, environ: dict[str, Any], transport: str, jsonp_index: int | None = None
+    ) -> Any:
+        # engineio's own, creating a HubSocket.
+        if self.start_service_task:  # type: ignore[has-type]
+            self.start_service_task = False
+            self.service_task_handle = self.start_background_task(self._service_task)
+
+        sid = self.generate_id()
+        s = HubSocket(self, sid)
+        self.sockets[sid] = s
+
+        pkt = eio_packet.Packet(
+            eio_packet.OPEN,
+            {
+                "sid": sid,
+                "upgrades": self._upgrades(sid, transport),
+                "pingTimeout": int(self.ping_timeout * 1000),
+                "pingInterval": int(self.ping_interval + self.ping_interval_grace_period) * 1000,
+                "maxPayload": self.max_http_buffer_size,
+            },
+        )
+        await s.send(pkt)
+
+        ret = await self._trigger_event("connect", sid, environ, run_async=False)
+        if ret is not None and ret is not True:
+            del self.sockets[sid]
+            self.logger.warning("Application rejected connection")
+            return self._unauthorized(ret or None)
+
+        s.schedule_ping()
+
+        if transport == "websocket":
+            ret = await s.handle_get_request(environ)
+            if s.closed and sid in self.sockets:
+                del self.sockets[sid]
+            return ret
+        s.connected = True
+        headers = None
+        if self.cookie:
+            cookie = (
+                self.cookie
+                if isinstance(self.cookie, dict)
+                else {"name": self.cookie, "path": "/", "SameSite": "Lax"}
+            )
+            headers = [("Set-Cookie", self._generate_sid_cookie(sid, cookie))]
+        try:
+            return self._ok(await s.poll(), headers=headers, jsonp_index=jsonp_index)
+        except engineio.exceptions.QueueEmpty:
+            return self._bad_request()
+
+
+class _DirectEmit:
+    """An emit to exactly one socket, without callbacks, sends its packet directly instead of
+    through a task per recipient (python-socketio's general case is kept for the rest)."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        target = to or room
+        manager: Any = self
+        if callback is None and skip_sid is None and isinstance(target, str):
+            # A socket's own room: its packet is written by its Engine.IO socket directly.
+            eio_sid = manager.eio_sid_from_sid(target, namespace)
+            socket = manager.server.eio.sockets.get(eio_sid) if eio_sid is not None else None
+            if isinstance(socket, HubSocket) and manager.is_connected(target, namespace):
+                args = list(data) if isinstance(data, tuple) else [data] if data is not None else []
+                await socket.send_message(encode_event(namespace, event, args))
+                return
+            members = list(manager.get_participants(namespace, target))
+            if not members:
+                return
+            if len(members) == 1:
+                eio_sid = members[0][1]
+                args = list(data) if isinstance(data, tuple) else [data] if data is not None else []
+                pkt = manager.server.packet_class(
+                    sio_packet.EVENT, namespace=namespace, data=[event, *args]
+                )
+                await manager.server._send_eio_packet(
+                    eio_sid, eio_packet.Packet(eio_packet.MESSAGE, pkt.encode())
+                )
+                return
+        await super().emit(  # type: ignore[misc]
+            event,
+            data,
+            namespace,
+            room=room,
+            skip_sid=skip_sid,
+            callback=callback,
+            to=to,
+            **kwargs,
+        )
+
+
+class HubManager(_DirectEmit, socketio.AsyncManager):  # type: ignore[misc]
+    """One process: rooms in memory."""
+
+
+class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[misc]
+    """Many processes: python-socketio's Redis fan-out; what this node delivers itself goes
+    through :class:`HubManager`. An emit to one socket connected to this node is not
+    published: no other node has that socket (python-socketio publishes every emit)."""
+
+    async def emit(
+        self,
+        event: str,
+        data: Any,
+        namespace: str | None = None,
+        room: Any = None,
+        skip_sid: Any = None,
+        callback: Any = None,
+        to: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        target = to or room
+        namespace = namespace or "/"
+        if (
+            callback is None
+            and isinstance(target, str)
+            and self.eio_sid_from_sid(target, namespace) is not None
+        ):
+            kwargs["ignore_queue"] = True
+        await super().emit(
+            event,
+            data,
+            namespace=namespace,
+            room=room,
+            skip_sid=skip_sid,
+            callback=callback,
+            to=to,
+            **kwargs,
+        )
+
+
+def encode_event(namespace: str, event: str, args: list[Any]) -> str:
+    """A Socket.IO EVENT packet (what ``HubPacket(EVENT, ...).encode()`` makes)."""
+    prefix = "2" if namespace == "/" else f"2{namespace},"
+    return prefix + orjson.dumps([event, *args]).decode()
+
+
+def encode_ack(namespace: str, ack_id: int, result: Any) -> str:
+    """A Socket.IO ACK packet answering ``ack_id`` with ``result`` (a tuple: several values)."""
+    data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
+    prefix = "3" if namespace == "/" else f"3{namespace},"
+    return prefix + str(ack_id) + orjson.dumps(data).decode()
+
+
+MAX_ACK_ID_DIGITS = 15
+
 
 class HubServer(socketio.AsyncServer):  # type: ignore[misc]
-    """``socketio.AsyncServer`` over the Engine.IO server above."""
+    """python-socketio's server on :class:`HubEngineServer`, handling the default namespace's
+    event frames itself: ``42[id][event, ...args]`` is decoded in one step, the handler runs
+    in line (events of one socket stay in order, as with ``async_handlers=False``), and the
+    ack is encoded and written directly. Everything else (connect, other namespaces, binary
+    events, acks from clients, malformed frames) goes through python-socketio unchanged.
 
-    def _engineio_server_class(self) -> type[Any]:
-        return _EngineIO
+    A client event named like the server's own ``connect``/``disconnect`` (which would fire
+    those handlers and make the hub forget a socket that stays in its rooms), and a message that
+    is not a valid Socket.IO packet, close that one connection with a warning."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(serializer=HubPacket, **kwargs)
+        if not self.async_handlers:  # in line keeps each socket's events in order
+            self.eio.events = self._event_frame
+
+    async def _event_frame(self, socket: HubSocket, frame: str) -> bool:
+        body = frame[2:]
+        if not body or body[0] == "/":
+            return False  # another namespace
+        digits = 0
+        while digits < len(body) and body[digits].isdigit():
+            digits += 1
+        if digits > MAX_ACK_ID_DIGITS:
+            return False
+        try:
+            message = orjson.loads(body[digits:])
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(message, list) or not message or not isinstance(message[0], str):
+            return False
+        manager = self.manager
+        sid = manager.sid_from_eio_sid(socket.sid, "/")
+        if sid is None or not manager.is_connected(sid, "/"):
+            return False
+        event: str = message[0]
+        if event in self.reserved_events:
+            return False  # python-socketio's path drops the connection (_handle_event)
+        handlers = self.handlers.get("/", {})
+        handler = handlers.get(event)
+        args: tuple[Any, ...] = (sid, *message[1:])
+        if handler is None:
+            handler = handlers.get("*")
+            args = (event, *args)
+        if handler is None:
+            return False
+        try:
+            result = handler(*args)
+            if inspect.isawaitable(result):
+                result = await result
+        except Exception:
+            self.logger.exception("event handler error")
+            return True
+        if digits:
+            await socket.send_message(encode_ack("/", int(body[:digits]), result))
+        return True
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return HubEngineServer
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
@@ -124,6 +619,8 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
         queue = getattr(socket, "queue", None)
         if isinstance(queue, SendQueue):
             queue.abort()
+        if isinstance(socket, HubSocket):
+            socket.cut()
         await socket.close(wait=False, abort=True)
 
     def send_queue(self, sid: str, namespace: str) -> SendQueue | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from domain.chat import ChatMessage
 from domain.ids import AppointmentId, MessageId, UserId
@@ -35,6 +35,20 @@ class SeqTaken(Exception):
 
 class ClientMsgIdTaken(Exception):
     """A message with this ``client_msg_id`` is already stored for the appointment."""
+
+
+DUPLICATE_KEY = 11000
+
+
+def _refusal(message: ChatMessage, error: Document) -> Exception | None:
+    """Which unique index refused ``message`` (from a duplicate key error's details)."""
+    pattern = error.get("keyPattern") or {}
+    text = str(error.get("errmsg", ""))
+    if "client_msg_id" in pattern or f"index: {CLIENT_MSG_INDEX} " in text:
+        return ClientMsgIdTaken(message.client_msg_id)
+    if "seq" in pattern or f"index: {SEQ_INDEX} " in text:
+        return SeqTaken(message.seq)
+    return None
 
 
 def to_message(doc: Document) -> ChatMessage:
@@ -93,13 +107,33 @@ class MessageRepository:
         try:
             await self._c.insert_one(to_document(message))
         except DuplicateKeyError as exc:
-            pattern = (exc.details or {}).get("keyPattern") or {}
-            message_text = str(exc)
-            if "client_msg_id" in pattern or f"index: {CLIENT_MSG_INDEX} " in message_text:
-                raise ClientMsgIdTaken(message.client_msg_id) from None
-            if "seq" in pattern or f"index: {SEQ_INDEX} " in message_text:
-                raise SeqTaken(message.seq) from None
-            raise
+            refusal = _refusal(message, {**(exc.details or {}), "errmsg": str(exc)})
+            if refusal is None:
+                raise
+            raise refusal from None
+
+    async def insert_many(self, messages: list[ChatMessage]) -> list[Exception | None]:
+        """Store several messages in one unordered majority write. Per message: None when it
+        was stored, :class:`SeqTaken` or :class:`ClientMsgIdTaken` when a unique index refused
+        it. Anything else (the write concern not satisfied, the database unreachable) raises:
+        then no message of the batch counts as stored."""
+        if not messages:
+            return []
+        try:
+            await self._c.insert_many([to_document(m) for m in messages], ordered=False)
+        except BulkWriteError as exc:
+            details = exc.details or {}
+            if details.get("writeConcernErrors"):
+                raise
+            outcome: list[Exception | None] = [None] * len(messages)
+            for error in details.get("writeErrors", []):
+                index = int(error["index"])
+                refusal = _refusal(messages[index], error)
+                if error.get("code") != DUPLICATE_KEY or refusal is None:
+                    raise
+                outcome[index] = refusal
+            return outcome
+        return [None] * len(messages)
 
     async def get_by_client_msg_id(
         self, appointment_id: str, client_msg_id: str

@@ -3,14 +3,19 @@ manager are wired by create_app, and start and stop cleanly (warnings are errors
 
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import Any
+
 import pytest
+import redis.asyncio
 
 from domain.users import Role
 from server import keys
 from server.settings import RedisSettings, Settings
 from tests.clock import FakeClock
 from tests.signaling.conftest import ClinicFactory
-from tests.support.hub import joined
+from tests.support.hub import in_call, joined
 
 pytestmark = pytest.mark.redis
 
@@ -46,3 +51,50 @@ async def test_two_nodes_share_rooms_and_events(
 
     # The other node lists the same room.
     assert [r.appointment_id for r in await two.client.app[keys.HUB].rooms()] == [appointment]
+
+
+async def test_signals_between_sockets_of_one_node_are_not_published(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str
+) -> None:
+    """With Redis, an emit to one socket of this node is delivered without a publish (nobody
+    else has that socket); a signal to a socket on another node still crosses Redis."""
+    shared = settings.with_(redis=RedisSettings(redis_url=redis_url))
+    clock = FakeClock()
+    one = await make_clinic(shared, clock=clock)
+    two = await make_clinic(shared, clock=clock)
+    patient, doctor = await one.user(Role.PATIENT), await one.user(Role.DOCTOR)
+    appointment = await one.appointment(patient, doctor)
+    ref = {"appointment_id": appointment}
+    p, d = await in_call(one, patient, doctor, appointment)
+
+    channel = f"telemed:{shared.database.mongodb_database}:socketio"
+    watcher = redis.asyncio.Redis.from_url(redis_url)
+    pubsub = watcher.pubsub()
+    await pubsub.subscribe(channel)
+    try:
+        await pubsub.get_message(timeout=1)  # the subscription confirmation
+
+        async def published(within: float = 0.5) -> list[Any]:
+            seen = []
+            loop = asyncio.get_running_loop()
+            until = loop.time() + within
+            while (left := until - loop.time()) > 0:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+                if message is not None:
+                    seen.append(json.loads(message["data"]))
+            return seen
+
+        assert (await d.call("rtc:signal", {**ref, "data": {"type": "bye"}}))["delivered"]
+        await p.wait_for("rtc:signal")
+        assert [m for m in await published() if m.get("event") == "rtc:signal"] == []
+
+        d2 = await two.connect(doctor)  # the doctor moves to node two
+        assert (await d2.call("consult:join", ref))["ok"]
+        assert (await p.call("rtc:signal", {**ref, "data": {"type": "bye"}}))["delivered"]
+        await d2.wait_for("rtc:signal")
+        assert [m["event"] for m in await published() if m.get("event") == "rtc:signal"] == [
+            "rtc:signal"
+        ]
+    finally:
+        await pubsub.aclose()
+        await watcher.aclose()

@@ -1,0 +1,1 @@
+"""The benchmark suite (bench/run.sh): the hub against its peers. Not part of the tests."""

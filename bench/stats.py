@@ -1,0 +1,65 @@
+"""Latency histograms from the load generators (log buckets of 1 %), merged and read as
+percentiles, and small figures of a run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Histogram:
+    """Counts per bucket index; bucket ``i`` holds values around ``step ** i`` microseconds."""
+
+    step: float = 1.01
+    counts: Counter[int] = field(default_factory=Counter)
+    max_ms: float = 0.0
+
+    @classmethod
+    def merged(cls, parts: Iterable[Mapping[str, Any]]) -> Histogram:
+        merged = cls()
+        for part in parts:
+            merged.step = float(part.get("step", merged.step))
+            merged.max_ms = max(merged.max_ms, float(part.get("max_ms", 0.0)))
+            for index, count in part.get("buckets", {}).items():
+                merged.counts[int(index)] += int(count)
+        return merged
+
+    @property
+    def count(self) -> int:
+        return sum(self.counts.values())
+
+    def percentile(self, p: float) -> float | None:
+        """The ``p``-th percentile in milliseconds (None without samples)."""
+        total = self.count
+        if total == 0:
+            return None
+        rank = max(1, round(p / 100 * total))
+        seen = 0
+        for index in sorted(self.counts):
+            seen += self.counts[index]
+            if seen >= rank:
+                return float(self.step**index / 1000)
+        return self.max_ms
+
+    def summary(self) -> dict[str, float | int | None]:
+        return {
+            "count": self.count,
+            "p50_ms": _round(self.percentile(50)),
+            "p90_ms": _round(self.percentile(90)),
+            "p99_ms": _round(self.percentile(99)),
+            "p999_ms": _round(self.percentile(99.9)),
+            "max_ms": _round(self.max_ms) if self.count else None,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def ratio(value: float | None, reference: float | None) -> float | None:
+    if value is None or reference is None or reference == 0:
+        return None
+    return round(value / reference, 3)

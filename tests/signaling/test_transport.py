@@ -1,0 +1,264 @@
+"""The hub's transport (signaling/transport.py) over real WebSockets: what goes over the wire is
+plain Engine.IO / Socket.IO, spoken here by hand with aiohttp so nothing of a Socket.IO client
+library hides it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType, web
+
+from domain.users import Role
+from signaling.transport import HubManager, HubServer
+from tests.support.hub import Clinic, in_call
+
+
+def ws_url(clinic: Clinic) -> str:
+    return clinic.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+
+
+async def open_socket(
+    session: aiohttp.ClientSession, clinic: Clinic, token: str, **kwargs: Any
+) -> aiohttp.ClientWebSocketResponse:
+    """An Engine.IO WebSocket with the Socket.IO namespace connected."""
+    ws = await session.ws_connect(ws_url(clinic), **kwargs)
+    opened = await ws.receive_str(timeout=10)
+    assert opened.startswith("0{"), opened
+    await ws.send_str("40" + json.dumps({"token": token}))
+    connected = await ws.receive_str(timeout=10)
+    assert connected.startswith("40{"), connected
+    return ws
+
+
+async def test_websocket_compression_is_declined(clinic: Clinic) -> None:
+    """Browsers and the Node.js client offer permessage-deflate; the hub answers uncompressed,
+    like the reference socket.io server, so small frames cost no deflate (nor zlib state)."""
+    user = await clinic.user()
+    async with aiohttp.ClientSession() as session:
+        ws = await open_socket(session, clinic, user["access_token"], compress=15)
+        try:
+            assert ws.compress == 0
+            # and it still works: an unknown event is answered with an ack
+            await ws.send_str('421["no:such:event",{}]')
+            ack = await ws.receive_str(timeout=10)
+            assert ack.startswith("431[")
+            assert json.loads(ack[3:])[0]["error"]["code"] == "unknown_event"
+        finally:
+            await ws.close()
+
+
+async def test_signal_relayed_over_raw_websockets(clinic: Clinic) -> None:
+    """A relayed signal arrives as one Socket.IO event frame, and the ack as one ack frame."""
+    patient, doctor = await clinic.user(), await clinic.user(Role.DOCTOR)
+    appointment_id = await clinic.appointment(patient, doctor)
+    patient_socket, _ = await in_call(clinic, patient, doctor, appointment_id)
+    async with aiohttp.ClientSession() as session:
+        ws = await open_socket(session, clinic, doctor["access_token"], compress=15)
+        try:
+            await ws.send_str(
+                '420["consult:join",' + json.dumps({"appointment_id": appointment_id}) + "]"
+            )
+            joined = await ws.receive_str(timeout=10)
+            while not joined.startswith("430["):  # consult:state events come too
+                joined = await ws.receive_str(timeout=10)
+            assert json.loads(joined[3:])[0]["ok"]
+            data = {
+                "type": "candidate",
+                "candidate": {"candidate": "candidate:1 1 udp 1 h 1 typ host"},
+                "x": [1, {"y": "é"}],
+            }
+            await ws.send_str(
+                '421["rtc:signal",'
+                + json.dumps({"appointment_id": appointment_id, "data": data})
+                + "]"
+            )
+            frame = await ws.receive_str(timeout=10)
+            while not frame.startswith("431["):
+                frame = await ws.receive_str(timeout=10)
+            assert json.loads(frame[3:]) == [{"ok": True, "delivered": True}]
+        finally:
+            await ws.close()
+    relayed = await patient_socket.wait_for("rtc:signal")
+    assert relayed == {"appointment_id": appointment_id, "from": doctor["id"], "data": data}
+
+
+async def test_binary_payloads_are_refused_and_non_json_frames_close(clinic: Clinic) -> None:
+    """A binary attachment reaches the payload check (and is refused there); an event frame
+    that is not JSON (``NaN`` is not) closes that connection, on the fast path as on
+    python-socketio's."""
+    user = await clinic.user()
+    async with aiohttp.ClientSession() as session:
+        ws = await open_socket(session, clinic, user["access_token"])
+        try:
+            # BINARY_EVENT with one attachment, then the attachment frame
+            await ws.send_str('451-1["chat:typing",{"_placeholder":true,"num":0}]')
+            await ws.send_bytes(b"\x00\x01binary")
+            ack = await ws.receive_str(timeout=10)
+            assert ack.startswith("431[")
+            assert json.loads(ack[3:])[0]["error"]["code"] == "invalid_input"
+            await ws.send_str('422["chat:typing",{"typing": NaN}]')  # not JSON
+            closed = await ws.receive(timeout=10)
+            assert closed.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+        finally:
+            await ws.close()
+
+
+# ----------------------------------------------------------------------------- HubServer alone
+
+
+class Disconnects(list[Any]):
+    """The reasons the server's disconnect handler was called with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = asyncio.Event()
+
+
+async def bare_hub_server(
+    aiohttp_server: Any, **options: Any
+) -> tuple[HubServer, str, Disconnects]:
+    """A HubServer (the hub's transport, no hub) on a real socket; returns it, its WebSocket
+    URL and the reasons its disconnect handler was called with."""
+    sio = HubServer(async_mode="aiohttp", client_manager=HubManager(), **options)
+    disconnects = Disconnects()
+
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        return None
+
+    async def disconnect(sid: str, reason: Any = None) -> None:
+        disconnects.append(reason)
+        disconnects.seen.set()
+
+    async def echo(sid: str, data: Any) -> Any:
+        return data
+
+    sio.on("connect", connect)
+    sio.on("disconnect", disconnect)
+    sio.on("echo", echo)
+    app = web.Application()
+    sio.attach(app)
+    server = await aiohttp_server(app)
+    return sio, str(server.make_url("/socket.io/?EIO=4&transport=websocket")), disconnects
+
+
+async def raw_connect(session: aiohttp.ClientSession, url: str) -> tuple[Any, str]:
+    ws = await session.ws_connect(url.replace("http://", "ws://"))
+    assert (await ws.receive_str(timeout=10)).startswith("0{")
+    await ws.send_str("40")
+    connected = await ws.receive_str(timeout=10)
+    assert connected.startswith("40{")
+    return ws, json.loads(connected[2:])["sid"]
+
+
+async def test_a_client_that_stops_answering_pings_is_cut(aiohttp_server: Any) -> None:
+    """Reads wait without a timer per frame; Engine.IO's ping timeout finds a silent client,
+    disconnects it and closes its connection."""
+    _, url, disconnects = await bare_hub_server(aiohttp_server, ping_interval=0.2, ping_timeout=0.2)
+    async with aiohttp.ClientSession() as session:
+        ws, _ = await raw_connect(session, url)
+        closed = False
+        async with asyncio.timeout(10):
+            while not closed:
+                msg = await ws.receive()  # pings ("2") arrive and are never answered
+                closed = msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+        await ws.close()
+    await asyncio.wait_for(disconnects.seen.wait(), 10)
+    assert disconnects == [HubServer.reason.PING_TIMEOUT]
+
+
+async def test_a_client_that_answers_pings_stays_connected(aiohttp_server: Any) -> None:
+    """Well past several ping timeouts, a live idle client is still connected and answered."""
+    _, url, disconnects = await bare_hub_server(aiohttp_server, ping_interval=0.1, ping_timeout=0.2)
+    async with aiohttp.ClientSession() as session:
+        ws, _ = await raw_connect(session, url)
+        pings = 0
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 1.5
+        while loop.time() < until:
+            try:
+                frame = await ws.receive_str(timeout=until - loop.time())
+            except TimeoutError:
+                break
+            if frame == "2":
+                pings += 1
+                await ws.send_str("3")
+        await ws.send_str('427["echo",{"still":"here"}]')
+        assert await ws.receive_str(timeout=5) == '437[{"still":"here"}]'
+        await ws.close()
+    assert pings >= 3
+    assert disconnects in ([], [HubServer.reason.CLIENT_DISCONNECT])
+
+
+async def test_packets_keep_their_order_when_the_client_reads_slowly(
+    aiohttp_server: Any,
+) -> None:
+    """Packets are written directly while the connection keeps up and queue behind a slow
+    reader; either way they arrive whole and in the order sent."""
+    sio, url, _ = await bare_hub_server(aiohttp_server)
+    count, filler = 3000, "x" * 4000  # ~12 MB: more than the socket buffers hold
+    async with aiohttp.ClientSession() as session:
+        ws, sid = await raw_connect(session, url)
+        for n in range(count):  # nobody reads meanwhile
+            await sio.emit("n", {"n": n, "filler": filler}, to=sid)
+        seen: list[int] = []
+        async with asyncio.timeout(30):
+            while len(seen) < count:
+                frame = await ws.receive_str()
+                if frame.startswith("42"):
+                    event, data = json.loads(frame[2:])
+                    assert event == "n"
+                    seen.append(data["n"])
+        await ws.close()
+    assert seen == list(range(count))
+
+
+async def test_closing_after_the_connection_went_does_not_hang(aiohttp_server: Any) -> None:
+    """Once the WebSocket's writer is gone, closing the socket (a server disconnect, shutdown)
+    does not wait for packets nobody will write."""
+    sio, url, _ = await bare_hub_server(aiohttp_server)
+    async with aiohttp.ClientSession() as session:
+        ws, sid = await raw_connect(session, url)
+        eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
+        socket = sio.eio.sockets[eio_sid]
+        writer = socket._writer_task
+        writer.cancel()  # the writer is gone, as when the connection broke
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        socket._direct = None  # and the reader is on its way out
+        await asyncio.wait_for(sio.eio.disconnect(eio_sid), 5)
+        await ws.close()
+
+
+@pytest.mark.parametrize("event", ["disconnect", "connect"])
+async def test_a_client_naming_the_servers_own_events_is_dropped(
+    clinic: Clinic, event: str
+) -> None:
+    """``connect`` and ``disconnect`` are the server's own events: a client event named so
+    (which would fire those handlers) closes the connection, on the fast path too."""
+    user = await clinic.user()
+    async with aiohttp.ClientSession() as session:
+        ws = await open_socket(session, clinic, user["access_token"])
+        try:
+            await ws.send_str(f'420["{event}",{{}}]')
+            closed = await ws.receive(timeout=10)
+            assert closed.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+        finally:
+            await ws.close()
+
+
+@pytest.mark.parametrize("size", [1, 125, 126, 65_535, 65_536, 200_000])
+async def test_frames_of_every_length_arrive_intact(aiohttp_server: Any, size: int) -> None:
+    """Frames written directly carry the right length header (7-bit, 16-bit and 64-bit)."""
+    sio, url, _ = await bare_hub_server(aiohttp_server)
+    async with aiohttp.ClientSession() as session:
+        ws, sid = await raw_connect(session, url)
+        text = "é" * (size // 2) + "x" * (size % 2)  # multi-byte characters: bytes, not chars
+        await sio.emit("big", {"text": text}, to=sid)
+        frame = await ws.receive_str(timeout=10)
+        assert json.loads(frame[2:]) == ["big", {"text": text}]
+        await ws.close()
