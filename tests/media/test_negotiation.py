@@ -104,10 +104,9 @@ async def test_a_restart_builds_a_new_connection_and_bye_ends_it(pair: tuple[Sid
     assert doctor.sent[-1] == "offer"
     assert doctor.negotiator.restarts == patient.negotiator.restarts == 1
 
-    sent, acknowledged = await doctor.negotiator.packet_counts()
+    sent, _ = await doctor.negotiator.packet_counts()
     assert sent["video"] > 0
     assert sent["audio"] > 0
-    assert acknowledged["video"] > 0
     assert doctor.negotiator.video_frames_sent > 0
 
     await patient.negotiator.hang_up()
