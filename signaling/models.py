@@ -95,6 +95,7 @@ class RoomView(BaseModel):
     waiting_since: Timestamp | None
     started_at: Timestamp | None
     rev: int = Field(description="grows with every change of the room; newer wins")
+    recording: bool = Field(default=False, description="the consultation is being recorded")
 
     @classmethod
     def of(cls, room: Room) -> RoomView:
@@ -114,6 +115,7 @@ class RoomView(BaseModel):
             waiting_since=room.waiting_since,
             started_at=room.started_at,
             rev=room.rev,
+            recording=room.recording.recording,
         )
 
 
@@ -140,6 +142,7 @@ class RoomSummary(BaseModel):
     participants: list[ParticipantSummary]
     message_count: int
     rev: int = Field(description="grows with every change of the room; newer wins")
+    recording: bool = Field(default=False, description="the consultation is being recorded")
 
     @classmethod
     def of(cls, room: Room) -> RoomSummary:
@@ -156,6 +159,7 @@ class RoomSummary(BaseModel):
             ],
             message_count=room.message_count,
             rev=room.rev,
+            recording=room.recording.recording,
         )
 
 
