@@ -147,6 +147,12 @@ def settle(state: RecordingState, present: Present) -> Transition:
     return Transition(replace(state, consents=consents))
 
 
+def check_in_call(present: Present, *, user_id: UserId, sid: str, given: bool) -> None:
+    """Consent can be given only from a socket in the call (a withdrawal is always accepted)."""
+    if given and (user_id, sid) not in present:
+        raise NotInCall("only participants admitted to the call can consent to recording")
+
+
 def consent(
     state: RecordingState,
     present: Present,
@@ -159,8 +165,7 @@ def consent(
     new_recording_id: Callable[[], str],
 ) -> Transition:
     """``user_id`` (through socket ``sid``) gives or withdraws consent."""
-    if (user_id, sid) not in present:
-        raise NotInCall("only participants admitted to the call can consent to recording")
+    check_in_call(present, user_id=user_id, sid=sid, given=given)
     settled = settle(state, present)
     others = tuple(c for c in settled.state.consents if c.user_id != user_id)
     consents = (*others, CallConsent(user_id, sid, notice_version)) if given else others

@@ -28,10 +28,12 @@ from server.auth.tokens import TokenService
 from server.consultations import routes as consultation_routes
 from server.http.api import Api
 from server.http.middleware import errors, metrics, request_context, security_headers
-from server.media import make_ice_provider, make_precall_service
+from server.media import make_ice_provider, make_precall_service, make_recorders, recordings_dir
 from server.metrics import Metrics
 from server.precall import routes as precall_routes
 from server.ratelimit import RateLimiter
+from server.recordings import routes as recording_routes
+from server.recordings.service import RecordingService
 from server.records import routes as record_routes
 from server.records.reminders import ReminderService
 from server.records.service import RecordService
@@ -58,6 +60,7 @@ def build_api() -> Api:
     api.include(record_routes.api)
     api.include(audit_routes.api)
     api.include(precall_routes.api)
+    api.include(recording_routes.api)
     return api
 
 
@@ -147,6 +150,9 @@ def create_app(
             app[keys.APPOINTMENTS] = AppointmentService(db.repos, clock=clock)
             app[keys.RECORDS] = RecordService(db.repos, clock=clock)
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
+            app[keys.RECORDINGS] = RecordingService(
+                db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock
+            )
             yield
 
     async def redis(app: web.Application) -> AsyncIterator[None]:
@@ -189,6 +195,8 @@ def create_app(
         app[keys.CHAT] = chat
         app[keys.TRANSCRIPTS] = transcripts
         redis_handle = app[keys.REDIS]
+        recorders = make_recorders(settings.media, app[keys.ICE], settings.core.data_dir)
+        app[keys.RECORDERS] = recorders
         await hub.start(
             repos=db.repos,
             chat=chat,
@@ -196,9 +204,11 @@ def create_app(
             authenticator=app[keys.AUTHENTICATOR],
             registry=make_registry(hub.config, redis_handle.client if redis_handle else None),
             reminders=app[keys.REMINDERS],  # due medication reminders, pushed to patients
+            recorder=recorders if settings.media.recording_enabled else None,
         )
         yield
-        await hub.stop()
+        await hub.stop()  # finalises the recordings first
+        await recorders.close_all()
 
     app.cleanup_ctx.extend([database, redis, rate_limiter, precall, consultations])
 

@@ -48,6 +48,7 @@ from domain.errors import (
     Unavailable,
 )
 from domain.ids import AppointmentId, UserId
+from domain.recording import RecordingState, RecordingTarget, StopReason
 from domain.users import Principal, Role
 from signaling.acks import UnknownEvent, error, error_from, ok, parse_payload
 from signaling.consultations import Caller, ConsultationService
@@ -58,6 +59,7 @@ from signaling.models import (
     ChatHistoryIn,
     ChatSendIn,
     Payload,
+    RecordingConsentIn,
     RefreshIn,
     SignalIn,
     TypingIn,
@@ -66,6 +68,7 @@ from signaling.models import (
 )
 from signaling.origins import OriginPolicy
 from signaling.ratelimit import TokenBucket
+from signaling.recording import Cause, RecorderMedia, RecordingCoordinator, recording_view
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource, reminder_payload
@@ -147,6 +150,11 @@ class EventSpec:
     max_bytes: int
 
 
+class RecordingDisabled(Forbidden):
+    code = "recording_disabled"
+    title = "Recording is not enabled on this server"
+
+
 class _Refused(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -194,6 +202,7 @@ class Hub:
         self._transcripts: TranscriptReader | None = None
         self._repos: Repositories | None = None
         self._reminders: ReminderSource | None = None
+        self._recordings: RecordingCoordinator | None = None
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
         self._register()
@@ -212,6 +221,7 @@ class Hub:
         authenticator: Authenticator,
         registry: RoomRegistry | None = None,
         reminders: ReminderSource | None = None,
+        recorder: RecorderMedia | None = None,
     ) -> None:
         self._repos = repos
         self._reminders = reminders
@@ -226,6 +236,16 @@ class Hub:
             window=self.config.window,
             clock=self._clock,
         )
+        if recorder is not None:  # consented recording (without it, consents are refused)
+            self._recordings = RecordingCoordinator(
+                registry=self._consult.registry,
+                recordings=repos.recordings,
+                consents=repos.recording_consents,
+                audit=repos.audit,
+                media=recorder,
+                host=self,
+                clock=self._clock,
+            )
         await self._consult.registry.heartbeat()
         self._loop_task = asyncio.create_task(self._background())
 
@@ -234,6 +254,8 @@ class Hub:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
+        if self._recordings is not None:  # finalise recordings while the database is up
+            await self._recordings.close()
         for conn in list(self._sockets.values()):
             with contextlib.suppress(Exception):
                 await self.sio.disconnect(conn.sid, namespace=conn.namespace)
@@ -301,6 +323,7 @@ class Hub:
             "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
             "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
             "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
+            "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
             "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
         }
         self._admin_events = {
@@ -452,6 +475,8 @@ class Hub:
         await self._publish(update)
         room = update.after
         assert room is not None
+        if self._recordings is not None and room.recording != RecordingState():
+            await self.emit_recording_state(room, to=conn.sid)
         return {
             "role": joined.role.value,
             "state": joined.state.value,
@@ -595,6 +620,55 @@ class Hub:
         )
         return {}
 
+    # ------------------------------------------------------------------ recording
+
+    async def _recording_consent(
+        self, conn: Connection, payload: RecordingConsentIn
+    ) -> dict[str, Any]:
+        conn.require_joined(payload.appointment_id)
+        if self._recordings is None:
+            raise RecordingDisabled("recording is not enabled on this server")
+        room = await self.consult.room_for(conn.sid, payload.appointment_id)
+        seat = room.require_seat(conn.sid)
+        update = await self._recordings.consent(
+            room,
+            sid=conn.sid,
+            given=payload.consent,
+            notice_version=payload.notice_version,
+            client_ip=conn.address,
+        )
+        await self._publish(
+            update,
+            cause=Cause(
+                reason=StopReason.CONSENT_WITHDRAWN,
+                actor_id=conn.user_id,
+                actor_role=seat.role,
+                client_ip=conn.address,
+            ),
+        )
+        return {"recording": recording_view(update.after or room)}
+
+    async def emit_recording_state(self, room: Room, to: str | None = None) -> None:
+        """``recording:state`` to both participants (or one socket)."""
+        await self.sio.emit(
+            "recording:state", recording_view(room), to=to or consult_room(room.appointment_id)
+        )
+
+    async def send_recording_offer(self, target: RecordingTarget, data: dict[str, Any]) -> Any:
+        """``recording:offer`` to the socket holding the participant's seat (on any node);
+        the answer is its ack. Bounded by the recorder's own timeout."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def ack(*args: Any) -> None:
+            if not future.done():
+                future.set_result(args[0] if len(args) == 1 else None)
+
+        await self.sio.emit("recording:offer", data, to=target.sid, callback=ack)
+        return await future
+
+    async def publish_change(self, update: Updated[Any], cause: Cause) -> None:
+        await self._publish(update, cause=cause)
+
     # ------------------------------------------------------------------ tokens
 
     async def _refresh(self, conn: Connection, payload: RefreshIn) -> dict[str, Any]:
@@ -639,11 +713,19 @@ class Hub:
             "rooms:snapshot", {"rooms": [room_summary(r) for r in rooms]}, to=sid, namespace=ADMIN
         )
 
-    async def _publish(self, update: Updated[Any], *, participants: bool = True) -> None:
+    async def _publish(
+        self, update: Updated[Any], *, participants: bool = True, cause: Cause | None = None
+    ) -> None:
         """Tell the room's participants (and the doctor's other sockets, for the clinic
-        console) and the admins what changed."""
+        console) and the admins what changed; then let consented recording follow the change
+        (``cause``: who changed the recording, and why it would stop)."""
         if not update.changed:
             return
+        await self._announce(update, participants=participants)
+        if self._recordings is not None:
+            await self._recordings.after_change(update, cause)
+
+    async def _announce(self, update: Updated[Any], *, participants: bool) -> None:
         self._gauges_dirty = True
         room = update.after
         if room is None:

@@ -71,6 +71,12 @@ class TypingIn(Payload):
     typing: bool
 
 
+class RecordingConsentIn(Payload):
+    appointment_id: AppointmentRef
+    consent: bool
+    notice_version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+
+
 class RefreshIn(Payload):
     token: str = Field(min_length=1, max_length=4096)
 
