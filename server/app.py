@@ -39,7 +39,7 @@ from server.records.reminders import ReminderService
 from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret
 from server.settings import Settings
-from signaling.hub import Hub, HubConfig, make_registry
+from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
 from storage.mongo import Database, open_database
 from storage.redis import open_redis
 
@@ -205,6 +205,9 @@ def create_app(
             registry=make_registry(hub.config, redis_handle.client if redis_handle else None),
             reminders=app[keys.REMINDERS],  # due medication reminders, pushed to patients
             recorder=recorders if settings.media.recording_enabled else None,
+            recording_bus=make_recording_bus(
+                hub.config, redis_handle.client if redis_handle else None
+            ),
         )
         yield
         await hub.stop()  # finalises the recordings first

@@ -68,7 +68,14 @@ from signaling.models import (
 )
 from signaling.origins import OriginPolicy
 from signaling.ratelimit import TokenBucket
-from signaling.recording import Cause, RecorderMedia, RecordingCoordinator, recording_view
+from signaling.recording import (
+    Cause,
+    RecorderMedia,
+    RecordingCoordinator,
+    StopRequests,
+    recording_view,
+)
+from signaling.recording_bus import RedisRecordingBus
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource, reminder_payload
@@ -222,6 +229,7 @@ class Hub:
         registry: RoomRegistry | None = None,
         reminders: ReminderSource | None = None,
         recorder: RecorderMedia | None = None,
+        recording_bus: StopRequests | None = None,
     ) -> None:
         self._repos = repos
         self._reminders = reminders
@@ -245,7 +253,9 @@ class Hub:
                 media=recorder,
                 host=self,
                 clock=self._clock,
+                bus=recording_bus,
             )
+            await self._recordings.start()
         await self._consult.registry.heartbeat()
         self._loop_task = asyncio.create_task(self._background())
 
@@ -793,6 +803,8 @@ class Hub:
                 await self._publish(swept.update)
         await self.refresh_gauges()
         await self.push_due_reminders()
+        if self._recordings is not None:
+            await self._recordings.reconcile()
 
     async def refresh_gauges(self) -> None:
         self._gauges_dirty = False
@@ -816,6 +828,13 @@ class Hub:
         if self._repos is None:
             raise Unavailable("the hub is not running")
         return self._repos
+
+
+def make_recording_bus(config: HubConfig, redis_client: Any | None) -> StopRequests | None:
+    """With Redis, the channel on which nodes ask each other to stop a recording."""
+    if redis_client is None:
+        return None
+    return RedisRecordingBus(redis_client, prefix=f"{config.redis_prefix}:hub")
 
 
 def make_registry(config: HubConfig, redis_client: Any | None) -> RoomRegistry:

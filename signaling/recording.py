@@ -99,6 +99,18 @@ class AuditLog(Protocol):
     async def append(self, entry: AuditEntry) -> str: ...
 
 
+class StopRequests(Protocol):
+    """Asks the node running a recording to stop it (``signaling.recording_bus``)."""
+
+    async def start(
+        self, node_id: str, on_stop: Callable[[str, Cause], Awaitable[None]]
+    ) -> None: ...
+
+    async def request_stop(self, node: str, recording_id: str, cause: Cause) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class RecordingHost(Protocol):
     """What the coordinator needs from the hub."""
 
@@ -150,8 +162,10 @@ class RecordingCoordinator:
         media: RecorderMedia,
         host: RecordingHost,
         clock: Clock,
+        bus: StopRequests | None = None,
     ) -> None:
         self._registry = registry
+        self._bus = bus
         self._recordings = recordings
         self._consents = consents
         self._audit = audit
@@ -164,6 +178,10 @@ class RecordingCoordinator:
     @property
     def node_id(self) -> str:
         return self._registry.node_id
+
+    async def start(self) -> None:
+        if self._bus is not None:
+            await self._bus.start(self.node_id, self._stop_requested)
 
     # ------------------------------------------------------------------ consent
 
@@ -296,6 +314,7 @@ class RecordingCoordinator:
         )
         try:
             await self._recordings.insert(recording)
+            self._local[recording_id] = room
             await self._record(
                 "recording.start",
                 room,
@@ -303,7 +322,6 @@ class RecordingCoordinator:
                 cause,
                 {"participants": len(targets)},
             )
-            self._local[recording_id] = room
             self._media.start(
                 recording_id,
                 targets,
@@ -359,13 +377,12 @@ class RecordingCoordinator:
     async def _stop(self, room: Room, state: RecordingState, cause: Cause) -> None:
         recording_id = state.recording_id
         assert recording_id is not None
-        result: RecordingResult | None = None
-        if state.node == self.node_id:
-            self._local.pop(recording_id, None)
-            result = await self._media.stop(recording_id)
-        else:
-            log.warning("recording_on_another_node", recording_id=recording_id, node=state.node)
+        if state.node != self.node_id:
+            await self._request_stop(state, cause)
             return
+        if self._local.pop(recording_id, None) is None:
+            return  # stopped already (a request from another node, and the reconcile)
+        result = await self._media.stop(recording_id)
         failed = result is None or result.error is not None or result.file_name is None
         finished = await self._recordings.finish(
             recording_id,
@@ -412,6 +429,38 @@ class RecordingCoordinator:
             )
         )
 
+    async def _request_stop(self, state: RecordingState, cause: Cause) -> None:
+        assert state.recording_id is not None
+        assert state.node is not None
+        if self._bus is None:  # one process: no other node can be running it
+            log.warning("recording_on_unknown_node", recording_id=state.recording_id)
+            return
+        try:
+            await self._bus.request_stop(state.node, state.recording_id, cause)
+        except Exception as exc:  # the recorder's node reconciles on its own
+            log.warning("recording_stop_not_sent", recording_id=state.recording_id, error=repr(exc))
+
+    async def _stop_requested(self, recording_id: str, cause: Cause) -> None:
+        """Another node stopped a recording that runs here."""
+        room = self._local.get(recording_id)
+        if room is not None:
+            state = RecordingState(recording_id=recording_id, node=self.node_id)
+            await self._stop(room, state, cause)
+
+    async def reconcile(self) -> None:
+        """Stop the recordings running here whose room no longer records them (a stop request
+        from another node was lost, or the room went with a node)."""
+        for recording_id, room in list(self._local.items()):
+            current = await self._registry.get(room.appointment_id)
+            if current is not None and current.recording.recording_id == recording_id:
+                continue
+            reason = (
+                StopReason.CONSULTATION_ENDED if current is None else StopReason.PARTICIPANT_LEFT
+            )
+            log.info("recording_reconciled", recording_id=recording_id, reason=reason.value)
+            state = RecordingState(recording_id=recording_id, node=self.node_id)
+            await self._stop(room, state, Cause(reason=reason))
+
     # ------------------------------------------------------------------ lifecycle
 
     async def close(self) -> None:
@@ -439,6 +488,8 @@ class RecordingCoordinator:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._bus is not None:
+            await self._bus.close()
 
     def _spawn(self, coro: Awaitable[None]) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -7,20 +7,29 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import av
 import pytest
 
-from domain.recording import CURRENT_NOTICE, Recording, RecordingStatus, StopReason
+from domain.recording import (
+    CURRENT_NOTICE,
+    Recording,
+    RecordingState,
+    RecordingStatus,
+    StopReason,
+)
 from domain.users import Role
 from media.feed import RecorderFeed
 from media.tracks import read_marker
 from server import keys
 from server.media import recordings_dir
+from server.settings import RedisSettings, Settings
+from tests.clock import FakeClock
 from tests.conftest import bearer
+from tests.signaling.conftest import ClinicFactory
 from tests.support.hub import Clinic, HubClient, in_call, joined
 from tests.support.rtc import small_peer, wait_until
 
@@ -466,3 +475,64 @@ async def test_the_notice_is_served_in_both_languages(clinic: Clinic) -> None:
     assert body["version"] == NOTICE
     assert set(body["texts"]) == {"en", "zh-CN"}
     assert body["digest"] == CURRENT_NOTICE.digest
+
+
+@pytest.mark.redis
+async def test_a_withdrawal_on_another_node_stops_the_recorder_at_once(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str
+) -> None:
+    """Patient on node one, doctor on node two: the doctor's consent completes the pair, so
+    node two records; the patient withdraws through node one, which asks node two to stop
+    (housekeeping is too slow here to be what stops it)."""
+    clock = FakeClock()
+    shared = settings.with_(redis=RedisSettings(redis_url=redis_url))
+    one = await make_clinic(shared, clock=clock, hub_housekeeping=120)
+    two = await make_clinic(shared, clock=clock, hub_housekeeping=120)
+    patient = await one.user(Role.PATIENT)
+    doctor = await one.user(Role.DOCTOR)
+    appointment = await one.appointment(patient, doctor)
+    ref = {"appointment_id": appointment, "notice_version": NOTICE}
+    p = await joined(one, patient, appointment)
+    d = await joined(two, doctor, appointment)
+    await d.call("consult:admit", {"appointment_id": appointment})
+    await p.wait_for("consult:admitted")
+    feeds = [
+        RecorderFeed(p.sio, small_peer, appointment_id=appointment),
+        RecorderFeed(d.sio, small_peer, appointment_id=appointment),
+    ]
+    try:
+        await p.call("recording:consent", {**ref, "consent": True})
+        started = await d.call("recording:consent", {**ref, "consent": True})
+        recording_id = started["recording"]["recording_id"]
+        assert two.client.app[keys.RECORDERS].is_running(recording_id)
+        # The patient's offer went through node one's socket, its answer back to node two.
+        await recording_flows(*feeds, frames=5)
+
+        withdrawn = await p.call("recording:consent", {**ref, "consent": False})
+        assert withdrawn["recording"]["recording"] is False
+        await state(d, recording=False, consents={"doctor": True, "patient": False})
+        stopped = await finished(two, recording_id)
+        assert stopped.stop_reason is StopReason.CONSENT_WITHDRAWN
+        assert stopped.status is RecordingStatus.COMPLETE
+        assert not two.client.app[keys.RECORDERS].is_running(recording_id)
+    finally:
+        await asyncio.gather(*(f.close() for f in feeds))
+
+
+async def test_housekeeping_stops_a_recording_its_room_forgot(clinic: Clinic) -> None:
+    """If a stop request is lost (pub/sub is at most once), the recorder's node notices on its
+    next housekeeping run that the room no longer records, and stops."""
+    call = await start_call(clinic)
+    hub = clinic.client.app[keys.HUB]
+    try:
+        await call.consent(call.patient_socket)
+        recording_id = (await call.consent(call.doctor_socket))["recording"]["recording_id"]
+        await hub.consult.registry.update(
+            call.appointment, lambda r: (replace(r, recording=RecordingState()), None)
+        )
+        await hub.housekeeping()
+        stopped = await finished(clinic, recording_id)
+        assert stopped.stop_reason is StopReason.PARTICIPANT_LEFT
+        assert not clinic.client.app[keys.RECORDERS].is_running(recording_id)
+    finally:
+        await call.close()
