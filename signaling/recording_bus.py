@@ -28,6 +28,7 @@ from signaling.recording import Cause
 log = structlog.get_logger(__name__)
 
 StopHandler = Callable[[str, Cause], Awaitable[None]]
+CLOSE_TIMEOUT = 2.0
 
 
 class RecordingBus(Protocol):
@@ -102,7 +103,8 @@ class RedisRecordingBus:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._pubsub is not None:
+            # No UNSUBSCRIBE round trip: closing the connection ends the subscription, and a
+            # shutdown must not wait on a connection the cancelled reader may have left busy.
             with contextlib.suppress(Exception):
-                await self._pubsub.unsubscribe()
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await self._pubsub.aclose()
