@@ -210,6 +210,7 @@ class Hub:
         self._repos: Repositories | None = None
         self._reminders: ReminderSource | None = None
         self._recordings: RecordingCoordinator | None = None
+        self._stopped = False
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
         self._register()
@@ -260,6 +261,9 @@ class Hub:
         self._loop_task = asyncio.create_task(self._background())
 
     async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -26,7 +26,7 @@ from media.feed import RecorderFeed
 from media.tracks import read_marker
 from server import keys
 from server.media import recordings_dir
-from server.settings import RedisSettings, Settings
+from server.settings import MediaSettings, RedisSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import bearer
 from tests.signaling.conftest import ClinicFactory
@@ -536,3 +536,53 @@ async def test_housekeeping_stops_a_recording_its_room_forgot(clinic: Clinic) ->
         assert not clinic.client.app[keys.RECORDERS].is_running(recording_id)
     finally:
         await call.close()
+
+
+async def test_shutting_down_finalises_the_recording(clinic: Clinic) -> None:
+    call = await start_call(clinic)
+    directory = recordings_dir(clinic.client.app[keys.SETTINGS].core.data_dir)
+    try:
+        await call.consent(call.patient_socket)
+        recording_id = (await call.consent(call.doctor_socket))["recording"]["recording_id"]
+        await recording_flows(call.patient_feed, call.doctor_feed, frames=5)
+        # The server stops while recording (the hub's part of the app's shutdown; it runs
+        # while the database is still open).
+        await clinic.client.app[keys.HUB].stop()
+    finally:
+        await call.close()
+
+    stored = await clinic.client.app[keys.DATABASE].repos.recordings.get(recording_id)
+    assert stored is not None
+    assert stored.status is RecordingStatus.COMPLETE
+    assert stored.stop_reason is StopReason.SHUTDOWN
+    assert clinic.client.app[keys.RECORDERS].running == 0
+    path = directory / f"{recording_id}.webm"
+    with av.open(str(path)) as container:  # a finalised file: it opens and decodes
+        assert sorted(s.type for s in container.streams) == ["audio", "audio", "video", "video"]
+        assert any(True for _ in container.decode(video=0))
+
+
+async def test_a_server_recording_too_much_refuses_one_more(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    limited = settings.with_(media=MediaSettings(recording_max_concurrent=1))
+    clinic = await make_clinic(limited)
+    first, second = await start_call(clinic), await start_call(clinic)
+    try:
+        await first.consent(first.patient_socket)
+        assert (await first.consent(first.doctor_socket))["recording"]["recording"] is True
+        await second.consent(second.patient_socket)
+        refused = await second.consent(second.doctor_socket)
+        assert refused["ok"] is False
+        assert refused["error"]["code"] == "unavailable"
+        await state(
+            second.patient_socket, recording=False, consents={"doctor": True, "patient": True}
+        )
+        page = await clinic.client.app[keys.DATABASE].repos.recordings.page(
+            second.appointment, after=None, limit=5
+        )
+        (failed,) = page.items
+        assert failed.status is RecordingStatus.FAILED
+        assert second.patient_feed.offers == []
+    finally:
+        await asyncio.gather(first.close(), second.close())
