@@ -173,6 +173,7 @@ class RecordingCoordinator:
         self._host = host
         self._clock = clock
         self._local: dict[str, Room] = {}  # recordings running here -> their room at start
+        self._orphans: set[str] = set()  # running here, but their room had moved on last time
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -449,10 +450,16 @@ class RecordingCoordinator:
 
     async def reconcile(self) -> None:
         """Stop the recordings running here whose room no longer records them (a stop request
-        from another node was lost, or the room went with a node)."""
+        from another node was lost, or the room went with a node). Only a mismatch seen on two
+        runs in a row counts: the change that stops a recording is stored a moment before the
+        stop itself, which must keep its own reason."""
+        orphans: set[str] = set()
         for recording_id, room in list(self._local.items()):
             current = await self._registry.get(room.appointment_id)
             if current is not None and current.recording.recording_id == recording_id:
+                continue
+            if recording_id not in self._orphans:
+                orphans.add(recording_id)  # look again next time
                 continue
             reason = (
                 StopReason.CONSULTATION_ENDED if current is None else StopReason.PARTICIPANT_LEFT
@@ -460,6 +467,7 @@ class RecordingCoordinator:
             log.info("recording_reconciled", recording_id=recording_id, reason=reason.value)
             state = RecordingState(recording_id=recording_id, node=self.node_id)
             await self._stop(room, state, Cause(reason=reason))
+        self._orphans = orphans
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -6,7 +6,7 @@ recorder's node to stop it at once, over a Redis pub/sub channel per node
 (``{prefix}:recording:{node}``). Pub/sub is at most once, so the recorder's node also checks its
 recordings against the rooms on every housekeeping run
 (:meth:`~signaling.recording.RecordingCoordinator.reconcile`): a lost message delays a stop by
-one housekeeping interval at most. With one process there is no other node, and no bus.
+two housekeeping intervals at most. With one process there is no other node, and no bus.
 """
 
 from __future__ import annotations
