@@ -178,7 +178,7 @@ class RecordingFile:
             stream: Any
             if spec.kind == "video":
                 stream = container.add_stream(
-                    "libvpx", rate=30, options={"deadline": "realtime", "cpu-used": "8"}
+                    "libvpx", rate=30, options={"deadline": "realtime", "cpu-used": "16"}
                 )
                 stream.width = spec.width or DEFAULT_SIZE[0]
                 stream.height = spec.height or DEFAULT_SIZE[1]
