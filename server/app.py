@@ -197,6 +197,7 @@ def create_app(
         redis_handle = app[keys.REDIS]
         recorders = make_recorders(settings.media, app[keys.ICE], settings.core.data_dir)
         app[keys.RECORDERS] = recorders
+        app[keys.METRICS].recordings.set_function(lambda: recorders.running)
         await hub.start(
             repos=db.repos,
             chat=chat,

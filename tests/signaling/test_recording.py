@@ -154,6 +154,8 @@ async def test_both_consent_record_and_a_withdrawal_stops_it_at_once(clinic: Cli
             on = await state(socket, recording=True)
             assert on["recording_id"] == recording_id
             assert on["consents"] == {"doctor": True, "patient": True}
+        metrics = await (await clinic.client.get("/metrics")).text()
+        assert "telemed_recordings_running 1.0" in metrics
         summary = await feed.wait_for("rooms:update", lambda s: s["recording"] is True)
         assert summary["participants"] == [  # the recorder is not a participant
             {"user_id": call.doctor["id"], "role": "doctor", "connected": True},
