@@ -265,9 +265,7 @@ class Hub:
             return
         self._stopped = True
         if self._loop_task is not None:
-            self._loop_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop_task
+            await cancel_and_wait(self._loop_task)
         if self._recordings is not None:  # finalise recordings while the database is up
             await self._recordings.close()
         for conn in list(self._sockets.values()):
@@ -288,9 +286,7 @@ class Hub:
             return
         thread = getattr(manager, "thread", None)
         if isinstance(thread, asyncio.Task):
-            thread.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await thread
+            await cancel_and_wait(thread)
         pubsub = getattr(manager, "pubsub", None)
         if pubsub is not None:
             with contextlib.suppress(Exception):
@@ -644,21 +640,23 @@ class Hub:
             raise RecordingDisabled("recording is not enabled on this server")
         room = await self.consult.room_for(conn.sid, payload.appointment_id)
         seat = room.require_seat(conn.sid)
+        cause = Cause(
+            reason=StopReason.CONSENT_WITHDRAWN,
+            actor_id=conn.user_id,
+            actor_role=seat.role,
+            client_ip=conn.address,
+        )
+
+        async def publish(update: Updated[Any]) -> None:
+            await self._publish(update, cause=cause)
+
         update = await self._recordings.consent(
             room,
             sid=conn.sid,
             given=payload.consent,
             notice_version=payload.notice_version,
             client_ip=conn.address,
-        )
-        await self._publish(
-            update,
-            cause=Cause(
-                reason=StopReason.CONSENT_WITHDRAWN,
-                actor_id=conn.user_id,
-                actor_role=seat.role,
-                client_ip=conn.address,
-            ),
+            publish=publish,
         )
         return {"recording": recording_view(update.after or room)}
 
@@ -781,7 +779,7 @@ class Hub:
 
     async def _background(self) -> None:
         last_housekeeping = float("-inf")
-        while True:
+        while not self._stopped:
             await asyncio.sleep(self.config.tick_seconds)
             try:
                 await self._expire_tokens(self._clock())
@@ -832,6 +830,19 @@ class Hub:
         if self._repos is None:
             raise Unavailable("the hub is not running")
         return self._repos
+
+
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` until it has ended. One cancellation may not be enough: a timeout inside
+    a client library that expires at the same moment can turn it into a ``TimeoutError`` (Python
+    3.11's ``asyncio.timeout``), which the library then retries as if nothing happened."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=1.0)
+        if not task.done():
+            log.info("cancellation_swallowed", task=task.get_name())
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("background_task_failed", error=repr(task.exception()))
 
 
 def make_recording_bus(config: HubConfig, redis_client: Any | None) -> StopRequests | None:

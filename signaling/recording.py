@@ -194,10 +194,12 @@ class RecordingCoordinator:
         given: bool,
         notice_version: str,
         client_ip: str | None,
+        publish: Callable[[Updated[Any]], Awaitable[None]],
     ) -> Updated[Transition]:
         """A participant, through socket ``sid`` (holding a seat of ``room``), gives or
-        withdraws consent. A consent is stored before it takes effect; a withdrawal takes
-        effect first (stopping a recording must not wait for anything)."""
+        withdraws consent; ``publish`` announces the change (and so starts or stops the
+        recorder). A consent is stored before it takes effect; a withdrawal takes effect, and
+        stops the recorder, before it is stored (stopping must not wait for anything)."""
         seat = room.require_seat(sid)
         notice = check_notice(notice_version, given=given)
         check_in_call(room.present, user_id=seat.user_id, sid=sid, given=given)
@@ -232,6 +234,7 @@ class RecordingCoordinator:
             return _with_recording(current, transition), transition
 
         update = await self._registry.update(room.appointment_id, change)
+        await publish(update)
         if not given:
             await self._store_consent(record, room)
         return update

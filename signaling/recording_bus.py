@@ -67,6 +67,7 @@ class RedisRecordingBus:
         self._prefix = prefix
         self._pubsub: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._closing = False
 
     def _channel(self, node: str) -> str:
         return f"{self._prefix}:recording:{node}"
@@ -80,7 +81,7 @@ class RedisRecordingBus:
         await self._r.publish(self._channel(node), encode(recording_id, cause))
 
     async def _listen(self, on_stop: StopHandler) -> None:
-        while True:
+        while not self._closing:
             try:
                 message = await self._pubsub.get_message(timeout=1.0)
             except asyncio.CancelledError:
@@ -98,10 +99,11 @@ class RedisRecordingBus:
                 log.exception("recording_stop_request_failed")
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            while not self._task.done():  # a cancellation may be swallowed by a timeout below
+                self._task.cancel()
+                await asyncio.wait([self._task], timeout=1.0)
         if self._pubsub is not None:
             # No UNSUBSCRIBE round trip: closing the connection ends the subscription, and a
             # shutdown must not wait on a connection the cancelled reader may have left busy.
