@@ -24,7 +24,7 @@ so the same rules hold with one process or many.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -32,6 +32,7 @@ from domain.appointments import FINAL_STATUSES, Appointment, AppointmentKind, Ap
 from domain.clock import iso_z
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.ids import AppointmentId, UserId
+from domain.recording import Present, RecordingState
 from domain.users import Role
 
 
@@ -172,6 +173,9 @@ class Room:
     message_count: int = 0
     seats: tuple[Seat, ...] = ()  # doctor first, then patient
     rev: int = 0  # bumped by the registry on every stored change
+    # Consents to recording and the recording running (domain.recording); the recorder is a
+    # hidden participant: it holds no seat.
+    recording: RecordingState = field(default_factory=RecordingState)
 
     @classmethod
     def open(
@@ -218,6 +222,15 @@ class Room:
 
     def other_seat(self, seat: Seat) -> Seat | None:
         return next((s for s in self.seats if s.user_id != seat.user_id), None)
+
+    @property
+    def present(self) -> Present:
+        """The (user, socket) of every admitted, connected seat: who is in the call."""
+        return frozenset(
+            (s.user_id, s.sid)
+            for s in self.seats
+            if s.state is SeatState.ADMITTED and s.sid is not None
+        )
 
     @property
     def anyone_connected(self) -> bool:

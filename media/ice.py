@@ -31,6 +31,16 @@ class IceServer:
     username: str | None = None
     credential: str | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_json(cls, entry: dict[str, Any]) -> IceServer:
+        """From the browser's shape (``urls`` a string or a list), as the server hands it out."""
+        urls = entry["urls"]
+        return cls(
+            urls=(urls,) if isinstance(urls, str) else tuple(urls),
+            username=entry.get("username"),
+            credential=entry.get("credential"),
+        )
+
     def as_json(self) -> dict[str, Any]:
         """The browser's shape: ``{urls, username?, credential?}``."""
         out: dict[str, Any] = {"urls": list(self.urls)}

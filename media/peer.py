@@ -82,7 +82,10 @@ class GeneratedPeer:
         audio: ToneAudioTrack | None = None,
         send_video: bool = True,
         send_audio: bool = True,
+        received: ReceivedMedia | None = None,
     ) -> None:
+        """``received`` may be shared by successive peers of one participant (a bot replacing
+        its connection keeps counting)."""
         self.pc = RTCPeerConnection(
             RTCConfiguration(
                 iceServers=[
@@ -96,7 +99,7 @@ class GeneratedPeer:
         for track in (self.video, self.audio):
             if track is not None:
                 self.pc.addTrack(track)
-        self.received = ReceivedMedia()
+        self.received = received if received is not None else ReceivedMedia()
         self.connected_at: float | None = None
         self._state = asyncio.Event()
         self._readers: list[asyncio.Task[None]] = []

@@ -43,7 +43,9 @@ class ProbeOptions:
     fps: int = 30
 
 
-async def _json(response: aiohttp.ClientResponse, expected: int, what: str) -> Any:
+async def expect_json(response: aiohttp.ClientResponse, expected: int, what: str) -> Any:
+    """The JSON body of an answer with the ``expected`` status; otherwise a :class:`ProbeError`
+    carrying the server's problem ``code``."""
     if response.status != expected:
         code = "http_error"
         detail = f"{what}: HTTP {response.status}"
@@ -55,6 +57,18 @@ async def _json(response: aiohttp.ClientResponse, expected: int, what: str) -> A
     if expected == 204:
         return None
     return await response.json()
+
+
+async def sign_in(
+    http: aiohttp.ClientSession, base: str, email: str, password: str
+) -> dict[str, Any]:
+    """``POST {base}/auth/login``: the login answer (tokens and user)."""
+    login: dict[str, Any] = await expect_json(
+        await http.post(f"{base}/auth/login", json={"email": email, "password": password}),
+        200,
+        "sign-in",
+    )
+    return login
 
 
 async def run_precall(options: ProbeOptions) -> dict[str, Any]:
@@ -69,26 +83,14 @@ async def run_precall(options: ProbeOptions) -> dict[str, Any]:
     timeout = aiohttp.ClientTimeout(total=min(30.0, options.timeout))
     async with aiohttp.ClientSession(timeout=timeout) as http:
         try:
-            login = await _json(
-                await http.post(
-                    f"{base}/auth/login",
-                    json={"email": options.email, "password": options.password},
-                ),
-                200,
-                "sign-in",
-            )
+            login = await sign_in(http, base, options.email, options.password)
             headers = {"Authorization": f"Bearer {login['access_token']}"}
-            listed = await _json(
+            listed = await expect_json(
                 await http.get(f"{base}/precall/ice-servers", headers=headers), 200, "ICE servers"
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ProbeError("unreachable", f"cannot reach {options.url}: {exc}") from None
-        ice = [
-            IceServer(
-                urls=tuple(s["urls"]), username=s.get("username"), credential=s.get("credential")
-            )
-            for s in listed["ice_servers"]
-        ]
+        ice = [IceServer.from_json(s) for s in listed["ice_servers"]]
         peer = GeneratedPeer(
             ice_servers=ice,
             video=video,
@@ -111,7 +113,7 @@ async def _check(
     started = time.monotonic()
     offer = await peer.create_offer()
     try:
-        answer = await _json(
+        answer = await expect_json(
             await http.post(
                 f"{base}/precall", json={"sdp": offer.sdp, "type": "offer"}, headers=headers
             ),
@@ -131,7 +133,7 @@ async def _check(
         except (ConnectionError, TimeoutError) as exc:
             connect_error = str(exc) or "timed out"
         while connect_error is None and time.monotonic() < deadline:
-            report = await _json(
+            report = await expect_json(
                 await http.get(f"{base}/precall/{check_id}", headers=headers), 200, "the report"
             )
             if report.get("complete"):
@@ -140,7 +142,7 @@ async def _check(
     finally:
         # Without this the server still closes the peer at its timeout.
         with contextlib.suppress(ProbeError, aiohttp.ClientError, TimeoutError):
-            await _json(
+            await expect_json(
                 await http.delete(f"{base}/precall/{check_id}", headers=headers), 204, "stop"
             )
     return _result(check_id, report, peer, started, connect_error)

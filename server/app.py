@@ -35,16 +35,18 @@ from server.http.middleware import (
     security_headers,
     socket_handshakes,
 )
-from server.media import make_ice_provider, make_precall_service
+from server.media import make_ice_provider, make_precall_service, make_recorders, recordings_dir
 from server.metrics import Metrics
 from server.precall import routes as precall_routes
 from server.ratelimit import RateLimiter
+from server.recordings import routes as recording_routes
+from server.recordings.service import RecordingService
 from server.records import routes as record_routes
 from server.records.reminders import ReminderService
 from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret
 from server.settings import Settings
-from signaling.hub import Hub, HubConfig, make_registry
+from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
 from storage.mongo import Database, open_database
 from storage.redis import open_redis
 
@@ -65,6 +67,7 @@ def build_api() -> Api:
     api.include(record_routes.api)
     api.include(audit_routes.api)
     api.include(precall_routes.api)
+    api.include(recording_routes.api)
     return api
 
 
@@ -155,6 +158,9 @@ def create_app(
             app[keys.APPOINTMENTS] = AppointmentService(db.repos, clock=clock)
             app[keys.RECORDS] = RecordService(db.repos, clock=clock)
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
+            app[keys.RECORDINGS] = RecordingService(
+                db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock
+            )
             yield
 
     async def redis(app: web.Application) -> AsyncIterator[None]:
@@ -200,6 +206,9 @@ def create_app(
         app[keys.CHAT] = chat
         app[keys.TRANSCRIPTS] = transcripts
         redis_handle = app[keys.REDIS]
+        recorders = make_recorders(settings.media, app[keys.ICE], settings.core.data_dir)
+        app[keys.RECORDERS] = recorders
+        app[keys.METRICS].recordings.set_function(lambda: recorders.running)
         await hub.start(
             repos=db.repos,
             chat=chat,
@@ -208,9 +217,14 @@ def create_app(
             registry=make_registry(hub.config, redis_handle.client if redis_handle else None),
             reminders=app[keys.REMINDERS],  # due medication reminders, pushed to patients
             sessions=app[keys.ACCOUNTS],  # socket activity, idle logoff, sign-outs
+            recorder=recorders if settings.media.recording_enabled else None,
+            recording_bus=make_recording_bus(
+                hub.config, redis_handle.client if redis_handle else None
+            ),
         )
         yield
-        await hub.stop()
+        await hub.stop()  # finalises the recordings first
+        await recorders.close_all()
 
     app.cleanup_ctx.extend([database, redis, rate_limiter, precall, consultations])
 

@@ -104,16 +104,21 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _read_password(given: str | None) -> str:
+    """``--password``: as given, ``-`` reads a line from stdin, omitted prompts for it."""
+    if given is None:
+        return getpass.getpass("Password: ")
+    if given == "-":  # "-" means "read it from stdin"
+        return sys.stdin.readline().rstrip("\n")
+    return given
+
+
 def _precall(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
     from media.probe import ProbeError, ProbeOptions, run_precall
 
-    password: str | None = args.password
-    if password is None:
-        password = getpass.getpass("Password: ")
-    elif password == "-":  # noqa: S105 - "-" means "read it from stdin"
-        password = sys.stdin.readline().rstrip("\n")
+    password = _read_password(args.password)
     options = ProbeOptions(
         url=args.url,
         email=args.email,
@@ -130,6 +135,35 @@ def _precall(args: argparse.Namespace, settings: Settings) -> int:
         return 3
     print(json.dumps(result))
     return 0 if result["ok"] else 1
+
+
+def _bot(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from media.bot import BotOptions, run_bot
+
+    options = BotOptions(
+        url=args.url,
+        email=args.email,
+        password=_read_password(args.password),
+        appointment_id=args.appointment,
+        duration=args.duration,
+        timeout=args.timeout,
+        end=args.end,
+        width=args.width,
+        height=args.height,
+        fps=args.fps,
+    )
+    report = asyncio.run(run_bot(options))
+    print(json.dumps(report.as_json()))
+    return report.exit_code
+
+
+def _positive(value: str) -> float:
+    number = float(value)
+    if not number > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,6 +201,34 @@ def build_parser() -> argparse.ArgumentParser:
     precall.add_argument("--height", type=int, default=480)
     precall.add_argument("--fps", type=int, default=30)
     precall.set_defaults(run=_precall)
+
+    bot = sub.add_parser(
+        "bot",
+        help="take part in a consultation as a synthetic participant",
+        description="Sign in, join the appointment in the user's role (a doctor admits whoever "
+        "waits), hold a real WebRTC call with generated media with the other participant, print "
+        "one JSON line. Exit 0 when media flowed both ways, 1 when the call failed (no "
+        "counterpart in time, no connection, media one way only), 3 when the bot could not take "
+        "part (server unreachable, sign-in or join refused).",
+    )
+    bot.add_argument("--url", required=True, help="the server, e.g. https://clinic.example")
+    bot.add_argument("--email", required=True)
+    bot.add_argument("--password", help="the password; '-' reads it from stdin")
+    bot.add_argument("--appointment", required=True, help="the appointment id")
+    bot.add_argument(
+        "--duration", type=_positive, default=10.0, help="seconds in the call (default 10)"
+    )
+    bot.add_argument(
+        "--timeout",
+        type=_positive,
+        default=60.0,
+        help="seconds to get a call with media both ways going (default 60)",
+    )
+    bot.add_argument("--end", action="store_true", help="a doctor bot ends the consultation")
+    bot.add_argument("--width", type=int, default=640)
+    bot.add_argument("--height", type=int, default=480)
+    bot.add_argument("--fps", type=int, default=30)
+    bot.set_defaults(run=_bot)
     return parser
 
 

@@ -18,11 +18,13 @@ if TYPE_CHECKING:
     from chat.transcripts import TranscriptReader
     from media.ice import IceProvider
     from media.precall import PrecallService
+    from media.recording import Recorders
     from server.appointments.service import AppointmentService
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
+    from server.recordings.service import RecordingService
     from server.records.reminders import ReminderService
     from server.records.service import RecordService
     from server.settings import Settings
@@ -52,6 +54,9 @@ REMINDERS: web.AppKey[ReminderService] = web.AppKey("reminders")
 DEMO_APPOINTMENT: web.AppKey[str] = web.AppKey("demo_appointment")
 ICE: web.AppKey[IceProvider] = web.AppKey("ice")
 PRECALL: web.AppKey[PrecallService] = web.AppKey("precall")
+# The hidden recorders of this process, and the recordings' REST use cases.
+RECORDERS: web.AppKey[Recorders] = web.AppKey("recorders")
+RECORDINGS: web.AppKey[RecordingService] = web.AppKey("recordings")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

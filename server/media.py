@@ -1,12 +1,15 @@
-"""The media package wired from the settings: ICE servers and the pre-call service."""
+"""The media package wired from the settings: ICE servers, the pre-call service and the
+recorders."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from domain.clock import Clock
 from media.ice import IceProvider, IceServer, TurnRest
 from media.precall import PrecallLimits, PrecallService
+from media.recording import RecorderLimits, Recorders
 from server.settings import MediaSettings
 
 
@@ -40,3 +43,18 @@ def make_precall_service(media: MediaSettings, ice: IceProvider, clock: Clock) -
     )
     # The server's own peer needs STUN to learn its public address, never a relay.
     return PrecallService(limits, clock=clock, server_ice=ice.stun_only)
+
+
+def recordings_dir(data_dir: Path) -> Path:
+    """Where recording files live: ``TELEMED_DATA_DIR/recordings``."""
+    return data_dir / "recordings"
+
+
+def make_recorders(media: MediaSettings, ice: IceProvider, data_dir: Path) -> Recorders:
+    limits = RecorderLimits(
+        max_concurrent=media.recording_max_concurrent,
+        answer_timeout=media.recording_answer_timeout,
+        video_bitrate=media.recording_video_bitrate,
+    )
+    # Like the pre-call peer: STUN to learn the server's public address, never a relay.
+    return Recorders(recordings_dir(data_dir), limits=limits, server_ice=ice.stun_only)

@@ -32,6 +32,9 @@ class Metrics:
         self.precall_peers = Gauge(
             "telemed_precall_peers", "Pre-call check peers open in this process", registry=r
         )
+        self.recordings = Gauge(
+            "telemed_recordings_running", "Consultation recordings this process writes", registry=r
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -135,6 +135,11 @@ class MediaSettings(_Section):
     precall_max_per_user: int = Field(default=2, ge=1, le=20)
     precall_max_total: int = Field(default=10, ge=1, le=10_000)
     precall_rate_limit: str = "10/minute"
+    # Consented recording (media/recording.py): files under TELEMED_DATA_DIR/recordings.
+    recording_enabled: bool = True
+    recording_max_concurrent: int = Field(default=4, ge=1, le=1000)
+    recording_answer_timeout: float = Field(default=15.0, gt=0, le=120)
+    recording_video_bitrate: int = Field(default=600_000, ge=50_000, le=10_000_000)
 
     @field_validator("precall_rate_limit")
     @classmethod

@@ -48,6 +48,7 @@ from domain.errors import (
     Unavailable,
 )
 from domain.ids import AppointmentId, UserId
+from domain.recording import RecordingState, RecordingTarget, StopReason
 from domain.users import Principal, Role
 from signaling.acks import Received, UnknownEvent, error, error_from, ok, parse_event
 from signaling.consultations import Caller, ConsultationService
@@ -58,6 +59,7 @@ from signaling.models import (
     ChatHistoryIn,
     ChatSendIn,
     Payload,
+    RecordingConsentIn,
     RefreshIn,
     SignalIn,
     TypingIn,
@@ -66,6 +68,14 @@ from signaling.models import (
 )
 from signaling.origins import OriginPolicy
 from signaling.ratelimit import TokenBucket
+from signaling.recording import (
+    Cause,
+    RecorderMedia,
+    RecordingCoordinator,
+    StopRequests,
+    recording_view,
+)
+from signaling.recording_bus import RedisRecordingBus
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource, reminder_payload
@@ -165,6 +175,11 @@ class EventSpec:
     max_bytes: int
 
 
+class RecordingDisabled(Forbidden):
+    code = "recording_disabled"
+    title = "Recording is not enabled on this server"
+
+
 class _Refused(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -207,7 +222,6 @@ class Hub:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._gauges_dirty = True
-        self._stopping = False
         self._consult: ConsultationService | None = None
         self._chat: ChatService | None = None
         self._transcripts: TranscriptReader | None = None
@@ -216,6 +230,8 @@ class Hub:
         self._sessions: SessionGuard | None = None
         # Since when the registry answered without interruption (see housekeeping).
         self._registry_ok_since: float | None = None
+        self._recordings: RecordingCoordinator | None = None
+        self._stopped = False
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
         self._register()
@@ -235,6 +251,8 @@ class Hub:
         registry: RoomRegistry | None = None,
         reminders: ReminderSource | None = None,
         sessions: SessionGuard | None = None,
+        recorder: RecorderMedia | None = None,
+        recording_bus: StopRequests | None = None,
     ) -> None:
         self._repos = repos
         self._reminders = reminders
@@ -250,14 +268,30 @@ class Hub:
             window=self.config.window,
             clock=self._clock,
         )
+        if recorder is not None:  # consented recording (without it, consents are refused)
+            self._recordings = RecordingCoordinator(
+                registry=self._consult.registry,
+                recordings=repos.recordings,
+                consents=repos.recording_consents,
+                audit=repos.audit,
+                media=recorder,
+                host=self,
+                clock=self._clock,
+                bus=recording_bus,
+            )
+            await self._recordings.start()
         await self._consult.registry.heartbeat()
         self._registry_ok_since = time.monotonic()
         self._loop_task = asyncio.create_task(self._background())
 
     async def stop(self) -> None:
-        self._stopping = True
+        if self._stopped:
+            return
+        self._stopped = True
         if self._loop_task is not None:
             await cancel_and_wait(self._loop_task)
+        if self._recordings is not None:  # finalise recordings while the database is up
+            await self._recordings.close()
         for conn in list(self._sockets.values()):
             with contextlib.suppress(Exception):
                 await self.sio.disconnect(conn.sid, namespace=conn.namespace)
@@ -323,6 +357,7 @@ class Hub:
             "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
             "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
             "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
+            "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
             "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
         }
         self._admin_events = {
@@ -476,6 +511,8 @@ class Hub:
         await self._publish(update)
         room = update.after
         assert room is not None
+        if self._recordings is not None and room.recording != RecordingState():
+            await self.emit_recording_state(room, to=conn.sid)
         return {
             "role": joined.role.value,
             "state": joined.state.value,
@@ -631,6 +668,57 @@ class Hub:
         )
         return {}
 
+    # ------------------------------------------------------------------ recording
+
+    async def _recording_consent(
+        self, conn: Connection, payload: RecordingConsentIn, _: Received
+    ) -> dict[str, Any]:
+        conn.require_joined(payload.appointment_id)
+        if self._recordings is None:
+            raise RecordingDisabled("recording is not enabled on this server")
+        room = await self.consult.room_for(conn.sid, payload.appointment_id)
+        seat = room.require_seat(conn.sid)
+        cause = Cause(
+            reason=StopReason.CONSENT_WITHDRAWN,
+            actor_id=conn.user_id,
+            actor_role=seat.role,
+            client_ip=conn.address,
+        )
+
+        async def publish(update: Updated[Any]) -> None:
+            await self._publish(update, cause=cause)
+
+        update = await self._recordings.consent(
+            room,
+            sid=conn.sid,
+            given=payload.consent,
+            notice_version=payload.notice_version,
+            client_ip=conn.address,
+            publish=publish,
+        )
+        return {"recording": recording_view(update.after or room)}
+
+    async def emit_recording_state(self, room: Room, to: str | None = None) -> None:
+        """``recording:state`` to both participants (or one socket)."""
+        await self.sio.emit(
+            "recording:state", recording_view(room), to=to or consult_room(room.appointment_id)
+        )
+
+    async def send_recording_offer(self, target: RecordingTarget, data: dict[str, Any]) -> Any:
+        """``recording:offer`` to the socket holding the participant's seat (on any node);
+        the answer is its ack. Bounded by the recorder's own timeout."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def ack(*args: Any) -> None:
+            if not future.done():
+                future.set_result(args[0] if len(args) == 1 else None)
+
+        await self.sio.emit("recording:offer", data, to=target.sid, callback=ack)
+        return await future
+
+    async def publish_change(self, update: Updated[Any], cause: Cause) -> None:
+        await self._publish(update, cause=cause)
+
     # ------------------------------------------------------------------ tokens
 
     async def _refresh(self, conn: Connection, payload: RefreshIn, _: Received) -> dict[str, Any]:
@@ -746,11 +834,19 @@ class Hub:
             "rooms:snapshot", {"rooms": [room_summary(r) for r in rooms]}, to=sid, namespace=ADMIN
         )
 
-    async def _publish(self, update: Updated[Any], *, participants: bool = True) -> None:
+    async def _publish(
+        self, update: Updated[Any], *, participants: bool = True, cause: Cause | None = None
+    ) -> None:
         """Tell the room's participants (and the doctor's other sockets, for the clinic
-        console) and the admins what changed."""
+        console) and the admins what changed; then let consented recording follow the change
+        (``cause``: who changed the recording, and why it would stop)."""
         if not update.changed:
             return
+        await self._announce(update, participants=participants)
+        if self._recordings is not None:
+            await self._recordings.after_change(update, cause)
+
+    async def _announce(self, update: Updated[Any], *, participants: bool) -> None:
         self._gauges_dirty = True
         room = update.after
         if room is None:
@@ -790,7 +886,7 @@ class Hub:
 
     async def _background(self) -> None:
         last_housekeeping = float("-inf")
-        while not self._stopping:
+        while not self._stopped:
             await asyncio.sleep(self.config.tick_seconds)
             try:
                 await self._expire_tokens(self._clock())
@@ -835,6 +931,8 @@ class Hub:
                 await self._publish(swept.update)
         await self.refresh_gauges()
         await self.push_due_reminders()
+        if self._recordings is not None:
+            await self._recordings.reconcile()
 
     async def refresh_gauges(self) -> None:
         self._gauges_dirty = False
@@ -861,19 +959,29 @@ class Hub:
 
 
 async def cancel_and_wait(task: asyncio.Task[Any], *, give_up_after: float = 10.0) -> None:
-    """Cancel ``task`` and wait until it is done. Libraries awaited inside it (database and
-    Redis clients) can swallow a cancellation, so cancel again until it ends, and give up
+    """Cancel ``task`` until it has ended. One cancellation may not be enough: a timeout inside
+    a client library that expires at the same moment can turn it into a ``TimeoutError`` (Python
+    3.11's ``asyncio.timeout``), which the library then retries as if nothing happened. Gives up
     loudly after ``give_up_after`` seconds rather than hang a shutdown forever."""
     deadline = time.monotonic() + give_up_after
     while not task.done():
         task.cancel()
-        await asyncio.wait({task}, timeout=0.5)
-        if time.monotonic() > deadline and not task.done():
+        await asyncio.wait([task], timeout=0.5)
+        if task.done():
+            break
+        log.info("cancellation_swallowed", task=task.get_name())
+        if time.monotonic() > deadline:
             log.error("task_did_not_stop", task=task.get_name())
             return
-    if not task.cancelled():
-        with contextlib.suppress(Exception):
-            task.result()  # consumed: a late error must not be reported as never retrieved
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("background_task_failed", error=repr(task.exception()))
+
+
+def make_recording_bus(config: HubConfig, redis_client: Any | None) -> StopRequests | None:
+    """With Redis, the channel on which nodes ask each other to stop a recording."""
+    if redis_client is None:
+        return None
+    return RedisRecordingBus(redis_client, prefix=f"{config.redis_prefix}:hub")
 
 
 def make_registry(config: HubConfig, redis_client: Any | None) -> RoomRegistry:

@@ -108,6 +108,12 @@ class TypingIn(Payload):
     typing: bool
 
 
+class RecordingConsentIn(Payload):
+    appointment_id: AppointmentRef
+    consent: bool
+    notice_version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
+
+
 class RefreshIn(Payload):
     token: str = Field(min_length=1, max_length=4096)
 
@@ -132,6 +138,7 @@ class RoomView(BaseModel):
     waiting_since: Timestamp | None
     started_at: Timestamp | None
     rev: int = Field(description="grows with every change of the room; newer wins")
+    recording: bool = Field(default=False, description="the consultation is being recorded")
 
     @classmethod
     def of(cls, room: Room) -> RoomView:
@@ -151,6 +158,7 @@ class RoomView(BaseModel):
             waiting_since=room.waiting_since,
             started_at=room.started_at,
             rev=room.rev,
+            recording=room.recording.recording,
         )
 
 
@@ -177,6 +185,7 @@ class RoomSummary(BaseModel):
     participants: list[ParticipantSummary]
     message_count: int
     rev: int = Field(description="grows with every change of the room; newer wins")
+    recording: bool = Field(default=False, description="the consultation is being recorded")
 
     @classmethod
     def of(cls, room: Room) -> RoomSummary:
@@ -193,6 +202,7 @@ class RoomSummary(BaseModel):
             ],
             message_count=room.message_count,
             rev=room.rev,
+            recording=room.recording.recording,
         )
 
 

@@ -31,6 +31,7 @@ from domain.appointments import AppointmentStatus
 from domain.consultation import Person, Room, Seat, SeatState
 from domain.errors import Unavailable
 from domain.ids import AppointmentId, UserId
+from domain.recording import CallConsent, RecordingState
 from domain.users import Role
 from signaling.registry import Change, Updated, apply, new_node_id
 
@@ -72,7 +73,23 @@ def encode_room(room: Room) -> str:
             for s in room.seats
         ],
     }
+    if room.recording != RecordingState():
+        doc["recording"] = {
+            "consents": [[c.user_id, c.sid, c.notice_version] for c in room.recording.consents],
+            "recording_id": room.recording.recording_id,
+            "node": room.recording.node,
+        }
     return json.dumps(doc, separators=(",", ":"))
+
+
+def _decode_recording(doc: dict[str, Any] | None) -> RecordingState:
+    if not doc:  # also rooms written before recording existed
+        return RecordingState()
+    return RecordingState(
+        consents=tuple(CallConsent(UserId(u), s, v) for u, s, v in doc["consents"]),
+        recording_id=doc["recording_id"],
+        node=doc["node"],
+    )
 
 
 def decode_room(raw: str | bytes) -> Room:
@@ -103,6 +120,7 @@ def decode_room(raw: str | bytes) -> Room:
             )
             for s in doc["seats"]
         ),
+        recording=_decode_recording(doc.get("recording")),
     )
 
 

@@ -23,6 +23,8 @@ from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
 from storage.prescriptions import PrescriptionRepository
+from storage.recording_consents import ConsentRepository
+from storage.recordings import RecordingRepository
 from storage.refresh_tokens import RefreshTokenRepository
 from storage.reminders import ReminderRepository
 from storage.sessions import SessionRepository
@@ -52,6 +54,8 @@ class Repositories:
     prescriptions: PrescriptionRepository
     reminders: ReminderRepository
     messages: MessageRepository
+    recordings: RecordingRepository
+    recording_consents: ConsentRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -70,6 +74,8 @@ class Repositories:
             prescriptions=PrescriptionRepository(db["prescriptions"]),
             reminders=ReminderRepository(db["reminders"]),
             messages=MessageRepository(db["messages"]),
+            recordings=RecordingRepository(db["recordings"]),
+            recording_consents=ConsentRepository(db["recording_consents"]),
         )
 
     async def ensure_indexes(self) -> None:

@@ -21,10 +21,10 @@ import pytest
 from domain.users import Role
 from media.peer import GeneratedPeer
 from storage.mongo import Database, open_database
+from tests.support.call import HubCall
 from tests.support.cluster import Node, People, node_env, sign_in, start_node, wait_ready
 from tests.support.hub import HubClient
 from tests.support.outbox import Outbox
-from tests.support.peer import CallPeer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -53,7 +53,7 @@ def sees(receiver: GeneratedPeer, sender: GeneratedPeer) -> bool:
     return got.markers[sender.signature or 0] >= 5 and got.audio_frames >= 10
 
 
-async def media_both_ways(a: CallPeer, b: CallPeer) -> None:
+async def media_both_ways(a: HubCall, b: HubCall) -> None:
     async with asyncio.timeout(60):
         await asyncio.gather(a.peer.wait_connected(), b.peer.wait_connected())
         await asyncio.gather(
@@ -73,7 +73,7 @@ async def test_killing_the_patients_node_mid_call(
     appointment = await people.appointment(patient_user, doctor_user)
     ref = {"appointment_id": appointment}
     clients: list[HubClient] = []
-    peers: list[CallPeer] = []
+    peers: list[HubCall] = []
 
     async def connect(node: Node, token: str) -> HubClient:
         client = HubClient(node.url, token)
@@ -91,10 +91,10 @@ async def test_killing_the_patients_node_mid_call(
         assert (await doctor.call("consult:admit", ref))["ok"] is True
         admitted = await patient.wait_for("consult:admitted")
 
-        patient_peer = CallPeer(patient, appointment, admitted["ice_servers"])
-        doctor_peer = CallPeer(doctor, appointment, joined["ice_servers"])
+        patient_peer = HubCall(patient, appointment, admitted["ice_servers"], polite=True)
+        doctor_peer = HubCall(doctor, appointment, joined["ice_servers"], polite=False)
         peers += [patient_peer, doctor_peer]
-        assert (await doctor_peer.call())["delivered"] is True
+        assert await doctor_peer.call()
         await media_both_ways(patient_peer, doctor_peer)
 
         patient_box = Outbox(appointment, "p")
@@ -133,10 +133,10 @@ async def test_killing_the_patients_node_mid_call(
         await patient_peer.close()
         await doctor.wait_for("consult:state", lambda s: s["rev"] >= rejoined["room"]["rev"])
         await doctor_peer.close()
-        patient_peer = CallPeer(patient, appointment, rejoined["ice_servers"])
-        doctor_peer = CallPeer(doctor, appointment, joined["ice_servers"])
+        patient_peer = HubCall(patient, appointment, rejoined["ice_servers"], polite=True)
+        doctor_peer = HubCall(doctor, appointment, joined["ice_servers"], polite=False)
         peers += [patient_peer, doctor_peer]
-        assert (await doctor_peer.call())["delivered"] is True
+        assert await doctor_peer.call()
         await media_both_ways(patient_peer, doctor_peer)
 
         # What was never acknowledged is sent again, same ids; and the chat goes on.

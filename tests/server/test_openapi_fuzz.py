@@ -10,6 +10,7 @@ headers); invalid data must be rejected; an operation that needs auth must not a
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -233,6 +234,7 @@ async def _objects(app: web.Application, doctor_id: str, patient_id: str) -> dic
         now=now,
     )
     return {
+        "recording_id": await _recording(app, appointment.id, patient.id, doctor.id),
         "live_appointment_id": live.id,
         "past_appointment_id": past.id,
         "due_reminder_id": next(r.id for r in soon.items if r.prescription_id == due_now[0].id),
@@ -240,6 +242,47 @@ async def _objects(app: web.Application, doctor_id: str, patient_id: str) -> dic
         "prescription_id": prescription.id,
         "reminder_id": reminders.items[0].id,
     }
+
+
+async def _recording(
+    app: web.Application, appointment_id: str, patient_id: str, doctor_id: str
+) -> str:
+    """A finished recording of the appointment: a small real WebM file, and its document."""
+    from fractions import Fraction
+
+    from av import VideoFrame
+
+    from domain.ids import new_id
+    from domain.recording import Recording, RecordingStatus
+    from media.recording import RecordingFile, StreamSpec
+    from media.tracks import PatternVideoTrack
+    from server.media import recordings_dir
+
+    recording_id = new_id()
+    directory = recordings_dir(app[keys.SETTINGS].core.data_dir)
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+    file = RecordingFile(directory / f"{recording_id}.webm", video_bitrate=100_000)
+    await file.open([StreamSpec("video", "doctor video", 64, 64)], title="fuzz")
+    pattern = PatternVideoTrack(width=64, height=64, fps=15)
+    for index in range(3):
+        frame = VideoFrame.from_ndarray(pattern.draw(index), format="yuv420p")
+        frame.pts, frame.time_base = index * 66, Fraction(1, 1000)
+        file.submit(0, frame)
+    await file.close()
+    await app[keys.DATABASE].repos.recordings.insert(
+        Recording(
+            id=recording_id,
+            appointment_id=appointment_id,
+            patient_id=UserId(patient_id),
+            doctor_id=UserId(doctor_id),
+            status=RecordingStatus.COMPLETE,
+            started_at=utc_now(),
+            started_by=UserId(doctor_id),
+            node="fuzz",
+            file_name=f"{recording_id}.webm",
+        )
+    )
+    return recording_id
 
 
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
@@ -284,7 +327,8 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
         )
         assert response.status_code < 300, f"{label}: {response.status_code} {response.text}"
         called.add(label)
-        return response.json() if response.content else None
+        json_body = response.content[:1] in (b"{", b"[")  # not a downloaded file
+        return response.json() if json_body else None
 
     doctor, patient = {"doctor_id": ids["doctor_id"]}, {"patient_id": ids["patient_id"]}
     p = "/api/v1/patients/{patient_id}"
@@ -392,6 +436,18 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
 
     call("GET /api/v1/precall/ice-servers", "patient")
 
+    # Recordings: a finished one of the doctor's appointment, listed, downloaded, deleted.
+    recording = {"recording_id": ids["recording_id"]}
+    call("GET /api/v1/recording-notice", "patient")
+    listed = call(
+        "GET /api/v1/appointments/{appointment_id}/recordings",
+        path={"appointment_id": ids["appointment_id"]},
+        query={"limit": 5},
+    )
+    assert ids["recording_id"] in [r["id"] for r in listed["recordings"]]
+    call("GET /api/v1/recordings/{recording_id}/file", "patient", path=recording)
+    call("DELETE /api/v1/recordings/{recording_id}", path=recording)
+
     # Consultations: the transcript, and a live room (the doctor joins over Socket.IO) that an
     # admin lists and closes.
     call(
@@ -448,7 +504,14 @@ def test_operation_conforms_to_the_document(live: LiveServer, label: str) -> Non
     assert operation is not None
     real = {
         name: live.ids[name]
-        for name in ("doctor_id", "patient_id", "appointment_id", "prescription_id", "reminder_id")
+        for name in (
+            "doctor_id",
+            "patient_id",
+            "appointment_id",
+            "prescription_id",
+            "reminder_id",
+            "recording_id",
+        )
         if "{" + name + "}" in operation.path
     }
     strategies = [

@@ -23,6 +23,7 @@ SUMMARY_FIELDS = {
     "participants",
     "message_count",
     "rev",
+    "recording",
 }
 
 

@@ -1,5 +1,6 @@
-"""A real WebRTC call through the hub: two aiortc peers (patient and doctor) signal over
-Socket.IO, connect, exchange generated audio and video, chat, and the doctor ends it."""
+"""A real WebRTC call through the hub: two synthetic participants (``media.bot``, the code behind
+``telemed bot``), a doctor and a patient, sign in, join, the doctor admits, their aiortc peers
+negotiate over ``rtc:signal``, exchange generated audio and video, and the doctor ends it."""
 
 from __future__ import annotations
 
@@ -9,60 +10,95 @@ import pytest
 
 from domain.appointments import AppointmentStatus
 from domain.users import Role
-from media.peer import GeneratedPeer
+from media.bot import BotOptions, BotReport, run_bot
 from server import keys
+from tests.conftest import STRONG_PASSWORD
 from tests.support.hub import Clinic
-from tests.support.peer import CallPeer
+from tests.support.rtc import TEST_FPS, TEST_HEIGHT, TEST_WIDTH
 
 pytestmark = pytest.mark.slow
 
 
-async def test_a_real_call(clinic: Clinic) -> None:
+def bot_options(
+    clinic: Clinic, user: dict[str, str], appointment_id: str, **kw: object
+) -> BotOptions:
+    return BotOptions(
+        url=clinic.url,
+        email=user["email"],
+        password=STRONG_PASSWORD,
+        appointment_id=appointment_id,
+        width=TEST_WIDTH,
+        height=TEST_HEIGHT,
+        fps=TEST_FPS,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def check_flowed(report: BotReport, other: BotReport) -> None:
+    assert report.ok is True, report.as_json()
+    assert report.exit_code == 0
+    assert report.error is None
+    # The other participant's own pictures arrived (read from their marker), and sound.
+    assert report.peer_signature == other.signature
+    assert report.peer_signature_frames >= 5
+    assert report.audio_frames_received >= 5
+    # ... and the other side acknowledged ours in its receiver reports.
+    assert report.packets_acknowledged["video"] > 0
+    assert report.packets_acknowledged["audio"] > 0
+    assert report.video_frames_sent > 0
+    timings = [report.join_ms, report.admitted_ms, report.connected_ms, report.both_ways_ms]
+    assert all(t is not None for t in timings), timings
+    assert timings == sorted(timings)  # type: ignore[type-var]
+    assert report.first_frame_ms is not None
+    assert report.connected_ms is not None
+    assert report.first_frame_ms >= report.connected_ms
+
+
+async def test_two_bots_hold_a_call_and_the_doctor_ends_it(clinic: Clinic) -> None:
     patient = await clinic.user(Role.PATIENT)
     doctor = await clinic.user(Role.DOCTOR)
     appointment = await clinic.appointment(patient, doctor)
-    ref = {"appointment_id": appointment}
 
-    patient_socket = await clinic.connect(patient)
-    waiting = await patient_socket.call("consult:join", ref)
-    assert waiting["state"] == "waiting"
-    doctor_socket = await clinic.connect(doctor)
-    joined = await doctor_socket.call("consult:join", ref)
-    patient_peer = CallPeer(patient_socket, appointment, waiting["ice_servers"])
-    doctor_peer = CallPeer(doctor_socket, appointment, joined["ice_servers"])
-    try:
-        assert (await doctor_socket.call("consult:admit", ref))["ok"] is True
-        await patient_socket.wait_for("consult:admitted")
+    # The patient arrives first and waits; the doctor bot admits whoever waits.
+    patient_run = asyncio.create_task(
+        run_bot(bot_options(clinic, patient, appointment, duration=2, timeout=30))
+    )
+    async with asyncio.timeout(15):
+        while True:
+            room = await clinic.client.app[keys.HUB].room(appointment)
+            if room is not None and room.patient_waiting:
+                break
+            await asyncio.sleep(0.05)
+    doctor_report, patient_report = await asyncio.gather(
+        run_bot(bot_options(clinic, doctor, appointment, duration=2, timeout=30, end=True)),
+        patient_run,
+    )
 
-        offer = await doctor_peer.call()
-        assert offer == {"ok": True, "delivered": True}
-        doctor_media, patient_media = doctor_peer.peer, patient_peer.peer
+    assert doctor_report.role == "doctor"
+    assert patient_report.role == "patient"
+    check_flowed(doctor_report, patient_report)
+    check_flowed(patient_report, doctor_report)
+    assert doctor_report.in_call_seconds >= 2
+    assert doctor_report.ended == "completed"
+    stored = await clinic.client.app[keys.DATABASE].repos.appointments.get(appointment)
+    assert stored is not None
+    assert stored.status is AppointmentStatus.COMPLETED
+    assert await clinic.client.app[keys.HUB].room(appointment) is None
 
-        def sees(receiver: GeneratedPeer, sender: GeneratedPeer) -> bool:
-            # The other participant's own pictures (read from their marker), and sound.
-            got = receiver.received
-            return got.markers[sender.signature or 0] >= 5 and got.audio_frames >= 10
 
-        async with asyncio.timeout(60):
-            await asyncio.gather(doctor_media.wait_connected(), patient_media.wait_connected())
-            await asyncio.gather(
-                patient_media.received.wait_for(lambda _: sees(patient_media, doctor_media)),
-                doctor_media.received.wait_for(lambda _: sees(doctor_media, patient_media)),
-            )
-        assert doctor_media.pc.connectionState == patient_media.pc.connectionState == "connected"
-
-        sent = await patient_socket.call(
-            "chat:send", {**ref, "client_msg_id": "c1", "text": "I can see you"}
+async def test_a_bot_leaves_without_ending_and_can_call_again(clinic: Clinic) -> None:
+    """Without ``end`` the doctor only leaves: the consultation stays in progress, so a second
+    probe of the same appointment works too (the patient rejoins a call in progress)."""
+    patient = await clinic.user(Role.PATIENT)
+    doctor = await clinic.user(Role.DOCTOR)
+    appointment = await clinic.appointment(patient, doctor)
+    for _ in range(2):
+        reports = await asyncio.gather(
+            run_bot(bot_options(clinic, doctor, appointment, duration=1, timeout=30)),
+            run_bot(bot_options(clinic, patient, appointment, duration=1, timeout=30)),
         )
-        assert sent["ok"] is True
-        assert (await doctor_socket.wait_for("chat:message"))["text"] == "I can see you"
-
-        assert (await doctor_peer.send({"type": "bye"}))["delivered"] is True
-        assert (await doctor_socket.call("consult:end", ref))["ok"] is True
-        assert (await patient_socket.wait_for("consult:ended"))["reason"] == "completed"
-        stored = await clinic.client.app[keys.DATABASE].repos.appointments.get(appointment)
-        assert stored is not None
-        assert stored.status is AppointmentStatus.COMPLETED
-        assert patient_peer.errors == doctor_peer.errors == []
-    finally:
-        await asyncio.gather(patient_peer.close(), doctor_peer.close())
+        assert [r.ok for r in reports] == [True, True], [str(r.as_json()) for r in reports]
+        assert reports[0].ended is None
+    stored = await clinic.client.app[keys.DATABASE].repos.appointments.get(appointment)
+    assert stored is not None
+    assert stored.status is AppointmentStatus.IN_PROGRESS
