@@ -55,7 +55,7 @@ def sees(receiver: GeneratedPeer, sender: GeneratedPeer) -> bool:
 
 async def media_both_ways(a: HubCall, b: HubCall) -> None:
     async with asyncio.timeout(60):
-        await asyncio.gather(a.peer.wait_connected(), b.peer.wait_connected())
+        await asyncio.gather(a.wait_connected(), b.wait_connected())
         await asyncio.gather(
             a.peer.received.wait_for(lambda _: sees(a.peer, b.peer)),
             b.peer.received.wait_for(lambda _: sees(b.peer, a.peer)),

@@ -28,9 +28,13 @@ class HubCall:
         self.hub = hub
         self.appointment_id = appointment_id
         ice = [IceServer.from_json(s) for s in ice_servers]
-        self.negotiator = Negotiator(
-            polite=polite, make_peer=lambda: small_peer(ice_servers=ice), send=self._send
-        )
+        self._has_peer = asyncio.Event()
+
+        def make_peer() -> GeneratedPeer:
+            self._has_peer.set()
+            return small_peer(ice_servers=ice)
+
+        self.negotiator = Negotiator(polite=polite, make_peer=make_peer, send=self._send)
         self._signals: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         hub.on("rtc:signal", self._signals.put_nowait)
         self._pump = asyncio.ensure_future(self._handle_signals())
@@ -54,6 +58,12 @@ class HubCall:
     @property
     def errors(self) -> list[str]:
         return self.negotiator.errors
+
+    async def wait_connected(self) -> None:
+        """Until this side has a connection (an answerer makes one when the offer arrives)
+        and it is connected; bound it with the caller's timeout."""
+        await self._has_peer.wait()
+        await self.peer.wait_connected()
 
     async def call(self) -> bool:
         """Offer; whether the offer reached the other participant."""
