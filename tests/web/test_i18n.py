@@ -61,7 +61,9 @@ def test_chinese_catalogue_is_chinese() -> None:
 
 def _protocol_advice() -> dict[str, tuple[str, str]]:
     text = (ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (.+?) \|$", text, flags=re.MULTILINE)
+    # only the pre-call section's table: other sections word other codes (recording, ...)
+    section = text.split("## Pre-call check", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| (.+?) \| (.+?) \|$", section, flags=re.MULTILINE)
     return {code: (english, chinese) for code, english, chinese in rows}
 
 
