@@ -249,3 +249,55 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 page.screenshot(path=str(SCREENSHOTS / f"FAILED-{item.name}-{i}-{j}.png"))
             except Exception:  # noqa: S112 - best effort
                 continue
+
+
+# Resolves with the width of a <video> and how many new frames it presented within 8 s: a video
+# that decodes shows frames (requestVideoFrameCallback's presentedFrames keeps growing).
+FRAMES = """(testid) => new Promise((resolve) => {
+  const video = document.querySelector(`[data-testid="${testid}"]`);
+  if (!video || !video.requestVideoFrameCallback) { resolve({ width: 0, frames: -1 }); return; }
+  let first = null;
+  const done = (frames) => resolve({ width: video.videoWidth, frames });
+  const deadline = setTimeout(() => done(first === null ? 0 : -2), 8000);
+  const tick = (_now, meta) => {
+    if (first === null) first = meta.presentedFrames;
+    const frames = meta.presentedFrames - first;
+    if (frames >= 10) { clearTimeout(deadline); done(frames); return; }
+    video.requestVideoFrameCallback(tick);
+  };
+  video.requestVideoFrameCallback(tick);
+})"""
+
+
+def assert_video_flows(page: Page, testid: str = "remote-video") -> None:
+    result: dict[str, Any] = page.evaluate(FRAMES, testid)
+    assert result["width"] > 0, result
+    assert result["frames"] >= 10, result
+
+
+def connected(page: Page) -> None:
+    expect(page.get_by_test_id("call-state")).to_have_text("connected", timeout=30_000)
+
+
+def in_call(
+    new_context: ContextFactory,
+    live: Live,
+    patient: Person,
+    doctor: Person,
+    appointment: str,
+    *,
+    patient_locale: str = "en-US",
+    doctor_locale: str = "en-US",
+    patient_phone: bool = False,
+) -> tuple[Page, Page]:
+    """Patient and doctor in a connected call (the patient waits, the doctor lets them in)."""
+    p = sign_in(new_context(locale=patient_locale, phone=patient_phone), patient, live)
+    p.goto(f"/consult/{appointment}")
+    p.get_by_test_id("join").click()
+    expect(p.get_by_test_id("waiting-room")).to_be_visible()
+    d = sign_in(new_context(locale=doctor_locale), doctor, live)
+    d.goto(f"/consult/{appointment}?admit=1")
+    d.get_by_test_id("join").click()
+    connected(p)
+    connected(d)
+    return p, d

@@ -1,7 +1,7 @@
 // The REST API as typed functions. Every call carries the access token; a 401 gets one
 // refresh and a retry, and when the sign-in is over the page goes to sign in.
-import { ApiError, decode, type Query, send, withQuery } from "./http";
-import { accessToken, goToSignIn, refresh } from "./session";
+import { API_BASE, ApiError, decode, type Query, send, withQuery } from "./http";
+import { accessToken, endReason, goToSignIn, reasonOf, refresh } from "./session";
 import type {
   Allergy,
   Appointment,
@@ -13,6 +13,8 @@ import type {
   PrecallReport,
   Prescription,
   QueueInfo,
+  Recording,
+  RecordingNotice,
   Reminder,
   RoomSummary,
   Series,
@@ -24,17 +26,23 @@ import type {
 
 export { ApiError };
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** A request with the access token: a 401 gets one refresh and a retry; a sign-in that is
+ * over goes to the sign-in page, saying why when the server said (e.g. ``inactivity``). */
+async function authorized(method: string, path: string, body?: unknown): Promise<Response> {
   let token = accessToken();
   if (!token && (await refresh())) token = accessToken();
-  if (!token) goToSignIn("expired");
+  if (!token) goToSignIn(endReason() ?? "expired");
   let response = await send(method, path, { body, token });
   if (response.status === 401) {
-    if (!(await refresh())) goToSignIn("expired");
+    if (!(await refresh())) goToSignIn(endReason() ?? (await reasonOf(response)) ?? "expired");
     response = await send(method, path, { body, token: accessToken() });
-    if (response.status === 401) goToSignIn("expired");
+    if (response.status === 401) goToSignIn((await reasonOf(response)) ?? "expired");
   }
-  return decode<T>(response);
+  return response;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return decode<T>(await authorized(method, path, body));
 }
 
 const get = <T>(path: string, query?: Query) => call<T>("GET", withQuery(path, query));
@@ -208,3 +216,21 @@ export const precallStart = (sdp: string) =>
 export const precallReport = (id: string) => get<PrecallReport>(`/precall/${enc(id)}`);
 
 export const precallStop = (id: string) => call<void>("DELETE", `/precall/${enc(id)}`);
+
+// ------------------------------------------------------------------ consented recording
+
+export const recordingNotice = () => get<RecordingNotice>("/recording-notice");
+
+export const recordings = (appointmentId: string) =>
+  all<"recordings", Recording>(`/appointments/${enc(appointmentId)}/recordings`, "recordings", { limit: 50 }, 4);
+
+export const deleteRecording = (id: string) => call<void>("DELETE", `/recordings/${enc(id)}`);
+
+/** A recording's file (``download_url``, under the API) as a Blob: it needs the access token,
+ * which a plain link cannot carry. */
+export async function recordingFile(downloadUrl: string): Promise<Blob> {
+  const path = downloadUrl.startsWith(API_BASE) ? downloadUrl.slice(API_BASE.length) : downloadUrl;
+  const response = await authorized("GET", path);
+  if (!response.ok) return decode<never>(response);
+  return response.blob();
+}

@@ -12,6 +12,7 @@ import { Alert, Loading } from "../ui/Alert";
 import { FollowUp, RecordSummary } from "../ui/Clinical";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, statusLabel } from "../ui/labels";
+import { Recordings } from "../ui/Recordings";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 
@@ -176,6 +177,12 @@ function Console(props: { user: User; hub: Hub }) {
                   )}
                 </div>
                 <div class="column-side">
+                  {chosen.kind === "video" && chosen.status === "completed" ? (
+                    <>
+                      <h3>{t("recordings.title")}</h3>
+                      <Recordings appointmentId={chosen.id} />
+                    </>
+                  ) : null}
                   <h3>{t("record.title")}</h3>
                   <RecordSummary patientId={chosen.patient.id} />
                 </div>
