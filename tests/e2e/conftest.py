@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,13 +125,17 @@ class Live:
         return self.loop.run(insert())
 
 
-@pytest.fixture(scope="module")
-def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """The app for one test module; stopped afterwards, so that its hub's background work does
-    not run on beside the rest of the suite."""
+@contextmanager
+def serve(
+    mongo_url: str, tmp_path_factory: pytest.TempPathFactory, **sections: Any
+) -> Iterator[Live]:
+    """The real app on a real socket, served from a thread, with its own database (dropped
+    afterwards); ``sections`` replace settings sections (e.g. ``auth=...``)."""
     db_name = "e2e_" + uuid.uuid4().hex[:12]
     settings = make_settings(mongo_url, db_name, tmp_path_factory.mktemp("e2e"))
-    settings = settings.with_(consult=ConsultSettings(hub_tick=0.2, hub_housekeeping=1.0))
+    settings = settings.with_(
+        **{"consult": ConsultSettings(hub_tick=0.2, hub_housekeeping=1.0), **sections}
+    )
     app = create_app(settings, passwords=FAST_PASSWORDS)
     runner = web.AppRunner(app, access_log=None)
     port = free_port()
@@ -145,6 +150,14 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
         client.drop_database(db_name)
         client.close()
+
+
+@pytest.fixture(scope="module")
+def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The app for one test module; stopped afterwards, so that its hub's background work does
+    not run on beside the rest of the suite."""
+    with serve(mongo_url, tmp_path_factory) as served:
+        yield served
 
 
 # Module scope, not session: Playwright's sync API runs an event loop in this thread while it

@@ -249,9 +249,14 @@ export function signInUrl(reason?: SignOutReason): string {
   return query ? `/?${query}` : "/";
 }
 
+/** Leave for the sign-in page (for callers that stop by themselves). */
+export function leaveForSignIn(reason?: SignOutReason): void {
+  location.assign(signInUrl(reason));
+}
+
 /** Leave for the sign-in page; throws so that the caller goes no further. */
 export function goToSignIn(reason?: SignOutReason): never {
-  location.assign(signInUrl(reason));
+  leaveForSignIn(reason);
   throw new ApiError(401, "unauthorized", "signed out");
 }
 

@@ -2,7 +2,7 @@
 // connect and every reconnect, and on the open socket (``auth:refresh``) whenever the token is
 // renewed. A refused or expired token gets one refresh; a sign-in that is over goes to sign in.
 import { io, type Socket } from "socket.io-client";
-import { accessToken, endReason, goToSignIn, noteEnded, onAccessToken, refresh } from "./session";
+import { accessToken, endReason, leaveForSignIn, noteEnded, onAccessToken, refresh } from "./session";
 import type { Ack } from "./types";
 
 export type HubState = "connecting" | "connected" | "reconnecting" | "offline";
@@ -43,7 +43,10 @@ export function connectHub(namespace: "/" | "/admin" = "/"): Hub {
       setTimeout(() => socket.connect(), 2000);
       return;
     }
-    if (!renewed) goToSignIn(endReason() ?? "expired");
+    if (!renewed) {
+      leaveForSignIn(endReason() ?? "expired");
+      return;
+    }
     socket.connect();
   }
 
