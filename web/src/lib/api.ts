@@ -6,6 +6,8 @@ import type {
   Allergy,
   Appointment,
   AppointmentKind,
+  Availability,
+  AvailabilityWindow,
   Condition,
   Doctor,
   HealthRecord,
@@ -81,6 +83,14 @@ export async function register(email: string, password: string, name: string): P
 
 export const doctors = (query: { specialty?: string; q?: string } = {}) =>
   all<"doctors", Doctor>("/doctors", "doctors", { ...query, limit: 200 }, 5);
+
+export const availability = (doctorId: string) =>
+  get<Availability>(`/doctors/${enc(doctorId)}/availability`);
+
+export const setAvailability = (
+  doctorId: string,
+  input: { timezone: string; slot_minutes: number; weekly: AvailabilityWindow[] },
+) => call<Availability>("PUT", `/doctors/${enc(doctorId)}/availability`, input);
 
 export const slots = async (doctorId: string, from: Date, to: Date) =>
   (

@@ -24,6 +24,19 @@ export interface Doctor {
   specialty: string | null;
 }
 
+export interface AvailabilityWindow {
+  weekday: number;
+  start: string;
+  end: string;
+}
+
+export interface Availability {
+  doctor_id: string;
+  timezone: string;
+  slot_minutes: number;
+  weekly: AvailabilityWindow[];
+}
+
 export interface Slot {
   start: string;
   end: string;

@@ -9,6 +9,7 @@ import { requireUser } from "../lib/session";
 import { connectHub, type Hub, type HubState } from "../lib/socket";
 import type { Appointment, RoomView, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
+import { AvailabilityEditor } from "../ui/Availability";
 import { FollowUp, RecordSummary } from "../ui/Clinical";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, statusLabel } from "../ui/labels";
@@ -97,6 +98,7 @@ function Console(props: { user: User; hub: Hub }) {
     [bounds.from.getTime()],
   );
   const [selected, setSelected] = useState<string | null>(null);
+  const [editingHours, setEditingHours] = useState(false);
   const roomSignature = [...rooms.values()].map((r) => `${r.appointment_id}:${r.status}`).join(",");
   const firstSignature = useRef(true);
   useEffect(() => {
@@ -153,6 +155,28 @@ function Console(props: { user: User; hub: Hub }) {
                 onChanged={reload}
               />
             ) : null}
+          </section>
+          <section class="card section" aria-labelledby="hours-title">
+            <div class="section-head">
+              <h2 id="hours-title">{t("availability.title")}</h2>
+              <button
+                type="button"
+                class="button-quiet"
+                aria-expanded={editingHours}
+                aria-controls="hours-panel"
+                data-testid="availability-edit"
+                onClick={() => setEditingHours(!editingHours)}
+              >
+                {editingHours ? t("common.close") : t("availability.edit")}
+              </button>
+            </div>
+            {editingHours ? (
+              <div id="hours-panel">
+                <AvailabilityEditor doctorId={props.user.id} />
+              </div>
+            ) : (
+              <p class="muted">{t("availability.explain")}</p>
+            )}
           </section>
           {chosen ? (
             <section class="card section" aria-labelledby="patient-title" data-testid="patient-panel">
