@@ -191,8 +191,15 @@ def shoot(page: Page, name: str) -> None:
 
 
 def context(
-    browser: Browser, live: Live, *, locale: str = "en-US", phone: bool = False
+    browser: Browser,
+    live: Live,
+    *,
+    locale: str = "en-US",
+    phone: bool = False,
+    bypass_csp: bool = False,
 ) -> BrowserContext:
+    """A person's browser. ``bypass_csp`` only for the accessibility audit, which injects
+    axe-core into the page."""
     ctx = browser.new_context(
         base_url=live.url,
         locale=locale,
@@ -200,6 +207,7 @@ def context(
         viewport=PHONE if phone else DESKTOP,
         is_mobile=phone,
         has_touch=phone,
+        bypass_csp=bypass_csp,
     )
     ctx.set_default_timeout(20_000)
     return ctx
@@ -302,13 +310,18 @@ def in_call(
     patient_locale: str = "en-US",
     doctor_locale: str = "en-US",
     patient_phone: bool = False,
+    bypass_csp: bool = False,
 ) -> tuple[Page, Page]:
     """Patient and doctor in a connected call (the patient waits, the doctor lets them in)."""
-    p = sign_in(new_context(locale=patient_locale, phone=patient_phone), patient, live)
+    p = sign_in(
+        new_context(locale=patient_locale, phone=patient_phone, bypass_csp=bypass_csp),
+        patient,
+        live,
+    )
     p.goto(f"/consult/{appointment}")
     p.get_by_test_id("join").click()
     expect(p.get_by_test_id("waiting-room")).to_be_visible()
-    d = sign_in(new_context(locale=doctor_locale), doctor, live)
+    d = sign_in(new_context(locale=doctor_locale, bypass_csp=bypass_csp), doctor, live)
     d.goto(f"/consult/{appointment}?admit=1")
     d.get_by_test_id("join").click()
     connected(p)

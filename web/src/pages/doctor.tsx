@@ -253,9 +253,10 @@ function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appoin
                 class="button button-primary"
                 href={`/consult/${room.appointment_id}?admit=1`}
                 data-testid="admit"
-                aria-label={t("doctor.admit_name", { name: patientName(room) })}
               >
                 {t("call.admit")}
+                {/* Whom: part of the name, after the visible words (they stay in the name). */}
+                <span class="sr-only"> {patientName(room)}</span>
               </a>
             </li>
           );

@@ -126,7 +126,8 @@ function AvailabilityForm(props: { doctorId: string; initial: Availability }) {
             const rowError = problem(error, `weekly.${i}`);
             const label = t("availability.window_n", { n: i + 1 });
             return (
-              <li key={i} class={rowError ? "window-row has-error" : "window-row"} data-testid="availability-window" role="group" aria-label={label}>
+              <li key={i} data-testid="availability-window">
+                <div class={rowError ? "window-row has-error" : "window-row"} role="group" aria-label={label}>
                 <label>
                   <span class="sr-only">{t("availability.weekday")}</span>
                   <select data-testid="window-weekday" value={String(w.weekday)} onChange={(e) => update(i, { weekday: Number(e.currentTarget.value) })}>
@@ -173,6 +174,7 @@ function AvailabilityForm(props: { doctorId: string; initial: Availability }) {
                     {rowError}
                   </p>
                 ) : null}
+                </div>
               </li>
             );
           })}
