@@ -243,13 +243,13 @@ class AccountService:
                 "this sign-in has expired; sign in again", details={"reason": "expired"}
             )
         if problem is not None or session is None:
-            reason = "ended" if session is None else end_reason(session)
+            reason = "session_ended" if session is None else end_reason(session)
             raise Unauthorized("this sign-in has ended; sign in again", details={"reason": reason})
         return session
 
     async def end_reasons(self, session_ids: Collection[str]) -> dict[str, str]:
         """Why each of these sign-ins is over (PROTOCOL: the ``reason`` of ``auth:expired`` and
-        of a 401): ``inactivity``, ``signed_out``, ``revoked``, ``expired`` or ``ended``."""
+        of a 401): ``inactivity``, ``signed_out``, ``revoked``, ``expired`` or ``session_ended``."""
         now = self._clock()
         found = await self._repos.sessions.get_many(sorted(session_ids))
         reasons: dict[str, str] = {}
@@ -257,7 +257,7 @@ class AccountService:
             session = found.get(session_id)
             problem = None if session is None else self._session_problem(session, now)
             if session is None:
-                reasons[session_id] = "ended"
+                reasons[session_id] = "session_ended"
             elif problem in ("inactivity", "expired"):
                 reasons[session_id] = problem
             elif problem == "ended":

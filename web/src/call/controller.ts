@@ -448,12 +448,14 @@ export class ConsultController {
   async setAudioOnly(on: boolean, why: "network" | "user" = "user"): Promise<void> {
     if (on) {
       await this.session?.replaceTrack("video", null);
+      await this.recorder?.replaceTrack("video", null).catch(() => undefined);
       this.set({ audioOnly: why });
       this.session?.sendControl({ audioOnly: true });
     } else {
       const track = this.media.video;
       if (track && track.readyState === "live") {
         await this.session?.replaceTrack("video", track);
+        await this.recorder?.replaceTrack("video", track).catch(() => undefined);
         this.set({ audioOnly: null, cam: true });
         this.session?.sendControl({ audioOnly: false, cam: true });
       } else {
@@ -508,7 +510,8 @@ export class ConsultController {
     if (track) stream.addTrack(track);
     this.media[kind] = track;
     this.set({ localStream: stream });
-    void this.recorder?.replaceTrack(kind, track).catch(() => undefined);
+    const recorded = kind === "video" && this.snap.audioOnly ? null : track;
+    void this.recorder?.replaceTrack(kind, recorded).catch(() => undefined);
   }
 
   // ------------------------------------------------------------------ consented recording
@@ -567,7 +570,10 @@ export class ConsultController {
     const link = new RecorderLink(offer, this.iceServers);
     this.recorder = link;
     try {
-      return await link.answer(offer, { audio: this.media.audio, video: this.media.video });
+      const answer = await link.answer(offer, { audio: this.media.audio, video: this.media.video });
+      // Sound only (a weak network): the recorder gets no picture either, until video is back.
+      if (this.snap.audioOnly) await link.replaceTrack("video", null);
+      return answer;
     } catch (error) {
       console.debug("recorder", "answer failed", error);
       link.close();
