@@ -1,13 +1,15 @@
 // The recordings of one consultation, for its two participants: when, how long, download
 // (the file needs the access token, so it is fetched and handed to the browser as a file) and
 // delete after a confirmation (the recording stays listed as deleted).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
 import { formatDateTime, formatDuration, formatNumber, t } from "../lib/i18n";
 import type { Recording } from "../lib/types";
 import { Alert, Loading } from "./Alert";
 import { useLoad } from "./hooks";
+
+const RUNNING_POLL_MS = 2000;
 
 function saveBlob(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
@@ -27,6 +29,13 @@ function fileName(recording: Recording): string {
 
 export function Recordings(props: { appointmentId: string }) {
   const [list, reload] = useLoad(() => api.recordings(props.appointmentId), [props.appointmentId]);
+  // A recording still running (the call just ended, the file is being finished): look again.
+  const running = list.state === "ready" && list.value.some((r) => r.status === "recording");
+  useEffect(() => {
+    if (!running) return;
+    const timer = setTimeout(reload, RUNNING_POLL_MS);
+    return () => clearTimeout(timer);
+  }, [list]);
   if (list.state === "loading") return <Loading label={t("common.loading")} />;
   if (list.state === "error") return <Alert>{messageFor(list.error)}</Alert>;
   if (list.value.length === 0) {
