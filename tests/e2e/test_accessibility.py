@@ -104,6 +104,8 @@ def test_no_serious_accessibility_violations_on_any_page(
     expect(
         a.get_by_test_id("rooms-table").locator(f'[data-appointment-id="{appointment}"]')
     ).to_be_visible()
+    row = a.get_by_test_id("rooms-table").locator(f'[data-appointment-id="{appointment}"]')
+    expect(row.get_by_test_id("room-recording")).to_have_text("Recording")
     audit(a, "admin", problems)
     d.get_by_test_id("tab-record").click()
     expect(d.get_by_test_id("record")).to_be_visible()

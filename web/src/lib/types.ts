@@ -206,6 +206,7 @@ export interface RoomSummary {
   started_at: string | null;
   participants: { user_id: string; role: Role; connected: boolean }[];
   message_count: number;
+  recording?: boolean;
   rev?: number;
 }
 
