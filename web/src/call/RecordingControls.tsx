@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { messageForCode } from "../lib/errors";
 import { locale, t } from "../lib/i18n";
-import type { Role } from "../lib/types";
+import { recordingPanel } from "./consent";
 import type { ConsultController, Snapshot } from "./controller";
 
 function NoticeText(props: { snap: Snapshot }) {
@@ -31,13 +31,14 @@ export function RecordingControls(props: { controller: ConsultController; snap: 
   const { controller, snap, peerName } = props;
   const [asking, setAsking] = useState(false);
   const [declined, setDeclined] = useState(false);
-  const me: Role = snap.role;
-  const other: "doctor" | "patient" = me === "doctor" ? "patient" : "doctor";
   const state = snap.recording;
-  const recording = state?.recording === true;
-  const mine = state?.consents[me === "admin" ? "doctor" : me] === true;
+  const panel = recordingPanel(state, snap.role, { asking, declined });
+  const other = snap.role === "patient" ? "doctor" : "patient";
   const theirs = state?.consents[other] === true;
-  const peerAsks = theirs && !mine && !recording;
+  const mine = panel === "waiting_for_peer";
+  const recording = panel === "recording";
+  // The other asked and this page has not agreed (shown, or declined for now).
+  const peerAsks = theirs && !recording && !mine;
 
   // Their request withdrawn: a later one is shown again.
   useEffect(() => {
@@ -47,12 +48,12 @@ export function RecordingControls(props: { controller: ConsultController; snap: 
     if (mine) setAsking(false);
   }, [mine]);
   useEffect(() => {
-    if ((asking || (peerAsks && !declined)) && !snap.notice) void controller.loadNotice();
-  }, [asking, peerAsks, declined]);
+    if ((panel === "asking" || panel === "peer_asks") && !snap.notice) void controller.loadNotice();
+  }, [panel]);
 
   const busy = snap.recordingBusy || snap.hub !== "connected";
   let body = null;
-  if (recording) {
+  if (panel === "recording") {
     body = (
       <div class="recording-indicator" data-testid="recording-indicator">
         <span class="recording-dot" aria-hidden="true" />
@@ -73,7 +74,7 @@ export function RecordingControls(props: { controller: ConsultController; snap: 
         </button>
       </div>
     );
-  } else if (mine) {
+  } else if (panel === "waiting_for_peer") {
     body = (
       <div class="recording-box" data-testid="recording-pending">
         <p>{t("recording.waiting_for", { name: peerName })}</p>
@@ -88,7 +89,7 @@ export function RecordingControls(props: { controller: ConsultController; snap: 
         </button>
       </div>
     );
-  } else if (peerAsks && !declined) {
+  } else if (panel === "peer_asks") {
     body = (
       <div class="recording-box" data-testid="recording-asked">
         <p class="recording-question">{t("recording.peer_asks", { name: peerName })}</p>
@@ -109,7 +110,7 @@ export function RecordingControls(props: { controller: ConsultController; snap: 
         </div>
       </div>
     );
-  } else if (asking) {
+  } else if (panel === "asking") {
     body = (
       <div class="recording-box" data-testid="recording-ask">
         <p class="recording-question">{t("recording.ask_title", { name: peerName })}</p>

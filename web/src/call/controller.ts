@@ -24,6 +24,7 @@ import type {
 import { contiguousSeq, loadOutbox, merge, newClientMsgId, type Pending, saveOutbox, settle } from "./chat";
 import { classify, getAudio, getVideo, type LocalMedia, type MediaProblem } from "./media";
 import { type Level, levelOf, type Sample, Streak, videoTooCostly } from "./quality";
+import { isNewer } from "./consent";
 import { RecorderLink } from "./recorder";
 import { type CallState, CallSession, type ControlMessage } from "./session";
 
@@ -555,8 +556,7 @@ export class ConsultController {
 
   private applyRecording(state: RecordingState): void {
     if (state.appointment_id !== this.id || this.isOver()) return;
-    const current = this.snap.recording;
-    if (current && state.rev < current.rev) return;
+    if (!isNewer(this.snap.recording, state)) return;
     if (!state.recording || (this.recorder && this.recorder.recordingId !== state.recording_id)) {
       this.closeRecorder();
     }
