@@ -86,6 +86,8 @@ def test_recording_needs_both_consents_shows_on_both_pages_and_stops_on_withdraw
     expect(indicator(p)).to_have_count(0)
     expect(indicator(d)).to_have_count(0)
     assert recordings(p, patient, appointment) == []
+    folder = live.app[keys.SETTINGS].core.data_dir / "recordings"
+    assert not folder.exists() or list(folder.iterdir()) == []  # this module's server records once
 
     # The second consent starts it: both pages say so, in words, in a live region.
     d.get_by_test_id("recording-consent").click()
