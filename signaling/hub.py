@@ -97,6 +97,8 @@ class SessionGuard(Protocol):
         self, session_ids: Collection[str], *, active: Collection[str]
     ) -> set[str]: ...
 
+    async def end_reasons(self, session_ids: Collection[str]) -> dict[str, str]: ...
+
     async def identify(self, access_token: str) -> Principal:
         """Authenticate a token without counting it as activity."""
         ...
@@ -780,9 +782,18 @@ class Hub:
         for conn in conns:
             conn.active = False
         live = await guard.live_sessions({c.principal.session_id for c in conns}, active=active)
-        for conn in conns:
-            if conn.principal.session_id not in live:
-                await self._drop_session_socket(conn, "session_ended")
+        gone = [c for c in conns if c.principal.session_id not in live]
+        if not gone:
+            return
+        # Why, for the sign-in page ("you were signed out after inactivity").
+        try:
+            reasons = await guard.end_reasons({c.principal.session_id for c in gone})
+        except Exception:
+            log.warning("session_end_reasons_failed", exc_info=True)
+            reasons = {}
+        for conn in gone:
+            reason = reasons.get(conn.principal.session_id, "session_ended")
+            await self._drop_session_socket(conn, reason)
 
     async def _seated_sids(self, conns: list[Connection]) -> set[str]:
         """Sockets holding a seat in a consultation (being in one is activity). If the registry

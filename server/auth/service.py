@@ -37,6 +37,13 @@ class IssuedTokens:
     device_token: str | None = None
 
 
+def end_reason(session: Session) -> str:
+    """Why a revoked sign-in ended, in the contract's words."""
+    return {"inactivity": "inactivity", "logout": "signed_out"}.get(
+        session.revoked_reason or "", "revoked"
+    )
+
+
 class AccountService:
     def __init__(
         self,
@@ -228,12 +235,34 @@ class AccountService:
         if problem == "inactivity":
             assert session is not None
             await self._repos.sessions.revoke(session.id, now, "inactivity")
-            raise Unauthorized("signed out after a period of inactivity")
+            raise Unauthorized(
+                "signed out after a period of inactivity", details={"reason": "inactivity"}
+            )
         if problem == "expired":
-            raise Unauthorized("this sign-in has expired; sign in again")
+            raise Unauthorized(
+                "this sign-in has expired; sign in again", details={"reason": "expired"}
+            )
         if problem is not None or session is None:
-            raise Unauthorized("this sign-in has ended; sign in again")
+            reason = "session_ended" if session is None else end_reason(session)
+            raise Unauthorized("this sign-in has ended; sign in again", details={"reason": reason})
         return session
+
+    async def end_reasons(self, session_ids: Collection[str]) -> dict[str, str]:
+        """Why each of these sign-ins is over (PROTOCOL: the ``reason`` of ``auth:expired`` and
+        of a 401): ``inactivity``, ``signed_out``, ``revoked``, ``expired`` or ``session_ended``."""
+        now = self._clock()
+        found = await self._repos.sessions.get_many(sorted(session_ids))
+        reasons: dict[str, str] = {}
+        for session_id in session_ids:
+            session = found.get(session_id)
+            problem = None if session is None else self._session_problem(session, now)
+            if session is None:
+                reasons[session_id] = "session_ended"
+            elif problem in ("inactivity", "expired"):
+                reasons[session_id] = problem
+            elif problem == "ended":
+                reasons[session_id] = end_reason(session)
+        return reasons
 
     def _session_problem(self, session: Session, now: datetime) -> str | None:
         """Why a sign-in is no longer live ("ended", "expired", "inactivity"), or None."""

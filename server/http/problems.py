@@ -44,6 +44,9 @@ class Problem(BaseModel):
     code: str
     request_id: str | None = None
     errors: list[FieldError] | None = None
+    reason: str | None = Field(
+        default=None, description="why a sign-in is over (401): inactivity, signed_out, ..."
+    )
 
 
 def problem_response(
@@ -55,6 +58,7 @@ def problem_response(
     request_id: str | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    reason: str | None = None,
 ) -> web.Response:
     body = Problem(
         type=PROBLEM_TYPE_BASE + code,
@@ -64,6 +68,7 @@ def problem_response(
         code=code,
         request_id=request_id,
         errors=errors,
+        reason=reason,
     )
     return web.Response(
         body=dumps(body.model_dump(exclude_none=True)),
@@ -81,6 +86,7 @@ def from_domain_error(exc: DomainError, request_id: str | None) -> web.Response:
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="telemed"'
     errors = exc.details if isinstance(exc.details, list) else None
+    reason = exc.details.get("reason") if isinstance(exc.details, dict) else None
     return problem_response(
         status=exc.status,
         code=exc.code,
@@ -89,6 +95,7 @@ def from_domain_error(exc: DomainError, request_id: str | None) -> web.Response:
         request_id=request_id,
         errors=errors,
         headers=headers,
+        reason=reason if exc.status == 401 and isinstance(reason, str) else None,
     )
 
 

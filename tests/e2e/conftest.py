@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -124,13 +125,17 @@ class Live:
         return self.loop.run(insert())
 
 
-@pytest.fixture(scope="module")
-def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """The app for one test module; stopped afterwards, so that its hub's background work does
-    not run on beside the rest of the suite."""
+@contextmanager
+def serve(
+    mongo_url: str, tmp_path_factory: pytest.TempPathFactory, **sections: Any
+) -> Iterator[Live]:
+    """The real app on a real socket, served from a thread, with its own database (dropped
+    afterwards); ``sections`` replace settings sections (e.g. ``auth=...``)."""
     db_name = "e2e_" + uuid.uuid4().hex[:12]
     settings = make_settings(mongo_url, db_name, tmp_path_factory.mktemp("e2e"))
-    settings = settings.with_(consult=ConsultSettings(hub_tick=0.2, hub_housekeeping=1.0))
+    settings = settings.with_(
+        **{"consult": ConsultSettings(hub_tick=0.2, hub_housekeeping=1.0), **sections}
+    )
     app = create_app(settings, passwords=FAST_PASSWORDS)
     runner = web.AppRunner(app, access_log=None)
     port = free_port()
@@ -145,6 +150,14 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
         client.drop_database(db_name)
         client.close()
+
+
+@pytest.fixture(scope="module")
+def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """The app for one test module; stopped afterwards, so that its hub's background work does
+    not run on beside the rest of the suite."""
+    with serve(mongo_url, tmp_path_factory) as served:
+        yield served
 
 
 # Module scope, not session: Playwright's sync API runs an event loop in this thread while it
@@ -178,8 +191,15 @@ def shoot(page: Page, name: str) -> None:
 
 
 def context(
-    browser: Browser, live: Live, *, locale: str = "en-US", phone: bool = False
+    browser: Browser,
+    live: Live,
+    *,
+    locale: str = "en-US",
+    phone: bool = False,
+    bypass_csp: bool = False,
 ) -> BrowserContext:
+    """A person's browser. ``bypass_csp`` only for the accessibility audit, which injects
+    axe-core into the page."""
     ctx = browser.new_context(
         base_url=live.url,
         locale=locale,
@@ -187,6 +207,7 @@ def context(
         viewport=PHONE if phone else DESKTOP,
         is_mobile=phone,
         has_touch=phone,
+        bypass_csp=bypass_csp,
     )
     ctx.set_default_timeout(20_000)
     return ctx
@@ -249,3 +270,60 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 page.screenshot(path=str(SCREENSHOTS / f"FAILED-{item.name}-{i}-{j}.png"))
             except Exception:  # noqa: S112 - best effort
                 continue
+
+
+# Resolves with the width of a <video> and how many new frames it presented within 8 s: a video
+# that decodes shows frames (requestVideoFrameCallback's presentedFrames keeps growing).
+FRAMES = """(testid) => new Promise((resolve) => {
+  const video = document.querySelector(`[data-testid="${testid}"]`);
+  if (!video || !video.requestVideoFrameCallback) { resolve({ width: 0, frames: -1 }); return; }
+  let first = null;
+  const done = (frames) => resolve({ width: video.videoWidth, frames });
+  const deadline = setTimeout(() => done(first === null ? 0 : -2), 8000);
+  const tick = (_now, meta) => {
+    if (first === null) first = meta.presentedFrames;
+    const frames = meta.presentedFrames - first;
+    if (frames >= 10) { clearTimeout(deadline); done(frames); return; }
+    video.requestVideoFrameCallback(tick);
+  };
+  video.requestVideoFrameCallback(tick);
+})"""
+
+
+def assert_video_flows(page: Page, testid: str = "remote-video") -> None:
+    result: dict[str, Any] = page.evaluate(FRAMES, testid)
+    assert result["width"] > 0, result
+    assert result["frames"] >= 10, result
+
+
+def connected(page: Page) -> None:
+    expect(page.get_by_test_id("call-state")).to_have_text("connected", timeout=30_000)
+
+
+def in_call(
+    new_context: ContextFactory,
+    live: Live,
+    patient: Person,
+    doctor: Person,
+    appointment: str,
+    *,
+    patient_locale: str = "en-US",
+    doctor_locale: str = "en-US",
+    patient_phone: bool = False,
+    bypass_csp: bool = False,
+) -> tuple[Page, Page]:
+    """Patient and doctor in a connected call (the patient waits, the doctor lets them in)."""
+    p = sign_in(
+        new_context(locale=patient_locale, phone=patient_phone, bypass_csp=bypass_csp),
+        patient,
+        live,
+    )
+    p.goto(f"/consult/{appointment}")
+    p.get_by_test_id("join").click()
+    expect(p.get_by_test_id("waiting-room")).to_be_visible()
+    d = sign_in(new_context(locale=doctor_locale, bypass_csp=bypass_csp), doctor, live)
+    d.goto(f"/consult/{appointment}?admit=1")
+    d.get_by_test_id("join").click()
+    connected(p)
+    connected(d)
+    return p, d

@@ -6,42 +6,13 @@ say so."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from domain.users import Role
-from tests.e2e.conftest import ContextFactory, Live, shoot, sign_in
+from tests.e2e.conftest import ContextFactory, Live, assert_video_flows, connected, shoot, sign_in
 
 pytestmark = pytest.mark.browser
-
-# Resolves with the width of a <video> and how many new frames it presented within 8 s: a video
-# that decodes shows frames (requestVideoFrameCallback's presentedFrames keeps growing).
-FRAMES = """(testid) => new Promise((resolve) => {
-  const video = document.querySelector(`[data-testid="${testid}"]`);
-  if (!video || !video.requestVideoFrameCallback) { resolve({ width: 0, frames: -1 }); return; }
-  let first = null;
-  const done = (frames) => resolve({ width: video.videoWidth, frames });
-  const deadline = setTimeout(() => done(first === null ? 0 : -2), 8000);
-  const tick = (_now, meta) => {
-    if (first === null) first = meta.presentedFrames;
-    const frames = meta.presentedFrames - first;
-    if (frames >= 10) { clearTimeout(deadline); done(frames); return; }
-    video.requestVideoFrameCallback(tick);
-  };
-  video.requestVideoFrameCallback(tick);
-})"""
-
-
-def assert_video_flows(page: Page, testid: str = "remote-video") -> None:
-    result: dict[str, Any] = page.evaluate(FRAMES, testid)
-    assert result["width"] > 0, result
-    assert result["frames"] >= 10, result
-
-
-def connected(page: Page) -> None:
-    expect(page.get_by_test_id("call-state")).to_have_text("connected", timeout=30_000)
 
 
 def test_a_consultation_from_waiting_room_to_closed_room(

@@ -272,3 +272,60 @@ def test_pages_refuse_the_wrong_role_and_a_stranger(
     expect(page).to_have_url(f"{live.url}/?next=%2Fconsult%2F{appointment}&reason=signed_out")
     page.goto("/doctor")  # signed out: sign in first, then back here
     expect(page).to_have_url(f"{live.url}/?next=%2Fdoctor")
+
+
+def test_a_doctor_edits_weekly_hours_and_patients_see_the_new_times(
+    new_context: ContextFactory, live: Live
+) -> None:
+    doctor = live.person(Role.DOCTOR, "Dr. Hu Yan", specialty="Dermatology")
+    patient = live.person(Role.PATIENT, "Lin Tao")
+    shanghai = ZoneInfo("Asia/Shanghai")
+    tomorrow = (datetime.now(shanghai) + timedelta(days=1)).date()
+
+    d = sign_in(new_context(locale="en-US"), doctor, live)
+    d.get_by_test_id("availability-edit").click()
+    form = d.get_by_test_id("availability-form")
+    expect(form).to_contain_text("No opening hours yet")
+    form.get_by_test_id("availability-timezone").select_option("Asia/Shanghai")
+    form.get_by_test_id("availability-slot").fill("3")
+    form.get_by_test_id("availability-add").click()
+    window = form.get_by_test_id("availability-window")
+    window.get_by_test_id("window-weekday").select_option(str(tomorrow.weekday()))
+    window.get_by_test_id("window-start").fill("12:00")
+    window.get_by_test_id("window-end").fill("09:00")
+    # The server's field errors, each next to its field, in the page's language.
+    form.get_by_test_id("availability-save").click()
+    expect(form).to_contain_text("Enter a whole number of minutes from 5 to 480.")
+    form.get_by_test_id("availability-slot").fill("45")
+    form.get_by_test_id("availability-save").click()
+    expect(window.get_by_test_id("window-error")).to_have_text(
+        "Enter a start and an end time; the end must be after the start."
+    )
+    expect(window.get_by_test_id("window-start")).to_have_attribute("aria-invalid", "true")
+    shoot(d, "doctor-hours-errors-en")
+    window.get_by_test_id("window-start").fill("09:00")
+    window.get_by_test_id("window-end").fill("12:00")
+    form.get_by_test_id("availability-save").click()
+    expect(d.get_by_test_id("availability-saved")).to_be_visible()
+    expect(window.get_by_test_id("window-error")).to_have_count(0)
+    d.set_viewport_size({"width": 375, "height": 812})
+    shoot(d, "doctor-hours-en-phone")
+
+    # A patient now finds those times: 09:00 to 12:00 Shanghai time in 45-minute slots.
+    p = sign_in(new_context(locale="zh-CN"), patient, live)
+    p.get_by_test_id("specialty").select_option("Dermatology")
+    p.get_by_test_id("doctor-list").locator(f'[data-doctor-id="{doctor.id}"]').click()
+    expect(p.get_by_test_id("slot").first).to_be_visible()
+    starts = {
+        datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(shanghai)
+        for s in p.get_by_test_id("slot").evaluate_all(
+            "(slots) => slots.map((s) => s.dataset.start)"
+        )
+    }
+    assert {s.strftime("%H:%M") for s in starts if s.date() == tomorrow} == {
+        "09:00",
+        "09:45",
+        "10:30",
+        "11:15",
+    }
+    assert {s.weekday() for s in starts} == {tomorrow.weekday()}

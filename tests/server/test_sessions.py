@@ -68,3 +68,33 @@ async def test_token_of_a_deleted_session_is_refused(client: Client, accounts: A
     await client.app[keys.DATABASE].db["sessions"].delete_many({})
     response = await client.get("/api/v1/me", headers=bearer(user["access_token"]))
     assert response.status == 401
+
+
+async def test_a_401_for_an_ended_sign_in_says_why(client: Client, accounts: Accounts) -> None:
+    """The sign-in page explains a sign-out the person did not ask for: logged out elsewhere,
+    or revoked because a refresh token was used twice. A bad token has no reason to give."""
+    user = await accounts.create()
+    renewed = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
+    assert renewed.status == 200
+    reused = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
+    assert reused.status == 401
+    me = await client.get("/api/v1/me", headers=bearer((await renewed.json())["access_token"]))
+    assert (me.status, (await me.json())["reason"]) == (401, "revoked")
+
+    other = await accounts.create()
+    logout = await client.post(
+        "/api/v1/auth/logout",
+        json={"refresh_token": other["refresh_token"]},
+        headers=bearer(other["access_token"]),
+    )
+    assert logout.status == 204
+    me = await client.get("/api/v1/me", headers=bearer(other["access_token"]))
+    assert (me.status, (await me.json())["reason"]) == (401, "signed_out")
+
+    forged = await client.get("/api/v1/me", headers=bearer("not-a-token"))
+    assert forged.status == 401
+    assert "reason" not in await forged.json()

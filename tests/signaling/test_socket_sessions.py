@@ -64,7 +64,7 @@ async def test_logout_on_one_node_drops_sockets_on_another(
     elsewhere = await two.connect(user)
     await logout(one, user)  # node one serves the logout; node two finds out by itself
     notice = await ended(elsewhere)
-    assert notice["reason"] == "session_ended"
+    assert notice["reason"] == "signed_out"
 
 
 def idle_settings(settings: Settings) -> Settings:
@@ -84,10 +84,18 @@ async def test_an_idle_socket_is_logged_off(make_clinic: ClinicFactory, settings
     refreshed = await socket.call("auth:refresh", {"token": user["access_token"]})
     assert refreshed["ok"] is True, refreshed
     clinic.clock.advance(minutes=2)  # 31 minutes without a person doing anything
-    await ended(socket)
-    # The whole sign-in was logged off, for REST too.
+    notice = await ended(socket)
+    assert notice["reason"] == "inactivity"  # the sign-in page says why
+    # The whole sign-in was logged off, for REST too, and the 401s say why.
     response = await clinic.client.get("/api/v1/me", headers=bearer(user["access_token"]))
     assert response.status == 401
+    problem = await response.json()
+    assert (problem["code"], problem["reason"]) == ("unauthorized", "inactivity")
+    response = await clinic.client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": user["refresh_token"]}
+    )
+    assert response.status == 401
+    assert (await response.json())["reason"] == "inactivity"
 
 
 async def test_socket_activity_keeps_the_sign_in_alive(

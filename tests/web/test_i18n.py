@@ -75,6 +75,30 @@ def test_precall_advice_is_worded_as_the_contract_says() -> None:
         assert ZH[f"precall.advice.{code}"] == chinese
 
 
+def _protocol_recording_words() -> dict[str, tuple[str, str]]:
+    text = (ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
+    section = text.split("### Consented recording (additions)", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (`\w+`|[\w ]+?) \| (.+?) \| (.+?) \|$", section, flags=re.MULTILINE)
+    return {
+        code.strip("`"): (english, chinese) for code, english, chinese in rows if code != "code"
+    }
+
+
+def test_recording_words_are_worded_as_the_contract_says() -> None:
+    """The indicator and the recording error codes, exactly as PROTOCOL.md's table says."""
+    words = _protocol_recording_words()
+    assert set(words) == {
+        "recording indicator",
+        "notice_outdated",
+        "recording_disabled",
+        "still_recording",
+    }
+    keys = {code: f"error.{code}" for code in words}
+    keys["recording indicator"] = "recording.indicator"
+    for code, (english, chinese) in words.items():
+        assert (EN[keys[code]], ZH[keys[code]]) == (english, chinese), code
+
+
 def test_every_contract_error_code_has_a_message() -> None:
     codes = [
         "invalid_input",

@@ -10,6 +10,7 @@ import { useNow } from "../ui/hooks";
 import { ChatPanel } from "./ChatPanel";
 import type { ConsultController, Snapshot } from "./controller";
 import { listDevices } from "./media";
+import { RecordingControls } from "./RecordingControls";
 
 function useSnapshot(controller: ConsultController): Snapshot {
   const [snap, setSnap] = useState(controller.snapshot);
@@ -76,6 +77,7 @@ export function CallView(props: { controller: ConsultController }) {
             </p>
           ) : null}
         </div>
+        {snap.phase === "in_call" ? <RecordingControls controller={controller} snap={snap} peerName={peerName} /> : null}
         <div class="stage" ref={remoteRef}>
           <Video
             stream={snap.remoteStream}

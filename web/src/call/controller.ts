@@ -13,6 +13,9 @@ import type {
   IceServer,
   JoinAck,
   QueueInfo,
+  RecordingNotice,
+  RecordingOffer,
+  RecordingState,
   Role,
   RoomView,
   SignalData,
@@ -21,6 +24,8 @@ import type {
 import { contiguousSeq, loadOutbox, merge, newClientMsgId, type Pending, saveOutbox, settle } from "./chat";
 import { classify, getAudio, getVideo, type LocalMedia, type MediaProblem } from "./media";
 import { type Level, levelOf, type Sample, Streak, videoTooCostly } from "./quality";
+import { isNewer } from "./consent";
+import { RecorderLink } from "./recorder";
 import { type CallState, CallSession, type ControlMessage } from "./session";
 
 export type Phase =
@@ -68,6 +73,11 @@ export interface Snapshot {
   opensAt: string | null;
   busy: "admit" | "end" | null;
   actionError: AckError | null;
+  /** Consented recording: the room's consents and whether it records (``recording:state``). */
+  recording: RecordingState | null;
+  notice: RecordingNotice | null;
+  recordingBusy: boolean;
+  recordingError: AckError | null;
 }
 
 const HISTORY_PAGE = 500;
@@ -112,6 +122,8 @@ export class ConsultController {
   private historyLoading = false;
   private disposed = false;
   private autoAdmit: boolean;
+  private iceServers: IceServer[] = [];
+  private recorder: RecorderLink | null = null;
 
   constructor(
     readonly appointment: Appointment,
@@ -148,6 +160,10 @@ export class ConsultController {
       opensAt: null,
       busy: null,
       actionError: null,
+      recording: null,
+      notice: null,
+      recordingBusy: false,
+      recordingError: null,
     };
   }
 
@@ -183,13 +199,21 @@ export class ConsultController {
     });
     hub.onState((state) => {
       this.set({ hub: state });
-      if (state !== "connected") this.session?.setPresence(false, false);
+      if (state !== "connected") {
+        this.session?.setPresence(false, false);
+        // A consent lasts while its socket holds the seat: a drop ends it (and the recording).
+        this.closeRecorder();
+        if (this.snap.recording) this.set({ recording: null });
+      }
     });
     const socket = hub.socket;
     socket.on("connect", () => void this.join());
     socket.on("consult:state", (room: RoomView) => this.applyRoom(room));
     socket.on("consult:admitted", (event: { room: RoomView; ice_servers?: IceServer[] }) => {
-      if (event.ice_servers) this.session?.setIceServers(event.ice_servers);
+      if (event.ice_servers) {
+        this.iceServers = event.ice_servers;
+        this.session?.setIceServers(event.ice_servers);
+      }
       this.applyRoom(event.room, true);
     });
     socket.on("consult:ended", (event: { appointment_id: string; reason: string }) => {
@@ -204,6 +228,10 @@ export class ConsultController {
       if (event.appointment_id === this.id) void this.session?.receive(event.data);
     });
     socket.on("chat:message", (message: ChatMessage) => this.receiveMessages([message]));
+    socket.on("recording:state", (state: RecordingState) => this.applyRecording(state));
+    socket.on("recording:offer", (offer: RecordingOffer, ack?: (answer: unknown) => void) => {
+      void this.answerRecorder(offer).then((answer) => ack?.(answer));
+    });
     socket.on("chat:typing", (event: { appointment_id: string; from: string; typing: boolean }) => {
       if (event.appointment_id !== this.id || event.from === this.user.id) return;
       clearTimeout(this.peerTypingTimer);
@@ -223,6 +251,7 @@ export class ConsultController {
     clearTimeout(this.retryJoin);
     clearTimeout(this.typingIdle);
     clearTimeout(this.peerTypingTimer);
+    this.closeRecorder();
     this.session?.close(false);
     this.hub?.close();
     this.releaseKeepAlive?.();
@@ -253,6 +282,7 @@ export class ConsultController {
       return;
     }
     markJoined(this.id, true);
+    this.iceServers = ack.ice_servers;
     this.session?.setIceServers(ack.ice_servers);
     this.set({ error: null, opensAt: null });
     this.applyRoom(ack.room, ack.state === "admitted");
@@ -290,6 +320,7 @@ export class ConsultController {
   private finish(reason: EndReason): void {
     if (this.isOver()) return;
     markJoined(this.id, false);
+    this.closeRecorder();
     this.session?.close(reason === "left");
     this.releaseKeepAlive?.();
     this.releaseKeepAlive = null;
@@ -301,6 +332,7 @@ export class ConsultController {
       call: "closed",
       peerTyping: false,
       busy: null,
+      recording: null,
     });
     this.snap.localStream.getTracks().forEach((t) => t.stop());
     // The hub has nothing more to say about this consultation.
@@ -417,12 +449,14 @@ export class ConsultController {
   async setAudioOnly(on: boolean, why: "network" | "user" = "user"): Promise<void> {
     if (on) {
       await this.session?.replaceTrack("video", null);
+      await this.recorder?.replaceTrack("video", null).catch(() => undefined);
       this.set({ audioOnly: why });
       this.session?.sendControl({ audioOnly: true });
     } else {
       const track = this.media.video;
       if (track && track.readyState === "live") {
         await this.session?.replaceTrack("video", track);
+        await this.recorder?.replaceTrack("video", track).catch(() => undefined);
         this.set({ audioOnly: null, cam: true });
         this.session?.sendControl({ audioOnly: false, cam: true });
       } else {
@@ -477,6 +511,80 @@ export class ConsultController {
     if (track) stream.addTrack(track);
     this.media[kind] = track;
     this.set({ localStream: stream });
+    const recorded = kind === "video" && this.snap.audioOnly ? null : track;
+    void this.recorder?.replaceTrack(kind, recorded).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ consented recording
+
+  /** The notice to show before asking for consent (in both languages; shown in the page's). */
+  async loadNotice(): Promise<RecordingNotice | null> {
+    try {
+      const notice = await api.recordingNotice();
+      this.set({ notice });
+      return notice;
+    } catch (error) {
+      this.set({ recordingError: { code: error instanceof ApiError ? error.code : "network", message: "" } });
+      return null;
+    }
+  }
+
+  /** Give (after the notice was shown) or withdraw consent to recording this consultation. */
+  async consentRecording(give: boolean): Promise<void> {
+    if (!this.hub?.socket.connected) return;
+    this.set({ recordingBusy: true, recordingError: null });
+    let notice = this.snap.notice;
+    if (give && !notice) notice = await this.loadNotice();
+    if (give && !notice) {
+      this.set({ recordingBusy: false });
+      return;
+    }
+    const ack = await this.hub.request<{ recording: RecordingState }>("recording:consent", {
+      appointment_id: this.id,
+      consent: give,
+      notice_version: notice?.version ?? this.snap.recording?.notice_version ?? "",
+    });
+    if (ack.ok) {
+      this.applyRecording(ack.recording);
+      this.set({ recordingBusy: false });
+      return;
+    }
+    this.set({ recordingBusy: false, recordingError: ack.error });
+    // A newer notice: show it again before anyone agrees to it.
+    if (ack.error.code === "notice_outdated") await this.loadNotice();
+  }
+
+  private applyRecording(state: RecordingState): void {
+    if (state.appointment_id !== this.id || this.isOver()) return;
+    if (!isNewer(this.snap.recording, state)) return;
+    if (!state.recording || (this.recorder && this.recorder.recordingId !== state.recording_id)) {
+      this.closeRecorder();
+    }
+    this.set({ recording: state });
+  }
+
+  private async answerRecorder(offer: RecordingOffer): Promise<unknown> {
+    const decline = { type: "decline" };
+    if (offer.appointment_id !== this.id || this.isOver() || offer.type !== "offer") return decline;
+    this.closeRecorder();
+    const link = new RecorderLink(offer, this.iceServers);
+    this.recorder = link;
+    try {
+      const answer = await link.answer(offer, { audio: this.media.audio, video: this.media.video });
+      // Sound only (a weak network): the recorder gets no picture either, until video is back.
+      if (this.snap.audioOnly) await link.replaceTrack("video", null);
+      return answer;
+    } catch (error) {
+      console.debug("recorder", "answer failed", error);
+      link.close();
+      if (this.recorder === link) this.recorder = null;
+      return decline;
+    }
+  }
+
+  private closeRecorder(): void {
+    this.recorder?.close();
+    this.recorder = null;
   }
 
   // ------------------------------------------------------------------ chat

@@ -1,11 +1,13 @@
 // The REST API as typed functions. Every call carries the access token; a 401 gets one
 // refresh and a retry, and when the sign-in is over the page goes to sign in.
-import { ApiError, decode, type Query, send, withQuery } from "./http";
-import { accessToken, goToSignIn, refresh } from "./session";
+import { API_BASE, ApiError, decode, type Query, send, withQuery } from "./http";
+import { accessToken, endReason, goToSignIn, reasonOf, refresh } from "./session";
 import type {
   Allergy,
   Appointment,
   AppointmentKind,
+  Availability,
+  AvailabilityWindow,
   Condition,
   Doctor,
   HealthRecord,
@@ -13,6 +15,8 @@ import type {
   PrecallReport,
   Prescription,
   QueueInfo,
+  Recording,
+  RecordingNotice,
   Reminder,
   RoomSummary,
   Series,
@@ -24,17 +28,23 @@ import type {
 
 export { ApiError };
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** A request with the access token: a 401 gets one refresh and a retry; a sign-in that is
+ * over goes to the sign-in page, saying why when the server said (e.g. ``inactivity``). */
+async function authorized(method: string, path: string, body?: unknown): Promise<Response> {
   let token = accessToken();
   if (!token && (await refresh())) token = accessToken();
-  if (!token) goToSignIn("expired");
+  if (!token) goToSignIn(endReason() ?? "expired");
   let response = await send(method, path, { body, token });
   if (response.status === 401) {
-    if (!(await refresh())) goToSignIn("expired");
+    if (!(await refresh())) goToSignIn(endReason() ?? (await reasonOf(response)) ?? "expired");
     response = await send(method, path, { body, token: accessToken() });
-    if (response.status === 401) goToSignIn("expired");
+    if (response.status === 401) goToSignIn((await reasonOf(response)) ?? "expired");
   }
-  return decode<T>(response);
+  return response;
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return decode<T>(await authorized(method, path, body));
 }
 
 const get = <T>(path: string, query?: Query) => call<T>("GET", withQuery(path, query));
@@ -73,6 +83,14 @@ export async function register(email: string, password: string, name: string): P
 
 export const doctors = (query: { specialty?: string; q?: string } = {}) =>
   all<"doctors", Doctor>("/doctors", "doctors", { ...query, limit: 200 }, 5);
+
+export const availability = (doctorId: string) =>
+  get<Availability>(`/doctors/${enc(doctorId)}/availability`);
+
+export const setAvailability = (
+  doctorId: string,
+  input: { timezone: string; slot_minutes: number; weekly: AvailabilityWindow[] },
+) => call<Availability>("PUT", `/doctors/${enc(doctorId)}/availability`, input);
 
 export const slots = async (doctorId: string, from: Date, to: Date) =>
   (
@@ -208,3 +226,21 @@ export const precallStart = (sdp: string) =>
 export const precallReport = (id: string) => get<PrecallReport>(`/precall/${enc(id)}`);
 
 export const precallStop = (id: string) => call<void>("DELETE", `/precall/${enc(id)}`);
+
+// ------------------------------------------------------------------ consented recording
+
+export const recordingNotice = () => get<RecordingNotice>("/recording-notice");
+
+export const recordings = (appointmentId: string) =>
+  all<"recordings", Recording>(`/appointments/${enc(appointmentId)}/recordings`, "recordings", { limit: 50 }, 4);
+
+export const deleteRecording = (id: string) => call<void>("DELETE", `/recordings/${enc(id)}`);
+
+/** A recording's file (``download_url``, under the API) as a Blob: it needs the access token,
+ * which a plain link cannot carry. */
+export async function recordingFile(downloadUrl: string): Promise<Blob> {
+  const path = downloadUrl.startsWith(API_BASE) ? downloadUrl.slice(API_BASE.length) : downloadUrl;
+  const response = await authorized("GET", path);
+  if (!response.ok) return decode<never>(response);
+  return response.blob();
+}

@@ -23,7 +23,13 @@ interface Access {
   lifetimeMs: number;
 }
 
+/** Why a sign-in ends, as the sign-in page explains it (``?reason=``). */
+export type SignOutReason = "expired" | "signed_out" | "inactivity" | "revoked";
+const SERVER_REASONS: readonly string[] = ["inactivity", "signed_out", "revoked", "expired"];
+
 let access: Access | null = null;
+/** The reason the server gave for ending this sign-in (``auth:expired``, a 401), if it did. */
+let ended: SignOutReason | null = null;
 let user: User | null = null;
 let refreshing: Promise<boolean> | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
@@ -173,6 +179,7 @@ export function refresh(): Promise<boolean> {
     try {
       const response = await send("POST", "/auth/refresh", { body: { refresh_token: token } });
       if (response.status === 401 || response.status === 422) {
+        ended ??= await reasonOf(response);
         clear();
         return false;
       }
@@ -204,12 +211,36 @@ export async function signOut(): Promise<void> {
   }
 }
 
+/** The server's word on why a sign-in is over (``reason`` of a 401 problem, or of the hub's
+ * ``auth:expired``), when it is one the sign-in page explains. */
+export function asReason(value: unknown): SignOutReason | null {
+  return typeof value === "string" && SERVER_REASONS.includes(value) ? (value as SignOutReason) : null;
+}
+
+export async function reasonOf(response: Response): Promise<SignOutReason | null> {
+  try {
+    const body = (await response.clone().json()) as { reason?: unknown };
+    return asReason(body.reason);
+  } catch {
+    return null;
+  }
+}
+
+/** The hub said this sign-in is over, and why. */
+export function noteEnded(reason: unknown): void {
+  ended ??= asReason(reason);
+}
+
+export function endReason(): SignOutReason | null {
+  return ended;
+}
+
 export function homeFor(role: Role): string {
   return role === "doctor" ? "/doctor" : role === "admin" ? "/admin" : "/patient";
 }
 
 /** The sign-in page, coming back here afterwards. */
-export function signInUrl(reason?: "expired" | "signed_out"): string {
+export function signInUrl(reason?: SignOutReason): string {
   const next = location.pathname + location.search;
   const params = new URLSearchParams();
   if (next !== "/") params.set("next", next);
@@ -218,9 +249,14 @@ export function signInUrl(reason?: "expired" | "signed_out"): string {
   return query ? `/?${query}` : "/";
 }
 
-/** Leave for the sign-in page; throws so that the caller goes no further. */
-export function goToSignIn(reason?: "expired" | "signed_out"): never {
+/** Leave for the sign-in page (for callers that stop by themselves). */
+export function leaveForSignIn(reason?: SignOutReason): void {
   location.assign(signInUrl(reason));
+}
+
+/** Leave for the sign-in page; throws so that the caller goes no further. */
+export function goToSignIn(reason?: SignOutReason): never {
+  leaveForSignIn(reason);
   throw new ApiError(401, "unauthorized", "signed out");
 }
 
@@ -234,7 +270,7 @@ export function safeNext(next: string | null): string | null {
  * a user of another role goes to their own home page. */
 export async function requireUser(roles: readonly Role[]): Promise<User> {
   const found = await restore();
-  if (!found) goToSignIn();
+  if (!found) goToSignIn(endReason() ?? undefined);
   if (!roles.includes(found.role)) {
     location.assign(homeFor(found.role));
     throw new ApiError(403, "forbidden", "another role's page");

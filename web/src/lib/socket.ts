@@ -2,7 +2,7 @@
 // connect and every reconnect, and on the open socket (``auth:refresh``) whenever the token is
 // renewed. A refused or expired token gets one refresh; a sign-in that is over goes to sign in.
 import { io, type Socket } from "socket.io-client";
-import { accessToken, goToSignIn, onAccessToken, refresh } from "./session";
+import { accessToken, endReason, leaveForSignIn, noteEnded, onAccessToken, refresh } from "./session";
 import type { Ack } from "./types";
 
 export type HubState = "connecting" | "connected" | "reconnecting" | "offline";
@@ -43,7 +43,10 @@ export function connectHub(namespace: "/" | "/admin" = "/"): Hub {
       setTimeout(() => socket.connect(), 2000);
       return;
     }
-    if (!renewed) goToSignIn("expired");
+    if (!renewed) {
+      leaveForSignIn(endReason() ?? "expired");
+      return;
+    }
     socket.connect();
   }
 
@@ -62,7 +65,12 @@ export function connectHub(namespace: "/" | "/admin" = "/"): Hub {
       setState(socket.active ? "reconnecting" : "offline");
     }
   });
-  socket.on("auth:expired", () => void refresh());
+  // ``token_expired``: renew. ``session_ended`` (signed out elsewhere, inactivity): the
+  // refresh fails and the disconnect that follows goes to the sign-in page, saying why.
+  socket.on("auth:expired", (event: { code?: string; reason?: string } | undefined) => {
+    if (event?.code === "session_ended") noteEnded(event.reason);
+    void refresh();
+  });
 
   const unsubscribe = onAccessToken((token) => {
     if (socket.connected) socket.emit("auth:refresh", { token }, () => undefined);

@@ -24,6 +24,19 @@ export interface Doctor {
   specialty: string | null;
 }
 
+export interface AvailabilityWindow {
+  weekday: number;
+  start: string;
+  end: string;
+}
+
+export interface Availability {
+  doctor_id: string;
+  timezone: string;
+  slot_minutes: number;
+  weekly: AvailabilityWindow[];
+}
+
 export interface Slot {
   start: string;
   end: string;
@@ -180,6 +193,7 @@ export interface RoomView {
   participants: Participant[];
   waiting_since: string | null;
   started_at: string | null;
+  recording?: boolean;
   rev?: number;
 }
 
@@ -192,6 +206,7 @@ export interface RoomSummary {
   started_at: string | null;
   participants: { user_id: string; role: Role; connected: boolean }[];
   message_count: number;
+  recording?: boolean;
   rev?: number;
 }
 
@@ -271,4 +286,47 @@ export interface QueueInfo {
   waiting: number;
   doctor_busy: boolean;
   waiting_since: string | null;
+}
+
+// ------------------------------------------------------------------ consented recording
+
+export interface RecordingNotice {
+  version: string;
+  texts: Record<string, string>;
+  digest: string;
+}
+
+export interface RecordingState {
+  appointment_id: string;
+  recording: boolean;
+  recording_id: string | null;
+  consents: { doctor: boolean; patient: boolean };
+  notice_version: string;
+  rev: number;
+}
+
+export interface RecordingOffer {
+  appointment_id: string;
+  recording_id: string;
+  type: "offer";
+  sdp: string;
+}
+
+export type RecordingStatus = "recording" | "complete" | "failed" | "deleted";
+
+export interface Recording {
+  id: string;
+  appointment_id: string;
+  status: RecordingStatus;
+  started_at: string;
+  started_by: string | null;
+  stopped_at: string | null;
+  stop_reason: string | null;
+  duration_seconds: number | null;
+  size_bytes: number | null;
+  content_type: string;
+  tracks: { user_id: string; role: Role; kind: "audio" | "video" }[];
+  download_url: string | null;
+  deleted_at: string | null;
+  deleted_by: string | null;
 }

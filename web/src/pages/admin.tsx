@@ -206,6 +206,12 @@ function RoomsTable(props: { rooms: RoomSummary[]; now: number }) {
                   <td>{room.patient.name}</td>
                   <td>
                     <span class={`badge badge-${room.status}`}>{statusLabel(room.status)}</span>
+                    {room.recording ? (
+                      <span class="badge badge-recording" data-testid="room-recording">
+                        <span class="recording-dot" aria-hidden="true" />
+                        {t("recording.indicator")}
+                      </span>
+                    ) : null}
                   </td>
                   <td>{participantsText(room)}</td>
                   <td data-testid="room-duration">

@@ -15,6 +15,7 @@ import { Alert, Loading } from "../ui/Alert";
 import { FollowUp } from "../ui/Clinical";
 import { useTitle } from "../ui/hooks";
 import { statusLabel } from "../ui/labels";
+import { Recordings } from "../ui/Recordings";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 
@@ -201,6 +202,12 @@ function Over(props: {
           <section class="card column-main" aria-labelledby="followup-title">
             <h2 id="followup-title">{t("followup.title", { name: a.patient.name })}</h2>
             <FollowUp patientId={a.patient.id} patientName={a.patient.name} appointmentId={a.id} />
+          </section>
+        ) : null}
+        {a.kind === "video" && reason !== "joined_elsewhere" && a.status !== "cancelled" ? (
+          <section class="card column-side" aria-labelledby="recordings-title">
+            <h2 id="recordings-title">{t("recordings.title")}</h2>
+            <Recordings appointmentId={a.id} />
           </section>
         ) : null}
         {shown.length ? (

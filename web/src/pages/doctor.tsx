@@ -9,9 +9,11 @@ import { requireUser } from "../lib/session";
 import { connectHub, type Hub, type HubState } from "../lib/socket";
 import type { Appointment, RoomView, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
+import { AvailabilityEditor } from "../ui/Availability";
 import { FollowUp, RecordSummary } from "../ui/Clinical";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, statusLabel } from "../ui/labels";
+import { Recordings } from "../ui/Recordings";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 
@@ -96,6 +98,7 @@ function Console(props: { user: User; hub: Hub }) {
     [bounds.from.getTime()],
   );
   const [selected, setSelected] = useState<string | null>(null);
+  const [editingHours, setEditingHours] = useState(false);
   const roomSignature = [...rooms.values()].map((r) => `${r.appointment_id}:${r.status}`).join(",");
   const firstSignature = useRef(true);
   useEffect(() => {
@@ -153,6 +156,28 @@ function Console(props: { user: User; hub: Hub }) {
               />
             ) : null}
           </section>
+          <section class="card section" aria-labelledby="hours-title">
+            <div class="section-head">
+              <h2 id="hours-title">{t("availability.title")}</h2>
+              <button
+                type="button"
+                class="button-quiet"
+                aria-expanded={editingHours}
+                aria-controls="hours-panel"
+                data-testid="availability-edit"
+                onClick={() => setEditingHours(!editingHours)}
+              >
+                {editingHours ? t("common.close") : t("availability.edit")}
+              </button>
+            </div>
+            {editingHours ? (
+              <div id="hours-panel">
+                <AvailabilityEditor doctorId={props.user.id} />
+              </div>
+            ) : (
+              <p class="muted">{t("availability.explain")}</p>
+            )}
+          </section>
           {chosen ? (
             <section class="card section" aria-labelledby="patient-title" data-testid="patient-panel">
               <div class="section-head">
@@ -176,6 +201,12 @@ function Console(props: { user: User; hub: Hub }) {
                   )}
                 </div>
                 <div class="column-side">
+                  {chosen.kind === "video" && chosen.status === "completed" ? (
+                    <>
+                      <h3>{t("recordings.title")}</h3>
+                      <Recordings appointmentId={chosen.id} />
+                    </>
+                  ) : null}
                   <h3>{t("record.title")}</h3>
                   <RecordSummary patientId={chosen.patient.id} />
                 </div>
@@ -222,9 +253,10 @@ function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appoin
                 class="button button-primary"
                 href={`/consult/${room.appointment_id}?admit=1`}
                 data-testid="admit"
-                aria-label={t("doctor.admit_name", { name: patientName(room) })}
               >
                 {t("call.admit")}
+                {/* Whom: part of the name, after the visible words (they stay in the name). */}
+                <span class="sr-only"> {patientName(room)}</span>
               </a>
             </li>
           );

@@ -10,6 +10,7 @@ import { Alert, Loading } from "../ui/Alert";
 import { Field } from "../ui/Field";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, specialtyLabel, statusLabel } from "../ui/labels";
+import { RecordingsDisclosure } from "../ui/Recordings";
 import { mount } from "../ui/mount";
 import { ReminderToasts } from "../ui/ReminderToasts";
 import { Shell } from "../ui/Shell";
@@ -183,6 +184,7 @@ function AppointmentCard(props: {
         {a.reason ? ` · ${a.reason}` : ""}
       </p>
       {error ? <Alert>{error}</Alert> : null}
+      {a.kind === "video" && a.status === "completed" ? <RecordingsDisclosure appointmentId={a.id} /> : null}
       {isOpen ? (
         <div class="button-row">
           {a.kind === "video" ? (

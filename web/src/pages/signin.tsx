@@ -77,8 +77,14 @@ function SignInPage() {
             role="tabpanel"
             aria-labelledby={mode === "signin" ? "tab-signin" : "tab-register"}
           >
-            {reason === "expired" ? <Alert kind="info">{t("signin.expired")}</Alert> : null}
-            {reason === "signed_out" ? <Alert kind="success">{t("signin.signed_out")}</Alert> : null}
+            {reason === "expired" ? <Alert kind="info" testid="signout-reason">{t("signin.expired")}</Alert> : null}
+            {reason === "inactivity" ? (
+              <Alert kind="info" testid="signout-reason">{t("signin.inactivity")}</Alert>
+            ) : null}
+            {reason === "revoked" ? <Alert kind="warning" testid="signout-reason">{t("signin.revoked")}</Alert> : null}
+            {reason === "signed_out" ? (
+              <Alert kind="success" testid="signout-reason">{t("signin.signed_out")}</Alert>
+            ) : null}
             {checking ? (
               <Loading label={t("common.loading")} />
             ) : mode === "signin" ? (

@@ -1,0 +1,143 @@
+"""Accessibility audit with axe-core (npm, from web/node_modules, injected by Playwright into
+pages of browser contexts that bypass the Content-Security-Policy for this audit only): every
+page, in English and in Chinese, at desktop width and at 375 px, in the states people meet
+(signed out, lists with appointments, the device check, the waiting room, a call being
+recorded, the clinic console with the weekly-hours form, the admin dashboard). No serious or
+critical violation may remain, and no page may be wider than a phone's screen."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from domain.users import Role
+from tests.e2e.conftest import (
+    PHONE,
+    ROOT,
+    ContextFactory,
+    Live,
+    in_call,
+    shoot,
+    sign_in,
+    watch,
+)
+
+pytestmark = pytest.mark.browser
+
+AXE = ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+RUN = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => ({
+      target: n.target.join(" "), summary: n.failureSummary,
+    })),
+  }));
+}"""
+
+
+def violations(page: Page) -> list[dict[str, Any]]:
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(RUN)
+    return [v for v in found if v["impact"] in SERIOUS]
+
+
+def audit(page: Page, name: str, problems: dict[str, list[dict[str, Any]]]) -> None:
+    """Both languages, desktop and phone widths: every serious finding, by where it was."""
+    desktop = page.viewport_size
+    assert desktop is not None
+    for lang in ("en", "zh-CN"):
+        page.get_by_test_id(f"lang-{lang}").click()
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+        for width, size in (("desktop", desktop), ("phone", PHONE)):
+            page.set_viewport_size(size)
+            found = violations(page)
+            if found:
+                problems[f"{name} {lang} {width}"] = found
+            if width == "phone":
+                # Usable on a phone: nothing makes the page scroll sideways (WCAG reflow).
+                wide = page.evaluate("document.documentElement.scrollWidth")
+                if wide > size["width"]:
+                    problems[f"{name} {lang} phone: {wide} px wide"] = []
+            if lang == "zh-CN" and width == "phone":
+                shoot(page, "a11y-" + name.replace(" ", "-") + "-zh-phone")
+        page.set_viewport_size(desktop)
+
+
+def test_no_serious_accessibility_violations_on_any_page(
+    new_context: ContextFactory, live: Live
+) -> None:
+    assert AXE.exists(), "axe-core is installed by scripts/test.sh (web/package.json)"
+    problems: dict[str, list[dict[str, Any]]] = {}
+    patient = live.person(Role.PATIENT, "Ma Li")
+    doctor = live.person(Role.DOCTOR, "Dr. Song")
+    admin = live.person(Role.ADMIN, "Admin")
+    live.availability(doctor)
+    appointment = live.appointment(patient, doctor)
+    live.appointment(patient, doctor, starts_in=60 * 24)
+
+    signed_out = watch(new_context(bypass_csp=True).new_page(), "visitor", live)
+    signed_out.goto("/")
+    audit(signed_out, "sign-in", problems)
+    signed_out.get_by_test_id("tab-register").click()
+    signed_out.get_by_test_id("register").click()  # with its field errors
+    audit(signed_out, "register", problems)
+
+    # The call page: device check, waiting room, then a call being recorded.
+    p, d = in_call(new_context, live, patient, doctor, appointment, bypass_csp=True)
+    d.get_by_test_id("recording-request").click()
+    expect(d.get_by_test_id("recording-notice")).to_be_visible()
+    audit(d, "call asking to record", problems)
+    d.get_by_test_id("recording-consent").click()
+    expect(p.get_by_test_id("recording-asked")).to_be_visible()
+    audit(p, "call asked to record", problems)
+    p.get_by_test_id("recording-consent").click()
+    expect(p.get_by_test_id("recording-indicator")).to_be_visible()
+    audit(p, "call recording", problems)
+    # The admin dashboard with that room live in it.
+    a = sign_in(new_context(bypass_csp=True), admin, live)
+    expect(
+        a.get_by_test_id("rooms-table").locator(f'[data-appointment-id="{appointment}"]')
+    ).to_be_visible()
+    row = a.get_by_test_id("rooms-table").locator(f'[data-appointment-id="{appointment}"]')
+    expect(row.get_by_test_id("room-recording")).to_have_text("Recording")
+    audit(a, "admin", problems)
+    d.get_by_test_id("tab-record").click()
+    expect(d.get_by_test_id("record")).to_be_visible()
+    audit(d, "call record tab", problems)
+    d.get_by_test_id("end").click()
+    expect(d.get_by_test_id("call-over")).to_be_visible()
+    expect(d.get_by_test_id("recording")).to_be_visible()
+    audit(d, "call over", problems)
+
+    p.goto("/patient")
+    expect(p.get_by_test_id("upcoming-list")).to_be_visible()
+    p.get_by_test_id("past-list").get_by_test_id("show-recordings").first.click()
+    expect(p.get_by_test_id("recording")).to_be_visible()
+    audit(p, "patient", problems)
+    p.get_by_test_id("doctor-list").get_by_test_id("choose-doctor").first.click()
+    expect(p.get_by_test_id("slot").first).to_be_visible()
+    audit(p, "patient booking", problems)
+    p.goto("/health")
+    expect(p.get_by_test_id("vital-form")).to_be_visible()
+    audit(p, "health", problems)
+    p.goto(f"/consult/{live.appointment(patient, doctor)}")
+    expect(p.get_by_test_id("join")).to_be_enabled()
+    audit(p, "call device check", problems)
+    p.get_by_test_id("join").click()
+    expect(p.get_by_test_id("waiting-room")).to_be_visible()
+    audit(p, "call waiting room", problems)
+
+    d.goto("/doctor")
+    expect(d.get_by_test_id("day-table")).to_be_visible()
+    d.get_by_test_id("availability-edit").click()
+    d.get_by_test_id("select-patient").first.click()
+    expect(d.get_by_test_id("patient-panel")).to_be_visible()
+    audit(d, "doctor", problems)
+
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
