@@ -114,7 +114,8 @@ async def test_redis_outage_and_return(
         await doctor.connect()
         assert (await patient.call("consult:join", ref))["ok"] is True
         assert (await doctor.call("consult:join", ref))["ok"] is True
-        assert (await doctor.call("consult:admit", ref))["ok"] is True
+        admitted = await doctor.call("consult:admit", ref)
+        assert admitted["ok"] is True, (admitted, node_p.log()[-3000:], node_d.log()[-3000:])
         await patient.wait_for("consult:admitted")
         return patient, doctor
 
