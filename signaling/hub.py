@@ -50,7 +50,15 @@ from domain.errors import (
 from domain.ids import AppointmentId, UserId
 from domain.recording import RecordingState, RecordingTarget, StopReason
 from domain.users import Principal, Role
-from signaling.acks import Received, UnknownEvent, error, error_from, ok, parse_event
+from signaling.acks import (
+    Received,
+    UnknownEvent,
+    error,
+    error_from,
+    ok,
+    parse_event,
+    screen_event,
+)
 from signaling.consultations import Caller, ConsultationService
 from signaling.ice import IceSource, ice_servers_for
 from signaling.metrics import HubMetrics
@@ -65,6 +73,8 @@ from signaling.models import (
     TypingIn,
     room_summary,
     room_view,
+    signal_accepted,
+    signal_size,
 )
 from signaling.origins import OriginPolicy
 from signaling.ratelimit import TokenBucket
@@ -173,6 +183,9 @@ class EventSpec:
     model: type[Payload]
     handler: Handler
     max_bytes: int
+    # Takes only payloads the model accepts, without building it: the handler then gets None
+    # for the model and reads the payload as received (acks.screen_event).
+    accepts: Callable[[dict[str, Any]], bool] | None = None
 
 
 class RecordingDisabled(Forbidden):
@@ -353,7 +366,9 @@ class Hub:
             "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
             "consult:end": EventSpec(AppointmentIn, self._end, cap),
             # The SDP's own cap is checked in the handler; JSON escapes may double its size.
-            "rtc:signal": EventSpec(SignalIn, self._signal, 2 * signal_cap + 1024),
+            "rtc:signal": EventSpec(
+                SignalIn, self._signal, 2 * signal_cap + 1024, accepts=signal_accepted
+            ),
             "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
             "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
             "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
@@ -471,6 +486,13 @@ class Hub:
                 raise UnknownEvent(f"unknown event {str(event)[:64]!r}")
             if event != "auth:refresh":  # renewing a token is the client's doing, not a person's
                 conn.active = True
+            screened = (
+                screen_event(args, max_bytes=spec.max_bytes, accepts=spec.accepts)
+                if spec.accepts is not None
+                else None
+            )
+            if screened is not None:
+                return ok(**await spec.handler(conn, None, screened))
             payload, received = parse_event(spec.model, args, max_bytes=spec.max_bytes)
             return ok(**await spec.handler(conn, payload, received))
         except DomainError as exc:
@@ -584,18 +606,21 @@ class Hub:
     # ------------------------------------------------------------------ signaling and chat
 
     async def _signal(
-        self, conn: Connection, payload: SignalIn, received: Received
+        self, conn: Connection, payload: SignalIn | None, received: Received
     ) -> dict[str, Any]:
+        """``payload`` is None when ``signal_accepted`` took the payload: it is valid as sent."""
         started = time.perf_counter()
         cap = self.config.signal_max_bytes
-        # data.size() (SDP bytes plus the rest as JSON) is never more than the whole payload
-        # as JSON, so it is only computed for a payload bigger than the cap.
-        if received.size > cap and payload.data.size() > cap:
+        raw = received.raw
+        # The signal's size (SDP bytes plus the rest as JSON) is never more than the whole
+        # payload as JSON, so it is only computed for a payload bigger than the cap.
+        if received.size > cap and signal_size(raw["data"]) > cap:
             raise PayloadTooLarge(
                 f"a signal may carry at most {self.config.signal_max_bytes} bytes"
             )
-        conn.require_joined(payload.appointment_id)
-        room = await self.consult.room_for(conn.sid, payload.appointment_id)
+        appointment_id: str = raw["appointment_id"]
+        conn.require_joined(appointment_id)
+        room = await self.consult.room_for(conn.sid, appointment_id)
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
             return {"delivered": False}
@@ -605,7 +630,7 @@ class Hub:
                 "appointment_id": room.appointment_id,
                 "from": sender.user_id,
                 # Relayed as sent: it validated strictly, so nothing was coerced.
-                "data": received.raw["data"],
+                "data": raw["data"],
             },
             to=peer.sid,
         )
