@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -381,10 +382,10 @@ class Hub:
         }
         self.sio.on("connect", self._on_connect, namespace=MAIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=MAIN)
-        self.sio.on("*", self._on_event, namespace=MAIN)
+        self.sio.on("*", functools.partial(self._dispatch, self._events), namespace=MAIN)
         self.sio.on("connect", self._on_admin_connect, namespace=ADMIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=ADMIN)
-        self.sio.on("*", self._on_admin_event, namespace=ADMIN)
+        self.sio.on("*", functools.partial(self._dispatch, self._admin_events), namespace=ADMIN)
 
     # ------------------------------------------------------------------ connections
 
@@ -463,15 +464,10 @@ class Hub:
 
     # ------------------------------------------------------------------ dispatch
 
-    async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
-        return await self._dispatch(self._events, event, sid, args)
-
-    async def _on_admin_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
-        return await self._dispatch(self._admin_events, event, sid, args)
-
     async def _dispatch(
-        self, table: dict[str, EventSpec], event: str, sid: str, args: tuple[Any, ...]
+        self, table: dict[str, EventSpec], event: str, sid: str, *args: Any
     ) -> dict[str, Any]:
+        """Every client event of a namespace (its ``*`` handler, bound to its table)."""
         spec = table.get(event) if isinstance(event, str) else None  # a name may be any JSON
         label = event if spec is not None else "unknown"
         outcome = "ok"
@@ -620,11 +616,15 @@ class Hub:
             )
         appointment_id: str = raw["appointment_id"]
         conn.require_joined(appointment_id)
-        room = await self.consult.room_for(conn.sid, appointment_id)
+        consult = self.consult
+        room = consult.known_room_for(conn.sid, appointment_id) or await consult.room_for(
+            conn.sid, appointment_id
+        )
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
             return {"delivered": False}
-        await self.sio.emit(
+        await self.sio.emit_to(
+            peer.sid,
             "rtc:signal",
             {
                 "appointment_id": room.appointment_id,
@@ -632,7 +632,6 @@ class Hub:
                 # Relayed as sent: it validated strictly, so nothing was coerced.
                 "data": raw["data"],
             },
-            to=peer.sid,
         )
         self.metrics.relay_latency.observe(time.perf_counter() - started)
         return {"delivered": True}

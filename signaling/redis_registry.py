@@ -168,6 +168,9 @@ class RedisRoomRegistry:
         self._seen(appointment_id, room)
         return room
 
+    def known(self, appointment_id: str) -> Room | None:
+        return None  # every read asks Redis
+
     async def update(self, appointment_id: str, change: Change[T]) -> Updated[T]:
         key = self._room_key(appointment_id)
         for _ in range(MAX_ATTEMPTS):

@@ -49,7 +49,7 @@ import engineio
 import orjson
 import socketio
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
@@ -184,17 +184,22 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
             msg = await self._sock.receive()
         except asyncio.CancelledError:
             return None
-        if msg.type is WSMsgType.TEXT:
-            text: str = msg.data
-            if not text or text[0] not in "0123456":
-                # Not an Engine.IO packet: the connection goes (the library would raise).
-                log.warning("engineio_bad_packet", length=len(text))
-                return None
-            return text
-        if msg.type is WSMsgType.BINARY:
-            data: bytes = msg.data
-            return data
-        return None
+        return _frame_data(msg)
+
+
+def _frame_data(msg: WSMessage) -> str | bytes | None:
+    """A WebSocket message's Engine.IO data; None when the connection closed, or must close."""
+    if msg.type is WSMsgType.TEXT:
+        text: str = msg.data
+        if not text or text[0] not in "0123456":
+            # Not an Engine.IO packet: the connection goes (the library would raise).
+            log.warning("engineio_bad_packet", length=len(text))
+            return None
+        return text
+    if msg.type is WSMsgType.BINARY:
+        data: bytes = msg.data
+        return data
+    return None
 
 
 class HubSocket(AsyncSocket):  # type: ignore[misc]
@@ -220,20 +225,24 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             return
         await self.queue.put(pkt)
 
-    async def send_message(self, message: str) -> None:
-        """Send an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet),
-        written at once when :meth:`send` would, without building packet objects."""
+    def write_message(self, message: str) -> bool:
+        """Write an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet) at once,
+        when :meth:`send` would write it directly; False (nothing written) otherwise."""
         ws = self._direct
-        if (
+        return (
             ws is not None
             and not self._writing
             and not self._ended
-            and self.queue.empty()
+            and self.queue.empty()  # nothing may overtake what waits there
             and not self.last_ping  # a ping awaiting its pong: send() checks the timeout
             and ws.write_now("4" + message)
-        ):
-            return
-        await self.send(eio_packet.Packet(eio_packet.MESSAGE, message))
+        )
+
+    async def send_message(self, message: str) -> None:
+        """Send an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet),
+        written at once when :meth:`send` would, without building packet objects."""
+        if not self.write_message(message):
+            await self.send(eio_packet.Packet(eio_packet.MESSAGE, message))
 
     async def _websocket_handler(self, ws: HubWebSocket) -> None:
         """engineio's handler (upgrade from polling, then read until closed), reading each
@@ -269,13 +278,15 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
         writer = self._writer_task = asyncio.ensure_future(self._writer(ws))
         self._direct = ws
         events = getattr(server, "events", None)
+        receive = ws._sock.receive
         try:
             while True:
+                # ws.receive() and next_frame() in line: no coroutines of ours per frame.
                 try:
-                    data = await next_frame()
-                except ValueError:
+                    data = _frame_data(await receive())
+                except asyncio.CancelledError:
                     break
-                if data is None:
+                if data is None or len(data) > limit:
                     break
                 try:
                     if (
@@ -534,6 +545,7 @@ def encode_ack(namespace: str, ack_id: int, result: Any) -> str:
 
 
 MAX_ACK_ID_DIGITS = 15
+_DIGITS = "0123456789"
 
 
 class HubServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -556,13 +568,12 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
         body = frame[2:]
         if not body or body[0] == "/":
             return False  # another namespace
-        digits = 0
-        while digits < len(body) and body[digits].isdigit():
-            digits += 1
+        rest = body.lstrip(_DIGITS)
+        digits = len(body) - len(rest)
         if digits > MAX_ACK_ID_DIGITS:
             return False
         try:
-            message = orjson.loads(body[digits:])
+            message = orjson.loads(rest)
         except orjson.JSONDecodeError:
             return False
         if not isinstance(message, list) or not message or not isinstance(message[0], str):
@@ -590,8 +601,26 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
             self.logger.exception("event handler error")
             return True
         if digits:
-            await socket.send_message(encode_ack("/", int(body[:digits]), result))
+            ack = encode_ack("/", int(body[:digits]), result)
+            if not socket.write_message(ack):
+                await socket.send_message(ack)
         return True
+
+    async def emit_to(self, sid: str, event: str, data: Any, namespace: str = "/") -> None:
+        """``emit(event, data, to=sid)`` without callback: written at once when the socket is
+        connected to this process and keeps up; otherwise through :meth:`emit` (queued behind
+        what waits, or published to the node that holds the socket)."""
+        manager = self.manager
+        eio_sid = manager.eio_sid_from_sid(sid, namespace)
+        if eio_sid is not None:
+            socket = self.eio.sockets.get(eio_sid)
+            if (
+                isinstance(socket, HubSocket)
+                and manager.is_connected(sid, namespace)
+                and socket.write_message(encode_event(namespace, event, [data]))
+            ):
+                return
+        await self.emit(event, data, to=sid, namespace=namespace)
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return HubEngineServer
