@@ -503,7 +503,7 @@ class Hub:
             log.exception("hub_event_failed", hub_event=label)
             return error("internal_error", "something went wrong on our side")
         finally:
-            self.metrics.event(label, outcome).inc()
+            self.metrics.events.inc(label, outcome)
 
     # ------------------------------------------------------------------ consultations
 
