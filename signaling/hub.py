@@ -294,7 +294,12 @@ class Hub:
                 bus=recording_bus,
             )
             await self._recordings.start()
-        await self._consult.registry.heartbeat()
+        registry = self._consult.registry
+        if self._manager is not None and isinstance(registry, RedisRoomRegistry):
+            # Room changes are announced on the Socket.IO channel; each node caches rooms.
+            registry.announce_with(self._manager.publish_room_change)
+            self._manager.events = _ClusterEvents(self, registry)
+        await registry.heartbeat()
         self._registry_ok_since = time.monotonic()
         self._loop_task = asyncio.create_task(self._background())
 
@@ -623,18 +628,45 @@ class Hub:
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
             return {"delivered": False}
-        await self.sio.emit_to(
-            peer.sid,
-            "rtc:signal",
-            {
-                "appointment_id": room.appointment_id,
-                "from": sender.user_id,
-                # Relayed as sent: it validated strictly, so nothing was coerced.
-                "data": raw["data"],
-            },
-        )
+        signal = {
+            "appointment_id": room.appointment_id,
+            "from": sender.user_id,
+            # Relayed as sent: it validated strictly, so nothing was coerced.
+            "data": raw["data"],
+        }
+        if self._manager is not None and self.sio.manager.eio_sid_from_sid(peer.sid, MAIN) is None:
+            # The peer's socket is on another node, which checks the room again before it
+            # delivers (this node's view of the room may be a moment old).
+            await self._manager.publish_relay(
+                {"appointment_id": appointment_id, "from_sid": conn.sid, "to": peer.sid,
+                 "signal": signal}
+            )  # fmt: skip
+        else:
+            await self.sio.emit_to(peer.sid, "rtc:signal", signal)
         self.metrics.relay_latency.observe(time.perf_counter() - started)
         return {"delivered": True}
+
+    async def deliver_relayed(self, message: dict[str, Any]) -> None:
+        """A signal another node relayed to a socket of this node: delivered only if, as this
+        node knows the room (it hears every change in the channel's order), the sender still
+        signals to exactly that socket in that consultation."""
+        to, appointment_id = message.get("to"), message.get("appointment_id")
+        sender, signal = message.get("from_sid"), message.get("signal")
+        if not (isinstance(to, str) and isinstance(appointment_id, str)):
+            return
+        conn = self._sockets.get(to)
+        if conn is None or conn.appointment_id != appointment_id or not isinstance(sender, str):
+            return
+        registry = self.consult.registry
+        room = registry.known(appointment_id) or await registry.get(appointment_id)
+        if room is None:
+            return
+        try:
+            _, peer = room.relay_target(sender)
+        except DomainError:
+            return
+        if peer is not None and peer.sid == to:
+            await self.sio.emit_to(to, "rtc:signal", signal)
 
     async def _chat_send(
         self, conn: Connection, payload: ChatSendIn, _: Received
@@ -980,6 +1012,24 @@ class Hub:
         if self._repos is None:
             raise Unavailable("the hub is not running")
         return self._repos
+
+
+class _ClusterEvents:
+    """The hub's own messages on the Socket.IO channel (transport.RoomEvents): room changes
+    and whether this node hears them go to the registry's cache, relayed signals to the hub."""
+
+    def __init__(self, hub: Hub, registry: RedisRoomRegistry) -> None:
+        self._hub = hub
+        self._registry = registry
+
+    def room_changed(self, appointment_id: str, rev: int) -> None:
+        self._registry.room_changed(appointment_id, rev)
+
+    def listening(self, live: bool) -> None:
+        self._registry.listening(live)
+
+    async def relayed(self, message: dict[str, Any]) -> None:
+        await self._hub.deliver_relayed(message)
 
 
 async def cancel_and_wait(task: asyncio.Task[Any], *, give_up_after: float = 10.0) -> None:

@@ -42,8 +42,8 @@ import contextlib
 import contextvars
 import inspect
 import struct
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
 
 import engineio
 import orjson
@@ -495,10 +495,119 @@ class HubManager(_DirectEmit, socketio.AsyncManager):  # type: ignore[misc]
     """One process: rooms in memory."""
 
 
+ROOM_CHANGED = "hub_room_changed"
+ROOM_PROBE = "hub_room_probe"
+RELAY = "hub_relay"
+_HUB_METHODS = (ROOM_CHANGED, ROOM_PROBE, RELAY)
+
+
+class RoomEvents(Protocol):
+    """What the hub's own messages on the Socket.IO channel are for (the hub and its registry):
+    see :class:`HubRedisManager`."""
+
+    def room_changed(self, appointment_id: str, rev: int) -> None: ...
+
+    def listening(self, live: bool) -> None: ...
+
+    async def relayed(self, message: dict[str, Any]) -> None: ...
+
+
 class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[misc]
     """Many processes: python-socketio's Redis fan-out; what this node delivers itself goes
     through :class:`HubManager`. An emit to one socket connected to this node is not
-    published: no other node has that socket (python-socketio publishes every emit)."""
+    published: no other node has that socket (python-socketio publishes every emit).
+
+    The hub's own messages share the Socket.IO channel, so that every node sees them in one
+    order with the emits (Redis delivers a channel's messages to each subscriber in the order
+    it received them): a room's change (``ROOM_CHANGED``, after the registry stored it, before
+    anyone is told), a signal for a socket of another node (``RELAY``, checked there against
+    the room as that node knows it), and a probe (``ROOM_PROBE``) each node sends itself after
+    (re)subscribing: until it comes back, this node may have missed changes, and says so
+    (``listening(False)``)."""
+
+    events: RoomEvents | None = None
+    _listening = False
+    _in_listener = False
+    _probing: asyncio.Task[None] | None = None
+
+    def _set_listening(self, live: bool) -> None:
+        self._listening = live
+        if self.events is not None:
+            self.events.listening(live)
+
+    def _redis_connect(self) -> None:
+        # A new connection (to publish or to listen): changes may have been missed meanwhile.
+        self._set_listening(False)
+        super()._redis_connect()
+        if not self._in_listener:  # the listener probes once subscribed; here, probe now
+            self._probing = asyncio.ensure_future(self._probe())
+
+    async def publish_room_change(self, appointment_id: str, rev: int) -> None:
+        await self._publish(
+            {"method": ROOM_CHANGED, "appointment_id": appointment_id, "rev": rev,
+             "host_id": self.host_id}
+        )  # fmt: skip
+
+    async def publish_relay(self, message: dict[str, Any]) -> None:
+        await self._publish({**message, "method": RELAY, "host_id": self.host_id})
+
+    async def _probe(self) -> None:
+        await self._publish({"method": ROOM_PROBE, "host_id": self.host_id})
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        """python-socketio's listener, saying when this node stops hearing the channel (at
+        once, not after the back-off) and probing after each subscription."""
+        retry = 1.0
+        while True:
+            try:
+                self._in_listener = True
+                try:
+                    self._redis_connect()
+                finally:
+                    self._in_listener = False
+                await self.pubsub.subscribe(self.channel)
+                await self._probe()
+                retry = 1.0
+                async for message in self.pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._set_listening(False)
+                log.warning("redis_listen_failed", error=repr(exc), retry_in=retry)
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, 60.0)
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        """The channel's messages, decoded once; the hub's own are handled here, in order."""
+        async for message in super()._listen():
+            try:
+                data = orjson.loads(message)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(data, dict):
+                continue
+            method = data.get("method")
+            if method not in _HUB_METHODS:
+                yield data
+                continue
+            try:
+                await self._hub_message(method, data)
+            except Exception:
+                log.exception("hub_message_failed", method=method)
+
+    async def _hub_message(self, method: str, data: dict[str, Any]) -> None:
+        events = self.events
+        if method == ROOM_PROBE:
+            if data.get("host_id") == self.host_id and not self._listening:
+                self._set_listening(True)
+            return
+        if events is None:
+            return
+        if method == ROOM_CHANGED:
+            events.room_changed(str(data["appointment_id"]), int(data["rev"]))
+        elif method == RELAY and data.get("host_id") != self.host_id:
+            await events.relayed(data)
 
     async def emit(
         self,
