@@ -149,10 +149,10 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
         if self._transport is not None:
             self._transport.abort()
 
-    def write_now(self, message: str) -> bool:
-        """Write ``message`` as one text frame at once, when the connection keeps up and is
-        not closing; False (nothing written) otherwise. A server's frames are unmasked and,
-        without compression, plain: the header is the opcode and the length."""
+    def write_now(self, data: bytes) -> bool:
+        """Write ``data`` (UTF-8 text) as one text frame at once, when the connection keeps up
+        and is not closing; False (nothing written) otherwise. A server's frames are unmasked
+        and, without compression, plain: the header is the opcode and the length."""
         transport = self._transport
         if (
             transport is None
@@ -161,7 +161,6 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
             or transport.get_write_buffer_size() >= WRITE_BUFFER_LIMIT
         ):
             return False
-        data = message.encode()
         size = len(data)
         if size < 126:
             header = bytes((0x81, size))
@@ -228,6 +227,10 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
     def write_message(self, message: str) -> bool:
         """Write an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet) at once,
         when :meth:`send` would write it directly; False (nothing written) otherwise."""
+        return self.write_packet(("4" + message).encode())
+
+    def write_packet(self, packet: bytes) -> bool:
+        """:meth:`write_message` of an Engine.IO packet already encoded (UTF-8)."""
         ws = self._direct
         return (
             ws is not None
@@ -235,7 +238,7 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             and not self._ended
             and self.queue.empty()  # nothing may overtake what waits there
             and not self.last_ping  # a ping awaiting its pong: send() checks the timeout
-            and ws.write_now("4" + message)
+            and ws.write_now(packet)
         )
 
     async def send_message(self, message: str) -> None:
@@ -646,13 +649,6 @@ def encode_event(namespace: str, event: str, args: list[Any]) -> str:
     return prefix + orjson.dumps([event, *args]).decode()
 
 
-def encode_ack(namespace: str, ack_id: int, result: Any) -> str:
-    """A Socket.IO ACK packet answering ``ack_id`` with ``result`` (a tuple: several values)."""
-    data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
-    prefix = "3" if namespace == "/" else f"3{namespace},"
-    return prefix + str(ack_id) + orjson.dumps(data).decode()
-
-
 MAX_ACK_ID_DIGITS = 15
 _DIGITS = "0123456789"
 
@@ -710,9 +706,13 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
             self.logger.exception("event handler error")
             return True
         if digits:
-            ack = encode_ack("/", int(body[:digits]), result)
-            if not socket.write_message(ack):
-                await socket.send_message(ack)
+            # The Socket.IO ACK (``3<id>[values]``) in an Engine.IO MESSAGE, as bytes.
+            values = (
+                [] if result is None else list(result) if isinstance(result, tuple) else [result]
+            )
+            packet = b"43%d" % int(body[:digits]) + orjson.dumps(values)
+            if not socket.write_packet(packet):
+                await socket.send_message(packet[1:].decode())
         return True
 
     async def emit_to(self, sid: str, event: str, data: Any, namespace: str = "/") -> None:
@@ -723,12 +723,14 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
         eio_sid = manager.eio_sid_from_sid(sid, namespace)
         if eio_sid is not None:
             socket = self.eio.sockets.get(eio_sid)
-            if (
-                isinstance(socket, HubSocket)
-                and manager.is_connected(sid, namespace)
-                and socket.write_message(encode_event(namespace, event, [data]))
-            ):
-                return
+            if isinstance(socket, HubSocket) and manager.is_connected(sid, namespace):
+                packet = (
+                    b"42" + orjson.dumps([event, data])  # encode_event("/", ...), as bytes
+                    if namespace == "/"
+                    else ("4" + encode_event(namespace, event, [data])).encode()
+                )
+                if socket.write_packet(packet):
+                    return
         await self.emit(event, data, to=sid, namespace=namespace)
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
