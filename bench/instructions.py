@@ -17,12 +17,14 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from bench.clinic import Clinic, pair_config
 from bench.loadgen import Generators
 from bench.procs import BENCH, ROOT, Server, stop_process, wait_listening
+from bench.report import RESULTS
 from storage.embedded import free_port
 
 RATE = 100  # signals per second: slow enough for a server under callgrind
@@ -110,6 +112,7 @@ async def count(
     finally:
         stop_process(server.process, grace=120)
     total = _total(out)
+    kept = _keep(out, kind)
     relayed = result.received
     return {
         "instructions_per_signal": round(total / relayed) if relayed else None,
@@ -117,7 +120,17 @@ async def count(
         "instructions": total,
         "errors": result.errors,
         "root": str(root),
+        "callgrind_file": str(kept),
     }
+
+
+def _keep(out: Path, kind: str) -> Path:
+    """The callgrind file, kept in ``bench/results/`` for ``callgrind_annotate`` (which functions
+    the instructions went to)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    kept = RESULTS / f"callgrind-{kind}-{time.strftime('%Y%m%d-%H%M%S')}.out"
+    shutil.copyfile(out, kept)
+    return kept
 
 
 def _control(server: Server, switch: str) -> None:

@@ -208,10 +208,16 @@ class Room:
         return None
 
     def seat_of_user(self, user_id: str) -> Seat | None:
-        return next((s for s in self.seats if s.user_id == user_id), None)
+        for seat in self.seats:  # a loop, not a generator: this is on every signal's path
+            if seat.user_id == user_id:
+                return seat
+        return None
 
     def seat_of_sid(self, sid: str) -> Seat | None:
-        return next((s for s in self.seats if s.sid == sid), None)
+        for seat in self.seats:
+            if seat.sid == sid:
+                return seat
+        return None
 
     def require_seat(self, sid: str) -> Seat:
         """The seat this socket holds; :class:`Forbidden` when it holds none."""
@@ -221,7 +227,10 @@ class Room:
         return seat
 
     def other_seat(self, seat: Seat) -> Seat | None:
-        return next((s for s in self.seats if s.user_id != seat.user_id), None)
+        for other in self.seats:
+            if other.user_id != seat.user_id:
+                return other
+        return None
 
     @property
     def present(self) -> Present:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -68,6 +69,24 @@ class Received:
 
 
 NOTHING = Received(raw={}, size=0)
+
+
+def screen_event(
+    args: tuple[Any, ...], *, max_bytes: int, accepts: Callable[[dict[str, Any]], bool]
+) -> Received | None:
+    """The payload as received, when it is one JSON object of at most ``max_bytes`` that
+    ``accepts`` takes (a check that accepts only what the event's model accepts, without building
+    the model); None otherwise, and :func:`parse_event` decides and words the error."""
+    if len(args) != 1:
+        return None
+    raw = args[0]
+    if type(raw) is not dict or not accepts(raw):
+        return None
+    try:
+        size = len(orjson.dumps(raw))
+    except TypeError:  # binary data: refused by parse_event
+        return None
+    return Received(raw=raw, size=size) if size <= max_bytes else None
 
 
 def parse_payload(model: type[M], args: tuple[Any, ...], *, max_bytes: int) -> M:

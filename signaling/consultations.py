@@ -97,8 +97,19 @@ class ConsultationService:
 
     async def room_for(self, sid: str, appointment_id: str) -> Room:
         """The room this socket holds a seat in; :class:`Forbidden` otherwise."""
+        room = self.known_room_for(sid, appointment_id)
+        if room is not None:
+            return room
         room = await self.registry.get(appointment_id)
         if room is None or room.seat_of_sid(sid) is None:
+            raise Forbidden("join the consultation first")
+        return room
+
+    def known_room_for(self, sid: str, appointment_id: str) -> Room | None:
+        """:meth:`room_for` without waiting, when the registry knows the room's current state;
+        None when it must be read."""
+        room = self.registry.known(appointment_id)
+        if room is not None and room.seat_of_sid(sid) is None:
             raise Forbidden("join the consultation first")
         return room
 

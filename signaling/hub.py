@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
@@ -50,7 +51,15 @@ from domain.errors import (
 from domain.ids import AppointmentId, UserId
 from domain.recording import RecordingState, RecordingTarget, StopReason
 from domain.users import Principal, Role
-from signaling.acks import Received, UnknownEvent, error, error_from, ok, parse_event
+from signaling.acks import (
+    Received,
+    UnknownEvent,
+    error,
+    error_from,
+    ok,
+    parse_event,
+    screen_event,
+)
 from signaling.consultations import Caller, ConsultationService
 from signaling.ice import IceSource, ice_servers_for
 from signaling.metrics import HubMetrics
@@ -65,6 +74,8 @@ from signaling.models import (
     TypingIn,
     room_summary,
     room_view,
+    signal_accepted,
+    signal_size,
 )
 from signaling.origins import OriginPolicy
 from signaling.ratelimit import TokenBucket
@@ -175,6 +186,9 @@ class EventSpec:
     model: type[Payload]
     handler: Handler
     max_bytes: int
+    # Takes only payloads the model accepts, without building it: the handler then gets None
+    # for the model and reads the payload as received (acks.screen_event).
+    accepts: Callable[[dict[str, Any]], bool] | None = None
 
 
 class RecordingDisabled(Forbidden):
@@ -282,7 +296,12 @@ class Hub:
                 bus=recording_bus,
             )
             await self._recordings.start()
-        await self._consult.registry.heartbeat()
+        registry = self._consult.registry
+        if self._manager is not None and isinstance(registry, RedisRoomRegistry):
+            # Room changes are announced on the Socket.IO channel; each node caches rooms.
+            registry.announce_with(self._manager.publish_room_change)
+            self._manager.events = _ClusterEvents(self, registry)
+        await registry.heartbeat()
         self._registry_ok_since = time.monotonic()
         self._loop_task = asyncio.create_task(self._background())
 
@@ -355,7 +374,9 @@ class Hub:
             "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
             "consult:end": EventSpec(AppointmentIn, self._end, cap),
             # The SDP's own cap is checked in the handler; JSON escapes may double its size.
-            "rtc:signal": EventSpec(SignalIn, self._signal, 2 * signal_cap + 1024),
+            "rtc:signal": EventSpec(
+                SignalIn, self._signal, 2 * signal_cap + 1024, accepts=signal_accepted
+            ),
             "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
             "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
             "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
@@ -368,10 +389,10 @@ class Hub:
         }
         self.sio.on("connect", self._on_connect, namespace=MAIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=MAIN)
-        self.sio.on("*", self._on_event, namespace=MAIN)
+        self.sio.on("*", functools.partial(self._dispatch, self._events), namespace=MAIN)
         self.sio.on("connect", self._on_admin_connect, namespace=ADMIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=ADMIN)
-        self.sio.on("*", self._on_admin_event, namespace=ADMIN)
+        self.sio.on("*", functools.partial(self._dispatch, self._admin_events), namespace=ADMIN)
 
     # ------------------------------------------------------------------ connections
 
@@ -450,15 +471,10 @@ class Hub:
 
     # ------------------------------------------------------------------ dispatch
 
-    async def _on_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
-        return await self._dispatch(self._events, event, sid, args)
-
-    async def _on_admin_event(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
-        return await self._dispatch(self._admin_events, event, sid, args)
-
     async def _dispatch(
-        self, table: dict[str, EventSpec], event: str, sid: str, args: tuple[Any, ...]
+        self, table: dict[str, EventSpec], event: str, sid: str, *args: Any
     ) -> dict[str, Any]:
+        """Every client event of a namespace (its ``*`` handler, bound to its table)."""
         spec = table.get(event) if isinstance(event, str) else None  # a name may be any JSON
         label = event if spec is not None else "unknown"
         outcome = "ok"
@@ -473,6 +489,13 @@ class Hub:
                 raise UnknownEvent(f"unknown event {str(event)[:64]!r}")
             if event != "auth:refresh":  # renewing a token is the client's doing, not a person's
                 conn.active = True
+            screened = (
+                screen_event(args, max_bytes=spec.max_bytes, accepts=spec.accepts)
+                if spec.accepts is not None
+                else None
+            )
+            if screened is not None:
+                return ok(**await spec.handler(conn, None, screened))
             payload, received = parse_event(spec.model, args, max_bytes=spec.max_bytes)
             return ok(**await spec.handler(conn, payload, received))
         except DomainError as exc:
@@ -487,7 +510,7 @@ class Hub:
             log.exception("hub_event_failed", hub_event=label)
             return error("internal_error", "something went wrong on our side")
         finally:
-            self.metrics.event(label, outcome).inc()
+            self.metrics.events.inc(label, outcome)
 
     # ------------------------------------------------------------------ consultations
 
@@ -586,33 +609,66 @@ class Hub:
     # ------------------------------------------------------------------ signaling and chat
 
     async def _signal(
-        self, conn: Connection, payload: SignalIn, received: Received
+        self, conn: Connection, payload: SignalIn | None, received: Received
     ) -> dict[str, Any]:
+        """``payload`` is None when ``signal_accepted`` took the payload: it is valid as sent."""
         started = time.perf_counter()
         cap = self.config.signal_max_bytes
-        # data.size() (SDP bytes plus the rest as JSON) is never more than the whole payload
-        # as JSON, so it is only computed for a payload bigger than the cap.
-        if received.size > cap and payload.data.size() > cap:
+        raw = received.raw
+        # The signal's size (SDP bytes plus the rest as JSON) is never more than the whole
+        # payload as JSON, so it is only computed for a payload bigger than the cap.
+        if received.size > cap and signal_size(raw["data"]) > cap:
             raise PayloadTooLarge(
                 f"a signal may carry at most {self.config.signal_max_bytes} bytes"
             )
-        conn.require_joined(payload.appointment_id)
-        room = await self.consult.room_for(conn.sid, payload.appointment_id)
+        appointment_id: str = raw["appointment_id"]
+        conn.require_joined(appointment_id)
+        consult = self.consult
+        room = consult.known_room_for(conn.sid, appointment_id) or await consult.room_for(
+            conn.sid, appointment_id
+        )
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
             return {"delivered": False}
-        await self.sio.emit(
-            "rtc:signal",
-            {
-                "appointment_id": room.appointment_id,
-                "from": sender.user_id,
-                # Relayed as sent: it validated strictly, so nothing was coerced.
-                "data": received.raw["data"],
-            },
-            to=peer.sid,
-        )
+        signal = {
+            "appointment_id": room.appointment_id,
+            "from": sender.user_id,
+            # Relayed as sent: it validated strictly, so nothing was coerced.
+            "data": raw["data"],
+        }
+        if self._manager is not None and self.sio.manager.eio_sid_from_sid(peer.sid, MAIN) is None:
+            # The peer's socket is on another node, which checks the room again before it
+            # delivers (this node's view of the room may be a moment old).
+            await self._manager.publish_relay(
+                {"appointment_id": appointment_id, "from_sid": conn.sid, "to": peer.sid,
+                 "signal": signal}
+            )  # fmt: skip
+        else:
+            await self.sio.emit_to(peer.sid, "rtc:signal", signal)
         self.metrics.relay_latency.observe(time.perf_counter() - started)
         return {"delivered": True}
+
+    async def deliver_relayed(self, message: dict[str, Any]) -> None:
+        """A signal another node relayed to a socket of this node: delivered only if, as this
+        node knows the room (it hears every change in the channel's order), the sender still
+        signals to exactly that socket in that consultation."""
+        to, appointment_id = message.get("to"), message.get("appointment_id")
+        sender, signal = message.get("from_sid"), message.get("signal")
+        if not (isinstance(to, str) and isinstance(appointment_id, str)):
+            return
+        conn = self._sockets.get(to)
+        if conn is None or conn.appointment_id != appointment_id or not isinstance(sender, str):
+            return
+        registry = self.consult.registry
+        room = registry.known(appointment_id) or await registry.get(appointment_id)
+        if room is None:
+            return
+        try:
+            _, peer = room.relay_target(sender)
+        except DomainError:
+            return
+        if peer is not None and peer.sid == to:
+            await self.sio.emit_to(to, "rtc:signal", signal)
 
     async def _chat_send(
         self, conn: Connection, payload: ChatSendIn, _: Received
@@ -967,6 +1023,24 @@ class Hub:
         if self._repos is None:
             raise Unavailable("the hub is not running")
         return self._repos
+
+
+class _ClusterEvents:
+    """The hub's own messages on the Socket.IO channel (transport.RoomEvents): room changes
+    and whether this node hears them go to the registry's cache, relayed signals to the hub."""
+
+    def __init__(self, hub: Hub, registry: RedisRoomRegistry) -> None:
+        self._hub = hub
+        self._registry = registry
+
+    def room_changed(self, appointment_id: str, rev: int) -> None:
+        self._registry.room_changed(appointment_id, rev)
+
+    def listening(self, live: bool) -> None:
+        self._registry.listening(live)
+
+    async def relayed(self, message: dict[str, Any]) -> None:
+        await self._hub.deliver_relayed(message)
 
 
 async def cancel_and_wait(task: asyncio.Task[Any], *, give_up_after: float = 10.0) -> None:

@@ -58,8 +58,7 @@ class SignalData(BaseModel):
 
     def size(self) -> int:
         """Bytes of the SDP plus the rest as JSON (what the signal cap limits)."""
-        rest = self.model_dump(mode="json", exclude_unset=True, exclude={"sdp"})
-        return len((self.sdp or "").encode()) + len(orjson.dumps(rest))
+        return signal_size(self.model_dump(mode="json", exclude_unset=True))
 
     @field_validator("sdp")
     @classmethod
@@ -89,6 +88,66 @@ class SignalData(BaseModel):
 class SignalIn(Payload):
     appointment_id: AppointmentRef
     data: SignalData
+
+
+def signal_size(data: dict[str, Any]) -> int:
+    """Bytes of a signal's SDP plus the rest as JSON (what the signal cap limits), of the data
+    as received (which, when it validates, is what :class:`SignalData` holds)."""
+    sdp = data.get("sdp")
+    rest = {k: v for k, v in data.items() if k != "sdp"}
+    return len(sdp.encode() if isinstance(sdp, str) else b"") + len(orjson.dumps(rest))
+
+
+_SIGNAL_TYPES = frozenset(("offer", "answer", "candidate", "restart", "bye"))
+_CANDIDATE_FIELDS = frozenset(("candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"))
+_HEX = frozenset("0123456789abcdef")
+
+
+def _token(value: Any, max_length: int) -> bool:
+    """A ``str | None`` of at most ``max_length`` characters of ``[!-~]``, or None."""
+    return value is None or (
+        type(value) is str
+        and len(value) <= max_length
+        and value.isascii()
+        and value.isprintable()
+        and " " not in value
+    )
+
+
+def signal_accepted(raw: dict[str, Any]) -> bool:
+    """True only for a payload that :class:`SignalIn` accepts unchanged: the checks of the model,
+    without building it, for what most signals are (trickled candidates, end of candidates,
+    ``restart``, ``bye``; an SDP always goes through the model). False says nothing: the model
+    decides, and words the error. A property test holds the two together."""
+    if len(raw) != 2:
+        return False
+    appointment_id = raw.get("appointment_id")
+    data = raw.get("data")
+    if type(appointment_id) is not str or len(appointment_id) != 24:
+        return False
+    if not _HEX.issuperset(appointment_id) or type(data) is not dict:
+        return False
+    kind = data.get("type")
+    if type(kind) is not str or kind not in _SIGNAL_TYPES or kind in ("offer", "answer"):
+        return False
+    if "sdp" in data:
+        return False
+    candidate = data.get("candidate")
+    if candidate is None:
+        return True
+    if type(candidate) is str:
+        return candidate_problem(candidate) is None
+    if type(candidate) is not dict or not _CANDIDATE_FIELDS.issuperset(candidate):
+        return False
+    text = candidate.get("candidate", "")
+    index = candidate.get("sdpMLineIndex")
+    return (
+        type(text) is str
+        and candidate_problem(text) is None
+        and _token(candidate.get("sdpMid"), 64)
+        and (index is None or (type(index) is int and 0 <= index < MAX_MEDIA_SECTIONS))
+        and _token(candidate.get("usernameFragment"), 256)
+    )
 
 
 class ChatSendIn(Payload):

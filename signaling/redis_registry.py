@@ -20,7 +20,8 @@ node goes on (signals, chat); every change still needs Redis (``unavailable`` un
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -38,6 +39,9 @@ from signaling.registry import Change, Updated, apply, new_node_id
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 100
+# How long a room read or written stays known without another read, at most: announcements
+# keep the cache exact; this bounds what one lost announcement could cost.
+CACHE_SECONDS = 1.0
 ROOM_KEEP = timedelta(days=1)
 
 
@@ -139,6 +143,57 @@ class RedisRoomRegistry:
         self.node_id = node_id or new_node_id()
         # The last seen state of rooms where this node holds a seat (read during an outage).
         self._local: dict[str, Room] = {}
+        # The rooms this node knows to be current (``known``), while it hears every change:
+        # see "Two nodes" in docs/ARCHITECTURE.md.
+        self._cache: dict[str, tuple[Room, float]] = {}
+        self._floor: dict[str, int] = {}  # the newest revision announced, per room
+        self._hearing = False
+        self._epoch = 0  # grows each time this node starts or stops hearing every change
+        self._notify: Callable[[str, int], Awaitable[None]] | None = None
+        self._monotonic = time.monotonic
+
+    # ------------------------------------------------------------------ the node's cache
+
+    def announce_with(self, notify: Callable[[str, int], Awaitable[None]]) -> None:
+        """Every stored change is announced with ``notify(appointment_id, rev)`` (the hub's
+        Socket.IO channel); without it, nothing is cached."""
+        self._notify = notify
+
+    def listening(self, live: bool) -> None:
+        """Whether this node hears every announced change from now on. When it stops, what it
+        knew is forgotten, and so is any read that started before it hears again."""
+        if not live:
+            self._cache.clear()
+            self._floor.clear()
+        self._epoch += 1  # a read begun before now may be older than a change it missed
+        self._hearing = live and self._notify is not None
+
+    def room_changed(self, appointment_id: str, rev: int) -> None:
+        """Some node stored revision ``rev`` of this room: an older state is not current."""
+        if rev > self._floor.get(appointment_id, -1):
+            self._floor[appointment_id] = rev
+        cached = self._cache.get(appointment_id)
+        if cached is not None and cached[0].rev < rev:
+            del self._cache[appointment_id]
+
+    def _remember(self, appointment_id: str, room: Room | None, epoch: int) -> None:
+        """Keep a state read or written at ``epoch``, if it is still the newest known."""
+        if not self._hearing or epoch != self._epoch:
+            return
+        if room is None:
+            self._cache.pop(appointment_id, None)
+        elif room.rev >= self._floor.get(appointment_id, -1):
+            self._cache[appointment_id] = (room, self._monotonic())
+
+    def known(self, appointment_id: str) -> Room | None:
+        cached = self._cache.get(appointment_id)
+        if cached is None or not self._hearing:
+            return None
+        room, at = cached
+        if self._monotonic() - at > CACHE_SECONDS:  # bounds what a lost announcement costs
+            del self._cache[appointment_id]
+            return None
+        return room
 
     def _seen(self, appointment_id: str, room: Room | None) -> None:
         if room is not None and any(s.node == self.node_id for s in room.seats):
@@ -157,6 +212,7 @@ class RedisRoomRegistry:
         return f"{self._prefix}:node:{node_id}"
 
     async def get(self, appointment_id: str) -> Room | None:
+        epoch = self._epoch
         try:
             raw = await self._r.get(self._room_key(appointment_id))
         except RedisError:
@@ -166,10 +222,12 @@ class RedisRoomRegistry:
             return known
         room = decode_room(raw) if raw is not None else None
         self._seen(appointment_id, room)
+        self._remember(appointment_id, room, epoch)
         return room
 
     async def update(self, appointment_id: str, change: Change[T]) -> Updated[T]:
         key = self._room_key(appointment_id)
+        epoch = self._epoch
         for _ in range(MAX_ATTEMPTS):
             async with self._r.pipeline(transaction=True) as pipe:
                 try:
@@ -192,7 +250,12 @@ class RedisRoomRegistry:
                 except WatchError:
                     continue
                 self._seen(appointment_id, after)
-                return Updated(before=before, after=after, result=result, changed=True)
+                update = Updated(before=before, after=after, result=result, changed=True)
+                self.room_changed(appointment_id, update.rev)
+                self._remember(appointment_id, after, epoch)
+                if self._notify is not None:  # before anyone is told of the change
+                    await self._notify(appointment_id, update.rev)
+                return update
         raise Unavailable("the consultation could not be updated; try again")
 
     async def all(self) -> list[Room]:

@@ -64,6 +64,10 @@ class RoomRegistry(Protocol):
 
     async def get(self, appointment_id: str) -> Room | None: ...
 
+    def known(self, appointment_id: str) -> Room | None:
+        """The room, when this node knows its current state without asking anyone; None when
+        it must be read with :meth:`get` (the hot path of signals asks this first)."""
+
     async def update(self, appointment_id: str, change: Change[T]) -> Updated[T]: ...
 
     async def all(self) -> list[Room]: ...
@@ -85,6 +89,9 @@ class MemoryRoomRegistry:
         self._rooms: dict[str, Room] = {}
 
     async def get(self, appointment_id: str) -> Room | None:
+        return self._rooms.get(appointment_id)
+
+    def known(self, appointment_id: str) -> Room | None:
         return self._rooms.get(appointment_id)
 
     async def update(self, appointment_id: str, change: Change[T]) -> Updated[T]:

@@ -42,14 +42,14 @@ import contextlib
 import contextvars
 import inspect
 import struct
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
 
 import engineio
 import orjson
 import socketio
 import structlog
-from aiohttp import WSMsgType, web
+from aiohttp import WSMessage, WSMsgType, web
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
@@ -149,10 +149,10 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
         if self._transport is not None:
             self._transport.abort()
 
-    def write_now(self, message: str) -> bool:
-        """Write ``message`` as one text frame at once, when the connection keeps up and is
-        not closing; False (nothing written) otherwise. A server's frames are unmasked and,
-        without compression, plain: the header is the opcode and the length."""
+    def write_now(self, data: bytes) -> bool:
+        """Write ``data`` (UTF-8 text) as one text frame at once, when the connection keeps up
+        and is not closing; False (nothing written) otherwise. A server's frames are unmasked
+        and, without compression, plain: the header is the opcode and the length."""
         transport = self._transport
         if (
             transport is None
@@ -161,7 +161,6 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
             or transport.get_write_buffer_size() >= WRITE_BUFFER_LIMIT
         ):
             return False
-        data = message.encode()
         size = len(data)
         if size < 126:
             header = bytes((0x81, size))
@@ -184,17 +183,22 @@ class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
             msg = await self._sock.receive()
         except asyncio.CancelledError:
             return None
-        if msg.type is WSMsgType.TEXT:
-            text: str = msg.data
-            if not text or text[0] not in "0123456":
-                # Not an Engine.IO packet: the connection goes (the library would raise).
-                log.warning("engineio_bad_packet", length=len(text))
-                return None
-            return text
-        if msg.type is WSMsgType.BINARY:
-            data: bytes = msg.data
-            return data
-        return None
+        return _frame_data(msg)
+
+
+def _frame_data(msg: WSMessage) -> str | bytes | None:
+    """A WebSocket message's Engine.IO data; None when the connection closed, or must close."""
+    if msg.type is WSMsgType.TEXT:
+        text: str = msg.data
+        if not text or text[0] not in "0123456":
+            # Not an Engine.IO packet: the connection goes (the library would raise).
+            log.warning("engineio_bad_packet", length=len(text))
+            return None
+        return text
+    if msg.type is WSMsgType.BINARY:
+        data: bytes = msg.data
+        return data
+    return None
 
 
 class HubSocket(AsyncSocket):  # type: ignore[misc]
@@ -220,20 +224,28 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             return
         await self.queue.put(pkt)
 
-    async def send_message(self, message: str) -> None:
-        """Send an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet),
-        written at once when :meth:`send` would, without building packet objects."""
+    def write_message(self, message: str) -> bool:
+        """Write an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet) at once,
+        when :meth:`send` would write it directly; False (nothing written) otherwise."""
+        return self.write_packet(("4" + message).encode())
+
+    def write_packet(self, packet: bytes) -> bool:
+        """:meth:`write_message` of an Engine.IO packet already encoded (UTF-8)."""
         ws = self._direct
-        if (
+        return (
             ws is not None
             and not self._writing
             and not self._ended
-            and self.queue.empty()
+            and self.queue.empty()  # nothing may overtake what waits there
             and not self.last_ping  # a ping awaiting its pong: send() checks the timeout
-            and ws.write_now("4" + message)
-        ):
-            return
-        await self.send(eio_packet.Packet(eio_packet.MESSAGE, message))
+            and ws.write_now(packet)
+        )
+
+    async def send_message(self, message: str) -> None:
+        """Send an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet),
+        written at once when :meth:`send` would, without building packet objects."""
+        if not self.write_message(message):
+            await self.send(eio_packet.Packet(eio_packet.MESSAGE, message))
 
     async def _websocket_handler(self, ws: HubWebSocket) -> None:
         """engineio's handler (upgrade from polling, then read until closed), reading each
@@ -269,13 +281,15 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
         writer = self._writer_task = asyncio.ensure_future(self._writer(ws))
         self._direct = ws
         events = getattr(server, "events", None)
+        receive = ws._sock.receive
         try:
             while True:
+                # ws.receive() and next_frame() in line: no coroutines of ours per frame.
                 try:
-                    data = await next_frame()
-                except ValueError:
+                    data = _frame_data(await receive())
+                except asyncio.CancelledError:
                     break
-                if data is None:
+                if data is None or len(data) > limit:
                     break
                 try:
                     if (
@@ -484,10 +498,119 @@ class HubManager(_DirectEmit, socketio.AsyncManager):  # type: ignore[misc]
     """One process: rooms in memory."""
 
 
+ROOM_CHANGED = "hub_room_changed"
+ROOM_PROBE = "hub_room_probe"
+RELAY = "hub_relay"
+_HUB_METHODS = (ROOM_CHANGED, ROOM_PROBE, RELAY)
+
+
+class RoomEvents(Protocol):
+    """What the hub's own messages on the Socket.IO channel are for (the hub and its registry):
+    see :class:`HubRedisManager`."""
+
+    def room_changed(self, appointment_id: str, rev: int) -> None: ...
+
+    def listening(self, live: bool) -> None: ...
+
+    async def relayed(self, message: dict[str, Any]) -> None: ...
+
+
 class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[misc]
     """Many processes: python-socketio's Redis fan-out; what this node delivers itself goes
     through :class:`HubManager`. An emit to one socket connected to this node is not
-    published: no other node has that socket (python-socketio publishes every emit)."""
+    published: no other node has that socket (python-socketio publishes every emit).
+
+    The hub's own messages share the Socket.IO channel, so that every node sees them in one
+    order with the emits (Redis delivers a channel's messages to each subscriber in the order
+    it received them): a room's change (``ROOM_CHANGED``, after the registry stored it, before
+    anyone is told), a signal for a socket of another node (``RELAY``, checked there against
+    the room as that node knows it), and a probe (``ROOM_PROBE``) each node sends itself after
+    (re)subscribing: until it comes back, this node may have missed changes, and says so
+    (``listening(False)``)."""
+
+    events: RoomEvents | None = None
+    _listening = False
+    _in_listener = False
+    _probing: asyncio.Task[None] | None = None
+
+    def _set_listening(self, live: bool) -> None:
+        self._listening = live
+        if self.events is not None:
+            self.events.listening(live)
+
+    def _redis_connect(self) -> None:
+        # A new connection (to publish or to listen): changes may have been missed meanwhile.
+        self._set_listening(False)
+        super()._redis_connect()
+        if not self._in_listener:  # the listener probes once subscribed; here, probe now
+            self._probing = asyncio.ensure_future(self._probe())
+
+    async def publish_room_change(self, appointment_id: str, rev: int) -> None:
+        await self._publish(
+            {"method": ROOM_CHANGED, "appointment_id": appointment_id, "rev": rev,
+             "host_id": self.host_id}
+        )  # fmt: skip
+
+    async def publish_relay(self, message: dict[str, Any]) -> None:
+        await self._publish({**message, "method": RELAY, "host_id": self.host_id})
+
+    async def _probe(self) -> None:
+        await self._publish({"method": ROOM_PROBE, "host_id": self.host_id})
+
+    async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
+        """python-socketio's listener, saying when this node stops hearing the channel (at
+        once, not after the back-off) and probing after each subscription."""
+        retry = 1.0
+        while True:
+            try:
+                self._in_listener = True
+                try:
+                    self._redis_connect()
+                finally:
+                    self._in_listener = False
+                await self.pubsub.subscribe(self.channel)
+                await self._probe()
+                retry = 1.0
+                async for message in self.pubsub.listen():
+                    yield message
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._set_listening(False)
+                log.warning("redis_listen_failed", error=repr(exc), retry_in=retry)
+                await asyncio.sleep(retry)
+                retry = min(retry * 2, 60.0)
+
+    async def _listen(self) -> AsyncIterator[Any]:
+        """The channel's messages, decoded once; the hub's own are handled here, in order."""
+        async for message in super()._listen():
+            try:
+                data = orjson.loads(message)
+            except orjson.JSONDecodeError:
+                continue
+            if not isinstance(data, dict):
+                continue
+            method = data.get("method")
+            if method not in _HUB_METHODS:
+                yield data
+                continue
+            try:
+                await self._hub_message(method, data)
+            except Exception:
+                log.exception("hub_message_failed", method=method)
+
+    async def _hub_message(self, method: str, data: dict[str, Any]) -> None:
+        events = self.events
+        if method == ROOM_PROBE:
+            if data.get("host_id") == self.host_id and not self._listening:
+                self._set_listening(True)
+            return
+        if events is None:
+            return
+        if method == ROOM_CHANGED:
+            events.room_changed(str(data["appointment_id"]), int(data["rev"]))
+        elif method == RELAY and data.get("host_id") != self.host_id:
+            await events.relayed(data)
 
     async def emit(
         self,
@@ -526,14 +649,8 @@ def encode_event(namespace: str, event: str, args: list[Any]) -> str:
     return prefix + orjson.dumps([event, *args]).decode()
 
 
-def encode_ack(namespace: str, ack_id: int, result: Any) -> str:
-    """A Socket.IO ACK packet answering ``ack_id`` with ``result`` (a tuple: several values)."""
-    data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
-    prefix = "3" if namespace == "/" else f"3{namespace},"
-    return prefix + str(ack_id) + orjson.dumps(data).decode()
-
-
 MAX_ACK_ID_DIGITS = 15
+_DIGITS = "0123456789"
 
 
 class HubServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -556,13 +673,12 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
         body = frame[2:]
         if not body or body[0] == "/":
             return False  # another namespace
-        digits = 0
-        while digits < len(body) and body[digits].isdigit():
-            digits += 1
+        rest = body.lstrip(_DIGITS)
+        digits = len(body) - len(rest)
         if digits > MAX_ACK_ID_DIGITS:
             return False
         try:
-            message = orjson.loads(body[digits:])
+            message = orjson.loads(rest)
         except orjson.JSONDecodeError:
             return False
         if not isinstance(message, list) or not message or not isinstance(message[0], str):
@@ -590,8 +706,32 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
             self.logger.exception("event handler error")
             return True
         if digits:
-            await socket.send_message(encode_ack("/", int(body[:digits]), result))
+            # The Socket.IO ACK (``3<id>[values]``) in an Engine.IO MESSAGE, as bytes.
+            values = (
+                [] if result is None else list(result) if isinstance(result, tuple) else [result]
+            )
+            packet = b"43%d" % int(body[:digits]) + orjson.dumps(values)
+            if not socket.write_packet(packet):
+                await socket.send_message(packet[1:].decode())
         return True
+
+    async def emit_to(self, sid: str, event: str, data: Any, namespace: str = "/") -> None:
+        """``emit(event, data, to=sid)`` without callback: written at once when the socket is
+        connected to this process and keeps up; otherwise through :meth:`emit` (queued behind
+        what waits, or published to the node that holds the socket)."""
+        manager = self.manager
+        eio_sid = manager.eio_sid_from_sid(sid, namespace)
+        if eio_sid is not None:
+            socket = self.eio.sockets.get(eio_sid)
+            if isinstance(socket, HubSocket) and manager.is_connected(sid, namespace):
+                packet = (
+                    b"42" + orjson.dumps([event, data])  # encode_event("/", ...), as bytes
+                    if namespace == "/"
+                    else ("4" + encode_event(namespace, event, [data])).encode()
+                )
+                if socket.write_packet(packet):
+                    return
+        await self.emit(event, data, to=sid, namespace=namespace)
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return HubEngineServer

@@ -84,17 +84,116 @@ async def test_signals_between_sockets_of_one_node_are_not_published(
                     seen.append(json.loads(message["data"]))
             return seen
 
+        def signals(messages: list[Any]) -> list[Any]:
+            """Signals on the channel: an emit, or the hub's relay to another node."""
+            return [m for m in messages if m.get("event") == "rtc:signal" or "signal" in m]
+
         assert (await d.call("rtc:signal", {**ref, "data": {"type": "bye"}}))["delivered"]
         await p.wait_for("rtc:signal")
-        assert [m for m in await published() if m.get("event") == "rtc:signal"] == []
+        assert signals(await published()) == []
 
         d2 = await two.connect(doctor)  # the doctor moves to node two
         assert (await d2.call("consult:join", ref))["ok"]
         assert (await p.call("rtc:signal", {**ref, "data": {"type": "bye"}}))["delivered"]
         await d2.wait_for("rtc:signal")
-        assert [m["event"] for m in await published() if m.get("event") == "rtc:signal"] == [
-            "rtc:signal"
-        ]
+        crossing = signals(await published())
+        assert [(m["method"], m["to"]) for m in crossing] == [("hub_relay", d2.sid)]
     finally:
         await pubsub.aclose()
         await watcher.aclose()
+
+
+async def _warm(p: Any, d: Any, ref: dict[str, str]) -> None:
+    """A signal each way: both nodes now know the room."""
+    assert (await d.call("rtc:signal", {**ref, "data": {"type": "bye"}}))["delivered"]
+    await p.wait_for("rtc:signal")
+    assert (await p.call("rtc:signal", {**ref, "data": {"type": "bye"}}))["delivered"]
+    await d.wait_for("rtc:signal")
+
+
+def _signals_after_closed(client: Any) -> list[Any]:
+    events = [e for e, _ in client.events]
+    closed = events.index("consult:closed")
+    return [d for e, d in client.events[closed:] if e == "rtc:signal"]
+
+
+@pytest.mark.parametrize("new_socket_on", ["doctor's node", "other node"])
+async def test_a_replaced_seat_gets_no_signal_once_it_is_closed(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str, new_socket_on: str
+) -> None:
+    """Each node relays from the rooms it knows (no Redis read per signal); while the doctor
+    signals without pause, the patient's seat moves to a new socket: the old socket gets no
+    signal after its ``consult:closed``, and the new one gets the signals."""
+    shared = settings.with_(redis=RedisSettings(redis_url=redis_url))
+    clock = FakeClock()
+    one = await make_clinic(shared, clock=clock)
+    two = await make_clinic(shared, clock=clock)
+    patient, doctor = await one.user(Role.PATIENT), await one.user(Role.DOCTOR)
+    appointment = await one.appointment(patient, doctor)
+    ref = {"appointment_id": appointment}
+    p1 = await joined(two, patient, appointment)
+    d = await joined(one, doctor, appointment)
+    assert (await d.call("consult:admit", ref))["ok"]
+    await p1.wait_for("consult:admitted")
+    await _warm(p1, d, ref)
+    registry = one.client.app[keys.HUB].consult.registry
+    assert registry.known(appointment) is not None  # the doctor's node relays from its cache
+
+    sending = True
+
+    async def signal_all_along() -> int:
+        sent = 0
+        while sending or sent < 20:
+            ack = await d.call("rtc:signal", {**ref, "data": {"type": "bye", "seq": sent}})
+            assert ack["ok"], ack
+            sent += 1
+        return sent
+
+    signals = asyncio.ensure_future(signal_all_along())
+    p2 = await (one if new_socket_on == "doctor's node" else two).connect(patient)
+    assert (await p2.call("consult:join", ref))["ok"]
+    await p1.wait_for("consult:closed")
+    await p2.wait_for("rtc:signal")
+    sending = False
+    await signals
+    # A last signal and a barrier behind it on the channel (typing goes to the room).
+    assert (await d.call("rtc:signal", {**ref, "data": {"type": "bye", "seq": -1}}))["delivered"]
+    await p2.wait_for("rtc:signal", lambda s: s["data"]["seq"] == -1)
+    assert (await d.call("chat:typing", {**ref, "typing": True}))["ok"]
+    await p2.wait_for("chat:typing")
+    assert _signals_after_closed(p1) == []
+
+
+async def test_a_stale_view_is_checked_again_on_the_node_of_the_socket(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str
+) -> None:
+    """Should a node relay from a room older than the registry's (an announcement not heard
+    yet), the node holding the target socket delivers only if, as it knows the room, that
+    socket still holds the seat the sender signals to."""
+    shared = settings.with_(redis=RedisSettings(redis_url=redis_url))
+    clock = FakeClock()
+    one = await make_clinic(shared, clock=clock)
+    two = await make_clinic(shared, clock=clock)
+    patient, doctor = await one.user(Role.PATIENT), await one.user(Role.DOCTOR)
+    appointment = await one.appointment(patient, doctor)
+    ref = {"appointment_id": appointment}
+    p1 = await joined(two, patient, appointment)
+    d = await joined(one, doctor, appointment)
+    assert (await d.call("consult:admit", ref))["ok"]
+    await p1.wait_for("consult:admitted")
+    await _warm(p1, d, ref)
+    registry = one.client.app[keys.HUB].consult.registry
+    stale = registry.known(appointment)
+    assert stale is not None
+    assert stale.seat_of_sid(p1.sid) is not None
+
+    p2 = await two.connect(patient)  # the seat moves to another socket of node two
+    assert (await p2.call("consult:join", ref))["ok"]
+    await p1.wait_for("consult:closed")
+    registry._cache[appointment] = (stale, registry._monotonic())  # as if not heard yet
+
+    ack = await d.call("rtc:signal", {**ref, "data": {"type": "bye", "seq": 1}})
+    assert ack["delivered"]  # node one routed it to p1's node, from its stale view
+    assert (await d.call("chat:typing", {**ref, "typing": True}))["ok"]  # behind it
+    await p2.wait_for("chat:typing")
+    assert _signals_after_closed(p1) == []

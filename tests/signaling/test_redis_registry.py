@@ -171,3 +171,98 @@ async def test_sweep_releases_the_seats_of_a_dead_node_and_keeps_the_consultatio
     stored = await repos.appointments.get(appointment_id)
     assert stored is not None
     assert stored.status is AppointmentStatus.COMPLETED
+
+
+# ----------------------------------------------------------------------------- the node's cache
+
+
+class Announcements:
+    """Two registries' announcements, delivered by hand (the hub sends them on its channel)."""
+
+    def __init__(self, *nodes: RedisRoomRegistry) -> None:
+        self.nodes = nodes
+        self.sent: list[tuple[str, int]] = []
+        for node in nodes:
+            node.announce_with(self.send)
+            node.listening(True)
+
+    async def send(self, appointment_id: str, rev: int) -> None:
+        self.sent.append((appointment_id, rev))
+
+    def deliver(self) -> None:
+        for appointment_id, rev in self.sent:
+            for node in self.nodes:
+                node.room_changed(appointment_id, rev)
+        self.sent.clear()
+
+
+async def test_a_node_knows_a_room_only_while_it_hears_every_change(
+    redis_client: aioredis.Redis, prefix: str, repos: Repositories
+) -> None:
+    one, two = (RedisRoomRegistry(redis_client, prefix=prefix) for _ in range(2))
+    appointment_id, patient_id, doctor_id = await booked(repos)
+    patient = Caller(user_id=UserId(patient_id), name="P", sid="p1")
+    assert one.known(appointment_id) is None  # nothing announced: nothing cached
+    await service(repos, one).join(patient, appointment_id)
+    assert one.known(appointment_id) is None
+
+    announcements = Announcements(one, two)
+    await service(repos, one).join(Caller(UserId(doctor_id), "D", "d1"), appointment_id)
+    joined = one.known(appointment_id)
+    assert joined is not None  # the writer knows what it wrote
+    assert await two.get(appointment_id) == joined
+    assert two.known(appointment_id) == joined  # the reader knows what it read
+    announcements.deliver()
+    assert two.known(appointment_id) == joined  # its own revision: still current
+
+    # Node one replaces the patient's socket: node two's room is stale once it hears so.
+    await service(repos, one).join(replace(patient, sid="p2"), appointment_id)
+    assert announcements.sent == [(appointment_id, joined.rev + 1)]
+    assert two.known(appointment_id) == joined  # not heard yet (the channel is in flight)
+    announcements.deliver()
+    assert two.known(appointment_id) is None
+    fresh = await two.get(appointment_id)
+    assert fresh is not None
+    assert fresh.seat_of_sid("p1") is None
+    assert two.known(appointment_id) == fresh
+
+    # A node that may have missed changes forgets, and keeps no read begun before it hears again.
+    two.listening(False)
+    assert two.known(appointment_id) is None
+    reading = asyncio.ensure_future(two.get(appointment_id))
+    await asyncio.sleep(0)  # the read has begun: it waits for Redis
+    two.listening(True)
+    await reading
+    assert two.known(appointment_id) is None
+    await two.get(appointment_id)
+    assert two.known(appointment_id) is not None
+
+
+async def test_a_read_older_than_an_announced_change_is_not_kept(
+    redis_client: aioredis.Redis, prefix: str, repos: Repositories
+) -> None:
+    one, two = (RedisRoomRegistry(redis_client, prefix=prefix) for _ in range(2))
+    announcements = Announcements(one, two)
+    appointment_id, patient_id, _ = await booked(repos)
+    await service(repos, one).join(Caller(UserId(patient_id), "P", "p1"), appointment_id)
+    old = await two.get(appointment_id)
+    assert old is not None
+    two.room_changed(appointment_id, old.rev + 1)  # heard before the read that returns `old`
+    two._remember(appointment_id, old, two._epoch)
+    assert two.known(appointment_id) is None
+    announcements.deliver()
+
+
+async def test_a_known_room_is_read_again_after_a_second(
+    redis_client: aioredis.Redis, prefix: str, repos: Repositories
+) -> None:
+    """The bound on what one lost announcement could cost."""
+    registry = RedisRoomRegistry(redis_client, prefix=prefix)
+    Announcements(registry)
+    now = [100.0]
+    registry._monotonic = lambda: now[0]
+    appointment_id, patient_id, _ = await booked(repos)
+    await service(repos, registry).join(Caller(UserId(patient_id), "P", "p1"), appointment_id)
+    assert registry.known(appointment_id) is not None
+    now[0] += 1.01
+    assert registry.known(appointment_id) is None
