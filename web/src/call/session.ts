@@ -5,6 +5,7 @@
 import type { IceServer, SignalData } from "../lib/types";
 import { type Effect, generations, Pairing } from "./pairing";
 import { type Sample, sampleOf, type Totals, totalsOf } from "./quality";
+import { freshMemory, type RecoveryMemory, recoveryStep } from "./recovery";
 
 export type CallState = RTCPeerConnectionState;
 
@@ -26,11 +27,6 @@ export interface CallEvents {
 }
 
 const WATCHDOG_MS = 1500;
-const ANNOUNCE_RETRY_MS = 5000;
-const OFFER_RESEND_MS = 5000;
-const DISCONNECTED_GRACE_MS = 4000;
-const ICE_RESTART_WAIT_MS = 8000;
-const CONNECT_TIMEOUT_MS = 20_000;
 
 export class CallSession {
   private readonly pairing: Pairing;
@@ -45,10 +41,7 @@ export class CallSession {
   private peerPresent = false;
   private active = false;
   private closed = false;
-  private unhealthySince: number | null = null;
-  private iceRestartAt: number | null = null;
-  private iceRestarts = 0;
-  private offerSentAt: number | null = null;
+  private recovery: RecoveryMemory = freshMemory();
   private remoteStream: MediaStream | null = null;
   private lastTotals: Totals | null = null;
   private control: ControlMessage = { kind: "media", mic: true, cam: true, audioOnly: false };
@@ -164,7 +157,7 @@ export class CallSession {
       } finally {
         this.settingRemoteAnswer = false;
       }
-      if (data.type === "answer") this.offerSentAt = null;
+      if (data.type === "answer") this.recovery.offerSentAt = null;
       if (data.type === "offer") {
         await pc.setLocalDescription();
         await this.signal({ type: "answer", sdp: pc.localDescription?.sdp ?? "" });
@@ -204,10 +197,7 @@ export class CallSession {
   private create(): void {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
-    this.unhealthySince = null;
-    this.iceRestartAt = null;
-    this.iceRestarts = 0;
-    this.offerSentAt = null;
+    this.recovery = freshMemory();
     this.lastTotals = null;
     // Both kinds always have a transceiver, so a camera turned on later is only replaceTrack.
     pc.addTransceiver(this.tracks.audio ?? "audio", {
@@ -241,7 +231,7 @@ export class CallSession {
       try {
         this.makingOffer = true;
         await pc.setLocalDescription();
-        this.offerSentAt = Date.now();
+        this.recovery.offerSentAt = Date.now();
         await this.signal({ type: "offer", sdp: pc.localDescription?.sdp ?? "" });
       } catch (error) {
         this.events.log?.("offer_failed", error);
@@ -255,9 +245,7 @@ export class CallSession {
     pc.onconnectionstatechange = () => {
       if (this.pc !== pc) return;
       if (pc.connectionState === "connected") {
-        this.unhealthySince = null;
-        this.iceRestarts = 0;
-        this.iceRestartAt = null;
+        this.recovery = { ...freshMemory(), offerSentAt: this.recovery.offerSentAt };
       }
       this.events.onState(pc.connectionState);
     };
@@ -288,51 +276,30 @@ export class CallSession {
     return this.pc?.getTransceivers().find((t) => t.receiver.track.kind === kind);
   }
 
-  /** The watchdog: start, retry and recover the connection while both of us are there. */
+  /** The watchdog: start, retry and recover the connection while both of us are there
+   * (the decision is call/recovery.ts's). */
   private check(): void {
     if (this.closed || !this.active || !this.peerPresent) return;
-    const now = Date.now();
-    const state = this.pairing.state;
-    if (state.kind === "idle" || (state.kind === "announcing" && now - state.since > ANNOUNCE_RETRY_MS)) {
-      void this.apply(this.pairing.announce());
-      return;
-    }
-    if (state.kind !== "paired" || !this.pc) return;
     const pc = this.pc;
-    // An offer that never got its answer (the other side was away): send it again.
-    if (
-      pc.signalingState === "have-local-offer" &&
-      this.offerSentAt !== null &&
-      now - this.offerSentAt > OFFER_RESEND_MS &&
-      pc.localDescription
-    ) {
-      this.offerSentAt = now;
+    const { step, memory } = recoveryStep(
+      {
+        now: Date.now(),
+        pairing: this.pairing.state,
+        connection: pc && {
+          state: pc.connectionState,
+          signaling: pc.signalingState,
+          hasLocalOffer: pc.localDescription !== null,
+        },
+      },
+      this.recovery,
+    );
+    this.recovery = memory;
+    if (step === "announce") {
+      void this.apply(this.pairing.announce());
+    } else if (step === "resend_offer" && pc?.localDescription) {
       void this.signal({ type: "offer", sdp: pc.localDescription.sdp });
-      return;
-    }
-    const connection = pc.connectionState;
-    if (connection === "connected") {
-      this.unhealthySince = null;
-      return;
-    }
-    this.unhealthySince ??= now;
-    const unhealthyFor = now - this.unhealthySince;
-    if (connection === "new" || connection === "connecting") {
-      if (now - state.since > CONNECT_TIMEOUT_MS && unhealthyFor > CONNECT_TIMEOUT_MS) {
-        void this.apply(this.pairing.announce()); // never connected: start over
-      }
-      return;
-    }
-    // disconnected or failed: an ICE restart first, a fresh connection if that does not help.
-    if (connection === "disconnected" && unhealthyFor < DISCONNECTED_GRACE_MS) return;
-    if (this.iceRestartAt === null || now - this.iceRestartAt > ICE_RESTART_WAIT_MS) {
-      if (this.iceRestarts >= 2) {
-        void this.apply(this.pairing.announce());
-        return;
-      }
-      this.iceRestarts += 1;
-      this.iceRestartAt = now;
-      this.events.log?.("ice_restart", { attempt: this.iceRestarts });
+    } else if (step === "restart_ice" && pc) {
+      this.events.log?.("ice_restart", { attempt: memory.iceRestarts });
       pc.restartIce();
     }
   }
