@@ -84,6 +84,7 @@ from signaling.recording import (
     RecorderMedia,
     RecordingCoordinator,
     StopRequests,
+    is_decline,
     recording_view,
 )
 from signaling.recording_bus import RedisRecordingBus
@@ -754,6 +755,13 @@ class Hub:
             client_ip=conn.address,
             publish=publish,
         )
+        if is_decline(update.before, seat.user_id, payload.consent):
+            await self.sio.emit(
+                "recording:declined",
+                {"appointment_id": room.appointment_id, "by": seat.role.value},
+                room=consult_room(room.appointment_id),
+                skip_sid=conn.sid,
+            )
         return {"recording": recording_view(update.after or room)}
 
     async def emit_recording_state(self, room: Room, to: str | None = None) -> None:

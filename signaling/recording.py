@@ -147,6 +147,16 @@ def recording_view(room: Room) -> dict[str, Any]:
     }
 
 
+def is_decline(before: Room | None, user_id: str, given: bool) -> bool:
+    """A ``false`` answer to the other participant's request: they had consented, this one had
+    not, and nothing records yet (a withdrawal of one's own consent is not a decline)."""
+    if given or before is None or before.recording.recording:
+        return False
+    state = before.recording
+    other = before.patient.id if user_id == before.doctor.id else before.doctor.id
+    return state.consented(other) and not state.consented(user_id)
+
+
 def _with_recording(room: Room, transition: Transition) -> Room:
     return room if transition.state == room.recording else replace(room, recording=transition.state)
 

@@ -160,3 +160,34 @@ def test_recording_needs_both_consents_shows_on_both_pages_and_stops_on_withdraw
     card.get_by_test_id("show-recordings").click()
     expect(card.get_by_test_id("recording")).to_have_attribute("data-status", "deleted")
     shoot(p, "patient-past-recordings-zh")
+
+
+def test_a_declined_request_is_told_to_the_one_who_asked(
+    new_context: ContextFactory, live: Live
+) -> None:
+    patient = live.person(Role.PATIENT, "李娜")
+    doctor = live.person(Role.DOCTOR, "Dr. Chen Jie")
+    appointment = live.appointment(patient, doctor)
+    p, d = in_call(new_context, live, patient, doctor, appointment, patient_locale="zh-CN")
+
+    d.get_by_test_id("recording-request").click()
+    d.get_by_test_id("recording-consent").click()
+    expect(d.get_by_test_id("recording-pending")).to_contain_text("李娜")
+    p.get_by_test_id("recording-decline").click()
+
+    # The doctor is told and no longer waits; the request is taken back on both pages.
+    expect(d.get_by_test_id("recording-peer-declined")).to_contain_text(
+        "李娜 did not agree to record this consultation"
+    )
+    expect(d.get_by_test_id("recording-pending")).to_have_count(0)
+    expect(d.get_by_test_id("recording-request")).to_be_enabled()
+    expect(p.get_by_test_id("recording-asked")).to_have_count(0)
+    expect(p.get_by_test_id("recording-request")).to_be_visible()
+    shoot(d, "call-recording-declined-en")
+    assert recordings(d, doctor, appointment) == []
+
+    # Asking again clears the message.
+    d.get_by_test_id("recording-request").click()
+    d.get_by_test_id("recording-consent").click()
+    expect(d.get_by_test_id("recording-peer-declined")).to_have_count(0)
+    expect(p.get_by_test_id("recording-asked")).to_be_visible()

@@ -237,11 +237,19 @@ async def test_one_consent_records_nothing(clinic: Clinic) -> None:
         assert call.patient_feed.offers == call.doctor_feed.offers == []
         # Giving consent twice changes nothing; withdrawing it is always fine.
         assert (await call.consent(call.patient_socket))["recording"]["recording"] is False
+        # The doctor's "no" to the patient's request is a decline: the patient is told.
         assert (await call.consent(call.doctor_socket, given=False))["ok"] is True
+        declined = await call.patient_socket.wait_for("recording:declined")
+        assert declined == {"appointment_id": call.appointment, "by": "doctor"}
         assert (await call.consent(call.patient_socket, given=False))["recording"]["consents"] == {
             "doctor": False,
             "patient": False,
         }
+        # Withdrawing one's own consent, or answering "no" to nobody, declines nothing.
+        assert (await call.consent(call.doctor_socket, given=False))["ok"] is True
+        await call.patient_socket.call("chat:typing", {**call.ref, "typing": False})
+        assert call.doctor_socket.received("recording:declined") == []
+        assert len(call.patient_socket.received("recording:declined")) == 1
     finally:
         await call.close()
 

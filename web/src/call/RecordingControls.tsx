@@ -104,7 +104,14 @@ export function RecordingControls(props: { controller: ConsultController; snap: 
           >
             {t("recording.agree")}
           </button>
-          <button type="button" class="button-quiet" data-testid="recording-decline" onClick={() => setDeclined(true)}>
+          <button type="button" class="button-quiet" data-testid="recording-decline"
+            disabled={snap.recordingBusy}
+            onClick={() => {
+              // The asker is told (recording:declined) and their request is taken back.
+              setDeclined(true);
+              void controller.consentRecording(false);
+            }}
+          >
             {t("recording.decline")}
           </button>
         </div>
@@ -133,15 +140,20 @@ export function RecordingControls(props: { controller: ConsultController; snap: 
     );
   } else {
     body = (
-      <button
-        type="button"
-        class="button-secondary"
-        data-testid="recording-request"
-        disabled={busy}
-        onClick={() => setAsking(true)}
-      >
-        {t("recording.request")}
-      </button>
+      <>
+        {snap.recordingDeclined ? (
+          <p data-testid="recording-peer-declined">{t("recording.peer_declined", { name: peerName })}</p>
+        ) : null}
+        <button
+          type="button"
+          class="button-secondary"
+          data-testid="recording-request"
+          disabled={busy}
+          onClick={() => setAsking(true)}
+        >
+          {t("recording.request")}
+        </button>
+      </>
     );
   }
   return (

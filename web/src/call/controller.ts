@@ -78,6 +78,8 @@ export interface Snapshot {
   notice: RecordingNotice | null;
   recordingBusy: boolean;
   recordingError: AckError | null;
+  /** The other participant answered "no" to our request (``recording:declined``). */
+  recordingDeclined: boolean;
 }
 
 const HISTORY_PAGE = 500;
@@ -164,6 +166,7 @@ export class ConsultController {
       notice: null,
       recordingBusy: false,
       recordingError: null,
+      recordingDeclined: false,
     };
   }
 
@@ -229,6 +232,12 @@ export class ConsultController {
     });
     socket.on("chat:message", (message: ChatMessage) => this.receiveMessages([message]));
     socket.on("recording:state", (state: RecordingState) => this.applyRecording(state));
+    socket.on("recording:declined", (event: { appointment_id: string }) => {
+      if (event.appointment_id !== this.id || this.isOver()) return;
+      // Our request is answered: take it back, so neither page waits for the other.
+      this.set({ recordingDeclined: true });
+      void this.consentRecording(false);
+    });
     socket.on("recording:offer", (offer: RecordingOffer, ack?: (answer: unknown) => void) => {
       void this.answerRecorder(offer).then((answer) => ack?.(answer));
     });
@@ -532,7 +541,7 @@ export class ConsultController {
   /** Give (after the notice was shown) or withdraw consent to recording this consultation. */
   async consentRecording(give: boolean): Promise<void> {
     if (!this.hub?.socket.connected) return;
-    this.set({ recordingBusy: true, recordingError: null });
+    this.set({ recordingBusy: true, recordingError: null, ...(give ? { recordingDeclined: false } : {}) });
     let notice = this.snap.notice;
     if (give && !notice) notice = await this.loadNotice();
     if (give && !notice) {
