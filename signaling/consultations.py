@@ -241,12 +241,14 @@ class ConsultationService:
         results: list[Swept] = []
         rooms = await self.registry.all()
         nodes = {s.node for r in rooms for s in r.seats if s.node is not None} - {self.node_id}
-        alive = (await self.registry.live_nodes(nodes) if judge_nodes else nodes) | {self.node_id}
+        # Only nodes seen in this read and found gone: a seat taken since then through a node
+        # not judged here (a join racing the sweep) is not this sweep's to release.
+        dead = nodes - await self.registry.live_nodes(nodes) if judge_nodes else set()
 
         def stale(seat: Seat) -> bool:
             if seat.node == self.node_id:
                 return seat.sid is not None and not has_socket(seat.sid)
-            return seat.node not in alive
+            return seat.node in dead
 
         for room in rooms:
             update = await self.registry.update(

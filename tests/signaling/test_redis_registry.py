@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -266,3 +266,41 @@ async def test_a_known_room_is_read_again_after_a_second(
     assert registry.known(appointment_id) is not None
     now[0] += 1.01
     assert registry.known(appointment_id) is None
+
+
+class SweptWhileJoining(RedisRoomRegistry):
+    """A real Redis registry whose ``all()`` lets a join on another node happen right after its
+    read: the interleaving of a sweep with a join that a busy machine produces by chance."""
+
+    join: Callable[[], Awaitable[object]] | None = None
+
+    async def all(self) -> list[Room]:
+        rooms = await super().all()
+        if self.join is not None:
+            join, self.join = self.join, None
+            await join()
+        return rooms
+
+
+async def test_sweep_keeps_a_seat_taken_on_another_node_after_it_read_the_rooms(
+    redis_client: aioredis.Redis, prefix: str, repos: Repositories
+) -> None:
+    sweeping = SweptWhileJoining(redis_client, prefix=prefix)
+    other = RedisRoomRegistry(redis_client, prefix=prefix)
+    await sweeping.heartbeat()
+    await other.heartbeat()
+    appointment_id, patient_id, doctor_id = await booked(repos)
+    on_sweeping, on_other = service(repos, sweeping), service(repos, other)
+    await on_sweeping.join(Caller(user_id=UserId(patient_id), name="P", sid="p1"), appointment_id)
+    doctor = Caller(user_id=UserId(doctor_id), name="D", sid="d1")
+    sweeping.join = lambda: on_other.join(doctor, appointment_id)
+
+    # The room was read with the patient only; the doctor's node is alive, never judged dead.
+    assert await on_sweeping.sweep(lambda sid: sid == "p1") == []
+    room = await other.get(appointment_id)
+    assert room is not None
+    assert [(s.role, s.connected) for s in room.seats] == [
+        (Role.DOCTOR, True),
+        (Role.PATIENT, True),
+    ]
+    await on_other.admit(doctor, appointment_id)  # what failed when the seat was swept
