@@ -89,10 +89,16 @@ export function RecordingControls(props: { controller: ConsultController; snap: 
         </button>
       </div>
     );
-  } else if (panel === "peer_asks") {
+  } else if (panel === "peer_asks" || panel === "asking") {
+    // The same notice and "agree" either way: answering the other's request, or asking first.
+    const answering = panel === "peer_asks";
     body = (
-      <div class="recording-box" data-testid="recording-asked">
-        <p class="recording-question">{t("recording.peer_asks", { name: peerName })}</p>
+      <div class="recording-box" data-testid={answering ? "recording-asked" : "recording-ask"}>
+        <p class="recording-question">
+          {answering
+            ? t("recording.peer_asks", { name: peerName })
+            : t("recording.ask_title", { name: peerName })}
+        </p>
         <NoticeText snap={snap} />
         <div class="button-row">
           <button
@@ -102,39 +108,27 @@ export function RecordingControls(props: { controller: ConsultController; snap: 
             disabled={busy || !snap.notice}
             onClick={() => void controller.consentRecording(true)}
           >
-            {t("recording.agree")}
+            {answering ? t("recording.agree") : t("recording.agree_and_ask", { name: peerName })}
           </button>
-          <button type="button" class="button-quiet" data-testid="recording-decline"
-            disabled={snap.recordingBusy}
-            onClick={() => {
-              // The asker is told (recording:declined) and their request is taken back.
-              setDeclined(true);
-              void controller.consentRecording(false);
-            }}
-          >
-            {t("recording.decline")}
-          </button>
-        </div>
-      </div>
-    );
-  } else if (panel === "asking") {
-    body = (
-      <div class="recording-box" data-testid="recording-ask">
-        <p class="recording-question">{t("recording.ask_title", { name: peerName })}</p>
-        <NoticeText snap={snap} />
-        <div class="button-row">
-          <button
-            type="button"
-            class="button-primary"
-            data-testid="recording-consent"
-            disabled={busy || !snap.notice}
-            onClick={() => void controller.consentRecording(true)}
-          >
-            {t("recording.agree_and_ask", { name: peerName })}
-          </button>
-          <button type="button" class="button-quiet" onClick={() => setAsking(false)}>
-            {t("recording.not_now")}
-          </button>
+          {answering ? (
+            <button
+              type="button"
+              class="button-quiet"
+              data-testid="recording-decline"
+              disabled={snap.recordingBusy}
+              onClick={() => {
+                // The asker is told (recording:declined) and their request is taken back.
+                setDeclined(true);
+                void controller.consentRecording(false);
+              }}
+            >
+              {t("recording.decline")}
+            </button>
+          ) : (
+            <button type="button" class="button-quiet" onClick={() => setAsking(false)}>
+              {t("recording.not_now")}
+            </button>
+          )}
         </div>
       </div>
     );
