@@ -20,9 +20,9 @@ import pytest
 
 from domain.users import Role
 from media.peer import GeneratedPeer
-from storage.mongo import Database, open_database
+from storage.mongo import Database
 from tests.support.call import HubCall
-from tests.support.cluster import Node, People, node_env, sign_in, start_node, wait_ready
+from tests.support.cluster import Node, People, node_env, running_nodes, shared_database, sign_in
 from tests.support.hub import HubClient
 from tests.support.outbox import Outbox
 
@@ -31,19 +31,13 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 @pytest.fixture
 def nodes(tmp_path: Path, mongo_url: str, redis_url: str, db_name: str) -> Iterator[list[Node]]:
-    env = node_env(mongo_url, db_name, redis_url)
-    started = [start_node(tmp_path, env), start_node(tmp_path, env)]
-    try:
-        wait_ready(started)
+    with running_nodes(tmp_path, node_env(mongo_url, db_name, redis_url)) as started:
         yield started
-    finally:
-        for node in started:
-            node.stop()
 
 
 @pytest.fixture
 async def database(mongo_url: str, db_name: str, tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(url=mongo_url, database=db_name, data_dir=tmp_path) as db:
+    async with shared_database(mongo_url, db_name, tmp_path) as db:
         yield db
 
 

@@ -24,16 +24,16 @@ import aiohttp
 import pytest
 
 from domain.users import Role
-from storage.mongo import Database, open_database
+from storage.mongo import Database
 from tests.support.cluster import (
     Node,
     People,
     RedisProcess,
     node_env,
     poll,
+    running_nodes,
+    shared_database,
     sign_in,
-    start_node,
-    wait_ready,
 )
 from tests.support.hub import HubClient
 from tests.support.outbox import Outbox
@@ -57,19 +57,15 @@ def redis(tmp_path: Path) -> Iterator[RedisProcess]:
 def nodes(
     tmp_path: Path, mongo_url: str, db_name: str, redis: RedisProcess
 ) -> Iterator[list[Node]]:
-    env = node_env(mongo_url, db_name, redis.url, TELEMED_HUB_NODE_TTL=str(NODE_TTL))
-    started = [start_node(tmp_path, env), start_node(tmp_path, env)]
-    try:
-        wait_ready(started)
+    with running_nodes(
+        tmp_path, node_env(mongo_url, db_name, redis.url, TELEMED_HUB_NODE_TTL=str(NODE_TTL))
+    ) as started:
         yield started
-    finally:
-        for node in started:
-            node.stop()
 
 
 @pytest.fixture
 async def database(mongo_url: str, db_name: str, tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(url=mongo_url, database=db_name, data_dir=tmp_path) as db:
+    async with shared_database(mongo_url, db_name, tmp_path) as db:
         yield db
 
 

@@ -21,9 +21,9 @@ from domain.clock import utc_now
 from domain.users import Role
 from server.app import make_account_service
 from server.settings import DatabaseSettings
-from storage.mongo import Database, open_database
+from storage.mongo import Database
 from tests.conftest import STRONG_PASSWORD, make_settings
-from tests.support.cluster import Node, node_env, start_node, wait_ready
+from tests.support.cluster import Node, node_env, running_nodes, shared_database
 from tests.support.cluster import sign_in as cluster_sign_in
 from tests.support.hub import HubClient
 
@@ -32,19 +32,13 @@ pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 @pytest.fixture
 def nodes(tmp_path: Path, mongo_url: str, redis_url: str, db_name: str) -> Iterator[list[Node]]:
-    env = node_env(mongo_url, db_name, redis_url)
-    started = [start_node(tmp_path, env), start_node(tmp_path, env)]
-    try:
-        wait_ready(started)
+    with running_nodes(tmp_path, node_env(mongo_url, db_name, redis_url)) as started:
         yield started
-    finally:
-        for node in started:
-            node.stop()
 
 
 @pytest.fixture
 async def database(mongo_url: str, db_name: str, tmp_path: Path) -> AsyncIterator[Database]:
-    async with open_database(url=mongo_url, database=db_name, data_dir=tmp_path) as db:
+    async with shared_database(mongo_url, db_name, tmp_path) as db:
         yield db
 
 

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,7 +27,7 @@ from domain.clock import utc_now
 from domain.users import Role
 from server.app import make_account_service
 from storage.embedded import free_port
-from storage.mongo import Database
+from storage.mongo import Database, open_database
 from tests.conftest import STRONG_PASSWORD, TEST_SECRET, make_settings
 
 
@@ -113,6 +115,25 @@ def wait_ready(nodes: list[Node], timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError("the nodes did not become ready")
         time.sleep(0.1)
+
+
+@contextmanager
+def running_nodes(tmp_path: Path, env: dict[str, str], count: int = 2) -> Iterator[list[Node]]:
+    """``count`` hub nodes with the settings ``env``, ready to serve; stopped at the end."""
+    started = [start_node(tmp_path, env) for _ in range(count)]
+    try:
+        wait_ready(started)
+        yield started
+    finally:
+        for node in started:
+            node.stop()
+
+
+@asynccontextmanager
+async def shared_database(mongo_url: str, db_name: str, tmp_path: Path) -> AsyncIterator[Database]:
+    """The database the nodes use, opened by the test too (to seed people and appointments)."""
+    async with open_database(url=mongo_url, database=db_name, data_dir=tmp_path) as db:
+        yield db
 
 
 class RedisProcess:
