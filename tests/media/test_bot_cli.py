@@ -4,9 +4,6 @@ each, and an exit code that says whether a call could be established."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,6 +15,7 @@ from server.settings import Settings
 from storage.embedded import free_port
 from tests.clock import FakeClock
 from tests.conftest import STRONG_PASSWORD, Accounts, AppFactory
+from tests.support.cli import telemed_json
 from tests.support.hub import Clinic
 
 pytestmark = pytest.mark.slow
@@ -26,11 +24,7 @@ pytestmark = pytest.mark.slow
 async def telemed_bot(
     url: str, email: str, appointment_id: str, *extra: str, password: str = STRONG_PASSWORD
 ) -> tuple[int, dict[str, Any]]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.cli",
+    return await telemed_json(
         "bot",
         "--url",
         url,
@@ -47,17 +41,8 @@ async def telemed_bot(
         "--fps",
         "15",
         *extra,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=environment,
+        password=password,
     )
-    async with asyncio.timeout(90):
-        out, err = await process.communicate(password.encode() + b"\n")
-    lines = out.decode().splitlines()
-    assert len(lines) == 1, (out, err)  # exactly one JSON line, whatever happened
-    assert process.returncode is not None
-    return process.returncode, json.loads(lines[0])
 
 
 @pytest.fixture

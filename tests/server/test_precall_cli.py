@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
 from typing import Any
 
 import pytest
@@ -16,14 +12,11 @@ from server import keys
 from server.settings import MediaSettings, Settings
 from storage.embedded import free_port
 from tests.conftest import STRONG_PASSWORD, Accounts, AppFactory
+from tests.support.cli import telemed_json
 
 
 async def telemed_precall(url: str, email: str, password: str) -> tuple[int, dict[str, Any]]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEMED_")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server.cli",
+    return await telemed_json(
         "precall",
         "--url",
         url,
@@ -39,17 +32,8 @@ async def telemed_precall(url: str, email: str, password: str) -> tuple[int, dic
         "15",
         "--timeout",
         "30",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=environment,
+        password=password,
     )
-    async with asyncio.timeout(90):
-        out, err = await process.communicate(password.encode() + b"\n")
-    lines = out.decode().splitlines()
-    assert len(lines) == 1, (out, err)  # exactly one JSON line, whatever happened
-    assert process.returncode is not None
-    return process.returncode, json.loads(lines[0])
 
 
 async def test_a_check_from_the_command_line(make_client: AppFactory, settings: Settings) -> None:
