@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from server import keys
 from server.settings import RedisSettings, Settings
 from tests.clock import FakeClock
 from tests.signaling.conftest import ClinicFactory
-from tests.support.hub import in_call, joined
+from tests.support.hub import Clinic, HubClient, in_call, joined
 
 pytestmark = pytest.mark.redis
 
@@ -103,12 +104,36 @@ async def test_signals_between_sockets_of_one_node_are_not_published(
         await watcher.aclose()
 
 
-async def _warm(p: Any, d: Any, ref: dict[str, str]) -> None:
-    """A signal each way: both nodes now know the room."""
+@dataclass
+class SplitCall:
+    """A consultation admitted across two nodes: the patient on ``two``, the doctor on ``one``."""
+
+    one: Clinic
+    two: Clinic
+    patient: dict[str, Any]
+    appointment: str
+    patient_socket: HubClient
+    doctor_socket: HubClient
+
+
+async def _split_call(make_clinic: ClinicFactory, settings: Settings, redis_url: str) -> SplitCall:
+    """Two nodes on Redis, a call across them, and a signal each way: both nodes know the room."""
+    shared = settings.with_(redis=RedisSettings(redis_url=redis_url))
+    clock = FakeClock()
+    one = await make_clinic(shared, clock=clock)
+    two = await make_clinic(shared, clock=clock)
+    patient, doctor = await one.user(Role.PATIENT), await one.user(Role.DOCTOR)
+    appointment = await one.appointment(patient, doctor)
+    ref = {"appointment_id": appointment}
+    p = await joined(two, patient, appointment)
+    d = await joined(one, doctor, appointment)
+    assert (await d.call("consult:admit", ref))["ok"]
+    await p.wait_for("consult:admitted")
     assert (await d.call("rtc:signal", {**ref, "data": {"type": "bye"}}))["delivered"]
     await p.wait_for("rtc:signal")
     assert (await p.call("rtc:signal", {**ref, "data": {"type": "bye"}}))["delivered"]
     await d.wait_for("rtc:signal")
+    return SplitCall(one, two, patient, appointment, p, d)
 
 
 def _signals_after_closed(client: Any) -> list[Any]:
@@ -124,18 +149,9 @@ async def test_a_replaced_seat_gets_no_signal_once_it_is_closed(
     """Each node relays from the rooms it knows (no Redis read per signal); while the doctor
     signals without pause, the patient's seat moves to a new socket: the old socket gets no
     signal after its ``consult:closed``, and the new one gets the signals."""
-    shared = settings.with_(redis=RedisSettings(redis_url=redis_url))
-    clock = FakeClock()
-    one = await make_clinic(shared, clock=clock)
-    two = await make_clinic(shared, clock=clock)
-    patient, doctor = await one.user(Role.PATIENT), await one.user(Role.DOCTOR)
-    appointment = await one.appointment(patient, doctor)
-    ref = {"appointment_id": appointment}
-    p1 = await joined(two, patient, appointment)
-    d = await joined(one, doctor, appointment)
-    assert (await d.call("consult:admit", ref))["ok"]
-    await p1.wait_for("consult:admitted")
-    await _warm(p1, d, ref)
+    call = await _split_call(make_clinic, settings, redis_url)
+    one, two, patient, appointment = call.one, call.two, call.patient, call.appointment
+    ref, p1, d = {"appointment_id": appointment}, call.patient_socket, call.doctor_socket
     registry = one.client.app[keys.HUB].consult.registry
     assert registry.known(appointment) is not None  # the doctor's node relays from its cache
 
@@ -170,18 +186,9 @@ async def test_a_stale_view_is_checked_again_on_the_node_of_the_socket(
     """Should a node relay from a room older than the registry's (an announcement not heard
     yet), the node holding the target socket delivers only if, as it knows the room, that
     socket still holds the seat the sender signals to."""
-    shared = settings.with_(redis=RedisSettings(redis_url=redis_url))
-    clock = FakeClock()
-    one = await make_clinic(shared, clock=clock)
-    two = await make_clinic(shared, clock=clock)
-    patient, doctor = await one.user(Role.PATIENT), await one.user(Role.DOCTOR)
-    appointment = await one.appointment(patient, doctor)
-    ref = {"appointment_id": appointment}
-    p1 = await joined(two, patient, appointment)
-    d = await joined(one, doctor, appointment)
-    assert (await d.call("consult:admit", ref))["ok"]
-    await p1.wait_for("consult:admitted")
-    await _warm(p1, d, ref)
+    call = await _split_call(make_clinic, settings, redis_url)
+    one, two, patient, appointment = call.one, call.two, call.patient, call.appointment
+    ref, p1, d = {"appointment_id": appointment}, call.patient_socket, call.doctor_socket
     registry = one.client.app[keys.HUB].consult.registry
     stale = registry.known(appointment)
     assert stale is not None
