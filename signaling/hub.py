@@ -190,6 +190,9 @@ class EventSpec:
     # Takes only payloads the model accepts, without building it: the handler then gets None
     # for the model and reads the payload as received (acks.screen_event).
     accepts: Callable[[dict[str, Any]], bool] | None = None
+    # With ``accepts``: handles a screened payload at once when it needs no waiting, returning
+    # the ack's fields; None leaves it to ``handler``, having changed nothing.
+    now: Callable[[Connection, Received], dict[str, Any] | None] | None = None
 
 
 class RecordingDisabled(Forbidden):
@@ -376,7 +379,11 @@ class Hub:
             "consult:end": EventSpec(AppointmentIn, self._end, cap),
             # The SDP's own cap is checked in the handler; JSON escapes may double its size.
             "rtc:signal": EventSpec(
-                SignalIn, self._signal, 2 * signal_cap + 1024, accepts=signal_accepted
+                SignalIn,
+                self._signal,
+                2 * signal_cap + 1024,
+                accepts=signal_accepted,
+                now=self._signal_now,
             ),
             "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
             "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
@@ -390,10 +397,10 @@ class Hub:
         }
         self.sio.on("connect", self._on_connect, namespace=MAIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=MAIN)
-        self.sio.on("*", functools.partial(self._dispatch, self._events), namespace=MAIN)
+        self.sio.on_events(functools.partial(self._dispatch, self._events), MAIN)
         self.sio.on("connect", self._on_admin_connect, namespace=ADMIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=ADMIN)
-        self.sio.on("*", functools.partial(self._dispatch, self._admin_events), namespace=ADMIN)
+        self.sio.on_events(functools.partial(self._dispatch, self._admin_events), ADMIN)
 
     # ------------------------------------------------------------------ connections
 
@@ -472,13 +479,14 @@ class Hub:
 
     # ------------------------------------------------------------------ dispatch
 
-    async def _dispatch(
+    def _dispatch(
         self, table: dict[str, EventSpec], event: str, sid: str, *args: Any
-    ) -> dict[str, Any]:
-        """Every client event of a namespace (its ``*`` handler, bound to its table)."""
+    ) -> dict[str, Any] | Awaitable[dict[str, Any]]:
+        """Every client event of a namespace (its ``*`` handler, bound to its table): the ack
+        at once when the event needs no waiting (a signal to a peer whose room this node knows
+        and whose socket keeps up), else a coroutine that finishes it."""
         spec = table.get(event) if isinstance(event, str) else None  # a name may be any JSON
         label = event if spec is not None else "unknown"
-        outcome = "ok"
         try:
             conn = self._sockets.get(sid)
             if conn is None:
@@ -495,23 +503,49 @@ class Hub:
                 if spec.accepts is not None
                 else None
             )
-            if screened is not None:
-                return ok(**await spec.handler(conn, None, screened))
-            payload, received = parse_event(spec.model, args, max_bytes=spec.max_bytes)
-            return ok(**await spec.handler(conn, payload, received))
-        except DomainError as exc:
-            outcome = exc.code
-            return error_from(exc)
+            if screened is not None and spec.now is not None:
+                done = spec.now(conn, screened)
+                if done is not None:
+                    self.metrics.events.inc(label, "ok")
+                    return ok(**done)
         except Exception as exc:
-            if is_unavailable(exc) or isinstance(exc, RedisError):
-                outcome = "unavailable"
-                log.warning("hub_dependency_unavailable", hub_event=label, error=repr(exc))
-                return error("unavailable", "the service is unavailable; try again")
+            return self._failed(exc, label)
+        return self._handle(spec, label, conn, screened, args)
+
+    async def _handle(
+        self,
+        spec: EventSpec,
+        label: str,
+        conn: Connection,
+        screened: Received | None,
+        args: tuple[Any, ...],
+    ) -> dict[str, Any]:
+        try:
+            if screened is not None:
+                result = await spec.handler(conn, None, screened)
+            else:
+                payload, received = parse_event(spec.model, args, max_bytes=spec.max_bytes)
+                result = await spec.handler(conn, payload, received)
+        except Exception as exc:
+            return self._failed(exc, label)
+        self.metrics.events.inc(label, "ok")
+        return ok(**result)
+
+    def _failed(self, exc: Exception, label: str) -> dict[str, Any]:
+        """The ack of an event that failed, counted under its outcome."""
+        if isinstance(exc, DomainError):
+            outcome = exc.code
+            ack = error_from(exc)
+        elif is_unavailable(exc) or isinstance(exc, RedisError):
+            outcome = "unavailable"
+            log.warning("hub_dependency_unavailable", hub_event=label, error=repr(exc))
+            ack = error("unavailable", "the service is unavailable; try again")
+        else:
             outcome = "internal_error"
-            log.exception("hub_event_failed", hub_event=label)
-            return error("internal_error", "something went wrong on our side")
-        finally:
-            self.metrics.events.inc(label, outcome)
+            log.exception("hub_event_failed", hub_event=label)  # called in the except block
+            ack = error("internal_error", "something went wrong on our side")
+        self.metrics.events.inc(label, outcome)
+        return ack
 
     # ------------------------------------------------------------------ consultations
 
@@ -609,11 +643,30 @@ class Hub:
 
     # ------------------------------------------------------------------ signaling and chat
 
-    async def _signal(
-        self, conn: Connection, payload: SignalIn | None, received: Received
-    ) -> dict[str, Any]:
-        """``payload`` is None when ``signal_accepted`` took the payload: it is valid as sent."""
+    def _signal_now(self, conn: Connection, received: Received) -> dict[str, Any] | None:
+        """A screened signal relayed without waiting: this node knows the room and holds the
+        peer's socket, which keeps up. None when it must wait (``_signal`` then relays it)."""
         started = time.perf_counter()
+        raw = self._checked_signal(conn, received)
+        room = self.consult.known_room_for(conn.sid, raw["appointment_id"])
+        if room is None:
+            return None
+        sender, peer = room.relay_target(conn.sid)
+        if peer is None or peer.sid is None:
+            return {"delivered": False}
+        signal = {
+            "appointment_id": room.appointment_id,
+            "from": sender.user_id,
+            # Relayed as sent: it validated strictly, so nothing was coerced.
+            "data": raw["data"],
+        }
+        if not self.sio.write_to(peer.sid, "rtc:signal", signal):
+            return None
+        self.metrics.relay_latency.observe(time.perf_counter() - started)
+        return {"delivered": True}
+
+    def _checked_signal(self, conn: Connection, received: Received) -> dict[str, Any]:
+        """The signal's payload, once its size and its sender's consultation are checked."""
         cap = self.config.signal_max_bytes
         raw = received.raw
         # The signal's size (SDP bytes plus the rest as JSON) is never more than the whole
@@ -622,12 +675,17 @@ class Hub:
             raise PayloadTooLarge(
                 f"a signal may carry at most {self.config.signal_max_bytes} bytes"
             )
+        conn.require_joined(raw["appointment_id"])
+        return raw
+
+    async def _signal(
+        self, conn: Connection, payload: SignalIn | None, received: Received
+    ) -> dict[str, Any]:
+        """``payload`` is None when ``signal_accepted`` took the payload: it is valid as sent."""
+        started = time.perf_counter()
+        raw = self._checked_signal(conn, received)
         appointment_id: str = raw["appointment_id"]
-        conn.require_joined(appointment_id)
-        consult = self.consult
-        room = consult.known_room_for(conn.sid, appointment_id) or await consult.room_for(
-            conn.sid, appointment_id
-        )
+        room = await self.consult.room_for(conn.sid, appointment_id)
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
             return {"delivered": False}

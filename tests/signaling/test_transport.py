@@ -14,8 +14,9 @@ import pytest
 from aiohttp import WSMsgType, web
 
 from domain.users import Role
+from server import keys
 from signaling.transport import HubManager, HubServer
-from tests.support.hub import Clinic, in_call
+from tests.support.hub import Clinic, in_call, joined
 
 
 def ws_url(clinic: Clinic) -> str:
@@ -262,3 +263,51 @@ async def test_frames_of_every_length_arrive_intact(aiohttp_server: Any, size: i
         frame = await ws.receive_str(timeout=10)
         assert json.loads(frame[2:]) == ["big", {"text": text}]
         await ws.close()
+
+
+async def test_signals_queue_in_order_behind_a_slow_reader(clinic: Clinic) -> None:
+    """A signal is written at once only while the peer keeps up: once the peer's connection is
+    behind, signals (the small candidates the hub relays without waiting too) queue behind
+    what waits, and the peer receives every one in the order sent."""
+    patient, doctor = await clinic.user(), await clinic.user(Role.DOCTOR)
+    appointment_id = await clinic.appointment(patient, doctor)
+    ref = {"appointment_id": appointment_id}
+    hub = clinic.client.app[keys.HUB]
+    async with aiohttp.ClientSession() as session:
+        ws = await open_socket(session, clinic, patient["access_token"])
+        await ws.send_str('420["consult:join",' + json.dumps(ref) + "]")
+        while not (await ws.receive_str(timeout=10)).startswith("430["):
+            pass
+        doctor_socket = await joined(clinic, doctor, appointment_id)
+        assert (await doctor_socket.call("consult:admit", ref))["ok"]
+        while '"consult:admitted"' not in await ws.receive_str(timeout=10):
+            pass
+        patient_sid = next(c.sid for c in hub._sockets.values() if c.user_id == patient["id"])
+        # The patient stops reading. Big offers fill the connection's buffers...
+        line = "a=x-filler:" + "x" * 4000
+        sdp = "v=0\r\n" + "\r\n".join([line] * 14) + "\r\n"
+        socket = hub.sio.eio.sockets[hub.sio.manager.eio_sid_from_sid(patient_sid, "/")]
+        sent: list[dict[str, Any]] = []
+        while not (socket._writing or not socket.queue.empty()):  # the patient is behind
+            assert len(sent) < 200, "the connection never fell behind"
+            sent.append({"type": "offer", "sdp": sdp.replace("filler", f"f{len(sent)}")})
+            ack = await doctor_socket.call("rtc:signal", {**ref, "data": sent[-1]})
+            assert ack == {"ok": True, "delivered": True}
+        # ... so candidates, and offers between them, wait behind them.
+        for n in range(60):
+            data: dict[str, Any] = (
+                {"type": "candidate", "candidate": f"candidate:{n} 1 udp 1 10.0.0.1 9 typ host"}
+                if n % 10
+                else {"type": "offer", "sdp": "v=0\r\na=late:" + str(n) + "\r\n"}
+            )
+            sent.append(data)
+            ack = await doctor_socket.call("rtc:signal", {**ref, "data": data})
+            assert ack == {"ok": True, "delivered": True}
+        received: list[dict[str, Any]] = []
+        async with asyncio.timeout(30):
+            while len(received) < len(sent):
+                frame = await ws.receive_str()
+                if frame.startswith('42["rtc:signal"'):
+                    received.append(json.loads(frame[2:])[1]["data"])
+        await ws.close()
+    assert received == sent
