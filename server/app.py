@@ -3,6 +3,7 @@ tests both use it; nothing else wires objects together."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
@@ -235,6 +236,16 @@ def create_app(
     _setup_cors(app, settings.http.cors_origins)
     app.on_response_prepare.append(security_headers)
     return app
+
+
+async def freeze_startup_heap(app: web.Application) -> None:
+    """An ``on_startup`` hook for the server process, after every startup context: what
+    startup built (modules, settings, the app) lives as long as the process, so the cyclic
+    garbage collector stops scanning it (``gc.freeze``). A full collection then walks only
+    what came since, instead of pausing the event loop for tens of milliseconds amid
+    consultations. Not for a process that builds many apps, such as the tests."""
+    gc.collect()
+    gc.freeze()
 
 
 def _setup_cors(app: web.Application, origins: list[str]) -> None:

@@ -20,7 +20,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from server import keys
-    from server.app import create_app
+    from server.app import create_app, freeze_startup_heap
     from server.demo import banner, demo_startup
 
     if args.host or args.port is not None:
@@ -36,6 +36,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings)
     if args.demo:
         app.on_startup.append(demo_startup)
+    app.on_startup.append(freeze_startup_heap)
 
     host = settings.http.host
     shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
