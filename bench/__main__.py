@@ -28,7 +28,7 @@ SCENARIOS = ("relay", "chat", "call_setup", "memory", "rooms", "cluster", "instr
 
 def steps_of(options: Options, only: tuple[str, ...]) -> int:
     counts = {
-        "relay": 3 * len(options.servers),
+        "relay": 3 * len(options.servers) * options.rounds,
         "chat": 2 * len(options.chat_rooms),
         "call_setup": options.call_setups,
         "memory": len(options.servers),
@@ -113,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--hub-root", help="run the hub from another checkout of the project")
     parser.add_argument("--servers", help="relay and memory: some of hub,bare,node")
+    parser.add_argument(
+        "--rounds", type=int, help="relay: turns the servers take (default 3, quick 1)"
+    )
     parser.add_argument("--minutes", type=float, default=30.0, help="soak: how long")
     args = parser.parse_args(argv)
     console = Console(width=None if sys.stdout.isatty() else 160)
@@ -134,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["window"] = args.window
     if args.pairs:
         overrides["relay_pairs"] = args.pairs
+    if args.rounds:
+        overrides["rounds"] = args.rounds
     options = Options.quick_options(**overrides) if args.quick else Options(**overrides)
 
     if args.mode == "soak":

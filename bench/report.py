@@ -128,7 +128,15 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
             )
         console.print(table)
         if "ratios" in relay:
-            console.print("ratios:", relay["ratios"])
+            console.print("ratios (median of the rounds):", relay["ratios"])
+        for number, measured in enumerate(relay.get("rounds", []), start=1):
+            rates = ", ".join(
+                f"{kind} {_f(measured[kind]['closed_loop']['messages_per_second'], 0)} msg/s "
+                f"({_f(measured[kind]['closed_loop']['server_cpu_us_per_message'], 0)} us)"
+                for kind in ("hub", "bare", "node")
+                if kind in measured
+            )
+            console.print(f"round {number}: {rates}; ratios {measured.get('ratios', {})}")
     chat = results.get("chat")
     if chat:
         table = Table(title="2. chat:send with persistence (each room: next message after the ack)")

@@ -28,7 +28,7 @@ from bench.procs import (
     start_hub,
     start_node_relay,
 )
-from bench.stats import ratio
+from bench.stats import median_of, ratio
 
 Step = Callable[[str], None]
 
@@ -51,6 +51,7 @@ class Options:
     servers: tuple[str, ...] = ("hub", "bare", "node")  # relay and memory: who is measured
     profile: bool = False  # py-spy the hub during its measured runs (bench/results/*.txt)
     hub_root: str | None = None  # run the hub from another checkout (e.g. an earlier commit)
+    rounds: int = 3  # relay: the servers take turns this many times; the median round counts
 
     @classmethod
     def quick_options(cls, **overrides: Any) -> Options:
@@ -65,6 +66,7 @@ class Options:
             "idle_sockets": 300,
             "cluster_pairs": 50,
             "call_setups": 2,
+            "rounds": 1,
         }
         return cls(**(base | overrides))
 
@@ -243,49 +245,45 @@ class Bench:
 
     async def relay(self) -> dict[str, Any]:
         """Closed-loop ping-pong (throughput) and a fixed offered rate (latency), for the hub
-        and both peers, one after the other on the same machine."""
-        rows: dict[str, Any] = {}
+        and both peers, one after the other on the same machine; with several rounds the
+        servers take turns (hub, bare, node, hub, ...), each round's ratios are taken between
+        its own runs, and the median round is reported."""
         pairs = self.clinic.take(self.o.relay_pairs)
-        for kind in self.o.servers:
-            with self._server(kind) as server:
-                self.step(f"relay: {kind} connecting {len(pairs)} pairs")
-                async with self._pairs(pairs, [server.url]) as gens:
-                    self.step(f"relay: {kind} ping-pong")
-                    closed = await self._measure(
-                        gens, [server], {"kind": "closed", "window": self.o.window}
-                    )
-                    self.step(f"relay: {kind} at {self.o.open_rate}/s")
-                    fixed = await self._measure(
-                        gens, [server], self._open_command(self.o.open_rate)
-                    )
-                rows[kind] = {
-                    "closed_loop": closed.row(),
-                    "fixed_rate": fixed.row() | {"offered_per_second": self.o.open_rate},
-                    "setup_seconds": round(gens.setup_seconds, 2),
-                    "rss_mb": round(server.rss() / 2**20, 1),
-                }
-        if set(rows) != {"hub", "bare", "node"}:
-            return rows
-        hub, node, bare = rows["hub"], rows["node"], rows["bare"]
-
-        def rate(row: dict[str, Any]) -> float:
-            return float(row["closed_loop"]["messages_per_second"])
-
-        rows["ratios"] = {
-            "hub_to_node_throughput": ratio(rate(hub), rate(node)),
-            "hub_to_bare_throughput": ratio(rate(hub), rate(bare)),
-            "bare_to_node_throughput": ratio(rate(bare), rate(node)),
-            "hub_to_node_p99_at_fixed_rate": ratio(
-                hub["fixed_rate"]["p99_ms"], node["fixed_rate"]["p99_ms"]
-            ),
-            "hub_to_node_p50_at_fixed_rate": ratio(
-                hub["fixed_rate"]["p50_ms"], node["fixed_rate"]["p50_ms"]
-            ),
-            "bare_to_node_p99_at_fixed_rate": ratio(
-                bare["fixed_rate"]["p99_ms"], node["fixed_rate"]["p99_ms"]
-            ),
+        rounds: list[dict[str, Any]] = []
+        for number in range(1, self.o.rounds + 1):
+            measured: dict[str, Any] = {}
+            for kind in self.o.servers:
+                label = f"relay round {number}/{self.o.rounds}: {kind}"
+                measured[kind] = await self._relay_run(kind, pairs, label)
+            ratios = _relay_ratios(measured)
+            rounds.append(measured | ({"ratios": ratios} if ratios else {}))
+        rows: dict[str, Any] = {
+            kind: _median_run([r[kind] for r in rounds]) for kind in self.o.servers
         }
+        if "ratios" in rounds[0]:
+            rows["ratios"] = {
+                name: median_of([r["ratios"][name] for r in rounds]) for name in rounds[0]["ratios"]
+            }
+        if len(rounds) > 1:
+            rows["rounds"] = rounds
         return rows
+
+    async def _relay_run(self, kind: str, pairs: Sequence[Pair], label: str) -> dict[str, Any]:
+        with self._server(kind) as server:
+            self.step(f"{label} connecting {len(pairs)} pairs")
+            async with self._pairs(pairs, [server.url]) as gens:
+                self.step(f"{label} ping-pong")
+                closed = await self._measure(
+                    gens, [server], {"kind": "closed", "window": self.o.window}
+                )
+                self.step(f"{label} at {self.o.open_rate}/s")
+                fixed = await self._measure(gens, [server], self._open_command(self.o.open_rate))
+            return {
+                "closed_loop": closed.row(),
+                "fixed_rate": fixed.row() | {"offered_per_second": self.o.open_rate},
+                "setup_seconds": round(gens.setup_seconds, 2),
+                "rss_mb": round(server.rss() / 2**20, 1),
+            }
 
     # ------------------------------------------------------------------ 2. chat
 
@@ -447,3 +445,29 @@ class Bench:
             ),
         }
         return rows
+
+
+def _relay_rate(row: dict[str, Any]) -> float:
+    return float(row["closed_loop"]["messages_per_second"])
+
+
+def _relay_ratios(measured: dict[str, Any]) -> dict[str, float | None]:
+    """The servers against each other, all measured in the same round (those of the servers
+    measured)."""
+    ratios: dict[str, float | None] = {}
+    for a, b in (("hub", "node"), ("hub", "bare"), ("bare", "node")):
+        if a in measured and b in measured:
+            first, second = measured[a], measured[b]
+            ratios[f"{a}_to_{b}_throughput"] = ratio(_relay_rate(first), _relay_rate(second))
+            for p in ("p99", "p50"):
+                ratios[f"{a}_to_{b}_{p}_at_fixed_rate"] = ratio(
+                    first["fixed_rate"][f"{p}_ms"], second["fixed_rate"][f"{p}_ms"]
+                )
+    return ratios
+
+
+def _median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Of one server's runs, the one with the median closed-loop throughput (the lower middle
+    one of an even number)."""
+    ranked = sorted(runs, key=_relay_rate)
+    return ranked[(len(ranked) - 1) // 2]

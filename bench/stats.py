@@ -3,8 +3,9 @@ percentiles, and small figures of a run."""
 
 from __future__ import annotations
 
+import statistics
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,3 +64,9 @@ def ratio(value: float | None, reference: float | None) -> float | None:
     if value is None or reference is None or reference == 0:
         return None
     return round(value / reference, 3)
+
+
+def median_of(values: Sequence[float | None]) -> float | None:
+    """The median of the known values (None when none is known)."""
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 3) if known else None
