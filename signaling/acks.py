@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -60,9 +59,9 @@ def field_errors(exc: ValidationError) -> list[dict[str, str]]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
-    """An event's payload as it came: the JSON object that validated, and its size encoded."""
+class Received(NamedTuple):
+    """An event's payload as it came: the JSON object that validated, and its size encoded.
+    (A named tuple: made for every event, it costs a third of a frozen dataclass.)"""
 
     raw: dict[str, Any]
     size: int
@@ -86,7 +85,7 @@ def screen_event(
         size = len(orjson.dumps(raw))
     except TypeError:  # binary data: refused by parse_event
         return None
-    return Received(raw=raw, size=size) if size <= max_bytes else None
+    return Received(raw, size) if size <= max_bytes else None
 
 
 def parse_payload(model: type[M], args: tuple[Any, ...], *, max_bytes: int) -> M:

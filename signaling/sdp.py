@@ -74,11 +74,13 @@ def candidate_problem(candidate: str) -> str | None:
         return None
     if len(candidate) > MAX_CANDIDATE_CHARS:
         return f"a candidate holds at most {MAX_CANDIDATE_CHARS} characters"
+    # What browsers send: printable ASCII, which holds no control character, and in which the
+    # pattern's ``\d`` and ``\S`` are ``[0-9]`` and ``[!-~]``. ``_PRINTABLE_CANDIDATE`` only
+    # matches printable ASCII, so its verdict there is the pattern's (a property test checks).
+    if _PRINTABLE_CANDIDATE.fullmatch(candidate):
+        return None
     if candidate.isascii() and candidate.isprintable():
-        # What browsers send. Printable ASCII holds no control character, and in it the
-        # pattern's ``\d`` and ``\S`` are ``[0-9]`` and ``[!-~]``: the same verdict as the
-        # pattern (checked by a property test), from a pattern without Unicode classes.
-        return None if _PRINTABLE_CANDIDATE.fullmatch(candidate) else _NOT_A_CANDIDATE
+        return _NOT_A_CANDIDATE
     if _CONTROL.search(candidate) or "\r" in candidate or "\n" in candidate:
         return "a candidate is one line of text"
     if not _CANDIDATE.match(candidate):
