@@ -109,6 +109,8 @@ class AuthSettings(_Section):
     jwt_issuer: str = "telemed"
     jwt_audience: str = "telemed-api"
     access_token_ttl: int = Field(default=900, ge=30, le=86_400)
+    # A recording's download link (POST /recordings/{id}/download-link) works this long.
+    download_ticket_ttl: int = Field(default=60, ge=5, le=600)
     refresh_token_ttl: int = Field(default=30 * 86_400, ge=300)
     # A session with no activity for this long is logged off (its refresh token stops working).
     idle_timeout: int = Field(default=30 * 60, ge=60)

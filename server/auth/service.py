@@ -15,7 +15,12 @@ from domain.ids import UserId
 from domain.users import Principal, Role, User
 from server.auth.passwords import Passwords, password_problem
 from server.auth.throttle import LoginThrottle
-from server.auth.tokens import TokenService, hash_refresh_token, new_refresh_token
+from server.auth.tokens import (
+    IssuedTicket,
+    TokenService,
+    hash_refresh_token,
+    new_refresh_token,
+)
 from server.http.problems import FieldError
 from server.settings import AuthSettings
 from storage.mongo import Repositories
@@ -220,6 +225,37 @@ class AccountService:
             raise Unauthorized("invalid token")
         if activity:
             await self._repos.sessions.touch(session.id, self._clock(), min_interval=TOUCH_INTERVAL)
+        return Principal(
+            user_id=claims.user_id,
+            role=claims.role,
+            session_id=claims.session_id,
+            token_id=claims.token_id,
+            expires_at=claims.expires_at,
+        )
+
+    # ------------------------------------------------------------------ download tickets
+
+    def issue_ticket(self, caller: Principal, recording_id: str) -> IssuedTicket:
+        """A short-lived ticket for one recording's file, bound to the caller's sign-in (the
+        caller's right to the recording is the recordings service's to check first)."""
+        return self.tokens.issue_ticket(
+            user_id=caller.user_id,
+            role=caller.role,
+            session_id=caller.session_id,
+            recording_id=recording_id,
+            ttl=timedelta(seconds=self._settings.download_ticket_ttl),
+        )
+
+    async def redeem_ticket(self, ticket: str, recording_id: str) -> Principal:
+        """The caller a download ticket stands for, checked as strictly as an access token: its
+        signature, type, audience and times, the recording it names, and that its sign-in is
+        still live. Fetching a file is not counted as activity (asking for the link was)."""
+        claims = self.tokens.decode_ticket(ticket)
+        if claims.recording_id != recording_id:
+            raise Unauthorized("this ticket is for another recording")
+        session = await self._live_session(claims.session_id)
+        if session.user_id != claims.user_id:
+            raise Unauthorized("invalid ticket")
         return Principal(
             user_id=claims.user_id,
             role=claims.role,

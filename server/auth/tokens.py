@@ -1,7 +1,10 @@
-"""Access tokens (JWT, HS256 pinned) and opaque refresh tokens.
+"""Access tokens (JWT, HS256 pinned), opaque refresh tokens, and download tickets.
 
 Access tokens require exp, iat, sub, aud, iss and jti, carry the role and the session id, and
 are typed ``at+jwt`` (RFC 9068) so that no other token this server signs can stand in for one.
+A download ticket is a short-lived JWT for one recording's file, with the same required claims,
+the session id, the recording id, its own type and its own audience: it is never an access
+token, and an access token is never a ticket.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from domain.users import Role
 ALGORITHM = "HS256"
 ACCESS_TYPE = "at+jwt"
 DEVICE_TYPE = "device+jwt"
+TICKET_TYPE = "download+jwt"
+TICKET_AUDIENCE_SUFFIX = ":recording-download"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "jti"]
 
 
@@ -32,6 +37,25 @@ class AccessClaims:
     session_id: SessionId
     token_id: str
     issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TicketClaims:
+    """A download ticket: who may fetch which recording, within which sign-in, until when."""
+
+    user_id: UserId
+    role: Role
+    session_id: SessionId
+    recording_id: str
+    token_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTicket:
+    token: str
+    token_id: str
     expires_at: datetime
 
 
@@ -116,6 +140,57 @@ class TokenService:
         except Unauthorized:
             return None
         return UserId(str(claims["sub"])), str(claims["jti"])
+
+    @property
+    def ticket_audience(self) -> str:
+        return self.audience + TICKET_AUDIENCE_SUFFIX
+
+    def issue_ticket(
+        self,
+        *,
+        user_id: UserId,
+        role: Role,
+        session_id: SessionId,
+        recording_id: str,
+        ttl: timedelta,
+    ) -> IssuedTicket:
+        """A ticket to download one recording's file."""
+        now = self._clock()
+        expires = datetime.fromtimestamp(int((now + ttl).timestamp()), UTC)
+        token_id = secrets.token_urlsafe(16)
+        claims = {
+            "iss": self.issuer,
+            "aud": self.ticket_audience,
+            "sub": user_id,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(expires.timestamp()),
+            "jti": token_id,
+            "role": role.value,
+            "sid": session_id,
+            "rec": recording_id,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"typ": TICKET_TYPE})
+        return IssuedTicket(token=token, token_id=token_id, expires_at=expires)
+
+    def decode_ticket(self, token: str) -> TicketClaims:
+        claims = self._decode(token, TICKET_TYPE, self.ticket_audience)
+        try:
+            role = Role(claims["role"])
+            session_id = SessionId(str(claims["sid"]))
+            recording_id = claims["rec"]
+        except (KeyError, ValueError):
+            raise Unauthorized("invalid ticket") from None
+        if not isinstance(recording_id, str):
+            raise Unauthorized("invalid ticket")
+        return TicketClaims(
+            user_id=UserId(str(claims["sub"])),
+            role=role,
+            session_id=session_id,
+            recording_id=recording_id,
+            token_id=str(claims["jti"]),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
 
     def _decode(self, token: str, typ: str, audience: str) -> dict[str, Any]:
         try:

@@ -24,6 +24,9 @@ from server.http.problems import FieldError
 M = TypeVar("M", bound=BaseModel)
 
 Handler = Callable[["Call"], Awaitable[BaseModel | web.StreamResponse | None]]
+# Turns the ``ticket`` query parameter of an endpoint that accepts one into its caller.
+TicketRedeemer = Callable[[web.Request, str], Awaitable[Principal]]
+TICKET_PARAM = "ticket"
 
 _COMMON_ERRORS = (400, 404, 413, 422, 429)
 
@@ -93,6 +96,7 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     operation_id: str = ""
     content_type: str = "application/json"
+    ticket: TicketRedeemer | None = None
 
 
 def validation_errors(exc: ValidationError) -> list[FieldError]:
@@ -176,7 +180,12 @@ class Api:
         roles: Iterable[Role] | None = None,
         errors: Iterable[int] = (),
         content_type: str = "application/json",
+        ticket: TicketRedeemer | None = None,
     ) -> Callable[[Handler], Handler]:
+        """``ticket``: the endpoint also accepts a short-lived ticket in the ``ticket`` query
+        parameter instead of the bearer token (for links a browser follows by itself), and this
+        redeems it for the caller; never both in one request (RFC 6750, section 2)."""
+
         def decorator(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(
@@ -195,6 +204,7 @@ class Api:
                     errors=tuple(errors),
                     operation_id=handler.__name__,
                     content_type=content_type,
+                    ticket=ticket,
                 )
             )
             return handler
@@ -236,9 +246,27 @@ async def authenticate(request: web.Request) -> Principal | None:
     return principal
 
 
+async def redeem_ticket(
+    request: web.Request, redeemer: TicketRedeemer, principal: Principal | None
+) -> Principal | None:
+    """The caller named by the ``ticket`` query parameter, when there is one."""
+    tickets = request.query.getall(TICKET_PARAM, [])
+    if not tickets:
+        return principal
+    if principal is not None:
+        raise MalformedRequest("send either a bearer token or a ticket, not both")
+    if len(tickets) > 1:
+        raise MalformedRequest("send one ticket")
+    principal = await redeemer(request, tickets[0])
+    request[keys.PRINCIPAL] = principal
+    return principal
+
+
 def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         principal = await authenticate(request)
+        if endpoint.ticket is not None:
+            principal = await redeem_ticket(request, endpoint.ticket, principal)
         await request.app[keys.RATE_LIMITER].check_request(
             principal.user_id if principal else None, str(request.get(keys.CLIENT_IP))
         )
@@ -342,6 +370,8 @@ def openapi_document(api: Api, *, title: str, version: str) -> dict[str, Any]:
             }
         if ep.auth:
             op["security"] = [{"bearer": []}]
+            if ep.ticket is not None:
+                op["security"].append({"ticket": []})
         paths.setdefault(path, {})[ep.method.lower()] = op
 
     return {
@@ -351,7 +381,14 @@ def openapi_document(api: Api, *, title: str, version: str) -> dict[str, Any]:
         "components": {
             "schemas": components,
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "ticket": {
+                    "type": "apiKey",
+                    "in": "query",
+                    "name": TICKET_PARAM,
+                    "description": "a short-lived download ticket (see the download-link "
+                    "endpoints); never together with the bearer token",
+                },
             },
         },
     }

@@ -11,6 +11,11 @@ from domain.users import Role
 from server.http.types import UtcDateTime
 
 
+def file_url(recording_id: str) -> str:
+    """Where a recording's file is fetched (``download_url``, and download links under it)."""
+    return f"/api/v1/recordings/{recording_id}/file"
+
+
 class RecordedTrackOut(BaseModel):
     user_id: str
     role: Role
@@ -55,10 +60,18 @@ class RecordingOut(BaseModel):
             size_bytes=recording.size_bytes,
             content_type=recording.content_type,
             tracks=[RecordedTrackOut.of(t) for t in recording.tracks],
-            download_url=f"/api/v1/recordings/{recording.id}/file" if downloadable else None,
+            download_url=file_url(recording.id) if downloadable else None,
             deleted_at=recording.deleted_at,
             deleted_by=recording.deleted_by,
         )
+
+
+class DownloadLinkOut(BaseModel):
+    url: str = Field(
+        description="download_url with a ticket: GET it without the bearer token, e.g. as a "
+        "link the browser follows and saves"
+    )
+    expires_at: UtcDateTime = Field(description="the link works until then (the ticket's expiry)")
 
 
 class RecordingsPage(BaseModel):

@@ -6,11 +6,18 @@ from __future__ import annotations
 from aiohttp import web
 
 from domain.recording import CURRENT_NOTICE
+from domain.users import Principal
 from server import keys
 from server.audit.recorder import audited
-from server.http.api import Api, Call
+from server.http.api import TICKET_PARAM, Api, Call
 from server.http.pagination import PageQuery, decode_cursor, encode_cursor
-from server.recordings.models import RecordingNoticeOut, RecordingOut, RecordingsPage
+from server.recordings.models import (
+    DownloadLinkOut,
+    RecordingNoticeOut,
+    RecordingOut,
+    RecordingsPage,
+    file_url,
+)
 from server.recordings.service import RecordingService
 
 api = Api()
@@ -61,12 +68,49 @@ async def list_recordings(call: Call) -> RecordingsPage:
     )
 
 
+async def _redeem(request: web.Request, ticket: str) -> Principal:
+    """A download ticket is good for the recording it names only, and for its user while the
+    sign-in it was made in is live (``AccountService.redeem_ticket``)."""
+    return await request.app[keys.ACCOUNTS].redeem_ticket(
+        ticket, request.match_info["recording_id"]
+    )
+
+
+@api.post(
+    "/recordings/{recording_id}/download-link",
+    summary="A short-lived link to a recording's file that needs no bearer token "
+    "(its two participants only)",
+    tags=TAGS,
+    response=DownloadLinkOut,
+    errors=[409],
+)
+async def recording_download_link(call: Call) -> DownloadLinkOut:
+    recording_id = call.path("recording_id")
+    async with audited(
+        call,
+        "recording.download_link",
+        patient_id=None,
+        resource_type="recording",
+        resource_id=recording_id,
+    ) as scope:
+        recording, _ = await _service(call).file(call.principal, recording_id)
+        scope.patient_id = recording.patient_id
+        ticket = call.app[keys.ACCOUNTS].issue_ticket(call.principal, recording.id)
+        scope.details["ticket_id"] = ticket.token_id
+    return DownloadLinkOut(
+        url=f"{file_url(recording.id)}?{TICKET_PARAM}={ticket.token}",
+        expires_at=ticket.expires_at,
+    )
+
+
 @api.get(
     "/recordings/{recording_id}/file",
-    summary="Download a recording (WebM: VP8 video and Opus audio of both participants)",
+    summary="Download a recording (WebM: VP8 video and Opus audio of both participants), "
+    "with the bearer token or a download link's ticket",
     tags=TAGS,
     content_type="video/webm",
     errors=[409],
+    ticket=_redeem,
 )
 async def download_recording(call: Call) -> web.StreamResponse:
     recording_id = call.path("recording_id")
@@ -80,6 +124,8 @@ async def download_recording(call: Call) -> web.StreamResponse:
         recording, path = await _service(call).file(call.principal, recording_id)
         scope.patient_id = recording.patient_id
         scope.details["size_bytes"] = recording.size_bytes
+        if TICKET_PARAM in call.request.query:
+            scope.details["ticket_id"] = call.principal.token_id
     name = f"consultation-{recording.appointment_id}-{recording.id}.webm"
     return web.FileResponse(
         path,

@@ -25,6 +25,17 @@ from tests.e2e.conftest import ContextFactory, Live, Person, in_call, shoot
 pytestmark = pytest.mark.browser
 
 
+def audit(live: Live, person: Person, action: str) -> list[str]:
+    """The outcomes of ``person``'s audit entries of ``action``."""
+
+    async def query() -> list[str]:
+        entries = await live.app[keys.DATABASE].repos.audit.query(actor_id=person.id, limit=500)
+        return [e.outcome.value for _, e in entries if e.action == action]
+
+    result: list[str] = live.loop.run(query())
+    return result
+
+
 def api_get(page: Page, person: Person, path: str) -> Any:
     """A REST call as ``person``, signed in over the API as any client would (Playwright's
     request client of the page's browser context; no cookie is involved)."""
@@ -133,10 +144,20 @@ def test_recording_needs_both_consents_shows_on_both_pages_and_stops_on_withdraw
         item = page.get_by_test_id("recording")
         expect(item).to_have_attribute("data-status", "complete")
     shoot(p, "call-over-recordings-zh")
+    # The browser itself fetches a short-lived link and streams it to disk: no Blob in the page.
     with p.expect_download() as info:
         p.get_by_test_id("recording").get_by_test_id("recording-download").click()
+    download = info.value
+    assert download.url.startswith(f"{live.url}/api/v1/recordings/{finished['id']}/file?ticket="), (
+        download.url
+    )
+    assert download.suggested_filename.endswith(f"{finished['id']}.webm")
+    assert download.failure() is None
     file = tmp_path / "recording.webm"
-    info.value.save_as(file)
+    download.save_as(file)
+    assert file.stat().st_size == recordings(p, patient, appointment)[0]["size_bytes"]
+    assert audit(live, patient, "recording.download_link") == ["success"]
+    assert audit(live, patient, "recording.download") == ["success"]
     with av.open(str(file)) as container:
         kinds = {stream.type for stream in container.streams}
         assert {"audio", "video"} <= kinds

@@ -445,6 +445,8 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
         query={"limit": 5},
     )
     assert ids["recording_id"] in [r["id"] for r in listed["recordings"]]
+    link = call("POST /api/v1/recordings/{recording_id}/download-link", "patient", path=recording)
+    assert link["url"].startswith(f"/api/v1/recordings/{ids['recording_id']}/file?ticket=")
     call("GET /api/v1/recordings/{recording_id}/file", "patient", path=recording)
     call("DELETE /api/v1/recordings/{recording_id}", path=recording)
 

@@ -1,4 +1,5 @@
-"""Access-token validation: pinned algorithm, required claims, no forgeries (pure logic)."""
+"""Access-token and download-ticket validation: pinned algorithm, required claims, each kind
+of token only where it belongs, no forgeries (pure logic)."""
 
 from __future__ import annotations
 
@@ -162,3 +163,74 @@ def test_short_secrets_are_refused() -> None:
 def test_garbage_is_refused(junk: str) -> None:
     with pytest.raises(Unauthorized):
         service().decode_access(junk)
+
+
+def ticket(svc: TokenService) -> str:
+    return svc.issue_ticket(
+        user_id=UserId("u1"),
+        role=Role.PATIENT,
+        session_id=SessionId("s1"),
+        recording_id="r1",
+        ttl=timedelta(seconds=60),
+    ).token
+
+
+def test_a_download_ticket_round_trips_and_expires() -> None:
+    clock = FakeClock(NOW)
+    svc = service(clock)
+    issued = svc.issue_ticket(
+        user_id=UserId("u1"),
+        role=Role.PATIENT,
+        session_id=SessionId("s1"),
+        recording_id="r1",
+        ttl=timedelta(seconds=60),
+    )
+    assert issued.expires_at == NOW + timedelta(seconds=60)
+    decoded = svc.decode_ticket(issued.token)
+    assert (decoded.user_id, decoded.role, decoded.session_id) == ("u1", Role.PATIENT, "s1")
+    assert (decoded.recording_id, decoded.token_id) == ("r1", issued.token_id)
+    clock.advance(seconds=66)  # past the expiry and the leeway
+    with pytest.raises(Unauthorized, match="expired"):
+        svc.decode_ticket(issued.token)
+
+
+def test_tickets_access_and_device_tokens_never_stand_in_for_each_other() -> None:
+    svc = service()
+    download = ticket(svc)
+    device = svc.issue_device(user_id=UserId("u1"), ttl=timedelta(days=1))
+    with pytest.raises(Unauthorized):
+        svc.decode_access(download)
+    for other in (issue(svc), device):
+        with pytest.raises(Unauthorized):
+            svc.decode_ticket(other)
+    assert svc.device_owner(download) is None
+    # The ticket's claims under the access token's type, or its own type with the API's
+    # audience, are refused too: type and audience are both checked.
+    payload = jwt.decode(
+        download, SECRET, algorithms=["HS256"], options={"verify_aud": False, "verify_exp": False}
+    )
+    with pytest.raises(Unauthorized):
+        svc.decode_access(sign(payload))
+    retyped = jwt.encode(
+        {**payload, "aud": "telemed-api"},
+        SECRET,
+        algorithm="HS256",
+        headers={"typ": "download+jwt"},
+    )
+    with pytest.raises(Unauthorized):
+        svc.decode_ticket(retyped)
+
+
+@pytest.mark.parametrize("missing", ["exp", "iat", "sub", "aud", "iss", "jti", "sid", "rec"])
+def test_every_claim_of_a_ticket_is_required(missing: str) -> None:
+    svc = service()
+    payload = jwt.decode(
+        ticket(svc),
+        SECRET,
+        algorithms=["HS256"],
+        options={"verify_aud": False, "verify_exp": False},
+    )
+    del payload[missing]
+    token = jwt.encode(payload, SECRET, algorithm="HS256", headers={"typ": "download+jwt"})
+    with pytest.raises(Unauthorized):
+        svc.decode_ticket(token)

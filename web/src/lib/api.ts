@@ -1,6 +1,6 @@
 // The REST API as typed functions. Every call carries the access token; a 401 gets one
 // refresh and a retry, and when the sign-in is over the page goes to sign in.
-import { API_BASE, ApiError, decode, type Query, send, withQuery } from "./http";
+import { ApiError, decode, type Query, send, withQuery } from "./http";
 import { accessToken, endReason, goToSignIn, reasonOf, refresh } from "./session";
 import type {
   Allergy,
@@ -16,6 +16,7 @@ import type {
   Prescription,
   QueueInfo,
   Recording,
+  RecordingDownloadLink,
   RecordingNotice,
   Reminder,
   RoomSummary,
@@ -236,11 +237,7 @@ export const recordings = (appointmentId: string) =>
 
 export const deleteRecording = (id: string) => call<void>("DELETE", `/recordings/${enc(id)}`);
 
-/** A recording's file (``download_url``, under the API) as a Blob: it needs the access token,
- * which a plain link cannot carry. */
-export async function recordingFile(downloadUrl: string): Promise<Blob> {
-  const path = downloadUrl.startsWith(API_BASE) ? downloadUrl.slice(API_BASE.length) : downloadUrl;
-  const response = await authorized("GET", path);
-  if (!response.ok) return decode<never>(response);
-  return response.blob();
-}
+/** A short-lived link to a recording's file that works without the access token, so the
+ * browser itself can fetch it and stream it to disk. */
+export const recordingDownloadLink = (id: string) =>
+  post<RecordingDownloadLink>(`/recordings/${enc(id)}/download-link`);

@@ -314,6 +314,12 @@ export interface RecordingOffer {
 
 export type RecordingStatus = "recording" | "complete" | "failed" | "deleted";
 
+/** ``POST /recordings/{id}/download-link``: the file's URL with a ticket, until ``expires_at``. */
+export interface RecordingDownloadLink {
+  url: string;
+  expires_at: string;
+}
+
 export interface Recording {
   id: string;
   appointment_id: string;

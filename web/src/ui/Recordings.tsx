@@ -1,6 +1,6 @@
 // The recordings of one consultation, for its two participants: when, how long, download
-// (the file needs the access token, so it is fetched and handed to the browser as a file) and
-// delete after a confirmation (the recording stays listed as deleted).
+// (a short-lived link the browser follows and saves by itself: the file streams to disk, never
+// into the page's memory) and delete after a confirmation (the recording stays listed as deleted).
 import { useEffect, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
@@ -11,15 +11,15 @@ import { useLoad } from "./hooks";
 
 const RUNNING_POLL_MS = 2000;
 
-function saveBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
+/** Hands a URL to the browser's own download (a hidden ``<a download>``). */
+function downloadFrom(url: string, name: string): void {
   const link = document.createElement("a");
   link.href = url;
   link.download = name;
+  link.hidden = true;
   document.body.append(link);
   link.click();
   link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 function fileName(recording: Recording): string {
@@ -65,7 +65,8 @@ function RecordingItem(props: { recording: Recording; onChanged: () => void }) {
     setBusy("download");
     setError(null);
     try {
-      saveBlob(await api.recordingFile(r.download_url), fileName(r));
+      const link = await api.recordingDownloadLink(r.id);
+      downloadFrom(link.url, fileName(r));
     } catch (caught) {
       setError(messageFor(caught));
     } finally {
