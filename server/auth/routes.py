@@ -110,7 +110,7 @@ async def logout(call: Call) -> None:
     ended = await call.app[keys.ACCOUNTS].logout(
         refresh_token=body.refresh_token, principal=call.principal_or_none
     )
-    for session_id in ended:  # this process's sockets of the sign-in go now; others' soon
+    for session_id in ended:  # the sign-in's sockets go now, on every node
         await call.app[keys.HUB].end_session(session_id)
 
 
