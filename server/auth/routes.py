@@ -16,7 +16,7 @@ from server.auth.models import (
     UserEnvelope,
     UserOut,
 )
-from server.auth.service import DEVICE_TOKEN_TTL, IssuedTokens
+from server.auth.service import DEVICE_TOKEN_TTL, IssuedTokens, RefreshTokenReused
 from server.http.api import Api, Call
 from server.http.json import dumps
 
@@ -93,7 +93,11 @@ async def login(call: Call) -> web.Response:
 )
 async def refresh(call: Call) -> TokenPair:
     body = call.body(RefreshIn)
-    return _pair(await call.app[keys.ACCOUNTS].refresh(body.refresh_token))
+    try:
+        return _pair(await call.app[keys.ACCOUNTS].refresh(body.refresh_token))
+    except RefreshTokenReused as reused:  # the revoked sign-in's sockets go now, on every node
+        await call.app[keys.HUB].end_session(reused.session_id, "revoked")
+        raise
 
 
 @api.post(

@@ -104,6 +104,26 @@ async def test_logout_on_one_node_drops_the_sign_ins_sockets_on_another_at_once(
 
 
 @pytest.mark.redis
+async def test_a_sign_in_revoked_over_rest_loses_its_sockets_on_every_node(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str
+) -> None:
+    """A refresh token used twice revokes its sign-in (``POST /auth/refresh``): its sockets go
+    at once, on the node that saw the reuse and on the others, with reason ``revoked``."""
+    one, two = await two_nodes(make_clinic, settings, redis_url, **NO_CHECK)
+    user, bystander = await one.user(), await one.user()
+    here, elsewhere = await one.connect(user), await two.connect(user)
+    other_user = await two.connect(bystander)
+    refresh = {"refresh_token": user["refresh_token"]}
+    assert (await one.client.post("/api/v1/auth/refresh", json=refresh)).status == 200
+    reused = await one.client.post("/api/v1/auth/refresh", json=refresh)
+    assert reused.status == 401
+    assert (await reused.json())["reason"] == "revoked"
+    assert (await ended(here))["reason"] == "revoked"
+    assert (await ended(elsewhere))["reason"] == "revoked"
+    await still_connected(other_user)
+
+
+@pytest.mark.redis
 async def test_an_announcement_ends_only_the_session_it_names_and_a_malformed_one_nothing(
     make_clinic: ClinicFactory, settings: Settings, redis_url: str
 ) -> None:
