@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio
+import structlog
 
 from domain.users import Role
 from server import keys
@@ -155,20 +156,23 @@ async def test_an_announcement_ends_only_the_session_it_names_and_a_malformed_on
     ]
     channel = f"telemed:{settings.database.mongodb_database}:socketio"
     publisher = redis.asyncio.Redis.from_url(redis_url)
-    try:
-        for bad in malformed:
-            await publisher.publish(channel, json.dumps(bad))
-        await publisher.publish(channel, "not json")
-        await publisher.publish(channel, json.dumps([SESSION_ENDED, kept_session]))
-        # A well-formed one for a session nobody here has, then the target's, after them all.
-        await publisher.publish(channel, json.dumps(message(session_id="f" * 24, reason="revoked")))
-        await publisher.publish(
-            channel, json.dumps(message(session_id=sessions[target.sid], reason="revoked"))
-        )
-    finally:
-        await publisher.aclose()
-    assert (await ended(target))["reason"] == "revoked"
+    with structlog.testing.capture_logs() as logs:
+        try:
+            for bad in malformed:
+                await publisher.publish(channel, json.dumps(bad))
+            await publisher.publish(channel, "not json")
+            await publisher.publish(channel, json.dumps([SESSION_ENDED, kept_session]))
+            # A well-formed one for a session nobody here has, then the target's, after them.
+            for session_id in ("f" * 24, sessions[target.sid]):
+                announced = message(session_id=session_id, reason="revoked")
+                await publisher.publish(channel, json.dumps(announced))
+            assert (await ended(target))["reason"] == "revoked"
+        finally:
+            await publisher.aclose()
     await still_connected(other_user)
+    # Each node warns of each malformed one; node two heard them all before the target's.
+    malformed_seen = [e for e in logs if e["event"] == "hub_session_ended_malformed"]
+    assert len(malformed) <= len(malformed_seen) <= 2 * len(malformed)
 
 
 @pytest.mark.redis
