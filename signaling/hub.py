@@ -301,10 +301,13 @@ class Hub:
             )
             await self._recordings.start()
         registry = self._consult.registry
-        if self._manager is not None and isinstance(registry, RedisRoomRegistry):
-            # Room changes are announced on the Socket.IO channel; each node caches rooms.
-            registry.announce_with(self._manager.publish_room_change)
-            self._manager.events = _ClusterEvents(self, registry)
+        if self._manager is not None:
+            if isinstance(registry, RedisRoomRegistry):
+                # Room changes are announced on the Socket.IO channel; each node caches rooms.
+                registry.announce_with(self._manager.publish_room_change)
+                self._manager.events = _ClusterEvents(self, registry)
+            else:
+                self._manager.events = _ClusterEvents(self, None)
         await registry.heartbeat()
         self._registry_ok_since = time.monotonic()
         self._loop_task = asyncio.create_task(self._background())
@@ -867,12 +870,34 @@ class Hub:
                 await self.sio.disconnect(conn.sid, namespace=conn.namespace)
 
     async def end_session(self, session_id: str, reason: str = "signed_out") -> int:
-        """A sign-in ended (logout, revocation): its sockets on this process go at once (other
-        processes find out at their next session check). Returns how many went."""
+        """A sign-in ended (logout, revocation): its sockets go at once, on this process and,
+        with Redis, on every other node (``hub_session_ended`` on the channel; a node that
+        misses it finds out at its next session check). Returns how many went here."""
+        try:
+            return await self.end_session_here(session_id, reason)
+        finally:
+            if self._manager is not None:
+                await self._manager.publish_session_ended(session_id, reason)
+
+    async def end_session_here(self, session_id: str, reason: str) -> int:
+        """The sockets of sign-in ``session_id`` connected to this process go, with
+        ``auth:expired`` and ``reason``; nothing is announced. Returns how many went."""
         gone = [c for c in self._sockets.values() if c.principal.session_id == session_id]
         for conn in gone:
             await self._drop_session_socket(conn, reason)
         return len(gone)
+
+    def end_session_soon(self, session_id: str, reason: str) -> None:
+        """:meth:`end_session_here` in a task of its own (for the channel's listener)."""
+        if self._stopped:
+            return
+        self._spawn(self._end_session_logged(session_id, reason))
+
+    async def _end_session_logged(self, session_id: str, reason: str) -> None:
+        try:
+            await self.end_session_here(session_id, reason)
+        except Exception:  # the next session check drops what is left
+            log.exception("session_end_failed")
 
     async def _drop_session_socket(self, conn: Connection, reason: str) -> None:
         if conn.sid not in self._sockets:
@@ -1093,20 +1118,28 @@ class Hub:
 
 class _ClusterEvents:
     """The hub's own messages on the Socket.IO channel (transport.RoomEvents): room changes
-    and whether this node hears them go to the registry's cache, relayed signals to the hub."""
+    and whether this node hears them go to the registry's cache (a Redis registry), relayed
+    signals and ended sign-ins to the hub."""
 
-    def __init__(self, hub: Hub, registry: RedisRoomRegistry) -> None:
+    def __init__(self, hub: Hub, registry: RedisRoomRegistry | None) -> None:
         self._hub = hub
         self._registry = registry
 
     def room_changed(self, appointment_id: str, rev: int) -> None:
-        self._registry.room_changed(appointment_id, rev)
+        if self._registry is not None:
+            self._registry.room_changed(appointment_id, rev)
 
     def listening(self, live: bool) -> None:
-        self._registry.listening(live)
+        if self._registry is not None:
+            self._registry.listening(live)
 
     async def relayed(self, message: dict[str, Any]) -> None:
         await self._hub.deliver_relayed(message)
+
+    def session_ended(self, session_id: str, reason: str) -> None:
+        # In a task of its own: dropping a seated socket releases its seat (a Redis
+        # transaction), which must not hold up the channel's other messages.
+        self._hub.end_session_soon(session_id, reason)
 
 
 async def cancel_and_wait(task: asyncio.Task[Any], *, give_up_after: float = 10.0) -> None:

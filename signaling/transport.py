@@ -45,6 +45,7 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
+import re
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
@@ -513,7 +514,13 @@ class HubManager(_DirectEmit, socketio.AsyncManager):  # type: ignore[misc]
 ROOM_CHANGED = "hub_room_changed"
 ROOM_PROBE = "hub_room_probe"
 RELAY = "hub_relay"
-_HUB_METHODS = (ROOM_CHANGED, ROOM_PROBE, RELAY)
+SESSION_ENDED = "hub_session_ended"
+_HUB_METHODS = (ROOM_CHANGED, ROOM_PROBE, RELAY, SESSION_ENDED)
+
+# What a ``SESSION_ENDED`` message may carry: a session id as the database stores them, and a
+# reason in the contract's words (lower case and underscores). Anything else is malformed.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_END_REASON = re.compile(r"[a-z_]{1,32}")
 
 
 class RoomEvents(Protocol):
@@ -525,6 +532,10 @@ class RoomEvents(Protocol):
     def listening(self, live: bool) -> None: ...
 
     async def relayed(self, message: dict[str, Any]) -> None: ...
+
+    def session_ended(self, session_id: str, reason: str) -> None:
+        """A sign-in ended on another node: this node's sockets of it go (nothing else)."""
+        ...
 
 
 class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[misc]
@@ -538,7 +549,8 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
     anyone is told), a signal for a socket of another node (``RELAY``, checked there against
     the room as that node knows it), and a probe (``ROOM_PROBE``) each node sends itself after
     (re)subscribing: until it comes back, this node may have missed changes, and says so
-    (``listening(False)``)."""
+    (``listening(False)``). A sign-in that ended (``SESSION_ENDED``: logout, revocation) is
+    announced the same way, and every other node drops its sockets of that session."""
 
     events: RoomEvents | None = None
     _listening = False
@@ -565,6 +577,14 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
 
     async def publish_relay(self, message: dict[str, Any]) -> None:
         await self._publish({**message, "method": RELAY, "host_id": self.host_id})
+
+    async def publish_session_ended(self, session_id: str, reason: str) -> None:
+        """Tell the other nodes a sign-in ended (this node has dropped its own sockets of it).
+        Never raises: a node that misses it finds out at its next session check."""
+        await self._publish(
+            {"method": SESSION_ENDED, "session_id": session_id, "reason": reason,
+             "host_id": self.host_id}
+        )  # fmt: skip
 
     async def _probe(self) -> None:
         await self._publish({"method": ROOM_PROBE, "host_id": self.host_id})
@@ -623,6 +643,17 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
             events.room_changed(str(data["appointment_id"]), int(data["rev"]))
         elif method == RELAY and data.get("host_id") != self.host_id:
             await events.relayed(data)
+        elif method == SESSION_ENDED and data.get("host_id") != self.host_id:
+            session_id, reason = data.get("session_id"), data.get("reason")
+            if not (
+                isinstance(session_id, str)
+                and isinstance(reason, str)
+                and _SESSION_ID.fullmatch(session_id)
+                and _END_REASON.fullmatch(reason)
+            ):
+                log.warning("hub_session_ended_malformed", host_id=str(data.get("host_id"))[:64])
+                return
+            events.session_ended(session_id, reason)
 
     async def emit(
         self,

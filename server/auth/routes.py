@@ -16,7 +16,7 @@ from server.auth.models import (
     UserEnvelope,
     UserOut,
 )
-from server.auth.service import DEVICE_TOKEN_TTL, IssuedTokens
+from server.auth.service import DEVICE_TOKEN_TTL, IssuedTokens, RefreshTokenReused
 from server.http.api import Api, Call
 from server.http.json import dumps
 
@@ -93,7 +93,11 @@ async def login(call: Call) -> web.Response:
 )
 async def refresh(call: Call) -> TokenPair:
     body = call.body(RefreshIn)
-    return _pair(await call.app[keys.ACCOUNTS].refresh(body.refresh_token))
+    try:
+        return _pair(await call.app[keys.ACCOUNTS].refresh(body.refresh_token))
+    except RefreshTokenReused as reused:  # the revoked sign-in's sockets go now, on every node
+        await call.app[keys.HUB].end_session(reused.session_id, "revoked")
+        raise
 
 
 @api.post(
@@ -110,7 +114,7 @@ async def logout(call: Call) -> None:
     ended = await call.app[keys.ACCOUNTS].logout(
         refresh_token=body.refresh_token, principal=call.principal_or_none
     )
-    for session_id in ended:  # this process's sockets of the sign-in go now; others' soon
+    for session_id in ended:  # the sign-in's sockets go now, on every node
         await call.app[keys.HUB].end_session(session_id)
 
 

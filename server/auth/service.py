@@ -49,6 +49,18 @@ def end_reason(session: Session) -> str:
     )
 
 
+class RefreshTokenReused(Unauthorized):
+    """A rotated refresh token came back: someone holds a copy, and its sign-in is revoked
+    (``session_id``, for ending its sockets; not shown to the caller)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(
+            "refresh token already used; the session has been revoked",
+            details={"reason": "revoked"},
+        )
+        self.session_id = session_id
+
+
 class AccountService:
     def __init__(
         self,
@@ -167,7 +179,7 @@ class AccountService:
                 # A rotated token came back: someone holds a copy. End the whole sign-in.
                 await self._repos.sessions.revoke(seen.session_id, now, "refresh_token_reuse")
                 log.warning("refresh_token_reuse", session_id=seen.session_id, user_id=seen.user_id)
-                raise Unauthorized("refresh token already used; the session has been revoked")
+                raise RefreshTokenReused(seen.session_id)
             raise Unauthorized("invalid refresh token")
         if token.expires_at <= now:
             raise Unauthorized("refresh token expired")

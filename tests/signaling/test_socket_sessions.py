@@ -1,16 +1,22 @@
-"""Sign-ins behind sockets: logging out drops that sign-in's sockets at once on the node that
-handled it and within a housekeeping run on every other node; automatic logoff after inactivity
-applies to sockets, and socket activity (or being in a consultation) counts as activity."""
+"""Sign-ins behind sockets: logging out (or a revocation over REST) drops that sign-in's sockets
+at once on every node (with Redis, the node that handled it announces it on the hub's channel),
+and a node that missed the announcement finds out at its next session check; automatic logoff
+after inactivity applies to sockets, and socket activity (or being in a consultation) counts as
+activity."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
+import redis.asyncio
+import structlog
 
 from domain.users import Role
 from server import keys
 from server.settings import AuthSettings, RedisSettings, Settings
+from signaling.transport import SESSION_ENDED
 from tests.clock import FakeClock
 from tests.conftest import TEST_SECRET, bearer
 from tests.signaling.conftest import ClinicFactory
@@ -35,7 +41,14 @@ async def ended(socket: HubClient) -> dict[str, Any]:
     return notice
 
 
-async def test_logout_drops_the_sign_ins_sockets_and_only_those(clinic: Clinic) -> None:
+# Housekeeping so rare that the periodic session check cannot be what drops a socket here.
+NO_CHECK = {"hub_housekeeping": 60.0}
+
+
+async def test_logout_drops_the_sign_ins_sockets_and_only_those(
+    make_clinic: ClinicFactory,
+) -> None:
+    clinic = await make_clinic(**NO_CHECK)  # one node, no Redis
     user = await clinic.user()
     other_sign_in = await clinic.accounts.login(user["email"])
     main = await clinic.connect(user)
@@ -52,17 +65,127 @@ async def test_logout_drops_the_sign_ins_sockets_and_only_those(clinic: Clinic) 
     assert (await clinic.refused(user))["message"] == "unauthorized"
 
 
-@pytest.mark.redis
-async def test_logout_on_one_node_drops_sockets_on_another(
-    make_clinic: ClinicFactory, settings: Settings, redis_url: str
-) -> None:
+async def two_nodes(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str, **consult: Any
+) -> tuple[Clinic, Clinic]:
     clock = FakeClock()
     shared = settings.with_(redis=RedisSettings(redis_url=redis_url))
-    one = await make_clinic(shared, clock=clock)
-    two = await make_clinic(shared, clock=clock)
+    return (
+        await make_clinic(shared, clock=clock, **consult),
+        await make_clinic(shared, clock=clock, **consult),
+    )
+
+
+async def still_connected(socket: HubClient) -> None:
+    """The socket answers a round trip made after everything before it, and was never told
+    its sign-in ended."""
+    assert (await socket.call("chat:history", HISTORY))["error"]["code"] == "not_found"
+    assert not socket.disconnected.is_set()
+    assert socket.received("auth:expired") == []
+
+
+@pytest.mark.redis
+async def test_logout_on_one_node_drops_the_sign_ins_sockets_on_another_at_once(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str
+) -> None:
+    one, two = await two_nodes(make_clinic, settings, redis_url, **NO_CHECK)
+    user, bystander = await one.user(), await one.user()
+    here = await one.connect(user)
+    elsewhere = await two.connect(user)
+    other_sign_in = await two.connect(
+        user, token=(await one.accounts.login(user["email"]))["access_token"]
+    )
+    other_user = await two.connect(bystander)
+
+    await logout(one, user)  # node one serves it and announces it; node two drops at once
+    assert (await ended(here))["reason"] == "signed_out"
+    assert (await ended(elsewhere))["reason"] == "signed_out"
+    await still_connected(other_sign_in)  # the same user's other sign-in
+    await still_connected(other_user)
+
+
+@pytest.mark.redis
+async def test_a_sign_in_revoked_over_rest_loses_its_sockets_on_every_node(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str
+) -> None:
+    """A refresh token used twice revokes its sign-in (``POST /auth/refresh``): its sockets go
+    at once, on the node that saw the reuse and on the others, with reason ``revoked``."""
+    one, two = await two_nodes(make_clinic, settings, redis_url, **NO_CHECK)
+    user, bystander = await one.user(), await one.user()
+    here, elsewhere = await one.connect(user), await two.connect(user)
+    other_user = await two.connect(bystander)
+    refresh = {"refresh_token": user["refresh_token"]}
+    assert (await one.client.post("/api/v1/auth/refresh", json=refresh)).status == 200
+    reused = await one.client.post("/api/v1/auth/refresh", json=refresh)
+    assert reused.status == 401
+    assert (await reused.json())["reason"] == "revoked"
+    assert (await ended(here))["reason"] == "revoked"
+    assert (await ended(elsewhere))["reason"] == "revoked"
+    await still_connected(other_user)
+
+
+@pytest.mark.redis
+async def test_an_announcement_ends_only_the_session_it_names_and_a_malformed_one_nothing(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str
+) -> None:
+    """What a node hears on the channel ends the sockets of the one session it names, with the
+    reason it gives; a malformed message is ignored (with a warning) and the listener goes on."""
+    one, two = await two_nodes(make_clinic, settings, redis_url, **NO_CHECK)
+    user, bystander = await one.user(), await one.user()
+    target, other_user = await two.connect(user), await two.connect(bystander)
+    sessions = {
+        s.sid: two.client.app[keys.HUB]._sockets[s.sid].principal.session_id
+        for s in (target, other_user)
+    }
+    kept_session = sessions[other_user.sid]
+
+    def message(**fields: Any) -> dict[str, Any]:
+        return {"method": SESSION_ENDED, "host_id": "another-node"} | fields
+
+    malformed: list[Any] = [
+        message(),
+        message(session_id=kept_session),  # no reason
+        message(session_id=kept_session, reason=7),
+        message(session_id=kept_session, reason="Signed out!"),
+        message(session_id=kept_session, reason="x" * 1000),
+        message(session_id=[kept_session], reason="signed_out"),
+        message(session_id={"$ne": ""}, reason="signed_out"),
+        message(session_id="", reason="signed_out"),
+        message(session_id=f"{kept_session} *", reason="signed_out"),
+        message(session_id=None, reason="signed_out"),
+    ]
+    channel = f"telemed:{settings.database.mongodb_database}:socketio"
+    publisher = redis.asyncio.Redis.from_url(redis_url)
+    with structlog.testing.capture_logs() as logs:
+        try:
+            for bad in malformed:
+                await publisher.publish(channel, json.dumps(bad))
+            await publisher.publish(channel, "not json")
+            await publisher.publish(channel, json.dumps([SESSION_ENDED, kept_session]))
+            # A well-formed one for a session nobody here has, then the target's, after them.
+            for session_id in ("f" * 24, sessions[target.sid]):
+                announced = message(session_id=session_id, reason="revoked")
+                await publisher.publish(channel, json.dumps(announced))
+            assert (await ended(target))["reason"] == "revoked"
+        finally:
+            await publisher.aclose()
+    await still_connected(other_user)
+    # Each node warns of each malformed one; node two heard them all before the target's.
+    malformed_seen = [e for e in logs if e["event"] == "hub_session_ended_malformed"]
+    assert len(malformed) <= len(malformed_seen) <= 2 * len(malformed)
+
+
+@pytest.mark.redis
+async def test_a_node_that_missed_the_announcement_finds_out_at_its_session_check(
+    make_clinic: ClinicFactory, settings: Settings, redis_url: str
+) -> None:
+    one, two = await two_nodes(make_clinic, settings, redis_url)  # fast housekeeping
     user = await one.user()
     elsewhere = await two.connect(user)
-    await logout(one, user)  # node one serves the logout; node two finds out by itself
+    # Signed out with nothing announced (as if node two had not heard it).
+    session_id = two.client.app[keys.HUB]._sockets[elsewhere.sid].principal.session_id
+    database = one.client.app[keys.DATABASE]
+    assert await database.repos.sessions.revoke(session_id, one.clock.now, "logout")
     notice = await ended(elsewhere)
     assert notice["reason"] == "signed_out"
 
