@@ -251,6 +251,7 @@ class Hub:
         # Since when the registry answered without interruption (see housekeeping).
         self._registry_ok_since: float | None = None
         self._recordings: RecordingCoordinator | None = None
+        self._session_check = asyncio.Lock()
         self._stopped = False
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
@@ -923,6 +924,13 @@ class Hub:
         guard = self._sessions
         if guard is None or not self._sockets:
             return
+        # One check at a time: a check takes the sockets' activity flags before it records
+        # them, so a second one running alongside could return before that activity is stored
+        # (and a sign-in then judged idle by its last stored activity).
+        async with self._session_check:
+            await self._check_sessions(guard)
+
+    async def _check_sessions(self, guard: SessionGuard) -> None:
         conns = list(self._sockets.values())
         seated = await self._seated_sids(conns)
         active = {c.principal.session_id for c in conns if c.active or c.sid in seated}

@@ -6,7 +6,9 @@ activity."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Collection
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ import structlog
 
 from domain.users import Role
 from server import keys
+from server.auth.service import AccountService
 from server.settings import AuthSettings, RedisSettings, Settings
 from signaling.transport import SESSION_ENDED
 from tests.clock import FakeClock
@@ -219,6 +222,37 @@ async def test_an_idle_socket_is_logged_off(make_clinic: ClinicFactory, settings
     )
     assert response.status == 401
     assert (await response.json())["reason"] == "inactivity"
+
+
+async def test_a_session_check_waits_for_the_one_already_running(
+    make_clinic: ClinicFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two session checks at once (housekeeping's and a logout's, say): the second returns
+    only after the first stored the activity it took, so no sign-in is judged idle by a last
+    activity that is still on its way to the database."""
+    clinic = await make_clinic(idle_settings(settings), **NO_CHECK)  # only this test's checks
+    user = await clinic.user()
+    socket = await clinic.connect(user)
+    recorded = AccountService.live_sessions
+
+    async def slow_to_record(
+        self: AccountService, session_ids: Collection[str], *, active: Collection[str]
+    ) -> set[str]:
+        if active:
+            await asyncio.sleep(0.3)  # a slow write of the activity
+        return await recorded(self, session_ids, active=active)
+
+    monkeypatch.setattr(AccountService, "live_sessions", slow_to_record)
+    hub = clinic.client.app[keys.HUB]
+    clinic.clock.advance(minutes=29)
+    assert (await socket.call("chat:history", HISTORY))["ok"] is False  # activity at minute 29
+    first = asyncio.create_task(hub.check_sessions())  # takes the socket's activity
+    await asyncio.sleep(0)
+    await hub.check_sessions()
+    clinic.clock.advance(minutes=29)  # minute 58: 29 idle minutes, if minute 29 was stored
+    refreshed = await socket.call("auth:refresh", {"token": user["access_token"]})
+    assert refreshed["ok"] is True, refreshed
+    await first
 
 
 async def test_socket_activity_keeps_the_sign_in_alive(
