@@ -336,14 +336,7 @@ class Hub:
         thread = getattr(manager, "thread", None)
         if isinstance(thread, asyncio.Task):
             await cancel_and_wait(thread)
-        pubsub = getattr(manager, "pubsub", None)
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-        redis = getattr(manager, "redis", None)
-        if redis is not None:
-            with contextlib.suppress(Exception):
-                await redis.aclose()
+        await manager.close_connections()
 
     @property
     def consult(self) -> ConsultationService:
