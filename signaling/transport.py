@@ -512,6 +512,8 @@ class HubManager(_DirectEmit, socketio.AsyncManager):  # type: ignore[misc]
     """One process: rooms in memory."""
 
 
+# How long a client python-socketio replaced stays open: what was in flight on it finishes.
+RETIRED_CLIENT_GRACE = 5.0
 # Set in a probe's own task (see HubRedisManager._redis_connect).
 _IN_PROBE: contextvars.ContextVar[bool] = contextvars.ContextVar("hub_in_probe", default=False)
 
@@ -556,7 +558,7 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
             self.events.listening(live)
 
     _listener_clients: tuple[Any, Any] | None = None  # the client and pubsub it listens on
-    _closing: set[asyncio.Task[None]] | None = None
+    _closing: dict[asyncio.Task[None], tuple[Any, Any]] | None = None
 
     def _redis_connect(self) -> None:
         # A new connection (to publish or to listen): changes may have been missed meanwhile.
@@ -583,21 +585,27 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
             self._probing = asyncio.ensure_future(self._probe())
 
     def _close_later(self, clients: tuple[Any, Any]) -> None:
+        """Close a replaced client once what was in flight on it is done (another coroutine
+        may be publishing on it: closing it now would fail that publish, whose reconnect would
+        close the next client in turn)."""
         if self._closing is None:
-            self._closing = set()
-        task = asyncio.ensure_future(_close_clients(clients))
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+            self._closing = {}
+        closing = self._closing
+        task = asyncio.ensure_future(_close_clients(clients, after=RETIRED_CLIENT_GRACE))
+        closing[task] = clients
+        task.add_done_callback(lambda done: closing.pop(done, None))
 
     async def close_connections(self) -> None:
-        """Close the clients this manager opened (at shutdown, once its listener has ended)."""
-        current = [(self.redis, self.pubsub), self._listener_clients]
+        """Close every client this manager opened, now (at shutdown, its listener ended)."""
+        pending = dict(self._closing or {})
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        retired = [*pending.values(), (self.redis, self.pubsub), self._listener_clients]
         self._listener_clients = None
-        for clients in current:
+        for clients in retired:
             if clients is not None and clients[0] is not None:
-                self._close_later(clients)
-        if self._closing:
-            await asyncio.gather(*self._closing, return_exceptions=True)
+                await _close_clients(clients)
 
     async def publish_room_change(self, appointment_id: str, rev: int) -> None:
         await self._publish(
@@ -705,8 +713,11 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         )
 
 
-async def _close_clients(clients: tuple[Any, Any]) -> None:
-    """Close a Redis client and its pubsub, whatever state their connections are in."""
+async def _close_clients(clients: tuple[Any, Any], after: float = 0) -> None:
+    """Close a Redis client and its pubsub (``after`` seconds from now), whatever state their
+    connections are in."""
+    if after > 0:
+        await asyncio.sleep(after)
     redis, pubsub = clients
     for closable in (pubsub, redis):
         if closable is not None:
