@@ -165,6 +165,7 @@ class Connection:
     bucket: TokenBucket
     address: str
     appointment_id: str | None = None  # the consultation this socket joined
+    joins: int = 0  # how many times it joined one (tells a later join from the one seen)
     active: bool = False  # a client event since the last session check (activity)
 
     @property
@@ -340,14 +341,7 @@ class Hub:
         thread = getattr(manager, "thread", None)
         if isinstance(thread, asyncio.Task):
             await cancel_and_wait(thread)
-        pubsub = getattr(manager, "pubsub", None)
-        if pubsub is not None:
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-        redis = getattr(manager, "redis", None)
-        if redis is not None:
-            with contextlib.suppress(Exception):
-                await redis.aclose()
+        await manager.close_connections()
 
     @property
     def consult(self) -> ConsultationService:
@@ -564,6 +558,7 @@ class Hub:
         update = await self.consult.join(conn.caller(), appointment_id)
         joined = update.result
         conn.appointment_id = appointment_id
+        conn.joins += 1
         await self.sio.enter_room(conn.sid, consult_room(appointment_id))
         if joined.replaced_sid is not None:
             await self.sio.emit(
@@ -1095,10 +1090,37 @@ class Hub:
                 await self._finish(swept.update, "consult:closed", swept.ended)
             else:
                 await self._publish(swept.update)
+        await self.forget_lost_seats()
         await self.refresh_gauges()
         await self.push_due_reminders()
         if self._recordings is not None:
             await self._recordings.reconcile()
+
+    async def forget_lost_seats(self) -> None:
+        """Sockets of this node that joined a consultation whose room no longer holds their
+        seat, without their being told (Redis came back without its data; a seat taken by a
+        new socket of the user on another node) leave its Socket.IO room, so its events stop
+        reaching them; their next event there answers ``forbidden`` and they join again."""
+        joined = [
+            (conn, conn.appointment_id, conn.joins)
+            for conn in self._sockets.values()
+            if conn.appointment_id is not None
+        ]
+        if not joined:
+            return
+        # Read after the sockets were looked at: a join seen there is stored, so its seat is
+        # in this read unless it went since. A socket that left or joined again meanwhile is
+        # not this check's to judge.
+        rooms: dict[str, Room] = {room.appointment_id: room for room in await self.consult.rooms()}
+        for conn, appointment_id, joins in joined:
+            room = rooms.get(appointment_id)
+            if room is not None and room.seat_of_sid(conn.sid) is not None:
+                continue
+            if conn.appointment_id != appointment_id or conn.joins != joins:
+                continue
+            conn.appointment_id = None
+            await self.sio.leave_room(conn.sid, consult_room(appointment_id))
+            log.info("seat_lost", sid=conn.sid, appointment_id=appointment_id)
 
     async def refresh_gauges(self) -> None:
         self._gauges_dirty = False

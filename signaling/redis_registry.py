@@ -168,6 +168,11 @@ class RedisRoomRegistry:
         self._epoch += 1  # a read begun before now may be older than a change it missed
         self._hearing = live and self._notify is not None
 
+    @property
+    def hearing(self) -> bool:
+        """Whether this node hears every announced change now (and so may use its cache)."""
+        return self._hearing
+
     def room_changed(self, appointment_id: str, rev: int) -> None:
         """Some node stored revision ``rev`` of this room: an older state is not current."""
         if rev > self._floor.get(appointment_id, -1):

@@ -60,6 +60,8 @@ from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
 
+from domain.errors import Unavailable
+
 log = structlog.get_logger(__name__)
 
 # The aiohttp request being handled by Engine.IO (its websocket writer task inherits it).
@@ -511,6 +513,11 @@ class HubManager(_DirectEmit, socketio.AsyncManager):  # type: ignore[misc]
     """One process: rooms in memory."""
 
 
+# How long a client python-socketio replaced stays open: what was in flight on it finishes.
+RETIRED_CLIENT_GRACE = 5.0
+# Set in a probe's own task (see HubRedisManager._redis_connect).
+_IN_PROBE: contextvars.ContextVar[bool] = contextvars.ContextVar("hub_in_probe", default=False)
+
 ROOM_CHANGED = "hub_room_changed"
 ROOM_PROBE = "hub_room_probe"
 RELAY = "hub_relay"
@@ -562,12 +569,55 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         if self.events is not None:
             self.events.listening(live)
 
+    _listener_clients: tuple[Any, Any] | None = None  # the client and pubsub it listens on
+    _closing: dict[asyncio.Task[None], tuple[Any, Any]] | None = None
+
     def _redis_connect(self) -> None:
         # A new connection (to publish or to listen): changes may have been missed meanwhile.
         self._set_listening(False)
+        before = (self.redis, self.pubsub)
         super()._redis_connect()
-        if not self._in_listener:  # the listener probes once subscribed; here, probe now
+        # python-socketio replaces the client and pubsub without closing the old ones (their
+        # connections would leak at each reconnect). What the listener still reads from stays
+        # open: a publish that reconnects does not end a listener that works.
+        retired: list[tuple[Any, Any] | None] = [before]
+        if self._in_listener:
+            retired.append(self._listener_clients)
+            self._listener_clients = (self.redis, self.pubsub)
+        for clients in retired:
+            if clients is None or clients[0] is None:
+                continue
+            if self._listener_clients is not None and clients[0] is self._listener_clients[0]:
+                continue
+            self._close_later(clients)
+        # The listener probes once subscribed; a probe reconnecting to publish is itself sent
+        # again on the new connection (a new probe for each would chain without end while Redis
+        # is down, two refused connections each time). Otherwise, probe now.
+        if not self._in_listener and not _IN_PROBE.get():
             self._probing = asyncio.ensure_future(self._probe())
+
+    def _close_later(self, clients: tuple[Any, Any]) -> None:
+        """Close a replaced client once what was in flight on it is done (another coroutine
+        may be publishing on it: closing it now would fail that publish, whose reconnect would
+        close the next client in turn)."""
+        if self._closing is None:
+            self._closing = {}
+        closing = self._closing
+        task = asyncio.ensure_future(_close_clients(clients, after=RETIRED_CLIENT_GRACE))
+        closing[task] = clients
+        task.add_done_callback(lambda done: closing.pop(done, None))
+
+    async def close_connections(self) -> None:
+        """Close every client this manager opened, now (at shutdown, its listener ended)."""
+        pending = dict(self._closing or {})
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        retired = [*pending.values(), (self.redis, self.pubsub), self._listener_clients]
+        self._listener_clients = None
+        for clients in retired:
+            if clients is not None and clients[0] is not None:
+                await _close_clients(clients)
 
     async def publish_room_change(self, appointment_id: str, rev: int) -> None:
         await self._publish(
@@ -576,7 +626,11 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         )  # fmt: skip
 
     async def publish_relay(self, message: dict[str, Any]) -> None:
-        await self._publish({**message, "method": RELAY, "host_id": self.host_id})
+        """Send a signal to the node of its target socket; :class:`Unavailable` when it could
+        not be published (python-socketio's ``_publish`` logs that and returns nothing)."""
+        sent = await self._publish({**message, "method": RELAY, "host_id": self.host_id})
+        if sent is None:
+            raise Unavailable("the signal could not be relayed; try again")
 
     async def publish_session_ended(self, session_id: str, reason: str) -> None:
         """Tell the other nodes a sign-in ended (this node has dropped its own sockets of it).
@@ -587,7 +641,11 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         )  # fmt: skip
 
     async def _probe(self) -> None:
-        await self._publish({"method": ROOM_PROBE, "host_id": self.host_id})
+        token = _IN_PROBE.set(True)
+        try:
+            await self._publish({"method": ROOM_PROBE, "host_id": self.host_id})
+        finally:
+            _IN_PROBE.reset(token)
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         """python-socketio's listener, saying when this node stops hearing the channel (at
@@ -684,6 +742,18 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
             to=to,
             **kwargs,
         )
+
+
+async def _close_clients(clients: tuple[Any, Any], after: float = 0) -> None:
+    """Close a Redis client and its pubsub (``after`` seconds from now), whatever state their
+    connections are in."""
+    if after > 0:
+        await asyncio.sleep(after)
+    redis, pubsub = clients
+    for closable in (pubsub, redis):
+        if closable is not None:
+            with contextlib.suppress(Exception):
+                await closable.aclose()
 
 
 def encode_event(namespace: str, event: str, args: list[Any]) -> str:

@@ -4,10 +4,6 @@ started once per test session as a separate process; one fresh database per test
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -31,7 +27,8 @@ from server.settings import (
     RedisSettings,
     Settings,
 )
-from storage.embedded import EmbeddedDatabase, free_port
+from storage.embedded import EmbeddedDatabase
+from tests.support.redis_server import RedisProcess
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -60,46 +57,15 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if given:
         yield given
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.fail("redis-server is not installed; run the README's test command")
-    port = free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     try:
-        _wait_for_port(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
+        server = RedisProcess(tmp_path_factory.mktemp("redis"), persistent=False)
+    except RuntimeError as exc:  # not installed
+        pytest.fail(str(exc))
+    server.start()
+    try:
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
+        server.stop()
 
 
 @pytest.fixture

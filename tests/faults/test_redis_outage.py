@@ -28,7 +28,6 @@ from storage.mongo import Database
 from tests.support.cluster import (
     Node,
     People,
-    RedisProcess,
     node_env,
     poll,
     running_nodes,
@@ -37,6 +36,7 @@ from tests.support.cluster import (
 )
 from tests.support.hub import HubClient
 from tests.support.outbox import Outbox
+from tests.support.redis_server import RedisProcess
 
 pytestmark = [pytest.mark.slow]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +17,9 @@ from server import keys
 from server.settings import RedisSettings, Settings
 from tests.clock import FakeClock
 from tests.signaling.conftest import ClinicFactory
+from tests.support.cluster import poll
 from tests.support.hub import Clinic, HubClient, in_call, joined
+from tests.support.redis_server import RedisProcess
 
 pytestmark = pytest.mark.redis
 
@@ -136,6 +139,10 @@ async def _split_call(make_clinic: ClinicFactory, settings: Settings, redis_url:
     return SplitCall(one, two, patient, appointment, p, d)
 
 
+def _is_seq(event: str, data: Any, seq: int) -> bool:
+    return event == "rtc:signal" and data["data"].get("seq") == seq
+
+
 def _signals_after_closed(client: Any) -> list[Any]:
     events = [e for e, _ in client.events]
     closed = events.index("consult:closed")
@@ -204,3 +211,74 @@ async def test_a_stale_view_is_checked_again_on_the_node_of_the_socket(
     assert (await d.call("chat:typing", {**ref, "typing": True}))["ok"]  # behind it
     await p2.wait_for("chat:typing")
     assert _signals_after_closed(p1) == []
+
+
+async def test_a_redis_restart_without_its_data_leaves_no_stale_room_in_use(
+    make_clinic: ClinicFactory, settings: Settings, tmp_path: Path
+) -> None:
+    """Redis stops under a call across two nodes and comes back empty (no persistence): while it
+    is gone a signal is refused with ``unavailable`` or delivered, never lost with a success ack
+    and never a failed handler; once the nodes hear the channel again nothing they cached before
+    is used: the participants join again (the room is new), both nodes see it, and signals go
+    to the patient's new socket only, the old one getting nothing."""
+    redis = RedisProcess(tmp_path / "redis", persistent=False)
+    await asyncio.to_thread(redis.start)
+    try:
+        call = await _split_call(make_clinic, settings, redis.url)
+        one, two, patient, appointment = call.one, call.two, call.patient, call.appointment
+        ref, p1, d = {"appointment_id": appointment}, call.patient_socket, call.doctor_socket
+        registries = [c.client.app[keys.HUB].consult.registry for c in (one, two)]
+        assert all(r.hearing for r in registries)
+
+        await asyncio.to_thread(redis.stop)
+        await poll(lambda: not any(r.hearing for r in registries))
+        manager = one.client.app[keys.HUB]._manager
+        assert all(r.known(appointment) is None for r in registries)
+        before = len(p1.events)
+        ack = await d.call("rtc:signal", {**ref, "data": {"type": "bye", "seq": 1}})
+        if ack["ok"]:
+            assert ack["delivered"] is True
+            await p1.wait_for("rtc:signal", lambda s: s["data"].get("seq") == 1)
+        else:
+            assert ack["error"]["code"] == "unavailable", ack
+        # What the failed publishes began ends: no probe sent again and again while Redis is down.
+        await poll(lambda: manager._probing is None or manager._probing.done(), within=5)
+
+        await asyncio.to_thread(redis.start)  # the same port, nothing in it
+        await poll(lambda: all(r.hearing for r in registries), within=20)
+        for r in registries:
+            assert r.known(appointment) is None
+            assert await r.get(appointment) is None
+
+        # Housekeeping takes the sockets whose seats were lost out of the room's broadcasts.
+        hubs = {p1.sid: two.client.app[keys.HUB], d.sid: one.client.app[keys.HUB]}
+        await poll(lambda: all(h._sockets[sid].appointment_id is None for sid, h in hubs.items()))
+        # The room is gone: an in-room event says so (join first), and nothing is relayed.
+        refused = await d.call("rtc:signal", {**ref, "data": {"type": "bye", "seq": 2}})
+        assert refused["error"]["code"] == "forbidden", refused
+
+        # The patient comes back on a new socket of its node and the doctor joins again: the
+        # consultation is in progress (the database says so), so both are admitted at once.
+        p2 = await two.connect(patient)
+        rejoined = await p2.call("consult:join", ref)
+        assert (rejoined["ok"], rejoined["state"]) == (True, "admitted"), rejoined
+        again = await d.call("consult:join", ref)
+        assert (again["ok"], again["state"]) == (True, "admitted"), again
+        for r in registries:  # both nodes see the new room, with the new socket in it
+            room = await r.get(appointment)
+            assert room is not None
+            assert room.seat_of_sid(p2.sid) is not None
+            assert room.seat_of_sid(p1.sid) is None
+        assert (await d.call("rtc:signal", {**ref, "data": {"type": "bye", "seq": 3}}))["delivered"]
+        await p2.wait_for("rtc:signal", lambda s: s["data"].get("seq") == 3)
+        assert (await p2.call("rtc:signal", {**ref, "data": {"type": "bye", "seq": 4}}))["ok"]
+        await d.wait_for("rtc:signal", lambda s: s["data"].get("seq") == 4)
+        # A barrier behind the signals on the channel: room events reach p2, none reaches p1.
+        assert (await d.call("chat:typing", {**ref, "typing": True}))["ok"]
+        await p2.wait_for("chat:typing")
+        assert (await p1.call("rtc:signal", {**ref, "data": {"type": "bye"}}))["ok"] is False
+        # p1 got nothing since the outage began (but the signal sent during it, if delivered).
+        late = [(e, s) for e, s in p1.events[before:] if not _is_seq(e, s, 1)]
+        assert late == []
+    finally:
+        await asyncio.to_thread(redis.stop)

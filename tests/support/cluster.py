@@ -1,14 +1,12 @@
 """Real server processes for multi-node and fault tests: ``python -m server.cli serve`` nodes
-sharing one database and one Redis, a Redis server that can be stopped and started again on the
-same port, and the users and appointment those tests need."""
+sharing one database and one Redis (tests/support/redis_server.py starts a Redis that can be
+stopped and started again on the same port), and the users and appointment those tests need."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -134,59 +132,6 @@ async def shared_database(mongo_url: str, db_name: str, tmp_path: Path) -> Async
     """The database the nodes use, opened by the test too (to seed people and appointments)."""
     async with open_database(url=mongo_url, database=db_name, data_dir=tmp_path) as db:
         yield db
-
-
-class RedisProcess:
-    """A private ``redis-server`` that can be stopped and started again on the same port with
-    its data (append-only file, fsync on every write), like a production Redis restarting."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RuntimeError("redis-server is not installed; run the README's test command")
-        self.binary = binary
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.workdir),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), 0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-        self.process = None
 
 
 @dataclass
