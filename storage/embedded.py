@@ -227,10 +227,25 @@ def running_url(data_dir: Path) -> str | None:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running. A zombie (exited, not yet reaped by whoever
+    inherited it: the database outlives a killed server as one until init reaps it) is not."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return process_state(pid) not in ("Z", "X")
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of process ``pid`` (Linux ``/proc``: R, S, D, Z, ...); None where
+    there is no ``/proc`` or the process is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # "pid (comm) state ...": the name may hold spaces and parentheses, the state follows the
+    # last closing one.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return fields[0] if fields else None

@@ -14,7 +14,7 @@ import pytest
 
 from domain.clock import utc_now
 from domain.users import Role
-from storage.embedded import STATE_FILE, pid_alive
+from storage.embedded import STATE_FILE, pid_alive, process_state
 from storage.mongo import open_database
 
 
@@ -113,7 +113,11 @@ def test_serve_never_leaves_the_database_running(tmp_path: Path, sig: signal.Sig
         if sig is not signal.SIGKILL:
             assert process.returncode in (0, -sig, 128 + sig)
         # Killed or not, the database process goes with the server.
-        wait_until(lambda: not pid_alive(db_pid), timeout=30)
+        try:
+            wait_until(lambda: not pid_alive(db_pid), timeout=30)
+        except AssertionError:
+            status = Path(f"/proc/{db_pid}/status").read_text().splitlines()[:8]
+            raise AssertionError(f"the database is still there: {status}") from None
     finally:
         if process.poll() is None:
             process.kill()
@@ -135,3 +139,16 @@ def test_serve_with_a_url_starts_no_database(tmp_path: Path, mongo_url: str) -> 
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_a_zombie_is_not_alive() -> None:
+    """A process that exited but was not reaped yet (what a killed server's database is until
+    init reaps it) does not count as running."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        wait_until(lambda: process_state(child.pid) == "Z")  # exited, not waited for
+        assert not pid_alive(child.pid)
+    finally:
+        child.wait()
+    assert not pid_alive(child.pid)
+    assert pid_alive(os.getpid())
