@@ -39,7 +39,7 @@ from chat.service import ChatService
 from chat.transcripts import ReadContext, TranscriptReader
 from domain.chat import Sender
 from domain.clock import Clock, iso_z
-from domain.consultation import InAnotherConsultation, JoinWindow, Room, SeatState
+from domain.consultation import InAnotherConsultation, JoinWindow, Room, Seat, SeatState
 from domain.errors import (
     DomainError,
     Forbidden,
@@ -653,12 +653,7 @@ class Hub:
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
             return {"delivered": False}
-        signal = {
-            "appointment_id": room.appointment_id,
-            "from": sender.user_id,
-            # Relayed as sent: it validated strictly, so nothing was coerced.
-            "data": raw["data"],
-        }
+        signal = _relayed(room, sender, raw)
         if not self.sio.write_to(peer.sid, "rtc:signal", signal):
             return None
         self.metrics.relay_latency.observe(time.perf_counter() - started)
@@ -688,12 +683,7 @@ class Hub:
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
             return {"delivered": False}
-        signal = {
-            "appointment_id": room.appointment_id,
-            "from": sender.user_id,
-            # Relayed as sent: it validated strictly, so nothing was coerced.
-            "data": raw["data"],
-        }
+        signal = _relayed(room, sender, raw)
         if self._manager is not None and self.sio.manager.eio_sid_from_sid(peer.sid, MAIN) is None:
             # The peer's socket is on another node, which checks the room again before it
             # delivers (this node's view of the room may be a moment old).
@@ -1144,6 +1134,12 @@ class Hub:
         if self._repos is None:
             raise Unavailable("the hub is not running")
         return self._repos
+
+
+def _relayed(room: Room, sender: Seat, raw: dict[str, Any]) -> dict[str, Any]:
+    """What the other participant receives of a signal: the consultation, who sent it, and
+    its data as sent (it validated strictly, so nothing was coerced)."""
+    return {"appointment_id": room.appointment_id, "from": sender.user_id, "data": raw["data"]}
 
 
 class _ClusterEvents:

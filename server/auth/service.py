@@ -16,7 +16,9 @@ from domain.users import Principal, Role, User
 from server.auth.passwords import Passwords, password_problem
 from server.auth.throttle import LoginThrottle
 from server.auth.tokens import (
+    AccessClaims,
     IssuedTicket,
+    TicketClaims,
     TokenService,
     hash_refresh_token,
     new_refresh_token,
@@ -237,13 +239,7 @@ class AccountService:
             raise Unauthorized("invalid token")
         if activity:
             await self._repos.sessions.touch(session.id, self._clock(), min_interval=TOUCH_INTERVAL)
-        return Principal(
-            user_id=claims.user_id,
-            role=claims.role,
-            session_id=claims.session_id,
-            token_id=claims.token_id,
-            expires_at=claims.expires_at,
-        )
+        return _principal(claims)
 
     # ------------------------------------------------------------------ download tickets
 
@@ -268,13 +264,7 @@ class AccountService:
         session = await self._live_session(claims.session_id)
         if session.user_id != claims.user_id:
             raise Unauthorized("invalid ticket")
-        return Principal(
-            user_id=claims.user_id,
-            role=claims.role,
-            session_id=claims.session_id,
-            token_id=claims.token_id,
-            expires_at=claims.expires_at,
-        )
+        return _principal(claims)
 
     async def _live_session(self, session_id: str) -> Session:
         now = self._clock()
@@ -340,3 +330,14 @@ class AccountService:
             expires_in=self.tokens.access_ttl,
             user=user,
         )
+
+
+def _principal(claims: AccessClaims | TicketClaims) -> Principal:
+    """The caller a verified token (an access token or a download ticket) stands for."""
+    return Principal(
+        user_id=claims.user_id,
+        role=claims.role,
+        session_id=claims.session_id,
+        token_id=claims.token_id,
+        expires_at=claims.expires_at,
+    )
