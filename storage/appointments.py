@@ -24,6 +24,7 @@ from domain.appointments import (
 )
 from domain.errors import Conflict
 from domain.ids import AppointmentId, UserId, new_id
+from storage.batches import in_batches
 from storage.paging import After, Page, find_page
 
 Document = dict[str, Any]
@@ -102,11 +103,12 @@ class AppointmentRepository:
         return to_appointment(doc) if doc else None
 
     async def get_many(self, appointment_ids: list[str]) -> dict[str, Appointment]:
-        """These appointments by id, in one query (missing ones are absent)."""
-        if not appointment_ids:
-            return {}
-        cursor = self._c.find({"_id": {"$in": appointment_ids}})
-        return {doc["_id"]: to_appointment(doc) async for doc in cursor}
+        """These appointments by id (missing ones are absent)."""
+        found: dict[str, Appointment] = {}
+        for batch in in_batches(appointment_ids):
+            async for doc in self._c.find({"_id": {"$in": batch}}):
+                found[doc["_id"]] = to_appointment(doc)
+        return found
 
     async def transition(
         self,

@@ -14,6 +14,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from domain.ids import SessionId, UserId, new_id
+from storage.batches import in_batches
 
 Document = dict[str, Any]
 
@@ -84,24 +85,24 @@ class SessionRepository:
         if not session_ids:
             return {}
         found: dict[str, Session] = {}
-        async for doc in self._c.find({"_id": {"$in": session_ids}}):
-            found[doc["_id"]] = _to_session(doc)
+        for batch in in_batches(session_ids):
+            async for doc in self._c.find({"_id": {"$in": batch}}):
+                found[doc["_id"]] = _to_session(doc)
         return found
 
     async def touch_many(
         self, session_ids: list[str], now: datetime, *, min_interval: timedelta
     ) -> None:
         """Record activity of several sign-ins at once (see :meth:`touch`)."""
-        if not session_ids:
-            return
-        await self._c.update_many(
-            {
-                "_id": {"$in": session_ids},
-                "revoked_at": None,
-                "last_used_at": {"$lt": now - min_interval},
-            },
-            {"$set": {"last_used_at": now}},
-        )
+        for batch in in_batches(session_ids):
+            await self._c.update_many(
+                {
+                    "_id": {"$in": batch},
+                    "revoked_at": None,
+                    "last_used_at": {"$lt": now - min_interval},
+                },
+                {"$set": {"last_used_at": now}},
+            )
 
     async def revoke(self, session_id: str, now: datetime, reason: str) -> bool:
         result = await self._c.update_one(
