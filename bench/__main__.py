@@ -46,7 +46,11 @@ async def run_suite(options: Options, only: tuple[str, ...], console: Console) -
     try:
         secret = secrets.token_urlsafe(48)
         database = "bench_" + secrets.token_hex(4)
-        async with EmbeddedDatabase(workdir / "db", log_path=workdir / "secantusdb.log") as db:
+        async with EmbeddedDatabase(
+            workdir / "db",
+            log_path=workdir / "secantusdb.log",
+            sync_on_commit=True,  # as the server's embedded default (storage.mongo)
+        ) as db:
             console.print(f"preparing {options.pairs_needed()} doctor/patient pairs ...")
             settings = settings_for(db.url, database, secret, workdir / "prepare")
             clinic = await prepare(settings, options.pairs_needed())

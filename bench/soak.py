@@ -64,7 +64,9 @@ async def soak(minutes: float, options: Options, console: Console) -> dict[str, 
     try:
         secret = secrets.token_urlsafe(48)
         database = "soak_" + secrets.token_hex(4)
-        async with EmbeddedDatabase(workdir / "db", log_path=workdir / "secantusdb.log") as db:
+        async with EmbeddedDatabase(
+            workdir / "db", log_path=workdir / "secantusdb.log", sync_on_commit=True
+        ) as db:
             settings = settings_for(db.url, database, secret, workdir / "prepare")
             clinic = await prepare(settings, SIGNAL_PAIRS + CHAT_ROOMS + CHURN_SOCKETS)
             hub = start_hub("hub", workdir=workdir, env=hub_env(db.url, database, secret))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import json
 import os
 import shutil
@@ -50,12 +51,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
-    """Linux: ask the kernel to SIGTERM the database if the server dies without cleaning up."""
+def _die_with_parent(sig: signal.Signals) -> None:  # pragma: no cover - runs in the child
+    """Linux: ask the kernel to send ``sig`` to the database if the server dies without
+    cleaning up (set between fork and exec)."""
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+        libc.prctl(pr_set_pdeathsig, sig)
 
 
 class EmbeddedDatabase:
@@ -63,6 +65,11 @@ class EmbeddedDatabase:
 
     Usable as a (sync or async) context manager; ``stop()`` is idempotent and always leaves no
     process behind (SIGTERM, then SIGKILL after a grace period).
+
+    ``sync_on_commit`` makes SecantusDB sync its log at every commit (``--sync-on-commit``).
+    Without it an acknowledged write lives in memory until a clean stop, and is lost if the
+    process is killed. The server's embedded default and the benchmark turn it on; the tests'
+    shared database does without (a test of its own shows the difference).
     """
 
     def __init__(
@@ -73,8 +80,10 @@ class EmbeddedDatabase:
         port: int | None = None,
         log_path: Path | None = None,
         start_timeout: float = 60.0,
+        sync_on_commit: bool = False,
     ) -> None:
         self.storage_path = str(storage_path)
+        self.sync_on_commit = sync_on_commit
         self.host = host
         self.port = port or free_port(host)
         self.log_path = log_path
@@ -88,6 +97,14 @@ class EmbeddedDatabase:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
+
+    @property
+    def _death_signal(self) -> signal.Signals:
+        """What the database gets when the server dies without stopping it. One that syncs
+        every commit has nothing unwritten and is killed outright; otherwise SIGTERM lets it
+        write what it holds in memory (SecantusDB's SIGTERM handler can deadlock, so such a
+        database may then outlive the server)."""
+        return signal.SIGKILL if self.sync_on_commit else signal.SIGTERM
 
     def start_sync(self) -> None:
         if self.storage_path != ":memory:":
@@ -109,6 +126,8 @@ class EmbeddedDatabase:
             "--log-level",
             "WARNING",
         ]
+        if self.sync_on_commit:
+            command.append("--sync-on-commit")
         try:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 command,
@@ -116,7 +135,11 @@ class EmbeddedDatabase:
                 stdout=log_target,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches the server, which stops the db in order
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=(
+                    functools.partial(_die_with_parent, self._death_signal)
+                    if sys.platform == "linux"
+                    else None
+                ),
             )
         finally:
             if log_file is not None:

@@ -127,6 +127,9 @@ async def open_database(
             data_dir / "db",
             log_path=data_dir / "logs" / "secantusdb.log",
             start_timeout=embedded_start_timeout,
+            # What it acknowledged must survive the process being killed, not only a power
+            # cut: without this, SecantusDB loses recent commits on SIGKILL (a test shows it).
+            sync_on_commit=True,
         )
         await embedded.start()
         write_state(data_dir, embedded)

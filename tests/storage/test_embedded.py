@@ -51,6 +51,28 @@ async def test_starts_stops_and_keeps_data_across_restarts(tmp_path: Path) -> No
         assert user.name == "Kept"
 
 
+async def test_an_acknowledged_write_survives_the_database_being_killed(tmp_path: Path) -> None:
+    """The embedded database syncs its log at every commit: what it acknowledged (a chat
+    message, a note) is there after it was killed, not only after a clean stop."""
+    async with open_database(url=None, database="telemed", data_dir=tmp_path) as db:
+        assert db.embedded is not None
+        pid = db.embedded.pid
+        assert pid is not None
+        await db.repos.users.create(
+            email="acknowledged@example.com",
+            name="Acknowledged",
+            role=Role.PATIENT,
+            password_hash="x",
+            created_at=utc_now(),
+        )
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not pid_alive(pid))
+
+    async with open_database(url=None, database="telemed", data_dir=tmp_path) as db:
+        user = await db.repos.users.get_by_email("acknowledged@example.com")
+        assert user is not None
+
+
 async def test_a_second_command_shares_the_running_database(tmp_path: Path) -> None:
     async with open_database(url=None, database="telemed", data_dir=tmp_path) as first:
         async with open_database(url=None, database="telemed", data_dir=tmp_path) as second:
