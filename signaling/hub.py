@@ -1090,7 +1090,10 @@ class Hub:
         """Sockets of this node that joined a consultation whose room no longer holds their
         seat, without their being told (Redis came back without its data; a seat taken by a
         new socket of the user on another node) leave its Socket.IO room, so its events stop
-        reaching them; their next event there answers ``forbidden`` and they join again."""
+        reaching them; their next event there answers ``forbidden``. One whose user holds no
+        seat there any more is told ``consult:seat_lost`` so that it joins again; one whose
+        seat another socket of its user took was told ``consult:closed`` (``joined_elsewhere``)
+        and must not take the seat back."""
         joined = [
             (conn, conn.appointment_id, conn.joins)
             for conn in self._sockets.values()
@@ -1110,7 +1113,12 @@ class Hub:
                 continue
             conn.appointment_id = None
             await self.sio.leave_room(conn.sid, consult_room(appointment_id))
-            log.info("seat_lost", sid=conn.sid, appointment_id=appointment_id)
+            replaced = room is not None and room.seat_of_user(conn.user_id) is not None
+            log.info("seat_lost", sid=conn.sid, appointment_id=appointment_id, replaced=replaced)
+            if not replaced:
+                await self.sio.emit_to(
+                    conn.sid, "consult:seat_lost", {"appointment_id": appointment_id}
+                )
 
     async def refresh_gauges(self) -> None:
         self._gauges_dirty = False

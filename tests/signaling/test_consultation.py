@@ -248,6 +248,13 @@ async def test_a_second_tab_takes_the_seat(clinic: Clinic) -> None:
         "forbidden"
     )
     assert (await tab.call("chat:send", {**ref, "client_msg_id": "new", "text": "y"}))["ok"]
+    # Housekeeping takes the old tab out of the room without telling it to join again (it
+    # would take the seat back from the new tab).
+    await clinic.client.app[keys.HUB].forget_lost_seats()
+    assert (await tab.call("chat:typing", {**ref, "typing": True}))["ok"]
+    await d.wait_for("chat:typing")
+    assert p.received("consult:seat_lost") == []
+    assert p.received("chat:typing") == []
     # Closing the old tab later does not mark the patient as gone.
     await p.close()
     ack = await d.call("rtc:signal", {**ref, "data": OFFER})

@@ -227,6 +227,11 @@ export class ConsultController {
       const reason = CLOSED_REASONS.find((r) => r === event.reason) ?? "closed_by_admin";
       this.finish(reason);
     });
+    // The server lost this socket's seat (its Redis came back empty): join again, as after a
+    // reconnection. A seat taken by another tab comes as consult:closed instead.
+    socket.on("consult:seat_lost", (event: { appointment_id: string }) => {
+      if (event.appointment_id === this.id) void this.join();
+    });
     socket.on("rtc:signal", (event: { appointment_id: string; data: SignalData }) => {
       if (event.appointment_id === this.id) void this.session?.receive(event.data);
     });
