@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import tracemalloc
 import uuid
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
@@ -182,3 +183,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             gc.collect()
     for warning in caught:
         print(f"\nleft unclosed at the end of the session: {warning.message}")
+        made = tracemalloc.get_object_traceback(warning.source) if warning.source else None
+        if made is not None:
+            print("made at (most recent call last):\n" + "\n".join(made.format()))
