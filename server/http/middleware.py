@@ -77,6 +77,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     return response
 
 
+CLIENT_CLOSED_REQUEST = 499  # nginx's status for it, in access logs and metrics
+
+
 @web.middleware
 async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error leaves as problem+json; nothing internal leaks into a 500."""
@@ -89,6 +92,11 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:
             raise  # redirects and 2xx raised by aiohttp itself
         return from_http_exception(exc, request_id)
+    except ConnectionResetError:
+        # The client went away while being answered (a browser closing during its WebSocket
+        # upgrade, say): nothing went wrong here, and nobody is left to read an answer.
+        log.info("client_gone", path=request.path, method=request.method)
+        return web.Response(status=CLIENT_CLOSED_REQUEST, reason="Client Closed Request")
     except Exception as exc:
         if is_unavailable(exc):
             log.warning("database_unavailable", error=str(exc))

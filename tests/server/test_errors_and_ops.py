@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import structlog.testing
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -61,6 +62,35 @@ async def test_unexpected_exception_is_a_bare_500(
         assert body["request_id"] == "req-abcdef12"
         assert "secret internal detail" not in await response.text()
         assert "Traceback" not in await response.text()
+
+
+async def test_a_client_gone_while_answered_is_no_error(
+    make_client: AppFactory, settings: Settings
+) -> None:
+    """aiohttp raises ClientConnectionResetError when a response (a WebSocket upgrade's 101,
+    say) is written to a connection the client already closed: that is logged as the client
+    leaving, not as an unhandled error with a traceback."""
+    from aiohttp.client_exceptions import ClientConnectionResetError
+    from aiohttp.test_utils import TestServer
+
+    from server.app import create_app
+    from tests.conftest import FAST_PASSWORDS
+
+    app = create_app(settings, passwords=FAST_PASSWORDS)
+
+    async def gone(request: web.Request) -> web.Response:
+        raise ClientConnectionResetError("Cannot write to closing transport")
+
+    app.router.add_get("/gone", gone)
+    async with TestClient(TestServer(app)) as client:
+        with structlog.testing.capture_logs() as logs:
+            response = await client.get("/gone")
+        assert response.status == 499
+        events = [entry["event"] for entry in logs]
+        assert "client_gone" in events
+        assert "unhandled_error" not in events
+        # The server goes on answering.
+        assert (await client.get("/healthz")).status == 200
 
 
 async def test_security_headers_on_every_response(client: Client) -> None:
