@@ -1,14 +1,17 @@
-"""A call recovers by itself in real browsers: the patient's network drops (Chromium's own
+"""A call recovers by itself in real browsers. The patient's network drops (Chromium's own
 network emulation, through the DevTools protocol) while the call is connected; the page says it
 is reconnecting, and once the network is back the socket reconnects, rejoins the room and the
 call is connected again with video decoding both ways, without the doctor doing anything."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 
 from domain.users import Role
+from server import keys
 from tests.e2e.conftest import ContextFactory, Live, assert_video_flows, connected, in_call, shoot
 
 pytestmark = pytest.mark.browser
@@ -45,3 +48,47 @@ def test_the_call_comes_back_after_the_patients_network_drops(
     p.get_by_test_id("chat-input").fill("Sorry, my network dropped")
     p.get_by_test_id("chat-send").click()
     expect(d.get_by_test_id("chat-log").locator('[data-seq="1"]')).to_contain_text("dropped")
+
+
+def test_the_call_goes_on_after_the_server_lost_its_rooms(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """The server loses its record of the rooms mid-call (what a Redis that came back empty
+    does to a cluster; here the single node's registry is emptied). Housekeeping tells both
+    pages their seats are gone (``consult:seat_lost``); they join again by themselves, and the
+    call and its chat go on without anyone reloading."""
+    patient = live.person(Role.PATIENT, "Lin Fang")
+    doctor = live.person(Role.DOCTOR, "Dr. Ma")
+    appointment = live.appointment(patient, doctor)
+    p, d = in_call(new_context, live, patient, doctor, appointment)
+    hub = live.app[keys.HUB]
+    registry = hub.consult.registry
+
+    async def lose_the_rooms() -> None:
+        await registry.close()  # the in-memory registry's rooms are gone
+        await hub.forget_lost_seats()
+
+    live.loop.run(lose_the_rooms())
+
+    def seated() -> bool:
+        room = registry.known(appointment)
+        if room is None:
+            return False
+        seats = [room.seat_of_user(person.id) for person in (patient, doctor)]
+        return all(seat is not None and seat.connected for seat in seats)
+
+    async def seated_now() -> bool:  # read on the server's loop
+        return seated()
+
+    deadline = time.monotonic() + 30
+    while not live.loop.run(seated_now()):
+        assert time.monotonic() < deadline, "the pages did not join again"
+        time.sleep(0.1)
+    connected(p)
+    connected(d)
+    expect(p.get_by_test_id("call-status")).to_have_text("Connected with Dr. Ma")
+    assert_video_flows(p)
+    assert_video_flows(d)
+    p.get_by_test_id("chat-input").fill("Can you still hear me?")
+    p.get_by_test_id("chat-send").click()
+    expect(d.get_by_test_id("chat-log").locator('[data-seq="1"]')).to_contain_text("hear me")
