@@ -1,7 +1,8 @@
-"""A call recovers by itself in real browsers. The patient's network drops (Chromium's own
-network emulation, through the DevTools protocol) while the call is connected; the page says it
+"""A call recovers by itself in real browsers. When the patient's network drops (Chromium's own
+network emulation, through the DevTools protocol) while the call is connected, the page says it
 is reconnecting, and once the network is back the socket reconnects, rejoins the room and the
-call is connected again with video decoding both ways, without the doctor doing anything."""
+call is connected again with video decoding both ways, without the doctor doing anything. When
+the server loses its record of the room, both pages join again by themselves."""
 
 from __future__ import annotations
 
