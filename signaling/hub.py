@@ -124,6 +124,11 @@ MAIN = "/"
 ADMIN = "/admin"
 ADMINS_ROOM = "admins"
 MAX_TOKEN_CHARS = 4096
+# How long this node remembers a sign-in that ended (a logout here, or announced by another
+# node): a socket whose token was checked just before it ended, and that registers just after,
+# is refused instead of living until the next session check. Endings are final, so remembering
+# one can never refuse a live sign-in.
+ENDED_SESSIONS_KEPT = 120.0
 
 
 def consult_room(appointment_id: str) -> str:
@@ -253,6 +258,7 @@ class Hub:
         self._registry_ok_since: float | None = None
         self._recordings: RecordingCoordinator | None = None
         self._session_check = asyncio.Lock()
+        self._ended_sessions: dict[str, float] = {}  # session id -> when it ended (monotonic)
         self._stopped = False
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
@@ -422,6 +428,9 @@ class Hub:
     ) -> Connection:
         try:
             conn = await self._authenticate(sid, namespace, environ, auth, admin=admin)
+            # Nothing awaits from here until the socket is registered, where an ending finds it.
+            if self._ended_lately(conn.principal.session_id):
+                raise _Refused("unauthorized", "your sign-in has ended; sign in again")
         except _Refused as refused:
             self.metrics.connections_refused.labels(refused.code).inc()
             raise socketio.exceptions.ConnectionRefusedError(
@@ -868,10 +877,26 @@ class Hub:
     async def end_session_here(self, session_id: str, reason: str) -> int:
         """The sockets of sign-in ``session_id`` connected to this process go, with
         ``auth:expired`` and ``reason``; nothing is announced. Returns how many went."""
+        self._remember_ended(session_id)
         gone = [c for c in self._sockets.values() if c.principal.session_id == session_id]
         for conn in gone:
             await self._drop_session_socket(conn, reason)
         return len(gone)
+
+    def _remember_ended(self, session_id: str) -> None:
+        now = time.monotonic()
+        ended = self._ended_sessions
+        ended.pop(session_id, None)
+        ended[session_id] = now  # insertion order is age order: the oldest go first
+        while ended:
+            oldest = next(iter(ended))
+            if now - ended[oldest] <= ENDED_SESSIONS_KEPT:
+                break
+            del ended[oldest]
+
+    def _ended_lately(self, session_id: str) -> bool:
+        at = self._ended_sessions.get(session_id)
+        return at is not None and time.monotonic() - at <= ENDED_SESSIONS_KEPT
 
     def end_session_soon(self, session_id: str, reason: str) -> None:
         """:meth:`end_session_here` in a task of its own (for the channel's listener)."""

@@ -178,6 +178,30 @@ async def test_an_announcement_ends_only_the_session_it_names_and_a_malformed_on
     assert len(malformed) <= len(malformed_seen) <= 2 * len(malformed)
 
 
+async def test_a_socket_checked_just_before_its_sign_in_ended_is_refused(
+    make_clinic: ClinicFactory,
+) -> None:
+    """A socket's token is checked (the sign-in is live), then the sign-in ends and the
+    ending reaches this node, then the socket would register: the ending found no socket to
+    drop, so the node remembers it and refuses the socket rather than let it live until the
+    next session check. Here the ending is announced without the database knowing it yet,
+    which is where such a socket stands."""
+    clinic = await make_clinic(**NO_CHECK)
+    user = await clinic.user()
+    other_sign_in = await clinic.accounts.login(user["email"])
+    hub = clinic.client.app[keys.HUB]
+    probe = await clinic.connect(user)
+    session_id = hub._sockets[probe.sid].principal.session_id
+    await probe.close()
+
+    assert await hub.end_session_here(session_id, "signed_out") == 0  # nobody to drop
+    error = await clinic.refused(user)
+    assert error["message"] == "unauthorized", error
+    # Only that sign-in: the user's other one connects.
+    kept = await clinic.connect(user, token=other_sign_in["access_token"])
+    await still_connected(kept)
+
+
 @pytest.mark.redis
 async def test_a_node_that_missed_the_announcement_finds_out_at_its_session_check(
     make_clinic: ClinicFactory, settings: Settings, redis_url: str
