@@ -21,6 +21,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from domain.chat import ChatMessage
 from domain.ids import AppointmentId, MessageId, UserId
 from domain.users import Role
+from storage.batches import in_batches
 
 Document = dict[str, Any]
 
@@ -157,9 +158,11 @@ class MessageRepository:
     async def list_for_appointments(self, appointment_ids: list[str]) -> list[Document]:
         """Every message of these appointments, by appointment and then ``seq``, as stored
         documents (the shape above; the FHIR export reads them)."""
-        if not appointment_ids:
-            return []
-        cursor = self._c.find({"appointment_id": {"$in": appointment_ids}}).sort(
-            [("appointment_id", ASCENDING), ("seq", ASCENDING)]
-        )
-        return [doc async for doc in cursor]
+        found: list[Document] = []
+        # Batches of ids in order, each sorted the same way: together, the order of one query.
+        for batch in in_batches(sorted(set(appointment_ids))):
+            cursor = self._c.find({"appointment_id": {"$in": batch}}).sort(
+                [("appointment_id", ASCENDING), ("seq", ASCENDING)]
+            )
+            found.extend([doc async for doc in cursor])
+        return found

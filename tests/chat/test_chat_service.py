@@ -15,6 +15,7 @@ from domain.clock import utc_now
 from domain.errors import Conflict, InvalidInput, PayloadTooLarge
 from domain.ids import AppointmentId, UserId, new_id
 from domain.users import Role
+from storage.batches import IN_BATCH
 from storage.messages import MessageRepository
 from storage.mongo import open_database
 
@@ -117,6 +118,14 @@ async def test_history_pages_and_export(messages: MessageRepository) -> None:
         [(first, i) for i in range(1, 6)] + [(second, 1)]
     )
     assert await messages.list_for_appointments([]) == []
+    # More appointments than one lookup batch: the same order as one query.
+    many = [appointment() for _ in range(IN_BATCH + 5)]
+    for room in many:
+        await chat.send(appointment_id=room, sender=PATIENT, client_msg_id="m", text="m")
+    exported = await messages.list_for_appointments([*reversed(many), first, first])
+    assert [(m["appointment_id"], m["seq"]) for m in exported] == sorted(
+        [(room, 1) for room in many] + [(first, i) for i in range(1, 6)]
+    )
 
 
 async def test_stored_document_shape(messages: MessageRepository, mongo_url: str) -> None:
