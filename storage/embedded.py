@@ -68,8 +68,9 @@ class EmbeddedDatabase:
 
     ``sync_on_commit`` makes SecantusDB sync its log at every commit (``--sync-on-commit``).
     Without it an acknowledged write lives in memory until a clean stop, and is lost if the
-    process is killed. The server's embedded default and the benchmark turn it on; the tests'
-    shared database does without (a test of its own shows the difference).
+    process is killed. The server's embedded default and the benchmark turn it on (a test
+    kills the server's database right after a write and finds the write after a restart); the
+    tests' shared database does without, for speed.
     """
 
     def __init__(
