@@ -93,3 +93,6 @@ def test_the_call_goes_on_after_the_server_lost_its_rooms(
     p.get_by_test_id("chat-input").fill("Can you still hear me?")
     p.get_by_test_id("chat-send").click()
     expect(d.get_by_test_id("chat-log").locator('[data-seq="1"]')).to_contain_text("hear me")
+    # The page follows the new room (its revisions start again): the doctor leaving shows.
+    d.close()
+    expect(p.get_by_test_id("call-status")).to_have_text("Waiting for Dr. Ma to connect…")
