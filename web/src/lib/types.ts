@@ -195,6 +195,7 @@ export interface RoomView {
   started_at: string | null;
   recording?: boolean;
   rev?: number;
+  opened_at?: string;
 }
 
 export interface RoomSummary {
