@@ -24,7 +24,7 @@ from domain.appointments import (
 )
 from domain.errors import Conflict
 from domain.ids import AppointmentId, UserId, new_id
-from storage.batches import in_batches
+from storage.batches import find_by_ids
 from storage.paging import After, Page, find_page
 
 Document = dict[str, Any]
@@ -104,11 +104,9 @@ class AppointmentRepository:
 
     async def get_many(self, appointment_ids: list[str]) -> dict[str, Appointment]:
         """These appointments by id (missing ones are absent)."""
-        found: dict[str, Appointment] = {}
-        for batch in in_batches(appointment_ids):
-            async for doc in self._c.find({"_id": {"$in": batch}}):
-                found[doc["_id"]] = to_appointment(doc)
-        return found
+        return {
+            doc["_id"]: to_appointment(doc) async for doc in find_by_ids(self._c, appointment_ids)
+        }
 
     async def transition(
         self,

@@ -9,8 +9,10 @@ batches only add round trips (a thousand sockets' session check every five secon
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TypeVar
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, TypeVar
+
+from pymongo.asynchronous.collection import AsyncCollection
 
 T = TypeVar("T")
 
@@ -23,3 +25,13 @@ def in_batches(items: Sequence[T], size: int = IN_BATCH) -> Iterator[list[T]]:
         raise ValueError("a batch holds at least one item")
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+async def find_by_ids(
+    collection: AsyncCollection[dict[str, Any]], ids: Sequence[str]
+) -> AsyncIterator[dict[str, Any]]:
+    """The documents of ``collection`` whose ``_id`` is one of ``ids``, read in batches
+    (missing ones are absent; no query at all for no ids)."""
+    for batch in in_batches(ids):
+        async for doc in collection.find({"_id": {"$in": batch}}):
+            yield doc

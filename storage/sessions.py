@@ -14,7 +14,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from domain.ids import SessionId, UserId, new_id
-from storage.batches import in_batches
+from storage.batches import find_by_ids, in_batches
 
 Document = dict[str, Any]
 
@@ -82,13 +82,7 @@ class SessionRepository:
         )
 
     async def get_many(self, session_ids: list[str]) -> dict[str, Session]:
-        if not session_ids:
-            return {}
-        found: dict[str, Session] = {}
-        for batch in in_batches(session_ids):
-            async for doc in self._c.find({"_id": {"$in": batch}}):
-                found[doc["_id"]] = _to_session(doc)
-        return found
+        return {doc["_id"]: _to_session(doc) async for doc in find_by_ids(self._c, session_ids)}
 
     async def touch_many(
         self, session_ids: list[str], now: datetime, *, min_interval: timedelta

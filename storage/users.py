@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 from domain.errors import Conflict
 from domain.ids import UserId, new_id
 from domain.users import Role, User
-from storage.batches import in_batches
+from storage.batches import find_by_ids
 
 Document = dict[str, Any]
 
@@ -74,12 +74,8 @@ class UserRepository:
         return _to_user(doc) if doc else None
 
     async def get_many(self, user_ids: list[str]) -> dict[UserId, User]:
-        found: dict[UserId, User] = {}
-        for batch in in_batches(user_ids):
-            async for doc in self._c.find({"_id": {"$in": batch}}):
-                user = _to_user(doc)
-                found[user.id] = user
-        return found
+        users = [_to_user(doc) async for doc in find_by_ids(self._c, user_ids)]
+        return {u.id: u for u in users}
 
     async def get_by_email(self, email: str) -> User | None:
         doc = await self._c.find_one({"email": email.lower()})
