@@ -9,13 +9,26 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from domain.users import Role
 from server import keys
 from tests.e2e.conftest import ContextFactory, Live, assert_video_flows, connected, in_call, shoot
 
 pytestmark = pytest.mark.browser
+
+
+def the_call_goes_on(p: Page, d: Page, doctor: str, message: str) -> None:
+    """Both pages are connected again with video decoding both ways, and the hub connection is
+    back too: the patient's first chat message reaches the doctor."""
+    connected(p)
+    connected(d)
+    expect(p.get_by_test_id("call-status")).to_have_text(f"Connected with {doctor}")
+    assert_video_flows(p)
+    assert_video_flows(d)
+    p.get_by_test_id("chat-input").fill(message)
+    p.get_by_test_id("chat-send").click()
+    expect(d.get_by_test_id("chat-log").locator('[data-seq="1"]')).to_contain_text(message)
 
 
 def test_the_call_comes_back_after_the_patients_network_drops(
@@ -40,15 +53,8 @@ def test_the_call_comes_back_after_the_patients_network_drops(
     cdp.send("Network.emulateNetworkConditions", {**offline, "offline": False})
 
     expect(status).to_have_text("Connected with Dr. Gao", timeout=30_000)
-    connected(p)
-    connected(d)
+    the_call_goes_on(p, d, "Dr. Gao", "Sorry, my network dropped")
     expect(d.get_by_test_id("call-status")).to_have_text("Connected with Wu Hua")
-    assert_video_flows(p)
-    assert_video_flows(d)
-    # The hub connection is back too: chat goes through.
-    p.get_by_test_id("chat-input").fill("Sorry, my network dropped")
-    p.get_by_test_id("chat-send").click()
-    expect(d.get_by_test_id("chat-log").locator('[data-seq="1"]')).to_contain_text("dropped")
 
 
 def test_the_call_goes_on_after_the_server_lost_its_rooms(
@@ -85,14 +91,7 @@ def test_the_call_goes_on_after_the_server_lost_its_rooms(
     while not live.loop.run(seated_now()):
         assert time.monotonic() < deadline, "the pages did not join again"
         time.sleep(0.1)
-    connected(p)
-    connected(d)
-    expect(p.get_by_test_id("call-status")).to_have_text("Connected with Dr. Ma")
-    assert_video_flows(p)
-    assert_video_flows(d)
-    p.get_by_test_id("chat-input").fill("Can you still hear me?")
-    p.get_by_test_id("chat-send").click()
-    expect(d.get_by_test_id("chat-log").locator('[data-seq="1"]')).to_contain_text("hear me")
+    the_call_goes_on(p, d, "Dr. Ma", "Can you still hear me?")
     # The page follows the new room (its revisions start again): the doctor leaving shows.
     d.close()
     expect(p.get_by_test_id("call-status")).to_have_text("Waiting for Dr. Ma to connect…")
