@@ -15,7 +15,7 @@ import pytest
 from domain.clock import utc_now
 from domain.users import Role
 from storage.embedded import STATE_FILE, pid_alive, process_state
-from storage.mongo import open_database
+from storage.mongo import Database, open_database
 
 
 def wait_until(predicate: object, timeout: float = 30.0) -> None:
@@ -27,6 +27,12 @@ def wait_until(predicate: object, timeout: float = 30.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+async def add_patient(db: Database, email: str, name: str) -> None:
+    await db.repos.users.create(
+        email=email, name=name, role=Role.PATIENT, password_hash="x", created_at=utc_now()
+    )
+
+
 async def test_starts_stops_and_keeps_data_across_restarts(tmp_path: Path) -> None:
     async with open_database(url=None, database="telemed", data_dir=tmp_path) as db:
         assert db.embedded is not None
@@ -35,13 +41,7 @@ async def test_starts_stops_and_keeps_data_across_restarts(tmp_path: Path) -> No
         assert pid_alive(pid)
         state = json.loads((tmp_path / STATE_FILE).read_text())
         assert state["pid"] == pid
-        await db.repos.users.create(
-            email="kept@example.com",
-            name="Kept",
-            role=Role.PATIENT,
-            password_hash="x",
-            created_at=utc_now(),
-        )
+        await add_patient(db, "kept@example.com", "Kept")
     wait_until(lambda: not pid_alive(pid))
     assert not (tmp_path / STATE_FILE).exists()
 
@@ -58,13 +58,7 @@ async def test_an_acknowledged_write_survives_the_database_being_killed(tmp_path
         assert db.embedded is not None
         pid = db.embedded.pid
         assert pid is not None
-        await db.repos.users.create(
-            email="acknowledged@example.com",
-            name="Acknowledged",
-            role=Role.PATIENT,
-            password_hash="x",
-            created_at=utc_now(),
-        )
+        await add_patient(db, "acknowledged@example.com", "Acknowledged")
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: not pid_alive(pid))
 
