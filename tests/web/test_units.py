@@ -1,6 +1,6 @@
 """The browser app's pure modules (peer-connection pairing, network quality and the audio-only
-decision, the chat transcript, language choice, which room view the call page keeps) have unit
-tests in web/test/, run with node's test runner; this runs them as part of the suite."""
+decision, the chat transcript, language choice) have unit tests in web/test/, run with node's
+test runner; this runs them as part of the suite."""
 
 from __future__ import annotations
 
