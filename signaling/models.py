@@ -197,10 +197,6 @@ class RoomView(BaseModel):
     waiting_since: Timestamp | None
     started_at: Timestamp | None
     rev: int = Field(description="grows with every change of the room; newer wins")
-    opened_at: Timestamp = Field(
-        description="when this room was opened; a room opened again (the server lost it) "
-        "numbers its revisions from the start, and a later opening wins"
-    )
     recording: bool = Field(default=False, description="the consultation is being recorded")
 
     @classmethod
@@ -221,7 +217,6 @@ class RoomView(BaseModel):
             waiting_since=room.waiting_since,
             started_at=room.started_at,
             rev=room.rev,
-            opened_at=room.opened_at,
             recording=room.recording.recording,
         )
 

@@ -262,13 +262,9 @@ async def test_a_redis_restart_without_its_data_leaves_no_stale_room_in_use(
 
         # The patient comes back on a new socket of its node and the doctor joins again: the
         # consultation is in progress (the database says so), so both are admitted at once.
-        one.clock.advance(seconds=1)  # the nodes' shared clock: the room opens again later
         p2 = await two.connect(patient)
         rejoined = await p2.call("consult:join", ref)
         assert (rejoined["ok"], rejoined["state"]) == (True, "admitted"), rejoined
-        # A new opening of the room, which its views say (their revisions start again).
-        first_opening = p1.received("consult:state")[0]["opened_at"]
-        assert rejoined["room"]["opened_at"] > first_opening  # ISO 8601, UTC: time order
         again = await d.call("consult:join", ref)
         assert (again["ok"], again["state"]) == (True, "admitted"), again
         for r in registries:  # both nodes see the new room, with the new socket in it

@@ -26,7 +26,6 @@ import { classify, getAudio, getVideo, type LocalMedia, type MediaProblem } from
 import { type Level, levelOf, type Sample, Streak, videoTooCostly } from "./quality";
 import { isNewer } from "./consent";
 import { RecorderLink } from "./recorder";
-import { supersedes } from "./roomview";
 import { type CallState, CallSession, type ControlMessage } from "./session";
 
 export type Phase =
@@ -316,7 +315,8 @@ export class ConsultController {
 
   private applyRoom(room: RoomView, admitted?: boolean): void {
     if (room.appointment_id !== this.id || this.isOver()) return;
-    if (!supersedes(this.snap.room, room)) return;
+    const current = this.snap.room;
+    if (current && current.rev !== undefined && room.rev !== undefined && room.rev < current.rev) return;
     const me = room.participants.find((p) => p.user_id === this.user.id);
     const peer = room.participants.find((p) => p.user_id !== this.user.id);
     const inCall = admitted === true || me?.state === "admitted";

@@ -195,7 +195,6 @@ export interface RoomView {
   started_at: string | null;
   recording?: boolean;
   rev?: number;
-  opened_at?: string;
 }
 
 export interface RoomSummary {
