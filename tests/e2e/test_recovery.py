@@ -92,6 +92,6 @@ def test_the_call_goes_on_after_the_server_lost_its_rooms(
         assert time.monotonic() < deadline, "the pages did not join again"
         time.sleep(0.1)
     the_call_goes_on(p, d, "Dr. Ma", "Can you still hear me?")
-    # The page follows the new room (its revisions start again): the doctor leaving shows.
+    # The doctor leaving shows on the patient's page.
     d.close()
     expect(p.get_by_test_id("call-status")).to_have_text("Waiting for Dr. Ma to connect…")
