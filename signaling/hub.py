@@ -91,6 +91,7 @@ from signaling.recording_bus import RedisRecordingBus
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource, reminder_payload
+from signaling.signal_text import SIGNAL_EVENT, decoded, screen_signal_text
 from signaling.transport import HubManager, HubRedisManager, HubServer
 from storage.errors import is_unavailable
 from storage.mongo import Repositories
@@ -382,7 +383,7 @@ class Hub:
             "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
             "consult:end": EventSpec(AppointmentIn, self._end, cap),
             # The SDP's own cap is checked in the handler; JSON escapes may double its size.
-            "rtc:signal": EventSpec(
+            SIGNAL_EVENT: EventSpec(
                 SignalIn,
                 self._signal,
                 2 * signal_cap + 1024,
@@ -402,6 +403,7 @@ class Hub:
         self.sio.on("connect", self._on_connect, namespace=MAIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=MAIN)
         self.sio.on_events(functools.partial(self._dispatch, self._events), MAIN)
+        self.sio.on_event_text(self._signal_text)
         self.sio.on("connect", self._on_admin_connect, namespace=ADMIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=ADMIN)
         self.sio.on_events(functools.partial(self._dispatch, self._admin_events), ADMIN)
@@ -495,16 +497,8 @@ class Hub:
         spec = table.get(event) if isinstance(event, str) else None  # a name may be any JSON
         label = event if spec is not None else "unknown"
         try:
-            conn = self._sockets.get(sid)
-            if conn is None:
-                raise Unauthorized("connect again")
-            wait = conn.bucket.take()
-            if wait > 0:
-                raise RateLimited("too many events; slow down", retry_after=wait)
-            if spec is None:
-                raise UnknownEvent(f"unknown event {str(event)[:64]!r}")
-            if event != "auth:refresh":  # renewing a token is the client's doing, not a person's
-                conn.active = True
+            conn = self._charge(sid, spec, event)
+            assert spec is not None
             screened = (
                 screen_event(args, max_bytes=spec.max_bytes, accepts=spec.accepts)
                 if spec.accepts is not None
@@ -518,6 +512,44 @@ class Hub:
         except Exception as exc:
             return self._failed(exc, label)
         return self._handle(spec, label, conn, screened, args)
+
+    def _signal_text(
+        self, sid: str, text: str
+    ) -> dict[str, Any] | Awaitable[dict[str, Any]] | None:
+        """An event of the main namespace as the text of its arguments, before it is decoded:
+        a browser's candidate signal is handled as that text (signaling/signal_text.py), as
+        :meth:`_dispatch` would handle it decoded; None for every other event (decoded, then
+        :meth:`_dispatch`)."""
+        if len(text) > self.config.signal_max_bytes:
+            return None
+        screened = screen_signal_text(text)
+        if screened is None:
+            return None
+        spec = self._events[SIGNAL_EVENT]
+        try:
+            conn = self._charge(sid, spec, SIGNAL_EVENT)
+            done = self._signal_now(conn, screened)
+            if done is not None:
+                self.metrics.events.inc(SIGNAL_EVENT, "ok")
+                return ok(**done)
+        except Exception as exc:
+            return self._failed(exc, SIGNAL_EVENT)
+        return self._handle(spec, SIGNAL_EVENT, conn, decoded(text), ())
+
+    def _charge(self, sid: str, spec: EventSpec | None, event: Any) -> Connection:
+        """The socket's connection, once it may send this event now: it is known, within its
+        rate limit, and the event is one of the namespace's (raises the refusal otherwise)."""
+        conn = self._sockets.get(sid)
+        if conn is None:
+            raise Unauthorized("connect again")
+        wait = conn.bucket.take()
+        if wait > 0:
+            raise RateLimited("too many events; slow down", retry_after=wait)
+        if spec is None:
+            raise UnknownEvent(f"unknown event {str(event)[:64]!r}")
+        if event != "auth:refresh":  # renewing a token is the client's doing, not a person's
+            conn.active = True
+        return conn
 
     async def _handle(
         self,

@@ -764,6 +764,7 @@ def encode_event(namespace: str, event: str, args: list[Any]) -> str:
 
 MAX_ACK_ID_DIGITS = 15
 EventHandler = Callable[..., Any]  # (event, sid, *args) -> the ack, or an awaitable of it
+EventTextHandler = Callable[[str, str], Any]  # (sid, text) -> the ack, an awaitable of it, or None
 _DIGITS = "0123456789"
 
 
@@ -779,6 +780,7 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
     is not a valid Socket.IO packet, close that one connection with a warning."""
 
     _frame_handler: EventHandler | None = None
+    _text_handler: EventTextHandler | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(serializer=HubPacket, **kwargs)
@@ -798,6 +800,13 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
         if namespace == "/":
             self._frame_handler = handler
 
+    def on_event_text(self, handler: EventTextHandler) -> None:
+        """``handler(sid, text)`` sees each event frame of the default namespace before it is
+        decoded, ``text`` being its arguments as sent (``[event, ...args]``): it returns the
+        ack (or an awaitable of it) when it handled the event, None to have it decoded and
+        handled as usual (:meth:`on_events`)."""
+        self._text_handler = handler
+
     def _event_frame(self, socket: HubSocket, frame: str) -> bool | Awaitable[bool]:
         """Whether the frame was handled (False leaves it to python-socketio): at once when
         its handler answers without waiting, else a coroutine that finishes it."""
@@ -808,28 +817,32 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
         digits = len(body) - len(rest)
         if digits > MAX_ACK_ID_DIGITS:
             return False
-        try:
-            message = orjson.loads(rest)
-        except orjson.JSONDecodeError:
-            return False
-        if not isinstance(message, list) or not message or not isinstance(message[0], str):
-            return False
         manager = self.manager
         sid = manager.sid_from_eio_sid(socket.sid, "/")
         if sid is None or not manager.is_connected(sid, "/"):
             return False
-        event: str = message[0]
-        if event in self.reserved_events:
-            return False  # python-socketio's path drops the connection (_handle_event)
-        handler = self._frame_handler
-        if handler is None:
-            return False
-        ack_id = int(body[:digits]) if digits else None
+        result = None
         try:
-            result = handler(event, sid, *message[1:])
+            if self._text_handler is not None:
+                result = self._text_handler(sid, rest)
+            if result is None:
+                try:
+                    message = orjson.loads(rest)
+                except orjson.JSONDecodeError:
+                    return False
+                if not isinstance(message, list) or not message:
+                    return False
+                event = message[0]
+                if not isinstance(event, str) or event in self.reserved_events:
+                    return False  # python-socketio's path drops the connection (_handle_event)
+                handler = self._frame_handler
+                if handler is None:
+                    return False
+                result = handler(event, sid, *message[1:])
         except Exception:
             self.logger.exception("event handler error")
             return True
+        ack_id = int(body[:digits]) if digits else None
         if type(result) is not dict and inspect.isawaitable(result):
             return self._finish_event(socket, ack_id, result)
         if ack_id is not None and not self._write_ack(socket, ack_id, result):

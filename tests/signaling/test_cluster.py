@@ -26,6 +26,7 @@ from tests.conftest import STRONG_PASSWORD, make_settings
 from tests.support.cluster import Node, node_env, running_nodes, shared_database
 from tests.support.cluster import sign_in as cluster_sign_in
 from tests.support.hub import HubClient
+from tests.support.signals import browser_candidate
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -111,8 +112,11 @@ async def test_a_consultation_across_two_nodes(
         assert (await doctor.call("rtc:signal", {**ref, "data": offer}))["delivered"] is True
         assert (await patient.wait_for("rtc:signal"))["data"] == offer
         answer = {"type": "answer", "sdp": "v=0\r\n"}
+        # Browsers' candidates (relayed as their text on one node) and others, decoded.
         candidates = [
-            {
+            browser_candidate(f"candidate:{i} 1 udp 1 10.0.0.{i} 9 typ host", pc=i)
+            if i % 2
+            else {
                 "type": "candidate",
                 "candidate": {"candidate": f"candidate:{i} 1 udp 1 10.0.0.{i} 9 typ host"},
             }
