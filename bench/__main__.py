@@ -40,7 +40,10 @@ def steps_of(options: Options, only: tuple[str, ...]) -> int:
 
 
 async def run_suite(options: Options, only: tuple[str, ...], console: Console) -> dict[str, Any]:
-    document: dict[str, Any] = {"context": report.context(), "options": options.__dict__}
+    document: dict[str, Any] = {
+        "context": report.context(options.hub_python or sys.executable),
+        "options": options.__dict__,
+    }
     workdir = Path(tempfile.mkdtemp(prefix="telemed-bench-"))
     ok = False
     try:
@@ -116,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", action="store_true", help="py-spy the hub (bench/results/profile-*.txt)"
     )
     parser.add_argument("--hub-root", help="run the hub from another checkout of the project")
+    parser.add_argument(
+        "--hub-python",
+        help="the interpreter of the hub and the bare relay, with the project installed "
+        "(bench/run.sh --hub-python PYTHON prepares one: .venv-hub)",
+    )
     parser.add_argument("--servers", help="relay and memory: some of hub,bare,node")
     parser.add_argument(
         "--rounds", type=int, help="relay: turns the servers take (default 3, quick 1)"
@@ -135,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         overrides["profile"] = True
     if args.hub_root:
         overrides["hub_root"] = args.hub_root
+    if args.hub_python:
+        overrides["hub_python"] = args.hub_python
     if args.servers:
         overrides["servers"] = tuple(args.servers.split(","))
     if args.window:

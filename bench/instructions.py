@@ -37,7 +37,9 @@ def available() -> bool:
     return shutil.which("valgrind") is not None and shutil.which("callgrind_control") is not None
 
 
-def _start(kind: str, *, workdir: Path, env: dict[str, str], root: Path, out: Path) -> Server:
+def _start(
+    kind: str, *, workdir: Path, env: dict[str, str], root: Path, out: Path, python: str
+) -> Server:
     port = free_port()
     valgrind = [
         "valgrind",
@@ -53,10 +55,10 @@ def _start(kind: str, *, workdir: Path, env: dict[str, str], root: Path, out: Pa
             | env
             | {"TELEMED_PORT": str(port), "TELEMED_DATA_DIR": str(data_dir)}
         )
-        argv = [*valgrind, sys.executable, "-m", "server.cli", "serve"]
+        argv = [*valgrind, python, "-m", "server.cli", "serve"]
     else:
         environment = dict(os.environ)
-        argv = [*valgrind, sys.executable, "-m", "bench.bare_relay", str(port)]
+        argv = [*valgrind, python, "-m", "bench.bare_relay", str(port)]
     log_path = workdir / f"callgrind-{kind}-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
@@ -83,11 +85,12 @@ async def count(
     workdir: Path,
     env: dict[str, str],
     root: Path = ROOT,
+    python: str = sys.executable,
 ) -> dict[str, Any]:
     """Instructions per relayed signal of ``kind`` (``hub`` or ``bare``) served from ``root``
-    (this checkout, or another one of the project, e.g. an earlier commit)."""
+    (this checkout, or another one of the project, e.g. an earlier commit) by ``python``."""
     out = workdir / f"callgrind-{kind}-{free_port()}.out"
-    server = _start(kind, workdir=workdir, env=env, root=root, out=out)
+    server = _start(kind, workdir=workdir, env=env, root=root, out=out, python=python)
     try:
         configs = [
             {

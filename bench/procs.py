@@ -123,9 +123,11 @@ def start_hub(
     env: dict[str, str],
     port: int | None = None,
     root: Path = ROOT,
+    python: str = sys.executable,
 ) -> Server:
     """``telemed serve`` (uvloop, the real app) with the given ``TELEMED_*`` settings, from
-    ``root``: this checkout, or another one of the project (an earlier commit, to compare)."""
+    ``root``: this checkout, or another one of the project (an earlier commit, to compare), run
+    by ``python`` (an interpreter with the project's dependencies)."""
     port = port or free_port()
     data_dir = workdir / f"{name}-data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -136,7 +138,7 @@ def start_hub(
     )
     process, log_path = _spawn(
         name,
-        [sys.executable, "-m", "server.cli", "serve"],
+        [python, "-m", "server.cli", "serve"],
         workdir=workdir,
         env=environment,
         cwd=root,
@@ -146,11 +148,9 @@ def start_hub(
     return server
 
 
-def start_bare_relay(name: str, *, workdir: Path) -> Server:
+def start_bare_relay(name: str, *, workdir: Path, python: str = sys.executable) -> Server:
     port = free_port()
-    process, log_path = _spawn(
-        name, [sys.executable, "-m", "bench.bare_relay", str(port)], workdir=workdir
-    )
+    process, log_path = _spawn(name, [python, "-m", "bench.bare_relay", str(port)], workdir=workdir)
     server = Server(name, process, port, log_path)
     wait_listening(server)
     return server

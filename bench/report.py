@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -19,7 +20,8 @@ from bench.procs import NODE_DIR, ROOT, load_average, node_binary
 RESULTS = ROOT / "bench" / "results"
 
 
-def context() -> dict[str, Any]:
+def context(python: str = sys.executable) -> dict[str, Any]:
+    """The machine, the commit and the versions measured; ``python`` runs the hub."""
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -45,6 +47,11 @@ def context() -> dict[str, Any]:
             text=True,
         ).stdout.strip()
     )
+    hub_python = subprocess.run(
+        [python, "-c", "import sys; print(sys.executable, sys.version.split()[0])"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     return {
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit + ("+dirty" if dirty else ""),
@@ -56,6 +63,7 @@ def context() -> dict[str, Any]:
         },
         "versions": {
             "python": platform.python_version(),
+            "hub python": hub_python,
             "python-socketio": version("python-socketio"),
             "python-engineio": version("python-engineio"),
             "aiohttp": version("aiohttp"),

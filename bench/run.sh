@@ -8,6 +8,10 @@
 #   bench/run.sh --quick              shorter runs, fewer rooms (about 3 minutes)
 #   bench/run.sh --only relay,memory  some scenarios: relay chat call_setup memory rooms cluster
 #   bench/run.sh soak --minutes 30    a bounded soak: steady load, memory and latency sampled
+#   bench/run.sh --hub-python /usr/bin/python3.11
+#                                     the hub (and the bare relay) on another interpreter, e.g.
+#                                     an optimised build like the Docker image's: the project is
+#                                     installed for it in .venv-hub (docs/BENCHMARKS.md)
 #
 # Tables go to the terminal, JSON to bench/results/ (git-ignored).
 set -euo pipefail
@@ -22,4 +26,26 @@ if [ ! -d bench/node/node_modules ] || [ bench/node/package-lock.json -nt bench/
   (cd bench/node && npm ci --no-audit --no-fund --loglevel=error)
   touch bench/node/node_modules
 fi
-exec .venv/bin/python -m bench "$@"
+# --hub-python PYTHON: a virtual environment of that interpreter with the project (.venv-hub),
+# made again when PYTHON or pyproject.toml changed; the hub and the bare relay run on it.
+args=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = "--hub-python" ] && [ $# -ge 2 ]; then
+    base="$(command -v "$2")"
+    stamp=".venv-hub/.installed-$(echo "$base" | sha256sum | cut -c1-12)"
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+      echo "==> .venv-hub with $("$base" --version) ($base)"
+      rm -rf .venv-hub
+      "$base" -m venv .venv-hub
+      .venv-hub/bin/pip install -q --upgrade pip setuptools 2>&1 | quiet_pip
+      .venv-hub/bin/pip install -q -e . 2>&1 | quiet_pip
+      touch "$stamp"
+    fi
+    args+=(--hub-python "$ROOT/.venv-hub/bin/python")
+    shift 2
+  else
+    args+=("$1")
+    shift
+  fi
+done
+exec .venv/bin/python -m bench "${args[@]}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import statistics
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ class Options:
     servers: tuple[str, ...] = ("hub", "bare", "node")  # relay and memory: who is measured
     profile: bool = False  # py-spy the hub during its measured runs (bench/results/*.txt)
     hub_root: str | None = None  # run the hub from another checkout (e.g. an earlier commit)
+    # The interpreter of the hub and of the bare python-socketio relay (default: this one), e.g.
+    # an optimised build of the same Python (see docs/BENCHMARKS.md, "Round six").
+    hub_python: str | None = None
     rounds: int = 3  # relay: the servers take turns this many times; the median round counts
 
     @classmethod
@@ -143,6 +147,7 @@ class Bench:
         self._hubs = 0
         self._call_offset = options.pairs_needed() - options.call_setups
         self.hub_root = Path(options.hub_root).resolve() if options.hub_root else ROOT
+        self.hub_python = options.hub_python or sys.executable
 
     # ------------------------------------------------------------------ servers
 
@@ -154,9 +159,11 @@ class Bench:
             env = dict(self.hub_env)
             if redis_url is not None:
                 env["TELEMED_REDIS_URL"] = redis_url
-            server = start_hub(name, workdir=self.workdir, env=env, root=self.hub_root)
+            server = start_hub(
+                name, workdir=self.workdir, env=env, root=self.hub_root, python=self.hub_python
+            )
         elif kind == "bare":
-            server = start_bare_relay(name, workdir=self.workdir)
+            server = start_bare_relay(name, workdir=self.workdir, python=self.hub_python)
         elif kind == "node":
             server = start_node_relay(name, workdir=self.workdir)
         else:
@@ -402,7 +409,12 @@ class Bench:
             self.step(f"instructions: {kind} under callgrind")
             root = self.hub_root if kind == "hub" else ROOT
             rows[kind] = await instructions.count(
-                kind, clinic=self.clinic, workdir=self.workdir, env=self.hub_env, root=root
+                kind,
+                clinic=self.clinic,
+                workdir=self.workdir,
+                env=self.hub_env,
+                root=root,
+                python=self.hub_python,
             )
         if set(rows) != {"hub", "bare"}:
             return rows
