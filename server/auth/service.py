@@ -4,7 +4,7 @@ authenticate an access token."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -214,13 +214,30 @@ class AccountService:
     ) -> set[str]:
         """For the hub's sockets: record activity of the ``active`` sign-ins, then return which
         of ``session_ids`` are live by the same rules as :meth:`authenticate` (an idle one is
-        revoked here, as it would be there)."""
+        revoked here, as it would be there).
+
+        The sign-ins are read first, and activity is written only for those whose stored
+        activity is older than ``TOUCH_INTERVAL``: the write's own filter refuses the others,
+        so the outcome is the same, while a check every few seconds writes each active sign-in
+        about once a minute instead of every time. A sign-in whose activity is written here is
+        judged by it (now), as it would be read back after the write."""
         now = self._clock()
         sessions = self._repos.sessions
-        await sessions.touch_many(sorted(active), now, min_interval=TOUCH_INTERVAL)
         found = await sessions.get_many(sorted(session_ids))
+        stale = now - TOUCH_INTERVAL
+        due = sorted(
+            session_id
+            for session_id in active
+            if (session := found.get(session_id)) is not None
+            and not session.revoked
+            and session.last_used_at < stale
+        )
+        await sessions.touch_many(due, now, min_interval=TOUCH_INTERVAL)
+        touched = set(due)
         live: set[str] = set()
         for session_id, session in found.items():
+            if session_id in touched:
+                session = replace(session, last_used_at=now)
             problem = self._session_problem(session, now)
             if problem == "inactivity":
                 await sessions.revoke(session.id, now, "inactivity")

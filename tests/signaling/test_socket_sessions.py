@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from server import keys
 from server.auth.service import AccountService
 from server.settings import AuthSettings, RedisSettings, Settings
 from signaling.transport import SESSION_ENDED
+from storage.sessions import SessionRepository
 from tests.clock import FakeClock
 from tests.conftest import TEST_SECRET, bearer
 from tests.signaling.conftest import ClinicFactory
@@ -293,6 +295,54 @@ async def test_socket_activity_keeps_the_sign_in_alive(
     assert not socket.disconnected.is_set()
     response = await clinic.client.get("/api/v1/me", headers=bearer(user["access_token"]))
     assert response.status == 200
+
+
+async def test_a_session_check_writes_each_active_sign_in_about_once_a_minute(
+    make_clinic: ClinicFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check runs every few seconds; a sign-in whose stored activity is under a minute old
+    is not written again (the write's own filter would refuse it), and what is written is the
+    activity that keeps the sign-in alive."""
+    clinic = await make_clinic(idle_settings(settings), **NO_CHECK)  # only this test's checks
+    users = [await clinic.user() for _ in range(3)]
+    sockets = [await clinic.connect(user) for user in users]
+    idle = await clinic.connect(await clinic.user())  # connected, never active
+    written: list[list[str]] = []
+    write = SessionRepository.touch_many
+
+    async def recorded(
+        self: SessionRepository, session_ids: list[str], now: datetime, **kwargs: Any
+    ) -> None:
+        written.append(session_ids)
+        await write(self, session_ids, now, **kwargs)
+
+    monkeypatch.setattr(SessionRepository, "touch_many", recorded)
+    hub = clinic.client.app[keys.HUB]
+    repository = clinic.client.app[keys.DATABASE].repos.sessions
+    session_of = {c.sid: c.principal.session_id for c in hub._sockets.values()}
+    active = sorted(session_of[s.sid] for s in sockets if s.sid is not None)
+
+    async def check() -> None:
+        for socket in sockets:
+            assert (await socket.call("chat:history", HISTORY))["ok"] is False  # activity
+        await hub.check_sessions()
+
+    await check()  # signed in just now: recorded at sign-in
+    clinic.clock.advance(seconds=61)
+    await check()
+    minute_one = clinic.clock.now
+    for _ in range(3):
+        clinic.clock.advance(seconds=5)
+        await check()
+    assert written == [[], active, [], [], []]
+    stored = await repository.get_many(active)
+    assert {s.last_used_at for s in stored.values()} == {minute_one}
+
+    # 29 more minutes idle after minute one's activity: still alive; the idle socket is not.
+    clinic.clock.advance(minutes=29, seconds=-15)
+    await hub.check_sessions()
+    assert not any(s.disconnected.is_set() for s in sockets)
+    assert (await ended(idle))["reason"] == "inactivity"
 
 
 async def test_a_silent_consultation_is_not_inactivity(
