@@ -96,6 +96,7 @@ class BotReport:
     answers: int = 0
     glare: int = 0
     restarts: int = 0
+    rejoins: int = 0  # seats the hub lost (consult:seat_lost) and the bot took again
     ended: str | None = None  # the consultation ended or closed under us (its reason)
     error: dict[str, str] | None = None
     exit_code: int = field(default=EXIT_CALL_FAILED, repr=False)
@@ -123,6 +124,7 @@ class BotReport:
             "answers": self.answers,
             "glare": self.glare,
             "restarts": self.restarts,
+            "rejoins": self.rejoins,
             "ended": self.ended,
             "error": self.error,
         }
@@ -261,6 +263,7 @@ class Bot:
             "consult:admitted",
             "consult:ended",
             "consult:closed",
+            "consult:seat_lost",
             "rtc:signal",
             "auth:expired",
         ):
@@ -340,6 +343,25 @@ class Bot:
             send=self._send_signal,
             on_state=lambda peer: self._inbox.put_nowait(("pc_state", peer)),
         )
+        await self._room(ack.get("room"))
+
+    async def _join_again(self) -> None:
+        """The hub lost this socket's seat (``consult:seat_lost``: its room registry came back
+        without the room) and told it: take the seat again, as the call page does, keeping the
+        peer connection. The room is a new one, whose views are numbered from 1 again; the
+        lost room's views all came before this event."""
+        ack = await self._emit("consult:join", {"appointment_id": self.options.appointment_id})
+        if not ack.get("ok"):
+            error = ack.get("error") or {}
+            raise CallFailed(
+                str(error.get("code", "join_refused")),
+                f"join again: {error.get('message', 'refused')}",
+            )
+        self.report.rejoins += 1
+        servers = ack.get("ice_servers")
+        if isinstance(servers, list):
+            self._ice = [IceServer.from_json(s) for s in servers]
+        self._rev = -1
         await self._room(ack.get("room"))
 
     def _make_peer(self) -> GeneratedPeer:
@@ -447,6 +469,12 @@ class Bot:
         elif event == "rtc:signal":
             if isinstance(data, dict) and data.get("appointment_id") == self.options.appointment_id:
                 await negotiator.handle(data.get("data"))
+        elif event == "consult:seat_lost":
+            mine = (
+                isinstance(data, dict) and data.get("appointment_id") == self.options.appointment_id
+            )
+            if mine and self.report.ended is None:
+                await self._join_again()
         elif event in ("consult:ended", "consult:closed"):
             reason = data.get("reason") if isinstance(data, dict) else None
             self.report.ended = str(reason or event.split(":")[1])

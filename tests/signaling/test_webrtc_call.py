@@ -5,6 +5,7 @@ negotiate over ``rtc:signal``, exchange generated audio and video, and the docto
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -102,3 +103,47 @@ async def test_a_bot_leaves_without_ending_and_can_call_again(clinic: Clinic) ->
     stored = await clinic.client.app[keys.DATABASE].repos.appointments.get(appointment)
     assert stored is not None
     assert stored.status is AppointmentStatus.IN_PROGRESS
+
+
+async def test_bots_whose_seats_the_hub_lost_join_again_and_the_call_goes_on(
+    clinic: Clinic,
+) -> None:
+    """Mid-call the hub loses its rooms (what a Redis that came back empty does to a cluster;
+    here the single node's registry is emptied): housekeeping tells both bots
+    (``consult:seat_lost``), they take their seats again, and the call ends as it should."""
+    patient = await clinic.user(Role.PATIENT)
+    doctor = await clinic.user(Role.DOCTOR)
+    appointment = await clinic.appointment(patient, doctor)
+    hub = clinic.client.app[keys.HUB]
+    runs = asyncio.gather(
+        run_bot(bot_options(clinic, doctor, appointment, duration=4, timeout=30, end=True)),
+        run_bot(bot_options(clinic, patient, appointment, duration=4, timeout=30)),
+    )
+
+    async def both_seated() -> None:
+        async with asyncio.timeout(20):
+            while True:
+                room = await hub.room(appointment)
+                if room is not None and len(room.present) == 2:
+                    return
+                await asyncio.sleep(0.05)
+
+    try:
+        await both_seated()
+        await hub.consult.registry.close()  # the in-memory registry's rooms are gone
+        assert await hub.room(appointment) is None
+        await hub.forget_lost_seats()
+        await both_seated()  # both took their seats again
+        doctor_report, patient_report = await runs
+    finally:
+        if not runs.done():  # a failure above: the bots do not outlive the test
+            runs.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await runs
+    assert (doctor_report.rejoins, patient_report.rejoins) == (1, 1)
+    check_flowed(doctor_report, patient_report)
+    check_flowed(patient_report, doctor_report)
+    assert doctor_report.ended == "completed"
+    stored = await clinic.client.app[keys.DATABASE].repos.appointments.get(appointment)
+    assert stored is not None
+    assert stored.status is AppointmentStatus.COMPLETED
