@@ -9,13 +9,8 @@ from typing import Any
 
 from domain.users import Role
 from tests.signaling.conftest import ClinicFactory
-from tests.support.hub import Clinic, in_call, joined
+from tests.support.hub import Clinic, error_code, in_call, joined
 from tests.support.signals import browser_candidate
-
-
-def code(ack: Any) -> str:
-    assert ack["ok"] is False, ack
-    return str(ack["error"]["code"])
 
 
 async def test_candidates_are_relayed_as_sent_in_order_with_decoded_signals(
@@ -53,25 +48,25 @@ async def test_a_candidate_gets_every_check_a_signal_gets(make_clinic: ClinicFac
 
     # A socket that has not joined, then a patient still waiting to be admitted.
     p = await clinic.connect(patient)
-    assert code(await p.call("rtc:signal", signal)) == "forbidden"
+    assert error_code(await p.call("rtc:signal", signal)) == "forbidden"
     assert (await p.call("consult:join", {"appointment_id": appointment}))["ok"]
-    assert code(await p.call("rtc:signal", signal)) == "forbidden"
+    assert error_code(await p.call("rtc:signal", signal)) == "forbidden"
 
     d = await joined(clinic, doctor, appointment)
     assert (await d.call("consult:admit", {"appointment_id": appointment}))["ok"]
     await p.wait_for("consult:admitted")
     # Another consultation of the same people: the socket joined this one only.
     elsewhere = {"appointment_id": other, "data": browser_candidate()}
-    assert code(await p.call("rtc:signal", elsewhere)) == "forbidden"
+    assert error_code(await p.call("rtc:signal", elsewhere)) == "forbidden"
     # Over the signal cap (1024 bytes here), still a browser's shape.
     too_big = browser_candidate("candidate:1 1 udp 1 10.0.0.1 9 typ host " + "x" * 950)
     big = {"appointment_id": appointment, "data": too_big}
-    assert code(await p.call("rtc:signal", big)) == "payload_too_large"
+    assert error_code(await p.call("rtc:signal", big)) == "payload_too_large"
     assert await p.call("rtc:signal", signal) == {"ok": True, "delivered": True}
     # The burst is spent (join, then four signals above, two more here): the rest is limited.
     acks = [await p.call("rtc:signal", signal) for _ in range(4)]
     assert [a["ok"] for a in acks[:2]] == [True, True]
-    assert {code(a) for a in acks[2:]} == {"rate_limited"}
+    assert {error_code(a) for a in acks[2:]} == {"rate_limited"}
     await d.wait_until(lambda: len(d.received("rtc:signal")) == 3)
     assert [s["data"] for s in d.received("rtc:signal")] == [browser_candidate()] * 3
 

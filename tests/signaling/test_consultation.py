@@ -14,14 +14,9 @@ from server import keys
 from server.settings import AuthSettings, MediaSettings, Settings
 from tests.conftest import TEST_SECRET, bearer
 from tests.signaling.conftest import ClinicFactory
-from tests.support.hub import Clinic, HubClient, in_call, joined
+from tests.support.hub import Clinic, HubClient, error_code, in_call, joined
 
 OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"}
-
-
-def code(ack: Any) -> str:
-    assert ack["ok"] is False, ack
-    return str(ack["error"]["code"])
 
 
 async def status_of(clinic: Clinic, appointment_id: str) -> AppointmentStatus:
@@ -64,10 +59,10 @@ async def test_join_window_edges(clinic: Clinic) -> None:
     socket = await clinic.connect(patient)
 
     early = await join(socket, too_early)
-    assert code(early) == "too_early"
+    assert error_code(early) == "too_early"
     assert early["error"]["details"]["opens_at"].endswith("Z")
-    assert code(await join(socket, too_late)) == "consultation_over"
-    assert code(await join(socket, in_person)) == "not_video"
+    assert error_code(await join(socket, too_late)) == "consultation_over"
+    assert error_code(await join(socket, in_person)) == "not_video"
     assert await status_of(clinic, too_early) is AppointmentStatus.BOOKED  # nothing changed
 
     assert (await join(socket, opens_now))["state"] == "waiting"
@@ -80,7 +75,7 @@ async def test_finished_appointments_cannot_be_joined(clinic: Clinic) -> None:
     cancelled = await clinic.appointment(patient, doctor)
     await repo.transition(cancelled, AppointmentStatus.CANCELLED, now=clinic.clock.now)
     ack = await join(await clinic.connect(patient), cancelled)
-    assert code(ack) == "consultation_over"
+    assert error_code(ack) == "consultation_over"
 
 
 async def test_only_the_two_participants_may_join(clinic: Clinic) -> None:
@@ -90,7 +85,7 @@ async def test_only_the_two_participants_may_join(clinic: Clinic) -> None:
     admin = await clinic.user(Role.ADMIN)
     appointment = await clinic.appointment(patient, doctor)
     for user in (stranger, other_doctor, admin):
-        assert code(await join(await clinic.connect(user), appointment)) == "not_found"
+        assert error_code(await join(await clinic.connect(user), appointment)) == "not_found"
     assert await status_of(clinic, appointment) is AppointmentStatus.BOOKED
 
 
@@ -131,9 +126,9 @@ async def test_waiting_room_admit_and_signals(
     assert [x["role"] for x in ack["room"]["participants"]] == ["doctor", "patient"]
 
     # The patient may not signal yet; the doctor's signal is not delivered to a waiting patient.
-    assert code(await p.call("rtc:signal", {"appointment_id": appointment, "data": OFFER})) == (
-        "forbidden"
-    )
+    assert error_code(
+        await p.call("rtc:signal", {"appointment_id": appointment, "data": OFFER})
+    ) == ("forbidden")
     ack = await d.call("rtc:signal", {"appointment_id": appointment, "data": OFFER})
     assert ack == {"ok": True, "delivered": False}
 
@@ -175,19 +170,19 @@ async def test_illegal_order_is_refused(clinic: Clinic) -> None:
     d = await clinic.connect(doctor)
     p = await clinic.connect(patient)
 
-    assert code(await d.call("consult:admit", ref)) == "forbidden"  # not joined
+    assert error_code(await d.call("consult:admit", ref)) == "forbidden"  # not joined
     await join(d, appointment)
-    assert code(await d.call("consult:admit", ref)) == "patient_not_waiting"  # nobody waits
-    assert code(await d.call("consult:end", ref)) == "not_started"
-    assert code(await p.call("chat:send", {**ref, "client_msg_id": "x", "text": "hi"})) == (
+    assert error_code(await d.call("consult:admit", ref)) == "patient_not_waiting"  # nobody waits
+    assert error_code(await d.call("consult:end", ref)) == "not_started"
+    assert error_code(await p.call("chat:send", {**ref, "client_msg_id": "x", "text": "hi"})) == (
         "forbidden"
     )  # not joined
     await join(p, appointment)
-    assert code(await p.call("consult:admit", ref)) == "forbidden"  # only the doctor admits
-    assert code(await p.call("rtc:signal", {**ref, "data": OFFER})) == "forbidden"
+    assert error_code(await p.call("consult:admit", ref)) == "forbidden"  # only the doctor admits
+    assert error_code(await p.call("rtc:signal", {**ref, "data": OFFER})) == "forbidden"
     assert (await d.call("consult:admit", ref))["ok"] is True
-    assert code(await d.call("consult:admit", ref)) == "patient_not_waiting"  # twice
-    assert code(await p.call("consult:end", ref)) == "forbidden"  # end by patient
+    assert error_code(await d.call("consult:admit", ref)) == "patient_not_waiting"  # twice
+    assert error_code(await p.call("consult:end", ref)) == "forbidden"  # end by patient
     assert await status_of(clinic, appointment) is AppointmentStatus.IN_PROGRESS
 
 
@@ -244,7 +239,7 @@ async def test_a_second_tab_takes_the_seat(clinic: Clinic) -> None:
     assert notice == {"appointment_id": appointment, "reason": "joined_elsewhere"}
     # The old tab no longer speaks for the patient; the new one does.
     ref = {"appointment_id": appointment}
-    assert code(await p.call("chat:send", {**ref, "client_msg_id": "old", "text": "x"})) == (
+    assert error_code(await p.call("chat:send", {**ref, "client_msg_id": "old", "text": "x"})) == (
         "forbidden"
     )
     assert (await tab.call("chat:send", {**ref, "client_msg_id": "new", "text": "y"}))["ok"]
@@ -269,7 +264,7 @@ async def test_leaving_and_coming_back_to_the_waiting_room(clinic: Clinic) -> No
     assert (await p.call("consult:leave", {"appointment_id": appointment}))["ok"] is True
     left = await d.wait_for("consult:state", lambda s: seat(s, "patient").get("state") == "left")
     assert seat(left, "patient")["connected"] is False
-    assert code(await d.call("consult:admit", {"appointment_id": appointment})) == (
+    assert error_code(await d.call("consult:admit", {"appointment_id": appointment})) == (
         "patient_not_waiting"
     )
     assert (await join(p, appointment))["state"] == "waiting"
@@ -286,11 +281,11 @@ async def test_doctor_ends_the_consultation(clinic: Clinic) -> None:
     assert await d.wait_for("consult:ended") == ended
     assert await status_of(clinic, appointment) is AppointmentStatus.COMPLETED
     ref = {"appointment_id": appointment}
-    assert code(await p.call("chat:send", {**ref, "client_msg_id": "late", "text": "x"})) == (
+    assert error_code(await p.call("chat:send", {**ref, "client_msg_id": "late", "text": "x"})) == (
         "forbidden"
     )
-    assert code(await join(p, appointment)) == "consultation_over"
-    assert code(await join(await clinic.connect(doctor), appointment)) == "consultation_over"
+    assert error_code(await join(p, appointment)) == "consultation_over"
+    assert error_code(await join(await clinic.connect(doctor), appointment)) == "consultation_over"
 
 
 # ----------------------------------------------------------------------------- isolation
@@ -307,22 +302,24 @@ async def test_a_participant_of_a_cannot_reach_b(clinic: Clinic) -> None:
 
     # Join B: it does not exist for them. (Also from a fresh socket.)
     fresh = await clinic.connect(patient_a)
-    assert code(await join(fresh, b)) == "not_found"
-    assert code(await join(pa, b)) == "in_another_consultation"
+    assert error_code(await join(fresh, b)) == "not_found"
+    assert error_code(await join(pa, b)) == "in_another_consultation"
 
     # Inject into B while admitted in A, with B's id in the payload.
     ref = {"appointment_id": b}
     for socket in (pa, da, fresh):
-        assert code(await socket.call("rtc:signal", {**ref, "data": OFFER})) == "forbidden"
+        assert error_code(await socket.call("rtc:signal", {**ref, "data": OFFER})) == "forbidden"
         assert (
-            code(await socket.call("chat:send", {**ref, "client_msg_id": "evil", "text": "hi"}))
+            error_code(
+                await socket.call("chat:send", {**ref, "client_msg_id": "evil", "text": "hi"})
+            )
             == "forbidden"
         )
-        assert code(await socket.call("chat:typing", {**ref, "typing": True})) == "forbidden"
-        assert code(await socket.call("consult:admit", ref)) == "forbidden"
-        assert code(await socket.call("consult:end", ref)) == "forbidden"
-        assert code(await socket.call("consult:leave", ref)) == "forbidden"
-    assert code(await pa.call("chat:history", ref)) == "not_found"
+        assert error_code(await socket.call("chat:typing", {**ref, "typing": True})) == "forbidden"
+        assert error_code(await socket.call("consult:admit", ref)) == "forbidden"
+        assert error_code(await socket.call("consult:end", ref)) == "forbidden"
+        assert error_code(await socket.call("consult:leave", ref)) == "forbidden"
+    assert error_code(await pa.call("chat:history", ref)) == "not_found"
 
     # Nothing reached B's participants, and B's transcript is empty; B still works.
     await pb.call("chat:typing", {**ref, "typing": False})
@@ -402,7 +399,7 @@ async def test_admitting_into_an_appointment_cancelled_meanwhile_is_refused(clin
     repo = clinic.client.app[keys.DATABASE].repos.appointments
     await repo.transition(appointment, AppointmentStatus.CANCELLED, now=clinic.clock.now)
     ack = await d.call("consult:admit", {"appointment_id": appointment})
-    assert code(ack) == "consultation_over"
+    assert error_code(ack) == "consultation_over"
     assert await status_of(clinic, appointment) is AppointmentStatus.CANCELLED
 
 
@@ -421,7 +418,7 @@ async def test_cancelling_closes_the_waiting_room(clinic: Clinic) -> None:
     assert await p.wait_for("consult:closed") == closed
     assert await d.wait_for("consult:closed") == closed
     ref = {"appointment_id": appointment}
-    assert code(await p.call("chat:send", {**ref, "client_msg_id": "late", "text": "x"})) == (
+    assert error_code(await p.call("chat:send", {**ref, "client_msg_id": "late", "text": "x"})) == (
         "forbidden"
     )
-    assert code(await join(p, appointment)) == "consultation_over"
+    assert error_code(await join(p, appointment)) == "consultation_over"

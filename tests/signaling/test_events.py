@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,13 +13,7 @@ from server.settings import DatabaseSettings, Settings
 from storage.embedded import EmbeddedDatabase
 from tests.conftest import make_settings
 from tests.signaling.conftest import ClinicFactory
-from tests.support.hub import Clinic, in_call
-
-
-def code(ack: Any) -> str:
-    assert isinstance(ack, dict), ack
-    assert ack["ok"] is False, ack
-    return str(ack["error"]["code"])
+from tests.support.hub import Clinic, error_code, in_call
 
 
 async def test_oversize_payloads_are_refused_and_the_socket_stays_usable(clinic: Clinic) -> None:
@@ -31,7 +24,7 @@ async def test_oversize_payloads_are_refused_and_the_socket_stays_usable(clinic:
 
     huge_sdp = "v=0\r\n" + "a=x\r\n" * (65 * 1024 // 5)  # over 64 KiB
     offer = {"appointment_id": appointment, "data": {"type": "offer", "sdp": huge_sdp}}
-    assert code(await d.call("rtc:signal", offer)) == "payload_too_large"
+    assert error_code(await d.call("rtc:signal", offer)) == "payload_too_large"
     fits = "v=0\r\n" + "a=x\r\n" * (60 * 1024 // 5)
     ack = await d.call(
         "rtc:signal", {"appointment_id": appointment, "data": {"type": "offer", "sdp": fits}}
@@ -42,13 +35,13 @@ async def test_oversize_payloads_are_refused_and_the_socket_stays_usable(clinic:
 
     text = "好" * 4001
     send = {"appointment_id": appointment, "client_msg_id": "big", "text": text}
-    assert code(await p.call("chat:send", send)) == "payload_too_large"
+    assert error_code(await p.call("chat:send", send)) == "payload_too_large"
     ack = await p.call("chat:send", {**send, "text": "好" * 4000})
     assert ack["ok"] is True
     assert ack["message"]["seq"] == 1
 
     # Some other event with a very big payload: refused, still connected.
-    assert code(
+    assert error_code(
         await p.call("chat:typing", {"appointment_id": appointment, "x": "y" * 50_000})
     ) == ("payload_too_large")
     assert (await p.call("chat:history", {"appointment_id": appointment}))["ok"] is True
@@ -85,37 +78,42 @@ async def test_unknown_events_and_malformed_payloads_are_answered(clinic: Clinic
     appointment = await clinic.appointment(patient, doctor)
     p, _ = await in_call(clinic, patient, doctor, appointment)
 
-    assert code(await p.call("no:such:event", {"x": 1})) == "unknown_event"
-    assert code(await p.call("consult:join")) == "invalid_input"  # no payload
-    assert code(await p.call("consult:join", "a string")) == "invalid_input"
-    assert code(await p.call("consult:join", [1, 2])) == "invalid_input"
-    assert code(await p.call("consult:join", ({"appointment_id": appointment}, 2))) == (
+    assert error_code(await p.call("no:such:event", {"x": 1})) == "unknown_event"
+    assert error_code(await p.call("consult:join")) == "invalid_input"  # no payload
+    assert error_code(await p.call("consult:join", "a string")) == "invalid_input"
+    assert error_code(await p.call("consult:join", [1, 2])) == "invalid_input"
+    assert error_code(await p.call("consult:join", ({"appointment_id": appointment}, 2))) == (
         "invalid_input"
     )
-    assert code(await p.call("consult:join", {"appointment_id": 12})) == "invalid_input"
-    assert code(await p.call("consult:join", {"appointment_id": "../../etc"})) == "invalid_input"
+    assert error_code(await p.call("consult:join", {"appointment_id": 12})) == "invalid_input"
+    assert (
+        error_code(await p.call("consult:join", {"appointment_id": "../../etc"})) == "invalid_input"
+    )
     bad_signal = {"appointment_id": appointment, "data": {"type": "offer"}}  # no sdp
     ack = await p.call("rtc:signal", bad_signal)
-    assert code(ack) == "invalid_input"
+    assert error_code(ack) == "invalid_input"
     assert ack["error"]["details"][0]["field"] == "data"
     missing = await p.call("chat:send", {"appointment_id": appointment, "text": "no id"})
-    assert code(missing) == "invalid_input"
+    assert error_code(missing) == "invalid_input"
     assert [e["field"] for e in missing["error"]["details"]] == ["client_msg_id"]
-    assert code(await p.call("chat:send", {**bad_signal, "client_msg_id": "x", "text": ""})) == (
-        "invalid_input"
-    )
-    assert code(await p.call("chat:history", {"appointment_id": appointment, "limit": "5"})) == (
-        "invalid_input"
-    )
-    assert code(await p.call("chat:typing", {"appointment_id": appointment, "typing": "yes"})) == (
-        "invalid_input"
-    )
-    assert code(await p.call("auth:refresh", {"token": None})) == "invalid_input"
+    assert error_code(
+        await p.call("chat:send", {**bad_signal, "client_msg_id": "x", "text": ""})
+    ) == ("invalid_input")
+    assert error_code(
+        await p.call("chat:history", {"appointment_id": appointment, "limit": "5"})
+    ) == ("invalid_input")
+    assert error_code(
+        await p.call("chat:typing", {"appointment_id": appointment, "typing": "yes"})
+    ) == ("invalid_input")
+    assert error_code(await p.call("auth:refresh", {"token": None})) == "invalid_input"
     unknown = {"appointment_id": "0" * 24}
-    assert code(await p.call("consult:join", unknown)) == "in_another_consultation"
-    assert code(await (await clinic.connect(patient)).call("consult:join", unknown)) == "not_found"
+    assert error_code(await p.call("consult:join", unknown)) == "in_another_consultation"
+    assert (
+        error_code(await (await clinic.connect(patient)).call("consult:join", unknown))
+        == "not_found"
+    )
     # Binary data is not a payload we accept.
-    assert code(await p.call("chat:send", b"\x00\x01")) == "invalid_input"
+    assert error_code(await p.call("chat:send", b"\x00\x01")) == "invalid_input"
 
     # After all that, the socket works as before.
     ack = await p.call(
@@ -147,9 +145,9 @@ async def test_database_outage_is_answered_unavailable_never_a_false_ack(
 
         await database.stop()
         ack = await p.call("chat:send", send)
-        assert code(ack) == "unavailable"
+        assert error_code(ack) == "unavailable"
         history = await p.call("chat:history", {"appointment_id": appointment})
-        assert code(history) == "unavailable"
+        assert error_code(history) == "unavailable"
 
         database.process = None
         await database.start()  # same port, same data
@@ -172,7 +170,7 @@ async def test_events_of_a_socket_without_a_record_are_refused(
     admin = await clinic.user(Role.ADMIN)
     socket = await clinic.connect(admin, namespace=namespace)
     ack = await socket.call("no:such:event", {})
-    assert code(ack) == "unknown_event"
+    assert error_code(ack) == "unknown_event"
     if namespace == "/admin":
         snapshot = await socket.call("rooms:snapshot")
         assert snapshot == {"ok": True, "rooms": []}

@@ -30,7 +30,7 @@ from server.settings import MediaSettings, RedisSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import bearer
 from tests.signaling.conftest import ClinicFactory
-from tests.support.hub import Clinic, HubClient, in_call, joined
+from tests.support.hub import Clinic, HubClient, error_code, in_call, joined
 from tests.support.rtc import small_peer, wait_until
 
 pytestmark = pytest.mark.slow
@@ -309,12 +309,11 @@ async def test_consent_refusals(clinic: Clinic) -> None:
         ack: dict[str, Any] = await socket.call("recording:consent", payload)
         return ack
 
-    def code(ack: dict[str, Any]) -> str:
-        assert ack["ok"] is False, ack
-        return str(ack["error"]["code"])
-
     # A waiting patient is not in the call yet.
-    assert code(await consent(waiting, **ref, consent=True, notice_version=NOTICE)) == "forbidden"
+    assert (
+        error_code(await consent(waiting, **ref, consent=True, notice_version=NOTICE))
+        == "forbidden"
+    )
     # ... but may always withdraw (nothing to withdraw: fine).
     assert (await consent(waiting, **ref, consent=False, notice_version=NOTICE))["ok"] is True
     doctor_socket = await joined(clinic, doctor, appointment)
@@ -328,15 +327,19 @@ async def test_consent_refusals(clinic: Clinic) -> None:
         ({"consent": True, "notice_version": NOTICE, "extra": 1}, "invalid_input"),
     ]
     for payload, expected in cases:
-        assert code(await consent(waiting, **ref, **payload)) == expected, payload
+        assert error_code(await consent(waiting, **ref, **payload)) == expected, payload
     # Another consultation than the one this socket joined.
     assert (
-        code(await consent(waiting, appointment_id=other, consent=True, notice_version=NOTICE))
+        error_code(
+            await consent(waiting, appointment_id=other, consent=True, notice_version=NOTICE)
+        )
         == "forbidden"
     )
     # A socket that joined nothing.
     lurker = await clinic.connect(patient)
-    assert code(await consent(lurker, **ref, consent=True, notice_version=NOTICE)) == "forbidden"
+    assert (
+        error_code(await consent(lurker, **ref, consent=True, notice_version=NOTICE)) == "forbidden"
+    )
     # After all that, nobody consents and nothing records.
     ack = await consent(doctor_socket, **ref, consent=True, notice_version=NOTICE)
     assert ack["recording"]["consents"] == {"doctor": True, "patient": False}

@@ -23,6 +23,13 @@ Client = TestClient[web.Request, web.Application]
 Predicate = Callable[[Any], bool]
 
 
+def error_code(ack: Any) -> str:
+    """The error code of an ack that must be a refusal (``{"ok": false, "error": {...}}``)."""
+    assert isinstance(ack, dict), ack
+    assert ack["ok"] is False, ack
+    return str(ack["error"]["code"])
+
+
 class Dropped(Exception):
     """The connection went away before the server acknowledged."""
 
