@@ -30,6 +30,7 @@ from signaling.acks import Received
 from signaling.sdp import MAX_MEDIA_SECTIONS
 
 SIGNAL_EVENT = "rtc:signal"
+_EVENT = f'["{SIGNAL_EVENT}",'  # the text before the payload
 MAX_EXTRA_FIELDS = 8
 
 # A JSON string's characters that need no escape and are printable ASCII: [!-~] without '"'
@@ -54,7 +55,7 @@ _EXTRA = (
     r"(?:-?(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,17})?|" + _token(64) + r"|true|false|null)"
 )
 _SIGNAL = re.compile(
-    r'\["rtc:signal",\{"appointment_id":"([0-9a-f]{24})","data":('
+    re.escape(_EVENT) + r'\{"appointment_id":"([0-9a-f]{24})","data":('
     r'\{"type":"candidate","candidate":\{'
     rf'"candidate":"(?:{_CANDIDATE})?",'
     rf'"sdpMid":(?:{_token(64)}|null),'
@@ -65,7 +66,9 @@ _SIGNAL = re.compile(
 )
 
 
-_PREFIX = len('["rtc:signal",')
+def _payload_size(text: str) -> int:
+    """The length of the payload in an event's text, ``["rtc:signal",<payload>]``."""
+    return len(text) - len(_EVENT) - 1
 
 
 def screen_signal_text(text: str) -> Received | None:
@@ -79,7 +82,7 @@ def screen_signal_text(text: str) -> Received | None:
     appointment_id, data = match.groups()
     return Received(
         raw={"appointment_id": appointment_id, "data": orjson.Fragment(data)},
-        size=len(text) - _PREFIX - 1,
+        size=_payload_size(text),
     )
 
 
@@ -88,4 +91,4 @@ def decoded(text: str) -> Received:
     paths that handle the signal as values (queued behind other packets, or published to the
     node of the peer's socket)."""
     payload = orjson.loads(text)[1]
-    return Received(raw=payload, size=len(text) - _PREFIX - 1)
+    return Received(raw=payload, size=_payload_size(text))

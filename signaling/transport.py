@@ -766,6 +766,7 @@ MAX_ACK_ID_DIGITS = 15
 EventHandler = Callable[..., Any]  # (event, sid, *args) -> the ack, or an awaitable of it
 EventTextHandler = Callable[[str, str], Any]  # (sid, text) -> the ack, an awaitable of it, or None
 _DIGITS = "0123456789"
+_NOT_HANDLED = object()  # HubServer._run_event: left to python-socketio
 
 
 class HubServer(socketio.AsyncServer):  # type: ignore[misc]
@@ -821,33 +822,42 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
         sid = manager.sid_from_eio_sid(socket.sid, "/")
         if sid is None or not manager.is_connected(sid, "/"):
             return False
-        result = None
         try:
-            if self._text_handler is not None:
-                result = self._text_handler(sid, rest)
-            if result is None:
-                try:
-                    message = orjson.loads(rest)
-                except orjson.JSONDecodeError:
-                    return False
-                if not isinstance(message, list) or not message:
-                    return False
-                event = message[0]
-                if not isinstance(event, str) or event in self.reserved_events:
-                    return False  # python-socketio's path drops the connection (_handle_event)
-                handler = self._frame_handler
-                if handler is None:
-                    return False
-                result = handler(event, sid, *message[1:])
+            result = self._run_event(sid, rest)
         except Exception:
             self.logger.exception("event handler error")
             return True
+        if result is _NOT_HANDLED:
+            return False
         ack_id = int(body[:digits]) if digits else None
         if type(result) is not dict and inspect.isawaitable(result):
             return self._finish_event(socket, ack_id, result)
         if ack_id is not None and not self._write_ack(socket, ack_id, result):
             return self._send_ack(socket, ack_id, result)
         return True
+
+    def _run_event(self, sid: str, text: str) -> Any:
+        """The handler's result for an event of the default namespace (``text``: its arguments
+        as sent, ``[event, ...args]``): the text handler's, else the event handler's once the
+        text is decoded; ``_NOT_HANDLED`` for what python-socketio's path must take (text that
+        is not an event, a reserved event name)."""
+        if self._text_handler is not None:
+            result = self._text_handler(sid, text)
+            if result is not None:
+                return result
+        try:
+            message = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return _NOT_HANDLED
+        if not isinstance(message, list) or not message:
+            return _NOT_HANDLED
+        event = message[0]
+        if not isinstance(event, str) or event in self.reserved_events:
+            return _NOT_HANDLED  # python-socketio's path drops the connection (_handle_event)
+        handler = self._frame_handler
+        if handler is None:
+            return _NOT_HANDLED
+        return handler(event, sid, *message[1:])
 
     async def _finish_event(self, socket: HubSocket, ack_id: int | None, pending: Any) -> bool:
         try:
