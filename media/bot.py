@@ -325,14 +325,18 @@ class Bot:
 
     # ------------------------------------------------------------------ the consultation
 
-    async def _join(self) -> None:
+    async def _take_seat(self, refused: type[ProbeError], what: str) -> dict[str, Any]:
+        """``consult:join``'s ack; ``refused`` (with the hub's code) when it says no."""
         ack = await self._emit("consult:join", {"appointment_id": self.options.appointment_id})
         if not ack.get("ok"):
             error = ack.get("error") or {}
-            raise ProbeError(
-                str(error.get("code", "join_refused")),
-                f"join: {error.get('message', 'refused')}",
+            raise refused(
+                str(error.get("code", "join_refused")), f"{what}: {error.get('message', 'refused')}"
             )
+        return ack
+
+    async def _join(self) -> None:
+        ack = await self._take_seat(ProbeError, "join")
         self._joined = True
         self.report.join_ms = self._ms(time.monotonic())
         self.report.role = str(ack.get("role"))
@@ -350,13 +354,7 @@ class Bot:
         without the room) and told it: take the seat again, as the call page does, keeping the
         peer connection. The room is a new one, whose views are numbered from 1 again; the
         lost room's views all came before this event."""
-        ack = await self._emit("consult:join", {"appointment_id": self.options.appointment_id})
-        if not ack.get("ok"):
-            error = ack.get("error") or {}
-            raise CallFailed(
-                str(error.get("code", "join_refused")),
-                f"join again: {error.get('message', 'refused')}",
-            )
+        ack = await self._take_seat(CallFailed, "join again")
         self.report.rejoins += 1
         servers = ack.get("ice_servers")
         if isinstance(servers, list):
