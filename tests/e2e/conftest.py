@@ -53,6 +53,7 @@ ARGS = [
     # WebRTC between two tabs of one machine, also where loopback is its only network.
     "--allow-loopback-in-peer-connection",
 ]
+CONSOLE_SHOWN = 300  # a failed test's last console lines in its report
 PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1366, "height": 900}
 
@@ -75,6 +76,7 @@ class Live:
     loop: ThreadLoop
     made: int = 0
     errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)  # the pages' console, for failure reports
 
     def person(self, role: Role, name: str, *, specialty: str | None = None) -> Person:
         self.made += 1
@@ -214,8 +216,15 @@ def context(
 
 
 def watch(page: Page, who: str, live: Live) -> Page:
-    """Page errors fail the test at its end (collected on ``live.errors``)."""
+    """Page errors fail the test at its end (collected on ``live.errors``); console messages
+    are kept for the failure report."""
     page.on("pageerror", lambda error: live.errors.append(f"{who}: {error}"))
+    page.on(
+        "console",
+        lambda message: live.console.append(
+            f"{datetime.now(UTC):%H:%M:%S.%f} {who} {message.type}: {message.text}"
+        ),
+    )
     return page
 
 
@@ -250,17 +259,22 @@ def new_context(browser: Browser, live: Live) -> Iterator[ContextFactory]:
 @pytest.fixture(autouse=True)
 def no_page_errors(live: Live) -> Iterator[None]:
     live.errors.clear()
+    live.console.clear()
     yield
     assert live.errors == []
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """A failed browser test leaves a screenshot of every page it had open."""
+    """A failed browser test leaves a screenshot of every page it had open, and its report
+    shows the pages' console (the call page traces its signalling there)."""
     outcome = yield
     report = outcome.get_result()  # type: ignore[attr-defined]
     if report.when != "call" or not report.failed:
         return
+    live = item.funcargs.get("live")
+    if isinstance(live, Live) and live.console:
+        report.sections.append(("browser console", "\n".join(live.console[-CONSOLE_SHOWN:])))
     browser = item.funcargs.get("browser")
     if browser is None:
         return
@@ -298,6 +312,23 @@ def assert_video_flows(page: Page, testid: str = "remote-video") -> None:
 
 def connected(page: Page) -> None:
     expect(page.get_by_test_id("call-state")).to_have_text("connected", timeout=30_000)
+
+
+def call_trace(live: Live, event: str) -> list[str]:
+    """The call pages' trace lines of one event (``create``, ``offers_crossed``...), from
+    the console lines kept since the test began."""
+    return [line for line in live.console if f" call {event} " in line]
+
+
+def assert_one_side_offered(live: Live) -> None:
+    """Every connection so far was negotiated by one offer: of each pair of connections, one
+    offered and the other answered, and no two offers crossed."""
+    created = call_trace(live, "create")
+    offering = [line for line in created if '"offers":true' in line]
+    answering = [line for line in created if '"offers":false' in line]
+    assert created
+    assert len(offering) == len(answering), created
+    assert call_trace(live, "offers_crossed") == []
 
 
 def in_call(

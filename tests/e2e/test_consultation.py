@@ -10,7 +10,15 @@ import pytest
 from playwright.sync_api import expect
 
 from domain.users import Role
-from tests.e2e.conftest import ContextFactory, Live, assert_video_flows, connected, shoot, sign_in
+from tests.e2e.conftest import (
+    ContextFactory,
+    Live,
+    assert_one_side_offered,
+    assert_video_flows,
+    connected,
+    shoot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -54,9 +62,10 @@ def test_a_consultation_from_waiting_room_to_closed_room(
     expect(d).to_have_url(f"{live.url}/consult/{appointment}?admit=1")
     d.get_by_test_id("join").click()
 
-    # Both connect and decode each other's video.
+    # Both connect, one side offering and the other answering, and decode each other's video.
     connected(p)
     connected(d)
+    assert_one_side_offered(live)
     assert_video_flows(p)
     assert_video_flows(d)
     expect(p.get_by_test_id("network-quality")).to_contain_text("网络")
@@ -86,6 +95,7 @@ def test_a_consultation_from_waiting_room_to_closed_room(
     expect(p.get_by_test_id("chat-log").locator('[data-seq="1"]')).to_contain_text("咳嗽")
     connected(p)
     connected(d)
+    assert_one_side_offered(live)
     assert_video_flows(p)
     assert_video_flows(d)
     p.get_by_test_id("chat-input").fill("没有发烧")

@@ -8,7 +8,7 @@ import type { SignalData } from "../src/lib/types";
 interface Side {
   name: string;
   pairing: Pairing;
-  created: { gen: number; remote: number }[];
+  created: { gen: number; remote: number; offers: boolean }[];
   inbox: SignalData[];
 }
 
@@ -23,7 +23,9 @@ function side(name: string, polite: boolean, start = clock): Side {
 function apply(from: Side, to: Side, effects: Effect[]): void {
   for (const effect of effects) {
     if (effect.type === "send") to.inbox.push(effect.data);
-    if (effect.type === "create") from.created.push({ gen: effect.gen, remote: effect.remote });
+    if (effect.type === "create") {
+      from.created.push({ gen: effect.gen, remote: effect.remote, offers: effect.offers });
+    }
   }
 }
 
@@ -48,6 +50,11 @@ function paired(a: Side, b: Side): void {
   assert.equal(b.pairing.state.remote, a.pairing.state.gen);
 }
 
+/** Whether each side's latest connection makes the first offer. */
+function offering(a: Side, b: Side): [boolean | undefined, boolean | undefined] {
+  return [a.created.at(-1)?.offers, b.created.at(-1)?.offers];
+}
+
 test("a hello is answered and both sides pair", () => {
   const doctor = side("doctor", false);
   const patient = side("patient", true);
@@ -56,6 +63,8 @@ test("a hello is answered and both sides pair", () => {
   paired(doctor, patient);
   assert.equal(doctor.created.length, 1);
   assert.equal(patient.created.length, 1);
+  // The side that said hello offers, the side that acked answers: no crossing first offers.
+  assert.deepEqual(offering(doctor, patient), [false, true]);
 });
 
 test("both saying hello at once pair exactly once (the polite side acks)", () => {
@@ -67,6 +76,7 @@ test("both saying hello at once pair exactly once (the polite side acks)", () =>
   paired(doctor, patient);
   assert.equal(doctor.created.length, 1);
   assert.equal(patient.created.length, 1);
+  assert.deepEqual(offering(doctor, patient), [true, false], "the doctor's hello won: it offers");
 });
 
 test("a reloaded page makes the other side start a fresh connection, with no loop", () => {
@@ -83,6 +93,7 @@ test("a reloaded page makes the other side start a fresh connection, with no loo
   paired(doctor, patient);
   assert.equal(doctor.created.length, 2, "the doctor replaced its connection once");
   assert.equal(patient.created.length, 1);
+  assert.deepEqual(offering(doctor, patient), [false, true], "the reloaded page offers");
 });
 
 test("signals reach only the connection they were meant for", () => {

@@ -28,6 +28,21 @@ import { isNewer } from "./consent";
 import { RecorderLink } from "./recorder";
 import { type CallState, CallSession, type ControlMessage } from "./session";
 
+/** The call's trace for whoever debugs it (and the browser tests' failure reports): one line
+ * per event, its detail as JSON (an error as its name and message). */
+function trace(event: string, detail?: unknown): void {
+  let text = "";
+  if (detail instanceof Error) text = `${detail.name}: ${detail.message}`;
+  else if (detail !== undefined) {
+    try {
+      text = JSON.stringify(detail) ?? String(detail);
+    } catch {
+      text = String(detail); // not JSON (a cycle)
+    }
+  }
+  console.debug(`call ${event} ${text}`);
+}
+
 export type Phase =
   | "joining"
   | "waiting"
@@ -375,14 +390,16 @@ export class ConsultController {
           { appointment_id: this.id, data },
           8000,
         );
-        return ack.ok && ack.delivered;
+        const delivered = ack.ok && ack.delivered;
+        trace("sent", { type: data.type, pc: data.pc, to: data.to, delivered, error: ack.ok ? undefined : ack.error.code });
+        return delivered;
       },
       onRemoteStream: (stream: MediaStream | null) => this.set({ remoteStream: stream }),
       onState: (state: CallState) => {
         if (!this.isOver()) this.set({ call: state });
       },
       onControl: (message: ControlMessage) => this.set({ remoteMedia: message }),
-      log: (event: string, detail?: unknown) => console.debug("call", event, detail),
+      log: trace,
     };
   }
 

@@ -14,6 +14,11 @@
 // impolite side ignores the other's hello for a moment and the polite side acks, the same
 // roles as perfect negotiation. Offers, answers and candidates carry ``pc`` (sender) and
 // ``to`` (receiver) and are delivered only to the pairing they belong to.
+//
+// The side whose hello was acked makes the new connection's first offer; the side that acked
+// answers it. Two first offers would cross every time (both connections are created within
+// milliseconds); resolving that glare added each side's tracks twice and often left the call
+// unconnected until the watchdog started over.
 import type { SignalData } from "../lib/types";
 
 export const GLARE_MS = 3000;
@@ -25,7 +30,8 @@ export type PairingState =
 
 export type Effect =
   | { type: "send"; data: SignalData }
-  | { type: "create"; gen: number; remote: number }
+  /** A fresh connection; ``offers``: it makes the first offer (else it answers the other's). */
+  | { type: "create"; gen: number; remote: number; offers: boolean }
   | { type: "close" };
 
 export interface Received {
@@ -81,7 +87,10 @@ export class Pairing {
       if (typeof data.ack === "number") {
         if (state.kind === "announcing" && data.ack === state.gen) {
           this.state = { kind: "paired", gen: state.gen, remote: pc, since: this.now() };
-          return { effects: [{ type: "create", gen: state.gen, remote: pc }], deliver: false };
+          return {
+            effects: [{ type: "create", gen: state.gen, remote: pc, offers: true }],
+            deliver: false,
+          };
         }
         return none; // an ack of a hello we no longer stand by
       }
@@ -95,7 +104,7 @@ export class Pairing {
       this.state = { kind: "paired", gen, remote: pc, since: this.now() };
       return {
         effects: [
-          { type: "create", gen, remote: pc },
+          { type: "create", gen, remote: pc, offers: false },
           { type: "send", data: { type: "restart", pc: gen, ack: pc } },
         ],
         deliver: false,

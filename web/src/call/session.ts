@@ -27,6 +27,8 @@ export interface CallEvents {
 }
 
 const WATCHDOG_MS = 1500;
+const KINDS = ["audio", "video"] as const;
+type Kind = (typeof KINDS)[number];
 
 export class CallSession {
   private readonly pairing: Pairing;
@@ -96,7 +98,7 @@ export class CallSession {
     return this.queue;
   }
 
-  async replaceTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<void> {
+  async replaceTrack(kind: Kind, track: MediaStreamTrack | null): Promise<void> {
     const previous = this.tracks[kind];
     if (previous && previous !== track) this.localStream.removeTrack(previous);
     if (track) this.localStream.addTrack(track);
@@ -141,6 +143,7 @@ export class CallSession {
   private async handle(data: SignalData): Promise<void> {
     if (this.closed) return;
     const { effects, deliver } = this.pairing.receive(data);
+    this.events.log?.("received", { type: data.type, pc: data.pc, to: data.to, deliver });
     await this.apply(effects);
     if (!deliver || !this.pc) return;
     const pc = this.pc;
@@ -150,6 +153,7 @@ export class CallSession {
         !this.makingOffer && (pc.signalingState === "stable" || this.settingRemoteAnswer);
       const collision = data.type === "offer" && !readyForOffer;
       this.ignoreOffer = !this.polite && collision;
+      if (collision) this.events.log?.("offers_crossed", { ignored: this.ignoreOffer });
       if (this.ignoreOffer) return;
       this.settingRemoteAnswer = data.type === "answer";
       try {
@@ -159,8 +163,9 @@ export class CallSession {
       }
       if (data.type === "answer") this.recovery.offerSentAt = null;
       if (data.type === "offer") {
+        await this.attachTracks(pc);
         await pc.setLocalDescription();
-        await this.signal({ type: "answer", sdp: pc.localDescription?.sdp ?? "" });
+        await this.sendDescription(pc);
       }
     } else if (data.type === "candidate" && data.candidate) {
       try {
@@ -176,8 +181,9 @@ export class CallSession {
       if (effect.type === "close") {
         this.teardown();
       } else if (effect.type === "create") {
+        this.events.log?.("create", { gen: effect.gen, remote: effect.remote, offers: effect.offers });
         this.teardown();
-        this.create();
+        this.create(effect.offers);
       } else {
         const delivered = await this.events.send(effect.data);
         if (!delivered && effect.data.type === "restart" && effect.data.ack === undefined) {
@@ -187,6 +193,14 @@ export class CallSession {
     }
   }
 
+  /** Sends the local description as it is (an offer, or the answer it became). */
+  private async sendDescription(pc: RTCPeerConnection): Promise<void> {
+    const description = pc.localDescription;
+    if (!description || (description.type !== "offer" && description.type !== "answer")) return;
+    if (description.type === "offer") this.recovery.offerSentAt = Date.now();
+    await this.signal({ type: description.type, sdp: description.sdp });
+  }
+
   /** Sends one signal of the current pairing, stamped with both generations. */
   private async signal(data: SignalData): Promise<boolean> {
     const state = this.pairing.state;
@@ -194,20 +208,19 @@ export class CallSession {
     return this.events.send({ ...data, pc: state.gen, to: state.remote });
   }
 
-  private create(): void {
+  /** A fresh connection. The offering side adds a transceiver of each kind (so a camera
+   * turned on later is only replaceTrack); the answering side gets them from the offer
+   * (attachTracks) and makes no offer of its own before it has one. */
+  private create(offers: boolean): void {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     this.pc = pc;
     this.recovery = freshMemory();
     this.lastTotals = null;
-    // Both kinds always have a transceiver, so a camera turned on later is only replaceTrack.
-    pc.addTransceiver(this.tracks.audio ?? "audio", {
-      direction: "sendrecv",
-      streams: [this.localStream],
-    });
-    pc.addTransceiver(this.tracks.video ?? "video", {
-      direction: "sendrecv",
-      streams: [this.localStream],
-    });
+    if (offers) {
+      for (const kind of KINDS) {
+        pc.addTransceiver(this.tracks[kind] ?? kind, { direction: "sendrecv", streams: [this.localStream] });
+      }
+    }
     const channel = pc.createDataChannel("control", { negotiated: true, id: 0 });
     this.channel = channel;
     channel.onopen = () => channel.send(JSON.stringify(this.control));
@@ -227,12 +240,12 @@ export class CallSession {
       this.events.onRemoteStream(remote);
     };
     pc.onnegotiationneeded = async () => {
-      if (this.pc !== pc) return;
+      // The answering side's first description is its answer (its data channel asks too).
+      if (this.pc !== pc || (!offers && pc.remoteDescription === null)) return;
       try {
         this.makingOffer = true;
         await pc.setLocalDescription();
-        this.recovery.offerSentAt = Date.now();
-        await this.signal({ type: "offer", sdp: pc.localDescription?.sdp ?? "" });
+        await this.sendDescription(pc);
       } catch (error) {
         this.events.log?.("offer_failed", error);
       } finally {
@@ -242,8 +255,12 @@ export class CallSession {
     pc.onicecandidate = ({ candidate }) => {
       if (this.pc === pc && candidate) void this.signal({ type: "candidate", candidate: candidate.toJSON() });
     };
+    pc.onsignalingstatechange = () => {
+      if (this.pc === pc) this.events.log?.("signaling", pc.signalingState);
+    };
     pc.onconnectionstatechange = () => {
       if (this.pc !== pc) return;
+      this.events.log?.("connection", pc.connectionState);
       if (pc.connectionState === "connected") {
         this.recovery = { ...freshMemory(), offerSentAt: this.recovery.offerSentAt };
       }
@@ -262,6 +279,7 @@ export class CallSession {
       pc.ontrack = null;
       pc.onnegotiationneeded = null;
       pc.onicecandidate = null;
+      pc.onsignalingstatechange = null;
       pc.onconnectionstatechange = null;
       pc.close();
     }
@@ -272,8 +290,20 @@ export class CallSession {
     this.events.onState(this.closed ? "closed" : "new");
   }
 
-  private transceiver(kind: "audio" | "video"): RTCRtpTransceiver | undefined {
-    return this.pc?.getTransceivers().find((t) => t.receiver.track.kind === kind);
+  private transceiver(kind: Kind): RTCRtpTransceiver | undefined {
+    return this.pc ? transceiverOf(this.pc, kind) : undefined;
+  }
+
+  /** The answering side's tracks, on the transceivers the offer made (receive-only until
+   * then), before it answers: the answer then sends both ways, with no second negotiation. */
+  private async attachTracks(pc: RTCPeerConnection): Promise<void> {
+    for (const kind of KINDS) {
+      const transceiver = transceiverOf(pc, kind);
+      if (!transceiver || transceiver.direction !== "recvonly") continue;
+      transceiver.direction = "sendrecv";
+      transceiver.sender.setStreams(this.localStream);
+      await transceiver.sender.replaceTrack(this.tracks[kind]);
+    }
   }
 
   /** The watchdog: start, retry and recover the connection while both of us are there
@@ -294,6 +324,7 @@ export class CallSession {
       this.recovery,
     );
     this.recovery = memory;
+    if (step !== "wait") this.events.log?.("watchdog", { step, state: pc?.connectionState ?? null });
     if (step === "announce") {
       void this.apply(this.pairing.announce());
     } else if (step === "resend_offer" && pc?.localDescription) {
@@ -303,4 +334,8 @@ export class CallSession {
       pc.restartIce();
     }
   }
+}
+
+function transceiverOf(pc: RTCPeerConnection, kind: Kind): RTCRtpTransceiver | undefined {
+  return pc.getTransceivers().find((t) => t.receiver.track.kind === kind);
 }
