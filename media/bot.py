@@ -352,14 +352,13 @@ class Bot:
     async def _join_again(self) -> None:
         """The hub lost this socket's seat (``consult:seat_lost``: its room registry came back
         without the room) and told it: take the seat again, as the call page does, keeping the
-        peer connection. The room is a new one, whose views are numbered from 1 again; the
-        lost room's views all came before this event."""
+        peer connection. The new room's revisions continue above the lost room's, so a view
+        of the lost room that comes late is ignored like any older view."""
         ack = await self._take_seat(CallFailed, "join again")
         self.report.rejoins += 1
         servers = ack.get("ice_servers")
         if isinstance(servers, list):
             self._ice = [IceServer.from_json(s) for s in servers]
-        self._rev = -1
         await self._room(ack.get("room"))
 
     def _make_peer(self) -> GeneratedPeer:
@@ -379,7 +378,9 @@ class Bot:
         ack = await self._emit(
             "rtc:signal", {"appointment_id": self.options.appointment_id, "data": data}
         )
-        return bool(ack.get("ok") and ack.get("delivered"))
+        delivered = bool(ack.get("ok") and ack.get("delivered"))
+        log.debug("bot_signal_sent", role=self.report.role, type=data.get("type"), ack=ack)
+        return delivered
 
     async def _room(self, room: Any) -> None:
         """A room view (join ack, admit ack, ``consult:admitted``, ``consult:state``)."""
@@ -402,6 +403,14 @@ class Bot:
         self._other_present = other_admitted and bool(other and other.get("connected"))
         if self._admitted and other_admitted and self.report.admitted_ms is None:
             self.report.admitted_ms = self._ms(time.monotonic())
+        log.debug(
+            "bot_room",
+            role=self.report.role,
+            rev=rev,
+            admitted=self._admitted,
+            other_present=self._other_present,
+            other_state=other.get("state") if other else None,
+        )
         if was_present and not self._other_present and self._negotiator is not None:
             await self._negotiator.close()  # they left: wait for them to come back
         waiting = (
@@ -466,7 +475,10 @@ class Bot:
                 await self._room(data.get("room"))
         elif event == "rtc:signal":
             if isinstance(data, dict) and data.get("appointment_id") == self.options.appointment_id:
-                await negotiator.handle(data.get("data"))
+                signal = data.get("data")
+                kind = signal.get("type") if isinstance(signal, dict) else None
+                log.debug("bot_signal_received", role=self.report.role, type=kind)
+                await negotiator.handle(signal)
         elif event == "consult:seat_lost":
             mine = (
                 isinstance(data, dict) and data.get("appointment_id") == self.options.appointment_id

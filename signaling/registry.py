@@ -6,11 +6,18 @@ serve (``signaling.redis_registry``). ``create_app`` picks one from the settings
 Rooms change only through :meth:`RoomRegistry.update`, which applies a pure function of the
 current room atomically (in memory: no ``await`` between read and write; in Redis: an
 optimistic WATCH/MULTI transaction, retried when another node changed the room meanwhile).
-Every stored change bumps the room's ``rev``.
+Every stored change bumps the room's ``rev``. A room opens at a revision taken from the
+clock (microseconds since the epoch), not at 1: a room opened again for the same appointment
+(the patient left and came back, a Redis that came back empty) then continues above every
+revision of the room before it, so a client that keeps the newest view it saw (``rev``: newer
+wins) takes the new room's views at once instead of ignoring them as older. Revisions stay
+exact integers in JavaScript (below 2**53 until the year 2255); across nodes this assumes
+clocks within the lifetime of a room of each other.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -49,13 +56,21 @@ def new_node_id() -> str:
     return uuid.uuid4().hex[:16]
 
 
-def apply(before: Room | None, change: Change[T]) -> tuple[Room | None, T, bool]:
-    """Run a change; stamp the new revision. Pure."""
+def opening_rev() -> int:
+    """The revision a new room opens at: microseconds since the epoch."""
+    return time.time_ns() // 1000
+
+
+def apply(
+    before: Room | None, change: Change[T], opening: Callable[[], int] = opening_rev
+) -> tuple[Room | None, T, bool]:
+    """Run a change; stamp the new revision (the next one, or ``opening()`` for a room that
+    did not exist)."""
     after, result = change(before)
     if after is before:
         return before, result, False
     if after is not None:
-        after = replace(after, rev=(before.rev if before is not None else 0) + 1)
+        after = replace(after, rev=before.rev + 1 if before is not None else opening())
     return after, result, True
 
 

@@ -220,7 +220,7 @@ async def test_patient_reconnecting_is_readmitted_at_once(clinic: Clinic) -> Non
         "consult:state",
         lambda s: (
             seat(s, "patient") == {**seat(s, "patient"), "connected": True, "state": "admitted"}
-            and s["rev"] > 3
+            and s["rev"] >= ack["room"]["rev"]  # the state of the new join, not an earlier one
         ),
     )
     assert back["status"] == "in_progress"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from signaling.models import ChatSendIn, Payload, SignalIn
 from signaling.origins import OriginPolicy
 from signaling.ratelimit import TokenBucket
 from signaling.redis_registry import decode_room, encode_room
-from signaling.registry import MemoryRoomRegistry
+from signaling.registry import MemoryRoomRegistry, opening_rev
 
 
 class Ticks:
@@ -114,18 +115,24 @@ def _room() -> Room:
 
 async def test_memory_registry_stamps_revisions() -> None:
     registry = MemoryRoomRegistry()
+    before = opening_rev()
     opened = await registry.update("a" * 24, lambda r: (_room(), "opened"))
     assert opened.changed
     assert opened.result == "opened"
-    assert opened.rev == 1
+    assert before <= opened.rev <= opening_rev()  # opens at the clock's microseconds
     same = await registry.update("a" * 24, lambda r: (r, None))
     assert not same.changed
     assert same.after is not None
-    assert same.after.rev == 1
+    assert same.after.rev == opened.rev
+    bumped = await registry.update("a" * 24, lambda r: (replace(_room(), message_count=1), None))
+    assert bumped.rev == opened.rev + 1
     removed = await registry.update("a" * 24, lambda r: (None, None))
     assert removed.removed
-    assert removed.rev == 2
+    assert removed.rev == opened.rev + 2
     assert await registry.all() == []
+    # Opened again (the patient came back): above every revision of the room before.
+    again = await registry.update("a" * 24, lambda r: (_room(), None))
+    assert again.rev > removed.rev
 
 
 def test_rooms_survive_the_trip_through_redis_json() -> None:
