@@ -56,6 +56,7 @@ class SessionRepository:
         await self._c.create_index(
             [("expires_at", ASCENDING)], expireAfterSeconds=7 * 86_400, name="ttl"
         )
+        await self._c.create_index([("revoked_at", ASCENDING)], name="revoked")
 
     async def create(self, *, user_id: UserId, now: datetime, ttl: timedelta) -> Session:
         doc: Document = {
@@ -97,6 +98,11 @@ class SessionRepository:
                 },
                 {"$set": {"last_used_at": now}},
             )
+
+    async def revoked_since(self, since: datetime) -> set[str]:
+        """The ids of the sign-ins (of any user) revoked at or after ``since``."""
+        cursor = self._c.find({"revoked_at": {"$gte": since}}, projection={"_id": 1})
+        return {doc["_id"] async for doc in cursor}
 
     async def revoke(self, session_id: str, now: datetime, reason: str) -> bool:
         result = await self._c.update_one(

@@ -4,7 +4,7 @@ authenticate an access token."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
@@ -14,6 +14,7 @@ from domain.errors import InvalidInput, Unauthorized
 from domain.ids import UserId
 from domain.users import Principal, Role, User
 from server.auth.passwords import Passwords, password_problem
+from server.auth.session_watch import SessionWatch
 from server.auth.throttle import LoginThrottle
 from server.auth.tokens import (
     AccessClaims,
@@ -78,6 +79,9 @@ class AccountService:
         self._passwords = passwords
         self._settings = settings
         self._clock = clock
+        self._watch = SessionWatch(
+            repos.sessions, problem=self._session_problem, touch_interval=TOUCH_INTERVAL
+        )
         self._throttle = LoginThrottle(
             repos.login_failures,
             max_failures=settings.login_max_failures,
@@ -214,36 +218,9 @@ class AccountService:
     ) -> set[str]:
         """For the hub's sockets: record activity of the ``active`` sign-ins, then return which
         of ``session_ids`` are live by the same rules as :meth:`authenticate` (an idle one is
-        revoked here, as it would be there).
-
-        The sign-ins are read first, and activity is written only for those whose stored
-        activity is older than ``TOUCH_INTERVAL``: the write's own filter refuses the others,
-        so the outcome is the same, while a check every few seconds writes each active sign-in
-        about once a minute instead of every time. A sign-in whose activity is written here is
-        judged by it (now), as it would be read back after the write."""
-        now = self._clock()
-        sessions = self._repos.sessions
-        found = await sessions.get_many(sorted(session_ids))
-        stale = now - TOUCH_INTERVAL
-        due = sorted(
-            session_id
-            for session_id in active
-            if (session := found.get(session_id)) is not None
-            and not session.revoked
-            and session.last_used_at < stale
-        )
-        await sessions.touch_many(due, now, min_interval=TOUCH_INTERVAL)
-        touched = set(due)
-        live: set[str] = set()
-        for session_id, session in found.items():
-            if session_id in touched:
-                session = replace(session, last_used_at=now)
-            problem = self._session_problem(session, now)
-            if problem == "inactivity":
-                await sessions.revoke(session.id, now, "inactivity")
-            elif problem is None:
-                live.add(session_id)
-        return live
+        revoked here, as it would be there). Reads only what may have changed
+        (:class:`server.auth.session_watch.SessionWatch`)."""
+        return await self._watch.live(session_ids, active=active, now=self._clock())
 
     # ------------------------------------------------------------------ tokens
 

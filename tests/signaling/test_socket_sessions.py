@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -343,6 +343,65 @@ async def test_a_session_check_writes_each_active_sign_in_about_once_a_minute(
     await hub.check_sessions()
     assert not any(s.disconnected.is_set() for s in sockets)
     assert (await ended(idle))["reason"] == "inactivity"
+
+
+async def test_a_session_check_reads_only_new_sign_ins_and_those_that_may_have_ended(
+    make_clinic: ClinicFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sign-in found live stays live unless it is revoked since, or expires, or goes idle by
+    what the node knows: a check reads the sign-ins it has not seen, those revoked since the
+    previous check (one query, whoever revoked them and even with a clock a little behind),
+    and those idle by the activity it knows, each judged by what it reads."""
+    clinic = await make_clinic(idle_settings(settings), **NO_CHECK)  # only this test's checks
+    users = [await clinic.user() for _ in range(3)]
+    sockets = [await clinic.connect(user) for user in users]
+    read: list[list[str]] = []
+    get_many = SessionRepository.get_many
+
+    async def recorded(self: SessionRepository, session_ids: list[str]) -> Any:
+        read.append(session_ids)
+        return await get_many(self, session_ids)
+
+    monkeypatch.setattr(SessionRepository, "get_many", recorded)
+    hub = clinic.client.app[keys.HUB]
+    sessions = clinic.client.app[keys.DATABASE].repos.sessions
+
+    def session_of(socket: HubClient) -> str:
+        assert socket.sid is not None
+        return hub._sockets[socket.sid].principal.session_id
+
+    ids = [session_of(s) for s in sockets]
+    await hub.check_sessions()
+    assert read == [sorted(ids)]  # all new
+    clinic.clock.advance(seconds=5)
+    await hub.check_sessions()
+    assert read[1:] == [[]]  # nothing new, nothing suspect: no read at all
+
+    late = await clinic.connect(await clinic.user())
+    late_id = session_of(late)
+    clinic.clock.advance(seconds=5)
+    await hub.check_sessions()
+    assert read[2:] == [[late_id]]
+
+    # Revoked in the database by another node whose clock is five minutes behind, and not
+    # announced: the next check reads that one sign-in again and drops its socket.
+    behind = clinic.clock.now - timedelta(minutes=5)
+    assert await sessions.revoke(ids[0], behind, "logout")
+    clinic.clock.advance(seconds=5)
+    await hub.check_sessions()
+    assert read[3:] == [[ids[0]], [ids[0]]]  # judged; then why it ended, for the notice
+    assert (await ended(sockets[0]))["reason"] == "signed_out"
+
+    # 31 quiet minutes by this node's knowledge; one sign-in was used meanwhile elsewhere (a
+    # REST request on another node): the suspects are read again and only the idle ones end.
+    clinic.clock.advance(minutes=20)
+    await sessions.touch(ids[1], clinic.clock.now, min_interval=timedelta(0))
+    clinic.clock.advance(minutes=11)
+    await hub.check_sessions()
+    assert read[5] == sorted([ids[1], ids[2], late_id])
+    assert (await ended(sockets[2]))["reason"] == "inactivity"
+    assert (await ended(late))["reason"] == "inactivity"
+    assert not sockets[1].disconnected.is_set()
 
 
 async def test_a_silent_consultation_is_not_inactivity(
