@@ -57,7 +57,6 @@ class SessionWatch:
         sessions = self._sessions
         since = (self._revocations_read_at or now) - REVOCATION_MARGIN
         revoked = await sessions.revoked_since(since)
-        self._revocations_read_at = now
         wanted = set(session_ids)
         known = {i: s for i, s in self._live.items() if i in wanted}
         suspects = {i for i, s in known.items() if i in revoked or self._problem(s, now)}
@@ -81,5 +80,8 @@ class SessionWatch:
                 await sessions.revoke(session.id, now, "inactivity")
             elif problem is None:
                 live[session_id] = session
+        # Only a check that went through moves the window on: after a failed one (the database
+        # down), the next asks again for every revocation since the last complete check.
         self._live = live
+        self._revocations_read_at = now
         return set(live)
