@@ -61,16 +61,14 @@ def opening_rev() -> int:
     return time.time_ns() // 1000
 
 
-def apply(
-    before: Room | None, change: Change[T], opening: Callable[[], int] = opening_rev
-) -> tuple[Room | None, T, bool]:
-    """Run a change; stamp the new revision (the next one, or ``opening()`` for a room that
-    did not exist)."""
+def apply(before: Room | None, change: Change[T]) -> tuple[Room | None, T, bool]:
+    """Run a change; stamp the new revision (the next one, or :func:`opening_rev` for a room
+    that did not exist)."""
     after, result = change(before)
     if after is before:
         return before, result, False
     if after is not None:
-        after = replace(after, rev=before.rev + 1 if before is not None else opening())
+        after = replace(after, rev=before.rev + 1 if before is not None else opening_rev())
     return after, result, True
 
 
