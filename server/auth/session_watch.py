@@ -22,6 +22,7 @@ revocation stamped more than the margin behind this node's clock is the only thi
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -51,9 +52,11 @@ class SessionWatch:
         ``session_ids`` are live (an idle one is revoked for inactivity here).
 
         Activity is written only for sign-ins whose activity as known is over
-        ``touch_interval`` old: the write's own filter refuses the others, so a check every few
-        seconds writes each active sign-in about once a minute. A sign-in written here is judged
-        by its new activity, as it would be read back after the write."""
+        ``touch_interval`` old (the write's own filter refuses the others), plus a share of
+        ``touch_interval`` fixed for each sign-in (:meth:`_spread`): a check every few seconds
+        writes each active sign-in once every one to two intervals, and sign-ins made together
+        are written at different checks, not in one burst. A sign-in written here is judged by
+        its new activity, as it would be read back after the write."""
         sessions = self._sessions
         since = (self._revocations_read_at or now) - REVOCATION_MARGIN
         revoked = await sessions.revoked_since(since)
@@ -68,7 +71,7 @@ class SessionWatch:
             for session_id in active
             if (session := current.get(session_id)) is not None
             and not session.revoked
-            and session.last_used_at < stale
+            and session.last_used_at < stale - self._spread(session_id)
         )
         await sessions.touch_many(due, now, min_interval=self._touch_interval)
         for session_id in due:
@@ -85,3 +88,8 @@ class SessionWatch:
         self._live = live
         self._revocations_read_at = now
         return set(live)
+
+    def _spread(self, session_id: str) -> timedelta:
+        """A share of ``touch_interval`` that is the same for a sign-in at every check and on
+        every node (from its id), and spread evenly across sign-ins."""
+        return self._touch_interval * (zlib.crc32(session_id.encode()) % 1024 / 1024)

@@ -297,23 +297,24 @@ async def test_socket_activity_keeps_the_sign_in_alive(
     assert response.status == 200
 
 
-async def test_a_session_check_writes_each_active_sign_in_about_once_a_minute(
+async def test_a_session_check_writes_each_active_sign_in_once_every_one_to_two_minutes(
     make_clinic: ClinicFactory, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The check runs every few seconds; a sign-in whose stored activity is under a minute old
-    is not written again (the write's own filter would refuse it), and what is written is the
-    activity that keeps the sign-in alive."""
+    """The check runs every few seconds; a sign-in whose activity is under a minute old is not
+    written again (the write's own filter would refuse it), each one is written once within its
+    second minute, and what is written is the activity that keeps the sign-in alive."""
     clinic = await make_clinic(idle_settings(settings), **NO_CHECK)  # only this test's checks
     users = [await clinic.user() for _ in range(3)]
     sockets = [await clinic.connect(user) for user in users]
     idle = await clinic.connect(await clinic.user())  # connected, never active
-    written: list[list[str]] = []
+    written: list[tuple[datetime, list[str]]] = []
     write = SessionRepository.touch_many
 
     async def recorded(
         self: SessionRepository, session_ids: list[str], now: datetime, **kwargs: Any
     ) -> None:
-        written.append(session_ids)
+        if session_ids:
+            written.append((now, session_ids))
         await write(self, session_ids, now, **kwargs)
 
     monkeypatch.setattr(SessionRepository, "touch_many", recorded)
@@ -321,25 +322,28 @@ async def test_a_session_check_writes_each_active_sign_in_about_once_a_minute(
     repository = clinic.client.app[keys.DATABASE].repos.sessions
     session_of = {c.sid: c.principal.session_id for c in hub._sockets.values()}
     active = sorted(session_of[s.sid] for s in sockets if s.sid is not None)
+    signed_in = clinic.clock.now
 
     async def check() -> None:
         for socket in sockets:
             assert (await socket.call("chat:history", HISTORY))["ok"] is False  # activity
         await hub.check_sessions()
 
-    await check()  # signed in just now: recorded at sign-in
-    clinic.clock.advance(seconds=61)
-    await check()
-    minute_one = clinic.clock.now
-    for _ in range(3):
-        clinic.clock.advance(seconds=5)
+    for _ in range(25):  # two minutes of checks every five seconds
         await check()
-    assert written == [[], active, [], [], []]
+        clinic.clock.advance(seconds=5)
+    when = {session_id: at for at, ids in written for session_id in ids}
+    assert sorted(when) == active
+    assert sum(len(ids) for _, ids in written) == len(active)  # each one once
+    assert all(
+        timedelta(minutes=1) < at - signed_in <= timedelta(minutes=2) for at in when.values()
+    )
     stored = await repository.get_many(active)
-    assert {s.last_used_at for s in stored.values()} == {minute_one}
+    assert {i: s.last_used_at for i, s in stored.items()} == when
 
-    # 29 more minutes idle after minute one's activity: still alive; the idle socket is not.
-    clinic.clock.advance(minutes=29, seconds=-15)
+    # 29 more minutes without activity after the first of those writes: still alive; the
+    # socket idle since its sign-in is not.
+    clinic.clock.now = min(when.values()) + timedelta(minutes=29, seconds=45)
     await hub.check_sessions()
     assert not any(s.disconnected.is_set() for s in sockets)
     assert (await ended(idle))["reason"] == "inactivity"

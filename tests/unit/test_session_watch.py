@@ -95,3 +95,28 @@ async def test_an_expired_sign_in_is_read_again_and_ends() -> None:
     assert await watch.live(["a"], active=["a"], now=T0) == {"a"}
     expiry = sessions.docs["a"].expires_at
     assert await watch.live(["a"], active=["a"], now=expiry) == set()
+
+
+async def test_sign_ins_made_together_are_written_at_different_checks() -> None:
+    """120 sign-ins made at once, checked every five seconds: each is written once in its
+    second minute, and the writes are spread over that minute instead of one burst."""
+    sessions = Sessions()
+    ids = [f"{n:024x}" for n in range(120)]
+    for i in ids:
+        sessions.add(i)
+    watch = SessionWatch(
+        cast(SessionRepository, sessions), problem=problem, touch_interval=timedelta(minutes=1)
+    )
+    writes: list[list[str]] = []
+    touch_many = sessions.touch_many
+
+    async def recorded(session_ids: list[str], now: datetime, *, min_interval: timedelta) -> None:
+        writes.append(session_ids)
+        await touch_many(session_ids, now, min_interval=min_interval)
+
+    sessions.touch_many = recorded  # type: ignore[method-assign]
+    for step in range(25):
+        await watch.live(ids, active=ids, now=T0 + timedelta(seconds=5 * step))
+    assert sorted(i for batch in writes for i in batch) == ids  # each once
+    assert writes[:13] == [[]] * 13  # none in the first minute
+    assert max(len(batch) for batch in writes) <= 20  # about a twelfth per check, not all
