@@ -611,6 +611,12 @@ class Hub:
         await self._publish(update)
         room = update.after
         assert room is not None
+        # A change stored after this join and before the socket entered the Socket.IO room (the
+        # other participant joining at the same moment) was broadcast where this socket could
+        # not hear it yet: the ack carries the newest state, not only this join's.
+        latest = await self.consult.registry.get(appointment_id)
+        if latest is not None and latest.rev > room.rev:
+            room = latest
         if self._recordings is not None and room.recording != RecordingState():
             await self.emit_recording_state(room, to=conn.sid)
         return {

@@ -229,6 +229,32 @@ async def test_patient_reconnecting_is_readmitted_at_once(clinic: Clinic) -> Non
     ]
 
 
+async def test_a_join_crossed_by_the_other_participants_answers_with_the_newest_room(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The doctor joins after the patient's seat is stored but before the patient's socket is
+    in the consultation's Socket.IO room, so the doctor's broadcast cannot reach the patient:
+    the patient's ack carries the room with the doctor in it (the call page and the bot would
+    otherwise wait for a doctor who is there)."""
+    patient, doctor = await people(clinic)
+    appointment = await clinic.appointment(patient, doctor)
+    p = await clinic.connect(patient)
+    d = await clinic.connect(doctor)
+    hub = clinic.client.app[keys.HUB]
+    enter = hub.sio.enter_room
+
+    async def crossed(sid: str, room: str, namespace: str | None = None) -> None:
+        if sid == p.sid:
+            assert (await d.call("consult:join", {"appointment_id": appointment}))["ok"]
+        await enter(sid, room, namespace=namespace)
+
+    monkeypatch.setattr(hub.sio, "enter_room", crossed)
+    ack = await p.call("consult:join", {"appointment_id": appointment})
+    assert ack["ok"], ack
+    assert seat(ack["room"], "doctor").get("connected") is True
+    assert seat(ack["room"], "patient").get("connected") is True
+
+
 async def test_a_second_tab_takes_the_seat(clinic: Clinic) -> None:
     patient, doctor = await people(clinic)
     appointment = await clinic.appointment(patient, doctor)
