@@ -55,6 +55,8 @@ import orjson
 import socketio
 import structlog
 from aiohttp import WSMessage, WSMsgType, web
+from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
+from aiohttp.helpers import DEFAULT_CHUNK_SIZE
 from engineio import packet as eio_packet
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
@@ -126,14 +128,77 @@ _FRAME_16 = struct.Struct("!BBH")
 _FRAME_64 = struct.Struct("!BBQ")
 
 
+# A text frame's handler while the socket's reader waits (``FrameQueue.on_text``): True when it
+# handled the frame, an awaitable when it did once that is awaited, None to queue the frame.
+TextFrameHandler = Callable[[str], Any]
+
+
+class _Finish:
+    """What ``FrameQueue`` queues for a frame whose handling must still be awaited."""
+
+    __slots__ = ("pending",)
+
+    def __init__(self, pending: Awaitable[Any]) -> None:
+        self.pending = pending
+
+
+class FrameQueue(WebSocketDataQueue):
+    """aiohttp's queue of a WebSocket's messages, handing a text frame to ``on_text`` as it is
+    parsed (in the connection's data callback) while the socket's reader waits for one with
+    nothing queued: the frame is handled without waking the reader's task. Frames stay in
+    order: one that arrives while anything is queued, or while the reader is busy (``on_text``
+    is None then), is queued as before; a frame whose handling must be awaited queues a
+    ``_Finish`` that the reader awaits before anything behind it."""
+
+    on_text: TextFrameHandler | None = None
+
+    def feed_data(self, data: WSMessage, size: int) -> None:  # type: ignore[override]
+        on_text = self.on_text
+        if on_text is not None and data[0] is WSMsgType.TEXT and not self._buffer:
+            handled = on_text(data[1])
+            if handled is True:
+                return
+            if handled is not None:
+                data, size = WSMessage(WSMsgType.TEXT, _Finish(handled), None), 0
+        super().feed_data(data, size)
+
+
+class HubWebSocketResponse(web.WebSocketResponse):
+    """aiohttp's WebSocket response reading into a :class:`FrameQueue` (``frames``)."""
+
+    frames: FrameQueue | None = None
+
+    def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
+        # aiohttp's own _post_start (3.14) with the queue replaced. Should a later aiohttp
+        # change what this uses, its own runs instead: frames are then read as usual.
+        try:
+            loop = self._loop
+            assert loop is not None
+            frames = FrameQueue(request._protocol, DEFAULT_CHUNK_SIZE, loop=loop)
+            parser = WebSocketReader(frames, self._max_msg_size, compress=False, decode_text=True)
+            callback = None if self._heartbeat is None else self._on_data_received
+            self._ws_protocol = protocol
+            self._writer = writer
+            self._reset_heartbeat()
+            request.protocol.set_parser(parser, data_received_cb=callback)
+        except (AttributeError, TypeError) as exc:
+            log.warning("websocket_frame_queue_unavailable", error=repr(exc))
+            super()._post_start(request, protocol, writer)
+            return
+        self._reader = self.frames = frames
+        self._parser = parser
+        request.protocol.keep_alive(False)
+
+
 class HubWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
-    """engineio's aiohttp WebSocket without ``permessage-deflate``."""
+    """engineio's aiohttp WebSocket without ``permessage-deflate``, reading into a
+    :class:`FrameQueue`."""
 
     _transport: asyncio.Transport | None = None
 
     async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
         request = environ["aiohttp.request"]
-        self._sock = web.WebSocketResponse(
+        self._sock = HubWebSocketResponse(
             max_msg_size=self.server.max_http_buffer_size, compress=False
         )
         await self._sock.prepare(request)
@@ -298,13 +363,34 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
         limit = server.max_http_buffer_size
         events = getattr(server, "events", None)
         receive = ws._sock.receive
+        frames = getattr(ws._sock, "frames", None)
+        on_text: TextFrameHandler | None = None
+        if events is not None and isinstance(frames, FrameQueue):
+            # Frames that arrive while this task waits are handled as they are parsed, in
+            # this task's context (what the handlers log with, what they spawn inherits).
+            context = contextvars.copy_context()
+            text_frame = self._text_frame
+
+            def on_text(text: str) -> Any:
+                return context.run(text_frame, events, limit, text)
+
         try:
             while True:
                 # ws.receive() and next_frame() in line: no coroutines of ours per frame.
+                if frames is not None:
+                    frames.on_text = on_text
                 try:
-                    data = _frame_data(await receive())
+                    msg = await receive()
                 except asyncio.CancelledError:
                     break
+                finally:
+                    if frames is not None:
+                        frames.on_text = None
+                finish = msg.data
+                if type(finish) is _Finish:
+                    await finish.pending
+                    continue
+                data = _frame_data(msg)
                 if data is None or len(data) > limit:
                     break
                 try:
@@ -324,6 +410,8 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
         finally:
             # aiohttp cancels this task when the connection goes; the socket must still
             # close (the disconnect handlers run), so the rest is shielded from that.
+            if frames is not None:
+                frames.on_text = None
             self._direct = None
             self.queue.put_nowait(None)  # the writer drains what is queued, then exits
             with contextlib.suppress(asyncio.CancelledError):
@@ -331,6 +419,24 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             await asyncio.shield(
                 self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
             )
+
+    def _text_frame(self, events: Callable[..., Any], limit: int, text: str) -> Any:
+        """A text frame handled as it arrives (``FrameQueue.on_text``): True when done, a task
+        finishing it, or None for what the reader must take (not an event frame, too large,
+        or left to python-socketio), which it then reads as if this had not looked."""
+        if len(text) > limit or not text.startswith("42"):
+            return None
+        try:
+            handled = events(self, text)
+        except Exception:
+            self.server.logger.exception("Unknown receive error")
+            return True
+        if handled is False:
+            return None
+        if handled is True:
+            return True
+        # Started now, as the reader would; the reader awaits it before any frame behind it.
+        return asyncio.ensure_future(handled)
 
     def cut(self) -> None:
         """Abort the WebSocket's connection now (its reader and writer end)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 from typing import Any
 
@@ -233,6 +234,67 @@ async def test_closing_after_the_connection_went_does_not_hang(aiohttp_server: A
         socket._direct = None  # and the reader is on its way out
         await asyncio.wait_for(sio.eio.disconnect(eio_sid), 5)
         await ws.close()
+
+
+_TAG: contextvars.ContextVar[str] = contextvars.ContextVar("test_request_tag", default="none")
+
+
+async def test_frames_are_handled_as_they_arrive_in_order_in_the_sockets_context(
+    aiohttp_server: Any,
+) -> None:
+    """An event frame that arrives while the socket's reader waits is handled in the
+    connection's data callback, without waking a task; one that arrives while an earlier
+    frame's handler still waits is handled after it; both run in the socket's context (what
+    the request's middleware set, which the hub's logs carry)."""
+    sio = HubServer(async_mode="aiohttp", client_manager=HubManager(), async_handlers=False)
+    gate, waiting = asyncio.Event(), asyncio.Event()
+    seen: list[tuple[str, Any, bool, str]] = []
+
+    async def opened(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        return None
+
+    def on_event(event: str, sid: str, value: Any) -> Any:
+        seen.append((event, value, asyncio.current_task() is None, _TAG.get()))
+        if event != "wait":
+            return value
+
+        async def later() -> str:
+            waiting.set()
+            await gate.wait()
+            return "waited"
+
+        return later()
+
+    @web.middleware
+    async def tag(request: web.Request, handler: Any) -> web.StreamResponse:
+        _TAG.set("request-7")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    sio.on("connect", opened)
+    sio.on_events(on_event, "/")
+    app = web.Application(middlewares=[tag])
+    sio.attach(app)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("/socket.io/?EIO=4&transport=websocket"))
+    async with aiohttp.ClientSession() as session:
+        ws, _ = await raw_connect(session, url)
+        await ws.send_str('421["now",1]')
+        assert await ws.receive_str(timeout=10) == "431[1]"
+        await ws.send_str('422["wait",2]')
+        await ws.send_str('423["now",3]')
+        await asyncio.wait_for(waiting.wait(), 10)
+        await asyncio.sleep(0.2)
+        assert len(seen) == 2  # the third frame waits for the second's handler
+        gate.set()
+        assert await ws.receive_str(timeout=10) == '432["waited"]'
+        assert await ws.receive_str(timeout=10) == "433[3]"
+        await ws.close()
+    assert seen == [
+        ("now", 1, True, "request-7"),  # in the data callback
+        ("wait", 2, True, "request-7"),
+        ("now", 3, False, "request-7"),  # queued behind it: read by the socket's task
+    ]
 
 
 @pytest.mark.parametrize("event", ["disconnect", "connect"])
