@@ -451,9 +451,13 @@ class Bot:
                     return
             if now >= self._refresh_at:
                 await self._refresh(http)
-            ready = self._admitted and self._other_present and negotiator.idle
-            if ready and now >= self._retry_at and not await negotiator.offer():
-                self._retry_at = time.monotonic() + RESTART_BACKOFF
+            if self._admitted and self._other_present and now >= self._retry_at:
+                if negotiator.unanswered:  # our answer was lost: start over
+                    done = await negotiator.restart()
+                else:
+                    done = not negotiator.idle or await negotiator.offer()
+                if not done:
+                    self._retry_at = time.monotonic() + RESTART_BACKOFF
             try:
                 event, data = await asyncio.wait_for(self._inbox.get(), TICK)
             except TimeoutError:

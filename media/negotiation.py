@@ -62,6 +62,9 @@ class Negotiator:
         self.answers = 0  # answers sent
         self.collisions = 0  # offers that crossed ours
         self.restarts = 0  # restarts asked for, by either side
+        # An answer of ours did not reach the other side (the hub refused it, say while it had
+        # lost our seat): their offer waits for it for ever, so only a restart goes on.
+        self.unanswered = False
         self.errors: list[str] = []
         # What connections already closed had sent and had acknowledged (stats vanish on close).
         self._closed_sent: Counter[str] = Counter()
@@ -98,13 +101,18 @@ class Negotiator:
         async with self._lock:
             return await self._offer()
 
-    async def restart(self) -> None:
-        """Start over (the connection failed): tell the other side; the impolite side offers."""
+    async def restart(self) -> bool:
+        """Start over (the connection failed, or an answer was lost): tell the other side; the
+        impolite side offers. Returns whether the other side was told."""
         async with self._lock:
             self.restarts += 1
             await self._drop()
-            if await self._send({"type": "restart"}) and not self.polite:
-                await self._offer()
+            told = await self._send({"type": "restart"})
+            if told:
+                self.unanswered = False
+                if not self.polite:
+                    await self._offer()
+            return told
 
     async def hang_up(self) -> None:
         """Say ``bye`` and close the connection."""
@@ -142,6 +150,7 @@ class Negotiator:
             await self._on_candidate(data.get("candidate"))
         elif kind == "restart":
             self.restarts += 1
+            self.unanswered = False  # they start over: what they waited for is moot
             await self._drop()
             if not self.polite:
                 await self._offer()
@@ -175,7 +184,9 @@ class Negotiator:
             await self._drop()  # half-applied: unusable
             raise
         self.answers += 1
-        await self._send({"type": "answer", "sdp": answer.sdp})
+        self.unanswered = not await self._send({"type": "answer", "sdp": answer.sdp})
+        if self.unanswered and self.peer is peer:
+            await self._drop()  # half a negotiation: unusable
 
     async def _on_answer(self, sdp: str) -> None:
         peer = self.peer

@@ -26,6 +26,7 @@ class Side:
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.other: Side | None = None
         self.sent: list[str] = []
+        self.refused: set[str] = set()  # types of signal the hub refuses to deliver
         self.negotiator = Negotiator(polite=polite, make_peer=self._peer, send=self._send)
         self._pump = asyncio.create_task(self._run())
 
@@ -38,6 +39,8 @@ class Side:
 
     async def _send(self, data: dict[str, Any]) -> bool:
         self.sent.append(data["type"])
+        if data["type"] in self.refused:
+            return False
         assert self.other is not None
         self.other.inbox.put_nowait(data)
         return True
@@ -115,6 +118,28 @@ async def test_a_restart_builds_a_new_connection_and_bye_ends_it(pair: tuple[Sid
     # What the closed connections sent is still counted.
     sent_after, _ = await doctor.negotiator.packet_counts()
     assert sent_after["video"] >= sent["video"]
+
+
+async def test_a_lost_answer_is_followed_by_a_restart(pair: tuple[Side, Side]) -> None:
+    """The patient's answer does not reach the doctor (the hub had lost the patient's seat):
+    the doctor's offer would wait for it for ever, so the patient drops the connection and
+    starts over once it can, and the doctor's new offer makes the call."""
+    doctor, patient = pair
+    patient.refused.add("answer")
+    assert await doctor.negotiator.offer() is True
+    await wait_until(lambda: patient.sent == ["answer"] and patient.negotiator.unanswered)
+    assert patient.negotiator.peer is None
+    assert doctor.negotiator.peer is not None
+    assert doctor.negotiator.peer.pc.signalingState == "have-local-offer"  # waiting in vain
+
+    patient.refused.clear()
+    assert await patient.negotiator.restart() is True
+    assert patient.negotiator.unanswered is False
+    await asyncio.gather(doctor.sees(patient, 5), patient.sees(doctor, 5))
+    assert doctor.sent == ["offer", "offer"]
+    assert patient.sent == ["answer", "restart", "answer"]
+    assert doctor.negotiator.peer is not None
+    assert doctor.negotiator.peer.pc.connectionState == "connected"
 
 
 async def test_signals_that_make_no_sense_change_nothing(pair: tuple[Side, Side]) -> None:
