@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import inspect
 import re
 import struct
@@ -151,11 +152,13 @@ class FrameQueue(WebSocketDataQueue):
     ``_Finish`` that the reader awaits before anything behind it."""
 
     on_text: TextFrameHandler | None = None
+    context: contextvars.Context | None = None  # what ``on_text`` runs in
 
     def feed_data(self, data: WSMessage, size: int) -> None:  # type: ignore[override]
         on_text = self.on_text
         if on_text is not None and data[0] is WSMsgType.TEXT and not self._buffer:
-            handled = on_text(data[1])
+            context = self.context
+            handled = on_text(data[1]) if context is None else context.run(on_text, data[1])
             if handled is True:
                 return
             if handled is not None:
@@ -368,12 +371,8 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
         if events is not None and isinstance(frames, FrameQueue):
             # Frames that arrive while this task waits are handled as they are parsed, in
             # this task's context (what the handlers log with, what they spawn inherits).
-            context = contextvars.copy_context()
-            text_frame = self._text_frame
-
-            def on_text(text: str) -> Any:
-                return context.run(text_frame, events, limit, text)
-
+            frames.context = contextvars.copy_context()
+            on_text = functools.partial(self._text_frame, events, limit)
         try:
             while True:
                 # ws.receive() and next_frame() in line: no coroutines of ours per frame.
