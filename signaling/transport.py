@@ -152,13 +152,11 @@ class FrameQueue(WebSocketDataQueue):
     ``_Finish`` that the reader awaits before anything behind it."""
 
     on_text: TextFrameHandler | None = None
-    context: contextvars.Context | None = None  # what ``on_text`` runs in
 
     def feed_data(self, data: WSMessage, size: int) -> None:  # type: ignore[override]
         on_text = self.on_text
         if on_text is not None and data[0] is WSMsgType.TEXT and not self._buffer:
-            context = self.context
-            handled = on_text(data[1]) if context is None else context.run(on_text, data[1])
+            handled = on_text(data[1])
             if handled is True:
                 return
             if handled is not None:
@@ -371,8 +369,9 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
         if events is not None and isinstance(frames, FrameQueue):
             # Frames that arrive while this task waits are handled as they are parsed, in
             # this task's context (what the handlers log with, what they spawn inherits).
-            frames.context = contextvars.copy_context()
-            on_text = functools.partial(self._text_frame, events, limit)
+            run = contextvars.copy_context().run
+            # mypy's partial cannot bind Context.run's ParamSpec: the call is run(f, *args).
+            on_text = functools.partial(run, self._text_frame, events, limit)  # type: ignore[call-arg]
         try:
             while True:
                 # ws.receive() and next_frame() in line: no coroutines of ours per frame.
