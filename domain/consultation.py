@@ -338,10 +338,14 @@ class Room:
             return self
         return self._with_seat(seat.released())._settled()
 
+    def stale_seats(self, stale: Callable[[Seat], bool]) -> list[Seat]:
+        """The connected seats that ``stale`` judges gone."""
+        return [s for s in self.seats if s.connected and stale(s)]
+
     def release_where(self, stale: Callable[[Seat], bool]) -> Room | None:
         """Release the seats whose socket is gone without saying so (its hub node died, or the
         node no longer has it); ``None`` when the room should go."""
-        gone = [s for s in self.seats if s.connected and stale(s)]
+        gone = self.stale_seats(stale)
         if not gone:
             return self
         room = self

@@ -251,6 +251,10 @@ class ConsultationService:
             return seat.node in dead
 
         for room in rooms:
+            # Only a room this read shows something to do in is written (in Redis each write is
+            # a transaction of its own): a seat that went stale since is the next sweep's.
+            if not room.stale_seats(stale) and not room.is_expired(self._clock()):
+                continue
             update = await self.registry.update(
                 room.appointment_id,
                 lambda r: (r.release_where(stale) if r is not None else None, None),

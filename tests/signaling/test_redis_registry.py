@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import redis.asyncio as aioredis
@@ -20,9 +21,12 @@ from domain.ids import UserId
 from domain.users import Role
 from signaling.consultations import Caller, ConsultationService
 from signaling.redis_registry import RedisRoomRegistry
+from signaling.registry import Change, Updated
 from storage.mongo import Repositories, open_database
 
 pytestmark = pytest.mark.redis
+
+T = TypeVar("T")
 
 WINDOW = JoinWindow(early=timedelta(minutes=15), grace=timedelta(minutes=30))
 
@@ -173,6 +177,48 @@ async def test_sweep_releases_the_seats_of_a_dead_node_and_keeps_the_consultatio
     stored = await repos.appointments.get(appointment_id)
     assert stored is not None
     assert stored.status is AppointmentStatus.COMPLETED
+
+
+class CountingRegistry(RedisRoomRegistry):
+    """The real registry, counting its transactions (one ``update`` each)."""
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str) -> None:
+        super().__init__(client, prefix=prefix)
+        self.updated: list[str] = []
+
+    async def update(self, appointment_id: str, change: Change[T]) -> Updated[T]:
+        self.updated.append(appointment_id)
+        return await super().update(appointment_id, change)
+
+
+async def test_sweep_writes_only_the_rooms_it_has_something_to_do_in(
+    redis_client: aioredis.Redis, prefix: str, repos: Repositories
+) -> None:
+    survivor = CountingRegistry(redis_client, prefix=prefix)
+    dying = RedisRoomRegistry(redis_client, prefix=prefix)
+    await survivor.heartbeat()
+    await dying.heartbeat()
+    on_dying, on_survivor = service(repos, dying), service(repos, survivor)
+    here, there = await booked(repos), await booked(repos)
+    for appointment_id, patient_id, doctor_id in (here, there):
+        on_patients_node = on_dying if appointment_id == there[0] else on_survivor
+        patient = Caller(user_id=UserId(patient_id), name="P", sid=f"p-{appointment_id}")
+        doctor = Caller(user_id=UserId(doctor_id), name="D", sid=f"d-{appointment_id}")
+        await on_patients_node.join(patient, appointment_id)
+        await on_survivor.join(doctor, appointment_id)
+        await on_survivor.admit(doctor, appointment_id)
+
+    def present(sid: str) -> bool:
+        return True
+
+    survivor.updated = []
+    assert await on_survivor.sweep(present) == []
+    assert survivor.updated == []  # nobody gone: no room is written
+
+    await redis_client.delete(f"{prefix}:node:{dying.node_id}")  # the node of one patient died
+    swept = await on_survivor.sweep(present)
+    assert [s.update.after.appointment_id for s in swept if s.update.after] == [there[0]]
+    assert survivor.updated == [there[0]]  # the other room is not touched
 
 
 # ----------------------------------------------------------------------------- the node's cache
