@@ -137,6 +137,8 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
         console.print(table)
         if "ratios" in relay:
             console.print("ratios (median of the rounds):", relay["ratios"])
+        for name, (low, high, coverage) in relay.get("ratio_intervals", {}).items():
+            console.print(f"  {name}: median in [{low}, {high}] ({coverage:.0%} confidence)")
         for number, measured in enumerate(relay.get("rounds", []), start=1):
             rates = ", ".join(
                 f"{kind} {_f(measured[kind]['closed_loop']['messages_per_second'], 0)} msg/s "

@@ -29,7 +29,7 @@ from bench.procs import (
     start_hub,
     start_node_relay,
 )
-from bench.stats import median_of, ratio
+from bench.stats import median_interval, median_of, ratio
 
 Step = Callable[[str], None]
 
@@ -271,6 +271,13 @@ class Bench:
             rows["ratios"] = {
                 name: median_of([r["ratios"][name] for r in rounds]) for name in rounds[0]["ratios"]
             }
+            # How far this machine's noise leaves the median ratio (from five rounds on).
+            intervals = {
+                name: median_interval([r["ratios"][name] for r in rounds])
+                for name in rounds[0]["ratios"]
+            }
+            if all(intervals.values()):
+                rows["ratio_intervals"] = intervals
         if len(rounds) > 1:
             rows["rounds"] = rounds
         return rows

@@ -3,6 +3,7 @@ percentiles, and small figures of a run."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -70,3 +71,23 @@ def median_of(values: Sequence[float | None]) -> float | None:
     """The median of the known values (None when none is known)."""
     known = [v for v in values if v is not None]
     return round(statistics.median(known), 3) if known else None
+
+
+def median_interval(
+    values: Sequence[float | None], confidence: float = 0.9
+) -> tuple[float, float, float] | None:
+    """A distribution-free interval for the median of the known values (the sign test's): the
+    order statistics ``x(k)`` and ``x(n+1-k)`` for the largest ``k`` whose coverage,
+    ``1 - 2 P(Binomial(n, 1/2) < k)``, is at least ``confidence``. Returns ``(low, high,
+    coverage)``; None when there are too few values for one (5 for 90 %)."""
+    known = sorted(v for v in values if v is not None)
+    n = len(known)
+    interval: tuple[float, float, float] | None = None
+    below = 0  # ways of fewer than k values below the median, of 2**n
+    for k in range(1, n // 2 + 1):
+        below += math.comb(n, k - 1)
+        coverage = 1 - 2 * below / 2**n
+        if coverage < confidence:
+            break
+        interval = (round(known[k - 1], 3), round(known[n - k], 3), round(coverage, 3))
+    return interval
