@@ -29,7 +29,6 @@ from tests.support.cluster import (
     Node,
     People,
     node_env,
-    poll,
     running_nodes,
     shared_database,
     sign_in,
@@ -37,6 +36,7 @@ from tests.support.cluster import (
 from tests.support.hub import HubClient
 from tests.support.outbox import Outbox
 from tests.support.redis_server import RedisProcess
+from tests.support.waiting import poll
 
 pytestmark = [pytest.mark.slow]
 

@@ -32,6 +32,7 @@ from tests.conftest import bearer
 from tests.signaling.conftest import ClinicFactory
 from tests.support.hub import Clinic, HubClient, error_code, in_call, joined
 from tests.support.rtc import small_peer, wait_until
+from tests.support.waiting import poll
 
 pytestmark = pytest.mark.slow
 
@@ -94,12 +95,15 @@ async def finished(clinic: Clinic, recording_id: str) -> Recording:
     """The recording once it stopped (participants are told first; the file is finalised
     right after, in the same handler)."""
     repos = clinic.client.app[keys.DATABASE].repos
-    async with asyncio.timeout(15):
-        while True:
-            recording = await repos.recordings.get(recording_id)
-            if recording is not None and recording.status is not RecordingStatus.RECORDING:
-                return recording
-            await asyncio.sleep(0.05)
+
+    async def stopped() -> Recording | None:
+        recording = await repos.recordings.get(recording_id)
+        if recording is not None and recording.status is not RecordingStatus.RECORDING:
+            return recording
+        return None
+
+    stored: Recording = await poll(stopped, within=15, every=0.05)
+    return stored
 
 
 def state(socket: HubClient, **expected: Any) -> Any:

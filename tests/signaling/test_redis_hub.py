@@ -17,9 +17,9 @@ from server import keys
 from server.settings import RedisSettings, Settings
 from tests.clock import FakeClock
 from tests.signaling.conftest import ClinicFactory
-from tests.support.cluster import poll
 from tests.support.hub import Clinic, HubClient, in_call, joined
 from tests.support.redis_server import RedisProcess
+from tests.support.waiting import poll
 
 pytestmark = pytest.mark.redis
 

@@ -16,6 +16,7 @@ from server import keys
 from tests.conftest import STRONG_PASSWORD
 from tests.support.hub import Clinic
 from tests.support.rtc import TEST_FPS, TEST_HEIGHT, TEST_WIDTH
+from tests.support.waiting import poll
 
 pytestmark = pytest.mark.slow
 
@@ -64,12 +65,13 @@ async def test_two_bots_hold_a_call_and_the_doctor_ends_it(clinic: Clinic) -> No
     patient_run = asyncio.create_task(
         run_bot(bot_options(clinic, patient, appointment, duration=2, timeout=30))
     )
-    async with asyncio.timeout(15):
-        while True:
-            room = await clinic.client.app[keys.HUB].room(appointment)
-            if room is not None and room.patient_waiting:
-                break
-            await asyncio.sleep(0.05)
+    hub = clinic.client.app[keys.HUB]
+
+    async def waiting() -> bool:
+        room = await hub.room(appointment)
+        return room is not None and room.patient_waiting
+
+    await poll(waiting, within=15, every=0.05)
     doctor_report, patient_report = await asyncio.gather(
         run_bot(bot_options(clinic, doctor, appointment, duration=2, timeout=30, end=True)),
         patient_run,
@@ -120,13 +122,12 @@ async def test_bots_whose_seats_the_hub_lost_join_again_and_the_call_goes_on(
         run_bot(bot_options(clinic, patient, appointment, duration=4, timeout=30)),
     )
 
+    async def seated() -> bool:
+        room = await hub.room(appointment)
+        return room is not None and len(room.present) == 2
+
     async def both_seated() -> None:
-        async with asyncio.timeout(20):
-            while True:
-                room = await hub.room(appointment)
-                if room is not None and len(room.present) == 2:
-                    return
-                await asyncio.sleep(0.05)
+        await poll(seated, within=20, every=0.05)
 
     try:
         await both_seated()

@@ -4,7 +4,6 @@ stopped and started again on the same port), and the users and appointment those
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -176,18 +175,3 @@ async def sign_in(node: Node, email: str) -> dict[str, Any]:
         assert response.status == 200, await response.text()
         body: dict[str, Any] = await response.json()
         return body
-
-
-async def poll(check: Any, *, within: float = 30, every: float = 0.1) -> Any:
-    """Call ``check()`` (sync or async) until it returns something truthy; fail after
-    ``within`` seconds with the last value."""
-    last: Any = None
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        last = check()
-        if asyncio.iscoroutine(last):
-            last = await last
-        if last:
-            return last
-        await asyncio.sleep(every)
-    raise AssertionError(f"the condition never held (last: {last!r})")

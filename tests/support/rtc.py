@@ -14,6 +14,7 @@ from media.ice import IceServer
 from media.peer import GeneratedPeer, ReceivedMedia
 from media.tracks import PatternVideoTrack, ToneAudioTrack
 from tests.conftest import bearer
+from tests.support.waiting import poll
 
 Client = TestClient[web.Request, web.Application]
 
@@ -70,14 +71,7 @@ async def wait_for_report(
 
 async def wait_until(condition: Callable[[], bool]) -> None:
     """Wait until ``condition()`` holds; fail the test after :data:`PATIENCE` seconds."""
-    try:
-        async with asyncio.timeout(PATIENCE):
-            while True:
-                if condition():
-                    return
-                await asyncio.sleep(0.05)  # server-side state has no event to wait on
-    except TimeoutError:
-        raise AssertionError("the condition never held") from None
+    await poll(condition, within=PATIENCE, every=0.05)  # server-side state has no event to wait on
 
 
 async def connected(peer: GeneratedPeer) -> None:
