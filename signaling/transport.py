@@ -49,6 +49,7 @@ import inspect
 import re
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import engineio
@@ -712,16 +713,80 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         task.add_done_callback(lambda done: closing.pop(done, None))
 
     async def close_connections(self) -> None:
-        """Close every client this manager opened, now (at shutdown, its listener ended)."""
+        """Close every client this manager opened, now (at shutdown, its listener ended); what
+        was still to be published is not (its callers get None)."""
         pending = dict(self._closing or {})
         for task in pending:
             task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        sending = self._sending
+        if sending is not None:
+            sending.cancel()
+        await asyncio.gather(*pending, *([sending] if sending else []), return_exceptions=True)
         retired = [*pending.values(), (self.redis, self.pubsub), self._listener_clients]
         self._listener_clients = None
         for clients in retired:
             if clients is not None and clients[0] is not None:
                 await _close_clients(clients)
+
+    connected: bool  # python-socketio's: whether the publishing client is up
+    _outbox: list[_Outgoing] | None = None
+    _sending: asyncio.Task[None] | None = None
+
+    async def _publish(self, data: Any) -> Any:
+        """python-socketio's publish (two attempts, on a new connection the second time; None,
+        logged, when both failed), batched: what this node publishes while a batch is on its
+        way goes out after it, together, in one pipeline. One batch at a time, each in the
+        order published, so the channel has this node's messages in the order of the calls
+        (python-socketio's publishes could take different connections of the pool)."""
+        loop = asyncio.get_running_loop()
+        outgoing = _Outgoing(data, loop.create_future(), _IN_PROBE.get())
+        if self._outbox is None:
+            self._outbox = []
+        self._outbox.append(outgoing)
+        if self._sending is None:
+            # Its own context: the first caller's (a probe's, say) is not the sender's.
+            self._sending = loop.create_task(self._send_outbox(), context=contextvars.Context())
+        return await outgoing.result
+
+    async def _send_outbox(self) -> None:
+        batch: list[_Outgoing] = []
+        try:
+            while self._outbox:
+                batch, self._outbox = self._outbox, []
+                for outgoing, result in zip(batch, await self._publish_batch(batch), strict=True):
+                    if not outgoing.result.done():  # its caller may have given up
+                        outgoing.result.set_result(result)
+        finally:
+            self._sending = None
+            for outgoing in batch + (self._outbox or []):  # only if this task was cancelled
+                if not outgoing.result.done():
+                    outgoing.result.set_result(None)
+            self._outbox = None
+
+    async def _publish_batch(self, batch: list[_Outgoing]) -> list[Any]:
+        for retries_left in (1, 0):
+            try:
+                if not self.connected:
+                    # A probe in this batch goes out on the new connection: no second one.
+                    token = _IN_PROBE.set(any(o.probe for o in batch))
+                    try:
+                        self._redis_connect()
+                    finally:
+                        _IN_PROBE.reset(token)
+                encoded = [self.json.dumps(o.data) for o in batch]
+                if len(encoded) == 1:
+                    return [await self.redis.publish(self.channel, encoded[0])]
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for message in encoded:
+                        pipe.publish(self.channel, message)
+                    return list(await pipe.execute())
+            except Exception as exc:
+                log.warning(
+                    "redis_publish_failed", error=repr(exc), messages=len(batch),
+                    retrying=retries_left > 0,
+                )  # fmt: skip
+                self.connected = False
+        return [None] * len(batch)
 
     async def publish_room_change(self, appointment_id: str, rev: int) -> None:
         await self._publish(
@@ -846,6 +911,15 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
             to=to,
             **kwargs,
         )
+
+
+@dataclass(slots=True)
+class _Outgoing:
+    """A message this node publishes, the future of its result, and whether it is a probe."""
+
+    data: Any
+    result: asyncio.Future[Any]
+    probe: bool
 
 
 async def _close_clients(clients: tuple[Any, Any], after: float = 0) -> None:
