@@ -665,6 +665,9 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
     announced the same way, and every other node drops its sockets of that session."""
 
     events: RoomEvents | None = None
+    connected: bool  # python-socketio's: whether the publishing client is up
+    _outbox: list[_Outgoing] | None = None  # what waits for the sender task (_publish)
+    _sending: asyncio.Task[None] | None = None
     _listening = False
     _in_listener = False
     _probing: asyncio.Task[None] | None = None
@@ -728,10 +731,6 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
             if clients is not None and clients[0] is not None:
                 await _close_clients(clients)
 
-    connected: bool  # python-socketio's: whether the publishing client is up
-    _outbox: list[_Outgoing] | None = None
-    _sending: asyncio.Task[None] | None = None
-
     async def _publish(self, data: Any) -> Any:
         """python-socketio's publish (two attempts, on a new connection the second time; None,
         logged, when both failed), batched: what this node publishes while a batch is on its
@@ -764,29 +763,43 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
             self._outbox = None
 
     async def _publish_batch(self, batch: list[_Outgoing]) -> list[Any]:
+        """Each message's result (None for one that could not be encoded or sent)."""
+        encoded: list[str | None] = []
+        for outgoing in batch:
+            try:
+                encoded.append(self.json.dumps(outgoing.data))
+            except (TypeError, ValueError) as exc:  # that message only
+                log.error("redis_publish_unencodable", error=repr(exc))
+                encoded.append(None)
+        messages = [m for m in encoded if m is not None]
+        sent = iter(await self._send_batch(messages, probe=any(o.probe for o in batch)))
+        return [None if m is None else next(sent) for m in encoded]
+
+    async def _send_batch(self, messages: list[str], *, probe: bool) -> list[Any]:
+        if not messages:
+            return []
         for retries_left in (1, 0):
             try:
                 if not self.connected:
                     # A probe in this batch goes out on the new connection: no second one.
-                    token = _IN_PROBE.set(any(o.probe for o in batch))
+                    token = _IN_PROBE.set(probe)
                     try:
                         self._redis_connect()
                     finally:
                         _IN_PROBE.reset(token)
-                encoded = [self.json.dumps(o.data) for o in batch]
-                if len(encoded) == 1:
-                    return [await self.redis.publish(self.channel, encoded[0])]
+                if len(messages) == 1:
+                    return [await self.redis.publish(self.channel, messages[0])]
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    for message in encoded:
+                    for message in messages:
                         pipe.publish(self.channel, message)
                     return list(await pipe.execute())
             except Exception as exc:
                 log.warning(
-                    "redis_publish_failed", error=repr(exc), messages=len(batch),
+                    "redis_publish_failed", error=repr(exc), messages=len(messages),
                     retrying=retries_left > 0,
                 )  # fmt: skip
                 self.connected = False
-        return [None] * len(batch)
+        return [None] * len(messages)
 
     async def publish_room_change(self, appointment_id: str, rev: int) -> None:
         await self._publish(

@@ -88,6 +88,30 @@ async def test_messages_published_together_go_out_together_in_the_order_of_the_c
     assert reads < 25, reads  # the first on its own, the rest in a pipeline (one read each 16 KB)
 
 
+async def test_a_message_that_cannot_be_encoded_fails_alone(
+    manager: HubRedisManager, server: RedisProcess, channel: str
+) -> None:
+    watcher = redis.asyncio.Redis.from_url(server.url)
+    pubsub = watcher.pubsub()
+    await pubsub.subscribe(channel)
+    try:
+        await pubsub.get_message(timeout=1)
+        relays = [
+            {"appointment_id": "a" * 24, "to": to, "signal": signal}
+            for to, signal in (("first", {}), ("bad", {"not": {1, 2}}), ("last", {}))
+        ]
+        outcomes = await asyncio.gather(
+            *(manager.publish_relay(r) for r in relays), return_exceptions=True
+        )
+        seen = await received(pubsub, 2)
+    finally:
+        await pubsub.aclose()
+        await watcher.aclose()
+    assert [o is None for o in outcomes] == [True, False, True]
+    assert isinstance(outcomes[1], Unavailable)
+    assert [m["to"] for m in seen] == ["first", "last"]
+
+
 async def test_a_redis_that_is_gone_refuses_every_caller_and_publishing_resumes(
     manager: HubRedisManager, server: RedisProcess, channel: str
 ) -> None:
