@@ -9,6 +9,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,20 @@ async def manager(server: RedisProcess, channel: str) -> AsyncIterator[HubRedisM
         await node.close_connections()
 
 
+@asynccontextmanager
+async def subscribed(url: str, channel: str) -> AsyncIterator[tuple[Any, Any]]:
+    """A client of the server and its subscription to the channel, confirmed."""
+    watcher = redis.asyncio.Redis.from_url(url)
+    pubsub = watcher.pubsub()
+    await pubsub.subscribe(channel)
+    try:
+        await pubsub.get_message(timeout=1)  # the subscription's confirmation
+        yield watcher, pubsub
+    finally:
+        await pubsub.aclose()
+        await watcher.aclose()
+
+
 async def reads_processed(client: Any) -> int:
     """How many times the server has read from its clients' connections."""
     return int((await client.info("stats"))["total_reads_processed"])
@@ -66,11 +81,7 @@ async def received(pubsub: Any, count: int) -> list[dict[str, Any]]:
 async def test_messages_published_together_go_out_together_in_the_order_of_the_calls(
     manager: HubRedisManager, server: RedisProcess, channel: str
 ) -> None:
-    watcher = redis.asyncio.Redis.from_url(server.url)
-    pubsub = watcher.pubsub()
-    await pubsub.subscribe(channel)
-    try:
-        await pubsub.get_message(timeout=1)  # the subscription's confirmation
+    async with subscribed(server.url, channel) as (watcher, pubsub):
         await manager.publish_room_change("b" * 24, 0)  # connected (and its probe sent)
         await received(pubsub, 1)
         reads_before = await reads_processed(watcher)
@@ -79,9 +90,6 @@ async def test_messages_published_together_go_out_together_in_the_order_of_the_c
         await asyncio.gather(*(manager.publish_relay(r) for r in relays), *changes)
         reads = await reads_processed(watcher) - reads_before - 1  # less the INFO itself
         seen = await received(pubsub, 250)
-    finally:
-        await pubsub.aclose()
-        await watcher.aclose()
     assert [m.get("to") for m in seen[:200]] == [f"sid-{i}" for i in range(200)]
     assert [m.get("rev") for m in seen[200:]] == list(range(1, 51))
     assert {m["host_id"] for m in seen} == {manager.host_id}
@@ -91,11 +99,7 @@ async def test_messages_published_together_go_out_together_in_the_order_of_the_c
 async def test_a_message_that_cannot_be_encoded_fails_alone(
     manager: HubRedisManager, server: RedisProcess, channel: str
 ) -> None:
-    watcher = redis.asyncio.Redis.from_url(server.url)
-    pubsub = watcher.pubsub()
-    await pubsub.subscribe(channel)
-    try:
-        await pubsub.get_message(timeout=1)
+    async with subscribed(server.url, channel) as (_, pubsub):
         relays = [
             {"appointment_id": "a" * 24, "to": to, "signal": signal}
             for to, signal in (("first", {}), ("bad", {"not": {1, 2}}), ("last", {}))
@@ -104,9 +108,6 @@ async def test_a_message_that_cannot_be_encoded_fails_alone(
             *(manager.publish_relay(r) for r in relays), return_exceptions=True
         )
         seen = await received(pubsub, 2)
-    finally:
-        await pubsub.aclose()
-        await watcher.aclose()
     assert [o is None for o in outcomes] == [True, False, True]
     assert isinstance(outcomes[1], Unavailable)
     assert [m["to"] for m in seen] == ["first", "last"]
@@ -124,14 +125,7 @@ async def test_a_redis_that_is_gone_refuses_every_caller_and_publishing_resumes(
     assert all(isinstance(o, Unavailable) for o in outcomes), outcomes
 
     await asyncio.to_thread(server.start)  # the same port
-    watcher = redis.asyncio.Redis.from_url(server.url)
-    pubsub = watcher.pubsub()
-    await pubsub.subscribe(channel)
-    try:
-        await pubsub.get_message(timeout=1)
+    async with subscribed(server.url, channel) as (_, pubsub):
         await manager.publish_relay({**relay, "to": "after"})
         seen = await received(pubsub, 1)
-    finally:
-        await pubsub.aclose()
-        await watcher.aclose()
     assert seen[0]["to"] == "after"
