@@ -94,6 +94,24 @@ def make_settings(
     )
 
 
+def long_sessions(settings: Settings) -> Settings:
+    """Tokens and sessions that outlive the days these tests move the fake clock by.
+
+    Sessions are dated by the fake clock (March 2026) but the database's TTL monitor deletes
+    them a week past their expiry by the real clock, so they must expire years after the
+    fake dates, or a test would find its sign-in gone mid-run.
+    """
+    day = 86_400
+    return settings.with_(
+        auth=AuthSettings(
+            jwt_secret=TEST_SECRET,
+            access_token_ttl=day,
+            idle_timeout=20 * 365 * day,
+            refresh_token_ttl=20 * 365 * day,
+        )
+    )
+
+
 @pytest.fixture
 def settings(mongo_url: str, db_name: str, tmp_path: Path) -> Settings:
     return make_settings(mongo_url, db_name, tmp_path / "var")

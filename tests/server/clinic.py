@@ -11,9 +11,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from domain.users import Role
-from server.settings import AuthSettings, Settings
 from tests.clock import FakeClock
-from tests.conftest import TEST_SECRET, Accounts, bearer
+from tests.conftest import Accounts, bearer
 
 Client = TestClient[web.Request, web.Application]
 
@@ -23,19 +22,6 @@ MONDAY = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 SHANGHAI_WEEK = [{"weekday": d, "start": "09:00", "end": "12:00"} for d in range(5)] + [
     {"weekday": d, "start": "14:00", "end": "17:30"} for d in range(5)
 ]
-
-
-def long_sessions(settings: Settings) -> Settings:
-    """Tokens and sessions that outlive the days these tests move the fake clock by."""
-    day = 86_400
-    return settings.with_(
-        auth=AuthSettings(
-            jwt_secret=TEST_SECRET,
-            access_token_ttl=day,
-            idle_timeout=400 * day,
-            refresh_token_ttl=400 * day,
-        )
-    )
 
 
 def iso(value: datetime) -> str:

@@ -11,8 +11,8 @@ import pytest
 from domain.users import Role
 from server.settings import Settings
 from tests.clock import FakeClock
-from tests.conftest import AppFactory
-from tests.server.clinic import MONDAY, Clinic, iso, long_sessions, ok, problem
+from tests.conftest import AppFactory, long_sessions
+from tests.server.clinic import MONDAY, Clinic, iso, ok, problem
 
 SLOT_0900 = MONDAY + timedelta(hours=1)  # Monday 09:00 Shanghai
 

@@ -10,8 +10,8 @@ import pytest
 from server.settings import Settings
 from storage.audit import AuditRepository
 from tests.clock import FakeClock
-from tests.conftest import AppFactory
-from tests.server.clinic import MONDAY, Clinic, iso, long_sessions, ok, problem
+from tests.conftest import AppFactory, long_sessions
+from tests.server.clinic import MONDAY, Clinic, iso, ok, problem
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ import pytest
 from domain.appointments import AppointmentKind
 from server.settings import Settings
 from tests.clock import FakeClock
-from tests.conftest import STRONG_PASSWORD, AppFactory
-from tests.server.clinic import MONDAY, Clinic, iso, long_sessions
+from tests.conftest import STRONG_PASSWORD, AppFactory, long_sessions
+from tests.server.clinic import MONDAY, Clinic, iso
 
 CALLERS = ("patient_a", "patient_b", "doctor", "other_doctor", "admin")
 Ctx = dict[str, Any]

@@ -15,8 +15,8 @@ from server import keys
 from server.demo import DEMO_USERS, banner, seed_demo
 from server.settings import Settings
 from tests.clock import FakeClock
-from tests.conftest import AppFactory
-from tests.server.clinic import long_sessions, ok
+from tests.conftest import AppFactory, long_sessions
+from tests.server.clinic import ok
 
 Client = TestClient[web.Request, web.Application]
 

@@ -16,8 +16,8 @@ from domain.ids import new_id
 from server import keys
 from server.settings import Settings
 from tests.clock import FakeClock
-from tests.conftest import AppFactory
-from tests.server.clinic import MONDAY, Clinic, long_sessions, ok, problem
+from tests.conftest import AppFactory, long_sessions
+from tests.server.clinic import MONDAY, Clinic, ok, problem
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from typing import Any
 
 from domain.users import Role
 from server import keys
+from server.settings import Settings
 from tests.clock import FakeClock
-from tests.conftest import bearer
+from tests.conftest import bearer, long_sessions
 from tests.signaling.conftest import ClinicFactory
 from tests.support.hub import Clinic
 
@@ -37,8 +38,10 @@ async def prescribe(
     assert response.status == 201, await response.text()
 
 
-async def test_due_reminders_reach_the_patients_open_sockets(make_clinic: ClinicFactory) -> None:
-    clinic = await make_clinic(clock=FakeClock(START))
+async def test_due_reminders_reach_the_patients_open_sockets(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    clinic = await make_clinic(long_sessions(settings), clock=FakeClock(START))
     doctor = await clinic.user(Role.DOCTOR)
     patient = await clinic.user(Role.PATIENT)
     other = await clinic.user(Role.PATIENT)
@@ -84,8 +87,12 @@ async def test_due_reminders_reach_the_patients_open_sockets(make_clinic: Clinic
     ]  # once
 
 
-async def test_pushing_claims_each_reminder_once(make_clinic: ClinicFactory) -> None:
-    clinic = await make_clinic(clock=FakeClock(START), hub_housekeeping=300.0)  # no auto push
+async def test_pushing_claims_each_reminder_once(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    clinic = await make_clinic(
+        long_sessions(settings), clock=FakeClock(START), hub_housekeeping=300.0
+    )  # no auto push
     doctor = await clinic.user(Role.DOCTOR)
     patient = await clinic.user(Role.PATIENT)
     await prescribe(clinic, doctor, patient, "08:00")

@@ -39,8 +39,11 @@ def test_batches_keep_every_item_in_order() -> None:
 
 
 async def test_sessions_by_many_ids(repos: Repositories) -> None:
+    # Sign-ins are dated by the real clock: the database's TTL monitor deletes sessions a week
+    # past their expiry, so a fixed date in the past would let it delete them mid-test.
+    now = datetime.now(UTC).replace(microsecond=0)
     sessions = [
-        await repos.sessions.create(user_id=UserId(new_id()), now=NOW, ttl=timedelta(days=1))
+        await repos.sessions.create(user_id=UserId(new_id()), now=now, ttl=timedelta(days=1))
         for _ in range(MANY)
     ]
     ids = [s.id for s in sessions]
@@ -50,15 +53,15 @@ async def test_sessions_by_many_ids(repos: Repositories) -> None:
     # Activity is recorded for every live sign-in named, in every batch; a revoked one and
     # one not named keep their last use.
     revoked, unnamed = ids[IN_BATCH], ids[-1]
-    assert await repos.sessions.revoke(revoked, NOW, "logout")
-    later = NOW + timedelta(minutes=5)
+    assert await repos.sessions.revoke(revoked, now, "logout")
+    later = now + timedelta(minutes=5)
     await repos.sessions.touch_many(ids[:-1], later, min_interval=timedelta(seconds=60))
     after = await repos.sessions.get_many(ids)
     assert {i for i, s in after.items() if s.last_used_at == later} == set(ids) - {
         revoked,
         unnamed,
     }
-    assert after[revoked].last_used_at == after[unnamed].last_used_at == NOW
+    assert after[revoked].last_used_at == after[unnamed].last_used_at == now
 
 
 async def test_users_and_appointments_by_many_ids(repos: Repositories) -> None:
