@@ -314,6 +314,7 @@ class Hub:
             if isinstance(registry, RedisRoomRegistry):
                 # Room changes are announced on the Socket.IO channel; each node caches rooms.
                 registry.announce_with(self._manager.publish_room_change)
+                self._manager.serve_node(registry.node_id)  # relays to its sockets
                 self._manager.events = _ClusterEvents(self, registry)
             else:
                 self._manager.events = _ClusterEvents(self, None)
@@ -736,7 +737,8 @@ class Hub:
             # delivers (this node's view of the room may be a moment old).
             await self._manager.publish_relay(
                 {"appointment_id": appointment_id, "from_sid": conn.sid, "to": peer.sid,
-                 "signal": signal}
+                 "signal": signal},
+                node=peer.node,
             )  # fmt: skip
         else:
             await self.sio.emit_to(peer.sid, "rtc:signal", signal)

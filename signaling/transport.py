@@ -662,15 +662,37 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
     the room as that node knows it), and a probe (``ROOM_PROBE``) each node sends itself after
     (re)subscribing: until it comes back, this node may have missed changes, and says so
     (``listening(False)``). A sign-in that ended (``SESSION_ENDED``: logout, revocation) is
-    announced the same way, and every other node drops its sockets of that session."""
+    announced the same way, and every other node drops its sockets of that session.
+
+    A relay goes to the channel of the target socket's node alone (``serve_node``), so that a
+    node decodes only the relays for its own sockets. It keeps its order with the room's
+    changes: the target node hears both channels on one connection, to which Redis delivers
+    in the order it received the publishes, and this node publishes in the order of its calls.
+    Nobody hearing that node's channel (a node of an earlier version, during a rolling
+    deploy), the relay goes to the shared channel, as it used to."""
 
     events: RoomEvents | None = None
+    node_channel: str | None = None  # the channel of this node (serve_node)
     connected: bool  # python-socketio's: whether the publishing client is up
     _outbox: list[_Outgoing] | None = None  # what waits for the sender task (_publish)
     _sending: asyncio.Task[None] | None = None
     _listening = False
     _in_listener = False
     _probing: asyncio.Task[None] | None = None
+
+    def channel_of(self, node: str) -> str:
+        """The channel of one node: what is for its sockets alone (relays)."""
+        return f"{self.channel}:node:{node}"
+
+    def serve_node(self, node: str) -> None:
+        """Hear the channel of ``node`` (this node's id in the room registry) too. Before the
+        listener subscribes, which it does at the first connection."""
+        if getattr(self, "thread", None) is not None:
+            raise RuntimeError("the listener has subscribed already")
+        self.node_channel = self.channel_of(node)
+
+    def _channels(self) -> list[str]:
+        return [self.channel] if self.node_channel is None else [self.channel, self.node_channel]
 
     def _set_listening(self, live: bool) -> None:
         self._listening = live
@@ -731,14 +753,15 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
             if clients is not None and clients[0] is not None:
                 await _close_clients(clients)
 
-    async def _publish(self, data: Any) -> Any:
+    async def _publish(self, data: Any, channel: str | None = None) -> Any:
         """python-socketio's publish (two attempts, on a new connection the second time; None,
         logged, when both failed), batched: what this node publishes while a batch is on its
         way goes out after it, together, in one pipeline. One batch at a time, each in the
-        order published, so the channel has this node's messages in the order of the calls
-        (python-socketio's publishes could take different connections of the pool)."""
+        order published, so Redis has this node's messages in the order of the calls
+        (python-socketio's publishes could take different connections of the pool). The result
+        is how many subscribers received it. ``channel``: the shared one unless given."""
         loop = asyncio.get_running_loop()
-        outgoing = _Outgoing(data, loop.create_future(), _IN_PROBE.get())
+        outgoing = _Outgoing(data, channel or self.channel, loop.create_future(), _IN_PROBE.get())
         if self._outbox is None:
             self._outbox = []
         self._outbox.append(outgoing)
@@ -764,10 +787,10 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
 
     async def _publish_batch(self, batch: list[_Outgoing]) -> list[Any]:
         """Each message's result (None for one that could not be encoded or sent)."""
-        encoded: list[str | None] = []
+        encoded: list[tuple[str, str] | None] = []
         for outgoing in batch:
             try:
-                encoded.append(self.json.dumps(outgoing.data))
+                encoded.append((outgoing.channel, self.json.dumps(outgoing.data)))
             except (TypeError, ValueError) as exc:  # that message only
                 log.error("redis_publish_unencodable", error=repr(exc))
                 encoded.append(None)
@@ -775,7 +798,7 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         sent = iter(await self._send_batch(messages, probe=any(o.probe for o in batch)))
         return [None if m is None else next(sent) for m in encoded]
 
-    async def _send_batch(self, messages: list[str], *, probe: bool) -> list[Any]:
+    async def _send_batch(self, messages: list[tuple[str, str]], *, probe: bool) -> list[Any]:
         if not messages:
             return []
         for retries_left in (1, 0):
@@ -788,10 +811,10 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
                     finally:
                         _IN_PROBE.reset(token)
                 if len(messages) == 1:
-                    return [await self.redis.publish(self.channel, messages[0])]
+                    return [await self.redis.publish(*messages[0])]
                 async with self.redis.pipeline(transaction=False) as pipe:
-                    for message in messages:
-                        pipe.publish(self.channel, message)
+                    for channel, message in messages:
+                        pipe.publish(channel, message)
                     return list(await pipe.execute())
             except Exception as exc:
                 log.warning(
@@ -807,11 +830,20 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
              "host_id": self.host_id}
         )  # fmt: skip
 
-    async def publish_relay(self, message: dict[str, Any]) -> None:
-        """Send a signal to the node of its target socket; :class:`Unavailable` when it could
-        not be published (python-socketio's ``_publish`` logs that and returns nothing)."""
-        sent = await self._publish({**message, "method": RELAY, "host_id": self.host_id})
-        if sent is None:
+    async def publish_relay(self, message: dict[str, Any], node: str | None = None) -> None:
+        """Send a signal to ``node``, that of its target socket (to every node if not known);
+        :class:`Unavailable` when it could not be published (``_publish`` logs that)."""
+        data = {**message, "method": RELAY, "host_id": self.host_id}
+        if node is not None:
+            heard_by = await self._publish(data, self.channel_of(node))
+            if heard_by is None:
+                raise Unavailable("the signal could not be relayed; try again")
+            if heard_by > 0:
+                return
+            # Nobody hears that node's channel: a node of an earlier version (during a rolling
+            # deploy) hears relays on the shared one. (In that case only, a message published
+            # meanwhile may reach that node before this relay.)
+        if await self._publish(data) is None:
             raise Unavailable("the signal could not be relayed; try again")
 
     async def publish_session_ended(self, session_id: str, reason: str) -> None:
@@ -840,7 +872,7 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
                     self._redis_connect()
                 finally:
                     self._in_listener = False
-                await self.pubsub.subscribe(self.channel)
+                await self.pubsub.subscribe(*self._channels())
                 await self._probe()
                 retry = 1.0
                 async for message in self.pubsub.listen():
@@ -854,8 +886,16 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
                 retry = min(retry * 2, 60.0)
 
     async def _listen(self) -> AsyncIterator[Any]:
-        """The channel's messages, decoded once; the hub's own are handled here, in order."""
-        async for message in super()._listen():
+        """The messages of the shared channel and of this node's, in the order Redis received
+        them, decoded once; the hub's own are handled here, in that order."""
+        channels = self._channels()
+        heard = {channel.encode() for channel in channels}
+        async for received in self._redis_listen_with_retries():
+            if received["type"] != "message" or received["channel"] not in heard:
+                continue
+            message = received.get("data")
+            if message is None:
+                continue
             try:
                 data = orjson.loads(message)
             except orjson.JSONDecodeError:
@@ -870,6 +910,7 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
                 await self._hub_message(method, data)
             except Exception:
                 log.exception("hub_message_failed", method=method)
+        await self.pubsub.unsubscribe(*channels)
 
     async def _hub_message(self, method: str, data: dict[str, Any]) -> None:
         events = self.events
@@ -928,9 +969,11 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
 
 @dataclass(slots=True)
 class _Outgoing:
-    """A message this node publishes, the future of its result, and whether it is a probe."""
+    """A message this node publishes, its channel, the future of its result, and whether it
+    is a probe."""
 
     data: Any
+    channel: str
     result: asyncio.Future[Any]
     probe: bool
 

@@ -61,7 +61,8 @@ async def test_signals_between_sockets_of_one_node_are_not_published(
     make_clinic: ClinicFactory, settings: Settings, redis_url: str
 ) -> None:
     """With Redis, an emit to one socket of this node is delivered without a publish (nobody
-    else has that socket); a signal to a socket on another node still crosses Redis."""
+    else has that socket); a signal to a socket on another node still crosses Redis, on the
+    channel of that node alone."""
     shared = settings.with_(redis=RedisSettings(redis_url=redis_url))
     clock = FakeClock()
     one = await make_clinic(shared, clock=clock)
@@ -74,7 +75,7 @@ async def test_signals_between_sockets_of_one_node_are_not_published(
     channel = f"telemed:{shared.database.mongodb_database}:socketio"
     watcher = redis.asyncio.Redis.from_url(redis_url)
     pubsub = watcher.pubsub()
-    await pubsub.subscribe(channel)
+    await pubsub.psubscribe(f"{channel}*")  # the shared channel and every node's
     try:
         await pubsub.get_message(timeout=1)  # the subscription confirmation
 
@@ -85,7 +86,8 @@ async def test_signals_between_sockets_of_one_node_are_not_published(
             while (left := until - loop.time()) > 0:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
                 if message is not None:
-                    seen.append(json.loads(message["data"]))
+                    data = json.loads(message["data"])
+                    seen.append({**data, "channel": message["channel"].decode()})
             return seen
 
         def signals(messages: list[Any]) -> list[Any]:
@@ -102,6 +104,8 @@ async def test_signals_between_sockets_of_one_node_are_not_published(
         await d2.wait_for("rtc:signal")
         crossing = signals(await published())
         assert [(m["method"], m["to"]) for m in crossing] == [("hub_relay", d2.sid)]
+        node_two = two.client.app[keys.HUB].node_id
+        assert crossing[0]["channel"] == f"{channel}:node:{node_two}"
     finally:
         await pubsub.aclose()
         await watcher.aclose()

@@ -1,7 +1,8 @@
 """What a hub node publishes on the Socket.IO channel, against a real Redis of its own: messages
 published together go out together (a pipeline, not a round trip each) and arrive in the order
-of the calls; a Redis that is gone gives every caller a refusal, after which publishing works
-again once it is back."""
+of the calls; a relay goes to its target node alone, in that order with the room changes; a
+Redis that is gone gives every caller a refusal, after which publishing works again once it is
+back."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from domain.errors import Unavailable
 from signaling.transport import ROOM_PROBE as PROBE
 from signaling.transport import HubRedisManager
 from tests.support.redis_server import RedisProcess
+from tests.support.waiting import poll
 
 pytestmark = pytest.mark.redis
 
@@ -60,6 +62,51 @@ async def subscribed(url: str, channel: str) -> AsyncIterator[tuple[Any, Any]]:
     finally:
         await pubsub.aclose()
         await watcher.aclose()
+
+
+class Heard:
+    """What a listening node makes of the hub's messages (transport.RoomEvents), in order."""
+
+    def __init__(self) -> None:
+        self.order: list[tuple[str, Any]] = []
+        self.live = asyncio.Event()
+
+    def room_changed(self, appointment_id: str, rev: int) -> None:
+        self.order.append(("change", rev))
+
+    def listening(self, live: bool) -> None:
+        if live:
+            self.live.set()
+
+    async def relayed(self, message: dict[str, Any]) -> None:
+        self.order.append(("relay", message["to"]))
+
+    def session_ended(self, session_id: str, reason: str) -> None:
+        self.order.append(("ended", session_id))
+
+
+@asynccontextmanager
+async def listening(url: str, channel: str, node: str) -> AsyncIterator[Heard]:
+    """A node serving ``node`` that hears its channels (its listener, without a Socket.IO
+    server: the hub's own messages need none), once it knows it hears them."""
+    manager = HubRedisManager(url, channel=channel)
+    manager.serve_node(node)
+    heard = Heard()
+    manager.events = heard
+
+    async def listen() -> None:
+        async for _ in manager._listen():  # only the hub's own messages are sent here
+            pass
+
+    task = asyncio.create_task(listen())
+    try:
+        await asyncio.wait_for(heard.live.wait(), 10)
+        yield heard
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+        await manager.close_connections()
 
 
 async def reads_processed(client: Any) -> int:
@@ -129,3 +176,40 @@ async def test_a_redis_that_is_gone_refuses_every_caller_and_publishing_resumes(
         await manager.publish_relay({**relay, "to": "after"})
         seen = await received(pubsub, 1)
     assert seen[0]["to"] == "after"
+
+
+async def test_a_relay_reaches_its_target_node_alone_in_order_with_the_room_changes(
+    manager: HubRedisManager, server: RedisProcess, channel: str
+) -> None:
+    async with (
+        listening(server.url, channel, "node-b") as b,
+        listening(server.url, channel, "node-c") as c,
+    ):
+        calls = []
+        for i in range(100):
+            calls.append(manager.publish_room_change("a" * 24, i))
+            relay = {"appointment_id": "a" * 24, "to": f"sid-{i}", "signal": {}}
+            calls.append(manager.publish_relay(relay, node="node-b"))
+        await asyncio.gather(*calls)
+        await manager.publish_room_change("a" * 24, 100)  # the last one
+        await poll(lambda: len(b.order) == 201 and len(c.order) == 101, within=10, every=0.01)
+    changes = [("change", i) for i in range(100)]
+    relays = [("relay", f"sid-{i}") for i in range(100)]
+    assert b.order == [x for pair in zip(changes, relays, strict=True) for x in pair] + [
+        ("change", 100)
+    ]
+    assert c.order == [*changes, ("change", 100)]  # relays to another node never reach it
+
+
+async def test_a_relay_to_a_node_nobody_hears_goes_to_every_node(
+    manager: HubRedisManager, server: RedisProcess, channel: str
+) -> None:
+    """As to a node of an earlier version, which hears relays on the shared channel only."""
+    async with (
+        listening(server.url, channel, "node-b") as b,
+        listening(server.url, channel, "node-c") as c,
+    ):
+        relay = {"appointment_id": "a" * 24, "to": "sid-old", "signal": {}}
+        await manager.publish_relay(relay, node="node-old")
+        await poll(lambda: b.order and c.order, within=10, every=0.01)
+    assert b.order == c.order == [("relay", "sid-old")]
