@@ -834,16 +834,13 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         """Send a signal to ``node``, that of its target socket (to every node if not known);
         :class:`Unavailable` when it could not be published (``_publish`` logs that)."""
         data = {**message, "method": RELAY, "host_id": self.host_id}
-        if node is not None:
-            heard_by = await self._publish(data, self.channel_of(node))
-            if heard_by is None:
-                raise Unavailable("the signal could not be relayed; try again")
-            if heard_by > 0:
-                return
+        heard_by = 0 if node is None else await self._publish(data, self.channel_of(node))
+        if heard_by == 0:
             # Nobody hears that node's channel: a node of an earlier version (during a rolling
             # deploy) hears relays on the shared one. (In that case only, a message published
             # meanwhile may reach that node before this relay.)
-        if await self._publish(data) is None:
+            heard_by = await self._publish(data)
+        if heard_by is None:
             raise Unavailable("the signal could not be relayed; try again")
 
     async def publish_session_ended(self, session_id: str, reason: str) -> None:
