@@ -178,21 +178,28 @@ async def test_a_redis_that_is_gone_refuses_every_caller_and_publishing_resumes(
     assert seen[0]["to"] == "after"
 
 
-async def test_a_relay_reaches_its_target_node_alone_in_order_with_the_room_changes(
-    manager: HubRedisManager, server: RedisProcess, channel: str
-) -> None:
+@pytest.fixture
+async def nodes_b_and_c(server: RedisProcess, channel: str) -> AsyncIterator[tuple[Heard, Heard]]:
+    """Two other nodes, "node-b" and "node-c", listening."""
     async with (
         listening(server.url, channel, "node-b") as b,
         listening(server.url, channel, "node-c") as c,
     ):
-        calls = []
-        for i in range(100):
-            calls.append(manager.publish_room_change("a" * 24, i))
-            relay = {"appointment_id": "a" * 24, "to": f"sid-{i}", "signal": {}}
-            calls.append(manager.publish_relay(relay, node="node-b"))
-        await asyncio.gather(*calls)
-        await manager.publish_room_change("a" * 24, 100)  # the last one
-        await poll(lambda: len(b.order) == 201 and len(c.order) == 101, within=10, every=0.01)
+        yield b, c
+
+
+async def test_a_relay_reaches_its_target_node_alone_in_order_with_the_room_changes(
+    manager: HubRedisManager, nodes_b_and_c: tuple[Heard, Heard]
+) -> None:
+    b, c = nodes_b_and_c
+    calls = []
+    for i in range(100):
+        calls.append(manager.publish_room_change("a" * 24, i))
+        relay = {"appointment_id": "a" * 24, "to": f"sid-{i}", "signal": {}}
+        calls.append(manager.publish_relay(relay, node="node-b"))
+    await asyncio.gather(*calls)
+    await manager.publish_room_change("a" * 24, 100)  # the last one
+    await poll(lambda: len(b.order) == 201 and len(c.order) == 101, within=10, every=0.01)
     changes = [("change", i) for i in range(100)]
     relays = [("relay", f"sid-{i}") for i in range(100)]
     assert b.order == [x for pair in zip(changes, relays, strict=True) for x in pair] + [
@@ -202,14 +209,11 @@ async def test_a_relay_reaches_its_target_node_alone_in_order_with_the_room_chan
 
 
 async def test_a_relay_to_a_node_nobody_hears_goes_to_every_node(
-    manager: HubRedisManager, server: RedisProcess, channel: str
+    manager: HubRedisManager, nodes_b_and_c: tuple[Heard, Heard]
 ) -> None:
     """As to a node of an earlier version, which hears relays on the shared channel only."""
-    async with (
-        listening(server.url, channel, "node-b") as b,
-        listening(server.url, channel, "node-c") as c,
-    ):
-        relay = {"appointment_id": "a" * 24, "to": "sid-old", "signal": {}}
-        await manager.publish_relay(relay, node="node-old")
-        await poll(lambda: b.order and c.order, within=10, every=0.01)
+    b, c = nodes_b_and_c
+    relay = {"appointment_id": "a" * 24, "to": "sid-old", "signal": {}}
+    await manager.publish_relay(relay, node="node-old")
+    await poll(lambda: b.order and c.order, within=10, every=0.01)
     assert b.order == c.order == [("relay", "sid-old")]

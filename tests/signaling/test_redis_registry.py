@@ -91,6 +91,15 @@ def service(repos: Repositories, registry: RedisRoomRegistry) -> ConsultationSer
     )
 
 
+async def live_services(
+    repos: Repositories, *registries: RedisRoomRegistry
+) -> list[ConsultationService]:
+    """A service on each registry, each registry's node alive (its heartbeat sent)."""
+    for registry in registries:
+        await registry.heartbeat()
+    return [service(repos, registry) for registry in registries]
+
+
 async def test_changes_from_several_nodes_are_atomic(
     redis_client: aioredis.Redis, prefix: str, repos: Repositories
 ) -> None:
@@ -137,10 +146,8 @@ async def test_sweep_releases_the_seats_of_a_dead_node_and_keeps_the_consultatio
 ) -> None:
     survivor = RedisRoomRegistry(redis_client, prefix=prefix)
     dying = RedisRoomRegistry(redis_client, prefix=prefix)
-    await survivor.heartbeat()
-    await dying.heartbeat()
+    on_survivor, on_dying = await live_services(repos, survivor, dying)
     appointment_id, patient_id, doctor_id = await booked(repos)
-    on_dying, on_survivor = service(repos, dying), service(repos, survivor)
     await on_dying.join(Caller(user_id=UserId(patient_id), name="P", sid="p1"), appointment_id)
     await on_survivor.join(Caller(user_id=UserId(doctor_id), name="D", sid="d1"), appointment_id)
     await on_survivor.admit(Caller(user_id=UserId(doctor_id), name="D", sid="d1"), appointment_id)
@@ -196,9 +203,7 @@ async def test_sweep_writes_only_the_rooms_it_has_something_to_do_in(
 ) -> None:
     survivor = CountingRegistry(redis_client, prefix=prefix)
     dying = RedisRoomRegistry(redis_client, prefix=prefix)
-    await survivor.heartbeat()
-    await dying.heartbeat()
-    on_dying, on_survivor = service(repos, dying), service(repos, survivor)
+    on_survivor, on_dying = await live_services(repos, survivor, dying)
     here, there = await booked(repos), await booked(repos)
     for appointment_id, patient_id, doctor_id in (here, there):
         on_patients_node = on_dying if appointment_id == there[0] else on_survivor
