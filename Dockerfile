@@ -11,7 +11,12 @@ WORKDIR /src
 COPY . .
 # Front-end libraries come from npm and are copied into the served assets (web/README.md).
 RUN if [ -f web/package.json ]; then (cd web && npm ci --ignore-scripts --no-audit --no-fund && npm run build); fi
-RUN python -m venv /opt/telemed && /opt/telemed/bin/pip install .
+# Every Python package from the lock, hashes checked; then the project itself, built without
+# fetching anything unlocked (scripts/lock.sh writes requirements/).
+RUN python -m venv /opt/telemed \
+ && /opt/telemed/bin/python -m pip install --require-hashes --no-deps -r requirements/runtime.txt \
+ && /opt/telemed/bin/python -m pip install --no-deps --no-build-isolation . \
+ && /opt/telemed/bin/python -m pip check
 
 FROM python:3.11-slim-bookworm AS runtime
 RUN apt-get update \

@@ -27,18 +27,18 @@ if [ ! -d bench/node/node_modules ] || [ bench/node/package-lock.json -nt bench/
   touch bench/node/node_modules
 fi
 # --hub-python PYTHON: a virtual environment of that interpreter with the project (.venv-hub),
-# made again when PYTHON or pyproject.toml changed; the hub and the bare relay run on it.
+# made again when PYTHON or the runtime lock changed; the hub and the bare relay run on it.
 args=()
 while [ $# -gt 0 ]; do
   if [ "$1" = "--hub-python" ] && [ $# -ge 2 ]; then
     base="$(command -v "$2")"
-    stamp=".venv-hub/.installed-$(echo "$base" | sha256sum | cut -c1-12)"
-    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    stamp=".venv-hub/.installed-$(cat <(echo "$base") requirements/runtime.txt pyproject.toml | sha256sum | cut -c1-12)"
+    if [ ! -f "$stamp" ]; then
       echo "==> .venv-hub with $("$base" --version) ($base)"
       rm -rf .venv-hub
       "$base" -m venv .venv-hub
-      .venv-hub/bin/pip install -q --upgrade pip setuptools 2>&1 | quiet_pip
-      .venv-hub/bin/pip install -q -e . 2>&1 | quiet_pip
+      .venv-hub/bin/python -m pip install -q --require-hashes --no-deps -r requirements/runtime.txt 2>&1 | quiet_pip
+      .venv-hub/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | quiet_pip
       touch "$stamp"
     fi
     args+=(--hub-python "$ROOT/.venv-hub/bin/python")

@@ -32,13 +32,19 @@ venv() {
     echo "==> creating .venv with $($PYTHON --version)"
     "$PYTHON" -m venv "$ROOT/.venv"
   fi
-  local extras="${1:-}"
-  local stamp="$ROOT/.venv/.installed${extras:+-$extras}"
-  if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
-    echo "==> installing the project${extras:+ with [$extras]}"
-    # setuptools too: the one venv bundles is old enough to carry published advisories.
-    "$ROOT/.venv/bin/pip" install -q --upgrade pip setuptools 2>&1 | quiet_pip
-    "$ROOT/.venv/bin/pip" install -q -e "$ROOT${extras:+[$extras]}" 2>&1 | quiet_pip
+  # Any extra (test, bench) takes the development lock; the server alone takes the runtime lock.
+  # Both pin every package with its hashes (scripts/lock.sh writes them from pyproject.toml).
+  local lock="$ROOT/requirements/runtime.txt"
+  [ -z "${1:-}" ] || lock="$ROOT/requirements/dev.txt"
+  local stamp
+  stamp="$ROOT/.venv/.installed-$(cat "$lock" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "==> installing the locked packages ($(basename "$lock")) and the project"
+    "$ROOT/.venv/bin/python" -m pip install -q --require-hashes --no-deps -r "$lock" 2>&1 | quiet_pip
+    # (setuptools warns about every editable install; the warning is about its own layouts)
+    PYTHONWARNINGS=ignore "$ROOT/.venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$ROOT" 2>&1 | quiet_pip
+    "$ROOT/.venv/bin/python" -m pip check >/dev/null || "$ROOT/.venv/bin/python" -m pip check
+    rm -f "$ROOT"/.venv/.installed*
     touch "$stamp"
   fi
 }
