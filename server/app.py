@@ -117,6 +117,8 @@ def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProv
         # Bigger than every event cap, so an oversize event is refused, not the connection cut.
         max_http_buffer_size=max(settings.http.max_body_bytes, 4 * consult.signal_max_bytes),
         send_buffer_max_bytes=consult.socket_send_buffer,
+        connect_seconds=consult.socket_connect_timeout,
+        close_seconds=consult.socket_close_timeout,
     )
     return Hub(
         config,

@@ -192,6 +192,10 @@ class ConsultSettings(_Section):
     socket_connect_limit: str = "120/minute"
     # A socket with more unsent outgoing data than this (checked every hub tick) is dropped.
     socket_send_buffer: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+    # Seconds a new Socket.IO connection has to send its CONNECT (with its token) before it is
+    # closed, and a WebSocket's closing handshake may take before its connection is cut.
+    socket_connect_timeout: float = Field(default=20.0, gt=0, le=600)
+    socket_close_timeout: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("socket_connect_limit")
     @classmethod

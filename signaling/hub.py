@@ -158,6 +158,11 @@ class HubConfig:
     # A socket whose unsent outgoing data exceeds this (a client that stopped reading) is
     # dropped; see signaling/transport.py.
     send_buffer_max_bytes: int = 16 * 1024 * 1024
+    # A connection that has not connected a namespace (the Socket.IO CONNECT with its token)
+    # this many seconds after it opened is closed; a WebSocket's closing handshake is cut
+    # after close_seconds.
+    connect_seconds: float = 20.0
+    close_seconds: float = 5.0
 
 
 @dataclass(slots=True)
@@ -242,6 +247,8 @@ class Hub:
             cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
             max_http_buffer_size=config.max_http_buffer_size,
             async_handlers=False,
+            connect_timeout=config.connect_seconds,
+            close_timeout=config.close_seconds,
             logger=False,
             engineio_logger=False,
         )

@@ -60,6 +60,7 @@ from aiohttp import WSMessage, WSMsgType, web
 from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
 from aiohttp.helpers import DEFAULT_CHUNK_SIZE
 from engineio import packet as eio_packet
+from engineio import payload as eio_payload
 from engineio.async_drivers import aiohttp as eio_aiohttp
 from engineio.async_socket import AsyncSocket
 from socketio import packet as sio_packet
@@ -126,6 +127,9 @@ class HubPacket(sio_packet.Packet):  # type: ignore[misc]
 
 
 WRITE_BUFFER_LIMIT = 64 * 1024
+# Seconds a WebSocket's closing handshake may take before its connection is cut (the hub sets
+# its own from settings: ``HubServer(close_timeout=...)``).
+CLOSE_TIMEOUT = 5.0
 _FRAME_16 = struct.Struct("!BBH")
 _FRAME_64 = struct.Struct("!BBQ")
 
@@ -406,6 +410,10 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
                     break
                 except Exception:
                     server.logger.exception("Unknown receive error")
+                if self.closed:
+                    # The client's Engine.IO CLOSE (or the server's): nothing more is read,
+                    # and the WebSocket closes within the close deadline (``_writer``).
+                    break
         finally:
             # aiohttp cancels this task when the connection goes; the socket must still
             # close (the disconnect handlers run), so the rest is shielded from that.
@@ -437,13 +445,35 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
         # Started now, as the reader would; the reader awaits it before any frame behind it.
         return asyncio.ensure_future(handled)
 
+    async def handle_post_request(self, environ: dict[str, Any]) -> None:
+        """A long-polling POST: its body read whole (engineio's ``read(length)`` may return
+        part of a large body, which then fails to decode and cuts the connection), at most
+        ``max_http_buffer_size`` bytes (``HubEngineServer.handle_request`` refused a bigger
+        one before reading it). A body that is not UTF-8, or that ends early, closes the
+        session as a malformed packet would."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > self.server.max_http_buffer_size:
+            raise engineio.exceptions.ContentTooLongError()
+        try:
+            body = (await environ["wsgi.input"].readexactly(length)).decode("utf-8")
+        except (asyncio.IncompleteReadError, UnicodeDecodeError) as exc:
+            log.warning("engineio_bad_post", error=type(exc).__name__, length=length)
+            raise engineio.exceptions.EngineIOError() from None
+        for pkt in eio_payload.Payload(encoded_payload=body).packets:
+            await self.receive(pkt)
+
     def cut(self) -> None:
         """Abort the WebSocket's connection now (its reader and writer end)."""
         if self._direct is not None:
             self._direct.abort()
 
     async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
+        was_open = not self.closed and not self.closing
         await super().close(wait=wait, abort=abort, reason=reason)
+        if was_open and abort and not self.upgraded and not self.upgrading:
+            # Long-polling: a pending GET is answered now with the close packet (engineio's
+            # would wait for its poll timeout, ping interval plus ping timeout).
+            self.queue.put_nowait(eio_packet.Packet(eio_packet.CLOSE))
         ws = self._direct
         if ws is not None and reason == self.server.reason.PING_TIMEOUT:
             # Reads wait without a timer per frame: a client that stopped answering pings
@@ -482,8 +512,18 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             while not queue.empty():
                 queue.get_nowait()
                 queue.task_done()
+        # The closing handshake has a deadline: a peer that neither answers the close frame
+        # nor reads what is written is cut, and its descriptor released.
+        deadline = getattr(self.server, "close_timeout", CLOSE_TIMEOUT)
         with contextlib.suppress(Exception):
-            await ws.close()
+            await asyncio.wait_for(ws.close(), deadline)
+        ws.abort()
+
+
+_POST_REFUSED = {
+    411: "a long-polling POST must say its length",
+    413: "the long-polling POST is larger than the server accepts",
+}
 
 
 def _is(data: str | bytes, packet_type: int, payload: str | None = None) -> bool:
@@ -505,12 +545,44 @@ class HubEngineServer(engineio.AsyncServer):  # type: ignore[misc]
     def create_queue(self, *args: Any, **kwargs: Any) -> SendQueue:
         return SendQueue(*args, **kwargs)
 
+    close_timeout = CLOSE_TIMEOUT
+
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
-        token = _REQUEST.set(args[0] if args else None)
+        request = args[0] if args else None
+        if isinstance(request, web.BaseRequest) and request.method == "POST":
+            refused = await self._refuse_post(request)
+            if refused is not None:
+                return refused
+        token = _REQUEST.set(request)
         try:
             return await super().handle_request(*args, **kwargs)
         finally:
             _REQUEST.reset(token)
+
+    async def _refuse_post(self, request: web.BaseRequest) -> web.Response | None:
+        """A long-polling POST refused before its body is read: one without a length (411) or
+        longer than ``max_http_buffer_size`` (413) closes its session and its HTTP connection
+        (nothing is left half-read); one for a session that has just closed gets the 400 of an
+        unknown session (engineio would fail with a 500). None: engineio handles it."""
+        sid = request.query.get("sid")
+        socket = self.sockets.get(sid) if sid is not None else None
+        length = request.content_length
+        if length is None or length > self.max_http_buffer_size:
+            status = 411 if length is None else 413
+            log.warning("engineio_post_refused", status=status, length=length)
+            if socket is not None and not socket.closed:
+                await socket.close(wait=False, abort=True, reason=self.reason.TRANSPORT_ERROR)
+            response = web.Response(status=status, text=_POST_REFUSED[status])
+            response.force_close()
+            await response.prepare(request)
+            await response.write_eof()
+            # Closed now, the unread body discarded (aiohttp would read it for up to ten
+            # seconds before closing; a client could keep sending).
+            request.protocol.force_close()
+            return response
+        if socket is not None and socket.closed:
+            self.sockets.pop(sid, None)  # engineio answers 400 for a session it does not know
+        return None
 
     async def _handle_connect(
         self, environ: dict[str, Any], transport: str, jsonp_index: int | None = None
@@ -1014,10 +1086,54 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
     _frame_handler: EventHandler | None = None
     _text_handler: EventTextHandler | None = None
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        connect_timeout: float | None = None,
+        close_timeout: float = CLOSE_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(serializer=HubPacket, **kwargs)
         if not self.async_handlers:  # in line keeps each socket's events in order
             self.eio.events = self._event_frame
+        self.eio.close_timeout = close_timeout
+        # Seconds a new connection has to connect a namespace (the Socket.IO CONNECT, with its
+        # token) before it is closed; None: no deadline.
+        self.connect_timeout = connect_timeout
+        self._unconnected: dict[str, asyncio.TimerHandle] = {}
+        self._deadline_tasks: set[asyncio.Task[None]] = set()
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
+        result = await super()._handle_eio_connect(eio_sid, environ)
+        if self.connect_timeout is not None:
+            loop = asyncio.get_running_loop()
+            self._unconnected[eio_sid] = loop.call_later(
+                self.connect_timeout, self._connect_deadline, eio_sid
+            )
+        return result
+
+    async def _handle_connect(self, eio_sid: str, namespace: Any, data: Any) -> None:
+        await super()._handle_connect(eio_sid, namespace, data)
+        if self.manager.sid_from_eio_sid(eio_sid, namespace or "/") is not None:
+            timer = self._unconnected.pop(eio_sid, None)
+            if timer is not None:
+                timer.cancel()
+
+    async def _handle_eio_disconnect(self, eio_sid: str, *args: Any) -> None:
+        timer = self._unconnected.pop(eio_sid, None)
+        if timer is not None:
+            timer.cancel()
+        await super()._handle_eio_disconnect(eio_sid, *args)
+
+    def _connect_deadline(self, eio_sid: str) -> None:
+        """A connection that has not connected a namespace in time goes, whatever its
+        transport (it may have answered every ping, or been refused)."""
+        if self._unconnected.pop(eio_sid, None) is None:
+            return
+        log.info("socket_connect_deadline", after=self.connect_timeout)
+        task = asyncio.ensure_future(self._drop(eio_sid))
+        self._deadline_tasks.add(task)
+        task.add_done_callback(self._deadline_tasks.discard)
 
     def on_events(self, handler: EventHandler, namespace: str) -> None:
         """``handler(event, sid, *args)`` handles every client event of ``namespace`` (its

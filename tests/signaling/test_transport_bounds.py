@@ -1,0 +1,163 @@
+"""Every connection has an end, whatever its transport and state (spoken by hand over real
+sockets, so no client library hides what the server does): a connection that never sends the
+Socket.IO CONNECT is closed after ``socket_connect_timeout``; a WebSocket whose client sent the
+Engine.IO close packet and then went silent is cut after ``socket_close_timeout``; a long-polling
+POST larger than the server accepts is answered 413 before its body is read, and its connection
+closed; a POST to a session that has just closed is a 400, never a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+from aiohttp import WSMsgType
+
+from tests.signaling.conftest import ClinicFactory
+from tests.support.hub import Clinic
+from tests.support.waiting import poll
+
+POLLING = "/socket.io/?EIO=4&transport=polling"
+
+
+def server_connections(clinic: Clinic) -> int:
+    """How many connections the clinic's HTTP server holds open now."""
+    server = clinic.client.server.runner.server
+    assert server is not None
+    return len(server.connections)
+
+
+async def open_polling(session: aiohttp.ClientSession, clinic: Clinic) -> str:
+    """A new long-polling Engine.IO session's id."""
+    async with session.get(clinic.url + POLLING) as response:
+        assert response.status == 200
+        opened = await response.text()
+    assert opened.startswith("0{"), opened
+    return str(json.loads(opened[1:])["sid"])
+
+
+async def post(session: aiohttp.ClientSession, clinic: Clinic, sid: str, body: str) -> int:
+    async with session.post(f"{clinic.url}{POLLING}&sid={sid}", data=body.encode()) as response:
+        await response.read()
+        return response.status
+
+
+async def test_a_connection_that_never_connects_a_namespace_is_closed(
+    make_clinic: ClinicFactory,
+) -> None:
+    """It answers every ping, it never sends CONNECT: it goes, on either transport."""
+    clinic = await make_clinic(socket_connect_timeout=0.5)
+    ws_url = clinic.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(ws_url)
+        assert (await ws.receive_str(timeout=10)).startswith("0{")
+        while True:  # answers pings until the server closes
+            msg = await ws.receive(timeout=30)
+            if msg.type is not WSMsgType.TEXT:
+                break
+            if msg.data == "2":
+                await ws.send_str("3")
+        assert msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+        await ws.close()
+
+        sid = await open_polling(session, clinic)
+
+        async def gone() -> bool:
+            return await post(session, clinic, sid, "3") == 400
+
+        await poll(gone, within=30)
+
+    # A connection that does connect in time stays.
+    user = await clinic.user()
+    client = await clinic.connect(user)
+    await asyncio.sleep(1)  # twice the deadline
+    assert not client.disconnected.is_set()
+    assert (await client.call("no:such:event", {}))["error"]["code"] == "unknown_event"
+
+
+async def test_a_websocket_that_closes_then_goes_silent_is_cut(
+    make_clinic: ClinicFactory,
+) -> None:
+    """The client sends the Engine.IO close packet and then neither reads nor answers the close
+    frame: the server sends its close frame and, after the close deadline, cuts the connection
+    (its descriptor is released)."""
+    clinic = await make_clinic(socket_close_timeout=0.5)
+    user = await clinic.user()
+    ws_url = clinic.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    before = server_connections(clinic)
+    async with aiohttp.ClientSession() as session:
+        sockets = []
+        for _ in range(5):
+            ws = await session.ws_connect(ws_url, autoclose=False, autoping=False)
+            assert (await ws.receive_str(timeout=10)).startswith("0{")
+            await ws.send_str("40" + json.dumps({"token": user["access_token"]}))
+            assert (await ws.receive_str(timeout=10)).startswith("40{")
+            await ws.send_str("1")  # Engine.IO close, then silence
+            sockets.append(ws)
+        assert server_connections(clinic) >= before + 5
+        await poll(lambda: server_connections(clinic) == before, within=30)
+        for ws in sockets:
+            frames = []
+            while True:
+                msg = await ws.receive(timeout=10)
+                frames.append(msg.type)
+                if msg.type in (WSMsgType.CLOSED, WSMsgType.ERROR):
+                    break
+            assert WSMsgType.CLOSE in frames  # it was asked to close first
+
+
+@pytest.mark.parametrize("declared", [2_000_000, 50_000_000])
+async def test_an_oversize_polling_post_is_refused_before_it_is_read(
+    clinic: Clinic, declared: int
+) -> None:
+    """413 at once, with only the headers and a little of the body sent; the connection is
+    closed (nothing left half-read) and so is the Engine.IO session."""
+    async with aiohttp.ClientSession() as session:
+        sid = await open_polling(session, clinic)
+    host, port = clinic.client.server.host, clinic.client.server.port
+    before = server_connections(clinic)
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(
+            (
+                f"POST {POLLING}&sid={sid} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                f"Content-Type: text/plain;charset=UTF-8\r\nContent-Length: {declared}\r\n\r\n"
+            ).encode()
+            + b"4" * 1000
+        )
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), 30)
+        assert status_line.split()[1] == b"413", status_line
+        rest = await asyncio.wait_for(reader.read(), 30)  # until the server closes
+        assert b"larger than the server accepts" in rest
+    finally:
+        writer.close()
+    await poll(lambda: server_connections(clinic) <= before, within=30)
+    async with aiohttp.ClientSession() as session:
+        assert await post(session, clinic, sid, "3") == 400  # the session is gone too
+
+
+async def test_a_large_polling_post_within_the_limit_is_read_whole(clinic: Clinic) -> None:
+    """A body that arrives in many TCP segments is read whole (not the first chunk only)."""
+    user = await clinic.user()
+    async with aiohttp.ClientSession() as session:
+        sid = await open_polling(session, clinic)
+        assert await post(session, clinic, sid, "40" + json.dumps({"token": user["access_token"]}))
+        async with session.get(f"{clinic.url}{POLLING}&sid={sid}") as response:
+            assert (await response.text()).startswith("40{")
+        big = '421["no:such:event",' + json.dumps({"x": "y" * 300_000}) + "]"
+        assert await post(session, clinic, sid, big) == 200
+        async with session.get(f"{clinic.url}{POLLING}&sid={sid}") as response:
+            ack = await response.text()
+        assert ack.startswith("431["), ack[:200]
+        # decoded whole: the event is answered (a cut body would not decode)
+        assert json.loads(ack[3:])[0]["error"]["code"] == "unknown_event"
+
+
+async def test_a_post_to_a_session_that_just_closed_is_a_400(clinic: Clinic) -> None:
+    async with aiohttp.ClientSession() as session:
+        sid = await open_polling(session, clinic)
+        assert await post(session, clinic, sid, "1") == 200  # Engine.IO close
+        assert await post(session, clinic, sid, "3") == 400
+        assert await post(session, clinic, sid, "3") == 400
