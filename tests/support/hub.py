@@ -45,11 +45,14 @@ class HubClient:
         *,
         namespace: str = "/",
         headers: dict[str, str] | None = None,
+        transports: list[str] | None = None,
     ) -> None:
         self.url = url
         self.token = token
         self.namespace = namespace
         self.headers = headers or {}
+        # ["websocket"], ["polling"], or ["polling", "websocket"] (polling, then upgraded)
+        self.transports = transports or ["websocket"]
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: list[tuple[str, Any]] = []
         self.disconnected = asyncio.Event()
@@ -70,7 +73,7 @@ class HubClient:
             self.url,
             auth=auth,
             headers=self.headers,
-            transports=["websocket"],
+            transports=self.transports,
             namespaces=[self.namespace],
             wait_timeout=10,
         )
@@ -180,6 +183,7 @@ class Clinic:
     clock: FakeClock
     accounts: Accounts
     sockets: list[HubClient] = field(default_factory=list)
+    transports: list[str] = field(default_factory=lambda: ["websocket"])  # of its clients
 
     @property
     def url(self) -> str:
@@ -224,6 +228,7 @@ class Clinic:
             token if token is not None else (user["access_token"] if user else None),
             namespace=namespace,
             headers=headers,
+            transports=self.transports,
         )
         self.sockets.append(hub_client)
         return await hub_client.connect()
@@ -246,6 +251,7 @@ class Clinic:
             token if token is not None else (user["access_token"] if user else None),
             namespace=namespace,
             headers=headers,
+            transports=self.transports,
         )
         if auth is not None:
             hub_client.raw_auth = auth
