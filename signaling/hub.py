@@ -178,6 +178,14 @@ class Connection:
     appointment_id: str | None = None  # the consultation this socket joined
     joins: int = 0  # how many times it joined one (tells a later join from the one seen)
     active: bool = False  # a client event since the last session check (activity)
+    # The consultation and room revision of the last ``consult:admitted`` this node delivered to
+    # the socket: from then on, this node's view of that room is at least that revision.
+    admitted: tuple[str, int] | None = None
+
+    def told_admitted_after(self, room: Room) -> bool:
+        """Whether this socket was told it is admitted at a revision newer than ``room``."""
+        told = self.admitted
+        return told is not None and told[0] == room.appointment_id and told[1] > room.rev
 
     @property
     def user_id(self) -> UserId:
@@ -412,6 +420,7 @@ class Hub:
         self.sio.on("disconnect", self._on_disconnect, namespace=MAIN)
         self.sio.on_events(functools.partial(self._dispatch, self._events), MAIN)
         self.sio.on_event_text(self._signal_text)
+        self.sio.manager.watch_deliveries({"consult:admitted"}, self._delivering)
         self.sio.on("connect", self._on_admin_connect, namespace=ADMIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=ADMIN)
         self.sio.on_events(functools.partial(self._dispatch, self._admin_events), ADMIN)
@@ -703,7 +712,7 @@ class Hub:
         started = time.perf_counter()
         raw = self._checked_signal(conn, received)
         room = self.consult.known_room_for(conn.sid, raw["appointment_id"])
-        if room is None:
+        if room is None or conn.told_admitted_after(room):
             return None
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
@@ -713,6 +722,23 @@ class Hub:
             return None
         self.metrics.relay_latency.observe(time.perf_counter() - started)
         return {"delivered": True}
+
+    def _delivering(self, event: str, sid: str, data: Any) -> None:
+        """This node is about to deliver ``consult:admitted`` to a socket of its own (whichever
+        node admitted it): from now on the node treats that socket as admitted. Its view of the
+        room is made at least as new as the admission (an older cached state is dropped, so the
+        next signal reads the room), whatever order its other messages arrive in."""
+        conn = self._sockets.get(sid)
+        room = data.get("room") if isinstance(data, dict) else None
+        if conn is None or not isinstance(room, dict):
+            return
+        appointment_id, rev = data.get("appointment_id"), room.get("rev")
+        if not isinstance(appointment_id, str) or type(rev) is not int:
+            return
+        conn.admitted = (appointment_id, rev)
+        registry = self.consult.registry
+        if isinstance(registry, RedisRoomRegistry):
+            registry.room_changed(appointment_id, rev)
 
     def _checked_signal(self, conn: Connection, received: Received) -> dict[str, Any]:
         """The signal's payload, once its size and its sender's consultation are checked."""
@@ -735,6 +761,12 @@ class Hub:
         raw = self._checked_signal(conn, received)
         appointment_id: str = raw["appointment_id"]
         room = await self.consult.room_for(conn.sid, appointment_id)
+        if conn.told_admitted_after(room):
+            stored = await self.consult.registry.get(appointment_id)
+            if stored is None or conn.told_admitted_after(stored):
+                # Only a state kept through an outage is older: not a refusal, a retry.
+                raise Unavailable("the consultation could not be read; try again")
+            room = stored
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
             return {"delivered": False}

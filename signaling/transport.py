@@ -636,9 +636,22 @@ class HubEngineServer(engineio.AsyncServer):  # type: ignore[misc]
             return self._bad_request()
 
 
+# Called as ``(event, sid, data)`` just before an event is delivered to a socket of this node.
+DeliveryWatcher = Callable[[str, str, Any], None]
+
+
 class _DirectEmit:
     """An emit to exactly one socket, without callbacks, sends its packet directly instead of
     through a task per recipient (python-socketio's general case is kept for the rest)."""
+
+    _watched: frozenset[str] = frozenset()
+    _watcher: DeliveryWatcher | None = None
+
+    def watch_deliveries(self, events: set[str], watcher: DeliveryWatcher) -> None:
+        """Call ``watcher(event, sid, data)`` before one of ``events``, emitted to one socket
+        (by this node or another), is delivered to that socket here."""
+        self._watched = frozenset(events)
+        self._watcher = watcher
 
     async def emit(
         self,
@@ -658,6 +671,8 @@ class _DirectEmit:
             eio_sid = manager.eio_sid_from_sid(target, namespace)
             socket = manager.server.eio.sockets.get(eio_sid) if eio_sid is not None else None
             if isinstance(socket, HubSocket) and manager.is_connected(target, namespace):
+                if event in self._watched and self._watcher is not None:
+                    self._watcher(event, target, data)
                 args = list(data) if isinstance(data, tuple) else [data] if data is not None else []
                 await socket.send_message(encode_event(namespace, event, args))
                 return
