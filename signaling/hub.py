@@ -712,7 +712,7 @@ class Hub:
         started = time.perf_counter()
         raw = self._checked_signal(conn, received)
         room = self.consult.known_room_for(conn.sid, raw["appointment_id"])
-        if room is None or conn.told_admitted_after(room):
+        if room is None or (conn.admitted is not None and conn.told_admitted_after(room)):
             return None
         sender, peer = room.relay_target(conn.sid)
         if peer is None or peer.sid is None:
