@@ -1,0 +1,66 @@
+"""Hostile but well-formed requests (issue 22): each gets a clear 4xx, never a 500."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from domain.users import Role
+from server.app import build_api
+from server.http.api import openapi_document
+from server.settings import HttpSettings, Settings
+from tests.conftest import Accounts, AppFactory, bearer
+
+Client = TestClient[web.Request, web.Application]
+
+DOCUMENT = openapi_document(build_api(), title="Telemed API", version="test")
+
+
+async def raw_request(client: Client, method: str, path: str, header: bytes) -> int:
+    """Send a request whose Authorization header carries raw bytes; the answer's status."""
+    assert client.server.host is not None
+    assert client.server.port is not None
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(
+            f"{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n".encode()
+            + b"Authorization: "
+            + header
+            + b"\r\nConnection: close\r\n\r\n"
+        )
+        await writer.drain()
+        status_line = await reader.readline()
+    finally:
+        writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_a_non_ascii_authorization_header_is_a_401_on_every_endpoint(
+    client: Client,
+) -> None:
+    headers = [b"Bearer \xff", b"Bearer abc.\xc3\xa9.def", b"Bearer \xe4\xb8\xad\x00x"]
+    for path, methods in DOCUMENT["paths"].items():
+        concrete = re.sub(r"\{[^}]+\}", "0123456789abcdef", path)
+        for method in methods:
+            for header in headers:
+                status = await raw_request(client, method.upper(), concrete, header)
+                assert status in (400, 401), (method, path, header, status)
+
+
+async def test_a_bearer_token_does_not_move_an_anonymous_endpoint_to_the_per_user_budget(
+    make_client: AppFactory, settings: Settings
+) -> None:
+    http = HttpSettings(rate_limit="1000/minute", rate_limit_anonymous="3/minute")
+    client = await make_client(settings.with_(http=http))
+    patient = await Accounts(client).create(Role.PATIENT)  # one anonymous request (login)
+    token = bearer(patient["access_token"])
+    body = {"email": "nobody@example.com", "password": "wrong-password-1"}
+    statuses = [
+        (await client.post("/api/v1/auth/login", json=body, headers=token)).status for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+    # The signed-in caller's own budget is untouched on the endpoints that need a sign-in.
+    assert (await client.get("/api/v1/me", headers=token)).status == 200
