@@ -23,7 +23,7 @@ from domain.reminders import MAX_DAYS, MAX_TIMES_PER_DAY, ReminderStatus
 from domain.users import Role, User
 from domain.vitals import SPECS, VitalType
 from server.http.pagination import MAX_LIMIT, PageQuery
-from server.http.types import Instant, UtcDateTime
+from server.http.types import Day, Instant, UtcDateTime
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -259,7 +259,7 @@ class ConditionIn(Strict):
         default=None, pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$", description="ICD-10"
     )
     status: ConditionStatus = ConditionStatus.ACTIVE
-    onset_date: date | None = None
+    onset_date: Day | None = None
 
 
 class ConditionOut(BaseModel):
@@ -306,7 +306,7 @@ class PrescriptionIn(Strict):
     timezone: str | None = Field(
         default=None, min_length=1, max_length=64, description="default: the patient's"
     )
-    start_date: date
+    start_date: Day
     days: int = Field(ge=1, le=MAX_DAYS)
 
     @field_validator("times")
