@@ -12,7 +12,7 @@ from domain.users import Role
 from server.app import build_api
 from server.http.api import openapi_document
 from server.settings import HttpSettings, Settings
-from tests.conftest import Accounts, AppFactory, bearer
+from tests.conftest import METRICS, Accounts, AppFactory, bearer
 
 Client = TestClient[web.Request, web.Application]
 
@@ -64,3 +64,20 @@ async def test_a_bearer_token_does_not_move_an_anonymous_endpoint_to_the_per_use
     assert statuses == [401, 401, 429]
     # The signed-in caller's own budget is untouched on the endpoints that need a sign-in.
     assert (await client.get("/api/v1/me", headers=token)).status == 200
+
+
+async def test_metrics_answer_only_the_scraper_holding_the_token(
+    make_client: AppFactory, settings: Settings
+) -> None:
+    closed = await make_client(settings.with_(http=HttpSettings()))
+    assert (await closed.get("/metrics")).status == 404
+    assert (await closed.get("/metrics", headers=METRICS)).status == 404
+
+    client = await make_client(settings)  # the test settings carry a metrics token
+    assert (await client.get("/metrics")).status == 401
+    assert (await client.get("/metrics", headers=bearer("not-the-token"))).status == 401
+    wrong_scheme = {"Authorization": METRICS["Authorization"].replace("Bearer", "Basic")}
+    assert (await client.get("/metrics", headers=wrong_scheme)).status == 401
+    scraped = await client.get("/metrics", headers=METRICS)
+    assert scraped.status == 200
+    assert "telemed_http_requests_total" in await scraped.text()
