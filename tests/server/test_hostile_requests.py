@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -12,7 +13,7 @@ from domain.users import Role
 from server.app import build_api
 from server.http.api import openapi_document
 from server.settings import HttpSettings, Settings
-from tests.conftest import METRICS, Accounts, AppFactory, bearer
+from tests.conftest import METRICS, STRONG_PASSWORD, Accounts, AppFactory, bearer
 
 Client = TestClient[web.Request, web.Application]
 
@@ -81,3 +82,33 @@ async def test_metrics_answer_only_the_scraper_holding_the_token(
     scraped = await client.get("/metrics", headers=METRICS)
     assert scraped.status == 200
     assert "telemed_http_requests_total" in await scraped.text()
+
+
+async def test_behind_the_trusted_proxy_https_gets_hsts_and_a_secure_device_cookie(
+    make_client: AppFactory, settings: Settings
+) -> None:
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.5"}
+
+    async def sign_in(client: Client, email: str) -> Any:
+        client.session.cookie_jar.clear()
+        body = {"email": email, "password": STRONG_PASSWORD}
+        return await client.post("/api/v1/auth/login", json=body, headers=forwarded)
+
+    for proxies, trusted in ((["127.0.0.1/32"], True), (["192.0.2.0/24"], False), ([], False)):
+        http = HttpSettings(trusted_proxies=proxies, rate_limit_anonymous="1000/minute")
+        client = await make_client(settings.with_(http=http))
+        patient = await Accounts(client).create(Role.PATIENT)
+        response = await sign_in(client, patient["email"])
+        assert response.status == 200
+        cookie = response.headers["Set-Cookie"]
+        hsts = response.headers.get("Strict-Transport-Security")
+        page = await client.get("/healthz", headers=forwarded)
+        if trusted:
+            assert "Secure" in cookie
+            assert hsts is not None
+            assert "max-age=" in hsts
+            assert "Strict-Transport-Security" in page.headers
+        else:  # the header of a peer that is not the trusted proxy is anybody's
+            assert "Secure" not in cookie
+            assert hsts is None
+            assert "Strict-Transport-Security" not in page.headers
