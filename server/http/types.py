@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, PlainSerializer, WithJsonSchema
 
 from domain.clock import iso_z
+from domain.text import text_problem
 
 # Every time the API returns: ISO 8601 in UTC with a ``Z``, millisecond precision.
 UtcDateTime = Annotated[
@@ -48,3 +49,23 @@ def day_in_range(value: date) -> date:
 
 # Every calendar date the API accepts (``2026-03-02``), within the same years.
 Day = Annotated[date, AfterValidator(day_in_range)]
+
+
+def _line(value: str) -> str:
+    problem = text_problem(value, multiline=False)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _lines(value: str) -> str:
+    problem = text_problem(value, multiline=True)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# Text shown to another person (:mod:`domain.text`): one line (names, specialties, drugs)...
+DisplayLine = Annotated[str, AfterValidator(_line)]
+# ...or free text that may have lines and tabs (a reason, a note).
+DisplayText = Annotated[str, AfterValidator(_lines)]

@@ -112,3 +112,49 @@ async def test_behind_the_trusted_proxy_https_gets_hsts_and_a_secure_device_cook
             assert "Secure" not in cookie
             assert hsts is None
             assert "Strict-Transport-Security" not in page.headers
+
+
+async def test_display_text_with_spoofing_characters_is_422_naming_the_field(
+    client: Client,
+) -> None:
+    accounts = Accounts(client)
+    admin = await accounts.create(Role.ADMIN)
+    patient = await accounts.create(Role.PATIENT)
+    doctor = await accounts.create(Role.DOCTOR)
+    for char in ("\x00", "\x1b[31m", "\u202e", "\u2067", "\u200b"):
+        register = {
+            "email": "new-patient@example.com",
+            "password": STRONG_PASSWORD,
+            "name": f"Dr{char} Wang",
+        }
+        response = await client.post("/api/v1/auth/register", json=register)
+        await field_refused(response, "name")
+        new_doctor = {
+            **register,
+            "name": "Dr Wang",
+            "role": "doctor",
+            "specialty": f"Cardio{char}logy",
+        }
+        response = await client.post(
+            "/api/v1/admin/users", json=new_doctor, headers=bearer(admin["access_token"])
+        )
+        await field_refused(response, "specialty")
+        booking = {
+            "doctor_id": doctor["id"],
+            "start": "2030-01-07T09:00:00Z",
+            "kind": "video",
+            "reason": f"pain{char}",
+        }
+        response = await client.post(
+            "/api/v1/appointments", json=booking, headers=bearer(patient["access_token"])
+        )
+        await field_refused(response, "reason")
+    # A real name in any script is welcome.
+    fine = {"email": "wang@example.com", "password": STRONG_PASSWORD, "name": "王小明 Zoë"}
+    assert (await client.post("/api/v1/auth/register", json=fine)).status == 201
+
+
+async def field_refused(response: Any, field: str) -> None:
+    assert response.status == 422, await response.text()
+    body = await response.json()
+    assert [error["field"] for error in body["errors"]] == [field], body
