@@ -223,6 +223,9 @@ class ConsultSettings(_Section):
     socket_connect_limit: str = "120/minute"
     # A socket with more unsent outgoing data than this (checked every hub tick) is dropped.
     socket_send_buffer: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+    # Upcoming (booked or waiting) appointments one patient may hold: with one doctor, in all.
+    max_bookings_per_doctor: int = Field(default=5, ge=1, le=1000)
+    max_bookings: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("socket_connect_limit")
     @classmethod
