@@ -12,6 +12,10 @@ from datetime import datetime
 from domain.ids import AppointmentId, MessageId, UserId
 from domain.users import Role
 
+# A message's sequence number is stored as a BSON int64: a client's ``after_seq`` above it
+# names no message and is refused (it would not even reach the database).
+MAX_SEQ = 2**63 - 1
+
 
 @dataclass(frozen=True, slots=True)
 class Sender:

@@ -20,7 +20,7 @@ from domain.consultation import JoinWindow
 from media.ice import IceProvider
 from server import keys, ops
 from server.appointments import routes as appointment_routes
-from server.appointments.service import AppointmentService
+from server.appointments.service import AppointmentService, BookingLimits
 from server.audit import routes as audit_routes
 from server.audit.recorder import Auditor
 from server.auth import routes as auth_routes
@@ -158,7 +158,14 @@ def create_app(
             app[keys.ACCOUNTS] = accounts
             app[keys.AUTHENTICATOR] = accounts.authenticate
             app[keys.AUDITOR] = Auditor(db.repos.audit, clock=clock)
-            app[keys.APPOINTMENTS] = AppointmentService(db.repos, clock=clock)
+            app[keys.APPOINTMENTS] = AppointmentService(
+                db.repos,
+                clock=clock,
+                limits=BookingLimits(
+                    per_doctor=settings.consult.max_bookings_per_doctor,
+                    total=settings.consult.max_bookings,
+                ),
+            )
             app[keys.RECORDS] = RecordService(db.repos, clock=clock)
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             app[keys.RECORDINGS] = RecordingService(

@@ -62,3 +62,5 @@ RECORDINGS: web.AppKey[RecordingService] = web.AppKey("recordings")
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")
 CLIENT_IP: web.RequestKey[str] = web.RequestKey("client_ip")
 PRINCIPAL: web.RequestKey[Principal] = web.RequestKey("principal")
+# Whether the client reached us over HTTPS (directly, or through a trusted proxy that says so).
+SECURE: web.RequestKey[bool] = web.RequestKey("secure")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -45,6 +46,17 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
+    """Prometheus metrics, for the scraper holding ``TELEMED_METRICS_TOKEN`` alone: live room
+    and waiting counts are nobody else's business. Without a token set, 404 to everyone."""
+    token = request.app[keys.SETTINGS].http.metrics_token
+    if token is None:
+        raise web.HTTPNotFound()
+    scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+    expected = token.encode("utf-8", "surrogatepass")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        sent.strip().encode("utf-8", "surrogatepass"), expected
+    ):
+        raise web.HTTPUnauthorized(headers={"WWW-Authenticate": "Bearer"})
     body = request.app[keys.METRICS].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 

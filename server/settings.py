@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from pydantic import (
     AnyUrl,
@@ -54,6 +55,8 @@ class HttpSettings(_Section):
     # REST request limits ("limits" notation): per signed-in user, and per address when anonymous.
     rate_limit: str = "600/minute"
     rate_limit_anonymous: str = "120/minute"
+    # The bearer token a Prometheus scraper sends to GET /metrics; without one, /metrics is 404.
+    metrics_token: str | None = Field(default=None, min_length=16, max_length=256)
 
     @field_validator("rate_limit", "rate_limit_anonymous")
     @classmethod
@@ -78,12 +81,40 @@ class HttpSettings(_Section):
         return [origin.rstrip("/") for origin in value]
 
 
+def database_in_url(url: Any) -> str | None:
+    """The database a MongoDB URL's path names (``mongodb://h1,h2/clinic?replicaSet=rs``)."""
+    if not isinstance(url, str) or "://" not in url:
+        return None
+    rest = url.split("://", 1)[1].split("?", 1)[0]
+    _, slash, path = rest.partition("/")
+    name = unquote(path) if slash else ""
+    return name or None
+
+
 class DatabaseSettings(_Section):
     mongodb_url: str | None = None
     mongodb_database: str = Field(default="telemed", pattern=r"^[A-Za-z0-9_-]{1,63}$")
     mongodb_timeout_ms: int = Field(default=5000, ge=100)
     # How long the embedded SecantusDB may take to answer its first ping.
     embedded_start_timeout: float = Field(default=60.0, gt=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_from_url(cls, data: Any) -> Any:
+        """The database the URL's path names (``mongodb://host/clinic``) is the one used; a
+        ``mongodb_database`` given too must name the same one (else the settings are refused)."""
+        if not isinstance(data, dict):
+            return data
+        named = database_in_url(data.get("mongodb_url"))
+        explicit = data.get("mongodb_database")
+        if named is None:
+            return data
+        if explicit is not None and explicit != named:
+            raise ValueError(
+                f"TELEMED_MONGODB_URL names the database {named!r} but "
+                f"TELEMED_MONGODB_DATABASE is {explicit!r}; give one, or the same in both"
+            )
+        return {**data, "mongodb_database": named}
 
     @field_validator("mongodb_url")
     @classmethod
@@ -196,6 +227,9 @@ class ConsultSettings(_Section):
     # closed, and a WebSocket's closing handshake may take before its connection is cut.
     socket_connect_timeout: float = Field(default=20.0, gt=0, le=600)
     socket_close_timeout: float = Field(default=5.0, gt=0, le=60)
+    # Upcoming (booked or waiting) appointments one patient may hold: with one doctor, in all.
+    max_bookings_per_doctor: int = Field(default=5, ge=1, le=1000)
+    max_bookings: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("socket_connect_limit")
     @classmethod

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from chat.models import Timestamp
 from domain.appointments import AppointmentStatus
+from domain.chat import MAX_SEQ
 from domain.consultation import Room, SeatState
 from domain.users import Role
 from signaling.sdp import MAX_MEDIA_SECTIONS, candidate_problem, sdp_problem
@@ -158,7 +159,7 @@ class ChatSendIn(Payload):
 
 class ChatHistoryIn(Payload):
     appointment_id: AppointmentRef
-    after_seq: int = Field(default=0, ge=0)
+    after_seq: int = Field(default=0, ge=0, le=MAX_SEQ)
     limit: int = Field(default=100, ge=1, le=500)
 
 

@@ -176,6 +176,24 @@ class AppointmentRepository:
             self._c, query, sort_field="start", after=after, limit=limit, convert=to_appointment
         )
 
+    async def count_upcoming(
+        self, patient_id: str, now: datetime, *, doctor_id: str | None = None
+    ) -> int:
+        """The patient's booked (or waiting) appointments that have not ended by ``now``,
+        with one doctor or with all."""
+        query: Document = {
+            "patient_id": patient_id,
+            "status": {"$in": [AppointmentStatus.BOOKED.value, AppointmentStatus.WAITING.value]},
+            "end": {"$gt": now},
+        }
+        if doctor_id is not None:
+            query["doctor_id"] = doctor_id
+        return await self._c.count_documents(query)
+
+    async def withdraw(self, appointment_id: str) -> None:
+        """Remove a booking that was refused just after it was made (see the booking limit)."""
+        await self._c.delete_one({"_id": appointment_id})
+
     async def busy_between(
         self, doctor_id: str, start: datetime, end: datetime
     ) -> list[Appointment]:

@@ -29,6 +29,21 @@ class LoginFailureRepository:
             [{"_id": new_id(), "key": key, "at": now, "expires_at": now + window} for key in keys]
         )
 
+    async def reserve(self, keys: list[str], now: datetime, window: timedelta) -> list[str]:
+        """Record one attempt under each key before it is checked (see the throttle); returns
+        the ids, to :meth:`release` them when the attempt does not count as a failure."""
+        ids = [new_id() for _ in keys]
+        await self._c.insert_many(
+            [
+                {"_id": id_, "key": key, "at": now, "expires_at": now + window}
+                for id_, key in zip(ids, keys, strict=True)
+            ]
+        )
+        return ids
+
+    async def release(self, ids: list[str]) -> None:
+        await self._c.delete_many({"_id": {"$in": ids}})
+
     async def recent(self, key: str, since: datetime, limit: int) -> list[datetime]:
         """Times of the key's failures since ``since``, newest first, at most ``limit``."""
         cursor = (

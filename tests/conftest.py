@@ -82,12 +82,21 @@ def db_name(mongo_url: str) -> Iterator[str]:
         client.close()
 
 
+METRICS_TOKEN = "test-metrics-token-0123456789"
+# The headers a Prometheus scraper sends to GET /metrics (the token of make_settings).
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def make_settings(
     mongo_url: str, db_name: str, data_dir: Path, *, redis_url: str | None = None, **auth: Any
 ) -> Settings:
     return Settings(
         core=CoreSettings(env=Environment.TEST, data_dir=data_dir, log_level="WARNING"),
-        http=HttpSettings(rate_limit="100000/minute", rate_limit_anonymous="100000/minute"),
+        http=HttpSettings(
+            rate_limit="100000/minute",
+            rate_limit_anonymous="100000/minute",
+            metrics_token=METRICS_TOKEN,
+        ),
         database=DatabaseSettings(mongodb_url=mongo_url, mongodb_database=db_name),
         redis=RedisSettings(redis_url=redis_url),
         auth=AuthSettings(jwt_secret=TEST_SECRET, **auth),

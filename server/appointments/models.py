@@ -8,7 +8,7 @@ from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.availability import END_OF_DAY, MAX_SLOT_MINUTES, MAX_WINDOWS, MIN_SLOT_MINUTES
 from server.appointments.service import AppointmentView
 from server.http.pagination import MAX_LIMIT, PageQuery
-from server.http.types import Instant, UtcDateTime
+from server.http.types import DisplayText, Instant, UtcDateTime
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 HHMM_OR_END = r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"
@@ -89,11 +89,11 @@ class BookIn(Strict):
     doctor_id: str = ID
     start: Instant
     kind: AppointmentKind
-    reason: str = Field(default="", max_length=1000)
+    reason: DisplayText = Field(default="", max_length=1000)
 
 
 class CancelIn(Strict):
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: DisplayText | None = Field(default=None, max_length=1000)
 
 
 class AppointmentsQuery(PageQuery):

@@ -45,10 +45,22 @@ class SlotPage:
     next_start: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class BookingLimits:
+    """How many upcoming (booked or waiting) appointments one patient may hold: with one
+    doctor, and in all. Without a bound one patient could book every slot of a doctor."""
+
+    per_doctor: int = 5
+    total: int = 10
+
+
 class AppointmentService:
-    def __init__(self, repos: Repositories, *, clock: Clock) -> None:
+    def __init__(
+        self, repos: Repositories, *, clock: Clock, limits: BookingLimits | None = None
+    ) -> None:
         self._repos = repos
         self._clock = clock
+        self._limits = limits or BookingLimits()
 
     # ------------------------------------------------------------------ doctors
 
@@ -157,7 +169,29 @@ class AppointmentService:
             reason=reason,
             now=now,
         )
+        await self._within_limits(appointment)
         return await self._view(principal, appointment)
+
+    async def _within_limits(self, appointment: Appointment) -> None:
+        """Count the patient's upcoming bookings *after* inserting this one, and withdraw it
+        when over a limit: each insert is visible to every later count, so concurrent bookings
+        cannot all pass a check made before any of them exists (at the boundary both may be
+        refused; never more than the limit kept)."""
+        now = self._clock()
+        repo = self._repos.appointments
+        patient = appointment.patient_id
+        checks = (
+            (self._limits.per_doctor, appointment.doctor_id, "with this doctor"),
+            (self._limits.total, None, "in all"),
+        )
+        for limit, doctor_id, scope in checks:
+            if await repo.count_upcoming(patient, now, doctor_id=doctor_id) > limit:
+                await repo.withdraw(appointment.id)
+                raise Conflict(
+                    f"you already have {limit} upcoming appointments {scope}; "
+                    "cancel one to book another",
+                    details={"reason": "booking_limit"},
+                )
 
     async def list_appointments(
         self,

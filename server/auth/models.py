@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from domain.users import Role, User
+from server.http.types import DisplayLine
 
 
 class Strict(BaseModel):
@@ -16,7 +17,7 @@ class Strict(BaseModel):
 class RegisterIn(Strict):
     email: EmailStr = Field(max_length=254)
     password: str = Field(min_length=1, max_length=256, json_schema_extra={"format": "password"})
-    name: str = Field(min_length=1, max_length=120)
+    name: DisplayLine = Field(min_length=1, max_length=120)
 
 
 class LoginIn(Strict):
@@ -36,7 +37,7 @@ class LogoutIn(Strict):
 
 class CreateUserIn(RegisterIn):
     role: Role
-    specialty: str | None = Field(default=None, min_length=1, max_length=80)
+    specialty: DisplayLine | None = Field(default=None, min_length=1, max_length=80)
 
 
 class UserOut(BaseModel):

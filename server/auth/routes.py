@@ -19,6 +19,7 @@ from server.auth.models import (
 from server.auth.service import DEVICE_TOKEN_TTL, IssuedTokens, RefreshTokenReused
 from server.http.api import Api, Call
 from server.http.json import dumps
+from server.http.middleware import is_secure
 
 api = Api()
 
@@ -78,7 +79,7 @@ async def login(call: Call) -> web.Response:
             path="/api/v1/auth/login",
             httponly=True,
             samesite="Strict",
-            secure=call.request.secure,
+            secure=is_secure(call.request),
         )
     return response
 

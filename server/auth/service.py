@@ -148,15 +148,14 @@ class AccountService:
         else:
             account_key = LoginThrottle.account_key(email)
         keys = [address_key, account_key]
-        await self._throttle.check(keys)
+        reservation = await self._throttle.attempt(keys)
 
         ok = await self._passwords.verify(user.password_hash if user else None, password)
-        if not ok or user is None:
-            await self._throttle.failed(keys)
+        if not ok or user is None:  # the reserved attempt stays recorded as a failure
             log.info("login_failed", email_known=user is not None, client_ip=client_ip)
             raise Unauthorized("wrong email or password")
 
-        await self._throttle.succeeded([account_key])
+        await self._throttle.succeeded(reservation, [account_key])
         if self._passwords.needs_rehash(user.password_hash):
             await self._repos.users.set_password_hash(user.id, await self._passwords.hash(password))
         session = await self._repos.sessions.create(

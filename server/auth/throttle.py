@@ -6,7 +6,9 @@
   (OWASP "device cookies") and is counted on its own, so an attacker hammering someone's
   account from elsewhere cannot lock the real user out.
 
-Failures live in MongoDB, so every server process enforces the same counts.
+Failures live in MongoDB, so every server process enforces the same counts; an attempt is
+recorded before its password is checked (:meth:`LoginThrottle.attempt`), so concurrent
+attempts cannot outrun the count.
 """
 
 from __future__ import annotations
@@ -44,21 +46,28 @@ class LoginThrottle:
     def device_key(user_id: str, device_id: str) -> str:
         return f"device:{user_id}:{device_id}"
 
-    async def check(self, keys: list[str]) -> None:
-        """Raise :class:`RateLimited` if any key has reached its limit."""
+    async def attempt(self, keys: list[str]) -> list[str]:
+        """Reserve one attempt under every key, then check the counts: one atomic step, so
+        concurrent attempts cannot all pass a check made before any of them is recorded. Each
+        insert is visible to every later count, whichever process makes it, so at most
+        ``max_failures`` attempts in the window get through. Raises :class:`RateLimited` (and
+        releases the reservation: a refused attempt is not a failure) past the limit. Returns
+        the reservation, for :meth:`succeeded`; a failure simply keeps it."""
         now = self._clock()
+        reservation = await self._failures.reserve(keys, now, self._window)
         since = now - self._window
         for key in keys:
-            recent = await self._failures.recent(key, since, self._max)
-            if len(recent) >= self._max:
-                oldest_counted = recent[self._max - 1]
+            recent = await self._failures.recent(key, since, self._max + 1)
+            if len(recent) > self._max:
+                await self._failures.release(reservation)
+                oldest_counted = recent[self._max]
                 retry = (oldest_counted + self._window - now).total_seconds()
                 raise RateLimited(
                     "too many failed sign-ins; try again later", retry_after=max(retry, 1.0)
                 )
+        return reservation
 
-    async def failed(self, keys: list[str]) -> None:
-        await self._failures.record(keys, self._clock(), self._window)
-
-    async def succeeded(self, keys: list[str]) -> None:
-        await self._failures.clear(keys)
+    async def succeeded(self, reservation: list[str], clear: list[str]) -> None:
+        """The attempt was right: it is no failure, and the ``clear`` keys start afresh."""
+        await self._failures.release(reservation)
+        await self._failures.clear(clear)

@@ -60,7 +60,9 @@ class IssuedTicket:
 
 
 def hash_refresh_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    # surrogatepass: a JSON body may carry a lone surrogate (\\udcff); it names no token,
+    # and hashing it must not fail.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def new_refresh_token() -> str:
@@ -193,6 +195,8 @@ class TokenService:
         )
 
     def _decode(self, token: str, typ: str, audience: str) -> dict[str, Any]:
+        if not token.isascii():  # a JWT is ASCII; anything else (a stray byte) is not one
+            raise Unauthorized("invalid token")
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM or header.get("typ") != typ:

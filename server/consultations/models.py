@@ -5,13 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from chat.models import MessageOut, MessagesOut, Timestamp
+from domain.chat import MAX_SEQ
 from signaling.models import RoomsOut, RoomSummary, RoomView
 
 
 class MessagesQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    after_seq: int = Field(default=0, ge=0, description="only messages after this seq")
+    after_seq: int = Field(default=0, ge=0, le=MAX_SEQ, description="only messages after this seq")
     limit: int = Field(default=100, ge=1, le=500)
 
 

@@ -267,8 +267,11 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
         principal = await authenticate(request)
         if endpoint.ticket is not None:
             principal = await redeem_ticket(request, endpoint.ticket, principal)
+        # An endpoint open to anonymous callers (register, sign in...) always counts per
+        # address: a bearer token sent along must not move it to a per-user budget.
+        counted_as = principal.user_id if principal is not None and endpoint.auth else None
         await request.app[keys.RATE_LIMITER].check_request(
-            principal.user_id if principal else None, str(request.get(keys.CLIENT_IP))
+            counted_as, str(request.get(keys.CLIENT_IP))
         )
         if endpoint.auth:
             if principal is None:

@@ -40,19 +40,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def _trusted(addr: str, trusted_proxies: list[str]) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
+
+
 def client_ip(request: web.Request, trusted_proxies: list[str]) -> str:
     """The peer address, or the first untrusted hop of X-Forwarded-For behind a trusted proxy."""
     remote = request.remote or "unknown"
     if not trusted_proxies:
         return remote
-    networks = [ipaddress.ip_network(p, strict=False) for p in trusted_proxies]
 
     def trusted(addr: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(addr)
-        except ValueError:
-            return False
-        return any(ip in net for net in networks)
+        return _trusted(addr, trusted_proxies)
 
     if not trusted(remote):
         return remote
@@ -63,12 +66,32 @@ def client_ip(request: web.Request, trusted_proxies: list[str]) -> str:
     return remote
 
 
+def forwarded_https(request: web.Request, trusted_proxies: list[str]) -> bool:
+    """Whether the client's own connection is HTTPS: this one is, or the peer is a trusted proxy
+    whose ``X-Forwarded-Proto`` (its own, the last value) says ``https``. The header of any
+    other peer is ignored: anyone can send it."""
+    if request.secure:
+        return True
+    if not trusted_proxies or not _trusted(request.remote or "", trusted_proxies):
+        return False
+    values = [v.strip().lower() for v in request.headers.getall("X-Forwarded-Proto", [])]
+    hops = [hop.strip() for value in values for hop in value.split(",")]
+    return bool(hops) and hops[-1] == "https"
+
+
+def is_secure(request: web.Request) -> bool:
+    """:func:`forwarded_https`, as decided for this request (HSTS, ``Secure`` cookies)."""
+    return bool(request.get(keys.SECURE, request.secure))
+
+
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     incoming = request.headers.get("X-Request-ID", "")
     request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(8)
     request[keys.REQUEST_ID] = request_id
-    request[keys.CLIENT_IP] = client_ip(request, request.app[keys.SETTINGS].http.trusted_proxies)
+    trusted_proxies = request.app[keys.SETTINGS].http.trusted_proxies
+    request[keys.CLIENT_IP] = client_ip(request, trusted_proxies)
+    request[keys.SECURE] = forwarded_https(request, trusted_proxies)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     response = await handler(request)
@@ -151,5 +174,5 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers["Server"] = "telemed"
     if request.path.startswith("/api/"):
         headers.setdefault("Cache-Control", "no-store")
-    if request.secure:
+    if is_secure(request):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.errors import InvalidInput
 from server.http.problems import FieldError
+from server.http.types import in_range
 from storage.paging import After
 
 DEFAULT_LIMIT = 50
@@ -78,6 +79,7 @@ def decode_cursor(scope: str, cursor: str | None) -> After | None:
             moment = datetime.fromisoformat(value)
             if moment.tzinfo is None:
                 raise ValueError(value)
+            in_range(moment)
             return After(value=moment, id=ident)
         if kind == "s" and isinstance(value, str):
             return After(value=value, id=ident)

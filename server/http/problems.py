@@ -95,7 +95,7 @@ def from_domain_error(exc: DomainError, request_id: str | None) -> web.Response:
         request_id=request_id,
         errors=errors,
         headers=headers,
-        reason=reason if exc.status == 401 and isinstance(reason, str) else None,
+        reason=reason if exc.status in (401, 409) and isinstance(reason, str) else None,
     )
 
 

@@ -23,7 +23,7 @@ from domain.reminders import MAX_DAYS, MAX_TIMES_PER_DAY, ReminderStatus
 from domain.users import Role, User
 from domain.vitals import SPECS, VitalType
 from server.http.pagination import MAX_LIMIT, PageQuery
-from server.http.types import Instant, UtcDateTime
+from server.http.types import Day, DisplayLine, DisplayText, Instant, UtcDateTime
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
@@ -65,7 +65,7 @@ class RangeQuery(PageQuery):
 
 class NoteIn(Strict):
     appointment_id: str = Field(min_length=1, max_length=64)
-    text: str = Field(min_length=1, max_length=20_000)
+    text: DisplayText = Field(min_length=1, max_length=20_000)
 
 
 class NoteOut(BaseModel):
@@ -217,8 +217,8 @@ class VitalsPage(BaseModel):
 
 
 class AllergyIn(Strict):
-    substance: str = Field(min_length=1, max_length=200)
-    reaction: str | None = Field(default=None, min_length=1, max_length=500)
+    substance: DisplayLine = Field(min_length=1, max_length=200)
+    reaction: DisplayText | None = Field(default=None, min_length=1, max_length=500)
     severity: Severity | None = None
 
 
@@ -254,12 +254,12 @@ class AllergiesPage(BaseModel):
 
 
 class ConditionIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: DisplayLine = Field(min_length=1, max_length=200)
     code: str | None = Field(
         default=None, pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$", description="ICD-10"
     )
     status: ConditionStatus = ConditionStatus.ACTIVE
-    onset_date: date | None = None
+    onset_date: Day | None = None
 
 
 class ConditionOut(BaseModel):
@@ -300,13 +300,13 @@ class ConditionsPage(BaseModel):
 
 class PrescriptionIn(Strict):
     appointment_id: str = Field(min_length=1, max_length=64)
-    drug: str = Field(min_length=1, max_length=200)
-    dose: str = Field(min_length=1, max_length=200)
+    drug: DisplayLine = Field(min_length=1, max_length=200)
+    dose: DisplayLine = Field(min_length=1, max_length=200)
     times: list[str] = Field(min_length=1, max_length=MAX_TIMES_PER_DAY, examples=[["08:00"]])
     timezone: str | None = Field(
         default=None, min_length=1, max_length=64, description="default: the patient's"
     )
-    start_date: date
+    start_date: Day
     days: int = Field(ge=1, le=MAX_DAYS)
 
     @field_validator("times")

@@ -15,7 +15,7 @@ from media.peer import GeneratedPeer
 from media.tracks import dominant_frequency
 from server import keys
 from server.settings import MediaSettings, Settings
-from tests.conftest import Accounts, AppFactory, bearer
+from tests.conftest import METRICS, Accounts, AppFactory, bearer
 from tests.support.rtc import (
     connected,
     offer_precall,
@@ -76,7 +76,7 @@ async def test_the_echo_comes_back_and_is_measured(
     assert dominant_frequency(list(peer.received.recent_audio)) == pytest.approx(440, abs=10)
 
     assert open_peers(client) == 1
-    metrics = await (await client.get("/metrics")).text()
+    metrics = await (await client.get("/metrics", headers=METRICS)).text()
     assert "telemed_precall_peers 1.0" in metrics
 
     report = await wait_for_report(client, token, check_id, lambda r: r["complete"])

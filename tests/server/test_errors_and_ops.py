@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from server.settings import DatabaseSettings, HttpSettings, Settings
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import Accounts, AppFactory, bearer
+from tests.conftest import METRICS, Accounts, AppFactory, bearer
 
 Client = TestClient[web.Request, web.Application]
 
@@ -109,7 +109,7 @@ async def test_healthz_readyz_metrics(client: Client) -> None:
     assert ready.status == 200
     assert (await ready.json())["checks"] == {"mongodb": "ok"}
     await client.get("/api/v1/me")
-    text = await (await client.get("/metrics")).text()
+    text = await (await client.get("/metrics", headers=METRICS)).text()
     assert 'telemed_http_requests_total{method="GET",route="/api/v1/me",status="401"}' in text
     assert "telemed_http_request_duration_seconds_bucket" in text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -104,3 +105,37 @@ async def test_the_device_cookie_is_set_httponly(client: Client, accounts: Accou
     assert cookie["httponly"]
     assert cookie["samesite"] == "Strict"
     assert cookie["path"] == "/api/v1/auth/login"
+
+
+async def test_concurrent_wrong_passwords_from_one_address_cannot_outrun_the_throttle(
+    make_client: AppFactory, settings: Settings
+) -> None:
+    clock = FakeClock()
+    client = await behind_proxy(make_client, settings, clock)
+    await Accounts(client).create(Role.PATIENT)
+    attempts = 30
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                "/api/v1/auth/login",
+                json={"email": f"nobody{n}@example.com", "password": "wrong-password-1"},
+                headers={"X-Forwarded-For": "198.51.100.77"},
+            )
+            for n in range(attempts)
+        )
+    )
+    statuses = sorted(r.status for r in responses)
+    checked = statuses.count(401)
+    limit = settings.auth.login_max_failures
+    # The check and the recording are one step: no more passwords are checked than the limit.
+    assert checked <= limit
+    assert statuses.count(429) == attempts - checked
+    # Attempts refused at the boundary do not count: the address may use what is left of
+    # its budget, and no more.
+    while True:
+        after = await login(client, "nobody@example.com", "wrong-password-1", "198.51.100.77")
+        if after.status == 429:
+            break
+        assert after.status == 401
+        checked += 1
+        assert checked <= limit

@@ -45,6 +45,7 @@ from domain.users import Principal, Role
 from server import keys
 from server.app import build_api, create_app
 from server.http.api import openapi_document
+from server.settings import ConsultSettings
 from storage.embedded import free_port
 from tests.conftest import FAST_PASSWORDS, STRONG_PASSWORD, make_settings
 from tests.support.live import ThreadLoop
@@ -90,7 +91,10 @@ class LiveServer:
 def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     db_name = "fuzz_" + uuid.uuid4().hex[:12]
     data_dir: Path = tmp_path_factory.mktemp("fuzz")
-    settings = make_settings(mongo_url, db_name, data_dir)
+    # One patient books over and over here: the booking limits have their own tests.
+    settings = make_settings(mongo_url, db_name, data_dir).with_(
+        consult=ConsultSettings(max_bookings_per_doctor=1000, max_bookings=1000)
+    )
     app = create_app(settings, passwords=FAST_PASSWORDS)
     runner = web.AppRunner(app, access_log=None)
     port = free_port()

@@ -10,7 +10,7 @@ from typing import Any
 from domain.appointments import AppointmentStatus
 from domain.users import Role
 from server import keys
-from tests.conftest import bearer
+from tests.conftest import METRICS, bearer
 from tests.support.hub import Clinic, in_call, joined
 
 SUMMARY_FIELDS = {
@@ -126,7 +126,7 @@ async def test_hub_metrics(clinic: Clinic) -> None:
     appointment = await clinic.appointment(patient, doctor)
 
     async def scrape() -> str:
-        return await (await clinic.client.get("/metrics")).text()
+        return await (await clinic.client.get("/metrics", headers=METRICS)).text()
 
     async def eventually(check: Any) -> str:
         for _ in range(200):  # the gauges refresh on the hub's tick (50 ms in these tests)

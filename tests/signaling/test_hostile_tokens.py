@@ -145,3 +145,19 @@ def test_token_lifetime_is_short() -> None:
     from server.settings import AuthSettings
 
     assert timedelta(seconds=AuthSettings().access_token_ttl) <= timedelta(minutes=15)
+
+
+@pytest.mark.parametrize("token", ["eyJ.\u00ff.x", "王.王.王", "abc\x00.def.ghi", "é"])
+async def test_a_token_that_is_not_ascii_is_unauthorized_at_the_socket_doors(
+    clinic: Clinic, token: str
+) -> None:
+    """A token with a character outside ASCII is an invalid token, not a crash: refused at
+    the handshake and by ``auth:refresh``, and the victim's socket keeps working."""
+    victim = await clinic.user()
+    error = await clinic.refused(token=token)
+    assert error["data"]["code"] == "unauthorized"
+    socket = await clinic.connect(victim)
+    ack = await socket.call("auth:refresh", {"token": token})
+    assert ack["error"]["code"] == "unauthorized"
+    history = await socket.call("chat:history", {"appointment_id": "f" * 24})
+    assert history["error"]["code"] == "not_found"

@@ -28,7 +28,7 @@ from server import keys
 from server.media import recordings_dir
 from server.settings import MediaSettings, RedisSettings, Settings
 from tests.clock import FakeClock
-from tests.conftest import bearer
+from tests.conftest import METRICS, bearer
 from tests.signaling.conftest import ClinicFactory
 from tests.support.hub import Clinic, HubClient, error_code, in_call, joined
 from tests.support.rtc import small_peer, wait_until
@@ -158,7 +158,7 @@ async def test_both_consent_record_and_a_withdrawal_stops_it_at_once(clinic: Cli
             on = await state(socket, recording=True)
             assert on["recording_id"] == recording_id
             assert on["consents"] == {"doctor": True, "patient": True}
-        metrics = await (await clinic.client.get("/metrics")).text()
+        metrics = await (await clinic.client.get("/metrics", headers=METRICS)).text()
         assert "telemed_recordings_running 1.0" in metrics
         summary = await feed.wait_for("rooms:update", lambda s: s["recording"] is True)
         assert summary["participants"] == [  # the recorder is not a participant

@@ -78,3 +78,39 @@ def test_production_refuses_to_start_without_a_secret(tmp_path: Path) -> None:
     assert not (tmp_path / "jwt-secret").exists()
     ok = settings.with_(auth=AuthSettings(jwt_secret="p" * 40))
     assert resolve_jwt_secret(ok) == "p" * 40
+
+
+@pytest.mark.parametrize(
+    ("url", "explicit", "expected"),
+    [
+        ("mongodb://db.internal:27017/clinic", None, "clinic"),
+        ("mongodb://u:p%2F@h1,h2/clinic?replicaSet=rs&authSource=admin", None, "clinic"),
+        ("mongodb://db.internal:27017/clinic", "clinic", "clinic"),
+        ("mongodb://db.internal:27017/", None, "telemed"),
+        ("mongodb://db.internal:27017/?replicaSet=rs", "other", "other"),
+        ("mongodb://db.internal:27017", None, "telemed"),
+    ],
+)
+def test_the_database_named_in_the_url_is_used(
+    monkeypatch: pytest.MonkeyPatch, url: str, explicit: str | None, expected: str
+) -> None:
+    monkeypatch.setenv("TELEMED_MONGODB_URL", url)
+    if explicit is None:
+        monkeypatch.delenv("TELEMED_MONGODB_DATABASE", raising=False)
+    else:
+        monkeypatch.setenv("TELEMED_MONGODB_DATABASE", explicit)
+    assert Settings.from_env().database.mongodb_database == expected
+
+
+def test_a_url_and_a_database_that_disagree_refuse_to_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TELEMED_MONGODB_URL", "mongodb://u:hunter2@db.internal/clinic")
+    monkeypatch.setenv("TELEMED_MONGODB_DATABASE", "telemed")
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env()
+    message = str(info.value)
+    assert "TELEMED_MONGODB_DATABASE" in message
+    assert "clinic" in message
+    assert "hunter2" not in message
+    assert "\n" not in message
