@@ -92,6 +92,12 @@ def test_a_new_patient_registers_and_lands_on_their_page(
     expect(page).to_have_url(f"{live.url}/patient")
     expect(heading(page)).to_have_text("Hello, Li Na")
 
+    async def stored_zone() -> str | None:
+        user = await live.app[keys.DATABASE].repos.users.get_by_email("li.na@example.com")
+        return None if user is None else user.timezone
+
+    assert live.loop.run(stored_zone()) == "Asia/Shanghai"  # the browser's: dose times use it
+
 
 def test_a_patient_books_a_free_time_and_cancels_it(
     new_context: ContextFactory, live: Live

@@ -2,7 +2,8 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
-import { formatDateTime, formatTime, formatWeekdayDate, t } from "../lib/i18n";
+import { formatDateTime, formatTime, formatWeekdayDate, t, timeZone } from "../lib/i18n";
+import { zoneName } from "../lib/zones";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
 import type { Appointment, Doctor, Slot, User } from "../lib/types";
@@ -254,6 +255,7 @@ function Booking(props: { onBooked: (appointment: Appointment) => void }) {
   return (
     <section class="card booking" aria-labelledby="booking-title">
       <h2 id="booking-title">{t("booking.title")}</h2>
+      <p class="muted">{t("zone.yours", { zone: zoneName(timeZone()) })}</p>
       {doctor ? (
         <SlotPicker
           doctor={doctor}

@@ -1,0 +1,75 @@
+"""The patient's and the doctor's experience in real Chromium: dose times in one deliberate
+time zone (the doctor's browser elsewhere than the patient's), the confirmation before a
+consultation ends, and the page for people at a bad address. Screenshots go to
+test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from domain.users import Role
+from server import keys
+from tests.e2e.conftest import ContextFactory, Live, shoot, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_dose_times_are_the_patients_on_the_card_the_reminders_and_the_form(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """The doctor's browser is on UTC, the patient's in Shanghai: "03:50" is 03:50 in
+    Shanghai on the form, the patient's card, their reminders and the doctor's view, and the
+    doctor is told which zone each time is in."""
+    patient = live.person(Role.PATIENT, "王芳")  # her account's zone: Asia/Shanghai
+    doctor = live.person(Role.DOCTOR, "Dr Grey")
+    live.appointment(patient, doctor, starts_in=-10)
+
+    d = sign_in(new_context(locale="en-US", timezone_id="UTC"), doctor, live)
+    expect(d.get_by_test_id("day-zone")).to_contain_text("(UTC)")
+    d.get_by_test_id("select-patient").first.click()
+    form = d.get_by_test_id("rx-form")
+    zone = form.get_by_test_id("rx-timezone")
+    expect(zone).to_have_value("Asia/Shanghai")  # the patient's, not the doctor's browser's
+    expect(zone.locator("option:checked")).to_contain_text("the patient's")
+    expect(form.get_by_test_id("rx-zone-note")).to_contain_text("Asia/Shanghai")
+    form.get_by_test_id("rx-drug").fill("Amlodipine")
+    form.get_by_test_id("rx-dose").fill("5 mg")
+    form.get_by_label("Time 1").fill("03:50")
+    form.get_by_test_id("rx-save").click()
+    expect(form).to_contain_text("Prescribed Amlodipine")
+    shoot(d, "rx-zone-doctor-utc")
+    # The doctor's own view of the record: the time is labelled with the patient's zone.
+    expect(d.get_by_test_id("record")).to_contain_text("03:50")
+    expect(d.get_by_test_id("record")).to_contain_text("Asia/Shanghai")
+
+    async def stored() -> tuple[str, list[str], list[datetime]]:
+        repos = live.app[keys.DATABASE].repos
+        [rx] = await repos.prescriptions.list_for_patient(patient.id)
+        page = await repos.reminders.page(patient.id, limit=100)
+        return rx.timezone, [r.local_time for r in page.items], [r.due_at for r in page.items]
+
+    rx_zone, local_times, due = live.loop.run(stored())
+    assert rx_zone == "Asia/Shanghai"
+    assert due
+    assert set(local_times) == {"03:50"}
+    shanghai = ZoneInfo("Asia/Shanghai")
+    assert {d_.astimezone(shanghai).strftime("%H:%M") for d_ in due} == {"03:50"}
+
+    p = sign_in(new_context(locale="zh-CN", timezone_id="Asia/Shanghai"), patient, live)
+    p.goto("/health")
+    card = p.get_by_test_id("prescriptions")
+    expect(card).to_contain_text("每天 03:50")
+    expect(card).not_to_contain_text("Asia/Shanghai")  # her own zone: no label
+    reminders = p.get_by_test_id("reminder")
+    expect(reminders.first).to_be_visible()
+    for i in range(reminders.count()):
+        expect(reminders.nth(i)).to_contain_text("03:50")
+    # A dose still to come is not "due": it is labelled by its time.
+    assert any(d_ > datetime.now(UTC) + timedelta(hours=1) for d_ in due)  # 7 days of doses
+    expect(p.get_by_test_id("reminders")).to_contain_text("稍后服用")
+    expect(p.get_by_test_id("reminders")).not_to_contain_text("待服用")
+    shoot(p, "rx-zone-patient-shanghai")
