@@ -114,7 +114,14 @@ def test_a_consultation_from_waiting_room_to_closed_room(
     first = row.get_by_test_id("room-duration").inner_text()
     expect(row.get_by_test_id("room-duration")).not_to_have_text(first)  # it ticks
     shoot(a, "admin-rooms-en")
+    row.get_by_test_id("close-room").click()  # asks first: nothing closes until confirmed
+    dialog = a.get_by_test_id("close-room-confirm-dialog")
+    expect(dialog).to_contain_text("Dr. Li Wei")
+    a.get_by_test_id("close-room-confirm-cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("In consultation")
     row.get_by_test_id("close-room").click()
+    a.get_by_test_id("close-room-confirm").click()
     expect(row).to_have_count(0)
     expect(a.get_by_test_id("stat-rooms")).to_have_text("0")
 

@@ -6,6 +6,7 @@ import { messageForCode } from "../lib/errors";
 import { formatClock, formatDuration, formatNumber, t, tn } from "../lib/i18n";
 import type { Participant } from "../lib/types";
 import { FollowUp, RecordSummary } from "../ui/Clinical";
+import { EndConsultation } from "./EndConsultation";
 import { useNow } from "../ui/hooks";
 import { ChatPanel } from "./ChatPanel";
 import type { ConsultController, Snapshot } from "./controller";
@@ -380,20 +381,12 @@ function Controls(props: {
             {t("call.admit")}
           </button>
         ) : null}
-        {props.isDoctor && snap.room?.status === "in_progress" ? (
-          <button
-            type="button"
-            class="control control-danger"
-            data-testid="end"
-            disabled={snap.busy === "end"}
-            onClick={() => void controller.end()}
-          >
-            {t("call.end")}
-          </button>
-        ) : null}
         <button type="button" class="control" data-testid="leave" onClick={() => void controller.leave()}>
           {t("call.leave")}
         </button>
+        {props.isDoctor && snap.room?.status === "in_progress" ? (
+          <EndConsultation busy={snap.busy === "end"} onEnd={() => void controller.end()} />
+        ) : null}
       </div>
       {devicesOpen ? (
         <div id="device-settings" class="device-settings">
