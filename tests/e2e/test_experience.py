@@ -73,3 +73,32 @@ def test_dose_times_are_the_patients_on_the_card_the_reminders_and_the_form(
     expect(p.get_by_test_id("reminders")).to_contain_text("稍后服用")
     expect(p.get_by_test_id("reminders")).not_to_contain_text("待服用")
     shoot(p, "rx-zone-patient-shanghai")
+
+
+def test_a_bad_address_shows_a_page_for_people_in_their_language(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """A mistyped address is a page with the way back (not problem+json), in both languages;
+    an unknown but well-formed consultation is the call page's own "not found"."""
+    visitor = new_context(locale="en-US").new_page()
+    answer = visitor.goto("/nope")
+    assert answer is not None
+    assert answer.status == 404
+    expect(visitor.get_by_role("heading", level=1)).to_have_text("This page does not exist")
+    expect(visitor.get_by_test_id("not-found-home")).to_have_attribute("href", "/")
+
+    patient = live.person(Role.PATIENT, "王芳")
+    page = sign_in(new_context(locale="zh-CN"), patient, live)
+    for path in ("/nope", "/consult/abc"):
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1)).to_have_text("找不到该页面")
+        expect(page.locator("body")).not_to_contain_text('"code"')
+    shoot(page, "not-found-zh")
+    page.get_by_test_id("lang-en").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("This page does not exist")
+    page.get_by_test_id("not-found-home").click()
+    expect(page).to_have_url(f"{live.url}/patient")
+
+    page.goto("/consult/0123456789abcdef01234567")  # well-formed, no such consultation
+    expect(page.get_by_test_id("consult-error")).to_be_visible()
+    expect(page.get_by_test_id("not-found")).to_have_count(0)
