@@ -5,6 +5,7 @@ test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from playwright.sync_api import expect
 
 from domain.users import Role
 from server import keys
-from tests.e2e.conftest import ContextFactory, Live, shoot, sign_in
+from tests.e2e.conftest import ContextFactory, Live, connected, in_call, shoot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -102,3 +103,33 @@ def test_a_bad_address_shows_a_page_for_people_in_their_language(
     page.goto("/consult/0123456789abcdef01234567")  # well-formed, no such consultation
     expect(page.get_by_test_id("consult-error")).to_be_visible()
     expect(page.get_by_test_id("not-found")).to_have_count(0)
+
+
+def test_both_people_are_told_in_words_when_the_connection_is_lost(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """The patient's network drops: her page says at once that she is offline and what to do
+    (not "good"), the doctor's says she lost her connection; both clear when it is back."""
+    patient = live.person(Role.PATIENT, "Wu Hua")
+    doctor = live.person(Role.DOCTOR, "Dr. Gao")
+    appointment = live.appointment(patient, doctor)
+    p, d = in_call(new_context, live, patient, doctor, appointment, patient_locale="zh-CN")
+    expect(p.get_by_test_id("connection-banner")).to_have_count(0)
+
+    p.context.set_offline(True)
+    banner = p.get_by_test_id("connection-banner")
+    expect(banner).to_have_attribute("data-kind", "offline", timeout=3000)  # at once
+    expect(banner).to_contain_text("您的网络已断开")
+    expect(banner).to_contain_text("网络恢复前消息无法发送")
+    expect(p.get_by_test_id("network-quality")).to_have_attribute("data-level", "poor")
+    other = d.get_by_test_id("connection-banner")
+    expect(other).to_have_attribute("data-kind", re.compile("peer_lost|media_lost"))
+    expect(other).to_contain_text(re.compile("Wu Hua has lost their connection|interrupted"))
+    shoot(p, "connection-lost-patient-zh")
+    shoot(d, "connection-lost-doctor-en")
+
+    p.context.set_offline(False)
+    connected(p)
+    connected(d)
+    expect(banner).to_have_count(0, timeout=30_000)
+    expect(other).to_have_count(0, timeout=30_000)

@@ -7,6 +7,8 @@ import { formatClock, formatDuration, formatNumber, t, tn } from "../lib/i18n";
 import type { Participant } from "../lib/types";
 import { FollowUp, RecordSummary } from "../ui/Clinical";
 import { EndConsultation } from "./EndConsultation";
+import { ConnectionBanner } from "./ConnectionBanner";
+import { useOnline } from "./connection";
 import { useNow } from "../ui/hooks";
 import { ChatPanel } from "./ChatPanel";
 import type { ConsultController, Snapshot } from "./controller";
@@ -65,6 +67,7 @@ export function CallView(props: { controller: ConsultController }) {
   const startedAt = snap.room?.started_at ? Date.parse(snap.room.started_at) : null;
   const waitingSince = snap.room?.waiting_since ? Date.parse(snap.room.waiting_since) : null;
   const live = snap.phase === "in_call" || snap.phase === "waiting";
+  const online = useOnline();
 
   const status = statusText(snap, peer, peerName);
   return (
@@ -89,6 +92,7 @@ export function CallView(props: { controller: ConsultController }) {
             onBlocked={() => setSoundBlocked(true)}
           />
           <Overlay snap={snap} peer={peer} peerName={peerName} isDoctor={isDoctor} waitingSince={waitingSince} now={now} />
+          <ConnectionBanner snap={snap} online={online} peer={peer} peerName={peerName} />
           <Video
             stream={snap.localStream}
             muted
@@ -123,7 +127,7 @@ export function CallView(props: { controller: ConsultController }) {
               {snap.call}
             </span>
           </p>
-          {snap.phase === "in_call" ? <Quality snap={snap} /> : null}
+          {snap.phase === "in_call" ? <Quality snap={snap} connected={online && snap.hub === "connected"} /> : null}
         </div>
         {snap.audioOnly === "network" ? (
           <div class="alert alert-warning" role="status" data-testid="audio-only-notice">
@@ -291,8 +295,10 @@ function Overlay(props: {
   return null;
 }
 
-function Quality(props: { snap: Snapshot }) {
-  const { level, sample } = props.snap.quality;
+function Quality(props: { snap: Snapshot; connected: boolean }) {
+  const { sample } = props.snap.quality;
+  // Offline or cut from the server: never "good" (the last sample is stale).
+  const level = props.connected ? props.snap.quality.level : "poor";
   const details =
     sample === null
       ? t("quality.measuring")
