@@ -10,11 +10,19 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from domain.users import Role
 from server import keys
-from tests.e2e.conftest import ContextFactory, Live, connected, in_call, shoot, sign_in
+from tests.e2e.conftest import (
+    PHONE,
+    ContextFactory,
+    Live,
+    connected,
+    in_call,
+    shoot,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -133,3 +141,60 @@ def test_both_people_are_told_in_words_when_the_connection_is_lost(
     connected(d)
     expect(banner).to_have_count(0, timeout=30_000)
     expect(other).to_have_count(0, timeout=30_000)
+
+
+def _fits_the_width(page: Page) -> None:
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_on_a_phone_the_call_is_the_video_with_chat_as_a_sheet_and_the_console_shows_every_action(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """375x812: the video fills most of the screen (no page header), the chat opens over it
+    from a button that counts new messages; the doctor's console shows each appointment as a
+    card with every action on screen, nothing wider than the phone."""
+    patient = live.person(Role.PATIENT, "Wu Hua")
+    doctor = live.person(Role.DOCTOR, "Dr. Gao")
+    appointment = live.appointment(patient, doctor)
+    p, d = in_call(new_context, live, patient, doctor, appointment, patient_phone=True)
+    stage = p.locator(".stage").bounding_box()
+    assert stage is not None
+    assert stage["height"] >= 0.6 * PHONE["height"]  # not a third of the screen
+    expect(p.locator(".topbar")).to_be_hidden()
+    expect(p.get_by_test_id("chat-input")).to_be_hidden()  # the chat is a sheet, closed
+    _fits_the_width(p)
+
+    d.get_by_test_id("chat-input").fill("How is the cough today?")
+    d.get_by_test_id("chat-send").click()
+    expect(p.get_by_test_id("chat-unread")).to_contain_text("1")
+    shoot(p, "call-phone-unread")
+    p.get_by_test_id("chat-sheet-toggle").click()
+    expect(p.get_by_test_id("chat-log")).to_contain_text("How is the cough today?")
+    expect(p.get_by_test_id("chat-input")).to_be_in_viewport()
+    expect(p.get_by_test_id("chat-unread")).to_have_count(0)
+    p.get_by_test_id("chat-input").fill("Better, thank you")
+    p.get_by_test_id("chat-send").click()
+    expect(d.get_by_test_id("chat-log")).to_contain_text("Better, thank you")
+    shoot(p, "call-phone-sheet")
+    p.get_by_test_id("chat-sheet-toggle").click()
+    expect(p.get_by_test_id("chat-input")).to_be_hidden()
+
+    for locale, words in (("zh-CN", "随访"), ("en-US", "Follow-up")):
+        console = sign_in(new_context(locale=locale, phone=True), doctor, live)
+        row = console.get_by_test_id("day-table").locator(f'[data-appointment-id="{appointment}"]')
+        expect(row).to_be_visible()
+        _fits_the_width(console)
+        actions = row.locator("td.actions").locator("a, button")
+        assert actions.count() >= 2
+        for i in range(actions.count()):
+            box = actions.nth(i).bounding_box()
+            assert box is not None
+            assert box["x"] >= 0
+            assert box["x"] + box["width"] <= PHONE["width"]
+            # A label on one line: no word broken in two.
+            line = float(actions.nth(i).evaluate("e => parseFloat(getComputedStyle(e).lineHeight)"))
+            assert box["height"] < 2 * line + 20, actions.nth(i).inner_text()
+        shoot(console, f"console-phone-{locale}")
+        row.get_by_test_id("select-patient").click()
+        expect(console.get_by_test_id("patient-panel")).to_contain_text(words)

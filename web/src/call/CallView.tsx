@@ -9,6 +9,7 @@ import { FollowUp, RecordSummary } from "../ui/Clinical";
 import { EndConsultation } from "./EndConsultation";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { useOnline } from "./connection";
+import { ChatSheetButton, useChatSheet } from "./ChatSheet";
 import { useNow } from "../ui/hooks";
 import { ChatPanel } from "./ChatPanel";
 import type { ConsultController, Snapshot } from "./controller";
@@ -68,6 +69,7 @@ export function CallView(props: { controller: ConsultController }) {
   const waitingSince = snap.room?.waiting_since ? Date.parse(snap.room.waiting_since) : null;
   const live = snap.phase === "in_call" || snap.phase === "waiting";
   const online = useOnline();
+  const sheet = useChatSheet(snap.messages, me.id);
 
   const status = statusText(snap, peer, peerName);
   return (
@@ -117,6 +119,9 @@ export function CallView(props: { controller: ConsultController }) {
             </button>
           ) : null}
         </div>
+        {snap.phase === "in_call" ? (
+          <ChatSheetButton open={sheet.open} unread={sheet.unread} onToggle={() => sheet.setOpen(!sheet.open)} />
+        ) : null}
         <div class="call-status">
           <p class="status-line" role="status" data-testid="call-status">
             {status}
@@ -151,7 +156,7 @@ export function CallView(props: { controller: ConsultController }) {
           <Controls controller={controller} snap={snap} isDoctor={isDoctor} patientWaiting={patientWaiting} />
         ) : null}
       </div>
-      <aside class="call-side">
+      <aside id="call-side" class={sheet.open ? "call-side is-open" : "call-side"}>
         {isDoctor ? (
           <div class="tabs" role="tablist" aria-label={t("call.side_tabs")}>
             {(["chat", "record", "followup"] as const).map((name) => (

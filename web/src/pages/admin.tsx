@@ -214,7 +214,7 @@ function RoomsTable(props: { rooms: RoomSummary[]; now: number }) {
       {confirm}
       {error ? <Alert>{error}</Alert> : null}
       <div class="table-wrap">
-        <table class="table" data-testid="rooms-table">
+        <table class="table table-cards" data-testid="rooms-table">
           <caption class="sr-only">{t("admin.rooms_caption")}</caption>
           <thead>
             <tr>

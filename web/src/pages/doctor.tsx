@@ -297,7 +297,7 @@ function DayList(props: {
   if (props.appointments.length === 0) return <p class="empty">{t("doctor.no_appointments")}</p>;
   return (
     <div class="table-wrap">
-      <table class="table" data-testid="day-table">
+      <table class="table table-cards" data-testid="day-table">
         <caption class="sr-only">{t("doctor.day_caption")}</caption>
         <thead>
           <tr>
