@@ -198,3 +198,28 @@ def test_on_a_phone_the_call_is_the_video_with_chat_as_a_sheet_and_the_console_s
         shoot(console, f"console-phone-{locale}")
         row.get_by_test_id("select-patient").click()
         expect(console.get_by_test_id("patient-panel")).to_contain_text(words)
+
+
+def test_a_measurement_being_typed_survives_the_sign_in_ending(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """The patient types a blood pressure and her sign-in ends (here: the tab's sign-in is
+    gone, as after it expired): once she signs in again the numbers are still in the form."""
+    patient = live.person(Role.PATIENT, "Zhou Min")
+    page = sign_in(new_context(locale="zh-CN"), patient, live, path="/?next=%2Fhealth")
+    expect(page).to_have_url(f"{live.url}/health")
+    page.get_by_test_id("vital-systolic").fill("131")
+    page.get_by_test_id("vital-diastolic").fill("85")
+    page.evaluate("sessionStorage.removeItem('telemed.refresh')")
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/\?next=%2Fhealth"))
+    page.get_by_test_id("email").fill(patient.email)
+    page.get_by_test_id("password").fill(patient.password)
+    page.get_by_test_id("login").click()
+    expect(page).to_have_url(f"{live.url}/health")
+    expect(page.get_by_test_id("vital-systolic")).to_have_value("131")
+    expect(page.get_by_test_id("vital-diastolic")).to_have_value("85")
+    page.get_by_test_id("vital-save").click()
+    expect(page.get_by_test_id("vitals-latest")).to_contain_text("131/85")
+    page.reload()  # saved: the draft is gone
+    expect(page.get_by_test_id("vital-systolic")).to_have_value("")
