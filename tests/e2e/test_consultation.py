@@ -71,7 +71,9 @@ def test_a_consultation_from_waiting_room_to_closed_room(
     expect(p.get_by_test_id("network-quality")).to_contain_text("网络")
     expect(d.get_by_test_id("network-quality")).to_contain_text("Network")
 
-    # Chat both ways, with the typing indicator.
+    # Chat both ways, with the typing indicator (on the patient's phone the chat is a sheet
+    # over the video: she opens it).
+    p.get_by_test_id("chat-sheet-toggle").click()
     p.get_by_test_id("chat-input").fill("医生您好，我咳嗽一周了")
     expect(d.get_by_test_id("typing")).to_contain_text("王芳 is typing")
     p.get_by_test_id("chat-send").click()
@@ -98,6 +100,7 @@ def test_a_consultation_from_waiting_room_to_closed_room(
     assert_one_side_offered(live)
     assert_video_flows(p)
     assert_video_flows(d)
+    p.get_by_test_id("chat-sheet-toggle").click()  # a reload starts with the video
     p.get_by_test_id("chat-input").fill("没有发烧")
     p.get_by_test_id("chat-send").click()
     expect(d.get_by_test_id("chat-log").locator('[data-seq="3"]')).to_contain_text("没有发烧")
