@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from html import escape
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 
@@ -32,6 +32,9 @@ PAGES: dict[str, str] = {
     "/admin": "admin",
 }
 CONSULT_PAGE = "consult"
+NOT_FOUND_PAGE = "notfound"
+# Not pages for people: the API, the hub, the bundle's files and the probes answer for machines.
+_MACHINE_PATHS = ("/api/", "/socket.io/", "/static/", "/healthz", "/readyz", "/metrics")
 _APPOINTMENT_ID = re.compile(r"^[0-9a-f]{24}$")
 # Hashed bundle files never change: cache them for a year. Everything else is revalidated.
 _HASHED = re.compile(r"^/static/dist/.+-[A-Z0-9]{8}\.(js|css|map)$")
@@ -130,6 +133,34 @@ async def consult(request: web.Request) -> web.Response:
     return _page_response(request, CONSULT_PAGE)
 
 
+def _wants_a_page(request: web.Request) -> bool:
+    """A browser navigating (it asks for HTML), not a program and not the API."""
+    return (
+        request.method in ("GET", "HEAD")
+        and "text/html" in request.headers.get("Accept", "")
+        and not request.path.startswith(_MACHINE_PATHS)
+    )
+
+
+@web.middleware
+async def people_not_found(request: web.Request, handler: Any) -> web.StreamResponse:
+    """An address that leads nowhere, for a person: a page in their language with the way
+    back (status 404). Programs and the API still get problem+json."""
+    try:
+        return cast(web.StreamResponse, await handler(request))
+    except web.HTTPNotFound:
+        if not _wants_a_page(request):
+            raise
+        assets = request.app[MANIFEST_KEY].page(NOT_FOUND_PAGE)
+        if assets is None:
+            raise
+        response = web.Response(
+            status=404, text=render(NOT_FOUND_PAGE, assets), content_type="text/html"
+        )
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 async def _cache_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: long-lived caching for hashed bundle files only."""
     if not request.path.startswith("/static/") or response.status != 200:
@@ -148,3 +179,5 @@ def setup(app: web.Application, *, manifest: Manifest | None = None) -> None:
     if STATIC.is_dir():
         app.router.add_static("/static/", str(STATIC), append_version=False)
     app.on_response_prepare.append(_cache_headers)
+    # Innermost: it sees a route's or the router's 404 before the errors middleware does.
+    app.middlewares.append(people_not_found)

@@ -18,6 +18,13 @@ class RegisterIn(Strict):
     email: EmailStr = Field(max_length=254)
     password: str = Field(min_length=1, max_length=256, json_schema_extra={"format": "password"})
     name: DisplayLine = Field(min_length=1, max_length=120)
+    timezone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        examples=["Asia/Shanghai"],
+        description="the person's IANA time zone (their medication times are in it); default UTC",
+    )
 
 
 class LoginIn(Strict):
@@ -46,11 +53,17 @@ class UserOut(BaseModel):
     name: str
     role: Role
     specialty: str | None = None
+    timezone: str = "UTC"
 
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(
-            id=user.id, email=user.email, name=user.name, role=user.role, specialty=user.specialty
+            id=user.id,
+            email=user.email,
+            name=user.name,
+            role=user.role,
+            specialty=user.specialty,
+            timezone=user.timezone,
         )
 
 

@@ -49,7 +49,11 @@ def _pair(issued: IssuedTokens) -> TokenPair:
 async def register(call: Call) -> UserEnvelope:
     body = call.body(RegisterIn)
     user = await call.app[keys.ACCOUNTS].create_user(
-        email=str(body.email), password=body.password, name=body.name, role=Role.PATIENT
+        email=str(body.email),
+        password=body.password,
+        name=body.name,
+        role=Role.PATIENT,
+        timezone=body.timezone or "UTC",
     )
     return UserEnvelope(user=UserOut.of(user))
 
@@ -143,5 +147,6 @@ async def create_user(call: Call) -> UserEnvelope:
         name=body.name,
         role=body.role,
         specialty=body.specialty,
+        timezone=body.timezone or "UTC",
     )
     return UserEnvelope(user=UserOut.of(user))

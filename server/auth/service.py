@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from domain.availability import zone
 from domain.clock import Clock
 from domain.errors import InvalidInput, Unauthorized
 from domain.ids import UserId
@@ -111,6 +112,13 @@ class AccountService:
                 f"password {problem}",
                 details=[FieldError(field="password", message=problem, type="weak_password")],
             )
+        try:
+            zone(timezone)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                exc.message,
+                details=[FieldError(field="timezone", message=exc.message, type="value_error")],
+            ) from None
         if role is Role.DOCTOR and not specialty:
             raise InvalidInput(
                 "a doctor needs a specialty",

@@ -199,13 +199,14 @@ def context(
     locale: str = "en-US",
     phone: bool = False,
     bypass_csp: bool = False,
+    timezone_id: str = "Asia/Shanghai",
 ) -> BrowserContext:
-    """A person's browser. ``bypass_csp`` only for the accessibility audit, which injects
-    axe-core into the page."""
+    """A person's browser (its clock in ``timezone_id``). ``bypass_csp`` only for the
+    accessibility audit, which injects axe-core into the page."""
     ctx = browser.new_context(
         base_url=live.url,
         locale=locale,
-        timezone_id="Asia/Shanghai",
+        timezone_id=timezone_id,
         viewport=PHONE if phone else DESKTOP,
         is_mobile=phone,
         has_touch=phone,

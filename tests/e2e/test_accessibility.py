@@ -19,6 +19,7 @@ from tests.e2e.conftest import (
     ROOT,
     ContextFactory,
     Live,
+    connected,
     in_call,
     shoot,
     sign_in,
@@ -110,7 +111,26 @@ def test_no_serious_accessibility_violations_on_any_page(
     d.get_by_test_id("tab-record").click()
     expect(d.get_by_test_id("record")).to_be_visible()
     audit(d, "call record tab", problems)
+    # "End consultation" asks first: focus on the safe answer, kept in the dialog, Escape
+    # keeps the call.
     d.get_by_test_id("end").click()
+    expect(d.get_by_test_id("end-confirm-dialog")).to_be_visible()
+    expect(d.get_by_test_id("end-confirm-cancel")).to_be_focused()
+    found = violations(d)
+    if found:
+        problems["end confirmation"] = found
+    d.keyboard.press("Tab")
+    expect(d.get_by_test_id("end-confirm")).to_be_focused()
+    d.keyboard.press("Tab")
+    expect(d.get_by_test_id("end-confirm-cancel")).to_be_focused()
+    d.keyboard.press("Shift+Tab")
+    expect(d.get_by_test_id("end-confirm")).to_be_focused()
+    d.keyboard.press("Escape")
+    expect(d.get_by_test_id("end-confirm-dialog")).to_be_hidden()
+    expect(d.get_by_test_id("end")).to_be_focused()
+    connected(d)  # nothing ended
+    d.get_by_test_id("end").click()
+    d.get_by_test_id("end-confirm").click()
     expect(d.get_by_test_id("call-over")).to_be_visible()
     expect(d.get_by_test_id("recording")).to_be_visible()
     audit(d, "call over", problems)

@@ -71,7 +71,9 @@ def test_a_consultation_from_waiting_room_to_closed_room(
     expect(p.get_by_test_id("network-quality")).to_contain_text("网络")
     expect(d.get_by_test_id("network-quality")).to_contain_text("Network")
 
-    # Chat both ways, with the typing indicator.
+    # Chat both ways, with the typing indicator (on the patient's phone the chat is a sheet
+    # over the video: she opens it).
+    p.get_by_test_id("chat-sheet-toggle").click()
     p.get_by_test_id("chat-input").fill("医生您好，我咳嗽一周了")
     expect(d.get_by_test_id("typing")).to_contain_text("王芳 is typing")
     p.get_by_test_id("chat-send").click()
@@ -98,6 +100,7 @@ def test_a_consultation_from_waiting_room_to_closed_room(
     assert_one_side_offered(live)
     assert_video_flows(p)
     assert_video_flows(d)
+    p.get_by_test_id("chat-sheet-toggle").click()  # a reload starts with the video
     p.get_by_test_id("chat-input").fill("没有发烧")
     p.get_by_test_id("chat-send").click()
     expect(d.get_by_test_id("chat-log").locator('[data-seq="3"]')).to_contain_text("没有发烧")
@@ -114,7 +117,14 @@ def test_a_consultation_from_waiting_room_to_closed_room(
     first = row.get_by_test_id("room-duration").inner_text()
     expect(row.get_by_test_id("room-duration")).not_to_have_text(first)  # it ticks
     shoot(a, "admin-rooms-en")
+    row.get_by_test_id("close-room").click()  # asks first: nothing closes until confirmed
+    dialog = a.get_by_test_id("close-room-confirm-dialog")
+    expect(dialog).to_contain_text("Dr. Li Wei")
+    a.get_by_test_id("close-room-confirm-cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("In consultation")
     row.get_by_test_id("close-room").click()
+    a.get_by_test_id("close-room-confirm").click()
     expect(row).to_have_count(0)
     expect(a.get_by_test_id("stat-rooms")).to_have_text("0")
 

@@ -82,6 +82,9 @@ def test_a_new_patient_registers_and_lands_on_their_page(
     page.get_by_test_id("register-password").fill("short")
     page.get_by_test_id("register").click()
     expect(page.get_by_text("Please enter a valid email address")).to_be_visible()
+    # The password's rule is said once, as the error (not again as the hint beneath).
+    rule = page.get_by_test_id("register-password").locator("xpath=..")
+    assert rule.inner_text().count(rule.locator(".field-error").inner_text()) == 1
     shoot(page, "register-errors-en")
     page.get_by_test_id("register-email").fill("li.na@example.com")
     page.get_by_test_id("register-password").fill("password123")  # long enough, too common
@@ -91,6 +94,12 @@ def test_a_new_patient_registers_and_lands_on_their_page(
     page.get_by_test_id("register").click()
     expect(page).to_have_url(f"{live.url}/patient")
     expect(heading(page)).to_have_text("Hello, Li Na")
+
+    async def stored_zone() -> str | None:
+        user = await live.app[keys.DATABASE].repos.users.get_by_email("li.na@example.com")
+        return None if user is None else user.timezone
+
+    assert live.loop.run(stored_zone()) == "Asia/Shanghai"  # the browser's: dose times use it
 
 
 def test_a_patient_books_a_free_time_and_cancels_it(
@@ -106,12 +115,14 @@ def test_a_patient_books_a_free_time_and_cancels_it(
     doctors = page.get_by_test_id("doctor-list")
     expect(doctors.get_by_test_id("choose-doctor")).not_to_have_count(0)
     doctors.locator(f'[data-doctor-id="{cardiologist.id}"]').click()
+    expect(page.get_by_test_id("doctor-chosen")).to_be_focused()  # focus follows the step
     first_slot = page.get_by_test_id("slot").first
     start = first_slot.get_attribute("data-start")
     assert start is not None
     shoot(page, "patient-booking-slots-en")
     first_slot.click()
     expect(page.get_by_test_id("slot-chosen")).to_contain_text("Your time")
+    expect(page.get_by_test_id("slot-chosen")).to_be_focused()
     page.get_by_test_id("kind-video").check()
     page.get_by_test_id("reason").fill("Chest tightness when climbing stairs")
     page.get_by_test_id("book").click()

@@ -140,6 +140,7 @@ def test_recording_needs_both_consents_shows_on_both_pages_and_stops_on_withdraw
 
     # After the consultation both see it; the patient downloads it.
     d.get_by_test_id("end").click()
+    d.get_by_test_id("end-confirm").click()
     for page in (p, d):
         item = page.get_by_test_id("recording")
         expect(item).to_have_attribute("data-status", "complete")

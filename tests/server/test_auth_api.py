@@ -46,7 +46,28 @@ async def test_register_creates_a_patient(client: Client) -> None:
     assert user["email"] == "ana@example.com"
     assert user["name"] == "Ana Lima"
     assert user["role"] == "patient"
-    assert set(user) == {"id", "email", "name", "role", "specialty"}
+    assert set(user) == {"id", "email", "name", "role", "specialty", "timezone"}
+    assert user["timezone"] == "UTC"  # none given
+
+
+async def test_register_keeps_the_patients_time_zone(client: Client) -> None:
+    """The browser sends its zone: the patient's medication times default to it."""
+    response = await register(client, timezone="Asia/Shanghai")
+    assert response.status == 201
+    user = (await response.json())["user"]
+    from server import keys
+
+    stored = await client.app[keys.DATABASE].repos.users.get(user["id"])
+    assert stored is not None
+    assert stored.timezone == "Asia/Shanghai"
+    assert user["timezone"] == "Asia/Shanghai"
+
+
+@pytest.mark.parametrize("zone", ["Nowhere/Town", "../etc/passwd", "", "x" * 65, 8])
+async def test_register_refuses_a_zone_that_is_not_one(client: Client, zone: Any) -> None:
+    body = await problem(await register(client, timezone=zone), 422, "invalid_input")
+    assert any(e["field"] == "timezone" for e in body["errors"])
+    assert await user_count(client) == 0
 
 
 async def test_register_ignores_a_requested_role(client: Client) -> None:

@@ -97,6 +97,38 @@ async def test_a_malformed_consultation_id_is_not_found(client: Client, path: st
     assert (await response.json())["code"] == "not_found"
 
 
+HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}  # a browser navigating
+
+
+@pytest.mark.parametrize("path", ["/nope", "/consult/abc", "/patient/extra", "/consult/"])
+async def test_a_person_at_a_bad_address_gets_a_page_not_json(client: Client, path: str) -> None:
+    response = await client.get(path, headers=HTML)
+    assert response.status == 404
+    assert response.content_type == "text/html"
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    page = Document()
+    page.feed(await response.text())
+    assert page.inline == []
+    assert "notfound" in str(page.scripts[0]["src"])  # the not-found page's own bundle
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/api/v1/nope", HTML),  # the API answers machines, whatever they accept
+        ("/nope", {"Accept": "application/json"}),
+        ("/nope", {}),
+    ],
+)
+async def test_programs_at_a_bad_address_get_problem_json(
+    client: Client, path: str, headers: dict[str, str]
+) -> None:
+    response = await client.get(path, headers=headers)
+    assert response.status == 404
+    assert response.content_type == "application/problem+json"
+    assert (await response.json())["code"] == "not_found"
+
+
 async def test_an_unbuilt_app_says_how_to_build_it(aiohttp_client: Any, tmp_path: Path) -> None:
     app = web.Application()
     setup(app, manifest=Manifest(tmp_path / "manifest.json"))

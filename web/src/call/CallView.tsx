@@ -6,6 +6,10 @@ import { messageForCode } from "../lib/errors";
 import { formatClock, formatDuration, formatNumber, t, tn } from "../lib/i18n";
 import type { Participant } from "../lib/types";
 import { FollowUp, RecordSummary } from "../ui/Clinical";
+import { EndConsultation } from "./EndConsultation";
+import { ConnectionBanner } from "./ConnectionBanner";
+import { useOnline } from "./connection";
+import { ChatSheetButton, useChatSheet } from "./ChatSheet";
 import { useNow } from "../ui/hooks";
 import { ChatPanel } from "./ChatPanel";
 import type { ConsultController, Snapshot } from "./controller";
@@ -64,6 +68,8 @@ export function CallView(props: { controller: ConsultController }) {
   const startedAt = snap.room?.started_at ? Date.parse(snap.room.started_at) : null;
   const waitingSince = snap.room?.waiting_since ? Date.parse(snap.room.waiting_since) : null;
   const live = snap.phase === "in_call" || snap.phase === "waiting";
+  const online = useOnline();
+  const sheet = useChatSheet(snap.messages, me.id);
 
   const status = statusText(snap, peer, peerName);
   return (
@@ -88,6 +94,7 @@ export function CallView(props: { controller: ConsultController }) {
             onBlocked={() => setSoundBlocked(true)}
           />
           <Overlay snap={snap} peer={peer} peerName={peerName} isDoctor={isDoctor} waitingSince={waitingSince} now={now} />
+          <ConnectionBanner snap={snap} online={online} peer={peer} peerName={peerName} />
           <Video
             stream={snap.localStream}
             muted
@@ -112,6 +119,9 @@ export function CallView(props: { controller: ConsultController }) {
             </button>
           ) : null}
         </div>
+        {snap.phase === "in_call" ? (
+          <ChatSheetButton open={sheet.open} unread={sheet.unread} onToggle={() => sheet.setOpen(!sheet.open)} />
+        ) : null}
         <div class="call-status">
           <p class="status-line" role="status" data-testid="call-status">
             {status}
@@ -122,7 +132,7 @@ export function CallView(props: { controller: ConsultController }) {
               {snap.call}
             </span>
           </p>
-          {snap.phase === "in_call" ? <Quality snap={snap} /> : null}
+          {snap.phase === "in_call" ? <Quality snap={snap} connected={online && snap.hub === "connected"} /> : null}
         </div>
         {snap.audioOnly === "network" ? (
           <div class="alert alert-warning" role="status" data-testid="audio-only-notice">
@@ -146,7 +156,7 @@ export function CallView(props: { controller: ConsultController }) {
           <Controls controller={controller} snap={snap} isDoctor={isDoctor} patientWaiting={patientWaiting} />
         ) : null}
       </div>
-      <aside class="call-side">
+      <aside id="call-side" class={sheet.open ? "call-side is-open" : "call-side"}>
         {isDoctor ? (
           <div class="tabs" role="tablist" aria-label={t("call.side_tabs")}>
             {(["chat", "record", "followup"] as const).map((name) => (
@@ -290,8 +300,10 @@ function Overlay(props: {
   return null;
 }
 
-function Quality(props: { snap: Snapshot }) {
-  const { level, sample } = props.snap.quality;
+function Quality(props: { snap: Snapshot; connected: boolean }) {
+  const { sample } = props.snap.quality;
+  // Offline or cut from the server: never "good" (the last sample is stale).
+  const level = props.connected ? props.snap.quality.level : "poor";
   const details =
     sample === null
       ? t("quality.measuring")
@@ -380,20 +392,12 @@ function Controls(props: {
             {t("call.admit")}
           </button>
         ) : null}
-        {props.isDoctor && snap.room?.status === "in_progress" ? (
-          <button
-            type="button"
-            class="control control-danger"
-            data-testid="end"
-            disabled={snap.busy === "end"}
-            onClick={() => void controller.end()}
-          >
-            {t("call.end")}
-          </button>
-        ) : null}
         <button type="button" class="control" data-testid="leave" onClick={() => void controller.leave()}>
           {t("call.leave")}
         </button>
+        {props.isDoctor && snap.room?.status === "in_progress" ? (
+          <EndConsultation busy={snap.busy === "end"} onEnd={() => void controller.end()} />
+        ) : null}
       </div>
       {devicesOpen ? (
         <div id="device-settings" class="device-settings">

@@ -78,7 +78,7 @@ export function ChatPanel(props: {
           <li key={p.client_msg_id} class="chat-message is-mine is-pending" data-pending="true">
             <p class="chat-meta">
               <span class="chat-sender">{t("chat.you")}</span>
-              <span>{p.failed ? t("chat.not_sent") : t("chat.sending")}</span>
+              <span>{p.failed ? t("chat.not_sent") : props.disabled ? t("chat.waiting_connection") : t("chat.sending")}</span>
             </p>
             <p class="chat-text">{p.text}</p>
             {p.failed ? (

@@ -76,7 +76,9 @@ async function all<K extends string, T>(
 // ------------------------------------------------------------------ auth
 
 export async function register(email: string, password: string, name: string): Promise<User> {
-  const response = await send("POST", "/auth/register", { body: { email, password, name } });
+  // The browser's zone becomes the patient's: their medication times are set in it.
+  const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const response = await send("POST", "/auth/register", { body: { email, password, name, timezone } });
   return (await decode<{ user: User }>(response)).user;
 }
 

@@ -8,6 +8,7 @@ export interface User {
   name: string;
   role: Role;
   specialty?: string | null;
+  timezone?: string;
 }
 
 export interface TokenPair {

@@ -13,6 +13,7 @@ import { Chart, PALETTE } from "../ui/Chart";
 import { useNow, useTitle } from "../ui/hooks";
 import { statusLabel } from "../ui/labels";
 import { mount } from "../ui/mount";
+import { ConfirmDialog } from "../ui/ConfirmDialog";
 import { Shell } from "../ui/Shell";
 
 const HISTORY_SECONDS = 30 * 60;
@@ -172,12 +173,48 @@ function participantsText(room: RoomSummary): string {
 function RoomsTable(props: { rooms: RoomSummary[]; now: number }) {
   const [closing, setClosing] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  if (props.rooms.length === 0) return <table class="table" data-testid="rooms-table" hidden />;
+  const [asking, setAsking] = useState<RoomSummary | null>(null); // the room to close, once confirmed
+  const close = async (room: RoomSummary) => {
+    setAsking(null);
+    setClosing(room.appointment_id);
+    setError(null);
+    try {
+      await api.closeRoom(room.appointment_id);
+    } catch (caught) {
+      setError(messageFor(caught));
+    } finally {
+      setClosing(null);
+    }
+  };
+  const confirm = (
+    <ConfirmDialog
+      open={asking !== null}
+      title={t("admin.close_confirm_title")}
+      confirmLabel={t("admin.close_confirm")}
+      cancelLabel={t("admin.close_keep")}
+      testid="close-room-confirm"
+      onCancel={() => setAsking(null)}
+      onConfirm={() => asking && void close(asking)}
+    >
+      {asking ? (
+        <p>{t("admin.close_confirm_text", { doctor: asking.doctor.name, patient: asking.patient.name })}</p>
+      ) : null}
+    </ConfirmDialog>
+  );
+  if (props.rooms.length === 0) {
+    return (
+      <>
+        {confirm}
+        <table class="table" data-testid="rooms-table" hidden />
+      </>
+    );
+  }
   return (
     <>
+      {confirm}
       {error ? <Alert>{error}</Alert> : null}
       <div class="table-wrap">
-        <table class="table" data-testid="rooms-table">
+        <table class="table table-cards" data-testid="rooms-table">
           <caption class="sr-only">{t("admin.rooms_caption")}</caption>
           <thead>
             <tr>
@@ -240,17 +277,8 @@ function RoomsTable(props: { rooms: RoomSummary[]; now: number }) {
                       data-testid="close-room"
                       disabled={closing === room.appointment_id}
                       aria-label={t("admin.close_room_label", { doctor: room.doctor.name, patient: room.patient.name })}
-                      onClick={async () => {
-                        setClosing(room.appointment_id);
-                        setError(null);
-                        try {
-                          await api.closeRoom(room.appointment_id);
-                        } catch (caught) {
-                          setError(messageFor(caught));
-                        } finally {
-                          setClosing(null);
-                        }
-                      }}
+                      aria-haspopup="dialog"
+                      onClick={() => setAsking(room)}
                     >
                       {t("admin.close_room")}
                     </button>

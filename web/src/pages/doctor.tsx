@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
-import { formatClock, formatDate, formatDuration, formatTime, t } from "../lib/i18n";
+import { formatClock, formatDate, formatDuration, formatTime, t, timeZone } from "../lib/i18n";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub, type HubState } from "../lib/socket";
 import type { Appointment, RoomView, User } from "../lib/types";
@@ -16,6 +16,7 @@ import { kindLabel, statusLabel } from "../ui/labels";
 import { Recordings } from "../ui/Recordings";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
+import { zoneName } from "../lib/zones";
 
 function dayBounds(offsetDays: number): { from: Date; to: Date } {
   const from = new Date();
@@ -98,6 +99,7 @@ function Console(props: { user: User; hub: Hub }) {
     [bounds.from.getTime()],
   );
   const [selected, setSelected] = useState<string | null>(null);
+  const [recordVersion, setRecordVersion] = useState(0); // a saved follow-up refreshes the record
   const [editingHours, setEditingHours] = useState(false);
   const roomSignature = [...rooms.values()].map((r) => `${r.appointment_id}:${r.status}`).join(",");
   const firstSignature = useRef(true);
@@ -144,6 +146,7 @@ function Console(props: { user: User; hub: Hub }) {
                 </button>
               </div>
             </div>
+            <p class="muted" data-testid="day-zone">{t("zone.yours", { zone: zoneName(timeZone()) })}</p>
             {list.state === "loading" ? <Loading label={t("common.loading")} /> : null}
             {list.state === "error" ? <Alert>{messageFor(list.error)}</Alert> : null}
             {list.state === "ready" ? (
@@ -197,6 +200,7 @@ function Console(props: { user: User; hub: Hub }) {
                       patientId={chosen.patient.id}
                       patientName={chosen.patient.name}
                       appointmentId={chosen.id}
+                      onSaved={() => setRecordVersion((v) => v + 1)}
                     />
                   )}
                 </div>
@@ -208,7 +212,7 @@ function Console(props: { user: User; hub: Hub }) {
                     </>
                   ) : null}
                   <h3>{t("record.title")}</h3>
-                  <RecordSummary patientId={chosen.patient.id} />
+                  <RecordSummary patientId={chosen.patient.id} version={recordVersion} />
                 </div>
               </div>
             </section>
@@ -293,7 +297,7 @@ function DayList(props: {
   if (props.appointments.length === 0) return <p class="empty">{t("doctor.no_appointments")}</p>;
   return (
     <div class="table-wrap">
-      <table class="table" data-testid="day-table">
+      <table class="table table-cards" data-testid="day-table">
         <caption class="sr-only">{t("doctor.day_caption")}</caption>
         <thead>
           <tr>

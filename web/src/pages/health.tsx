@@ -13,6 +13,7 @@ import { mount } from "../ui/mount";
 import { ReminderToasts } from "../ui/ReminderToasts";
 import { Shell } from "../ui/Shell";
 import { VitalForm, VitalsCharts } from "../ui/Vitals";
+import { isViewersZone, zoneSuffix } from "../lib/zones";
 
 const TAKE_EARLY_MS = 2 * 3600_000;
 
@@ -101,7 +102,9 @@ function Reminders(props: { patientId: string; version: number }) {
               return (
                 <li key={r.id} class="reminder" data-testid="reminder" data-status={r.status}>
                   <span class="reminder-time">
-                    <time dateTime={r.due_at}>{formatTime(r.due_at)}</time>
+                    <time dateTime={r.due_at}>
+                      {isViewersZone(r.timezone) ? formatTime(r.due_at) : `${r.local_time}${zoneSuffix(r.timezone)}`}
+                    </time>
                   </span>
                   <span class="reminder-what">
                     {r.drug} · {r.dose}
@@ -111,7 +114,9 @@ function Reminders(props: { patientId: string; version: number }) {
                       ? t("reminder.taken_at", { time: formatDateTime(r.taken_at ?? r.due_at) })
                       : missed
                         ? t("reminder.missed")
-                        : t("reminder.pending")}
+                        : now >= due
+                          ? t("reminder.due_now")
+                          : t("reminder.upcoming")}
                   </span>
                   {canTake ? (
                     <button
@@ -162,6 +167,7 @@ function Prescriptions(props: { patientId: string }) {
               start: formatDate(`${p.start_date}T12:00:00`),
               days: p.days,
             })}
+            {zoneSuffix(p.timezone)}
           </p>
         </li>
       ))}

@@ -1,8 +1,9 @@
 // "/patient": the patient's appointments (upcoming, past), booking a doctor, cancel and join.
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
-import { formatDateTime, formatTime, formatWeekdayDate, t } from "../lib/i18n";
+import { formatDateTime, formatTime, formatWeekdayDate, t, timeZone } from "../lib/i18n";
+import { zoneName } from "../lib/zones";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
 import type { Appointment, Doctor, Slot, User } from "../lib/types";
@@ -254,6 +255,7 @@ function Booking(props: { onBooked: (appointment: Appointment) => void }) {
   return (
     <section class="card booking" aria-labelledby="booking-title">
       <h2 id="booking-title">{t("booking.title")}</h2>
+      <p class="muted">{t("zone.yours", { zone: zoneName(timeZone()) })}</p>
       {doctor ? (
         <SlotPicker
           doctor={doctor}
@@ -326,6 +328,16 @@ function Booking(props: { onBooked: (appointment: Appointment) => void }) {
   );
 }
 
+/** The next step of booking takes the focus when it appears (a keyboard or screen-reader user
+ * is not left at the top of the page). */
+function useFocusOnMount<T extends HTMLElement>() {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    ref.current?.focus();
+  }, []);
+  return ref;
+}
+
 function SlotPicker(props: {
   doctor: Doctor;
   onBack: () => void;
@@ -368,7 +380,7 @@ function SlotPicker(props: {
       <button type="button" class="button-link" onClick={props.onBack} data-testid="back-to-doctors">
         {t("booking.back")}
       </button>
-      <p class="doctor-chosen">
+      <p class="doctor-chosen" tabIndex={-1} ref={useFocusOnMount<HTMLParagraphElement>()} data-testid="doctor-chosen">
         <strong>{props.doctor.name}</strong>
         <span class="muted"> · {specialtyLabel(props.doctor.specialty)}</span>
       </p>
@@ -470,7 +482,7 @@ function BookForm(props: {
 
   return (
     <form class="form" onSubmit={submit}>
-      <p class="slot-chosen" data-testid="slot-chosen">
+      <p class="slot-chosen" data-testid="slot-chosen" tabIndex={-1} ref={useFocusOnMount<HTMLParagraphElement>()}>
         {t("booking.slot_chosen", { when: formatDateTime(props.slot.start) })}
       </p>
       {error ? <Alert>{messageFor(error)}</Alert> : null}

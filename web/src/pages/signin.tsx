@@ -234,7 +234,7 @@ function RegisterForm() {
       </Field>
       <Field
         label={t("field.password")}
-        hint={t("register.password_hint")}
+        hint={fieldError("password") === t("register.password_hint") ? null : t("register.password_hint")}
         error={fieldError("password")}
       >
         {(attrs) => (

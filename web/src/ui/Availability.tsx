@@ -10,6 +10,7 @@ import type { Availability, AvailabilityWindow } from "../lib/types";
 import { Alert, Loading } from "./Alert";
 import { Field } from "./Field";
 import { useLoad } from "./hooks";
+import { zoneName } from "../lib/zones";
 
 const WEEKDAYS = [0, 1, 2, 3, 4, 5, 6];
 // 1 January 2024 was a Monday (weekday 0 in the contract).
@@ -90,7 +91,11 @@ function AvailabilityForm(props: { doctorId: string; initial: Availability }) {
     <form class="form availability" data-testid="availability-form" onSubmit={submit} noValidate>
       {general ? <Alert testid="availability-error">{general}</Alert> : null}
       <div class="availability-settings">
-        <Field label={t("availability.timezone")} error={problem(error, "timezone")}>
+        <Field
+          label={t("availability.timezone")}
+          hint={t("availability.timezone_hint", { zone: zoneName(zone) })}
+          error={problem(error, "timezone")}
+        >
           {(attrs) => (
             <select {...attrs} data-testid="availability-timezone" value={zone} onChange={(e) => changeZone(e.currentTarget.value)}>
               {zones(zone).map((z) => (

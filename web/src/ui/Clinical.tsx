@@ -3,8 +3,9 @@
 import { useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { fieldMessage, messageFor } from "../lib/errors";
-import { formatDate, formatDateTime, t, timeZone } from "../lib/i18n";
+import { formatDate, formatDateTime, t } from "../lib/i18n";
 import type { Note, Prescription } from "../lib/types";
+import { zoneChoices, zoneName, zoneSuffix } from "../lib/zones";
 import { Alert, Loading } from "./Alert";
 import { Field } from "./Field";
 import { useLoad } from "./hooks";
@@ -76,6 +77,7 @@ function PrescriptionList(props: { prescriptions: Prescription[]; empty: string 
           <span class="muted">
             {" "}
             · {t("rx.schedule", { times: p.times.join(", "), start: formatDate(`${p.start_date}T12:00:00`), days: p.days })}
+            {zoneSuffix(p.timezone)}
           </span>
         </li>
       ))}
@@ -167,6 +169,12 @@ function NoteForm(props: { patientId: string; appointmentId: string; onSaved?: (
 }
 
 function PrescriptionForm(props: { patientId: string; appointmentId: string; onSaved?: () => void }) {
+  // The dose times are in one zone, chosen deliberately: the patient's (from their record)
+  // unless the doctor picks another; never silently the doctor's browser's.
+  const [record] = useLoad(() => api.record(props.patientId), [props.patientId]);
+  const patientZone = record.state === "ready" ? record.value.patient.timezone : null;
+  const [chosenZone, setChosenZone] = useState<string | null>(null);
+  const zone = chosenZone ?? patientZone;
   const [drug, setDrug] = useState("");
   const [dose, setDose] = useState("");
   const [times, setTimes] = useState<string[]>(["08:00"]);
@@ -178,6 +186,7 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
 
   async function submit(event: Event) {
     event.preventDefault();
+    if (!zone) return;
     setBusy(true);
     setError(null);
     setDone(null);
@@ -189,7 +198,7 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
         times: [...new Set(times.filter(Boolean))].sort(),
         start_date: startDate,
         days: Number(days),
-        timezone: timeZone(),
+        timezone: zone,
       });
       setDone({ drug: answer.prescription.drug, reminders: answer.reminders_created });
       setDrug("");
@@ -204,7 +213,7 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
 
   const fieldError = (field: string) => (fieldMessage(error, field) ? t("fielderror.check_value") : null);
   const general =
-    error && !["drug", "dose", "times", "start_date", "days"].some((f) => fieldMessage(error, f))
+    error && !["drug", "dose", "times", "start_date", "days", "timezone"].some((f) => fieldMessage(error, f))
       ? messageFor(error)
       : null;
   return (
@@ -236,8 +245,28 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
           )}
         </Field>
       </div>
+      {patientZone && zone ? (
+        <Field
+          label={t("followup.zone")}
+          hint={zone === patientZone ? t("followup.zone_hint_patient") : t("followup.zone_hint_other", { zone: zoneName(patientZone) })}
+          error={fieldError("timezone")}
+        >
+          {(attrs) => (
+            <select {...attrs} data-testid="rx-timezone" value={zone} onChange={(e) => setChosenZone(e.currentTarget.value)}>
+              {zoneChoices(patientZone, zone).map((z) => (
+                <option key={z} value={z}>
+                  {z === patientZone ? t("followup.zone_patient", { zone: zoneName(z) }) : z}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      ) : record.state === "error" ? (
+        <Alert>{messageFor(record.error)}</Alert>
+      ) : null}
       <fieldset class="times">
         <legend>{t("followup.times")}</legend>
+        {zone ? <p class="field-hint" data-testid="rx-zone-note">{t("rx.zone", { zone: zoneName(zone) })}</p> : null}
         {fieldError("times") ? <p class="field-error">{fieldError("times")}</p> : null}
         {times.map((time, i) => (
           <div class="time-row" key={i}>
@@ -266,7 +295,7 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
           </button>
         ) : null}
       </fieldset>
-      <button type="submit" class="button-primary" disabled={busy || !drug.trim() || !dose.trim()} data-testid="rx-save">
+      <button type="submit" class="button-primary" disabled={busy || !zone || !drug.trim() || !dose.trim()} data-testid="rx-save">
         {busy ? t("common.saving") : t("followup.save_rx")}
       </button>
     </form>

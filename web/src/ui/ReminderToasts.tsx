@@ -5,6 +5,7 @@ import { messageFor } from "../lib/errors";
 import { t } from "../lib/i18n";
 import type { Hub } from "../lib/socket";
 import type { ReminderDue } from "../lib/types";
+import { zoneSuffix } from "../lib/zones";
 
 interface Toast {
   id: string;
@@ -26,7 +27,7 @@ export function ReminderToasts(props: { hub: Hub | null; onTaken?: () => void })
       setToasts((list) =>
         list.some((x) => x.id === id)
           ? list
-          : [...list, { id, drug: due.drug, dose: due.dose, time: due.local_time, state: "due" }],
+          : [...list, { id, drug: due.drug, dose: due.dose, time: `${due.local_time}${zoneSuffix(due.timezone)}`, state: "due" }],
       );
     };
     hub.socket.on("reminder:due", onDue);

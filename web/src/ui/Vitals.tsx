@@ -1,7 +1,8 @@
 // Vital signs: the entry form (patient or doctor) and the chart of one type over time.
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { fieldMessage, messageFor } from "../lib/errors";
+import { loadDraft, saveDraft } from "../lib/drafts";
 import { formatDateTime, formatNumber, t } from "../lib/i18n";
 import type { SeriesPoint, VitalType } from "../lib/types";
 import { Alert, Loading } from "./Alert";
@@ -36,17 +37,33 @@ function localNow(): string {
   return new Date(now.getTime() - offset).toISOString().slice(0, 16);
 }
 
+interface VitalDraft {
+  type: VitalType;
+  unit: string;
+  value: string;
+  systolic: string;
+  diastolic: string;
+  measuredAt: string;
+}
+
 export function VitalForm(props: {
   patientId: string;
   appointmentId?: string;
   onSaved: (type: VitalType) => void;
 }) {
-  const [type, setType] = useState<VitalType>("blood_pressure");
-  const [unit, setUnit] = useState(UNITS.blood_pressure[0] ?? "");
-  const [value, setValue] = useState("");
-  const [systolic, setSystolic] = useState("");
-  const [diastolic, setDiastolic] = useState("");
-  const [measuredAt, setMeasuredAt] = useState(localNow);
+  // A measurement being typed survives a sign-in that expires (lib/drafts.ts).
+  const draftKey = `vital.${props.patientId}`;
+  const [draft] = useState(() => loadDraft<VitalDraft>(draftKey));
+  const [type, setType] = useState<VitalType>(draft?.type ?? "blood_pressure");
+  const [unit, setUnit] = useState(draft?.unit ?? UNITS.blood_pressure[0] ?? "");
+  const [value, setValue] = useState(draft?.value ?? "");
+  const [systolic, setSystolic] = useState(draft?.systolic ?? "");
+  const [diastolic, setDiastolic] = useState(draft?.diastolic ?? "");
+  const [measuredAt, setMeasuredAt] = useState(draft?.measuredAt ?? localNow());
+  useEffect(() => {
+    const typed = value.trim() || systolic.trim() || diastolic.trim();
+    saveDraft<VitalDraft>(draftKey, typed ? { type, unit, value, systolic, diastolic, measuredAt } : null);
+  }, [draftKey, type, unit, value, systolic, diastolic, measuredAt]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [local, setLocal] = useState<Record<string, string>>({});
