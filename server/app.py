@@ -19,6 +19,13 @@ from domain.clock import Clock, utc_now
 from domain.consultation import JoinWindow
 from media.ice import IceProvider
 from server import keys, ops
+from server.activity import routes as activity_routes
+from server.activity.history import (
+    ActivityHistory,
+    ActivitySampler,
+    MemoryActivityHistory,
+    RedisActivityHistory,
+)
 from server.appointments import routes as appointment_routes
 from server.appointments.service import AppointmentService
 from server.audit import routes as audit_routes
@@ -69,6 +76,7 @@ def build_api() -> Api:
     api.include(audit_routes.api)
     api.include(precall_routes.api)
     api.include(recording_routes.api)
+    api.include(activity_routes.api)
     return api
 
 
@@ -227,7 +235,19 @@ def create_app(
         await hub.stop()  # finalises the recordings first
         await recorders.close_all()
 
-    app.cleanup_ctx.extend([database, redis, rate_limiter, precall, consultations])
+    async def activity(app: web.Application) -> AsyncIterator[None]:
+        redis_handle = app[keys.REDIS]
+        history: ActivityHistory = (
+            RedisActivityHistory(redis_handle.client, prefix=hub.config.redis_prefix)
+            if redis_handle is not None
+            else MemoryActivityHistory()
+        )
+        sampler = ActivitySampler(history, rooms=hub.rooms, clock=clock)
+        app[keys.ACTIVITY] = sampler
+        async with sampler.running():
+            yield
+
+    app.cleanup_ctx.extend([database, redis, rate_limiter, precall, consultations, activity])
 
     api = build_api()
     api.register(app)

@@ -213,6 +213,8 @@ export const adminRooms = async () => (await get<{ rooms: RoomSummary[] }>("/adm
 export const closeRoom = (appointmentId: string) =>
   post<void>(`/admin/rooms/${enc(appointmentId)}/close`);
 
+export const activityHistory = () => get<import("./types").ActivityHistory>("/admin/activity");
+
 // ------------------------------------------------------------------ pre-call check
 
 export const precallIceServers = () =>

@@ -210,6 +210,12 @@ export interface RoomSummary {
   rev?: number;
 }
 
+export interface ActivityHistory {
+  interval_seconds: number;
+  window_seconds: number;
+  samples: { at: string; rooms: number; people: number }[];
+}
+
 export interface IceServer {
   urls: string | string[];
   username?: string;
