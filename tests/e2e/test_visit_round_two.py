@@ -1,5 +1,7 @@
-"""Issue 23, second half, in real Chromium: the admin's chart of the last half hour comes from
-the server (on open and after a reload)."""
+"""Issue 23, second half, in real Chromium: the waiting room's estimated wait and the doctor's
+"running late" notice (both languages, phone and desktop), no raw WebRTC state shown to a
+patient; the admin's chart of the last half hour comes from the server (on open and after a
+reload)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,11 @@ import pytest
 from playwright.sync_api import expect
 
 from domain.activity import ActivitySample, slot_of
+from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.clock import utc_now
 from domain.users import Role
 from server import keys
-from tests.e2e.conftest import ContextFactory, Live, shoot, sign_in
+from tests.e2e.conftest import ContextFactory, Live, Person, shoot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -41,3 +44,87 @@ def test_the_admin_chart_shows_the_half_hour_the_server_recorded(
     a.get_by_test_id("lang-en").click()
     expect(a.get_by_test_id("activity-since")).to_contain_text("Recorded by the server since")
     shoot(a, "admin-activity-history-en")
+
+
+def _past_consultations(live: Live, doctor: Person, patient: Person, minutes: list[int]) -> None:
+    """Completed consultations of the doctor earlier today, lasting these many minutes."""
+
+    async def insert() -> None:
+        repos = live.app[keys.DATABASE].repos
+        start = utc_now() - timedelta(hours=8)
+        for length in minutes:
+            booked = await repos.appointments.insert(
+                patient_id=patient.id,
+                doctor_id=doctor.id,
+                start=start,
+                end=start + timedelta(minutes=30),
+                kind=AppointmentKind.VIDEO,
+                reason="",
+                now=start,
+            )
+            for status, at in (
+                (AppointmentStatus.WAITING, start),
+                (AppointmentStatus.IN_PROGRESS, start),
+                (AppointmentStatus.COMPLETED, start + timedelta(minutes=length)),
+            ):
+                await repos.appointments.transition(booked.id, status, now=at)
+            start += timedelta(minutes=30)
+
+    live.loop.run(insert())
+
+
+RAW_STATES = ("new", "checking", "connecting", "connected", "disconnected", "failed", "closed")
+
+
+def test_the_waiting_room_estimates_the_wait_and_hears_the_doctor_running_late(
+    live: Live, new_context: ContextFactory
+) -> None:
+    doctor = live.person(Role.DOCTOR, "Dr. Late")
+    first = live.person(Role.PATIENT, "First Patient")
+    second = live.person(Role.PATIENT, "Second Patient")
+    earlier = live.person(Role.PATIENT, "Earlier Patient")
+    _past_consultations(live, doctor, earlier, [10, 12, 20])  # typically 12 minutes
+    a1 = live.appointment(first, doctor)
+    a2 = live.appointment(second, doctor, starts_in=5)
+
+    p1 = sign_in(new_context(locale="en-US"), first, live)
+    p1.goto(f"/consult/{a1}")
+    p1.get_by_test_id("join").click()
+    expect(p1.get_by_test_id("queue-position")).to_have_text("You are next.")
+    p2 = sign_in(new_context(locale="zh-CN", phone=True), second, live)
+    p2.goto(f"/consult/{a2}")
+    p2.get_by_test_id("join").click()
+    waiting = p2.get_by_test_id("waiting-room")
+    expect(waiting).to_be_visible()
+    estimate = p2.get_by_test_id("estimated-wait")
+    expect(estimate).to_have_attribute("data-seconds", "720")  # one ahead, the doctor free
+    expect(estimate).to_have_text("预计还需等待约12分钟。")
+    expect(p1.get_by_test_id("estimated-wait")).to_have_count(0)  # next, nothing to wait for
+
+    # No raw WebRTC state where a patient can read it, in either language.
+    for page in (p1, p2):
+        expect(page.get_by_test_id("call-state")).to_be_hidden()
+        status = page.get_by_test_id("call-status")
+        expect(status).to_be_visible()
+        assert status.inner_text().strip().lower() not in RAW_STATES
+    shown = p2.locator("body").inner_text()
+    assert not any(f"\n{state}\n" in f"\n{shown}\n" for state in RAW_STATES)
+
+    # The doctor, on the console, tells both they are running late.
+    d = sign_in(new_context(locale="en-US"), doctor, live)
+    expect(d).to_have_url(f"{live.url}/doctor")
+    expect(d.get_by_test_id("waiting-list").locator("li")).to_have_count(2)
+    d.get_by_test_id("running-late-minutes").select_option("20")
+    d.get_by_test_id("running-late-message").fill("An emergency on the ward, sorry.")
+    d.get_by_test_id("running-late-send").click()
+    expect(d.get_by_test_id("running-late-sent")).to_have_text("Sent to 2 waiting patients.")
+    shoot(d, "console-running-late-en")
+
+    late = p2.get_by_test_id("running-late")
+    expect(late).to_contain_text("医生接诊大约会延后20分钟")
+    expect(late).to_contain_text("An emergency on the ward, sorry.")
+    shoot(p2, "waiting-running-late-zh-phone")
+    expect(p1.get_by_test_id("running-late")).to_contain_text("running about 20 minutes late")
+    p2.get_by_test_id("lang-en").click()
+    expect(estimate).to_have_text("Estimated wait: about 12 minutes.")
+    expect(late).to_contain_text("Your doctor is running about 20 minutes late.")

@@ -292,6 +292,8 @@ export interface QueueInfo {
   waiting: number;
   doctor_busy: boolean;
   waiting_since: string | null;
+  estimated_wait_seconds?: number | null;
+  wait_from_history?: boolean;
 }
 
 // ------------------------------------------------------------------ consented recording

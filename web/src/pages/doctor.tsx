@@ -14,6 +14,7 @@ import { FollowUp, RecordSummary } from "../ui/Clinical";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, statusLabel } from "../ui/labels";
 import { Recordings } from "../ui/Recordings";
+import { RunningLate } from "../ui/RunningLate";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 
@@ -122,7 +123,7 @@ function Console(props: { user: User; hub: Hub }) {
       </div>
       <div class="columns columns-side-first">
         <div class="column-side">
-          <WaitingRoom rooms={rooms} appointments={appointments} />
+          <WaitingRoom rooms={rooms} appointments={appointments} doctorId={props.user.id} />
         </div>
         <div class="column-main">
           <section class="card section" aria-labelledby="day-title">
@@ -219,7 +220,7 @@ function Console(props: { user: User; hub: Hub }) {
   );
 }
 
-function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appointment[] }) {
+function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appointment[]; doctorId: string }) {
   const now = useNow(1000);
   const rooms = [...props.rooms.values()];
   const waiting = rooms
@@ -262,6 +263,7 @@ function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appoin
           );
         })}
       </ol>
+      {waiting.length ? <RunningLate doctorId={props.doctorId} /> : null}
       {inProgress.length ? (
         <>
           <h3>{t("doctor.in_consultation")}</h3>
