@@ -16,7 +16,7 @@ from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.clock import utc_now
 from domain.users import Role
 from server import keys
-from tests.e2e.conftest import ContextFactory, Live, Person, shoot, sign_in
+from tests.e2e.conftest import ContextFactory, Live, Person, connected, shoot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -128,3 +128,69 @@ def test_the_waiting_room_estimates_the_wait_and_hears_the_doctor_running_late(
     p2.get_by_test_id("lang-en").click()
     expect(estimate).to_have_text("Estimated wait: about 12 minutes.")
     expect(late).to_contain_text("Your doctor is running about 20 minutes late.")
+
+
+# Counts the chimes (oscillators started) and the desktop notifications the page makes, while
+# letting the real Web Audio and Notification APIs do their work.
+ALERT_PROBE = """
+window.__chimes = 0;
+window.__notes = [];
+const createOscillator = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () {
+  window.__chimes += 1;
+  return createOscillator.call(this);
+};
+const RealNotification = window.Notification;
+window.Notification = class extends RealNotification {
+  constructor(title, options) {
+    super(title, options);
+    window.__notes.push(options && options.body);
+  }
+};
+"""
+
+
+def test_the_console_alerts_the_doctor_and_let_in_skips_a_second_device_check(
+    live: Live, new_context: ContextFactory
+) -> None:
+    doctor = live.person(Role.DOCTOR, "Dr. Alert")
+    patient = live.person(Role.PATIENT, "Wang Fang")
+    appointment = live.appointment(patient, doctor)
+
+    ctx = new_context(locale="zh-CN")
+    ctx.grant_permissions(["notifications"])
+    ctx.add_init_script(script=ALERT_PROBE)
+    d = sign_in(ctx, doctor, live)
+    # The doctor checks their devices once (they open the call early, then go back).
+    d.goto(f"/consult/{appointment}")
+    d.get_by_test_id("join").click()
+    expect(d.get_by_test_id("call-status")).to_be_visible()
+    d.goto("/doctor")
+    d.get_by_test_id("alerts-enable").click()  # the one click that allows sound and asks
+    expect(d.get_by_test_id("alerts-state")).to_have_attribute("data-permission", "granted")
+    expect(d.get_by_test_id("alerts-state")).to_have_text("患者到达提醒已开启：提示音和桌面通知。")
+    assert d.evaluate("window.__chimes") == 0
+
+    p = sign_in(new_context(locale="en-US", phone=True), patient, live)
+    p.goto(f"/consult/{appointment}")
+    p.get_by_test_id("join").click()
+    expect(p.get_by_test_id("waiting-room")).to_be_visible()
+
+    alert = d.get_by_test_id("arrival-alert")
+    expect(alert).to_have_text("Wang Fang已进入候诊室。")
+    expect(alert).to_have_attribute("data-count", "1")
+    d.wait_for_function("window.__chimes === 1")
+    assert d.evaluate("window.__notes") == ["Wang Fang已进入候诊室。"]
+    d.get_by_test_id("lang-en").click()
+    expect(alert).to_have_text("Wang Fang has arrived in the waiting room.")
+    expect(d.get_by_test_id("alerts-state")).to_have_text(
+        "Arrival alerts are on: a chime and a desktop notification."
+    )
+    shoot(d, "console-arrival-alert-en")
+
+    # "Let in": straight into the call, no second device check for either of them.
+    d.get_by_test_id("waiting-list").get_by_test_id("admit").click()
+    expect(d.get_by_test_id("join")).to_have_count(0)
+    connected(p)
+    connected(d)
+    expect(d.get_by_test_id("call-state")).to_be_visible()  # the doctor may see it

@@ -15,6 +15,7 @@ import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, statusLabel } from "../ui/labels";
 import { Recordings } from "../ui/Recordings";
 import { RunningLate } from "../ui/RunningLate";
+import { ArrivalAlerts } from "../ui/ArrivalAlerts";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 
@@ -234,6 +235,7 @@ function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appoin
   return (
     <section class="card section" aria-labelledby="waiting-title">
       <h2 id="waiting-title">{t("doctor.waiting_room")}</h2>
+      <ArrivalAlerts waiting={waiting.map((room) => ({ appointmentId: room.appointment_id, name: patientName(room) }))} />
       {waiting.length === 0 ? <p class="empty">{t("doctor.nobody_waiting")}</p> : null}
       <ol class="waiting-list" data-testid="waiting-list" aria-live="polite">
         {waiting.map((room) => {
