@@ -194,3 +194,45 @@ def test_the_console_alerts_the_doctor_and_let_in_skips_a_second_device_check(
     connected(p)
     connected(d)
     expect(d.get_by_test_id("call-state")).to_be_visible()  # the doctor may see it
+
+
+def test_tabs_of_one_browser_share_the_sign_in_and_sign_out_together(
+    live: Live, new_context: ContextFactory
+) -> None:
+    doctor = live.person(Role.DOCTOR, "Dr. Two Tabs")
+    patient = live.person(Role.PATIENT, "Tab Patient")
+    appointment = live.appointment(patient, doctor, starts_in=30)
+    ctx = new_context(locale="en-US")
+    console = sign_in(ctx, doctor, live)
+    expect(console).to_have_url(f"{live.url}/doctor")
+    expect(console.get_by_test_id("feed-state")).to_have_text("Live")
+
+    # A link opened in a new tab: signed in already, no sign-in page.
+    call = ctx.new_page()
+    call.goto(f"/consult/{appointment}")
+    expect(call.get_by_test_id("join")).to_be_visible()
+    assert call.url == f"{live.url}/consult/{appointment}"
+    # A reload of either tab keeps it, and both tabs stay usable side by side.
+    call.reload()
+    expect(call.get_by_test_id("join")).to_be_visible()
+    console.reload()
+    expect(console.get_by_test_id("feed-state")).to_have_text("Live")
+    # Both tabs load at the same moment with no token handed over (the handoff dropped), so
+    # both must refresh: one rotation at a time (Web Locks, the token read under the lock), so
+    # neither sends a refresh token the other has already used, which would end the sign-in.
+    ctx.add_init_script(script="sessionStorage.removeItem('telemed.handoff')")
+    for _ in range(3):
+        for page in (console, call):
+            page.evaluate("window.__before = true; setTimeout(() => location.reload(), 0)")
+        for page in (console, call):
+            page.wait_for_function("window.__before === undefined")  # reloaded
+        expect(console.get_by_test_id("feed-state")).to_have_text("Live")
+        expect(call.get_by_test_id("join")).to_be_visible()
+    assert console.evaluate("sessionStorage.getItem('telemed.refresh')") is None  # one place
+
+    # Sign out in one tab: the other goes to the sign-in page too.
+    console.get_by_test_id("sign-out").click()
+    expect(call).to_have_url(f"{live.url}/?next=%2Fconsult%2F{appointment}&reason=signed_out")
+    fresh = ctx.new_page()
+    fresh.goto("/doctor")
+    expect(fresh.get_by_test_id("login")).to_be_visible()
