@@ -54,6 +54,7 @@ from server.records.reminders import ReminderService
 from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret
 from server.settings import Settings
+from server.summaries import routes as summary_routes
 from server.waiting import routes as waiting_routes
 from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
 from storage.mongo import Database, open_database
@@ -79,6 +80,7 @@ def build_api() -> Api:
     api.include(recording_routes.api)
     api.include(activity_routes.api)
     api.include(waiting_routes.api)
+    api.include(summary_routes.api)
     return api
 
 
