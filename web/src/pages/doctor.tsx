@@ -30,8 +30,9 @@ function dayBounds(offsetDays: number): { from: Date; to: Date } {
 
 /** The doctor's live rooms: fetched once, then kept current by the hub's ``consult:state``
  * (and ``consult:removed``) events, newest ``rev`` winning. */
-function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState] {
+function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState, boolean] {
   const [rooms, setRooms] = useState<Map<string, RoomView>>(new Map());
+  const [loaded, setLoaded] = useState(false);
   const [state, setState] = useState<HubState>(hub.state());
   useEffect(() => {
     const put = (room: RoomView) =>
@@ -55,6 +56,7 @@ function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState] {
       try {
         const answer = await api.doctorRooms(user.id);
         setRooms(new Map(answer.map((r) => [r.appointment_id, r])));
+        setLoaded(true);
       } catch {
         // the live events still arrive
       }
@@ -71,7 +73,7 @@ function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState] {
       off();
     };
   }, [hub, user.id]);
-  return [rooms, state];
+  return [rooms, state, loaded];
 }
 
 function DoctorPage() {
@@ -93,7 +95,7 @@ function DoctorPage() {
 
 function Console(props: { user: User; hub: Hub }) {
   const [day, setDay] = useState(0);
-  const [rooms, hubState] = useLiveRooms(props.user, props.hub);
+  const [rooms, hubState, roomsLoaded] = useLiveRooms(props.user, props.hub);
   const bounds = useMemo(() => dayBounds(day), [day]);
   const [list, reload] = useLoad(
     () => api.appointments({ from: bounds.from.toISOString(), to: bounds.to.toISOString() }),
@@ -124,7 +126,7 @@ function Console(props: { user: User; hub: Hub }) {
       </div>
       <div class="columns columns-side-first">
         <div class="column-side">
-          <WaitingRoom rooms={rooms} appointments={appointments} doctorId={props.user.id} />
+          <WaitingRoom rooms={rooms} appointments={appointments} doctorId={props.user.id} loaded={roomsLoaded} />
         </div>
         <div class="column-main">
           <section class="card section" aria-labelledby="day-title">
@@ -221,7 +223,12 @@ function Console(props: { user: User; hub: Hub }) {
   );
 }
 
-function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appointment[]; doctorId: string }) {
+function WaitingRoom(props: {
+  rooms: Map<string, RoomView>;
+  appointments: Appointment[];
+  doctorId: string;
+  loaded: boolean;
+}) {
   const now = useNow(1000);
   const rooms = [...props.rooms.values()];
   const waiting = rooms
@@ -235,7 +242,9 @@ function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appoin
   return (
     <section class="card section" aria-labelledby="waiting-title">
       <h2 id="waiting-title">{t("doctor.waiting_room")}</h2>
-      <ArrivalAlerts waiting={waiting.map((room) => ({ appointmentId: room.appointment_id, name: patientName(room) }))} />
+      <ArrivalAlerts
+        ready={props.loaded}
+        waiting={waiting.map((room) => ({ appointmentId: room.appointment_id, name: patientName(room) }))} />
       {waiting.length === 0 ? <p class="empty">{t("doctor.nobody_waiting")}</p> : null}
       <ol class="waiting-list" data-testid="waiting-list" aria-live="polite">
         {waiting.map((room) => {

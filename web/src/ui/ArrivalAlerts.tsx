@@ -65,7 +65,7 @@ export interface Arrival {
 
 /** Chime, notify and say so on the page for each patient who starts waiting after the console
  * opened (those already waiting on open are listed, not announced). */
-export function ArrivalAlerts(props: { waiting: Arrival[] }) {
+export function ArrivalAlerts(props: { waiting: Arrival[]; ready: boolean }) {
   const known = useRef<Set<string> | null>(null);
   const [latest, setLatest] = useState<{ name: string; count: number } | null>(null);
   const [enabled, setEnabled] = useState(alertsWanted);
@@ -73,6 +73,7 @@ export function ArrivalAlerts(props: { waiting: Arrival[] }) {
   const signature = props.waiting.map((w) => w.appointmentId).join(",");
 
   useEffect(() => {
+    if (!props.ready) return; // the console's first list is not in yet
     const ids = new Set(props.waiting.map((w) => w.appointmentId));
     if (known.current === null) {
       known.current = ids;
@@ -85,7 +86,7 @@ export function ArrivalAlerts(props: { waiting: Arrival[] }) {
     for (const a of arrived) notify(a.name, a.appointmentId);
     const last = arrived[arrived.length - 1];
     if (last) setLatest((prev) => ({ name: last.name, count: (prev?.count ?? 0) + arrived.length }));
-  }, [signature]);
+  }, [signature, props.ready]);
 
   const enable = async () => {
     try {
