@@ -19,6 +19,13 @@ from domain.clock import Clock, utc_now
 from domain.consultation import JoinWindow
 from media.ice import IceProvider
 from server import keys, ops
+from server.activity import routes as activity_routes
+from server.activity.history import (
+    ActivityHistory,
+    ActivitySampler,
+    MemoryActivityHistory,
+    RedisActivityHistory,
+)
 from server.appointments import routes as appointment_routes
 from server.appointments.service import AppointmentService, BookingLimits
 from server.audit import routes as audit_routes
@@ -47,6 +54,8 @@ from server.records.reminders import ReminderService
 from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret
 from server.settings import Settings
+from server.summaries import routes as summary_routes
+from server.waiting import routes as waiting_routes
 from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
 from storage.mongo import Database, open_database
 from storage.redis import open_redis
@@ -69,6 +78,9 @@ def build_api() -> Api:
     api.include(audit_routes.api)
     api.include(precall_routes.api)
     api.include(recording_routes.api)
+    api.include(activity_routes.api)
+    api.include(waiting_routes.api)
+    api.include(summary_routes.api)
     return api
 
 
@@ -236,7 +248,19 @@ def create_app(
         await hub.stop()  # finalises the recordings first
         await recorders.close_all()
 
-    app.cleanup_ctx.extend([database, redis, rate_limiter, precall, consultations])
+    async def activity(app: web.Application) -> AsyncIterator[None]:
+        redis_handle = app[keys.REDIS]
+        history: ActivityHistory = (
+            RedisActivityHistory(redis_handle.client, prefix=hub.config.redis_prefix)
+            if redis_handle is not None
+            else MemoryActivityHistory()
+        )
+        sampler = ActivitySampler(history, rooms=hub.rooms, clock=clock)
+        app[keys.ACTIVITY] = sampler
+        async with sampler.running():
+            yield
+
+    app.cleanup_ctx.extend([database, redis, rate_limiter, precall, consultations, activity])
 
     api = build_api()
     api.register(app)

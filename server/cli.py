@@ -233,11 +233,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_format(args: argparse.Namespace, settings: Settings) -> str:
+    """JSON lines unless ``TELEMED_LOG_FORMAT`` says otherwise; ``serve --demo`` reads its
+    terminal as a person does, so it defaults to the console format (an explicit
+    ``TELEMED_LOG_FORMAT`` still wins)."""
+    if getattr(args, "demo", False) and "log_format" not in settings.core.model_fields_set:
+        return "console"
+    return settings.core.log_format
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        configure_logging(settings.core.log_level, settings.core.log_format)
+        configure_logging(settings.core.log_level, _log_format(args, settings))
         run: Command = args.run
         return run(args, settings)
     except SettingsError as exc:

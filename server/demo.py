@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 import structlog
 from aiohttp import web
 
-from domain.appointments import AppointmentKind
+from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.availability import Availability, WeeklyWindow, local_to_utc, zone
 from domain.errors import Conflict
 from domain.users import Role, User
@@ -51,6 +51,10 @@ DEMO_USERS = (
 
 
 DEMO_TIMEZONE = "Asia/Shanghai"
+# A demo appointment in one of these states, within its half hour, can still be joined.
+_OPEN = frozenset(
+    {AppointmentStatus.BOOKED, AppointmentStatus.WAITING, AppointmentStatus.IN_PROGRESS}
+)
 DEMO_REASON = "Demo video consultation 演示视频问诊"
 # Weekdays 09:00-12:00 and 14:00-17:30, Saturday mornings; 30-minute slots.
 DEMO_WEEK = tuple(
@@ -68,10 +72,11 @@ async def demo_startup(app: web.Application) -> None:
 
 
 async def seed_demo(app: web.Application) -> str | None:
-    """Users, the doctors' weekly availability, and a video appointment starting now for
-    patient Wang with Dr. Li, whose id is returned. Idempotent: a second run on the same
-    (Shanghai) day finds that appointment again; a run on a later day creates a fresh one, so
-    there is always one to join."""
+    """Users, the doctors' weekly availability, and a video appointment open now for patient
+    Wang with Dr. Li, whose id is returned. Idempotent: a restart while that appointment is
+    still open (booked, waiting or in progress, and not yet past its end) finds it again; once
+    it is over (completed, cancelled, or its half hour gone) a restart creates a fresh one
+    starting now, so the banner's "open now" is always true."""
     accounts = app[keys.ACCOUNTS]
     repos = app[keys.DATABASE].repos
     users: dict[str, User] = {}
@@ -113,8 +118,9 @@ async def seed_demo(app: web.Application) -> str | None:
 async def _appointment_now(
     app: web.Application, *, patient: User, doctor: User, now: datetime
 ) -> str:
-    """Today's demo appointment (Shanghai day), created starting now if there is none yet.
-    Inserted through the repository: the API refuses to book in the past, and "now" is."""
+    """The demo appointment open now, created starting now if there is none: one of today's
+    (Shanghai day) that is not over yet and has not ended. Inserted through the repository:
+    the API refuses to book in the past, and "now" is."""
     repos = app[keys.DATABASE].repos
     tz = zone(DEMO_TIMEZONE)
     today = now.astimezone(tz).date()
@@ -127,8 +133,9 @@ async def _appointment_now(
         until=day_end,
         reason=DEMO_REASON,
     )
-    if found:
-        return min(found, key=lambda a: a.created_at).id
+    open_now = [a for a in found if a.status in _OPEN and a.start <= now < a.end]
+    if open_now:
+        return min(open_now, key=lambda a: a.created_at).id
     start = now.replace(second=0, microsecond=0)
     for _ in range(30):  # the minute may hold a booking of Dr. Li already: take the next one
         try:
@@ -165,8 +172,8 @@ def banner(url: str, appointment_id: str | None = None) -> str:
     if appointment_id is not None:
         lines += [
             "",
-            f"Video appointment starting now (Wang Fang with Dr. Li): {appointment_id}",
-            f"正在开始的视频问诊（王芳 与 李医生）：{appointment_id}",
+            f"Video appointment open now (Wang Fang with Dr. Li): {appointment_id}",
+            f"现在可以进入的视频问诊（王芳 与 李医生）：{appointment_id}",
             f"  {url}/consult/{appointment_id}",
         ]
     lines += [

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from media.ice import IceProvider
     from media.precall import PrecallService
     from media.recording import Recorders
+    from server.activity.history import ActivitySampler
     from server.appointments.service import AppointmentService
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
@@ -57,6 +58,8 @@ PRECALL: web.AppKey[PrecallService] = web.AppKey("precall")
 # The hidden recorders of this process, and the recordings' REST use cases.
 RECORDERS: web.AppKey[Recorders] = web.AppKey("recorders")
 RECORDINGS: web.AppKey[RecordingService] = web.AppKey("recordings")
+# The deployment's activity over the last half hour (the admin's chart), shared by the nodes.
+ACTIVITY: web.AppKey[ActivitySampler] = web.AppKey("activity")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -8,7 +8,7 @@ flag and so frees the slot. Concurrent bookings of one slot race on the index, n
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -231,6 +231,24 @@ class AppointmentRepository:
         if reason is not None:
             query["reason"] = reason
         return [to_appointment(d) async for d in self._c.find(query)]
+
+    async def recent_consultation_lengths(self, doctor_id: str, *, limit: int) -> list[timedelta]:
+        """How long the doctor's last ``limit`` completed consultations lasted (started to
+        ended), newest first: what the waiting room's estimate learns from."""
+        cursor = (
+            self._c.find(
+                {
+                    "doctor_id": doctor_id,
+                    "status": AppointmentStatus.COMPLETED.value,
+                    "started_at": {"$type": "date"},
+                    "ended_at": {"$type": "date"},
+                },
+                {"started_at": 1, "ended_at": 1},
+            )
+            .sort("ended_at", DESCENDING)
+            .limit(limit)
+        )
+        return [doc["ended_at"] - doc["started_at"] async for doc in cursor]
 
     async def has_care_relationship(self, doctor_id: str, patient_id: str) -> bool:
         """Whether the doctor has (or had) an appointment with the patient that was not

@@ -29,6 +29,7 @@ from storage.refresh_tokens import RefreshTokenRepository
 from storage.reminders import ReminderRepository
 from storage.sessions import SessionRepository
 from storage.users import UserRepository
+from storage.visit_summaries import VisitSummaryRepository
 from storage.vitals import VitalRepository
 
 log = structlog.get_logger(__name__)
@@ -56,6 +57,7 @@ class Repositories:
     messages: MessageRepository
     recordings: RecordingRepository
     recording_consents: ConsentRepository
+    visit_summaries: VisitSummaryRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -76,6 +78,7 @@ class Repositories:
             messages=MessageRepository(db["messages"]),
             recordings=RecordingRepository(db["recordings"]),
             recording_consents=ConsentRepository(db["recording_consents"]),
+            visit_summaries=VisitSummaryRepository(db["visit_summaries"]),
         )
 
     async def ensure_indexes(self) -> None:

@@ -30,6 +30,16 @@ class QueueOut(BaseModel):
     waiting: int = Field(description="patients waiting for this doctor now")
     doctor_busy: bool = Field(description="the doctor is in another consultation")
     waiting_since: Timestamp | None
+    estimated_wait_seconds: int | None = Field(
+        default=None,
+        description="the likely wait from now, in seconds (null when not waiting): patients "
+        "ahead x the doctor's typical consultation + what is left of the one in progress",
+    )
+    wait_from_history: bool = Field(
+        default=False,
+        description="the typical length comes from the doctor's recent consultations "
+        "(false: the default, too few of them)",
+    )
 
 
 __all__ = [

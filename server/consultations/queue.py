@@ -25,6 +25,21 @@ def _order(room: Room) -> tuple[datetime, str]:
     return (room.waiting_since or room.opened_at, room.appointment_id)
 
 
+def current_consultation_start(
+    rooms: list[Room], appointment_id: str, doctor_id: str
+) -> datetime | None:
+    """When the doctor's consultation in progress (another than this one) started; None when
+    the doctor is free. The earliest, should a doctor hold two."""
+    starts = [
+        r.started_at or r.opened_at
+        for r in rooms
+        if r.doctor.id == doctor_id
+        and r.appointment_id != appointment_id
+        and r.status is AppointmentStatus.IN_PROGRESS
+    ]
+    return min(starts, default=None)
+
+
 def doctor_rooms(rooms: list[Room], doctor_id: str) -> list[Room]:
     """The doctor's open rooms, those with a waiting patient first in arrival order."""
     mine = [r for r in rooms if r.doctor.id == doctor_id]

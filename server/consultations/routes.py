@@ -5,6 +5,7 @@ from __future__ import annotations
 from chat.transcripts import ReadContext
 from domain.errors import NotFound
 from domain.users import Role
+from domain.wait_estimate import RECENT, estimate_wait
 from server import keys
 from server.audit.recorder import audited
 from server.consultations.models import (
@@ -15,7 +16,7 @@ from server.consultations.models import (
     QueueOut,
     RoomsOut,
 )
-from server.consultations.queue import doctor_rooms, queue_place
+from server.consultations.queue import current_consultation_start, doctor_rooms, queue_place
 from server.http.api import Api, Call
 from signaling.models import RoomSummary, RoomView
 
@@ -101,11 +102,27 @@ async def queue(call: Call) -> QueueOut:
     appointment = view.appointment
     if not appointment.is_participant(call.principal.user_id):
         raise NotFound("no such appointment")  # admins see appointments, not waiting rooms
-    place = queue_place(await call.app[keys.HUB].rooms(), appointment.id, appointment.doctor_id)
+    rooms = await call.app[keys.HUB].rooms()
+    place = queue_place(rooms, appointment.id, appointment.doctor_id)
+    estimate = None
+    if place.position is not None:
+        lengths = await call.app[keys.DATABASE].repos.appointments.recent_consultation_lengths(
+            appointment.doctor_id, limit=RECENT
+        )
+        estimate = estimate_wait(
+            ahead=place.position - 1,
+            durations=lengths,
+            in_progress_since=current_consultation_start(
+                rooms, appointment.id, appointment.doctor_id
+            ),
+            now=call.app[keys.CLOCK](),
+        )
     return QueueOut(
         appointment_id=appointment.id,
         position=place.position,
         waiting=place.waiting,
         doctor_busy=place.doctor_busy,
         waiting_since=place.waiting_since,
+        estimated_wait_seconds=None if estimate is None else int(estimate.wait.total_seconds()),
+        wait_from_history=estimate is not None and estimate.from_history,
     )

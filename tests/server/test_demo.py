@@ -1,5 +1,6 @@
-"""``telemed serve --demo``: availability in Asia/Shanghai and a video appointment starting
-now for Wang with Dr. Li; idempotent on the same day, fresh on a later day."""
+"""``telemed serve --demo``: availability in Asia/Shanghai and a video appointment open now
+for Wang with Dr. Li; a restart finds it while it is open and makes a fresh one once it is
+over; its logs read as text."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from domain.appointments import Appointment
+from domain.appointments import Appointment, AppointmentStatus
 from server import keys
+from server.cli import _log_format, build_parser
 from server.demo import DEMO_USERS, banner, seed_demo
-from server.settings import Settings
+from server.settings import CoreSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import ok
@@ -74,21 +76,48 @@ async def test_demo_has_an_appointment_starting_now(demo: tuple[Client, FakeCloc
     assert appointment.id in banner("http://localhost:8080", appointment.id)
 
 
-async def test_demo_is_idempotent_on_a_day_and_fresh_on_the_next(
+async def test_a_restart_finds_the_open_appointment_and_never_announces_a_finished_one(
     demo: tuple[Client, FakeClock],
 ) -> None:
     client, clock = demo
+    repos = client.app[keys.DATABASE].repos
     first = await seed_demo(client.app)
-    clock.advance(hours=6)  # 16:07 the same day in Shanghai
+    assert first is not None
+    clock.advance(minutes=10)  # still within its half hour: the same appointment
     assert await seed_demo(client.app) == first
     assert len(await wangs_appointments(client)) == 1
-    assert await client.app[keys.DATABASE].repos.users.count() == len(DEMO_USERS)
+    assert await repos.users.count() == len(DEMO_USERS)
 
-    clock.advance(hours=10)  # 02:07 the next day in Shanghai
+    # The visit took place and was completed; a restart minutes later (same day, same
+    # half hour) must not offer it again as "open now".
+    for status in (
+        AppointmentStatus.WAITING,
+        AppointmentStatus.IN_PROGRESS,
+        AppointmentStatus.COMPLETED,
+    ):
+        assert await repos.appointments.transition(first, status, now=clock.now) is not None
     second = await seed_demo(client.app)
     assert second not in (None, first)
+    fresh = next(a for a in await wangs_appointments(client) if a.id == second)
+    assert fresh.status is AppointmentStatus.BOOKED
+    assert fresh.start <= clock.now < fresh.end
+
+    clock.advance(hours=6)  # 16:17 the same day: the fresh one's half hour is over
+    third = await seed_demo(client.app)
+    assert third not in (None, first, second)
     appointments = await wangs_appointments(client)
-    assert len(appointments) == 2
+    assert len(appointments) == 3
     latest = max(appointments, key=lambda a: a.start)
-    assert latest.id == second
+    assert latest.id == third
     assert latest.start <= clock.now < latest.end
+    assert await seed_demo(client.app) == third  # and idempotent again
+
+
+def test_demo_logs_read_as_text_and_json_stays_the_default() -> None:
+    parser = build_parser()
+    settings = Settings.from_env()
+    assert "log_format" not in settings.core.model_fields_set
+    assert _log_format(parser.parse_args(["serve", "--demo"]), settings) == "console"
+    assert _log_format(parser.parse_args(["serve"]), settings) == "json"
+    explicit = settings.with_(core=CoreSettings(log_format="json"))
+    assert _log_format(parser.parse_args(["serve", "--demo"]), explicit) == "json"

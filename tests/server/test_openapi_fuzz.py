@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from domain.appointments import AppointmentKind
+from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.availability import Availability, WeeklyWindow
 from domain.clock import utc_now
 from domain.ids import SessionId, UserId
@@ -237,7 +237,24 @@ async def _objects(app: web.Application, doctor_id: str, patient_id: str) -> dic
         reason="",
         now=now,
     )
+    # A video consultation that took place, for its after-visit summary.
+    visited = await repos.appointments.insert(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        start=now - timedelta(hours=3),
+        end=now - timedelta(hours=2, minutes=30),
+        kind=AppointmentKind.VIDEO,
+        reason="",
+        now=now,
+    )
+    for status in (
+        AppointmentStatus.WAITING,
+        AppointmentStatus.IN_PROGRESS,
+        AppointmentStatus.COMPLETED,
+    ):
+        await repos.appointments.transition(visited.id, status, now=now)
     return {
+        "visited_appointment_id": visited.id,
         "recording_id": await _recording(app, appointment.id, patient.id, doctor.id),
         "live_appointment_id": live.id,
         "past_appointment_id": past.id,
@@ -500,6 +517,20 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
         call("DELETE /api/v1/precall/{check_id}", "patient", path=check)
     finally:
         live.run(peer.close())
+    # Issue 23: the server's activity history, the running-late notice, the visit summary.
+    call("GET /api/v1/admin/activity", "admin")
+    call(
+        "POST /api/v1/doctors/{doctor_id}/running-late",
+        path={"doctor_id": ids["doctor_id"]},
+        body={"minutes": 10},
+    )
+    summary = {"appointment_id": ids["visited_appointment_id"]}
+    call(
+        "PUT /api/v1/appointments/{appointment_id}/summary",
+        path=summary,
+        body={"diagnosis": "Common cold", "advice": "Rest"},
+    )
+    call("GET /api/v1/appointments/{appointment_id}/summary", "patient", path=summary)
     assert set(OPERATIONS) - called == set(), "every operation has a valid call here"
 
 

@@ -15,6 +15,7 @@ import { ChatPanel } from "./ChatPanel";
 import type { ConsultController, Snapshot } from "./controller";
 import { listDevices } from "./media";
 import { RecordingControls } from "./RecordingControls";
+import { RunningLateNotice } from "../ui/RunningLate";
 
 function useSnapshot(controller: ConsultController): Snapshot {
   const [snap, setSnap] = useState(controller.snapshot);
@@ -126,7 +127,9 @@ export function CallView(props: { controller: ConsultController }) {
           <p class="status-line" role="status" data-testid="call-status">
             {status}
           </p>
-          <p class="status-tech">
+          {/* The RTCPeerConnection state is for the doctor and the tests (call-state); a patient
+              reads call-status, in words. */}
+          <p class="status-tech" hidden={!isDoctor}>
             <span>{t("call.connection")}</span>{" "}
             <span class="mono" data-testid="call-state">
               {snap.call}
@@ -247,6 +250,15 @@ function Overlay(props: {
           </p>
         ) : null}
         {queue?.doctor_busy ? <p class="muted">{t("waiting.doctor_busy")}</p> : null}
+        {snap.runningLate ? <RunningLateNotice notice={snap.runningLate} /> : null}
+        {queue && queue.position !== null && queue.estimated_wait_seconds ? (
+          <p class="wait-estimate" data-testid="estimated-wait" data-seconds={queue.estimated_wait_seconds}>
+            {t(queue.wait_from_history ? "waiting.estimate" : "waiting.estimate_default", {
+              // Whole minutes, rounded up: "about 8 minutes", never "about 7 minutes 30 seconds".
+              duration: formatDuration(Math.ceil(queue.estimated_wait_seconds / 60) * 60),
+            })}
+          </p>
+        ) : null}
         <p class="waiting-time" data-testid="waiting-time">
           {t("waiting.waited", { duration: formatDuration(waited) })}
         </p>

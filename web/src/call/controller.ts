@@ -27,6 +27,7 @@ import { type Level, levelOf, type Sample, Streak, videoTooCostly } from "./qual
 import { isNewer } from "./consent";
 import { RecorderLink } from "./recorder";
 import { type CallState, CallSession, type ControlMessage } from "./session";
+import type { RunningLateEvent } from "../ui/RunningLate";
 
 /** The call's trace for whoever debugs it (and the browser tests' failure reports): one line
  * per event, its detail as JSON (an error as its name and message). */
@@ -83,6 +84,8 @@ export interface Snapshot {
   peerTyping: boolean;
   quality: { level: Level; sample: Sample | null };
   queue: QueueInfo | null;
+  /** The doctor's latest "running late" notice to the waiting room (``consult:running_late``). */
+  runningLate: RunningLateEvent | null;
   endReason: EndReason | null;
   error: AckError | null;
   opensAt: string | null;
@@ -172,6 +175,7 @@ export class ConsultController {
       peerTyping: false,
       quality: { level: "unknown", sample: null },
       queue: null,
+      runningLate: null,
       endReason: null,
       error: null,
       opensAt: null,
@@ -227,6 +231,9 @@ export class ConsultController {
     const socket = hub.socket;
     socket.on("connect", () => void this.join());
     socket.on("consult:state", (room: RoomView) => this.applyRoom(room));
+    socket.on("consult:running_late", (notice: RunningLateEvent) => {
+      if (notice.appointment_id === this.id) this.set({ runningLate: notice });
+    });
     socket.on("consult:admitted", (event: { room: RoomView; ice_servers?: IceServer[] }) => {
       if (event.ice_servers) {
         this.iceServers = event.ice_servers;

@@ -215,6 +215,11 @@ export const adminRooms = async () => (await get<{ rooms: RoomSummary[] }>("/adm
 export const closeRoom = (appointmentId: string) =>
   post<void>(`/admin/rooms/${enc(appointmentId)}/close`);
 
+export const runningLate = (doctorId: string, body: { minutes: number | null; message: string | null }) =>
+  post<{ notified: number; sent_at: string }>(`/doctors/${enc(doctorId)}/running-late`, body);
+
+export const activityHistory = () => get<import("./types").ActivityHistory>("/admin/activity");
+
 // ------------------------------------------------------------------ pre-call check
 
 export const precallIceServers = () =>

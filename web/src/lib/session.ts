@@ -1,5 +1,12 @@
-// The sign-in of this tab. The access token lives in memory; the refresh token in
-// sessionStorage (this tab only, gone when the tab closes), so a reload stays signed in.
+// The sign-in of this browser, shared by its tabs (docs/SECURITY.md, "Sign-in across tabs").
+// The access token lives in each tab's memory; the one refresh token in localStorage, the one
+// place every tab reads. Tabs talk over a BroadcastChannel: a new tab asks the others for an
+// access token instead of refreshing; every rotation of the refresh token happens under one
+// Web Lock, and a tab that waited for it first looks whether another tab has just refreshed
+// (it then received the new access token over the channel), so two tabs never send the same
+// refresh token (a reuse would revoke the whole sign-in). Signing out in one tab signs out
+// all. A refresh token no tab has kept alive for ABANDONED_MS (the browser was closed) is
+// dropped on the next load, as sessionStorage would have been.
 // Tokens are refreshed shortly before the access token expires, for someone active on the
 // page or in a consultation; listeners (the hub's sockets) get each new access token.
 //
@@ -13,7 +20,14 @@ import { ApiError, decode, send } from "./http";
 import type { Role, TokenPair, User } from "./types";
 
 const REFRESH_KEY = "telemed.refresh";
+const SEEN_KEY = "telemed.refresh.seen";
 const HANDOFF_KEY = "telemed.handoff";
+const LOCK = "telemed.refresh";
+const HEARTBEAT_MS = 15_000;
+// Longer than a hidden tab's throttled timers (once a minute in Chromium): only a browser with
+// no tab of ours open for this long loses the shared sign-in.
+const ABANDONED_MS = 3 * 60_000;
+const ASK_TABS_MS = 300;
 const REFRESH_MARGIN_MS = 60_000;
 const MIN_REFRESH_DELAY_MS = 5_000;
 
@@ -37,7 +51,7 @@ const tokenListeners = new Set<(token: string) => void>();
 
 function storedRefresh(): string | null {
   try {
-    return sessionStorage.getItem(REFRESH_KEY);
+    return localStorage.getItem(REFRESH_KEY);
   } catch {
     return null;
   }
@@ -45,20 +59,114 @@ function storedRefresh(): string | null {
 
 function storeRefresh(token: string | null): void {
   try {
-    if (token === null) sessionStorage.removeItem(REFRESH_KEY);
-    else sessionStorage.setItem(REFRESH_KEY, token);
+    if (token === null) {
+      localStorage.removeItem(REFRESH_KEY);
+      localStorage.removeItem(SEEN_KEY);
+    } else {
+      localStorage.setItem(REFRESH_KEY, token);
+      localStorage.setItem(SEEN_KEY, String(Date.now()));
+    }
   } catch {
     // without storage a reload signs out; everything else works
   }
 }
 
+/** A tab that holds the sign-in says so now and then; see ABANDONED_MS. */
+function heartbeat(): void {
+  try {
+    if (access && localStorage.getItem(REFRESH_KEY)) localStorage.setItem(SEEN_KEY, String(Date.now()));
+  } catch {
+    // nothing stored
+  }
+}
+
+/** Drop a refresh token that no tab has kept alive lately (the browser was closed). */
+function dropAbandoned(): void {
+  try {
+    const seen = Number(localStorage.getItem(SEEN_KEY) ?? "0");
+    if (localStorage.getItem(REFRESH_KEY) && Date.now() - seen > ABANDONED_MS) storeRefresh(null);
+  } catch {
+    // nothing stored
+  }
+}
+
+// ------------------------------------------------------------------ the other tabs
+
+type TabMessage =
+  | { type: "hello" }
+  | { type: "access"; access: Access; user: User }
+  | { type: "signed_out"; reason: SignOutReason | null };
+
+const channel: BroadcastChannel | null =
+  typeof BroadcastChannel === "undefined" ? null : new BroadcastChannel("telemed.session");
+
+function tell(message: TabMessage): void {
+  try {
+    channel?.postMessage(message);
+  } catch {
+    // a closed channel: the other tabs refresh by themselves
+  }
+}
+
+function useAccess(given: Access, who: User): void {
+  access = given;
+  user = who;
+  schedule();
+  for (const listener of tokenListeners) listener(given.token);
+}
+
+channel?.addEventListener("message", (event: MessageEvent<TabMessage>) => {
+  const message = event.data;
+  if (message.type === "hello") {
+    if (access && user && accessToken()) tell({ type: "access", access, user });
+  } else if (message.type === "access") {
+    if (user && message.user.id !== user.id) {
+      location.reload(); // someone else signed in in this browser: this tab follows
+      return;
+    }
+    if (!access || message.access.expiresAt > access.expiresAt) useAccess(message.access, message.user);
+  } else if (message.type === "signed_out") {
+    if (!user) return; // a signed-out page (the sign-in page) has nothing to end
+    ended ??= message.reason;
+    clearTimeout(timer);
+    access = null;
+    user = null;
+    leaveForSignIn(message.reason ?? "signed_out");
+  }
+});
+
+/** The access token of another open tab, if one answers quickly. */
+async function askOtherTabs(): Promise<boolean> {
+  if (!channel) return false;
+  const answered = new Promise<boolean>((resolve) => {
+    const done = setTimeout(() => {
+      channel.removeEventListener("message", onMessage);
+      resolve(false);
+    }, ASK_TABS_MS);
+    const onMessage = (event: MessageEvent<TabMessage>) => {
+      if (event.data.type !== "access") return;
+      clearTimeout(done);
+      channel.removeEventListener("message", onMessage);
+      resolve(true);
+    };
+    channel.addEventListener("message", onMessage);
+  });
+  tell({ type: "hello" });
+  return (await answered) && accessToken() !== null;
+}
+
+/** Run ``work`` holding the browser-wide refresh lock (Web Locks); without the API (an old
+ * browser), as is. */
+function underRefreshLock<T>(work: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+  return locks ? (locks.request(LOCK, work) as unknown as Promise<T>) : work();
+}
+
 function adopt(pair: TokenPair): User {
   const lifetimeMs = Math.max(1, pair.expires_in) * 1000;
-  access = { token: pair.access_token, expiresAt: Date.now() + lifetimeMs, lifetimeMs };
-  user = pair.user;
   storeRefresh(pair.refresh_token);
-  schedule();
-  for (const listener of tokenListeners) listener(pair.access_token);
+  useAccess({ token: pair.access_token, expiresAt: Date.now() + lifetimeMs, lifetimeMs }, pair.user);
+  if (access) tell({ type: "access", access, user: pair.user });
   return pair.user;
 }
 
@@ -125,6 +233,7 @@ function leaveHandoff(): void {
 }
 
 addEventListener("pagehide", leaveHandoff);
+setInterval(heartbeat, HEARTBEAT_MS);
 addEventListener("pageshow", (event) => {
   // Back from the back-forward cache: this page still holds its token; drop the copy.
   if (event.persisted) {
@@ -146,6 +255,7 @@ document.addEventListener("click", (event) => {
   void refreshing.finally(() => location.assign(href));
 });
 takeHandoff();
+if (!access) dropAbandoned();
 
 export function currentUser(): User | null {
   return user;
@@ -173,35 +283,41 @@ export async function signIn(email: string, password: string): Promise<User> {
  * when the sign-in is over (the refresh token is then forgotten). Network trouble throws. */
 export function refresh(): Promise<boolean> {
   if (refreshing) return refreshing;
-  const token = storedRefresh();
-  if (!token) return Promise.resolve(false);
-  refreshing = (async () => {
-    try {
-      const response = await send("POST", "/auth/refresh", { body: { refresh_token: token } });
-      if (response.status === 401 || response.status === 422) {
-        ended ??= await reasonOf(response);
-        clear();
-        return false;
-      }
-      adopt(await decode<TokenPair>(response));
-      return true;
-    } finally {
-      refreshing = null;
+  if (!storedRefresh()) return Promise.resolve(false);
+  const had = access?.token ?? null;
+  refreshing = underRefreshLock(async () => {
+    // Another tab refreshed while we waited for the lock: its access token reached us.
+    if (access && access.token !== had && access.expiresAt - Date.now() > REFRESH_MARGIN_MS) return true;
+    const token = storedRefresh(); // read under the lock: the latest rotation
+    if (!token) return false;
+    const response = await send("POST", "/auth/refresh", { body: { refresh_token: token } });
+    if (response.status === 401 || response.status === 422) {
+      ended ??= await reasonOf(response);
+      clear();
+      tell({ type: "signed_out", reason: ended });
+      return false;
     }
-  })();
+    adopt(await decode<TokenPair>(response));
+    return true;
+  }).finally(() => {
+    refreshing = null;
+  });
   return refreshing;
 }
 
 /** The signed-in user of this tab, restoring the sign-in after a reload; null if none. */
 export async function restore(): Promise<User | null> {
   if (user && accessToken()) return user;
+  if (storedRefresh() && (await askOtherTabs()) && user) return user;
   return (await refresh()) ? user : null;
 }
 
+/** Sign out this browser: every tab of it goes to the sign-in page. */
 export async function signOut(): Promise<void> {
   const token = storedRefresh();
   const bearer = accessToken();
   clear();
+  tell({ type: "signed_out", reason: "signed_out" });
   if (token) {
     try {
       await send("POST", "/auth/logout", { body: { refresh_token: token }, token: bearer });

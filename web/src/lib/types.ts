@@ -211,6 +211,12 @@ export interface RoomSummary {
   rev?: number;
 }
 
+export interface ActivityHistory {
+  interval_seconds: number;
+  window_seconds: number;
+  samples: { at: string; rooms: number; people: number }[];
+}
+
 export interface IceServer {
   urls: string | string[];
   username?: string;
@@ -287,6 +293,8 @@ export interface QueueInfo {
   waiting: number;
   doctor_busy: boolean;
   waiting_since: string | null;
+  estimated_wait_seconds?: number | null;
+  wait_from_history?: boolean;
 }
 
 // ------------------------------------------------------------------ consented recording

@@ -1,6 +1,7 @@
 // "/admin": the live rooms of the whole deployment, from the hub's /admin feed (no polling):
 // the table updates in place, durations tick, a room can be closed, and a chart follows the
-// number of active rooms and connected people over time.
+// number of active rooms and connected people over time: the last half hour as the server
+// sampled it (GET /admin/activity, loaded on open), then the live points of this page.
 import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
@@ -54,6 +55,22 @@ function Dashboard(props: { hub: Hub }) {
   const [history, setHistory] = useState<Point[]>([]);
   const roomsRef = useRef<Map<string, RoomSummary>>(new Map());
   const now = useNow(1000);
+
+  useEffect(() => {
+    let live = true;
+    api.activityHistory().then((recorded) => {
+      if (!live) return;
+      const earlier = recorded.samples.map((s) => ({ at: Math.floor(Date.parse(s.at) / 1000), rooms: s.rooms, people: s.people }));
+      setHistory((h) => {
+        const first = h[0]?.at ?? Number.POSITIVE_INFINITY;
+        const cutoff = Math.floor(Date.now() / 1000) - HISTORY_SECONDS;
+        return [...earlier.filter((p) => p.at < first && p.at > cutoff), ...h];
+      });
+    }, () => undefined); // the chart then starts from now, as the live points arrive
+    return () => {
+      live = false;
+    };
+  }, []);
 
   useEffect(() => {
     const { socket } = props.hub;
@@ -154,6 +171,11 @@ function Dashboard(props: { hub: Hub }) {
             testid="activity-chart"
             summary={t("admin.activity_summary", { rooms: list.length, people })}
           />
+        ) : null}
+        {history[0] ? (
+          <p class="muted" data-testid="activity-since" data-samples={history.length}>
+            {t("admin.activity_since", { time: formatTime(new Date(history[0].at * 1000)) })}
+          </p>
         ) : null}
       </section>
     </>

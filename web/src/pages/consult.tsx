@@ -18,6 +18,7 @@ import { statusLabel } from "../ui/labels";
 import { Recordings } from "../ui/Recordings";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
+import { devicesChecked, markDevicesChecked } from "../call/devicecheck";
 
 const FINAL = ["completed", "cancelled", "no_show"];
 
@@ -52,7 +53,11 @@ function ConsultPage() {
       const appointment = await api.appointment(id);
       if (FINAL.includes(appointment.status)) {
         setStage({ kind: "over", user, appointment });
-      } else if (wasJoined(appointment.id)) {
+      } else if (
+        wasJoined(appointment.id) ||
+        // "Let in" from the console by a doctor whose devices were checked in this session.
+        (autoAdmit && user.id === appointment.doctor.id && appointment.kind === "video" && devicesChecked())
+      ) {
         start(user, appointment, await openLocalMedia(loadPrefs()));
       } else {
         setStage({ kind: "lobby", user, appointment });
@@ -90,7 +95,10 @@ function ConsultPage() {
             <Lobby
               appointment={stage.appointment}
               role={stage.user.id === stage.appointment.doctor.id ? "doctor" : "patient"}
-              onJoin={(media) => start(stage.user, stage.appointment, media)}
+              onJoin={(media) => {
+                markDevicesChecked();
+                start(stage.user, stage.appointment, media);
+              }}
             />
           )}
         </>

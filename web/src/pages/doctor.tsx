@@ -14,6 +14,8 @@ import { FollowUp, RecordSummary } from "../ui/Clinical";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, statusLabel } from "../ui/labels";
 import { Recordings } from "../ui/Recordings";
+import { RunningLate } from "../ui/RunningLate";
+import { ArrivalAlerts } from "../ui/ArrivalAlerts";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 import { zoneName } from "../lib/zones";
@@ -29,8 +31,9 @@ function dayBounds(offsetDays: number): { from: Date; to: Date } {
 
 /** The doctor's live rooms: fetched once, then kept current by the hub's ``consult:state``
  * (and ``consult:removed``) events, newest ``rev`` winning. */
-function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState] {
+function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState, boolean] {
   const [rooms, setRooms] = useState<Map<string, RoomView>>(new Map());
+  const [loaded, setLoaded] = useState(false);
   const [state, setState] = useState<HubState>(hub.state());
   useEffect(() => {
     const put = (room: RoomView) =>
@@ -54,6 +57,7 @@ function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState] {
       try {
         const answer = await api.doctorRooms(user.id);
         setRooms(new Map(answer.map((r) => [r.appointment_id, r])));
+        setLoaded(true);
       } catch {
         // the live events still arrive
       }
@@ -70,7 +74,7 @@ function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState] {
       off();
     };
   }, [hub, user.id]);
-  return [rooms, state];
+  return [rooms, state, loaded];
 }
 
 function DoctorPage() {
@@ -92,7 +96,7 @@ function DoctorPage() {
 
 function Console(props: { user: User; hub: Hub }) {
   const [day, setDay] = useState(0);
-  const [rooms, hubState] = useLiveRooms(props.user, props.hub);
+  const [rooms, hubState, roomsLoaded] = useLiveRooms(props.user, props.hub);
   const bounds = useMemo(() => dayBounds(day), [day]);
   const [list, reload] = useLoad(
     () => api.appointments({ from: bounds.from.toISOString(), to: bounds.to.toISOString() }),
@@ -124,7 +128,7 @@ function Console(props: { user: User; hub: Hub }) {
       </div>
       <div class="columns columns-side-first">
         <div class="column-side">
-          <WaitingRoom rooms={rooms} appointments={appointments} />
+          <WaitingRoom rooms={rooms} appointments={appointments} doctorId={props.user.id} loaded={roomsLoaded} />
         </div>
         <div class="column-main">
           <section class="card section" aria-labelledby="day-title">
@@ -223,7 +227,12 @@ function Console(props: { user: User; hub: Hub }) {
   );
 }
 
-function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appointment[] }) {
+function WaitingRoom(props: {
+  rooms: Map<string, RoomView>;
+  appointments: Appointment[];
+  doctorId: string;
+  loaded: boolean;
+}) {
   const now = useNow(1000);
   const rooms = [...props.rooms.values()];
   const waiting = rooms
@@ -237,6 +246,9 @@ function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appoin
   return (
     <section class="card section" aria-labelledby="waiting-title">
       <h2 id="waiting-title">{t("doctor.waiting_room")}</h2>
+      <ArrivalAlerts
+        ready={props.loaded}
+        waiting={waiting.map((room) => ({ appointmentId: room.appointment_id, name: patientName(room) }))} />
       {waiting.length === 0 ? <p class="empty">{t("doctor.nobody_waiting")}</p> : null}
       <ol class="waiting-list" data-testid="waiting-list" aria-live="polite">
         {waiting.map((room) => {
@@ -266,6 +278,7 @@ function WaitingRoom(props: { rooms: Map<string, RoomView>; appointments: Appoin
           );
         })}
       </ol>
+      {waiting.length ? <RunningLate doctorId={props.doctorId} /> : null}
       {inProgress.length ? (
         <>
           <h3>{t("doctor.in_consultation")}</h3>

@@ -1,0 +1,1 @@
+"""The after-visit summary of an appointment (``/appointments/{id}/summary``)."""

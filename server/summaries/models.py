@@ -1,0 +1,56 @@
+"""Request and response models of the after-visit summary."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.visit_summary import ADVICE_MAX, DIAGNOSIS_MAX, FOLLOW_UP_NOTE_MAX, VisitSummary
+from server.http.types import UtcDateTime
+from server.records.models import PrescriptionOut
+
+
+class SummaryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    diagnosis: str = Field(default="", max_length=DIAGNOSIS_MAX)
+    advice: str = Field(default="", max_length=ADVICE_MAX)
+    follow_up_date: date | None = Field(
+        default=None, description="the suggested follow-up visit (null: none needed)"
+    )
+    follow_up_note: str = Field(default="", max_length=FOLLOW_UP_NOTE_MAX)
+
+
+class SummaryOut(BaseModel):
+    appointment_id: str
+    patient_id: str
+    doctor_id: str
+    diagnosis: str
+    advice: str
+    follow_up_date: date | None
+    follow_up_note: str
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+    @classmethod
+    def of(cls, s: VisitSummary) -> SummaryOut:
+        return cls(
+            appointment_id=s.appointment_id,
+            patient_id=s.patient_id,
+            doctor_id=s.doctor_id,
+            diagnosis=s.diagnosis,
+            advice=s.advice,
+            follow_up_date=s.follow_up_date,
+            follow_up_note=s.follow_up_note,
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+        )
+
+
+class VisitSummaryOut(BaseModel):
+    appointment_id: str
+    summary: SummaryOut | None = Field(description="null until the doctor writes it")
+    prescriptions: list[PrescriptionOut] = Field(
+        description="the prescriptions written in this visit, oldest first"
+    )

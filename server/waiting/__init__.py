@@ -1,0 +1,1 @@
+"""The doctor's word to everyone in their waiting room (``POST /doctors/{id}/running-late``)."""
