@@ -126,9 +126,15 @@ class ChainVerifier:
             seq = int(last["to_seq"])
         elif since is not None:
             first = await self._repo.first_chained_since(since)
-            if first is None or int(first["seq"]) <= 1:
+            if first is None:  # nothing dated from there: the walk starts (and ends) at the end
+                last_doc = await self._repo.last_chained()
+                if last_doc is None:
+                    return Position(), None
+                seq = int(last_doc["seq"])
+            elif int(first["seq"]) <= 1:
                 return Position(), None
-            seq = int(first["seq"]) - 1
+            else:
+                seq = int(first["seq"]) - 1
         else:
             return Position(), None
         doc = await self._repo.entry_at(seq)
