@@ -175,6 +175,103 @@ def _audit_head(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------------- backup
+
+
+def _url_of(settings: Settings, db: Database) -> str:
+    """The URL of the database ``db`` is connected to (for the synchronous backup client)."""
+    from storage.embedded import running_url
+
+    if settings.database.mongodb_url is not None:
+        return settings.database.mongodb_url
+    if db.embedded is not None:
+        return db.embedded.url
+    url = running_url(settings.core.data_dir)
+    assert url is not None  # open_database found it running, or started it
+    return url
+
+
+def _backup_create(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from storage.backup import create_backup
+
+    out = Path(args.out).resolve()
+    if not out.parent.is_dir():
+        return fail(f"{out.parent} is not a folder")
+
+    async def run() -> int:
+        async with _database(settings, prepare=False) as db:
+            url = _url_of(settings, db)
+            with progress_bar("backing up") as update:
+                summary = await asyncio.to_thread(
+                    create_backup, url, settings.database.mongodb_database, out, progress=update
+                )
+            await audit_cli(
+                db,
+                "backup.create",
+                {
+                    "collections": summary.collections,
+                    "documents": summary.documents,
+                    "consistency": summary.consistency,
+                    "audit_head_seq": summary.audit_head_seq,
+                },
+            )
+        print(
+            f"backup written to {summary.path}: {summary.collections} collections, "
+            f"{summary.documents} documents, {summary.size_bytes} bytes, consistency "
+            f"{summary.consistency}, audit chain head seq {summary.audit_head_seq}"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
+def _backup_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from storage.backup import BackupError, check_archive, restore_backup
+
+    path = Path(args.file)
+    if not path.is_file():
+        return fail(f"{path} is not a file")
+    try:
+        with progress_bar("checking the archive") as update:
+            check_archive(path, progress=update)
+    except BackupError as exc:
+        return fail(f"refused, nothing was written: {exc}")
+
+    async def run() -> int:
+        async with _database(settings, prepare=False) as db:
+            url = _url_of(settings, db)
+            try:
+                with progress_bar("restoring") as update:
+                    summary = await asyncio.to_thread(
+                        restore_backup,
+                        path,
+                        url,
+                        settings.database.mongodb_database,
+                        force=args.force,
+                        progress=update,
+                    )
+            except BackupError as exc:
+                return fail(f"refused, nothing was written: {exc}")
+            await db.repos.ensure_indexes()
+            await audit_cli(
+                db,
+                "backup.restore",
+                {"collections": summary.collections, "documents": summary.documents},
+            )
+        print(
+            f"restored {summary.collections} collections, {summary.documents} documents into "
+            f"{settings.database.mongodb_database!r}; audit chain head seq "
+            f"{summary.audit_head_seq} (run 'telemed audit verify')"
+        )
+        return 0
+
+    return asyncio.run(run())
+
+
 def add_commands(sub: Any) -> None:
     """Register ``audit``, ``retention`` and ``backup`` on the ``telemed`` parser."""
     audit = sub.add_parser("audit", help="the audit log's hash chain")
@@ -208,6 +305,29 @@ def add_commands(sub: Any) -> None:
         "SEQ:HASH' later proves the chain still holds it.",
     )
     head.set_defaults(run=_audit_head)
+
+    backup = sub.add_parser("backup", help="back up and restore the whole database")
+    backup_sub = backup.add_subparsers(dest="backup_command", required=True)
+    create = backup_sub.add_parser(
+        "create",
+        help="write a consistent, checksummed archive of every collection",
+        description="Write every collection (GridFS files included) from one consistent read "
+        "into FILE: a tar of gzip-compressed BSON parts with a manifest and a SHA-256 per part.",
+    )
+    create.add_argument("--out", required=True, metavar="FILE", help="the archive to write")
+    create.set_defaults(run=_backup_create)
+    restore = backup_sub.add_parser(
+        "restore",
+        help="restore an archive into an empty database",
+        description="Check the whole archive (every checksum) and restore it into the "
+        "configured database, which must hold no document unless --force is given. A damaged "
+        "or truncated archive is refused before anything is written.",
+    )
+    restore.add_argument("file", metavar="FILE")
+    restore.add_argument(
+        "--force", action="store_true", help="drop the target database first if it holds data"
+    )
+    restore.set_defaults(run=_backup_restore)
 
 
 def fail(message: str) -> int:
