@@ -175,6 +175,34 @@ def _audit_head(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# -------------------------------------------------------------------------------- retention
+
+
+def _retention_run(args: argparse.Namespace, settings: Settings) -> int:
+    from domain.retention import RetentionPolicy
+    from server.media import recordings_dir
+    from server.retention import RetentionService
+    from storage.retention import RetentionStore
+
+    async def run() -> int:
+        async with _database(settings) as db:
+            service = RetentionService(
+                RetentionStore(db.db),
+                db.repos.audit,
+                policy=RetentionPolicy(
+                    record_years=settings.retention.retention_years,
+                    process_years=settings.retention.process_retention_years,
+                ),
+                clock=utc_now,
+                recordings=recordings_dir(settings.core.data_dir),
+            )
+            report = await service.run(dry_run=args.dry_run)
+        print(json.dumps(report.as_json()))
+        return 0
+
+    return asyncio.run(run())
+
+
 # ----------------------------------------------------------------------------------- backup
 
 
@@ -305,6 +333,18 @@ def add_commands(sub: Any) -> None:
         "SEQ:HASH' later proves the chain still holds it.",
     )
     head.set_defaults(run=_audit_head)
+
+    retention = sub.add_parser("retention", help="remove what is past its retention period")
+    retention_sub = retention.add_subparsers(dest="retention_command", required=True)
+    run = retention_sub.add_parser(
+        "run",
+        help="remove records and process data past their period (audited)",
+        description="Remove each patient record whose last entry is older than "
+        "TELEMED_RETENTION_YEARS, and each consultation's chat and recordings older than "
+        "TELEMED_PROCESS_RETENTION_YEARS from its end; nothing younger. Prints one JSON line.",
+    )
+    run.add_argument("--dry-run", action="store_true", help="only count what would go")
+    run.set_defaults(run=_retention_run)
 
     backup = sub.add_parser("backup", help="back up and restore the whole database")
     backup_sub = backup.add_subparsers(dest="backup_command", required=True)
