@@ -213,6 +213,11 @@ export const adminRooms = async () => (await get<{ rooms: RoomSummary[] }>("/adm
 export const closeRoom = (appointmentId: string) =>
   post<void>(`/admin/rooms/${enc(appointmentId)}/close`);
 
+export const auditChain = () => get<import("./types").AuditChainState>("/admin/audit/chain");
+
+export const verifyAuditChain = () =>
+  post<import("./types").AuditChainState>("/admin/audit/chain/verify");
+
 // ------------------------------------------------------------------ pre-call check
 
 export const precallIceServers = () =>
