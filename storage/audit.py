@@ -10,10 +10,12 @@ An entry's position is decided by the database, atomically: a unique index on ``
 exactly one writer store each position. A writer that loses the race (another process got
 there first) reads the entry that won, chains to it and tries the next position, so there is
 one chain, without forks or gaps, whatever the number of processes. Within a process appends
-queue on a lock, so races only happen between processes, and the process remembers the last
-entry it stored or saw (an append is then one insert). The ``audit_chain`` collection keeps
-the head (``{_id: "head", seq, hash, at, entry_id}``), moved forward by compare-and-set after
-each append: it lets a new process start without scanning, and lets ``verify`` notice entries
+queue on a lock, and whatever waits for it is written together, chained in order, in one
+ordered insert (group commit); races only happen between processes, and the process remembers
+the last entry it stored or saw (a batch is then one insert and one head update). The
+``audit_chain`` collection keeps the head (``{_id: "head", seq, hash, at, entry_id}``), moved
+forward by compare-and-set after each append: it lets a new process start without scanning,
+lets a writer that lost a race skip a whole batch at once, and lets ``verify`` notice entries
 removed from the end. A head left behind (a process that died between the two writes) is
 harmless: the next append finds the position taken and moves on. The same collection keeps the
 last verification's outcome (``{_id: "verified", ...}``).
@@ -34,7 +36,7 @@ from typing import Any
 import structlog
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from domain.audit import AuditEntry, Outcome
 from domain.audit_chain import GENESIS_HASH, Link, Position
@@ -92,13 +94,15 @@ class ChainHead:
 GENESIS = ChainHead(seq=0, hash=GENESIS_HASH, at=None, entry_id=None)
 
 
+DUPLICATE_KEY = 11000
+
+
+def _tip_of(doc: Document) -> ChainHead:
+    return ChainHead(seq=doc["seq"], hash=doc["hash"], at=doc["at"], entry_id=doc["_id"])
+
+
 def _head_doc(head: ChainHead) -> Document:
     return {"seq": head.seq, "hash": head.hash, "at": head.at, "entry_id": head.entry_id}
-
-
-def _is_seq_conflict(exc: DuplicateKeyError) -> bool:
-    details = exc.details or {}
-    return SEQ_INDEX in (details.get("keyPattern") or {}) or f"index: {SEQ_INDEX} " in str(exc)
 
 
 class AuditRepository:
@@ -109,6 +113,7 @@ class AuditRepository:
         self._chain = chain
         self._lock = asyncio.Lock()
         self._tip: ChainHead | None = None  # the last entry this process stored or saw
+        self._pending: list[tuple[Document, asyncio.Future[str]]] = []  # waiting for the lock
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index([("at", DESCENDING)], name="at")
@@ -146,29 +151,75 @@ class AuditRepository:
             }
         )
         canonical_json(fields)  # refuses what could not be hashed, before anything is written
+        done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending.append((fields, done))
         async with self._lock:
-            tip = self._tip or await self.head()
-            for _ in range(MAX_ATTEMPTS):
+            if not done.done():  # not written by the batch before: write everything waiting
+                batch, self._pending = self._pending, []
+                try:
+                    await self._write(batch)
+                except BaseException as exc:
+                    for _, waiting in batch:
+                        if not waiting.done():
+                            waiting.set_exception(exc)
+                    raise
+        return await done
+
+    async def _write(self, batch: list[tuple[Document, asyncio.Future[str]]]) -> None:
+        """Chain ``batch`` at the next positions and store it in one ordered insert; entries
+        after a position another process took are chained again after its entry."""
+        tip = self._tip or await self.head()
+        for _ in range(MAX_ATTEMPTS):
+            docs: list[Document] = []
+            for fields, _ in batch:
                 doc: Document = {
                     "_id": new_id(),
-                    "seq": tip.seq + 1,
-                    "prev_hash": tip.hash,
+                    "seq": tip.seq + len(docs) + 1,
+                    "prev_hash": docs[-1]["hash"] if docs else tip.hash,
                     **fields,
                 }
                 doc["hash"] = entry_hash(doc)
-                try:
-                    await self._c.insert_one(doc)
-                except DuplicateKeyError as exc:
-                    if not _is_seq_conflict(exc):
-                        raise
-                    tip = await self._taken(tip.seq + 1)
-                    continue
-                self._tip = ChainHead(
-                    seq=doc["seq"], hash=doc["hash"], at=doc["at"], entry_id=doc["_id"]
+                docs.append(doc)
+            stored = len(docs)
+            try:
+                await self._c.insert_many(docs, ordered=True)
+            except BulkWriteError as exc:
+                errors = (exc.details or {}).get("writeErrors") or []
+                first = errors[0] if errors else {}
+                stored = int(first.get("index", 0))
+                conflict = first.get("code") == DUPLICATE_KEY and (
+                    SEQ_INDEX in (first.get("keyPattern") or {})
+                    or f"index: {SEQ_INDEX} " in str(first.get("errmsg", ""))
                 )
-                await self._advance_head(self._tip)
-                return str(doc["_id"])
+                if not conflict:
+                    self._stored(batch[:stored], docs[:stored])
+                    if stored:
+                        self._tip = _tip_of(docs[stored - 1])
+                    raise
+            self._stored(batch[:stored], docs[:stored])
+            if stored:
+                tip = _tip_of(docs[stored - 1])
+            batch = batch[stored:]
+            if not batch:
+                self._tip = tip
+                await self._advance_head(tip)
+                return
+            tip = await self._after_conflict(tip)
         raise RuntimeError(f"audit append lost {MAX_ATTEMPTS} races in a row")
+
+    @staticmethod
+    def _stored(batch: list[tuple[Document, asyncio.Future[str]]], docs: list[Document]) -> None:
+        for (_, waiting), doc in zip(batch, docs, strict=True):
+            if not waiting.done():
+                waiting.set_result(str(doc["_id"]))
+
+    async def _after_conflict(self, tip: ChainHead) -> ChainHead:
+        """Where to chain after losing position ``tip.seq + 1``: the recorded head when the
+        winner already moved it past ``tip`` (a whole batch at once), else the winning entry."""
+        head = await self.head()
+        if head.seq > tip.seq:
+            return head
+        return await self._taken(tip.seq + 1)
 
     async def _taken(self, seq: int) -> ChainHead:
         """The entry another writer stored at ``seq`` (the head again if it is gone)."""
