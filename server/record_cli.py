@@ -107,7 +107,9 @@ async def audit_cli(db: Database, action: str, details: dict[str, Any]) -> None:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    from domain.clock import iso_z
+
+    return None if value is None else iso_z(value)
 
 
 # ------------------------------------------------------------------------------------ audit
