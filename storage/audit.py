@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,6 +102,16 @@ def _tip_of(doc: Document) -> ChainHead:
     return ChainHead(seq=doc["seq"], hash=doc["hash"], at=doc["at"], entry_id=doc["_id"])
 
 
+def _settle(batch: list[tuple[Document, asyncio.Future[str]]], write: asyncio.Future[None]) -> None:
+    """After a batch's write: every entry it did not store gets its error."""
+    error: BaseException = (
+        asyncio.CancelledError() if write.cancelled() else write.exception() or RuntimeError()
+    )
+    for _, waiting in batch:
+        if not waiting.done():
+            waiting.set_exception(error)
+
+
 def _head_doc(head: ChainHead) -> Document:
     return {"seq": head.seq, "hash": head.hash, "at": head.at, "entry_id": head.entry_id}
 
@@ -156,13 +167,12 @@ class AuditRepository:
         async with self._lock:
             if not done.done():  # not written by the batch before: write everything waiting
                 batch, self._pending = self._pending, []
-                try:
-                    await self._write(batch)
-                except BaseException as exc:
-                    for _, waiting in batch:
-                        if not waiting.done():
-                            waiting.set_exception(exc)
-                    raise
+                write = asyncio.ensure_future(self._write(batch))
+                write.add_done_callback(functools.partial(_settle, batch))
+                # The batch holds other requests' entries: if this one is cancelled, the write
+                # goes on and settles theirs (a later batch then races it like another process).
+                with contextlib.suppress(Exception):  # it reaches each caller through ``done``
+                    await asyncio.shield(write)
         return await done
 
     async def _write(self, batch: list[tuple[Document, asyncio.Future[str]]]) -> None:

@@ -5,6 +5,7 @@ changed, removed, inserted or replaced."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -278,3 +279,27 @@ def vars_of(e: AuditEntry) -> Document:
         "client_ip": e.client_ip,
         "details": e.details,
     }
+
+
+async def test_a_cancelled_writer_does_not_lose_the_entries_batched_with_it(node: Node) -> None:
+    # Ten appends wait for the lock together while another writes; the one that then writes
+    # their batch is cancelled mid-write: the others' entries are still stored, each once.
+    busy = asyncio.ensure_future(node.repo.append(entry(0)))
+    await asyncio.sleep(0)
+    first = asyncio.ensure_future(node.repo.append(entry(1)))
+    others = [asyncio.ensure_future(node.repo.append(entry(i))) for i in range(2, 11)]
+    await busy
+    for _ in range(1000):  # until the batch of ten was taken: its write is under way
+        if not node.repo._pending:
+            break
+        await asyncio.sleep(0)
+    assert not node.repo._pending
+    first.cancel()
+    ids = await asyncio.gather(*others)
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    docs = await node.raw.find({}).sort("seq", 1).to_list()
+    assert set(ids) <= {d["_id"] for d in docs}
+    assert [d["seq"] for d in docs] == list(range(1, len(docs) + 1))
+    assert len({d["details"]["n"] for d in docs}) == len(docs)
+    assert (await verify(node)).status == "ok"
