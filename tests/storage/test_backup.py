@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import bson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -134,7 +135,9 @@ async def test_a_restored_server_serves_the_same_record(
     for name in before:
         if name not in ("audit", "audit_chain"):
             assert after[name] == before[name], name
-    assert after["audit"][: len(before["audit"]) - 1] == before["audit"][:-1]
+    only_before = [bson.decode(d)["action"] for d in set(before["audit"]) - set(after["audit"])]
+    only_after = [bson.decode(d)["action"] for d in set(after["audit"]) - set(before["audit"])]
+    assert (only_before, only_after) == (["backup.create"], ["backup.restore"])
 
     second = await make_client(
         long_sessions(make_settings(mongo_url, restored_name, tmp_path / "r")), clock=clinic.clock
@@ -211,7 +214,10 @@ async def test_a_backup_while_chat_is_written_restores_a_gapless_transcript(
         long_sessions(make_settings(url, restored_name, tmp_path / "r")), clock=clinic.clock
     )
     chain = await ChainVerifier(second.app[keys.DATABASE].repos.audit, clock=clinic.clock).verify()
-    assert (chain.status, chain.last.seq) == ("ok", summary.audit_head_seq)
+    assert chain.status == "ok"
+    # The snapshot may hold an entry whose head update was still on its way (a head behind
+    # is harmless), never a head ahead of the entries.
+    assert chain.last.seq >= summary.audit_head_seq
     raw: MongoClient[Any] = MongoClient(url)
     try:
         seqs = [
