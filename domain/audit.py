@@ -30,3 +30,9 @@ class AuditEntry:
     request_id: str | None = None
     client_ip: str | None = None
     details: dict[str, Any] = field(default_factory=dict)  # never clinical content
+    # Its place in the hash chain (domain/audit_chain.py), as stored: set by the repository when
+    # it appends the entry (whatever a caller passes is ignored), None for an entry written
+    # before the chain began.
+    seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None

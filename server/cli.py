@@ -230,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     bot.add_argument("--height", type=int, default=480)
     bot.add_argument("--fps", type=int, default=30)
     bot.set_defaults(run=_bot)
+
+    from server.record_cli import add_commands as add_record_commands
+
+    add_record_commands(sub)  # audit verify|head, retention run, backup create|restore
     return parser
 
 

@@ -240,6 +240,13 @@ class ConsultSettings(_Section):
         return value
 
 
+class RetentionSettings(_Section):
+    # Clinical records are kept this many years from the last entry of the patient's record;
+    # a consultation's chat and recordings this many from its end (domain/retention.py).
+    retention_years: int = Field(default=15, ge=1, le=100)
+    process_retention_years: int = Field(default=3, ge=1, le=100)
+
+
 def _comma_or_json_list(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
@@ -260,6 +267,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     consult: ConsultSettings = field(default_factory=ConsultSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -273,6 +281,7 @@ class Settings:
                 auth=AuthSettings(),
                 media=MediaSettings(),
                 consult=ConsultSettings(),
+                retention=RetentionSettings(),
             )
         except ValidationError as exc:
             raise SettingsError.from_validation(exc) from None

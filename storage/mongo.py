@@ -67,7 +67,7 @@ class Repositories:
             refresh_tokens=RefreshTokenRepository(db["refresh_tokens"]),
             login_failures=LoginFailureRepository(db["login_failures"]),
             appointments=AppointmentRepository(db["appointments"]),
-            audit=AuditRepository(db["audit"]),
+            audit=AuditRepository(db["audit"], db["audit_chain"]),
             availability=AvailabilityRepository(db["availability"]),
             notes=NoteRepository(db["notes"]),
             vitals=VitalRepository(db["vitals"]),
@@ -117,9 +117,11 @@ async def open_database(
     data_dir: Path,
     timeout_ms: int = 5000,
     embedded_start_timeout: float = 60.0,
+    prepare: bool = True,
 ) -> AsyncIterator[Database]:
-    """Connect (starting the embedded SecantusDB first when no URL is given), create indexes,
-    and close everything on exit, stopping the embedded process last."""
+    """Connect (starting the embedded SecantusDB first when no URL is given), create indexes
+    (unless ``prepare`` is false: a restore brings its own), and close everything on exit,
+    stopping the embedded process last."""
     embedded: EmbeddedDatabase | None = None
     if url is None:
         url = await asyncio.to_thread(running_url, data_dir)
@@ -143,7 +145,8 @@ async def open_database(
         try:
             db = client[database]
             repos = Repositories.bind(db)
-            await repos.ensure_indexes()
+            if prepare:
+                await repos.ensure_indexes()
             yield Database(client=client, db=db, repos=repos, embedded=embedded)
         finally:
             await client.close()

@@ -20,6 +20,10 @@ class AuditQuery(PageQuery):
 
 class AuditEntryOut(BaseModel):
     id: str
+    # Its place in the hash chain (null for an entry written before the chain began).
+    seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
     at: UtcDateTime
     actor_id: str | None
     actor_role: str | None
@@ -47,6 +51,9 @@ class AuditEntryOut(BaseModel):
             request_id=e.request_id,
             client_ip=e.client_ip,
             details=e.details,
+            seq=e.seq,
+            prev_hash=e.prev_hash,
+            hash=e.hash,
         )
 
 
@@ -55,3 +62,30 @@ class AuditPage(BaseModel):
 
     entries: list[AuditEntryOut]
     next_cursor: str | None = None
+
+
+class ChainHeadOut(BaseModel):
+    seq: int
+    hash: str
+    at: UtcDateTime | None
+    entry_id: str | None
+
+
+class ChainProblemOut(BaseModel):
+    fault: str = Field(description="changed | removed | inserted | replaced | head")
+    seq: int | None
+    entry_id: str | None
+    message: str
+
+
+class ChainState(BaseModel):
+    """The audit hash chain: its head, and the outcome of the last walk over it (walking a long
+    chain on every request would be too slow; ``POST /admin/audit/chain/verify`` walks what is
+    new, ``telemed audit verify`` the whole chain)."""
+
+    length: int = Field(description="chained entries, as the head records")
+    head: ChainHeadOut | None
+    status: str = Field(description="ok | broken | unverified (no walk yet)")
+    verified_at: UtcDateTime | None
+    verified_seq: int | None = Field(description="the last seq the last walk accepted")
+    problem: ChainProblemOut | None

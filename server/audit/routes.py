@@ -7,7 +7,8 @@ from __future__ import annotations
 from domain.errors import InvalidInput
 from domain.users import Role
 from server import keys
-from server.audit.models import AuditEntryOut, AuditPage, AuditQuery
+from server.audit.chain import INCREMENTAL_LIMIT, ChainVerifier, chain_state
+from server.audit.models import AuditEntryOut, AuditPage, AuditQuery, ChainState
 from server.audit.recorder import audited
 from server.http.api import Api, Call
 from server.http.pagination import decode_cursor, encode_cursor
@@ -53,3 +54,35 @@ async def list_audit(call: Call) -> AuditPage:
         entries=[AuditEntryOut.of(entry_id, e) for entry_id, e in rows],
         next_cursor=encode_cursor("audit", following),
     )
+
+
+@api.get(
+    "/admin/audit/chain",
+    summary="The audit hash chain: its head and the last verification's outcome (admin)",
+    tags=["admin"],
+    response=ChainState,
+    roles=[Role.ADMIN],
+)
+async def audit_chain(call: Call) -> ChainState:
+    repo = call.app[keys.DATABASE].repos.audit
+    return ChainState.model_validate(chain_state(await repo.head(), await repo.verification()))
+
+
+@api.post(
+    "/admin/audit/chain/verify",
+    summary="Verify the entries appended since the last good verification (admin)",
+    tags=["admin"],
+    response=ChainState,
+    roles=[Role.ADMIN],
+)
+async def verify_audit_chain(call: Call) -> ChainState:
+    repo = call.app[keys.DATABASE].repos.audit
+    verifier = ChainVerifier(repo, clock=call.app[keys.CLOCK])
+    async with audited(call, "audit.verify", patient_id=None, resource_type="audit") as scope:
+        outcome = await verifier.verify(incremental=True, limit=INCREMENTAL_LIMIT)
+        scope.details = {
+            "status": outcome.status,
+            "from_seq": outcome.first_seq,
+            "to_seq": outcome.last.seq,
+        }
+    return ChainState.model_validate(chain_state(outcome.head, await repo.verification()))

@@ -8,6 +8,7 @@ critical violation may remain, and no page may be wider than a phone's screen.""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -107,6 +108,11 @@ def test_no_serious_accessibility_violations_on_any_page(
     ).to_be_visible()
     row = a.get_by_test_id("rooms-table").locator(f'[data-appointment-id="{appointment}"]')
     expect(row.get_by_test_id("room-recording")).to_have_text("Recording")
+    # The audit chain panel: not checked yet, then checked up to its latest entry.
+    expect(a.get_by_test_id("audit-chain-status")).to_have_attribute("data-status", "unverified")
+    a.get_by_test_id("audit-verify").click()
+    expect(a.get_by_test_id("audit-chain-status")).to_have_attribute("data-status", "ok")
+    expect(a.get_by_test_id("audit-chain-head")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
     audit(a, "admin", problems)
     d.get_by_test_id("tab-record").click()
     expect(d.get_by_test_id("record")).to_be_visible()

@@ -113,4 +113,18 @@ async def test_only_admins_read_the_log(clinic: Clinic) -> None:
 
 def test_the_audit_repository_cannot_change_or_remove_entries() -> None:
     public = {name for name in dir(AuditRepository) if not name.startswith("_")}
-    assert public == {"append", "ensure_indexes", "query"}
+    # Appending, and reading (the chain's walk, its head, the last verification's outcome).
+    assert public == {
+        "append",
+        "ensure_indexes",
+        "query",
+        "head",
+        "entry_at",
+        "last_chained",
+        "first_chained_since",
+        "chained",
+        "unchained",
+        "count_unchained",
+        "verification",
+        "record_verification",
+    }

@@ -428,6 +428,8 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     call(f"GET {p}/record", path=patient)
     call(f"GET {p}/fhir", "patient", path=patient)
     call("GET /api/v1/admin/audit", "admin", query={"limit": 3})
+    call("GET /api/v1/admin/audit/chain", "admin")
+    call("POST /api/v1/admin/audit/chain/verify", "admin")
     call("GET /api/v1/me")
     call(
         "POST /api/v1/admin/users",

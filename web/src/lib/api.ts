@@ -220,6 +220,11 @@ export const runningLate = (doctorId: string, body: { minutes: number | null; me
 
 export const activityHistory = () => get<import("./types").ActivityHistory>("/admin/activity");
 
+export const auditChain = () => get<import("./types").AuditChainState>("/admin/audit/chain");
+
+export const verifyAuditChain = () =>
+  post<import("./types").AuditChainState>("/admin/audit/chain/verify");
+
 // ------------------------------------------------------------------ pre-call check
 
 export const precallIceServers = () =>

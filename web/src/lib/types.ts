@@ -345,3 +345,13 @@ export interface Recording {
   deleted_at: string | null;
   deleted_by: string | null;
 }
+
+// GET /admin/audit/chain: the audit hash chain's head and the last walk's outcome.
+export interface AuditChainState {
+  length: number;
+  head: { seq: number; hash: string; at: string | null; entry_id: string | null } | null;
+  status: "ok" | "broken" | "unverified";
+  verified_at: string | null;
+  verified_seq: number | null;
+  problem: { fault: string; seq: number | null; entry_id: string | null; message: string } | null;
+}

@@ -10,6 +10,7 @@ import { requireUser } from "../lib/session";
 import { connectHub, type Hub, type HubState } from "../lib/socket";
 import type { RoomSummary, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
+import { AuditChain } from "../ui/AuditChain";
 import { Chart, PALETTE } from "../ui/Chart";
 import { useNow, useTitle } from "../ui/hooks";
 import { statusLabel } from "../ui/labels";
@@ -178,6 +179,7 @@ function Dashboard(props: { hub: Hub }) {
           </p>
         ) : null}
       </section>
+      <AuditChain />
     </>
   );
 }

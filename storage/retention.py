@@ -1,0 +1,161 @@
+"""The one place the application deletes clinical data: the retention job's reads and deletes
+(``server/retention.py`` decides; ``domain/retention.py`` says what "past its period" means).
+
+No repository of a clinical collection has a delete, no endpoint calls this module, and no
+clinical collection has a TTL index (a test lists them all). Each delete here repeats the age
+check in its filter: a document with any date on or after the cutoff is never deleted, even if
+it arrived after the job decided.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from domain.retention import latest
+
+Document = dict[str, Any]
+
+# A patient's record: collection -> the dates that count as activity.
+PATIENT_COLLECTIONS: dict[str, tuple[str, ...]] = {
+    "appointments": ("end", "ended_at", "updated_at"),
+    "notes": ("created_at",),
+    "vitals": ("created_at", "measured_at"),
+    "allergies": ("created_at",),
+    "conditions": ("created_at",),
+    "prescriptions": ("created_at", "stopped_at"),
+    "reminders": ("due_at", "taken_at"),
+}
+# A consultation's data, reached through its appointment.
+CONSULTATION_COLLECTIONS: dict[str, tuple[str, ...]] = {
+    "messages": ("sent_at",),
+    "recordings": ("started_at", "stopped_at", "deleted_at"),
+    "recording_consents": ("at",),
+}
+# Process data: removed per consultation after the shorter period.
+PROCESS_COLLECTIONS = ("messages", "recordings")
+# Collections whose documents expire by themselves (TTL indexes): sign-ins and throttles,
+# never clinical data.
+TTL_ALLOWED = frozenset({"sessions", "refresh_tokens", "login_failures"})
+
+
+def _younger_kept(fields: tuple[str, ...], cutoff: datetime) -> Document:
+    """Matches only documents none of whose dates is on or after ``cutoff``."""
+    return {"$and": [{field: {"$not": {"$gte": cutoff}}} for field in fields]}
+
+
+class RetentionStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._db = db
+
+    async def _latest_by(
+        self, collection: str, key: str, fields: tuple[str, ...], query: Document | None = None
+    ) -> dict[str, datetime]:
+        out: dict[str, datetime] = {}
+        projection = {key: 1, **dict.fromkeys(fields, 1)}
+        async for doc in self._db[collection].find(query or {}, projection):
+            owner = doc.get(key)
+            when = latest(*(doc.get(f) for f in fields if isinstance(doc.get(f), datetime)))
+            if owner is None or when is None:
+                continue
+            known = out.get(owner)
+            out[owner] = when if known is None else max(known, when)
+        return out
+
+    async def appointments(self, patient_id: str | None = None) -> dict[str, str]:
+        """appointment id -> patient id."""
+        query = {} if patient_id is None else {"patient_id": patient_id}
+        return {
+            str(d["_id"]): str(d["patient_id"])
+            async for d in self._db["appointments"].find(query, {"patient_id": 1})
+        }
+
+    async def last_by_patient(self, patient_id: str | None = None) -> dict[str, datetime]:
+        """The last entry of each patient's record (or of one patient's)."""
+        last: dict[str, datetime] = {}
+
+        def merge(owner: str, when: datetime) -> None:
+            known = last.get(owner)
+            last[owner] = when if known is None else max(known, when)
+
+        query = None if patient_id is None else {"patient_id": patient_id}
+        for name, fields in PATIENT_COLLECTIONS.items():
+            for owner, when in (await self._latest_by(name, "patient_id", fields, query)).items():
+                merge(owner, when)
+        owners = await self.appointments(patient_id)
+        by_appointment = None if patient_id is None else {"appointment_id": {"$in": list(owners)}}
+        for name, fields in CONSULTATION_COLLECTIONS.items():
+            found = await self._latest_by(name, "appointment_id", fields, by_appointment)
+            for appointment_id, when in found.items():
+                if appointment_id in owners:
+                    merge(owners[appointment_id], when)
+        return last
+
+    async def consultation_ends(self) -> dict[str, datetime]:
+        """The end of each consultation: its scheduled or actual end, its last message, its
+        recordings' stops, whichever is latest."""
+        ends = await self._latest_by("appointments", "_id", ("end", "ended_at"))
+        for name in PROCESS_COLLECTIONS:
+            found = await self._latest_by(name, "appointment_id", CONSULTATION_COLLECTIONS[name])
+            for appointment_id, when in found.items():
+                known = ends.get(appointment_id)
+                ends[appointment_id] = when if known is None else max(known, when)
+        return ends
+
+    async def consultation_end(self, appointment_id: str) -> datetime | None:
+        found = [
+            (await self._latest_by(name, key, fields, {key: appointment_id})).get(appointment_id)
+            for name, key, fields in (
+                ("appointments", "_id", ("end", "ended_at")),
+                *((n, "appointment_id", CONSULTATION_COLLECTIONS[n]) for n in PROCESS_COLLECTIONS),
+            )
+        ]
+        return latest(*found)
+
+    async def count_process(self, appointment_id: str) -> dict[str, int]:
+        return {
+            name: await self._db[name].count_documents({"appointment_id": appointment_id})
+            for name in PROCESS_COLLECTIONS
+        }
+
+    async def count_record(self, patient_id: str) -> dict[str, int]:
+        counts = {
+            name: await self._db[name].count_documents({"patient_id": patient_id})
+            for name in PATIENT_COLLECTIONS
+        }
+        appointment_ids = list(await self.appointments(patient_id))
+        for name in CONSULTATION_COLLECTIONS:
+            counts[name] = await self._db[name].count_documents(
+                {"appointment_id": {"$in": appointment_ids}}
+            )
+        return counts
+
+    async def recording_ids(self, appointment_ids: list[str], cutoff: datetime) -> list[str]:
+        query = {
+            "appointment_id": {"$in": appointment_ids},
+            **_younger_kept(CONSULTATION_COLLECTIONS["recordings"], cutoff),
+        }
+        return [str(d["_id"]) async for d in self._db["recordings"].find(query, {"_id": 1})]
+
+    async def delete_process(self, appointment_id: str, cutoff: datetime) -> dict[str, int]:
+        removed = {}
+        for name in PROCESS_COLLECTIONS:
+            query = {
+                "appointment_id": appointment_id,
+                **_younger_kept(CONSULTATION_COLLECTIONS[name], cutoff),
+            }
+            removed[name] = (await self._db[name].delete_many(query)).deleted_count
+        return removed
+
+    async def delete_record(self, patient_id: str, cutoff: datetime) -> dict[str, int]:
+        appointment_ids = list(await self.appointments(patient_id))
+        removed = {}
+        for name, fields in CONSULTATION_COLLECTIONS.items():
+            query = {"appointment_id": {"$in": appointment_ids}, **_younger_kept(fields, cutoff)}
+            removed[name] = (await self._db[name].delete_many(query)).deleted_count
+        for name, fields in PATIENT_COLLECTIONS.items():
+            query = {"patient_id": patient_id, **_younger_kept(fields, cutoff)}
+            removed[name] = (await self._db[name].delete_many(query)).deleted_count
+        return removed
