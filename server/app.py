@@ -38,6 +38,8 @@ from server.http.middleware import (
 )
 from server.media import make_ice_provider, make_precall_service, make_recorders, recordings_dir
 from server.metrics import Metrics
+from server.pharmacy import routes as pharmacy_routes
+from server.pharmacy.service import PharmacyService
 from server.precall import routes as precall_routes
 from server.ratelimit import RateLimiter
 from server.recordings import routes as recording_routes
@@ -46,7 +48,7 @@ from server.records import routes as record_routes
 from server.records.reminders import ReminderService
 from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret
-from server.settings import Settings
+from server.settings import PrescriptionReview, Settings
 from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
 from storage.mongo import Database, open_database
 from storage.redis import open_redis
@@ -69,6 +71,7 @@ def build_api() -> Api:
     api.include(audit_routes.api)
     api.include(precall_routes.api)
     api.include(recording_routes.api)
+    api.include(pharmacy_routes.api)
     return api
 
 
@@ -157,8 +160,17 @@ def create_app(
             app[keys.AUTHENTICATOR] = accounts.authenticate
             app[keys.AUDITOR] = Auditor(db.repos.audit, clock=clock)
             app[keys.APPOINTMENTS] = AppointmentService(db.repos, clock=clock)
-            app[keys.RECORDS] = RecordService(db.repos, clock=clock)
+            app[keys.RECORDS] = RecordService(
+                db.repos,
+                clock=clock,
+                review_required=(
+                    settings.pharmacy.prescription_review is PrescriptionReview.REQUIRED
+                ),
+            )
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
+            app[keys.PHARMACY] = PharmacyService(
+                db.repos, records=app[keys.RECORDS], clock=clock, notify=hub.push_to_user
+            )
             app[keys.RECORDINGS] = RecordingService(
                 db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock
             )
@@ -256,7 +268,7 @@ def _setup_cors(app: web.Application, origins: list[str]) -> None:
         allow_credentials=False,
         expose_headers=("X-Request-ID", "Retry-After"),
         allow_headers=("Authorization", "Content-Type", "X-Request-ID"),
-        allow_methods=("GET", "POST", "PUT", "DELETE"),
+        allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
         max_age=600,
     )
     cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
     from server.metrics import Metrics
+    from server.pharmacy.service import PharmacyService
     from server.ratelimit import RateLimiter
     from server.recordings.service import RecordingService
     from server.records.reminders import ReminderService
@@ -57,6 +58,8 @@ PRECALL: web.AppKey[PrecallService] = web.AppKey("precall")
 # The hidden recorders of this process, and the recordings' REST use cases.
 RECORDERS: web.AppKey[Recorders] = web.AppKey("recorders")
 RECORDINGS: web.AppKey[RecordingService] = web.AppKey("recordings")
+# The drug catalogue and the pharmacist's review of prescriptions.
+PHARMACY: web.AppKey[PharmacyService] = web.AppKey("pharmacy")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -202,6 +202,19 @@ class ConsultSettings(_Section):
         return value
 
 
+class PrescriptionReview(StrEnum):
+    REQUIRED = "required"  # a prescription takes effect once a pharmacist approves it
+    OFF = "off"  # a prescription is active at once (clinics outside China)
+
+
+class PharmacySettings(_Section):
+    prescription_review: PrescriptionReview = PrescriptionReview.REQUIRED
+    # Seconds an order may wait for its payment before it expires (stock released).
+    order_payment_ttl: int = Field(default=1800, ge=60, le=7 * 86_400)
+    payment_provider: str = Field(default="demo", pattern=r"^[a-z0-9_]{1,32}$")
+    payment_webhook_secret: str | None = None
+
+
 def _comma_or_json_list(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
@@ -222,6 +235,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     consult: ConsultSettings = field(default_factory=ConsultSettings)
+    pharmacy: PharmacySettings = field(default_factory=PharmacySettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -235,6 +249,7 @@ class Settings:
                 auth=AuthSettings(),
                 media=MediaSettings(),
                 consult=ConsultSettings(),
+                pharmacy=PharmacySettings(),
             )
         except ValidationError as exc:
             raise SettingsError.from_validation(exc) from None

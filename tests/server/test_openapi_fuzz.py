@@ -40,7 +40,8 @@ from schemathesis.specs.openapi.checks import (
 from domain.appointments import AppointmentKind
 from domain.availability import Availability, WeeklyWindow
 from domain.clock import utc_now
-from domain.ids import SessionId, UserId
+from domain.ids import SessionId, UserId, new_id
+from domain.pharmacy import Review, ReviewStatus
 from domain.users import Principal, Role
 from server import keys
 from server.app import build_api, create_app
@@ -102,7 +103,7 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         url = f"http://127.0.0.1:{port}"
         ids = loop.run(_seed(app))
         tokens = {}
-        for who in ("doctor", "patient", "admin"):
+        for who in ("doctor", "patient", "admin", "pharmacist"):
             login = session.post(
                 f"{url}/api/v1/auth/login",
                 json={"email": f"fuzz.{who}@example.com", "password": STRONG_PASSWORD},
@@ -144,6 +145,12 @@ async def _seed(app: web.Application) -> dict[str, str]:
     )
     await accounts.create_user(
         email="fuzz.admin@example.com", password=STRONG_PASSWORD, name="Ad", role=Role.ADMIN
+    )
+    await accounts.create_user(
+        email="fuzz.pharmacist@example.com",
+        password=STRONG_PASSWORD,
+        name="Ph",
+        role=Role.PHARMACIST,
     )
     return {"doctor_id": doctor.id, "patient_id": patient.id} | await _objects(
         app, doctor.id, patient.id
@@ -233,7 +240,26 @@ async def _objects(app: web.Application, doctor_id: str, patient_id: str) -> dic
         reason="",
         now=now,
     )
+    pending = [
+        await repos.prescriptions.insert(
+            prescription_id=new_id(),
+            patient_id=patient.id,
+            doctor_id=doctor.id,
+            appointment_id=appointment.id,
+            drug="Amoxicillin",
+            dose="1 capsule",
+            times=["08:00"],
+            timezone="Asia/Shanghai",
+            start_date=now.date(),
+            days=3,
+            now=now,
+            review=Review(ReviewStatus.PENDING, None, None, None, ()),
+        )
+        for _ in range(2)
+    ]
     return {
+        "to_approve_id": pending[0].id,
+        "to_reject_id": pending[1].id,
         "recording_id": await _recording(app, appointment.id, patient.id, doctor.id),
         "live_appointment_id": live.id,
         "past_appointment_id": past.id,
@@ -403,6 +429,34 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     call(
         "POST /api/v1/prescriptions/{prescription_id}/stop",
         path={"prescription_id": ids["prescription_id"]},
+    )
+    drug = call(
+        "POST /api/v1/drugs",
+        "pharmacist",
+        body={
+            "names": {"en": "Amoxicillin Capsules", "zh-CN": "阿莫西林胶囊"},
+            "form": "capsule",
+            "strength": "0.25 g",
+            "package": "24 capsules",
+            "ingredients": ["amoxicillin"],
+            "unit_price": {"amount": 1260, "currency": "CNY"},
+            "rx": True,
+            "stock": 10,
+        },
+    )["drug"]
+    call("GET /api/v1/drugs", "patient", query={"q": "阿莫西林", "rx": "true", "limit": 5})
+    call("PATCH /api/v1/drugs/{drug_id}", "admin", path={"drug_id": drug["id"]}, body={"stock": 9})
+    call("GET /api/v1/pharmacy/reviews", "pharmacist", query={"status": "pending"})
+    call(
+        "POST /api/v1/prescriptions/{prescription_id}/approve",
+        "pharmacist",
+        path={"prescription_id": ids["to_approve_id"]},
+    )
+    call(
+        "POST /api/v1/prescriptions/{prescription_id}/reject",
+        "pharmacist",
+        path={"prescription_id": ids["to_reject_id"]},
+        body={"reason": "dose"},
     )
     call(f"GET {p}/record", path=patient)
     call(f"GET {p}/fhir", "patient", path=patient)
