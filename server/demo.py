@@ -114,9 +114,7 @@ async def seed_demo(app: web.Application) -> str | None:
     if wang is not None and li is not None:
         appointment_id = await _appointment_now(app, patient=wang, doctor=li, now=now)
     drugs = await seed_catalogue(repos.drugs, clock=app[keys.CLOCK])
-    log.info(
-        "demo_seeded", users=len(DEMO_USERS), drugs_added=drugs, appointment_id=appointment_id
-    )
+    log.info("demo_seeded", users=len(DEMO_USERS), drugs_added=drugs, appointment_id=appointment_id)
     return appointment_id
 
 

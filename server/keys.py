@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
     from server.metrics import Metrics
+    from server.orders.service import OrderService
     from server.pharmacy.service import PharmacyService
     from server.ratelimit import RateLimiter
     from server.recordings.service import RecordingService
@@ -60,6 +61,8 @@ RECORDERS: web.AppKey[Recorders] = web.AppKey("recorders")
 RECORDINGS: web.AppKey[RecordingService] = web.AppKey("recordings")
 # The drug catalogue and the pharmacist's review of prescriptions.
 PHARMACY: web.AppKey[PharmacyService] = web.AppKey("pharmacy")
+# Orders of medicine, their payment provider, and the expiry of unpaid ones.
+ORDERS: web.AppKey[OrderService] = web.AppKey("orders")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

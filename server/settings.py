@@ -211,7 +211,8 @@ class PharmacySettings(_Section):
     prescription_review: PrescriptionReview = PrescriptionReview.REQUIRED
     # Seconds an order may wait for its payment before it expires (stock released).
     order_payment_ttl: int = Field(default=1800, ge=60, le=7 * 86_400)
-    payment_provider: str = Field(default="demo", pattern=r"^[a-z0-9_]{1,32}$")
+    # Default: "demo" outside production; none (no online payment) in production.
+    payment_provider: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,32}$")
     payment_webhook_secret: str | None = None
 
 

@@ -23,6 +23,7 @@ from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_s
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
+from storage.orders import OrderRepository
 from storage.prescriptions import PrescriptionRepository
 from storage.recording_consents import ConsentRepository
 from storage.recordings import RecordingRepository
@@ -58,6 +59,7 @@ class Repositories:
     recordings: RecordingRepository
     recording_consents: ConsentRepository
     drugs: DrugRepository
+    orders: OrderRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -79,6 +81,7 @@ class Repositories:
             recordings=RecordingRepository(db["recordings"]),
             recording_consents=ConsentRepository(db["recording_consents"]),
             drugs=DrugRepository(db["drugs"]),
+            orders=OrderRepository(db["orders"]),
         )
 
     async def ensure_indexes(self) -> None:
