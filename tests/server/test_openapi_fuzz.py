@@ -11,6 +11,7 @@ headers); invalid data must be rejected; an operation that needs auth must not a
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ from domain.users import Principal, Role
 from server import keys
 from server.app import build_api, create_app
 from server.http.api import openapi_document
+from server.payments.provider import sign
+from server.settings import PharmacySettings, PrescriptionReview
 from storage.embedded import free_port
 from tests.conftest import FAST_PASSWORDS, STRONG_PASSWORD, make_settings
 from tests.support.live import ThreadLoop
@@ -91,7 +94,11 @@ class LiveServer:
 def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     db_name = "fuzz_" + uuid.uuid4().hex[:12]
     data_dir: Path = tmp_path_factory.mktemp("fuzz")
-    settings = make_settings(mongo_url, db_name, data_dir)
+    settings = make_settings(mongo_url, db_name, data_dir).with_(
+        pharmacy=PharmacySettings(
+            prescription_review=PrescriptionReview.OFF, payment_webhook_secret=WEBHOOK_SECRET
+        )
+    )
     app = create_app(settings, passwords=FAST_PASSWORDS)
     runner = web.AppRunner(app, access_log=None)
     port = free_port()
@@ -312,6 +319,7 @@ async def _recording(
 
 
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
+WEBHOOK_SECRET = "fuzz-webhook-" + "z" * 40
 
 
 SUCCESS_CHECKS = [
@@ -458,6 +466,64 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
         path={"prescription_id": ids["to_reject_id"]},
         body={"reason": "dose"},
     )
+    otc = call(
+        "POST /api/v1/drugs",
+        "pharmacist",
+        body={
+            "names": {"en": "Ibuprofen Capsules", "zh-CN": "布洛芬缓释胶囊"},
+            "form": "capsule",
+            "strength": "0.3 g",
+            "package": "20 capsules",
+            "ingredients": ["ibuprofen"],
+            "unit_price": {"amount": 1580, "currency": "CNY"},
+            "rx": False,
+            "stock": 10,
+        },
+    )["drug"]
+    made = []
+    for key in ("fuzz-1", "fuzz-2"):
+        operation = SCHEMA.find_operation_by_label("POST /api/v1/orders")
+        assert operation is not None
+        response = operation.Case(
+            body={
+                "items": [{"drug_id": otc["id"], "quantity": 1}],
+                "delivery": {"method": "pickup"},
+            },
+            media_type="application/json",
+        ).call_and_validate(
+            base_url=live.url,
+            session=live.session,
+            headers=live.auth("patient") | {"Idempotency-Key": key},
+            checks=SUCCESS_CHECKS,
+        )
+        assert response.status_code == 201, response.text
+        made.append({"order_id": response.json()["order"]["id"]})
+    called.add("POST /api/v1/orders")
+    call("GET /api/v1/orders", "pharmacist", query={"status": "awaiting_payment"})
+    call("GET /api/v1/orders/{order_id}", "patient", path=made[0])
+    call("POST /api/v1/orders/{order_id}/pay", "patient", path=made[0])
+    call("POST /api/v1/orders/{order_id}/cancel", "patient", path=made[1], body={})
+    paying = call("GET /api/v1/orders/{order_id}", "patient", path=made[0])["order"]
+    event = json.dumps(
+        {
+            "event": "payment.succeeded",
+            "order_id": paying["id"],
+            "reference": paying["payment"]["reference"],
+            "amount": paying["total"]["amount"],
+            "currency": "CNY",
+        }
+    ).encode()
+    paid = live.session.post(
+        f"{live.url}/api/v1/payments/demo/webhook",
+        data=event,
+        headers={"X-Telemed-Signature": sign(WEBHOOK_SECRET, event)},
+        timeout=30,
+    )
+    assert paid.status_code == 200, paid.text
+    move = "POST /api/v1/orders/{order_id}/status"
+    for status in ("dispensing", "ready_for_pickup", "picked_up"):
+        call(move, "pharmacist", path=made[0], body={"status": status})
+    call("POST /api/v1/orders/{order_id}/received", "patient", path=made[0])
     call(f"GET {p}/record", path=patient)
     call(f"GET {p}/fhir", "patient", path=patient)
     call("GET /api/v1/admin/audit", "admin", query={"limit": 3})
