@@ -8,7 +8,7 @@ read a record but not make a given change gets ``Forbidden``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,6 +17,7 @@ from domain.availability import parse_hhmm, zone
 from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.ids import new_id
+from domain.orders import Order
 from domain.pharmacy import (
     ActiveTherapy,
     Review,
@@ -81,6 +82,7 @@ class ExportData:
     prescriptions: list[Prescription]
     messages: list[dict[str, Any]]
     transcript_appointment_ids: list[str]
+    orders: list[Order] = field(default_factory=list)
 
 
 async def _all(fetch: Callable[[After | None], Awaitable[Page[T]]]) -> list[T]:
@@ -541,4 +543,12 @@ class RecordService:
             prescriptions=prescriptions,
             messages=messages,
             transcript_appointment_ids=transcript_ids,
+            # What was dispensed: the patient's own export only (doctors never see orders).
+            orders=(
+                await _all(
+                    lambda a: r.orders.page(patient_id=pid, status=None, after=a, limit=EXPORT_PAGE)
+                )
+                if principal.is_patient
+                else []
+            ),
         )

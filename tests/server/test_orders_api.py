@@ -429,3 +429,53 @@ def test_production_refuses_the_demo_provider(settings: Settings) -> None:
     assert first is not None
     assert first == resolve_payment_setup(development)  # kept in the data folder
     assert len(first[1]) >= 32
+
+
+async def test_the_fhir_export_holds_the_review_task_and_what_was_dispensed(shop: Shop) -> None:
+    from tests.server.test_fhir_export import assert_valid_fhir, resources
+
+    c = shop.clinic
+    drug, p = await approved_rx(shop, quantity=2)
+    pending = (
+        await ok(await shop.prescribe({"id": p["appointment_id"]}, drug, quantity=1), 201)
+    )["prescription"]
+    item = {"drug_id": drug["id"], "quantity": 2, "prescription_id": p["id"]}
+    order = (await ok(await shop.order(c.patient_a, pickup(item)), 201))["order"]
+    await ok(await c.client.post(f"/api/v1/orders/{order['id']}/pay", headers=c.h(c.patient_a)))
+    paying = await ok(await c.client.get(f"/api/v1/orders/{order['id']}", headers=c.h(c.patient_a)))
+    await ok(
+        await shop.webhook(
+            {
+                "event": "payment.succeeded",
+                "order_id": order["id"],
+                "reference": paying["order"]["payment"]["reference"],
+                "amount": paying["order"]["total"]["amount"],
+                "currency": "CNY",
+            }
+        )
+    )
+    move = f"/api/v1/orders/{order['id']}/status"
+    for status in ("dispensing", "ready_for_pickup"):
+        await ok(await c.client.post(move, json={"status": status}, headers=c.h(shop.pharmacist)))
+
+    fhir = f"/api/v1/patients/{c.patient_a['id']}/fhir"
+    bundle = await (await c.client.get(fhir, headers=c.h(c.patient_a))).json()
+    assert_valid_fhir(bundle)
+    tasks = {t["focus"]["reference"]: t for t in resources(bundle, "Task")}
+    urls = {
+        e["resource"]["resourceType"] + "/" + e["resource"]["id"]: e["fullUrl"]
+        for e in bundle["entry"]
+    }
+    assert tasks[urls[f"MedicationRequest/{p['id']}"]]["status"] == "completed"
+    assert tasks[urls[f"MedicationRequest/{pending['id']}"]]["status"] == "requested"
+    drafts = [r for r in resources(bundle, "MedicationRequest") if r["id"] == pending["id"]]
+    assert drafts[0]["status"] == "draft"
+    (dispense,) = resources(bundle, "MedicationDispense")
+    assert dispense["status"] == "completed"
+    assert dispense["quantity"]["value"] == 2
+    authorizing = dispense["authorizingPrescription"][0]["reference"]
+    assert authorizing == urls[f"MedicationRequest/{p['id']}"]
+    # The doctor's export of the same record has the review, never the order.
+    doctors = await (await c.client.get(fhir, headers=c.h(c.doctor))).json()
+    assert resources(doctors, "MedicationDispense") == []
+    assert len(resources(doctors, "Task")) == 2
