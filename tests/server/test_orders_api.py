@@ -436,9 +436,9 @@ async def test_the_fhir_export_holds_the_review_task_and_what_was_dispensed(shop
 
     c = shop.clinic
     drug, p = await approved_rx(shop, quantity=2)
-    pending = (
-        await ok(await shop.prescribe({"id": p["appointment_id"]}, drug, quantity=1), 201)
-    )["prescription"]
+    pending = (await ok(await shop.prescribe({"id": p["appointment_id"]}, drug, quantity=1), 201))[
+        "prescription"
+    ]
     item = {"drug_id": drug["id"], "quantity": 2, "prescription_id": p["id"]}
     order = (await ok(await shop.order(c.patient_a, pickup(item)), 201))["order"]
     await ok(await c.client.post(f"/api/v1/orders/{order['id']}/pay", headers=c.h(c.patient_a)))
