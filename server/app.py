@@ -286,7 +286,7 @@ def _setup_cors(app: web.Application, origins: list[str]) -> None:
     options = aiohttp_cors.ResourceOptions(
         allow_credentials=False,
         expose_headers=("X-Request-ID", "Retry-After"),
-        allow_headers=("Authorization", "Content-Type", "X-Request-ID"),
+        allow_headers=("Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"),
         allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
         max_age=600,
     )
