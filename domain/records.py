@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from domain.pharmacy import Review
 from domain.reminders import ReminderStatus
 from domain.users import Role
 from domain.vitals import VitalType
@@ -89,6 +90,8 @@ class Condition:
 class PrescriptionStatus(StrEnum):
     ACTIVE = "active"
     STOPPED = "stopped"
+    PENDING_REVIEW = "pending_review"  # waits for a pharmacist (TELEMED_PRESCRIPTION_REVIEW)
+    REJECTED = "rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,12 @@ class Prescription:
     status: PrescriptionStatus
     created_at: datetime
     stopped_at: datetime | None = None
+    # From the drug catalogue (PROTOCOL "Prescriptions that a pharmacist reviews"); a free-text
+    # prescription has none of them.
+    drug_id: str | None = None
+    quantity: int | None = None  # packages
+    quantity_remaining: int | None = None  # packages not yet bought
+    review: Review | None = None
 
 
 @dataclass(frozen=True, slots=True)

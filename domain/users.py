@@ -13,6 +13,7 @@ class Role(StrEnum):
     PATIENT = "patient"
     DOCTOR = "doctor"
     ADMIN = "admin"
+    PHARMACIST = "pharmacist"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +50,7 @@ class Principal:
     @property
     def is_patient(self) -> bool:
         return self.role is Role.PATIENT
+
+    @property
+    def is_pharmacist(self) -> bool:
+        return self.role is Role.PHARMACIST

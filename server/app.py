@@ -45,6 +45,13 @@ from server.http.middleware import (
 )
 from server.media import make_ice_provider, make_precall_service, make_recorders, recordings_dir
 from server.metrics import Metrics
+from server.orders import routes as order_routes
+from server.orders.expiry import expire_orders_periodically
+from server.orders.service import OrderService
+from server.payments import routes as payment_routes
+from server.payments.provider import DemoProvider
+from server.pharmacy import routes as pharmacy_routes
+from server.pharmacy.service import PharmacyService
 from server.precall import routes as precall_routes
 from server.ratelimit import RateLimiter
 from server.recordings import routes as recording_routes
@@ -52,8 +59,8 @@ from server.recordings.service import RecordingService
 from server.records import routes as record_routes
 from server.records.reminders import ReminderService
 from server.records.service import RecordService
-from server.secrets import resolve_jwt_secret
-from server.settings import Settings
+from server.secrets import resolve_jwt_secret, resolve_payment_setup
+from server.settings import PrescriptionReview, Settings
 from server.summaries import routes as summary_routes
 from server.waiting import routes as waiting_routes
 from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
@@ -81,6 +88,8 @@ def build_api() -> Api:
     api.include(activity_routes.api)
     api.include(waiting_routes.api)
     api.include(summary_routes.api)
+    api.include(pharmacy_routes.api)
+    api.include(order_routes.api)
     return api
 
 
@@ -146,6 +155,7 @@ def create_app(
     settings: Settings, *, clock: Clock = utc_now, passwords: Passwords | None = None
 ) -> web.Application:
     resolve_jwt_secret(settings)  # fail fast, before anything starts, on a missing secret
+    payment = resolve_payment_setup(settings)  # production refuses the demo provider
     app = web.Application(
         client_max_size=settings.http.max_body_bytes,
         middlewares=[request_context, metrics, errors, socket_handshakes],
@@ -178,8 +188,24 @@ def create_app(
                     total=settings.consult.max_bookings,
                 ),
             )
-            app[keys.RECORDS] = RecordService(db.repos, clock=clock)
+            app[keys.RECORDS] = RecordService(
+                db.repos,
+                clock=clock,
+                review_required=(
+                    settings.pharmacy.prescription_review is PrescriptionReview.REQUIRED
+                ),
+            )
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
+            app[keys.PHARMACY] = PharmacyService(
+                db.repos, records=app[keys.RECORDS], clock=clock, notify=hub.push_to_user
+            )
+            app[keys.ORDERS] = OrderService(
+                db.repos,
+                clock=clock,
+                notify=hub.push_to_user,
+                payment_ttl=settings.pharmacy.order_payment_ttl,
+                provider=DemoProvider(payment[1]) if payment else None,
+            )
             app[keys.RECORDINGS] = RecordingService(
                 db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock
             )
@@ -260,11 +286,18 @@ def create_app(
         async with sampler.running():
             yield
 
-    app.cleanup_ctx.extend([database, redis, rate_limiter, precall, consultations, activity])
+    async def order_expiry(app: web.Application) -> AsyncIterator[None]:
+        async with expire_orders_periodically(app[keys.ORDERS]):
+            yield
+
+    app.cleanup_ctx.extend(
+        [database, redis, rate_limiter, precall, consultations, activity, order_expiry]
+    )
 
     api = build_api()
     api.register(app)
     ops.setup(app, api, version=_version())
+    payment_routes.setup(app)
     web_routes.setup(app)
     _setup_cors(app, settings.http.cors_origins)
     app.on_response_prepare.append(security_headers)
@@ -288,8 +321,8 @@ def _setup_cors(app: web.Application, origins: list[str]) -> None:
     options = aiohttp_cors.ResourceOptions(
         allow_credentials=False,
         expose_headers=("X-Request-ID", "Retry-After"),
-        allow_headers=("Authorization", "Content-Type", "X-Request-ID"),
-        allow_methods=("GET", "POST", "PUT", "DELETE"),
+        allow_headers=("Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"),
+        allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
         max_age=600,
     )
     cors = aiohttp_cors.setup(app, defaults=dict.fromkeys(origins, options))

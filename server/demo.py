@@ -14,6 +14,7 @@ from domain.availability import Availability, WeeklyWindow, local_to_utc, zone
 from domain.errors import Conflict
 from domain.users import Role, User
 from server import keys
+from server.pharmacy.demo_catalogue import seed_catalogue
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +48,12 @@ DEMO_USERS = (
     ),
     DemoUser("wang@demo.clinic", "demo-Patient-Wang-2026", "王芳 Wang Fang", Role.PATIENT),
     DemoUser("zhang@demo.clinic", "demo-Patient-Zhang-2026", "张伟 Zhang Wei", Role.PATIENT),
+    DemoUser(
+        "pharmacist@demo.clinic",
+        "demo-Pharmacist-Zhao-2026",
+        "赵药师 Pharmacist Zhao Min",
+        Role.PHARMACIST,
+    ),
 )
 
 
@@ -111,7 +118,8 @@ async def seed_demo(app: web.Application) -> str | None:
     wang, li = users.get("wang@demo.clinic"), users.get("dr.li@demo.clinic")
     if wang is not None and li is not None:
         appointment_id = await _appointment_now(app, patient=wang, doctor=li, now=now)
-    log.info("demo_seeded", users=len(DEMO_USERS), appointment_id=appointment_id)
+    drugs = await seed_catalogue(repos.drugs, clock=app[keys.CLOCK])
+    log.info("demo_seeded", users=len(DEMO_USERS), drugs_added=drugs, appointment_id=appointment_id)
     return appointment_id
 
 
@@ -168,7 +176,7 @@ def banner(url: str, appointment_id: str | None = None) -> str:
         "",
         "Demo sign-ins (演示账号):",
     ]
-    lines += [f"  {u.role.value:<8} {u.email:<{width}}  {u.password}" for u in DEMO_USERS]
+    lines += [f"  {u.role.value:<10} {u.email:<{width}}  {u.password}" for u in DEMO_USERS]
     if appointment_id is not None:
         lines += [
             "",

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
     from server.metrics import Metrics
+    from server.orders.service import OrderService
+    from server.pharmacy.service import PharmacyService
     from server.ratelimit import RateLimiter
     from server.recordings.service import RecordingService
     from server.records.reminders import ReminderService
@@ -60,6 +62,10 @@ RECORDERS: web.AppKey[Recorders] = web.AppKey("recorders")
 RECORDINGS: web.AppKey[RecordingService] = web.AppKey("recordings")
 # The deployment's activity over the last half hour (the admin's chart), shared by the nodes.
 ACTIVITY: web.AppKey[ActivitySampler] = web.AppKey("activity")
+# The drug catalogue and the pharmacist's review of prescriptions.
+PHARMACY: web.AppKey[PharmacyService] = web.AppKey("pharmacy")
+# Orders of medicine, their payment provider, and the expiry of unpaid ones.
+ORDERS: web.AppKey[OrderService] = web.AppKey("orders")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

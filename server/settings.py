@@ -247,6 +247,20 @@ class RetentionSettings(_Section):
     process_retention_years: int = Field(default=3, ge=1, le=100)
 
 
+class PrescriptionReview(StrEnum):
+    REQUIRED = "required"  # a prescription takes effect once a pharmacist approves it
+    OFF = "off"  # a prescription is active at once (clinics outside China)
+
+
+class PharmacySettings(_Section):
+    prescription_review: PrescriptionReview = PrescriptionReview.REQUIRED
+    # Seconds an order may wait for its payment before it expires (stock released).
+    order_payment_ttl: int = Field(default=1800, ge=60, le=7 * 86_400)
+    # Default: "demo" outside production; none (no online payment) in production.
+    payment_provider: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,32}$")
+    payment_webhook_secret: str | None = None
+
+
 def _comma_or_json_list(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
@@ -268,6 +282,7 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     consult: ConsultSettings = field(default_factory=ConsultSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    pharmacy: PharmacySettings = field(default_factory=PharmacySettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -282,6 +297,7 @@ class Settings:
                 media=MediaSettings(),
                 consult=ConsultSettings(),
                 retention=RetentionSettings(),
+                pharmacy=PharmacySettings(),
             )
         except ValidationError as exc:
             raise SettingsError.from_validation(exc) from None

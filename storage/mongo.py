@@ -18,10 +18,12 @@ from storage.appointments import AppointmentRepository
 from storage.audit import AuditRepository
 from storage.availability import AvailabilityRepository
 from storage.conditions import ConditionRepository
+from storage.drugs import DrugRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
+from storage.orders import OrderRepository
 from storage.prescriptions import PrescriptionRepository
 from storage.recording_consents import ConsentRepository
 from storage.recordings import RecordingRepository
@@ -58,6 +60,8 @@ class Repositories:
     recordings: RecordingRepository
     recording_consents: ConsentRepository
     visit_summaries: VisitSummaryRepository
+    drugs: DrugRepository
+    orders: OrderRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -79,6 +83,8 @@ class Repositories:
             recordings=RecordingRepository(db["recordings"]),
             recording_consents=ConsentRepository(db["recording_consents"]),
             visit_summaries=VisitSummaryRepository(db["visit_summaries"]),
+            drugs=DrugRepository(db["drugs"]),
+            orders=OrderRepository(db["orders"]),
         )
 
     async def ensure_indexes(self) -> None:

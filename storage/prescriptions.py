@@ -8,6 +8,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
+from domain.pharmacy import Review, Reviewer, ReviewStatus, ReviewWarning, WarningCode
 from domain.records import Prescription, PrescriptionStatus
 from storage.paging import After, Page, find_page
 
@@ -29,7 +30,39 @@ def _to_prescription(doc: Document) -> Prescription:
         status=PrescriptionStatus(doc["status"]),
         created_at=doc["created_at"],
         stopped_at=doc.get("stopped_at"),
+        drug_id=doc.get("drug_id"),
+        quantity=doc.get("quantity"),
+        quantity_remaining=doc.get("quantity_remaining"),
+        review=_to_review(doc["review"]) if doc.get("review") else None,
     )
+
+
+def _to_review(doc: Document) -> Review:
+    who = doc.get("pharmacist")
+    return Review(
+        status=ReviewStatus(doc["status"]),
+        pharmacist=Reviewer(id=who["id"], name=who["name"]) if who else None,
+        reviewed_at=doc.get("reviewed_at"),
+        reason=doc.get("reason"),
+        warnings=tuple(
+            ReviewWarning(code=WarningCode(w["code"]), message=w["message"])
+            for w in doc.get("warnings", [])
+        ),
+    )
+
+
+def _review_doc(review: Review) -> Document:
+    return {
+        "status": review.status.value,
+        "pharmacist": (
+            {"id": review.pharmacist.id, "name": review.pharmacist.name}
+            if review.pharmacist
+            else None
+        ),
+        "reviewed_at": review.reviewed_at,
+        "reason": review.reason,
+        "warnings": [{"code": w.code.value, "message": w.message} for w in review.warnings],
+    }
 
 
 class PrescriptionRepository:
@@ -40,6 +73,11 @@ class PrescriptionRepository:
         await self._c.create_index(
             [("patient_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
             name="patient",
+        )
+        await self._c.create_index(
+            [("review.status", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
+            name="review_queue",
+            sparse=True,
         )
 
     async def insert(
@@ -56,6 +94,9 @@ class PrescriptionRepository:
         start_date: date,
         days: int,
         now: datetime,
+        drug_id: str | None = None,
+        quantity: int | None = None,
+        review: Review | None = None,
     ) -> Prescription:
         doc: Document = {
             "_id": prescription_id,
@@ -68,9 +109,17 @@ class PrescriptionRepository:
             "timezone": timezone,
             "start_date": start_date.isoformat(),  # a calendar date, stored as ISO text
             "days": days,
-            "status": PrescriptionStatus.ACTIVE.value,
+            "status": (
+                PrescriptionStatus.PENDING_REVIEW.value
+                if review is not None and review.status is ReviewStatus.PENDING
+                else PrescriptionStatus.ACTIVE.value
+            ),
             "created_at": now,
         }
+        if drug_id is not None:
+            doc |= {"drug_id": drug_id, "quantity": quantity, "quantity_remaining": quantity}
+        if review is not None:
+            doc["review"] = _review_doc(review)
         await self._c.insert_one(doc)
         return _to_prescription(doc)
 
@@ -102,3 +151,77 @@ class PrescriptionRepository:
     async def list_for_patient(self, patient_id: str, *, limit: int = 1000) -> list[Prescription]:
         cursor = self._c.find({"patient_id": patient_id}).sort("created_at", ASCENDING).limit(limit)
         return [_to_prescription(d) async for d in cursor]
+
+    async def decide(
+        self,
+        prescription_id: str,
+        *,
+        approve: bool,
+        pharmacist: Reviewer,
+        reason: str | None,
+        now: datetime,
+    ) -> Prescription | None:
+        """Pending review -> active (approved) or rejected, compare-and-set on the status: of
+        two decisions at once exactly one matches; ``None`` if it was not pending."""
+        status = PrescriptionStatus.ACTIVE if approve else PrescriptionStatus.REJECTED
+        doc = await self._c.find_one_and_update(
+            {
+                "_id": prescription_id,
+                "status": PrescriptionStatus.PENDING_REVIEW.value,
+                "review.status": ReviewStatus.PENDING.value,
+            },
+            {
+                "$set": {
+                    "status": status.value,
+                    "review.status": (
+                        ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
+                    ).value,
+                    "review.pharmacist": {"id": pharmacist.id, "name": pharmacist.name},
+                    "review.reviewed_at": now,
+                    "review.reason": reason,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return _to_prescription(doc) if doc else None
+
+    async def review_page(
+        self, status: ReviewStatus, *, after: After | None, limit: int
+    ) -> Page[Prescription]:
+        """Prescriptions whose review has this status, oldest first (the review queue)."""
+        return await find_page(
+            self._c,
+            {"review.status": status.value},
+            sort_field="created_at",
+            after=after,
+            limit=limit,
+            convert=_to_prescription,
+        )
+
+    async def active_for_patient(self, patient_id: str, *, limit: int = 200) -> list[Prescription]:
+        cursor = (
+            self._c.find({"patient_id": patient_id, "status": PrescriptionStatus.ACTIVE.value})
+            .sort("created_at", ASCENDING)
+            .limit(limit)
+        )
+        return [_to_prescription(d) async for d in cursor]
+
+    async def take_quantity(
+        self, prescription_id: str, patient_id: str, drug_id: str, n: int
+    ) -> bool:
+        """Take ``n`` packages off an active prescription of this patient and drug, atomically:
+        only if at least ``n`` remain."""
+        result = await self._c.update_one(
+            {
+                "_id": prescription_id,
+                "patient_id": patient_id,
+                "drug_id": drug_id,
+                "status": PrescriptionStatus.ACTIVE.value,
+                "quantity_remaining": {"$gte": n},
+            },
+            {"$inc": {"quantity_remaining": -n}},
+        )
+        return result.modified_count == 1
+
+    async def give_back_quantity(self, prescription_id: str, n: int) -> None:
+        await self._c.update_one({"_id": prescription_id}, {"$inc": {"quantity_remaining": n}})

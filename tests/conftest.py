@@ -27,6 +27,8 @@ from server.settings import (
     DatabaseSettings,
     Environment,
     HttpSettings,
+    PharmacySettings,
+    PrescriptionReview,
     RedisSettings,
     Settings,
 )
@@ -100,6 +102,8 @@ def make_settings(
         database=DatabaseSettings(mongodb_url=mongo_url, mongodb_database=db_name),
         redis=RedisSettings(redis_url=redis_url),
         auth=AuthSettings(jwt_secret=TEST_SECRET, **auth),
+        # Today's behaviour for the tests of everything else; the pharmacy tests turn review on.
+        pharmacy=PharmacySettings(prescription_review=PrescriptionReview.OFF),
     )
 
 

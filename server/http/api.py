@@ -223,6 +223,9 @@ class Api:
     def delete(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
         return self.route("DELETE", path, **kw)
 
+    def patch(self, path: str, **kw: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **kw)
+
     def include(self, other: Api) -> None:
         self.endpoints.extend(other.endpoints)
 

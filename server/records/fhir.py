@@ -19,6 +19,8 @@ from typing import Any
 
 from domain.appointments import Appointment, AppointmentKind, AppointmentStatus
 from domain.clock import iso_z
+from domain.orders import Order, OrderStatus
+from domain.pharmacy import ReviewStatus
 from domain.records import Prescription, PrescriptionStatus, Vital
 from domain.users import User
 from domain.vitals import GLUCOSE_MOLAR_LOINC, SPECS, VitalType
@@ -204,6 +206,10 @@ def _medication_request(p: Prescription, now: datetime, encounters: set[str]) ->
     status = "active"
     if p.status is PrescriptionStatus.STOPPED:
         status = "stopped"
+    elif p.status is PrescriptionStatus.PENDING_REVIEW:
+        status = "draft"  # not in effect until a pharmacist approves it
+    elif p.status is PrescriptionStatus.REJECTED:
+        status = "cancelled"
     elif end < now.date():
         status = "completed"
     resource: Resource = {
@@ -230,6 +236,71 @@ def _medication_request(p: Prescription, now: datetime, encounters: set[str]) ->
     if p.appointment_id in encounters:
         resource["encounter"] = ref("Encounter", p.appointment_id)
     return resource
+
+
+_TASK_STATUS = {
+    ReviewStatus.PENDING: "requested",
+    ReviewStatus.APPROVED: "completed",
+    ReviewStatus.REJECTED: "rejected",
+}
+
+
+def _review_task(p: Prescription) -> Resource:
+    """The pharmacist's review of a prescription, as a Task focused on its MedicationRequest."""
+    assert p.review is not None
+    task: Resource = {
+        "resourceType": "Task",
+        "id": f"review-{p.id}",
+        "status": _TASK_STATUS[p.review.status],
+        "intent": "order",
+        "code": {"text": "Pharmacist review of a prescription"},
+        "focus": ref("MedicationRequest", p.id),
+        "for": ref("Patient", p.patient_id),
+        "authoredOn": _instant(p.created_at),
+    }
+    if p.review.pharmacist is not None:
+        task["owner"] = {"display": p.review.pharmacist.name}
+    if p.review.reviewed_at is not None:
+        task["lastModified"] = _instant(p.review.reviewed_at)
+    if p.review.reason:
+        task["statusReason"] = {"text": p.review.reason}
+    return task
+
+
+S = OrderStatus
+_DISPENSED = {
+    OrderStatus.DISPENSING: "in-progress",
+    OrderStatus.SHIPPED: "completed",
+    OrderStatus.READY_FOR_PICKUP: "completed",
+    OrderStatus.DELIVERED: "completed",
+    OrderStatus.PICKED_UP: "completed",
+    OrderStatus.COMPLETED: "completed",
+}
+
+
+def _medication_dispense(order: Order, index: int, requests: set[str]) -> Resource | None:
+    """One item of an order the pharmacy has dispensed (or is dispensing)."""
+    status = _DISPENSED.get(order.status)
+    if status is None:
+        return None
+    item = order.items[index]
+    dispense: Resource = {
+        "resourceType": "MedicationDispense",
+        "id": f"{order.id}-{index}",
+        "status": status,
+        "medicationCodeableConcept": {"text": item.name},
+        "subject": ref("Patient", order.patient_id),
+        "quantity": {"value": item.quantity, "unit": "package"},
+    }
+    if item.prescription_id in requests:
+        dispense["authorizingPrescription"] = [ref("MedicationRequest", item.prescription_id)]
+    handed = next(
+        (h.at for h in order.history if h.status in (S.SHIPPED, S.READY_FOR_PICKUP)),
+        None,
+    )
+    if handed is not None:
+        dispense["whenHandedOver"] = _instant(handed)
+    return dispense
 
 
 def _date(value: date) -> str:
@@ -281,6 +352,14 @@ def build_bundle(data: ExportData, *, now: datetime) -> Resource:
         add(_observation(vital, encounters))
     for prescription in data.prescriptions:
         add(_medication_request(prescription, now, encounters))
+        if prescription.review is not None:
+            add(_review_task(prescription))
+    requests = {p.id for p in data.prescriptions}
+    for order in data.orders:
+        for index in range(len(order.items)):
+            dispense = _medication_dispense(order, index, requests)
+            if dispense is not None:
+                add(dispense)
     for allergy in data.allergies:
         resource: Resource = {
             "resourceType": "AllergyIntolerance",

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.pharmacy import Review, ReviewStatus, WarningCode
 from domain.records import (
     Allergy,
     Author,
@@ -300,7 +301,11 @@ class ConditionsPage(BaseModel):
 
 class PrescriptionIn(Strict):
     appointment_id: str = Field(min_length=1, max_length=64)
-    drug: DisplayLine = Field(min_length=1, max_length=200)
+    drug: DisplayLine | None = Field(
+        default=None, min_length=1, max_length=200, description="may be omitted with drug_id"
+    )
+    drug_id: str | None = Field(default=None, min_length=1, max_length=64)
+    quantity: int | None = Field(default=None, ge=1, le=100, description="packages")
     dose: DisplayLine = Field(min_length=1, max_length=200)
     times: list[str] = Field(min_length=1, max_length=MAX_TIMES_PER_DAY, examples=[["08:00"]])
     timezone: str | None = Field(
@@ -322,6 +327,36 @@ class PrescriptionIn(Strict):
         return value
 
 
+class WarningOut(BaseModel):
+    code: WarningCode
+    message: str
+
+
+class PersonRef(BaseModel):
+    id: str
+    name: str
+
+
+class ReviewOut(BaseModel):
+    status: ReviewStatus
+    pharmacist: PersonRef | None
+    reviewed_at: UtcDateTime | None
+    reason: str | None
+    warnings: list[WarningOut]
+
+    @classmethod
+    def of(cls, r: Review) -> ReviewOut:
+        return cls(
+            status=r.status,
+            pharmacist=PersonRef(id=r.pharmacist.id, name=r.pharmacist.name)
+            if r.pharmacist
+            else None,
+            reviewed_at=r.reviewed_at,
+            reason=r.reason,
+            warnings=[WarningOut(code=w.code, message=w.message) for w in r.warnings],
+        )
+
+
 class PrescriptionOut(BaseModel):
     id: str
     patient_id: str
@@ -336,6 +371,10 @@ class PrescriptionOut(BaseModel):
     status: PrescriptionStatus
     created_at: UtcDateTime
     stopped_at: UtcDateTime | None = None
+    drug_id: str | None = None
+    quantity: int | None = None
+    quantity_remaining: int | None = None
+    review: ReviewOut | None = None
 
     @classmethod
     def of(cls, p: Prescription) -> PrescriptionOut:
@@ -353,6 +392,10 @@ class PrescriptionOut(BaseModel):
             status=p.status,
             created_at=p.created_at,
             stopped_at=p.stopped_at,
+            drug_id=p.drug_id,
+            quantity=p.quantity,
+            quantity_remaining=p.quantity_remaining,
+            review=ReviewOut.of(p.review) if p.review else None,
         )
 
 

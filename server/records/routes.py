@@ -289,6 +289,8 @@ async def prescribe(call: Call) -> PrescriptionEnvelope:
             timezone=body.timezone,
             start_date=body.start_date,
             days=body.days,
+            drug_id=body.drug_id,
+            quantity=body.quantity,
         )
         scope.resource_id = prescription.id
         scope.details["reminders_created"] = created

@@ -8,7 +8,7 @@ read a record but not make a given change gets ``Forbidden``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -17,6 +17,14 @@ from domain.availability import parse_hhmm, zone
 from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.ids import new_id
+from domain.orders import Order
+from domain.pharmacy import (
+    ActiveTherapy,
+    Review,
+    ReviewStatus,
+    ReviewWarning,
+    review_warnings,
+)
 from domain.records import (
     Allergy,
     Author,
@@ -74,6 +82,7 @@ class ExportData:
     prescriptions: list[Prescription]
     messages: list[dict[str, Any]]
     transcript_appointment_ids: list[str]
+    orders: list[Order] = field(default_factory=list)
 
 
 async def _all(fetch: Callable[[After | None], Awaitable[Page[T]]]) -> list[T]:
@@ -87,10 +96,15 @@ async def _all(fetch: Callable[[After | None], Awaitable[Page[T]]]) -> list[T]:
         after = page.next
 
 
+class NotPrescribableOnline(InvalidInput):
+    code = "not_prescribable_online"
+
+
 class RecordService:
-    def __init__(self, repos: Repositories, *, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, *, clock: Clock, review_required: bool = False) -> None:
         self._repos = repos
         self._clock = clock
+        self._review_required = review_required
 
     # ------------------------------------------------------------------ access
 
@@ -292,17 +306,55 @@ class RecordService:
         patient_id: str,
         *,
         appointment_id: str,
-        drug: str,
+        drug: str | None,
         dose: str,
         times: list[str],
         timezone: str | None,
         start_date: date,
         days: int,
+        drug_id: str | None = None,
+        quantity: int | None = None,
     ) -> tuple[Prescription, int]:
         """Create a prescription and its reminders (doses due from now on). Returns the
-        prescription and how many reminders were scheduled."""
+        prescription and how many reminders were scheduled.
+
+        With ``drug_id`` the drug comes from the catalogue; when a pharmacist must review it
+        (``TELEMED_PRESCRIPTION_REVIEW=required``) the prescription waits as
+        ``pending_review`` with no reminders: :meth:`schedule_reminders` runs on approval."""
         patient = await self.patient_for(principal, patient_id)
         appointment = await self._doctor_appointment(principal, patient, appointment_id)
+        review: Review | None = None
+        if drug_id is not None:
+            catalogued = await self._repos.drugs.get(drug_id)
+            if catalogued is None or not catalogued.active:
+                raise _invalid("drug_id", "no such drug in the catalogue")
+            if not catalogued.online_prescribable:
+                raise NotPrescribableOnline(
+                    "this drug may not be prescribed online",
+                    details=[
+                        FieldError(
+                            field="drug_id",
+                            message="not prescribable online",
+                            type="not_prescribable_online",
+                        )
+                    ],
+                )
+            drug = drug or catalogued.name
+            quantity = quantity or 1
+            names, ingredients = list(catalogued.names.values()), catalogued.ingredients
+        elif not drug:
+            raise _invalid("drug", "required without drug_id")
+        else:
+            quantity = None
+            names, ingredients = [drug], ()
+        if self._review_required:
+            review = Review(
+                status=ReviewStatus.PENDING,
+                pharmacist=None,
+                reviewed_at=None,
+                reason=None,
+                warnings=await self._warnings(patient.id, names, ingredients),
+            )
         tz_name = timezone or patient.timezone
         try:
             tz = zone(tz_name)
@@ -332,7 +384,12 @@ class RecordService:
             start_date=start_date,
             days=days,
             now=now,
+            drug_id=drug_id,
+            quantity=quantity,
+            review=review,
         )
+        if review is not None:
+            return prescription, 0
         try:
             created = await self._repos.reminders.insert_schedule(prescription, doses)
         except Exception:
@@ -341,6 +398,48 @@ class RecordService:
             await self._repos.reminders.cancel_future(prescription.id, now=now)
             raise
         return prescription, created
+
+    async def schedule_reminders(self, prescription: Prescription) -> int:
+        """The reminders of a just-approved prescription: its doses due from now on."""
+        now = self._clock()
+        doses = [
+            d
+            for d in schedule(
+                times=[parse_hhmm(t) for t in prescription.times],
+                tz=zone(prescription.timezone),
+                start_date=prescription.start_date,
+                days=prescription.days,
+            )
+            if d.due_at > now
+        ]
+        return await self._repos.reminders.insert_schedule(prescription, doses)
+
+    async def _warnings(
+        self, patient_id: str, names: list[str], ingredients: tuple[str, ...]
+    ) -> tuple[ReviewWarning, ...]:
+        """What the reviewing pharmacist must see: allergies and duplicate ingredients."""
+        allergies = await _all(
+            lambda after: self._repos.allergies.page(patient_id, after=after, limit=EXPORT_PAGE)
+        )
+        active = await self._repos.prescriptions.active_for_patient(patient_id)
+        catalogue = await self._repos.drugs.get_many(
+            [p.drug_id for p in active if p.drug_id is not None]
+        )
+        return review_warnings(
+            drug_names=names,
+            ingredients=ingredients,
+            allergies=[a.substance for a in allergies],
+            active=[
+                ActiveTherapy(
+                    prescription_id=p.id,
+                    drug=p.drug,
+                    ingredients=(
+                        catalogue[p.drug_id].ingredients if p.drug_id in catalogue else (p.drug,)
+                    ),
+                )
+                for p in active
+            ],
+        )
 
     async def prescriptions(
         self, principal: Principal, patient_id: str, *, after: After | None, limit: int
@@ -444,4 +543,12 @@ class RecordService:
             prescriptions=prescriptions,
             messages=messages,
             transcript_appointment_ids=transcript_ids,
+            # What was dispensed: the patient's own export only (doctors never see orders).
+            orders=(
+                await _all(
+                    lambda a: r.orders.page(patient_id=pid, status=None, after=a, limit=EXPORT_PAGE)
+                )
+                if principal.is_patient
+                else []
+            ),
         )

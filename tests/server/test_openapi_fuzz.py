@@ -11,6 +11,7 @@ headers); invalid data must be rejected; an operation that needs auth must not a
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -40,12 +41,14 @@ from schemathesis.specs.openapi.checks import (
 from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.availability import Availability, WeeklyWindow
 from domain.clock import utc_now
-from domain.ids import SessionId, UserId
+from domain.ids import SessionId, UserId, new_id
+from domain.pharmacy import Review, ReviewStatus
 from domain.users import Principal, Role
 from server import keys
 from server.app import build_api, create_app
 from server.http.api import openapi_document
-from server.settings import ConsultSettings
+from server.payments.provider import sign
+from server.settings import ConsultSettings, PharmacySettings, PrescriptionReview
 from storage.embedded import free_port
 from tests.conftest import FAST_PASSWORDS, STRONG_PASSWORD, make_settings
 from tests.support.live import ThreadLoop
@@ -93,7 +96,10 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
     data_dir: Path = tmp_path_factory.mktemp("fuzz")
     # One patient books over and over here: the booking limits have their own tests.
     settings = make_settings(mongo_url, db_name, data_dir).with_(
-        consult=ConsultSettings(max_bookings_per_doctor=1000, max_bookings=1000)
+        consult=ConsultSettings(max_bookings_per_doctor=1000, max_bookings=1000),
+        pharmacy=PharmacySettings(
+            prescription_review=PrescriptionReview.OFF, payment_webhook_secret=WEBHOOK_SECRET
+        ),
     )
     app = create_app(settings, passwords=FAST_PASSWORDS)
     runner = web.AppRunner(app, access_log=None)
@@ -106,7 +112,7 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
         url = f"http://127.0.0.1:{port}"
         ids = loop.run(_seed(app))
         tokens = {}
-        for who in ("doctor", "patient", "admin"):
+        for who in ("doctor", "patient", "admin", "pharmacist"):
             login = session.post(
                 f"{url}/api/v1/auth/login",
                 json={"email": f"fuzz.{who}@example.com", "password": STRONG_PASSWORD},
@@ -148,6 +154,12 @@ async def _seed(app: web.Application) -> dict[str, str]:
     )
     await accounts.create_user(
         email="fuzz.admin@example.com", password=STRONG_PASSWORD, name="Ad", role=Role.ADMIN
+    )
+    await accounts.create_user(
+        email="fuzz.pharmacist@example.com",
+        password=STRONG_PASSWORD,
+        name="Ph",
+        role=Role.PHARMACIST,
     )
     return {"doctor_id": doctor.id, "patient_id": patient.id} | await _objects(
         app, doctor.id, patient.id
@@ -253,8 +265,27 @@ async def _objects(app: web.Application, doctor_id: str, patient_id: str) -> dic
         AppointmentStatus.COMPLETED,
     ):
         await repos.appointments.transition(visited.id, status, now=now)
+    pending = [
+        await repos.prescriptions.insert(
+            prescription_id=new_id(),
+            patient_id=patient.id,
+            doctor_id=doctor.id,
+            appointment_id=appointment.id,
+            drug="Amoxicillin",
+            dose="1 capsule",
+            times=["08:00"],
+            timezone="Asia/Shanghai",
+            start_date=now.date(),
+            days=3,
+            now=now,
+            review=Review(ReviewStatus.PENDING, None, None, None, ()),
+        )
+        for _ in range(2)
+    ]
     return {
         "visited_appointment_id": visited.id,
+        "to_approve_id": pending[0].id,
+        "to_reject_id": pending[1].id,
         "recording_id": await _recording(app, appointment.id, patient.id, doctor.id),
         "live_appointment_id": live.id,
         "past_appointment_id": past.id,
@@ -307,6 +338,7 @@ async def _recording(
 
 
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
+WEBHOOK_SECRET = "fuzz-webhook-" + "z" * 40
 
 
 SUCCESS_CHECKS = [
@@ -425,6 +457,92 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
         "POST /api/v1/prescriptions/{prescription_id}/stop",
         path={"prescription_id": ids["prescription_id"]},
     )
+    drug = call(
+        "POST /api/v1/drugs",
+        "pharmacist",
+        body={
+            "names": {"en": "Amoxicillin Capsules", "zh-CN": "阿莫西林胶囊"},
+            "form": "capsule",
+            "strength": "0.25 g",
+            "package": "24 capsules",
+            "ingredients": ["amoxicillin"],
+            "unit_price": {"amount": 1260, "currency": "CNY"},
+            "rx": True,
+            "stock": 10,
+        },
+    )["drug"]
+    call("GET /api/v1/drugs", "patient", query={"q": "阿莫西林", "rx": "true", "limit": 5})
+    call("PATCH /api/v1/drugs/{drug_id}", "admin", path={"drug_id": drug["id"]}, body={"stock": 9})
+    call("GET /api/v1/pharmacy/reviews", "pharmacist", query={"status": "pending"})
+    call(
+        "POST /api/v1/prescriptions/{prescription_id}/approve",
+        "pharmacist",
+        path={"prescription_id": ids["to_approve_id"]},
+    )
+    call(
+        "POST /api/v1/prescriptions/{prescription_id}/reject",
+        "pharmacist",
+        path={"prescription_id": ids["to_reject_id"]},
+        body={"reason": "dose"},
+    )
+    otc = call(
+        "POST /api/v1/drugs",
+        "pharmacist",
+        body={
+            "names": {"en": "Ibuprofen Capsules", "zh-CN": "布洛芬缓释胶囊"},
+            "form": "capsule",
+            "strength": "0.3 g",
+            "package": "20 capsules",
+            "ingredients": ["ibuprofen"],
+            "unit_price": {"amount": 1580, "currency": "CNY"},
+            "rx": False,
+            "stock": 10,
+        },
+    )["drug"]
+    made = []
+    for key in ("fuzz-1", "fuzz-2"):
+        operation = SCHEMA.find_operation_by_label("POST /api/v1/orders")
+        assert operation is not None
+        response = operation.Case(
+            body={
+                "items": [{"drug_id": otc["id"], "quantity": 1}],
+                "delivery": {"method": "pickup"},
+            },
+            media_type="application/json",
+        ).call_and_validate(
+            base_url=live.url,
+            session=live.session,
+            headers=live.auth("patient") | {"Idempotency-Key": key},
+            checks=SUCCESS_CHECKS,
+        )
+        assert response.status_code == 201, response.text
+        made.append({"order_id": response.json()["order"]["id"]})
+    called.add("POST /api/v1/orders")
+    call("GET /api/v1/orders", "pharmacist", query={"status": "awaiting_payment"})
+    call("GET /api/v1/orders/{order_id}", "patient", path=made[0])
+    call("POST /api/v1/orders/{order_id}/pay", "patient", path=made[0])
+    call("POST /api/v1/orders/{order_id}/cancel", "patient", path=made[1], body={})
+    paying = call("GET /api/v1/orders/{order_id}", "patient", path=made[0])["order"]
+    event = json.dumps(
+        {
+            "event": "payment.succeeded",
+            "order_id": paying["id"],
+            "reference": paying["payment"]["reference"],
+            "amount": paying["total"]["amount"],
+            "currency": "CNY",
+        }
+    ).encode()
+    paid = live.session.post(
+        f"{live.url}/api/v1/payments/demo/webhook",
+        data=event,
+        headers={"X-Telemed-Signature": sign(WEBHOOK_SECRET, event)},
+        timeout=30,
+    )
+    assert paid.status_code == 200, paid.text
+    move = "POST /api/v1/orders/{order_id}/status"
+    for status in ("dispensing", "ready_for_pickup", "picked_up"):
+        call(move, "pharmacist", path=made[0], body={"status": status})
+    call("POST /api/v1/orders/{order_id}/received", "patient", path=made[0])
     call(f"GET {p}/record", path=patient)
     call(f"GET {p}/fhir", "patient", path=patient)
     call("GET /api/v1/admin/audit", "admin", query={"limit": 3})

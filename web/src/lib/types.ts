@@ -148,7 +148,7 @@ export interface Prescription {
   timezone: string;
   start_date: string;
   days: number;
-  status: "active" | "stopped";
+  status: "active" | "stopped" | "pending_review" | "rejected";
   created_at: string;
   stopped_at: string | null;
 }

@@ -158,7 +158,7 @@ function Prescriptions(props: { patientId: string }) {
           <p>
             <strong>{p.drug}</strong> · {p.dose}
             <span class={`badge badge-rx-${p.status}`}>
-              {t(p.status === "active" ? "rx.active" : "rx.stopped")}
+              {t(`rx.${p.status}`)}
             </span>
           </p>
           <p class="muted">

@@ -182,7 +182,7 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
   const [days, setDays] = useState("7");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [done, setDone] = useState<{ drug: string; reminders: number } | null>(null);
+  const [done, setDone] = useState<{ drug: string; reminders: number; pending: boolean } | null>(null);
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -200,7 +200,11 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
         days: Number(days),
         timezone: zone,
       });
-      setDone({ drug: answer.prescription.drug, reminders: answer.reminders_created });
+      setDone({
+        drug: answer.prescription.drug,
+        reminders: answer.reminders_created,
+        pending: answer.prescription.status === "pending_review",
+      });
       setDrug("");
       setDose("");
       props.onSaved?.();
@@ -221,7 +225,9 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
       <h3>{t("followup.rx_title")}</h3>
       {general ? <Alert>{general}</Alert> : null}
       {done ? (
-        <Alert kind="success">{t("followup.rx_saved", { drug: done.drug, count: done.reminders })}</Alert>
+        <Alert kind="success">
+          {t(done.pending ? "followup.rx_pending" : "followup.rx_saved", { drug: done.drug, count: done.reminders })}
+        </Alert>
       ) : null}
       <div class="form-grid">
         <Field label={t("followup.drug")} error={fieldError("drug")}>

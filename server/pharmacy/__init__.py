@@ -1,0 +1,1 @@
+"""The pharmacy: the drug catalogue and the pharmacist's review of prescriptions."""
