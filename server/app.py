@@ -28,6 +28,8 @@ from server.auth.passwords import Passwords
 from server.auth.service import AccountService
 from server.auth.tokens import TokenService
 from server.consultations import routes as consultation_routes
+from server.documents import routes as document_routes
+from server.documents.service import DocumentLimits, DocumentService
 from server.http.api import Api
 from server.http.middleware import (
     errors,
@@ -69,6 +71,7 @@ def build_api() -> Api:
     api.include(audit_routes.api)
     api.include(precall_routes.api)
     api.include(recording_routes.api)
+    api.include(document_routes.api)
     return api
 
 
@@ -93,6 +96,18 @@ def make_account_service(
         settings=settings.auth,
         clock=clock,
     )
+
+
+def make_document_service(
+    settings: Settings, db: Database, records: RecordService, clock: Clock
+) -> DocumentService:
+    docs = settings.documents
+    limits = DocumentLimits(
+        max_bytes=docs.document_max_bytes,
+        max_pixels=docs.document_max_pixels,
+        workers=docs.document_preview_workers,
+    )
+    return DocumentService(db.repos, records, limits=limits, clock=clock)
 
 
 def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProvider) -> Hub:
@@ -158,6 +173,7 @@ def create_app(
             app[keys.AUDITOR] = Auditor(db.repos.audit, clock=clock)
             app[keys.APPOINTMENTS] = AppointmentService(db.repos, clock=clock)
             app[keys.RECORDS] = RecordService(db.repos, clock=clock)
+            app[keys.DOCUMENTS] = make_document_service(settings, db, app[keys.RECORDS], clock)
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             app[keys.RECORDINGS] = RecordingService(
                 db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock

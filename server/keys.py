@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from server.appointments.service import AppointmentService
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
+    from server.documents.service import DocumentService
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
     from server.recordings.service import RecordingService
@@ -57,6 +58,8 @@ PRECALL: web.AppKey[PrecallService] = web.AppKey("precall")
 # The hidden recorders of this process, and the recordings' REST use cases.
 RECORDERS: web.AppKey[Recorders] = web.AppKey("recorders")
 RECORDINGS: web.AppKey[RecordingService] = web.AppKey("recordings")
+# Patients' documents and medical images (GridFS), and the previews' worker threads.
+DOCUMENTS: web.AppKey[DocumentService] = web.AppKey("documents")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

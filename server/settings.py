@@ -202,6 +202,15 @@ class ConsultSettings(_Section):
         return value
 
 
+class DocumentSettings(_Section):
+    # Patients' documents (PROTOCOL.md, "Documents"): the upload cap, streamed (its own limit,
+    # not TELEMED_MAX_BODY_BYTES), the largest DICOM the server decodes (rows x columns x
+    # frames), and how many previews render at once (worker threads, off the event loop).
+    document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024**3)
+    document_max_pixels: int = Field(default=64 * 1024 * 1024, ge=1, le=1024**3)
+    document_preview_workers: int = Field(default=2, ge=1, le=64)
+
+
 def _comma_or_json_list(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
@@ -222,6 +231,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     consult: ConsultSettings = field(default_factory=ConsultSettings)
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -235,6 +245,7 @@ class Settings:
                 auth=AuthSettings(),
                 media=MediaSettings(),
                 consult=ConsultSettings(),
+                documents=DocumentSettings(),
             )
         except ValidationError as exc:
             raise SettingsError.from_validation(exc) from None

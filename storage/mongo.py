@@ -18,6 +18,7 @@ from storage.appointments import AppointmentRepository
 from storage.audit import AuditRepository
 from storage.availability import AvailabilityRepository
 from storage.conditions import ConditionRepository
+from storage.documents import DocumentRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
@@ -56,6 +57,7 @@ class Repositories:
     messages: MessageRepository
     recordings: RecordingRepository
     recording_consents: ConsentRepository
+    documents: DocumentRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -76,6 +78,7 @@ class Repositories:
             messages=MessageRepository(db["messages"]),
             recordings=RecordingRepository(db["recordings"]),
             recording_consents=ConsentRepository(db["recording_consents"]),
+            documents=DocumentRepository(db),
         )
 
     async def ensure_indexes(self) -> None:
