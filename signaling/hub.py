@@ -37,12 +37,13 @@ from redis.exceptions import RedisError
 from chat.models import message_payload
 from chat.service import ChatService
 from chat.transcripts import ReadContext, TranscriptReader
-from domain.chat import Sender
+from domain.chat import Attachment, Sender
 from domain.clock import Clock, iso_z
 from domain.consultation import InAnotherConsultation, JoinWindow, Room, Seat, SeatState
 from domain.errors import (
     DomainError,
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
@@ -772,14 +773,20 @@ class Hub:
     ) -> dict[str, Any]:
         started = time.perf_counter()
         conn.require_joined(payload.appointment_id)
-        self.chat.check_text(payload.text)
+        self.chat.check_text(payload.text, attached=payload.document_id is not None)
         room = await self.consult.room_for(conn.sid, payload.appointment_id)
         seat = room.require_seat(conn.sid)
+        attachment = (
+            await self._attachment(payload.appointment_id, payload.document_id)
+            if payload.document_id is not None
+            else None
+        )
         result = await self.chat.send(
             appointment_id=AppointmentId(payload.appointment_id),
             sender=Sender(id=conn.user_id, role=seat.role, name=conn.name),
             client_msg_id=payload.client_msg_id,
             text=payload.text,
+            attachment=attachment,
         )
         message = message_payload(result.message)
         if result.created:
@@ -793,6 +800,22 @@ class Hub:
                 log.warning("message_count_not_updated", error=repr(exc))
         self.metrics.chat_ack_latency.observe(time.perf_counter() - started)
         return {"message": message}
+
+    async def _attachment(self, appointment_id: str, document_id: str) -> Attachment:
+        """A document of this consultation's patient, as a chat attachment; anything else is
+        ``not_found`` (whether it exists or belongs to someone else)."""
+        assert self._repos is not None, "the hub is started"
+        appointment = await self._repos.appointments.get(appointment_id)
+        document = await self._repos.documents.get(document_id)
+        if appointment is None or document is None or document.patient_id != appointment.patient_id:
+            raise NotFound("no such document")
+        return Attachment(
+            document_id=document.id,
+            kind=document.kind.value,
+            title=document.title,
+            content_type=document.content_type.value,
+            size=document.size,
+        )
 
     async def _chat_history(
         self, conn: Connection, payload: ChatHistoryIn, _: Received

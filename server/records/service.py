@@ -8,13 +8,14 @@ read a record but not make a given change gets ``Forbidden``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from domain.appointments import Appointment, AppointmentStatus
 from domain.availability import parse_hhmm, zone
 from domain.clock import Clock
+from domain.documents import Document
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.ids import new_id
 from domain.records import (
@@ -74,6 +75,7 @@ class ExportData:
     prescriptions: list[Prescription]
     messages: list[dict[str, Any]]
     transcript_appointment_ids: list[str]
+    documents: list[Document] = field(default_factory=list)
 
 
 async def _all(fetch: Callable[[After | None], Awaitable[Page[T]]]) -> list[T]:
@@ -444,4 +446,7 @@ class RecordService:
             prescriptions=prescriptions,
             messages=messages,
             transcript_appointment_ids=transcript_ids,
+            documents=await _all(
+                lambda a: r.documents.page(pid, kind=None, after=a, limit=EXPORT_PAGE)
+            ),
         )
