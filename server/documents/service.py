@@ -33,7 +33,7 @@ from domain.documents import (
 from domain.errors import InvalidInput, NotFound, PayloadTooLarge
 from domain.ids import new_id
 from domain.records import Author
-from domain.users import Principal
+from domain.users import Principal, Role
 from server.documents import imaging
 from server.http.problems import FieldError
 from server.records.service import RecordService
@@ -62,9 +62,9 @@ def _invalid(field_name: str, message: str) -> InvalidInput:
 class Upload:
     """One upload in progress: ``write`` each chunk, then ``finish`` or ``abort``."""
 
-    def __init__(self, service: DocumentService, principal: Principal, patient_id: str) -> None:
+    def __init__(self, service: DocumentService, author: Author, patient_id: str) -> None:
         self.service = service
-        self.principal = principal
+        self.author = author
         self.patient_id = patient_id
         self.id = new_id()
         self.size = 0
@@ -102,7 +102,7 @@ class Upload:
         if not text or len(text) > TITLE_MAX:
             raise _invalid("title", f"1 to {TITLE_MAX} characters")
         if appointment_id is not None:
-            await self.service.check_appointment(self.principal, self.patient_id, appointment_id)
+            await self.service.check_appointment(self.author, self.patient_id, appointment_id)
         dicom: DicomInfo | None = None
         self._spool.seek(0)
         limits = self.service.limits
@@ -123,7 +123,7 @@ class Upload:
             content_type=content_type,
             size=self.size,
             sha256=self._hash.hexdigest(),
-            uploaded_by=Author(id=self.principal.user_id, role=self.principal.role),
+            uploaded_by=self.author,
             appointment_id=appointment_id,
             created_at=self.service.clock(),
             dicom=dicom,
@@ -159,21 +159,40 @@ class DocumentService:
         async with self._workers:
             return await asyncio.to_thread(work)
 
-    async def check_appointment(
-        self, principal: Principal, patient_id: str, appointment_id: str
-    ) -> None:
+    async def check_appointment(self, author: Author, patient_id: str, appointment_id: str) -> None:
         appointment = await self.repos.appointments.get(appointment_id)
         if (
             appointment is None
             or appointment.patient_id != patient_id
-            or (principal.is_doctor and appointment.doctor_id != principal.user_id)
+            or (author.role is Role.DOCTOR and appointment.doctor_id != author.id)
         ):
             raise _invalid("appointment_id", "not an appointment of this patient")
 
     async def begin(self, principal: Principal, patient_id: str) -> Upload:
         """Start an upload to the patient's documents (``NotFound`` for a stranger)."""
         await self._records.patient_for(principal, patient_id)
-        return Upload(self, principal, patient_id)
+        return Upload(self, Author(id=principal.user_id, role=principal.role), patient_id)
+
+    async def store(
+        self,
+        author: Author,
+        patient_id: str,
+        data: bytes,
+        *,
+        kind: DocumentKind,
+        title: str,
+        appointment_id: str | None = None,
+    ) -> Document:
+        """Store bytes the server itself holds (the demo clinic's samples), with every check an
+        upload gets; the caller vouches for ``author``'s access."""
+        upload = Upload(self, author, patient_id)
+        try:
+            for offset in range(0, max(len(data), 1), 64 * 1024):
+                await upload.write(data[offset : offset + 64 * 1024])
+            return await upload.finish(kind=kind.value, title=title, appointment_id=appointment_id)
+        except BaseException:
+            await upload.abort()
+            raise
 
     async def get(self, principal: Principal, document_id: str) -> Document:
         document = await self.repos.documents.get(document_id)

@@ -92,3 +92,17 @@ async def test_demo_is_idempotent_on_a_day_and_fresh_on_the_next(
     latest = max(appointments, key=lambda a: a.start)
     assert latest.id == second
     assert latest.start <= clock.now < latest.end
+
+
+async def test_demo_appointment_has_the_prior_diagnosis_and_a_ct_study(
+    demo: tuple[Client, FakeClock],
+) -> None:
+    client, _ = demo
+    appointment_id = await seed_demo(client.app)
+    assert appointment_id is not None
+    await seed_demo(client.app)  # idempotent: still two documents
+    documents = await client.app[keys.DOCUMENTS].for_appointment(appointment_id)
+    assert [d.content_type.value for d in documents] == ["application/pdf", "application/dicom"]
+    study = documents[1].dicom
+    assert study is not None
+    assert (study.modality, study.rows, study.columns, study.frames) == ("CT", 128, 128, 3)
