@@ -157,3 +157,25 @@ def check_join(
 def check_referral(*, role: Role, doctor_id: str, caller_id: str) -> None:
     if role is not Role.DOCTOR or doctor_id != caller_id:
         raise Forbidden("only the appointment's doctor refers the patient")
+
+
+# The informed consent to online care, versioned: a new text gets a new version, and every
+# patient accepts it again before their next online consultation.
+CONSENT_VERSION = "2026-12"
+CONSENT_TEXT = {
+    "en": (
+        "Online consultations on this service are follow-up visits only: they continue the care "
+        "of a condition already diagnosed in person, and the doctor must first confirm that your "
+        "visit qualifies. A first diagnosis needs an in-person visit. The doctor sees and hears "
+        "you only through the camera and microphone, cannot examine you, and may end the online "
+        "visit and refer you to an in-person visit at any time. The documents you share become "
+        "part of your medical record. In an emergency, call 120 or go to the nearest emergency "
+        "department."
+    ),
+    "zh-CN": (
+        "本平台的在线问诊仅限复诊：用于已在线下确诊疾病的后续诊疗，医生需先确认您符合复诊条件。"
+        "首次诊断须到医院线下就诊。医生只能通过摄像头和麦克风看到、听到您，无法为您查体，"
+        "并可随时结束在线问诊、转为线下就诊。您上传的资料将记入您的病历。"
+        "如遇紧急情况，请拨打 120 或前往最近的急诊科。"
+    ),
+}

@@ -30,6 +30,8 @@ from server.auth.tokens import TokenService
 from server.consultations import routes as consultation_routes
 from server.documents import routes as document_routes
 from server.documents.service import DocumentLimits, DocumentService
+from server.follow_up import routes as follow_up_routes
+from server.follow_up.service import FollowUpService
 from server.http.api import Api
 from server.http.middleware import (
     errors,
@@ -72,6 +74,7 @@ def build_api() -> Api:
     api.include(precall_routes.api)
     api.include(recording_routes.api)
     api.include(document_routes.api)
+    api.include(follow_up_routes.api)
     return api
 
 
@@ -132,6 +135,7 @@ def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProv
         # Bigger than every event cap, so an oversize event is refused, not the connection cut.
         max_http_buffer_size=max(settings.http.max_body_bytes, 4 * consult.signal_max_bytes),
         send_buffer_max_bytes=consult.socket_send_buffer,
+        follow_up_only=settings.documents.follow_up_only,
     )
     return Hub(
         config,
@@ -174,6 +178,12 @@ def create_app(
             app[keys.APPOINTMENTS] = AppointmentService(db.repos, clock=clock)
             app[keys.RECORDS] = RecordService(db.repos, clock=clock)
             app[keys.DOCUMENTS] = make_document_service(settings, db, app[keys.RECORDS], clock)
+            app[keys.FOLLOW_UPS] = FollowUpService(
+                db.repos,
+                app[keys.APPOINTMENTS],
+                gate=settings.documents.follow_up_only,
+                clock=clock,
+            )
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             app[keys.RECORDINGS] = RecordingService(
                 db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
     from server.documents.service import DocumentService
+    from server.follow_up.service import FollowUpService
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
     from server.recordings.service import RecordingService
@@ -60,6 +61,8 @@ RECORDERS: web.AppKey[Recorders] = web.AppKey("recorders")
 RECORDINGS: web.AppKey[RecordingService] = web.AppKey("recordings")
 # Patients' documents and medical images (GridFS), and the previews' worker threads.
 DOCUMENTS: web.AppKey[DocumentService] = web.AppKey("documents")
+# The follow-up gate (TELEMED_FOLLOW_UP_ONLY): bookings, eligibility, consent to online care.
+FOLLOW_UPS: web.AppKey[FollowUpService] = web.AppKey("follow_ups")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

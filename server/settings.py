@@ -209,6 +209,9 @@ class DocumentSettings(_Section):
     document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024**3)
     document_max_pixels: int = Field(default=64 * 1024 * 1024, ge=1, le=1024**3)
     document_preview_workers: int = Field(default=2, ge=1, le=64)
+    # Online care only for follow-up visits (domain/follow_up.py): off where the rule does not
+    # apply.
+    follow_up_only: bool = True
 
 
 def _comma_or_json_list(value: Any) -> Any:

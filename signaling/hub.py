@@ -49,6 +49,7 @@ from domain.errors import (
     Unauthorized,
     Unavailable,
 )
+from domain.follow_up import CONSENT_VERSION, check_admit, check_join
 from domain.ids import AppointmentId, UserId
 from domain.recording import RecordingState, RecordingTarget, StopReason
 from domain.users import Principal, Role
@@ -159,6 +160,9 @@ class HubConfig:
     # A socket whose unsent outgoing data exceeds this (a client that stopped reading) is
     # dropped; see signaling/transport.py.
     send_buffer_max_bytes: int = 16 * 1024 * 1024
+    # Online care only for follow-up visits (domain/follow_up.py): a gated follow-up's patient
+    # joins after accepting the consent, and is admitted once the doctor confirmed eligibility.
+    follow_up_only: bool = False
 
 
 @dataclass(slots=True)
@@ -598,6 +602,7 @@ class Hub:
                 raise InAnotherConsultation("leave the current consultation first")
             await self.sio.leave_room(conn.sid, consult_room(conn.appointment_id))
             conn.appointment_id = None
+        await self._follow_up_join(conn, appointment_id)
         update = await self.consult.join(conn.caller(), appointment_id)
         joined = update.result
         conn.appointment_id = appointment_id
@@ -630,8 +635,34 @@ class Hub:
             ),
         }
 
+    async def _follow_up_join(self, conn: Connection, appointment_id: str) -> None:
+        """The gate's consent check, for the patient of a gated follow-up only (anyone else
+        goes on to the join's own checks, which answer not_found to strangers)."""
+        if not self.config.follow_up_only or self._repos is None:
+            return
+        follow_up = await self._repos.follow_ups.get(appointment_id)
+        if follow_up is None or follow_up.eligibility is None:
+            return
+        appointment = await self._repos.appointments.get(appointment_id)
+        if appointment is None or appointment.patient_id != conn.user_id:
+            return
+        check_join(
+            gate=True,
+            role=Role.PATIENT,
+            eligibility=follow_up.eligibility,
+            accepted_versions=await self._repos.online_consents.versions(conn.user_id),
+            current_version=CONSENT_VERSION,
+        )
+
+    async def _follow_up_admit(self, appointment_id: str) -> None:
+        if not self.config.follow_up_only or self._repos is None:
+            return
+        follow_up = await self._repos.follow_ups.get(appointment_id)
+        check_admit(gate=True, eligibility=follow_up.eligibility if follow_up else None)
+
     async def _admit(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)
+        await self._follow_up_admit(payload.appointment_id)
         update = await self.consult.admit(conn.caller(), payload.appointment_id)
         room = update.after
         if room is None:

@@ -20,6 +20,7 @@ from storage.availability import AvailabilityRepository
 from storage.conditions import ConditionRepository
 from storage.documents import DocumentRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
+from storage.follow_ups import FollowUpRepository, OnlineConsentRepository
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
@@ -58,6 +59,8 @@ class Repositories:
     recordings: RecordingRepository
     recording_consents: ConsentRepository
     documents: DocumentRepository
+    follow_ups: FollowUpRepository
+    online_consents: OnlineConsentRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -79,6 +82,8 @@ class Repositories:
             recordings=RecordingRepository(db["recordings"]),
             recording_consents=ConsentRepository(db["recording_consents"]),
             documents=DocumentRepository(db),
+            follow_ups=FollowUpRepository(db["follow_ups"]),
+            online_consents=OnlineConsentRepository(db["online_care_consents"]),
         )
 
     async def ensure_indexes(self) -> None:

@@ -14,6 +14,7 @@ from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.ids import UserId
 from domain.users import Principal, Role, User
 from server.http.problems import FieldError
+from storage.follow_ups import FollowUp
 from storage.mongo import Repositories
 from storage.paging import After, Page
 
@@ -36,6 +37,8 @@ class AppointmentView:
     patient: User | None
     doctor: User | None
     show_reason: bool
+    # The follow-up gate's record of it (visit type, prior diagnosis, eligibility), if any.
+    follow_up: FollowUp | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,6 +237,7 @@ class AppointmentService:
     ) -> list[AppointmentView]:
         ids = sorted({uid for a in appointments for uid in a.participant_ids()})
         users: dict[UserId, User] = await self._repos.users.get_many(list(ids)) if ids else {}
+        follow_ups = await self._repos.follow_ups.get_many([a.id for a in appointments])
         return [
             AppointmentView(
                 appointment=a,
@@ -241,6 +245,7 @@ class AppointmentService:
                 doctor=users.get(a.doctor_id),
                 # The reason for a visit is clinical: participants see it, admins do not.
                 show_reason=a.is_participant(principal.user_id),
+                follow_up=follow_ups.get(a.id),
             )
             for a in appointments
         ]

@@ -282,6 +282,44 @@ CASES |= {
 }
 
 
+async def _gated_follow_up(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
+    """A video follow-up of A with D waiting for D's eligibility decision."""
+    from domain.follow_up import PENDING, VisitType
+
+    target = (await _fresh_booking(clinic, ctx, n))["target"]
+    repos = await clinic.repos()
+    await repos.follow_ups.insert(
+        target, visit_type=VisitType.FOLLOW_UP, prior=None, eligibility=PENDING
+    )
+    return {"target": target}
+
+
+async def _eligibility(clinic: Clinic, ctx: Ctx) -> Any:
+    from server import keys
+
+    doc = await clinic.client.app[keys.DATABASE].db["follow_ups"].find_one({"_id": ctx["target"]})
+    return doc["eligibility"]["status"] if doc else None
+
+
+CASES |= {
+    "decide eligibility": Case(
+        "POST",
+        lambda c: f"/api/v1/appointments/{c['target']}/eligibility",
+        matrix(403, 404, 200, 404, 404),
+        body=lambda c: {"eligible": True},
+        prepare=_gated_follow_up,
+        probe=_eligibility,
+    ),
+    "accept consent": Case(
+        "POST",
+        lambda c: "/api/v1/me/consents",
+        matrix(201, 201, 403, 403, 403),
+        body=lambda c: {"kind": "online_care", "version": "2026-12"},
+        probe=_count("online_care_consents"),
+    ),
+}
+
+
 async def _reminder_status(clinic: Clinic, ctx: Ctx) -> Any:
     from server import keys
 
