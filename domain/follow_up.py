@@ -179,3 +179,18 @@ CONSENT_TEXT = {
         "如遇紧急情况，请拨打 120 或前往最近的急诊科。"
     ),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """The doctor's referral of the patient to an offline (in-person) visit."""
+
+    id: str
+    appointment_id: str
+    patient_id: str
+    doctor_id: str
+    reason: str
+    department: str | None
+    urgency: Urgency
+    created_at: datetime
+    booked_appointment_id: str | None

@@ -39,7 +39,7 @@ from chat.service import ChatService
 from chat.transcripts import ReadContext, TranscriptReader
 from domain.chat import Attachment, Sender
 from domain.clock import Clock, iso_z
-from domain.consultation import InAnotherConsultation, JoinWindow, Room, Seat, SeatState
+from domain.consultation import InAnotherConsultation, JoinWindow, NoRoom, Room, Seat, SeatState
 from domain.errors import (
     DomainError,
     Forbidden,
@@ -703,6 +703,16 @@ class Hub:
         await self._finish(update, "consult:closed", "closed_by_admin")
         assert update.before is not None
         return update.before
+
+    async def end_referred(self, appointment_id: str) -> bool:
+        """The doctor referred the patient offline (REST): a running consultation ends for
+        both with ``consult:ended`` ``{reason: "referred_offline"}``. False: no room."""
+        try:
+            update = await self.consult.close(appointment_id)
+        except NoRoom:
+            return False
+        await self._finish(update, "consult:ended", "referred_offline")
+        return True
 
     async def rooms(self) -> list[Room]:
         return await self.consult.rooms()

@@ -27,6 +27,7 @@ from storage.notes import NoteRepository
 from storage.prescriptions import PrescriptionRepository
 from storage.recording_consents import ConsentRepository
 from storage.recordings import RecordingRepository
+from storage.referrals import ReferralRepository
 from storage.refresh_tokens import RefreshTokenRepository
 from storage.reminders import ReminderRepository
 from storage.sessions import SessionRepository
@@ -61,6 +62,7 @@ class Repositories:
     documents: DocumentRepository
     follow_ups: FollowUpRepository
     online_consents: OnlineConsentRepository
+    referrals: ReferralRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -84,6 +86,7 @@ class Repositories:
             documents=DocumentRepository(db),
             follow_ups=FollowUpRepository(db["follow_ups"]),
             online_consents=OnlineConsentRepository(db["online_care_consents"]),
+            referrals=ReferralRepository(db["referrals"]),
         )
 
     async def ensure_indexes(self) -> None:

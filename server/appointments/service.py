@@ -141,6 +141,21 @@ class AppointmentService:
         index decides between concurrent bookings)."""
         if not principal.is_patient:
             raise Forbidden("only patients book appointments")
+        appointment = await self.book_for(
+            principal.user_id, doctor_id=doctor_id, start=start, kind=kind, reason=reason
+        )
+        return await self._view(principal, appointment)
+
+    async def book_for(
+        self,
+        patient_id: str,
+        *,
+        doctor_id: str,
+        start: datetime,
+        kind: AppointmentKind,
+        reason: str,
+    ) -> Appointment:
+        """Book a free slot for the patient (the caller has been authorized already)."""
         doctor = await self.doctor(doctor_id)
         now = self._clock()
         if start < now:
@@ -151,8 +166,8 @@ class AppointmentService:
             raise _field("start", "is not one of this doctor's slots")
         if await self._repos.appointments.busy_between(doctor.id, slot.start, slot.end):
             raise Conflict("this slot is already taken")
-        appointment = await self._repos.appointments.insert(
-            patient_id=principal.user_id,
+        return await self._repos.appointments.insert(
+            patient_id=UserId(patient_id),
             doctor_id=doctor.id,
             start=slot.start,
             end=slot.end,
@@ -160,7 +175,6 @@ class AppointmentService:
             reason=reason,
             now=now,
         )
-        return await self._view(principal, appointment)
 
     async def list_appointments(
         self,

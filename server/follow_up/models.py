@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from domain.follow_up import Eligibility, EligibilityStatus, PriorDiagnosis
-from server.http.types import UtcDateTime
+from domain.follow_up import Eligibility, EligibilityStatus, PriorDiagnosis, Referral, Urgency
+from server.http.types import Instant, UtcDateTime
 
 DocumentId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 
@@ -88,3 +88,46 @@ class ConsentIn(_Strict):
 class ConsentOut(BaseModel):
     kind: Literal["online_care"]
     version: str
+
+
+class ReferralBookIn(_Strict):
+    doctor_id: str = Field(min_length=1, max_length=64)
+    start: Instant
+
+
+class ReferralIn(_Strict):
+    reason: str = Field(min_length=1, max_length=1000)
+    department: str | None = Field(default=None, min_length=1, max_length=200)
+    urgency: Urgency = Urgency.ROUTINE
+    book: ReferralBookIn | None = None
+
+
+class ReferralOut(BaseModel):
+    id: str
+    appointment_id: str
+    patient_id: str
+    doctor_id: str
+    reason: str
+    department: str | None
+    urgency: Urgency
+    created_at: UtcDateTime
+    booked_appointment_id: str | None
+
+    @classmethod
+    def of(cls, r: Referral) -> ReferralOut:
+        return cls(
+            id=r.id,
+            appointment_id=r.appointment_id,
+            patient_id=r.patient_id,
+            doctor_id=r.doctor_id,
+            reason=r.reason,
+            department=r.department,
+            urgency=r.urgency,
+            created_at=r.created_at,
+            booked_appointment_id=r.booked_appointment_id,
+        )
+
+
+class ReferralsPage(BaseModel):
+    referrals: list[ReferralOut]
+    next_cursor: str | None

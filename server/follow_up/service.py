@@ -4,24 +4,30 @@ the rules are ``domain/follow_up.py``; this adds the storage and the appointment
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from domain.appointments import AppointmentKind
+from domain.appointments import Appointment, AppointmentKind, AppointmentStatus
 from domain.clock import Clock
-from domain.errors import Forbidden, InvalidInput, NotFound
+from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.follow_up import (
     CONSENT_TEXT,
     CONSENT_VERSION,
     PENDING,
     EligibilityStatus,
     PriorDiagnosis,
+    Referral,
+    Urgency,
     VisitType,
     check_booking,
+    check_referral,
     decide,
 )
+from domain.ids import new_id
 from domain.users import Principal
 from server.appointments.service import AppointmentService
 from storage.follow_ups import FollowUp
 from storage.mongo import Repositories
+from storage.paging import After, Page
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,54 @@ class FollowUpService:
                 f"{decision.reason}",
             )
         return stored
+
+    async def refer(
+        self,
+        principal: Principal,
+        appointment_id: str,
+        *,
+        reason: str,
+        department: str | None,
+        urgency: Urgency,
+        book: tuple[str, datetime] | None,
+    ) -> tuple[Referral, Appointment | None]:
+        """The appointment's doctor refers the patient offline, optionally booking an in-person
+        slot for them (``book``: the doctor and the start)."""
+        appointment = await self._repos.appointments.get(appointment_id)
+        if appointment is None or not appointment.is_participant(principal.user_id):
+            raise NotFound("no such appointment")
+        check_referral(
+            role=principal.role, doctor_id=appointment.doctor_id, caller_id=principal.user_id
+        )
+        if appointment.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+            raise Conflict(f"the appointment is {appointment.status.value}")
+        booked = None
+        if book is not None:
+            booked = await self._appointments.book_for(
+                appointment.patient_id,
+                doctor_id=book[0],
+                start=book[1],
+                kind=AppointmentKind.IN_PERSON,
+                reason=f"Referral: {reason}"[:1000],
+            )
+        referral = Referral(
+            id=new_id(),
+            appointment_id=appointment.id,
+            patient_id=appointment.patient_id,
+            doctor_id=principal.user_id,
+            reason=reason,
+            department=department,
+            urgency=urgency,
+            created_at=self._clock(),
+            booked_appointment_id=booked.id if booked else None,
+        )
+        return await self._repos.referrals.insert(referral), booked
+
+    async def referrals(
+        self, patient_id: str, *, after: After | None, limit: int
+    ) -> Page[Referral]:
+        """The patient's referrals (the caller's access to the record is checked already)."""
+        return await self._repos.referrals.page(patient_id, after=after, limit=limit)
 
     @staticmethod
     def consent_text() -> tuple[str, dict[str, str]]:

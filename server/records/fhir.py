@@ -20,6 +20,7 @@ from typing import Any
 from domain.appointments import Appointment, AppointmentKind, AppointmentStatus
 from domain.clock import iso_z
 from domain.documents import Document
+from domain.follow_up import Referral
 from domain.records import Prescription, PrescriptionStatus, Vital
 from domain.users import User
 from domain.vitals import GLUCOSE_MOLAR_LOINC, SPECS, VitalType
@@ -324,6 +325,34 @@ def document_resources(document: Document, encounters: set[str]) -> list[Resourc
     return resources
 
 
+PRIORITY = {"routine": "routine", "urgent": "urgent", "emergency": "stat"}
+SNOMED = "http://snomed.info/sct"
+
+
+def service_request(referral: Referral, encounters: set[str]) -> Resource:
+    """A referral to an offline visit, as a FHIR ServiceRequest."""
+    resource: Resource = {
+        "resourceType": "ServiceRequest",
+        "id": referral.id,
+        "status": "active",
+        "intent": "order",
+        "priority": PRIORITY[referral.urgency.value],
+        "code": {
+            "coding": [{"system": SNOMED, "code": "3457005", "display": "Patient referral"}],
+            "text": "Referral to an in-person visit",
+        },
+        "subject": ref("Patient", referral.patient_id),
+        "authoredOn": _instant(referral.created_at),
+        "requester": ref("Practitioner", referral.doctor_id),
+        "reasonCode": [{"text": referral.reason}],
+    }
+    if referral.department:
+        resource["performerType"] = {"text": referral.department}
+    if referral.appointment_id in encounters:
+        resource["encounter"] = ref("Encounter", referral.appointment_id)
+    return resource
+
+
 def build_bundle(data: ExportData, *, now: datetime) -> Resource:
     """The Bundle of everything in ``data`` (already filtered for the caller)."""
     patient = data.patient
@@ -444,6 +473,8 @@ def build_bundle(data: ExportData, *, now: datetime) -> Resource:
     for stored in data.documents:
         for resource in document_resources(stored, encounters):
             add(resource)
+    for referral in data.referrals:
+        add(service_request(referral, encounters))
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

@@ -17,6 +17,7 @@ from domain.availability import parse_hhmm, zone
 from domain.clock import Clock
 from domain.documents import Document
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.follow_up import Referral
 from domain.ids import new_id
 from domain.records import (
     Allergy,
@@ -76,6 +77,7 @@ class ExportData:
     messages: list[dict[str, Any]]
     transcript_appointment_ids: list[str]
     documents: list[Document] = field(default_factory=list)
+    referrals: list[Referral] = field(default_factory=list)
 
 
 async def _all(fetch: Callable[[After | None], Awaitable[Page[T]]]) -> list[T]:
@@ -449,4 +451,5 @@ class RecordService:
             documents=await _all(
                 lambda a: r.documents.page(pid, kind=None, after=a, limit=EXPORT_PAGE)
             ),
+            referrals=await _all(lambda a: r.referrals.page(pid, after=a, limit=EXPORT_PAGE)),
         )

@@ -310,6 +310,15 @@ CASES |= {
         prepare=_gated_follow_up,
         probe=_eligibility,
     ),
+    "refer offline": Case(
+        "POST",
+        lambda c: f"/api/v1/appointments/{c['target']}/referral",
+        matrix(403, 404, 201, 404, 404),
+        body=lambda c: {"reason": "examination", "urgency": "routine"},
+        prepare=_fresh_booking,
+        probe=_count("referrals"),
+    ),
+    "list referrals": Case("GET", lambda c: A.format(**c) + "/referrals", READ_RECORD),
     "accept consent": Case(
         "POST",
         lambda c: "/api/v1/me/consents",

@@ -14,6 +14,7 @@ from domain.users import Role
 from server.documents.samples import sample_pdf
 from server.settings import Settings
 from tests.conftest import bearer, long_sessions
+from tests.server.test_fhir_export import assert_valid_fhir
 from tests.signaling.conftest import ClinicFactory
 from tests.signaling.test_chat_attachments import upload
 from tests.support.hub import Clinic, joined
@@ -192,3 +193,54 @@ async def test_a_booking_naming_no_visit_type_is_kept_as_before(clinic: Clinic) 
     d = await joined(clinic, doctor, appointment["id"])
     assert (await d.call("consult:admit", {"appointment_id": appointment["id"]}))["ok"] is True
     await p.wait_for("consult:admitted")
+
+
+async def test_a_referral_ends_the_call_for_both_and_books_the_offline_visit(
+    clinic: Clinic,
+) -> None:
+    patient, doctor, slot = await setup(clinic)
+    stranger = await clinic.user(Role.DOCTOR)
+    booked = await book(clinic, patient, doctor, start=iso(slot), kind="video")
+    aid = (await booked.json())["appointment"]["id"]
+    clinic.clock.advance(minutes=60)
+    p = await joined(clinic, patient, aid)
+    d = await joined(clinic, doctor, aid)
+    assert (await d.call("consult:admit", {"appointment_id": aid}))["ok"] is True
+    url = f"/api/v1/appointments/{aid}/referral"
+    body = {
+        "reason": "needs a physical examination",
+        "department": "Cardiology 心内科",
+        "urgency": "urgent",
+        "book": {"doctor_id": doctor["id"], "start": iso(slot + timedelta(days=1))},
+    }
+    for outsider, status in ((patient, 403), (stranger, 404)):
+        refused = await clinic.client.post(url, json=body, headers=bearer(outsider["access_token"]))
+        assert refused.status == status
+    created = await clinic.client.post(url, json=body, headers=bearer(doctor["access_token"]))
+    assert created.status == 201, await created.text()
+    answer = await created.json()
+    referral = answer["referral"]
+    assert referral["urgency"] == "urgent"
+    assert answer["appointment"]["kind"] == "in_person"
+    assert referral["booked_appointment_id"] == answer["appointment"]["id"]
+    for side in (p, d):
+        ended = await side.wait_for("consult:ended")
+        assert ended == {"appointment_id": aid, "reason": "referred_offline"}
+
+    listing = await clinic.client.get(
+        f"/api/v1/patients/{patient['id']}/referrals", headers=bearer(patient["access_token"])
+    )
+    assert [r["id"] for r in (await listing.json())["referrals"]] == [referral["id"]]
+    hidden = await clinic.client.get(
+        f"/api/v1/patients/{patient['id']}/referrals", headers=bearer(stranger["access_token"])
+    )
+    assert hidden.status == 404
+    export = await clinic.client.get(
+        f"/api/v1/patients/{patient['id']}/fhir", headers=bearer(patient["access_token"])
+    )
+    bundle = await export.json()
+    assert_valid_fhir(bundle)
+    requests = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+    ]
+    assert [(r["id"], r["priority"]) for r in requests] == [(referral["id"], "urgent")]
