@@ -8,6 +8,7 @@ import type { Participant } from "../lib/types";
 import { FollowUp, RecordSummary } from "../ui/Clinical";
 import { useNow } from "../ui/hooks";
 import { ChatPanel } from "./ChatPanel";
+import { DocumentViewer, DocumentsPanel } from "./DocumentView";
 import type { ConsultController, Snapshot } from "./controller";
 import { listDevices } from "./media";
 import { RecordingControls } from "./RecordingControls";
@@ -53,6 +54,7 @@ export function CallView(props: { controller: ConsultController }) {
   const snap = useSnapshot(controller);
   const now = useNow(1000);
   const [tab, setTab] = useState<"chat" | "record" | "followup">("chat");
+  const [viewing, setViewing] = useState<string | null>(null);
   const [soundBlocked, setSoundBlocked] = useState(false);
   const remoteRef = useRef<HTMLDivElement>(null);
   const me = controller.user;
@@ -178,8 +180,18 @@ export function CallView(props: { controller: ConsultController }) {
               onSend={(text) => void controller.sendChat(text)}
               onTyping={(typing) => controller.typing(typing)}
               onRetry={(id) => void controller.retry(id)}
+              onOpenDocument={setViewing}
             />
           ) : null}
+          {tab === "chat" || !isDoctor ? (
+            <DocumentsPanel
+              patientId={controller.appointment.patient.id}
+              disabled={!live || snap.hub !== "connected"}
+              onShare={(id) => void controller.shareDocument(id)}
+              onOpen={setViewing}
+            />
+          ) : null}
+          {viewing ? <DocumentViewer documentId={viewing} onClose={() => setViewing(null)} /> : null}
           {isDoctor && tab === "record" ? <RecordSummary patientId={controller.appointment.patient.id} /> : null}
           {isDoctor && tab === "followup" ? (
             <FollowUp
