@@ -21,6 +21,14 @@ class SenderOut(BaseModel):
     name: str
 
 
+class AttachmentOut(BaseModel):
+    document_id: str
+    kind: str
+    title: str
+    content_type: str
+    size: int
+
+
 class MessageOut(BaseModel):
     id: str
     appointment_id: str
@@ -29,6 +37,7 @@ class MessageOut(BaseModel):
     text: str
     client_msg_id: str
     sent_at: Timestamp
+    attachment: AttachmentOut | None = None
 
     @classmethod
     def of(cls, message: ChatMessage) -> MessageOut:
@@ -42,6 +51,17 @@ class MessageOut(BaseModel):
             text=message.text,
             client_msg_id=message.client_msg_id,
             sent_at=message.sent_at,
+            attachment=(
+                AttachmentOut(
+                    document_id=message.attachment.document_id,
+                    kind=message.attachment.kind,
+                    title=message.attachment.title,
+                    content_type=message.attachment.content_type,
+                    size=message.attachment.size,
+                )
+                if message.attachment is not None
+                else None
+            ),
         )
 
 

@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from domain.chat import ChatMessage, Sender
+from domain.chat import Attachment, ChatMessage, Sender
 from domain.clock import Clock
 from domain.errors import Conflict, InvalidInput, PayloadTooLarge, Unavailable
 from domain.ids import AppointmentId, MessageId, new_id
@@ -94,16 +94,23 @@ class ChatService:
         # appointment -> a seq known to be stored (never above the highest stored one)
         self._last_seq: OrderedDict[str, int] = OrderedDict()
 
-    def check_text(self, text: str) -> None:
+    def check_text(self, text: str, *, attached: bool = False) -> None:
+        """``attached``: the message carries a document, so its text may be empty."""
         if len(text) > self.max_chars:
             raise PayloadTooLarge(f"a chat message holds at most {self.max_chars} characters")
-        if not text.strip():
+        if not text.strip() and not attached:
             raise InvalidInput("a chat message cannot be empty")
 
     async def send(
-        self, *, appointment_id: AppointmentId, sender: Sender, client_msg_id: str, text: str
+        self,
+        *,
+        appointment_id: AppointmentId,
+        sender: Sender,
+        client_msg_id: str,
+        text: str,
+        attachment: Attachment | None = None,
     ) -> SendResult:
-        self.check_text(text)
+        self.check_text(text, attached=attachment is not None)
         async with self._locks.hold(appointment_id):
             known = self._last_seq.get(appointment_id)
             for attempt in range(self._max_attempts):
@@ -120,6 +127,7 @@ class ChatService:
                     text=text,
                     client_msg_id=client_msg_id,
                     sent_at=self._clock(),
+                    attachment=attachment,
                 )
                 try:
                     await self._messages.insert(message)

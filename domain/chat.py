@@ -25,6 +25,17 @@ class Sender:
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A patient's document shown in the chat (its description; the bytes stay in GridFS)."""
+
+    document_id: str
+    kind: str
+    title: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     id: MessageId
     appointment_id: AppointmentId
@@ -35,6 +46,7 @@ class ChatMessage:
     text: str
     client_msg_id: str
     sent_at: datetime
+    attachment: Attachment | None = None
 
     @property
     def sender(self) -> Sender:

@@ -35,6 +35,10 @@ from server.auth.passwords import Passwords
 from server.auth.service import AccountService
 from server.auth.tokens import TokenService
 from server.consultations import routes as consultation_routes
+from server.documents import routes as document_routes
+from server.documents.service import DocumentLimits, DocumentService
+from server.follow_up import routes as follow_up_routes
+from server.follow_up.service import FollowUpService
 from server.http.api import Api
 from server.http.middleware import (
     errors,
@@ -90,6 +94,8 @@ def build_api() -> Api:
     api.include(summary_routes.api)
     api.include(pharmacy_routes.api)
     api.include(order_routes.api)
+    api.include(document_routes.api)
+    api.include(follow_up_routes.api)
     return api
 
 
@@ -116,6 +122,18 @@ def make_account_service(
     )
 
 
+def make_document_service(
+    settings: Settings, db: Database, records: RecordService, clock: Clock
+) -> DocumentService:
+    docs = settings.documents
+    limits = DocumentLimits(
+        max_bytes=docs.document_max_bytes,
+        max_pixels=docs.document_max_pixels,
+        workers=docs.document_preview_workers,
+    )
+    return DocumentService(db.repos, records, limits=limits, clock=clock)
+
+
 def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProvider) -> Hub:
     """The Socket.IO consultation hub, configured from the settings (signaling does not read
     them itself)."""
@@ -140,6 +158,7 @@ def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProv
         send_buffer_max_bytes=consult.socket_send_buffer,
         connect_seconds=consult.socket_connect_timeout,
         close_seconds=consult.socket_close_timeout,
+        follow_up_only=settings.documents.follow_up_only,
     )
     return Hub(
         config,
@@ -194,6 +213,13 @@ def create_app(
                 review_required=(
                     settings.pharmacy.prescription_review is PrescriptionReview.REQUIRED
                 ),
+            )
+            app[keys.DOCUMENTS] = make_document_service(settings, db, app[keys.RECORDS], clock)
+            app[keys.FOLLOW_UPS] = FollowUpService(
+                db.repos,
+                app[keys.APPOINTMENTS],
+                gate=settings.documents.follow_up_only,
+                clock=clock,
             )
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             app[keys.PHARMACY] = PharmacyService(

@@ -11,9 +11,12 @@ from aiohttp import web
 
 from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.availability import Availability, WeeklyWindow, local_to_utc, zone
+from domain.documents import DocumentKind
 from domain.errors import Conflict
+from domain.records import Author
 from domain.users import Role, User
 from server import keys
+from server.documents.samples import sample_dicom, sample_pdf
 from server.pharmacy.demo_catalogue import seed_catalogue
 
 log = structlog.get_logger(__name__)
@@ -118,6 +121,7 @@ async def seed_demo(app: web.Application) -> str | None:
     wang, li = users.get("wang@demo.clinic"), users.get("dr.li@demo.clinic")
     if wang is not None and li is not None:
         appointment_id = await _appointment_now(app, patient=wang, doctor=li, now=now)
+        await _prior_documents(app, patient=wang, appointment_id=appointment_id)
     drugs = await seed_catalogue(repos.drugs, clock=app[keys.CLOCK])
     log.info("demo_seeded", users=len(DEMO_USERS), drugs_added=drugs, appointment_id=appointment_id)
     return appointment_id
@@ -161,6 +165,35 @@ async def _appointment_now(
             continue
         return appointment.id
     raise Conflict("could not place the demo appointment")
+
+
+DEMO_DIAGNOSIS_TITLE = "Hypertension diagnosis 高血压诊断 (Ruijin Hospital, 2025)"
+DEMO_STUDY_TITLE = "Chest CT 胸部CT"
+
+
+async def _prior_documents(app: web.Application, *, patient: User, appointment_id: str) -> None:
+    """The patient's prior diagnosis (a PDF) and a CT study (DICOM, three slices), made at seed
+    time by the libraries, attached to today's appointment; once per appointment."""
+    documents = app[keys.DOCUMENTS]
+    if await documents.for_appointment(appointment_id):
+        return
+    author = Author(id=patient.id, role=Role.PATIENT)
+    await documents.store(
+        author,
+        patient.id,
+        sample_pdf("Hypertension (I10), diagnosed 2025-10-01, Ruijin Hospital. Follow-up advised."),
+        kind=DocumentKind.DIAGNOSIS,
+        title=DEMO_DIAGNOSIS_TITLE,
+        appointment_id=appointment_id,
+    )
+    await documents.store(
+        author,
+        patient.id,
+        sample_dicom(rows=128, columns=128, frames=3),
+        kind=DocumentKind.IMAGING,
+        title=DEMO_STUDY_TITLE,
+        appointment_id=appointment_id,
+    )
 
 
 def _login_json(user: DemoUser) -> str:

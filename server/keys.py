@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from server.appointments.service import AppointmentService
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
+    from server.documents.service import DocumentService
+    from server.follow_up.service import FollowUpService
     from server.metrics import Metrics
     from server.orders.service import OrderService
     from server.pharmacy.service import PharmacyService
@@ -66,6 +68,10 @@ ACTIVITY: web.AppKey[ActivitySampler] = web.AppKey("activity")
 PHARMACY: web.AppKey[PharmacyService] = web.AppKey("pharmacy")
 # Orders of medicine, their payment provider, and the expiry of unpaid ones.
 ORDERS: web.AppKey[OrderService] = web.AppKey("orders")
+# Patients' documents and medical images (GridFS), and the previews' worker threads.
+DOCUMENTS: web.AppKey[DocumentService] = web.AppKey("documents")
+# The follow-up gate (TELEMED_FOLLOW_UP_ONLY): bookings, eligibility, consent to online care.
+FOLLOW_UPS: web.AppKey[FollowUpService] = web.AppKey("follow_ups")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

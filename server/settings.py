@@ -261,6 +261,18 @@ class PharmacySettings(_Section):
     payment_webhook_secret: str | None = None
 
 
+class DocumentSettings(_Section):
+    # Patients' documents (PROTOCOL.md, "Documents"): the upload cap, streamed (its own limit,
+    # not TELEMED_MAX_BODY_BYTES), the largest DICOM the server decodes (rows x columns x
+    # frames), and how many previews render at once (worker threads, off the event loop).
+    document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024**3)
+    document_max_pixels: int = Field(default=64 * 1024 * 1024, ge=1, le=1024**3)
+    document_preview_workers: int = Field(default=2, ge=1, le=64)
+    # Online care only for follow-up visits (domain/follow_up.py): off where the rule does not
+    # apply.
+    follow_up_only: bool = True
+
+
 def _comma_or_json_list(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
@@ -283,6 +295,7 @@ class Settings:
     consult: ConsultSettings = field(default_factory=ConsultSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     pharmacy: PharmacySettings = field(default_factory=PharmacySettings)
+    documents: DocumentSettings = field(default_factory=DocumentSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -298,6 +311,7 @@ class Settings:
                 consult=ConsultSettings(),
                 retention=RetentionSettings(),
                 pharmacy=PharmacySettings(),
+                documents=DocumentSettings(),
             )
         except ValidationError as exc:
             raise SettingsError.from_validation(exc) from None

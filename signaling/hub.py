@@ -37,17 +37,19 @@ from redis.exceptions import RedisError
 from chat.models import message_payload
 from chat.service import ChatService
 from chat.transcripts import ReadContext, TranscriptReader
-from domain.chat import Sender
+from domain.chat import Attachment, Sender
 from domain.clock import Clock, iso_z
-from domain.consultation import InAnotherConsultation, JoinWindow, Room, Seat, SeatState
+from domain.consultation import InAnotherConsultation, JoinWindow, NoRoom, Room, Seat, SeatState
 from domain.errors import (
     DomainError,
     Forbidden,
+    NotFound,
     PayloadTooLarge,
     RateLimited,
     Unauthorized,
     Unavailable,
 )
+from domain.follow_up import CONSENT_VERSION, check_admit, check_join
 from domain.ids import AppointmentId, UserId
 from domain.recording import RecordingState, RecordingTarget, StopReason
 from domain.users import Principal, Role
@@ -163,6 +165,9 @@ class HubConfig:
     # after close_seconds.
     connect_seconds: float = 20.0
     close_seconds: float = 5.0
+    # Online care only for follow-up visits (domain/follow_up.py): a gated follow-up's patient
+    # joins after accepting the consent, and is admitted once the doctor confirmed eligibility.
+    follow_up_only: bool = False
 
 
 @dataclass(slots=True)
@@ -613,6 +618,7 @@ class Hub:
                 raise InAnotherConsultation("leave the current consultation first")
             await self.sio.leave_room(conn.sid, consult_room(conn.appointment_id))
             conn.appointment_id = None
+        await self._follow_up_join(conn, appointment_id)
         update = await self.consult.join(conn.caller(), appointment_id)
         joined = update.result
         conn.appointment_id = appointment_id
@@ -645,8 +651,34 @@ class Hub:
             ),
         }
 
+    async def _follow_up_join(self, conn: Connection, appointment_id: str) -> None:
+        """The gate's consent check, for the patient of a gated follow-up only (anyone else
+        goes on to the join's own checks, which answer not_found to strangers)."""
+        if not self.config.follow_up_only or self._repos is None:
+            return
+        follow_up = await self._repos.follow_ups.get(appointment_id)
+        if follow_up is None or follow_up.eligibility is None:
+            return
+        appointment = await self._repos.appointments.get(appointment_id)
+        if appointment is None or appointment.patient_id != conn.user_id:
+            return
+        check_join(
+            gate=True,
+            role=Role.PATIENT,
+            eligibility=follow_up.eligibility,
+            accepted_versions=await self._repos.online_consents.versions(conn.user_id),
+            current_version=CONSENT_VERSION,
+        )
+
+    async def _follow_up_admit(self, appointment_id: str) -> None:
+        if not self.config.follow_up_only or self._repos is None:
+            return
+        follow_up = await self._repos.follow_ups.get(appointment_id)
+        check_admit(gate=True, eligibility=follow_up.eligibility if follow_up else None)
+
     async def _admit(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)
+        await self._follow_up_admit(payload.appointment_id)
         update = await self.consult.admit(conn.caller(), payload.appointment_id)
         room = update.after
         if room is None:
@@ -687,6 +719,16 @@ class Hub:
         await self._finish(update, "consult:closed", "closed_by_admin")
         assert update.before is not None
         return update.before
+
+    async def end_referred(self, appointment_id: str) -> bool:
+        """The doctor referred the patient offline (REST): a running consultation ends for
+        both with ``consult:ended`` ``{reason: "referred_offline"}``. False: no room."""
+        try:
+            update = await self.consult.close(appointment_id)
+        except NoRoom:
+            return False
+        await self._finish(update, "consult:ended", "referred_offline")
+        return True
 
     async def rooms(self) -> list[Room]:
         return await self.consult.rooms()
@@ -811,14 +853,20 @@ class Hub:
     ) -> dict[str, Any]:
         started = time.perf_counter()
         conn.require_joined(payload.appointment_id)
-        self.chat.check_text(payload.text)
+        self.chat.check_text(payload.text, attached=payload.document_id is not None)
         room = await self.consult.room_for(conn.sid, payload.appointment_id)
         seat = room.require_seat(conn.sid)
+        attachment = (
+            await self._attachment(payload.appointment_id, payload.document_id)
+            if payload.document_id is not None
+            else None
+        )
         result = await self.chat.send(
             appointment_id=AppointmentId(payload.appointment_id),
             sender=Sender(id=conn.user_id, role=seat.role, name=conn.name),
             client_msg_id=payload.client_msg_id,
             text=payload.text,
+            attachment=attachment,
         )
         message = message_payload(result.message)
         if result.created:
@@ -832,6 +880,22 @@ class Hub:
                 log.warning("message_count_not_updated", error=repr(exc))
         self.metrics.chat_ack_latency.observe(time.perf_counter() - started)
         return {"message": message}
+
+    async def _attachment(self, appointment_id: str, document_id: str) -> Attachment:
+        """A document of this consultation's patient, as a chat attachment; anything else is
+        ``not_found`` (whether it exists or belongs to someone else)."""
+        assert self._repos is not None, "the hub is started"
+        appointment = await self._repos.appointments.get(appointment_id)
+        document = await self._repos.documents.get(document_id)
+        if appointment is None or document is None or document.patient_id != appointment.patient_id:
+            raise NotFound("no such document")
+        return Attachment(
+            document_id=document.id,
+            kind=document.kind.value,
+            title=document.title,
+            content_type=document.content_type.value,
+            size=document.size,
+        )
 
     async def _chat_history(
         self, conn: Connection, payload: ChatHistoryIn, _: Received

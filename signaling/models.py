@@ -154,7 +154,9 @@ def signal_accepted(raw: dict[str, Any]) -> bool:
 class ChatSendIn(Payload):
     appointment_id: AppointmentRef
     client_msg_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    text: str  # its length cap is the chat's rule (payload_too_large), not a validation error
+    text: str = ""  # its length cap is the chat's rule (payload_too_large), not a validation
+    # error; empty only with a document_id (a document of this consultation's patient).
+    document_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{24}$")
 
 
 class ChatHistoryIn(Payload):

@@ -12,13 +12,14 @@ a failed insert consumes nothing, so the sequence has no gaps.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from domain.chat import ChatMessage
+from domain.chat import Attachment, ChatMessage
 from domain.ids import AppointmentId, MessageId, UserId
 from domain.users import Role
 from storage.batches import in_batches
@@ -63,10 +64,18 @@ def to_message(doc: Document) -> ChatMessage:
         text=doc["text"],
         client_msg_id=doc["client_msg_id"],
         sent_at=doc["sent_at"],
+        attachment=Attachment(**doc["attachment"]) if doc.get("attachment") else None,
     )
 
 
 def to_document(message: ChatMessage) -> Document:
+    doc = _fields(message)
+    if message.attachment is not None:
+        doc["attachment"] = asdict(message.attachment)
+    return doc
+
+
+def _fields(message: ChatMessage) -> Document:
     return {
         "_id": message.id,
         "appointment_id": message.appointment_id,

@@ -18,8 +18,10 @@ from storage.appointments import AppointmentRepository
 from storage.audit import AuditRepository
 from storage.availability import AvailabilityRepository
 from storage.conditions import ConditionRepository
+from storage.documents import DocumentRepository
 from storage.drugs import DrugRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
+from storage.follow_ups import FollowUpRepository, OnlineConsentRepository
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
@@ -27,6 +29,7 @@ from storage.orders import OrderRepository
 from storage.prescriptions import PrescriptionRepository
 from storage.recording_consents import ConsentRepository
 from storage.recordings import RecordingRepository
+from storage.referrals import ReferralRepository
 from storage.refresh_tokens import RefreshTokenRepository
 from storage.reminders import ReminderRepository
 from storage.sessions import SessionRepository
@@ -62,6 +65,10 @@ class Repositories:
     visit_summaries: VisitSummaryRepository
     drugs: DrugRepository
     orders: OrderRepository
+    documents: DocumentRepository
+    follow_ups: FollowUpRepository
+    online_consents: OnlineConsentRepository
+    referrals: ReferralRepository
 
     @classmethod
     def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
@@ -85,6 +92,10 @@ class Repositories:
             visit_summaries=VisitSummaryRepository(db["visit_summaries"]),
             drugs=DrugRepository(db["drugs"]),
             orders=OrderRepository(db["orders"]),
+            documents=DocumentRepository(db),
+            follow_ups=FollowUpRepository(db["follow_ups"]),
+            online_consents=OnlineConsentRepository(db["online_care_consents"]),
+            referrals=ReferralRepository(db["referrals"]),
         )
 
     async def ensure_indexes(self) -> None:

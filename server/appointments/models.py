@@ -6,7 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.availability import END_OF_DAY, MAX_SLOT_MINUTES, MAX_WINDOWS, MIN_SLOT_MINUTES
+from domain.follow_up import VisitType
 from server.appointments.service import AppointmentView
+from server.follow_up.models import EligibilityOut, PriorDiagnosisIn, PriorDiagnosisOut
 from server.http.pagination import MAX_LIMIT, PageQuery
 from server.http.types import DisplayText, Instant, UtcDateTime
 
@@ -90,6 +92,8 @@ class BookIn(Strict):
     start: Instant
     kind: AppointmentKind
     reason: DisplayText = Field(default="", max_length=1000)
+    visit_type: VisitType | None = None
+    prior_diagnosis: PriorDiagnosisIn | None = None
 
 
 class CancelIn(Strict):
@@ -127,11 +131,19 @@ class AppointmentOut(BaseModel):
     ended_at: UtcDateTime | None = None
     cancelled_by: str | None = None
     cancel_reason: str | None = None
+    visit_type: VisitType | None = None
+    prior_diagnosis: PriorDiagnosisOut | None = None
+    eligibility: EligibilityOut | None = None
 
     @classmethod
     def of(cls, view: AppointmentView) -> AppointmentOut:
-        a = view.appointment
+        a, f = view.appointment, view.follow_up
         return cls(
+            visit_type=f.visit_type if f else None,
+            prior_diagnosis=(
+                PriorDiagnosisOut.of(f.prior) if f and f.prior and view.show_reason else None
+            ),
+            eligibility=EligibilityOut.of(f.eligibility) if f and f.eligibility else None,
             id=a.id,
             patient=PersonOut(id=a.patient_id, name=view.patient.name if view.patient else ""),
             doctor=AppointmentDoctorOut(

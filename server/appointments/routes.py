@@ -163,6 +163,13 @@ async def list_slots(call: Call) -> SlotsPage:
 )
 async def book(call: Call) -> AppointmentEnvelope:
     body = call.body(BookIn)
+    gate = call.app[keys.FOLLOW_UPS]
+    booking = await gate.check_booking(
+        call.principal,
+        kind=body.kind,
+        visit_type=body.visit_type,
+        prior=body.prior_diagnosis.value() if body.prior_diagnosis else None,
+    )
     view = await _service(call).book(
         call.principal,
         doctor_id=body.doctor_id,
@@ -170,6 +177,8 @@ async def book(call: Call) -> AppointmentEnvelope:
         kind=body.kind,
         reason=body.reason,
     )
+    if await gate.record(view.appointment.id, booking) is not None:
+        view = await _service(call).get(call.principal, view.appointment.id)
     return AppointmentEnvelope(appointment=AppointmentOut.of(view))
 
 

@@ -14,6 +14,7 @@ from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.ids import UserId
 from domain.users import Principal, Role, User
 from server.http.problems import FieldError
+from storage.follow_ups import FollowUp
 from storage.mongo import Repositories
 from storage.paging import After, Page
 
@@ -36,6 +37,8 @@ class AppointmentView:
     patient: User | None
     doctor: User | None
     show_reason: bool
+    # The follow-up gate's record of it (visit type, prior diagnosis, eligibility), if any.
+    follow_up: FollowUp | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +153,21 @@ class AppointmentService:
         index decides between concurrent bookings)."""
         if not principal.is_patient:
             raise Forbidden("only patients book appointments")
+        appointment = await self.book_for(
+            principal.user_id, doctor_id=doctor_id, start=start, kind=kind, reason=reason
+        )
+        return await self._view(principal, appointment)
+
+    async def book_for(
+        self,
+        patient_id: str,
+        *,
+        doctor_id: str,
+        start: datetime,
+        kind: AppointmentKind,
+        reason: str,
+    ) -> Appointment:
+        """Book a free slot for the patient (the caller has been authorized already)."""
         doctor = await self.doctor(doctor_id)
         now = self._clock()
         if start < now:
@@ -161,7 +179,7 @@ class AppointmentService:
         if await self._repos.appointments.busy_between(doctor.id, slot.start, slot.end):
             raise Conflict("this slot is already taken")
         appointment = await self._repos.appointments.insert(
-            patient_id=principal.user_id,
+            patient_id=UserId(patient_id),
             doctor_id=doctor.id,
             start=slot.start,
             end=slot.end,
@@ -170,7 +188,7 @@ class AppointmentService:
             now=now,
         )
         await self._within_limits(appointment)
-        return await self._view(principal, appointment)
+        return appointment
 
     async def _within_limits(self, appointment: Appointment) -> None:
         """Count the patient's upcoming bookings *after* inserting this one, and withdraw it
@@ -268,6 +286,7 @@ class AppointmentService:
     ) -> list[AppointmentView]:
         ids = sorted({uid for a in appointments for uid in a.participant_ids()})
         users: dict[UserId, User] = await self._repos.users.get_many(list(ids)) if ids else {}
+        follow_ups = await self._repos.follow_ups.get_many([a.id for a in appointments])
         return [
             AppointmentView(
                 appointment=a,
@@ -275,6 +294,7 @@ class AppointmentService:
                 doctor=users.get(a.doctor_id),
                 # The reason for a visit is clinical: participants see it, admins do not.
                 show_reason=a.is_participant(principal.user_id),
+                follow_up=follow_ups.get(a.id),
             )
             for a in appointments
         ]

@@ -19,6 +19,8 @@ from typing import Any
 
 from domain.appointments import Appointment, AppointmentKind, AppointmentStatus
 from domain.clock import iso_z
+from domain.documents import Document
+from domain.follow_up import Referral
 from domain.orders import Order, OrderStatus
 from domain.pharmacy import ReviewStatus
 from domain.records import Prescription, PrescriptionStatus, Vital
@@ -307,6 +309,121 @@ def _date(value: date) -> str:
     return value.isoformat()
 
 
+DICOM_DCM = "http://dicom.nema.org/resources/ontology/DCM"
+DOCUMENT_KINDS = {  # LOINC document types of the kinds a patient uploads
+    "diagnosis": ("11450-4", "Problem list"),
+    "lab_report": ("11502-2", "Laboratory report"),
+    "imaging": ("18748-4", "Diagnostic imaging study"),
+    "prescription": ("57833-6", "Prescription for medication"),
+    "photo": ("72170-4", "Photographic image"),
+    "other": ("34133-9", "Summary of episode note"),
+}
+
+
+def content_url(document_id: str) -> str:
+    return f"/api/v1/documents/{document_id}/content"
+
+
+def _payload(message: dict[str, Any]) -> list[Resource]:
+    """A chat message's text and its attached document, each a payload part."""
+    parts: list[Resource] = []
+    if message["text"]:
+        parts.append({"contentString": message["text"]})
+    attachment = message.get("attachment")
+    if attachment:
+        parts.append(
+            {
+                "contentAttachment": {
+                    "contentType": attachment["content_type"],
+                    "url": content_url(attachment["document_id"]),
+                    "size": attachment["size"],
+                    "title": attachment["title"],
+                }
+            }
+        )
+    return parts
+
+
+def document_resources(document: Document, encounters: set[str]) -> list[Resource]:
+    """A stored document as a DocumentReference (its bytes by URL), a DICOM study also as an
+    ImagingStudy."""
+    code, display = DOCUMENT_KINDS[document.kind.value]
+    author = ref(
+        "Patient" if document.uploaded_by.id == document.patient_id else "Practitioner",
+        document.uploaded_by.id,
+    )
+    reference: Resource = {
+        "resourceType": "DocumentReference",
+        "id": document.id,
+        "status": "current",
+        "type": {"coding": [{"system": LOINC, "code": code, "display": display}]},
+        "subject": ref("Patient", document.patient_id),
+        "date": _instant(document.created_at),
+        "author": [author],
+        "description": document.title,
+        "content": [
+            {
+                "attachment": {
+                    "contentType": document.content_type.value,
+                    "url": content_url(document.id),
+                    "size": document.size,
+                    "title": document.title,
+                    "creation": _instant(document.created_at),
+                }
+            }
+        ],
+    }
+    if document.appointment_id in encounters:
+        reference["context"] = {"encounter": [ref("Encounter", document.appointment_id)]}
+    resources = [reference]
+    if document.dicom is not None:
+        study: Resource = {
+            "resourceType": "ImagingStudy",
+            "id": document.id,
+            "status": "available",
+            "subject": ref("Patient", document.patient_id),
+            "numberOfSeries": 1,
+            "numberOfInstances": 1,
+            "description": document.title,
+        }
+        if document.dicom.modality:
+            study["modality"] = [{"system": DICOM_DCM, "code": document.dicom.modality}]
+        if document.dicom.study_date is not None:
+            study["started"] = _date(document.dicom.study_date)
+        if document.appointment_id in encounters:
+            study["encounter"] = ref("Encounter", document.appointment_id)
+        resources.append(study)
+    return resources
+
+
+PRIORITY = {"routine": "routine", "urgent": "urgent", "emergency": "stat"}
+SNOMED = "http://snomed.info/sct"
+
+
+def service_request(referral: Referral, encounters: set[str]) -> Resource:
+    """A referral to an offline visit, as a FHIR ServiceRequest."""
+    resource: Resource = {
+        "resourceType": "ServiceRequest",
+        "id": referral.id,
+        "status": "active",
+        "intent": "order",
+        "priority": PRIORITY[referral.urgency.value],
+        "code": {
+            "coding": [{"system": SNOMED, "code": "3457005", "display": "Patient referral"}],
+            "text": "Referral to an in-person visit",
+        },
+        "subject": ref("Patient", referral.patient_id),
+        "authoredOn": _instant(referral.created_at),
+        "requester": ref("Practitioner", referral.doctor_id),
+        "reasonCode": [{"text": referral.reason}],
+    }
+    if referral.department:
+        resource["performerType"] = {"text": referral.department}
+    if referral.appointment_id in encounters:
+        resource["encounter"] = ref("Encounter", referral.appointment_id)
+    return resource
+
+
 def build_bundle(data: ExportData, *, now: datetime) -> Resource:
     """The Bundle of everything in ``data`` (already filtered for the caller)."""
     patient = data.patient
@@ -425,13 +542,18 @@ def build_bundle(data: ExportData, *, now: datetime) -> Resource:
             "about": [ref("Appointment", appointment.id)],
             "sent": _instant(message["sent_at"]),
             "recipient": [recipient],
-            "payload": [{"contentString": message["text"]}],
+            "payload": _payload(message),
         }
         if sender is not None:
             communication["sender"] = sender
         if appointment.id in encounters:
             communication["encounter"] = ref("Encounter", appointment.id)
         add(communication)
+    for stored in data.documents:
+        for resource in document_resources(stored, encounters):
+            add(resource)
+    for referral in data.referrals:
+        add(service_request(referral, encounters))
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

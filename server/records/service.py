@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 from domain.appointments import Appointment, AppointmentStatus
 from domain.availability import parse_hhmm, zone
 from domain.clock import Clock
+from domain.documents import Document
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.follow_up import Referral
 from domain.ids import new_id
 from domain.orders import Order
 from domain.pharmacy import (
@@ -83,6 +85,8 @@ class ExportData:
     messages: list[dict[str, Any]]
     transcript_appointment_ids: list[str]
     orders: list[Order] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    referrals: list[Referral] = field(default_factory=list)
 
 
 async def _all(fetch: Callable[[After | None], Awaitable[Page[T]]]) -> list[T]:
@@ -551,4 +555,8 @@ class RecordService:
                 if principal.is_patient
                 else []
             ),
+            documents=await _all(
+                lambda a: r.documents.page(pid, kind=None, after=a, limit=EXPORT_PAGE)
+            ),
+            referrals=await _all(lambda a: r.referrals.page(pid, after=a, limit=EXPORT_PAGE)),
         )

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 
 from domain.appointments import AppointmentKind
+from server.documents.samples import sample_dicom, sample_pdf
 from server.settings import Settings
 from tests.clock import FakeClock
 from tests.conftest import STRONG_PASSWORD, AppFactory, long_sessions
@@ -49,6 +51,8 @@ class Case:
     probe: Callable[[Clinic, Ctx], Awaitable[Any]] | None = None
     check: Callable[[str, Any, Ctx], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # A multipart form instead of the JSON body.
+    form: Callable[[Ctx], aiohttp.FormData] | None = None
 
 
 async def _fresh_booking(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
@@ -254,6 +258,77 @@ CASES: dict[str, Case] = {
 }
 
 
+def _document_form(ctx: Ctx) -> aiohttp.FormData:
+    form = aiohttp.FormData()
+    form.add_field("kind", "lab_report")
+    form.add_field("title", "Blood count")
+    form.add_field("file", sample_pdf("CBC"), filename="cbc.pdf")
+    return form
+
+
+DOC = "/api/v1/documents/{document}"
+CASES |= {
+    "upload document": Case(
+        "POST",
+        lambda c: A.format(**c) + "/documents",
+        matrix(201, 404, 201, 404, 404),
+        form=_document_form,
+        probe=_count("documents.files"),
+    ),
+    "list documents": Case("GET", lambda c: A.format(**c) + "/documents", READ_RECORD),
+    "get document": Case("GET", lambda c: DOC.format(**c), READ_RECORD),
+    "document content": Case("GET", lambda c: DOC.format(**c) + "/content", READ_RECORD),
+    "document preview": Case("GET", lambda c: DOC.format(**c) + "/preview.png", READ_RECORD),
+}
+
+
+async def _gated_follow_up(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
+    """A video follow-up of A with D waiting for D's eligibility decision."""
+    from domain.follow_up import PENDING, VisitType
+
+    target = (await _fresh_booking(clinic, ctx, n))["target"]
+    repos = await clinic.repos()
+    await repos.follow_ups.insert(
+        target, visit_type=VisitType.FOLLOW_UP, prior=None, eligibility=PENDING
+    )
+    return {"target": target}
+
+
+async def _eligibility(clinic: Clinic, ctx: Ctx) -> Any:
+    from server import keys
+
+    doc = await clinic.client.app[keys.DATABASE].db["follow_ups"].find_one({"_id": ctx["target"]})
+    return doc["eligibility"]["status"] if doc else None
+
+
+CASES |= {
+    "decide eligibility": Case(
+        "POST",
+        lambda c: f"/api/v1/appointments/{c['target']}/eligibility",
+        matrix(403, 404, 200, 404, 404),
+        body=lambda c: {"eligible": True},
+        prepare=_gated_follow_up,
+        probe=_eligibility,
+    ),
+    "refer offline": Case(
+        "POST",
+        lambda c: f"/api/v1/appointments/{c['target']}/referral",
+        matrix(403, 404, 201, 404, 404),
+        body=lambda c: {"reason": "examination", "urgency": "routine"},
+        prepare=_fresh_booking,
+        probe=_count("referrals"),
+    ),
+    "list referrals": Case("GET", lambda c: A.format(**c) + "/referrals", READ_RECORD),
+    "accept consent": Case(
+        "POST",
+        lambda c: "/api/v1/me/consents",
+        matrix(201, 201, 403, 403, 403),
+        body=lambda c: {"kind": "online_care", "version": "2026-12"},
+        probe=_count("online_care_consents"),
+    ),
+}
+
+
 async def _reminder_status(clinic: Clinic, ctx: Ctx) -> Any:
     from server import keys
 
@@ -274,6 +349,14 @@ async def world(make_client: AppFactory, settings: Settings) -> tuple[Clinic, Ct
         f"/api/v1/patients/{ctx['a']}/reminders", headers=clinic.h(clinic.patient_a)
     )
     ctx["reminder"] = (await reminders.json())["reminders"][0]["id"]  # due 09:00 Shanghai
+    form = aiohttp.FormData()
+    form.add_field("kind", "imaging")
+    form.add_field("title", "CT")
+    form.add_field("file", sample_dicom(), filename="ct.dcm")
+    document = await clinic.client.post(
+        f"/api/v1/patients/{ctx['a']}/documents", data=form, headers=clinic.h(clinic.patient_a)
+    )
+    ctx["document"] = (await document.json())["document"]["id"]
     return clinic, ctx
 
 
@@ -295,6 +378,7 @@ async def test_each_caller_gets_exactly_its_rights(world: tuple[Clinic, Ctx], na
             case.method,
             case.path(ctx),
             json=case.body(ctx) if case.body else None,
+            data=case.form(ctx) if case.form else None,
             headers=clinic.h(getattr(clinic, caller)),
         )
         expected = case.expect[caller]

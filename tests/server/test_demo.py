@@ -121,3 +121,17 @@ def test_demo_logs_read_as_text_and_json_stays_the_default() -> None:
     assert _log_format(parser.parse_args(["serve"]), settings) == "json"
     explicit = settings.with_(core=CoreSettings(log_format="json"))
     assert _log_format(parser.parse_args(["serve", "--demo"]), explicit) == "json"
+
+
+async def test_demo_appointment_has_the_prior_diagnosis_and_a_ct_study(
+    demo: tuple[Client, FakeClock],
+) -> None:
+    client, _ = demo
+    appointment_id = await seed_demo(client.app)
+    assert appointment_id is not None
+    await seed_demo(client.app)  # idempotent: still two documents
+    documents = await client.app[keys.DOCUMENTS].for_appointment(appointment_id)
+    assert [d.content_type.value for d in documents] == ["application/pdf", "application/dicom"]
+    study = documents[1].dicom
+    assert study is not None
+    assert (study.modality, study.rows, study.columns, study.frames) == ("CT", 128, 128, 3)

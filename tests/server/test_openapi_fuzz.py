@@ -591,6 +591,58 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     call("GET /api/v1/recordings/{recording_id}/file", "patient", path=recording)
     call("DELETE /api/v1/recordings/{recording_id}", path=recording)
 
+    # Documents (the upload is multipart: sent by hand, its answer checked against the schema),
+    # the follow-up gate, consent and referrals.
+    from server.documents.samples import sample_png
+
+    uploaded = live.session.post(
+        f"{live.url}/api/v1/patients/{ids['patient_id']}/documents",
+        headers=live.auth("patient"),
+        data={"kind": "photo", "title": "Rash"},
+        files={"file": ("rash.png", sample_png(), "image/png")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    called.add("POST /api/v1/patients/{patient_id}/documents")
+    document = {"document_id": uploaded.json()["document"]["id"]}
+    call(f"GET {p}/documents", path=patient, query={"kind": "photo", "limit": 5})
+    call("GET /api/v1/documents/{document_id}", path=document)
+    call("GET /api/v1/documents/{document_id}/content", path=document)
+    call("GET /api/v1/documents/{document_id}/preview.png", path=document)
+    consent = call("GET /api/v1/consents/online-care", auth=False)
+    call(
+        "POST /api/v1/me/consents",
+        "patient",
+        body={"kind": "online_care", "version": consent["version"]},
+    )
+    follow_up = call(
+        "POST /api/v1/appointments",
+        "patient",
+        body={
+            "doctor_id": ids["doctor_id"],
+            "start": slots["slots"][3]["start"],
+            "kind": "video",
+            "visit_type": "follow_up",
+            "prior_diagnosis": {
+                "condition": "Eczema",
+                "diagnosed_on": "2025-01-02",
+                "institution": "Huashan Hospital",
+                "document_ids": [document["document_id"]],
+            },
+        },
+    )
+    gated = {"appointment_id": follow_up["appointment"]["id"]}
+    call(
+        "POST /api/v1/appointments/{appointment_id}/eligibility",
+        path=gated,
+        body={"eligible": True},
+    )
+    call(
+        "POST /api/v1/appointments/{appointment_id}/referral",
+        path=gated,
+        body={"reason": "examination", "urgency": "routine"},
+    )
+    call(f"GET {p}/referrals", path=patient)
+
     # Consultations: the transcript, and a live room (the doctor joins over Socket.IO) that an
     # admin lists and closes.
     call(

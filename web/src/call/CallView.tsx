@@ -12,6 +12,7 @@ import { useOnline } from "./connection";
 import { ChatSheetButton, useChatSheet } from "./ChatSheet";
 import { useNow } from "../ui/hooks";
 import { ChatPanel } from "./ChatPanel";
+import { DocumentViewer, DocumentsPanel } from "./DocumentView";
 import type { ConsultController, Snapshot } from "./controller";
 import { listDevices } from "./media";
 import { RecordingControls } from "./RecordingControls";
@@ -58,6 +59,7 @@ export function CallView(props: { controller: ConsultController }) {
   const snap = useSnapshot(controller);
   const now = useNow(1000);
   const [tab, setTab] = useState<"chat" | "record" | "followup">("chat");
+  const [viewing, setViewing] = useState<string | null>(null);
   const [soundBlocked, setSoundBlocked] = useState(false);
   const remoteRef = useRef<HTMLDivElement>(null);
   const me = controller.user;
@@ -191,8 +193,18 @@ export function CallView(props: { controller: ConsultController }) {
               onSend={(text) => void controller.sendChat(text)}
               onTyping={(typing) => controller.typing(typing)}
               onRetry={(id) => void controller.retry(id)}
+              onOpenDocument={setViewing}
             />
           ) : null}
+          {tab === "chat" || !isDoctor ? (
+            <DocumentsPanel
+              patientId={controller.appointment.patient.id}
+              disabled={!live || snap.hub !== "connected"}
+              onShare={(id) => void controller.shareDocument(id)}
+              onOpen={setViewing}
+            />
+          ) : null}
+          {viewing ? <DocumentViewer documentId={viewing} onClose={() => setViewing(null)} /> : null}
           {isDoctor && tab === "record" ? <RecordSummary patientId={controller.appointment.patient.id} /> : null}
           {isDoctor && tab === "followup" ? (
             <FollowUp

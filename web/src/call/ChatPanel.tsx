@@ -4,6 +4,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { formatTime, t } from "../lib/i18n";
 import type { ChatMessage } from "../lib/types";
 import type { Pending } from "./chat";
+import { AttachmentView } from "./DocumentView";
 
 const MAX_CHARS = 4000;
 
@@ -17,6 +18,7 @@ export function ChatPanel(props: {
   onSend: (text: string) => void;
   onTyping: (typing: boolean) => void;
   onRetry: (clientMsgId: string) => void;
+  onOpenDocument?: (documentId: string) => void;
 }) {
   const [text, setText] = useState("");
   const log = useRef<HTMLOListElement>(null);
@@ -70,7 +72,10 @@ export function ChatPanel(props: {
                 <span class="chat-sender">{mine ? t("chat.you") : m.sender.name}</span>
                 <time dateTime={m.sent_at}>{formatTime(m.sent_at)}</time>
               </p>
-              <p class="chat-text">{m.text}</p>
+              {m.text ? <p class="chat-text">{m.text}</p> : null}
+              {m.attachment ? (
+                <AttachmentView attachment={m.attachment} onOpen={(id) => props.onOpenDocument?.(id)} />
+              ) : null}
             </li>
           );
         })}

@@ -9,6 +9,7 @@ export interface Pending {
   text: string;
   created_at: string;
   failed: boolean;
+  document_id?: string; // a shared document (the text may then be empty)
 }
 
 /** Messages of both lists, one per seq, in seq order. */

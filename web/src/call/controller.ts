@@ -641,6 +641,19 @@ export class ConsultController {
     await this.deliver(pending);
   }
 
+  /** Share one of the patient's documents in the chat. */
+  async shareDocument(documentId: string): Promise<void> {
+    const pending: Pending = {
+      client_msg_id: newClientMsgId(),
+      text: "",
+      created_at: new Date().toISOString(),
+      failed: false,
+      document_id: documentId,
+    };
+    this.setOutbox([...this.snap.outbox, pending]);
+    await this.deliver(pending);
+  }
+
   async retry(clientMsgId: string): Promise<void> {
     const pending = this.snap.outbox.find((p) => p.client_msg_id === clientMsgId);
     if (pending) await this.deliver(pending);
@@ -652,6 +665,7 @@ export class ConsultController {
       appointment_id: this.id,
       client_msg_id: pending.client_msg_id,
       text: pending.text,
+      ...(pending.document_id ? { document_id: pending.document_id } : {}),
     });
     if (ack.ok) {
       this.receiveMessages([ack.message]);

@@ -12,6 +12,7 @@ import type {
   Doctor,
   HealthRecord,
   Note,
+  PatientDocument,
   PrecallReport,
   Prescription,
   QueueInfo,
@@ -253,3 +254,24 @@ export const deleteRecording = (id: string) => call<void>("DELETE", `/recordings
  * browser itself can fetch it and stream it to disk. */
 export const recordingDownloadLink = (id: string) =>
   post<RecordingDownloadLink>(`/recordings/${enc(id)}/download-link`);
+
+// ---------------------------------------------------------------- documents
+
+export async function patientDocuments(patientId: string): Promise<PatientDocument[]> {
+  const page = await get<{ documents: PatientDocument[] }>(`/patients/${enc(patientId)}/documents`, {
+    limit: 50,
+  });
+  return page.documents;
+}
+
+export async function getDocument(id: string): Promise<PatientDocument> {
+  return (await get<{ document: PatientDocument }>(`/documents/${enc(id)}`)).document;
+}
+
+/** A document's bytes or its PNG preview, as a Blob (the bearer token cannot ride on an <img>
+ * src; the page shows it through an object URL). */
+export async function documentBlob(id: string, part: "content" | "preview.png", query?: Query): Promise<Blob> {
+  const response = await authorized("GET", withQuery(`/documents/${enc(id)}/${part}`, query));
+  if (!response.ok) await decode<never>(response);
+  return response.blob();
+}

@@ -231,6 +231,37 @@ export interface ChatMessage {
   text: string;
   client_msg_id: string;
   sent_at: string;
+  attachment?: ChatAttachment | null;
+}
+
+/** A patient's document shown in the chat (PROTOCOL.md, "Documents in the chat"). */
+export interface ChatAttachment {
+  document_id: string;
+  kind: string;
+  title: string;
+  content_type: string;
+  size: number;
+}
+
+export interface DicomInfo {
+  modality: string | null;
+  study_date: string | null;
+  rows: number | null;
+  columns: number | null;
+  frames: number;
+}
+
+export interface PatientDocument {
+  id: string;
+  patient_id: string;
+  kind: string;
+  title: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  appointment_id: string | null;
+  created_at: string;
+  dicom: DicomInfo | null;
 }
 
 export interface AckError {

@@ -1,0 +1,1 @@
+"""Patients' documents and medical images (PROTOCOL.md, "Documents")."""

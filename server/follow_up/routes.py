@@ -1,0 +1,137 @@
+"""REST endpoints of the follow-up gate: the doctor's eligibility decision and the patient's
+informed consent to online care (PROTOCOL.md, "Online care only for follow-up visits")."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from server import keys
+from server.appointments.models import AppointmentEnvelope, AppointmentOut
+from server.audit.recorder import audited
+from server.follow_up.models import (
+    ConsentIn,
+    ConsentOut,
+    ConsentText,
+    EligibilityIn,
+    OnlineCareConsentOut,
+    ReferralIn,
+    ReferralOut,
+    ReferralsPage,
+)
+from server.follow_up.service import FollowUpService
+from server.http.api import Api, Call
+from server.http.pagination import PageQuery, decode_cursor, encode_cursor
+
+api = Api()
+TAGS = ["follow-up"]
+
+
+def _service(call: Call) -> FollowUpService:
+    return call.app[keys.FOLLOW_UPS]
+
+
+@api.post(
+    "/appointments/{appointment_id}/eligibility",
+    summary="The doctor's decision: is this visit an eligible online follow-up?",
+    tags=TAGS,
+    body=EligibilityIn,
+    response=AppointmentEnvelope,
+    errors=[403, 409],
+)
+async def decide_eligibility(call: Call) -> AppointmentEnvelope:
+    aid, body = call.path("appointment_id"), call.body(EligibilityIn)
+    async with audited(
+        call, "eligibility.decide", patient_id=None, resource_type="appointment", resource_id=aid
+    ) as scope:
+        await _service(call).decide(call.principal, aid, eligible=body.eligible, reason=body.reason)
+        view = await call.app[keys.APPOINTMENTS].get(call.principal, aid)
+        scope.patient_id = view.appointment.patient_id
+        scope.details["eligible"] = body.eligible
+    return AppointmentEnvelope(appointment=AppointmentOut.of(view))
+
+
+@api.get(
+    "/consents/online-care",
+    summary="The current informed consent to online care, in both languages",
+    tags=TAGS,
+    response=OnlineCareConsentOut,
+    auth=False,
+)
+async def online_care_consent(call: Call) -> OnlineCareConsentOut:
+    version, text = FollowUpService.consent_text()
+    return OnlineCareConsentOut(
+        version=version, text=ConsentText(en=text["en"], zh_CN=text["zh-CN"])
+    )
+
+
+@api.post(
+    "/me/consents",
+    summary="Accept a consent (the patient): kind online_care, its current version",
+    tags=TAGS,
+    body=ConsentIn,
+    response=ConsentOut,
+    status=201,
+    errors=[403],
+)
+async def accept_consent(call: Call) -> ConsentOut:
+    body = call.body(ConsentIn)
+    await _service(call).accept_consent(call.principal, kind=body.kind, version=body.version)
+    return ConsentOut(kind=body.kind, version=body.version)
+
+
+class ReferralCreated(BaseModel):
+    referral: ReferralOut
+    appointment: AppointmentOut | None = None
+
+
+@api.post(
+    "/appointments/{appointment_id}/referral",
+    summary="Refer the patient to an offline visit (the appointment's doctor); ends the call",
+    tags=TAGS,
+    body=ReferralIn,
+    response=ReferralCreated,
+    status=201,
+    errors=[403, 409],
+)
+async def refer_offline(call: Call) -> ReferralCreated:
+    aid, body = call.path("appointment_id"), call.body(ReferralIn)
+    async with audited(
+        call, "referral.create", patient_id=None, resource_type="appointment", resource_id=aid
+    ) as scope:
+        referral, booked = await _service(call).refer(
+            call.principal,
+            aid,
+            reason=body.reason,
+            department=body.department,
+            urgency=body.urgency,
+            book=(body.book.doctor_id, body.book.start) if body.book else None,
+        )
+        scope.patient_id = referral.patient_id
+        scope.details["referral_id"] = referral.id
+        scope.details["ended_call"] = await call.app[keys.HUB].end_referred(aid)
+    appointment = (
+        AppointmentOut.of(await call.app[keys.APPOINTMENTS].get(call.principal, booked.id))
+        if booked is not None
+        else None
+    )
+    return ReferralCreated(referral=ReferralOut.of(referral), appointment=appointment)
+
+
+@api.get(
+    "/patients/{patient_id}/referrals",
+    summary="A patient's referrals to offline visits, newest first",
+    tags=TAGS,
+    query=PageQuery,
+    response=ReferralsPage,
+)
+async def list_referrals(call: Call) -> ReferralsPage:
+    pid, query = call.path("patient_id"), call.query(PageQuery)
+    async with audited(call, "referral.list", patient_id=pid, resource_type="referral"):
+        await call.app[keys.RECORDS].patient_for(call.principal, pid)
+        page = await _service(call).referrals(
+            pid, after=decode_cursor("referrals", query.cursor), limit=query.limit
+        )
+    return ReferralsPage(
+        referrals=[ReferralOut.of(r) for r in page.items],
+        next_cursor=encode_cursor("referrals", page.next),
+    )
