@@ -210,7 +210,11 @@ def test_a_measurement_being_typed_survives_the_sign_in_ending(
     expect(page).to_have_url(f"{live.url}/health")
     page.get_by_test_id("vital-systolic").fill("131")
     page.get_by_test_id("vital-diastolic").fill("85")
-    page.evaluate("sessionStorage.removeItem('telemed.refresh')")
+    # The sign-in is gone: no refresh token, and no access token handed to the reloaded page.
+    page.evaluate(
+        "localStorage.removeItem('telemed.refresh');"
+        "addEventListener('pagehide', () => sessionStorage.removeItem('telemed.handoff'))"
+    )
     page.reload()
     expect(page).to_have_url(re.compile(r"/\?next=%2Fhealth"))
     page.get_by_test_id("email").fill(patient.email)
