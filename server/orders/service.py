@@ -16,6 +16,7 @@ in reverse order when a later one fails.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
@@ -99,6 +100,9 @@ class OrderService:
         self._notify = notify
         self._ttl = timedelta(seconds=payment_ttl)
         self.provider = provider
+        # One creation per (patient, Idempotency-Key) at a time in this process, with the
+        # number of requests holding or awaiting it (the entry goes with the last of them).
+        self._key_locks: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
 
     # ------------------------------------------------------------------ access
 
@@ -135,7 +139,39 @@ class OrderService:
         delivery: Delivery,
         rx_warning_accepted: bool,
     ) -> tuple[Order, bool]:
-        """The order (new, or the one this key already made) and whether it is new."""
+        """The order (new, or the one this key already made) and whether it is new.
+
+        Requests with one key run one at a time in this process, so a duplicate finds the
+        first one's order instead of racing it for the stock; between processes the unique
+        key decides, and a loser that ran short of stock or quantity returns the winner."""
+        slot = (principal.user_id, key)
+        lock, holders = self._key_locks.setdefault(slot, (asyncio.Lock(), [0]))
+        holders[0] += 1
+        try:
+            async with lock:
+                return await self._create(
+                    principal,
+                    key=key,
+                    body=body,
+                    items=items,
+                    delivery=delivery,
+                    rx_warning_accepted=rx_warning_accepted,
+                )
+        finally:
+            holders[0] -= 1
+            if holders[0] == 0:
+                del self._key_locks[slot]
+
+    async def _create(
+        self,
+        principal: Principal,
+        *,
+        key: str,
+        body: dict[str, Any],
+        items: list[ItemRequest],
+        delivery: Delivery,
+        rx_warning_accepted: bool,
+    ) -> tuple[Order, bool]:
         request_hash = hashlib.sha256(
             json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
@@ -208,6 +244,12 @@ class OrderService:
                 request_hash=request_hash,
             )
             inserted = await self._repos.orders.insert(order)
+        except DomainError:
+            await self._undo(undo)
+            winner = await self._repos.orders.by_key(principal.user_id, key)
+            if winner is not None:  # a duplicate in another process took the stock first
+                return self._same(winner, request_hash), False
+            raise
         except BaseException:
             await self._undo(undo)
             raise
