@@ -35,6 +35,9 @@ class PageQuery(BaseModel):
         default=None,
         min_length=1,
         max_length=512,
+        # URL-safe base64, as encode_cursor writes it: a URL with the longest cursor stays far
+        # below the HTTP parser's line limit (8190 bytes), past which no problem+json can answer.
+        pattern=r"^[A-Za-z0-9_-]+={0,2}$",
         description="next_cursor of the previous page; omit for the first page",
     )
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="page size")

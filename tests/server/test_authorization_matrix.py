@@ -18,7 +18,7 @@ import pytest
 
 from domain.appointments import AppointmentKind
 from server.documents.samples import sample_dicom, sample_pdf
-from server.settings import Settings
+from server.settings import ConsultSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import STRONG_PASSWORD, AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic, iso
@@ -340,7 +340,9 @@ async def _reminder_status(clinic: Clinic, ctx: Ctx) -> Any:
 @pytest.fixture
 async def world(make_client: AppFactory, settings: Settings) -> tuple[Clinic, Ctx]:
     clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
+    # One patient books again for each case: the booking limits have their own tests.
+    limits = ConsultSettings(max_bookings_per_doctor=1000, max_bookings=1000)
+    client = await make_client(long_sessions(settings).with_(consult=limits), clock=clock)
     clinic = await Clinic.open(client, clock)
     visit = await clinic.booked(clinic.patient_a, clinic.doctor, MONDAY + timedelta(hours=1))
     ctx: Ctx = {"a": clinic.patient_a["id"], "d": clinic.doctor["id"], "visit": visit["id"]}
