@@ -1,5 +1,5 @@
 // Vital signs: the entry form (patient or doctor) and the chart of one type over time.
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useLayoutEffect, useMemo, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { fieldMessage, messageFor } from "../lib/errors";
 import { loadDraft, saveDraft } from "../lib/drafts";
@@ -60,7 +60,9 @@ export function VitalForm(props: {
   const [systolic, setSystolic] = useState(draft?.systolic ?? "");
   const [diastolic, setDiastolic] = useState(draft?.diastolic ?? "");
   const [measuredAt, setMeasuredAt] = useState(draft?.measuredAt ?? localNow());
-  useEffect(() => {
+  // Kept as the render commits (a layout effect), not after the next paint: a page that goes
+  // away right after a keystroke (the sign-in ended, a reload) still keeps that keystroke.
+  useLayoutEffect(() => {
     const typed = value.trim() || systolic.trim() || diastolic.trim();
     saveDraft<VitalDraft>(draftKey, typed ? { type, unit, value, systolic, diastolic, measuredAt } : null);
   }, [draftKey, type, unit, value, systolic, diastolic, measuredAt]);
