@@ -4,6 +4,7 @@ repositories; object-level authorization is decided here (what a caller may not 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -64,6 +65,10 @@ class AppointmentService:
         self._repos = repos
         self._clock = clock
         self._limits = limits or BookingLimits()
+        # One booking per patient at a time in this process, so concurrent bookings of one
+        # patient are counted one after another (between processes the count after the insert
+        # still keeps at most the limit, and at the boundary may refuse both).
+        self._patient_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
 
     # ------------------------------------------------------------------ doctors
 
@@ -159,6 +164,29 @@ class AppointmentService:
         return await self._view(principal, appointment)
 
     async def book_for(
+        self,
+        patient_id: str,
+        *,
+        doctor_id: str,
+        start: datetime,
+        kind: AppointmentKind,
+        reason: str,
+    ) -> Appointment:
+        """Book a free slot for the patient (the caller has been authorized already), one
+        booking of that patient at a time in this process."""
+        lock, holders = self._patient_locks.setdefault(patient_id, (asyncio.Lock(), [0]))
+        holders[0] += 1
+        try:
+            async with lock:
+                return await self._book_for(
+                    patient_id, doctor_id=doctor_id, start=start, kind=kind, reason=reason
+                )
+        finally:
+            holders[0] -= 1
+            if holders[0] == 0:
+                del self._patient_locks[patient_id]
+
+    async def _book_for(
         self,
         patient_id: str,
         *,
