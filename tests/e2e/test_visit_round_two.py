@@ -16,7 +16,7 @@ from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.clock import utc_now
 from domain.users import Role
 from server import keys
-from tests.e2e.conftest import ContextFactory, Live, Person, connected, shoot, sign_in
+from tests.e2e.conftest import ContextFactory, Live, Person, connected, shoot, sign_in, watch
 
 pytestmark = pytest.mark.browser
 
@@ -196,10 +196,31 @@ def test_the_console_alerts_the_doctor_and_let_in_skips_a_second_device_check(
     expect(d.get_by_test_id("call-state")).to_be_visible()  # the doctor may see it
 
 
-# Known defect, not yet found: about one run in three, after both tabs reload, the console's
-# live feed stays on "Reconnecting…" (its socket does not come back). Left visible here rather
-# than hidden: remove the mark with the fix (the closing note of stop 26 describes it).
-@pytest.mark.xfail(reason="the console's socket sometimes stays reconnecting after a reload")
+# A tab in the background does not paint and runs its timers once a second, so the page's
+# effects run late: the hub's socket connects before the feed listens to it. Chromium's
+# throttling of a background tab, made here for a visible one (headless tabs are all visible).
+BACKGROUND_TAB = """
+const realSetTimeout = window.setTimeout.bind(window);
+window.requestAnimationFrame = () => 0;
+window.setTimeout = (handler, delay, ...args) =>
+  realSetTimeout(handler, Math.max(Number(delay) || 0, 1000), ...args);
+"""
+
+
+@pytest.mark.parametrize(("role", "path"), [(Role.DOCTOR, "/doctor"), (Role.ADMIN, "/admin")])
+def test_a_live_feed_opened_in_a_background_tab_says_live(
+    live: Live, new_context: ContextFactory, role: Role, path: str
+) -> None:
+    person = live.person(role, f"Background {role.value}")
+    ctx = new_context(locale="en-US")
+    first = sign_in(ctx, person, live)
+    expect(first).to_have_url(f"{live.url}{path}")
+    ctx.add_init_script(script=BACKGROUND_TAB)
+    late = watch(ctx.new_page(), person.name, live)
+    late.goto(path)
+    expect(late.get_by_test_id("feed-state")).to_have_text("Live")
+
+
 def test_tabs_of_one_browser_share_the_sign_in_and_sign_out_together(
     live: Live, new_context: ContextFactory
 ) -> None:

@@ -7,12 +7,12 @@ import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
 import { formatClock, formatDuration, formatNumber, formatTime, t } from "../lib/i18n";
 import { requireUser } from "../lib/session";
-import { connectHub, type Hub, type HubState } from "../lib/socket";
+import { connectHub, type Hub } from "../lib/socket";
 import type { RoomSummary, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { AuditChain } from "../ui/AuditChain";
 import { Chart, PALETTE } from "../ui/Chart";
-import { useNow, useTitle } from "../ui/hooks";
+import { useHubState, useNow, useTitle } from "../ui/hooks";
 import { statusLabel } from "../ui/labels";
 import { mount } from "../ui/mount";
 import { ConfirmDialog } from "../ui/ConfirmDialog";
@@ -52,7 +52,7 @@ function AdminPage() {
 
 function Dashboard(props: { hub: Hub }) {
   const [rooms, setRooms] = useState<Map<string, RoomSummary> | null>(null);
-  const [feed, setFeed] = useState<HubState>(props.hub.state());
+  const feed = useHubState(props.hub);
   const [history, setHistory] = useState<Point[]>([]);
   const roomsRef = useRef<Map<string, RoomSummary>>(new Map());
   const now = useNow(1000);
@@ -109,13 +109,11 @@ function Dashboard(props: { hub: Hub }) {
     socket.on("rooms:snapshot", onSnapshot);
     socket.on("rooms:update", onUpdate);
     socket.on("rooms:removed", onRemoved);
-    const off = props.hub.onState(setFeed);
     const timer = setInterval(record, SAMPLE_MS);
     return () => {
       socket.off("rooms:snapshot", onSnapshot);
       socket.off("rooms:update", onUpdate);
       socket.off("rooms:removed", onRemoved);
-      off();
       clearInterval(timer);
     };
   }, [props.hub]);

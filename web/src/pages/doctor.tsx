@@ -11,7 +11,7 @@ import type { Appointment, RoomView, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { AvailabilityEditor } from "../ui/Availability";
 import { FollowUp, RecordSummary } from "../ui/Clinical";
-import { useLoad, useNow, useTitle } from "../ui/hooks";
+import { useHubState, useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, statusLabel } from "../ui/labels";
 import { Recordings } from "../ui/Recordings";
 import { RunningLate } from "../ui/RunningLate";
@@ -34,7 +34,7 @@ function dayBounds(offsetDays: number): { from: Date; to: Date } {
 function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState, boolean] {
   const [rooms, setRooms] = useState<Map<string, RoomView>>(new Map());
   const [loaded, setLoaded] = useState(false);
-  const [state, setState] = useState<HubState>(hub.state());
+  const state = useHubState(hub);
   useEffect(() => {
     const put = (room: RoomView) =>
       setRooms((current) => {
@@ -65,13 +65,11 @@ function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState, b
     hub.socket.on("consult:state", put);
     hub.socket.on("consult:removed", remove);
     hub.socket.on("connect", reload);
-    const off = hub.onState(setState);
     if (hub.socket.connected) void reload();
     return () => {
       hub.socket.off("consult:state", put);
       hub.socket.off("consult:removed", remove);
       hub.socket.off("connect", reload);
-      off();
     };
   }, [hub, user.id]);
   return [rooms, state, loaded];

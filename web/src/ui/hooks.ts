@@ -1,6 +1,7 @@
 // Small hooks shared by the pages.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type MessageKey, onLocaleChange, t } from "../lib/i18n";
+import type { Hub, HubState } from "../lib/socket";
 
 /** The current time, updated every ``intervalMs`` (durations that tick). */
 export function useNow(intervalMs = 1000): number {
@@ -54,4 +55,17 @@ export function useLoad<T>(fetcher: () => Promise<T>, deps: unknown[]): [Load<T>
     };
   }, [...deps, round]);
   return [load, () => setRound((r) => r + 1)];
+}
+
+/** The hub connection's state, kept current. The socket can connect between the render that
+ * reads the state and the effect that subscribes (effects run after paint, later still in a
+ * busy or background tab), so the effect reads the state again once it listens. */
+export function useHubState(hub: Hub): HubState {
+  const [state, setState] = useState<HubState>(hub.state());
+  useEffect(() => {
+    const off = hub.onState(setState);
+    setState(hub.state());
+    return off;
+  }, [hub]);
+  return state;
 }
