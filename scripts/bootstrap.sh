@@ -72,3 +72,13 @@ web_assets() {
   (cd "$web" && npm run --silent build)
   echo "$digest" > "$web/static/dist/.sources"
 }
+
+# The official socket.io client (bench/node's lock file), for the transport contract tests.
+bench_node_packages() {
+  local dir="$ROOT/bench/node" digest
+  digest="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  [ "$(cat "$dir/node_modules/.telemed-lock" 2>/dev/null)" = "$digest" ] && return 0
+  echo "==> installing bench/node's npm packages (the official socket.io client)"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$digest" > "$dir/node_modules/.telemed-lock"
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from nothing: installs what the tests need (Debian's redis-server, and
 # chromium with a Chinese font for the browser tests; the virtual environment with the test
-# extras; the browser app's npm packages and bundle), checks lint and types, then runs pytest.
+# extras; the browser app's npm packages and bundle; bench/node's official socket.io client), checks
+# lint and types, then runs pytest.
 # The tests start and stop their own SecantusDB and Redis servers.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k auth -x
 set -euo pipefail
@@ -11,6 +12,7 @@ cd "$ROOT"
 apt_install redis-server chromium fonts-wqy-microhei
 venv test
 web_assets
+bench_node_packages
 
 echo "==> ruff"
 .venv/bin/ruff check .
