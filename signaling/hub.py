@@ -158,7 +158,7 @@ class HubConfig:
     redis_prefix: str = "telemed"
     max_http_buffer_size: int = 1_048_576
     # A socket whose unsent outgoing data exceeds this (a client that stopped reading) is
-    # dropped; see signaling/transport.py.
+    # dropped; see signaling/transport/.
     send_buffer_max_bytes: int = 16 * 1024 * 1024
     # A connection that has not connected a namespace (the Socket.IO CONNECT with its token)
     # this many seconds after it opened is closed; a WebSocket's closing handshake is cut
@@ -1119,7 +1119,7 @@ class Hub:
         return seated
 
     async def drop_slow_clients(self) -> None:
-        """Disconnect sockets whose unsent outgoing data is over the limit (transport.py)."""
+        """Disconnect sockets whose unsent outgoing data is over the limit (signaling/transport)."""
         limit = self.config.send_buffer_max_bytes
         for conn in list(self._sockets.values()):
             queue = self.sio.send_queue(conn.sid, conn.namespace)

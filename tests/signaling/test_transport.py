@@ -1,4 +1,4 @@
-"""The hub's transport (signaling/transport.py) over real WebSockets: what goes over the wire is
+"""The hub's transport (signaling/transport/) over real WebSockets: what goes over the wire is
 plain Engine.IO / Socket.IO, spoken here by hand with aiohttp so nothing of a Socket.IO client
 library hides it."""
 
