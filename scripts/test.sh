@@ -19,6 +19,8 @@ echo "==> ruff"
 .venv/bin/ruff format --check .
 echo "==> mypy"
 .venv/bin/mypy
+echo "==> layers (import-linter)"
+.venv/bin/lint-imports
 echo "==> tsc"
 (cd web && npm run --silent typecheck)
 echo "==> dependency audit (what it could and could not check is printed)"
