@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.availability import END_OF_DAY, MAX_SLOT_MINUTES, MAX_WINDOWS, MIN_SLOT_MINUTES
 from domain.follow_up import VisitType
+from server.appointments.calendar import Language
 from server.appointments.service import AppointmentView
 from server.follow_up.models import EligibilityOut, PriorDiagnosisIn, PriorDiagnosisOut
 from server.http.pagination import MAX_LIMIT, PageQuery
@@ -173,3 +174,9 @@ class AppointmentEnvelope(BaseModel):
 class AppointmentsPage(BaseModel):
     appointments: list[AppointmentOut]
     next_cursor: str | None = None
+
+
+class CalendarQuery(BaseModel):
+    lang: Language | None = Field(
+        default=None, description="the file's language; default: the request's Accept-Language"
+    )

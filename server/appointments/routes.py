@@ -3,10 +3,13 @@ availability, appointments"). Thin: validate, call one service method, shape the
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from domain.availability import Availability, WeeklyWindow, format_hhmm, parse_hhmm, zone
 from domain.errors import InvalidInput
 from domain.users import Role
 from server import keys
+from server.appointments.calendar import CalendarEntry, Language, appointment_calendar
 from server.appointments.models import (
     AppointmentEnvelope,
     AppointmentOut,
@@ -15,6 +18,7 @@ from server.appointments.models import (
     AvailabilityIn,
     AvailabilityOut,
     BookIn,
+    CalendarQuery,
     CancelIn,
     DoctorOut,
     DoctorsPage,
@@ -243,3 +247,38 @@ async def cancel_appointment(call: Call) -> AppointmentEnvelope:
 async def mark_no_show(call: Call) -> AppointmentEnvelope:
     view = await _service(call).mark_no_show(call.principal, call.path("appointment_id"))
     return AppointmentEnvelope(appointment=AppointmentOut.of(view))
+
+
+def _language(call: Call, asked: Language | None) -> Language:
+    if asked is not None:
+        return asked
+    accepted = call.request.headers.get("Accept-Language", "").strip().lower()
+    return "zh" if accepted.startswith("zh") else "en"
+
+
+@api.get(
+    "/appointments/{appointment_id}/calendar.ics",
+    summary="One of the caller's appointments as an iCalendar file (RFC 5545): the kind of "
+    "visit, the time and a link, nothing clinical; a cancelled one is METHOD:CANCEL",
+    tags=TAGS,
+    query=CalendarQuery,
+    content_type="text/calendar",
+)
+async def appointment_calendar_file(call: Call) -> web.Response:
+    query = call.query(CalendarQuery)
+    appointment = await _service(call).own(call.principal, call.path("appointment_id"))
+    base = call.app[keys.SETTINGS].http.public_url or str(call.request.url.origin())
+    entry = CalendarEntry(
+        url=f"{base.rstrip('/')}/consult/{appointment.id}",
+        language=_language(call, query.lang),
+        now=call.app[keys.CLOCK](),
+    )
+    return web.Response(
+        body=appointment_calendar(appointment, entry),
+        content_type="text/calendar",
+        charset="utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="appointment-{appointment.id}.ics"',
+            "Cache-Control": "private, no-store",
+        },
+    )

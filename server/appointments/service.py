@@ -298,6 +298,14 @@ class AppointmentService:
 
     # ------------------------------------------------------------------ helpers
 
+    async def own(self, principal: Principal, appointment_id: str) -> Appointment:
+        """One of the caller's own appointments (its patient's or its doctor's; an admin's view
+        of everyone's is not their own)."""
+        appointment = await self._repos.appointments.get(appointment_id)
+        if appointment is None or not appointment.is_participant(principal.user_id):
+            raise NotFound("no such appointment")
+        return appointment
+
     async def _visible(self, principal: Principal, appointment_id: str) -> Appointment:
         appointment = await self._repos.appointments.get(appointment_id)
         if appointment is None or not (

@@ -703,6 +703,7 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
         body={"diagnosis": "Common cold", "advice": "Rest"},
     )
     call("GET /api/v1/appointments/{appointment_id}/summary", "patient", path=summary)
+    call("GET /api/v1/appointments/{appointment_id}/calendar.ics", "patient", path=summary)
     assert set(OPERATIONS) - called == set(), "every operation has a valid call here"
 
 
