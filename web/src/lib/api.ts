@@ -275,3 +275,11 @@ export async function documentBlob(id: string, part: "content" | "preview.png", 
   if (!response.ok) await decode<never>(response);
   return response.blob();
 }
+
+/** An appointment as an iCalendar file (``GET /appointments/{id}/calendar.ics``), as a Blob the
+ * page hands to the browser's download (the bearer token cannot ride on a link). */
+export async function appointmentCalendar(id: string, lang: "zh" | "en"): Promise<Blob> {
+  const response = await authorized("GET", withQuery(`/appointments/${enc(id)}/calendar.ics`, { lang }));
+  if (!response.ok) await decode<never>(response);
+  return response.blob();
+}

@@ -8,6 +8,7 @@ import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
 import type { Appointment, Doctor, Slot, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
+import { CalendarButton } from "../ui/CalendarButton";
 import { Field } from "../ui/Field";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, specialtyLabel, statusLabel } from "../ui/labels";
@@ -197,6 +198,7 @@ function AppointmentCard(props: {
               <span class="muted">{t("patient.join_from", { time: formatTime(new Date(opensAt)) })}</span>
             )
           ) : null}
+          <CalendarButton appointmentId={a.id} />
           {cancellable && !confirming ? (
             <button type="button" class="button-quiet" data-testid="cancel" onClick={() => setConfirming(true)}>
               {t("patient.cancel")}
