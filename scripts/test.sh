@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite from nothing: installs what the tests need (Debian's redis-server, and
-# chromium with a Chinese font for the browser tests; the virtual environment with the test
-# extras; the browser app's npm packages and bundle; bench/node's official socket.io client), checks
-# lint and types, then runs pytest.
+# The whole test suite from nothing: installs what the tests need (Debian's redis-server,
+# chromium with a Chinese font for the browser tests and prometheus for the monitoring tests; the
+# virtual environment with the test extras; the browser app's npm packages and bundle; bench/node's
+# official socket.io client), checks lint, types and layers, then runs pytest.
 # The tests start and stop their own SecantusDB and Redis servers.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k auth -x
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 
-apt_install redis-server chromium fonts-wqy-microhei
+apt_install redis-server chromium fonts-wqy-microhei prometheus
 venv test
 web_assets
 bench_node_packages

@@ -29,15 +29,20 @@ async def _check(probe: Callable[[], Awaitable[None]]) -> str:
     return "ok"
 
 
-async def readyz(request: web.Request) -> web.Response:
-    app = request.app
-    metrics = app[keys.METRICS]
+async def _dependencies(app: web.Application) -> dict[str, str]:
+    """Each dependency's answer ("ok", "timeout", "error: ..."), also kept in the
+    ``telemed_dependency_up`` gauge."""
     checks = {"mongodb": await _check(app[keys.DATABASE].ping)}
     redis = app[keys.REDIS]
     if redis is not None:
         checks["redis"] = await _check(redis.ping)
     for name, result in checks.items():
-        metrics.ready.labels(name).set(1 if result == "ok" else 0)
+        app[keys.METRICS].ready.labels(name).set(1 if result == "ok" else 0)
+    return checks
+
+
+async def readyz(request: web.Request) -> web.Response:
+    checks = await _dependencies(request.app)
     ready = all(result == "ok" for result in checks.values())
     return json_response(
         {"status": "ready" if ready else "unavailable", "checks": checks},
@@ -57,6 +62,7 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
         sent.strip().encode("utf-8", "surrogatepass"), expected
     ):
         raise web.HTTPUnauthorized(headers={"WWW-Authenticate": "Bearer"})
+    await _dependencies(request.app)  # every scrape says whether the database and Redis answer
     body = request.app[keys.METRICS].render()
     return web.Response(body=body, headers={"Content-Type": "text/plain; version=0.0.4"})
 
