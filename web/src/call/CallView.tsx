@@ -17,6 +17,7 @@ import type { ConsultController, Snapshot } from "./controller";
 import { listDevices } from "./media";
 import { RecordingControls } from "./RecordingControls";
 import { RunningLateNotice } from "../ui/RunningLate";
+import { FollowUpActions } from "./FollowUpActions";
 
 function useSnapshot(controller: ConsultController): Snapshot {
   const [snap, setSnap] = useState(controller.snapshot);
@@ -159,6 +160,9 @@ export function CallView(props: { controller: ConsultController }) {
         ) : null}
         {live ? (
           <Controls controller={controller} snap={snap} isDoctor={isDoctor} patientWaiting={patientWaiting} />
+        ) : null}
+        {isDoctor && live ? (
+          <FollowUpActions controller={controller} inProgress={snap.room?.status === "in_progress"} onOpenDocument={setViewing} />
         ) : null}
       </div>
       <aside id="call-side" class={sheet.open ? "call-side is-open" : "call-side"}>

@@ -19,6 +19,8 @@ import { Recordings } from "../ui/Recordings";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 import { devicesChecked, markDevicesChecked } from "../call/devicecheck";
+import { FollowUpOutcome } from "../call/FollowUpOutcome";
+import { OnlineCareConsent } from "../call/OnlineCareConsent";
 
 const FINAL = ["completed", "cancelled", "no_show"];
 
@@ -140,6 +142,14 @@ function CallStage(props: { controller: ConsultController }) {
       </>
     );
   }
+  if (snap.phase === "error" && snap.error?.code === "consent_required") {
+    return (
+      <>
+        <AppointmentHeading appointment={controller.appointment} user={controller.user} />
+        <OnlineCareConsent onAccepted={() => controller.rejoin()} />
+      </>
+    );
+  }
   if (snap.phase === "error" && snap.error) {
     return (
       <>
@@ -172,7 +182,11 @@ function Over(props: {
   const shown = props.snapshot ? props.snapshot.messages : transcript;
   const reason = props.reason;
   const text =
-    reason === "closed_by_admin"
+    reason === "referred_offline"
+      ? t("call.referred_offline")
+      : reason === "not_eligible"
+        ? t("call.not_eligible")
+        : reason === "closed_by_admin"
       ? t("call.closed_by_admin")
       : reason === "joined_elsewhere"
         ? t("call.joined_elsewhere")
@@ -192,9 +206,10 @@ function Over(props: {
       <Alert kind="info" testid="call-ended">
         {text}
       </Alert>
-      {reason === "joined_elsewhere" ? null : (
+      {reason === "joined_elsewhere" || reason === "not_eligible" ? null : (
         <p class="muted">{isDoctor ? t("call.ended_doctor_next") : t("call.ended_patient_next")}</p>
       )}
+      <FollowUpOutcome appointment={a} user={props.user} reason={reason} />
       <p class="button-row">
         <a class="button button-secondary" href={homeFor(props.user.role)}>
           {t("call.back_home")}
