@@ -162,7 +162,14 @@ export function CallView(props: { controller: ConsultController }) {
           <Controls controller={controller} snap={snap} isDoctor={isDoctor} patientWaiting={patientWaiting} />
         ) : null}
         {isDoctor && live ? (
-          <FollowUpActions controller={controller} inProgress={snap.room?.status === "in_progress"} onOpenDocument={setViewing} />
+          <FollowUpActions
+            controller={controller}
+            inProgress={snap.room?.status === "in_progress"}
+            onOpenDocument={(id) => {
+              setViewing(id);
+              sheet.setOpen(true); // at a phone's width the viewer is in the side sheet
+            }}
+          />
         ) : null}
       </div>
       <aside id="call-side" class={sheet.open ? "call-side is-open" : "call-side"}>

@@ -524,7 +524,7 @@ function BookForm(props: {
         {t("booking.slot_chosen", { when: formatDateTime(props.slot.start) })}
       </p>
       {error ? <Alert testid="book-error">{messageFor(error)}</Alert> : null}
-      {missingDocument ? <Alert testid="prior-document-missing">{t("followup_booking.document_required")}</Alert> : null}
+      {missingDocument && prior.documentIds.length === 0 ? <Alert testid="prior-document-missing">{t("followup_booking.document_required")}</Alert> : null}
       <fieldset class="choice">
         <legend>{t("booking.kind")}</legend>
         {(["video", "in_person"] as const).map((k) => (
