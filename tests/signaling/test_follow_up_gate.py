@@ -12,7 +12,7 @@ import pytest
 
 from domain.users import Role
 from server.documents.samples import sample_pdf
-from server.settings import Settings
+from server.settings import DocumentSettings, Settings
 from tests.conftest import bearer, long_sessions
 from tests.server.test_fhir_export import assert_valid_fhir
 from tests.signaling.conftest import ClinicFactory
@@ -296,3 +296,19 @@ async def test_a_waiting_patient_hears_the_decline_at_once(clinic: Clinic) -> No
     closed = await p.wait_for("consult:closed", within=2)
     assert closed == {"appointment_id": aid, "reason": "not_eligible"}
     assert (await declined.json())["appointment"]["status"] == "cancelled"
+
+
+async def test_where_the_rule_does_not_hold_the_booking_page_is_told_so(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    # TELEMED_FOLLOW_UP_ONLY=false: the consent text is still served, and says the rule is off
+    # (the booking page then does not explain it); a video first visit is booked.
+    clinic = await make_clinic(
+        long_sessions(settings).with_(documents=DocumentSettings(follow_up_only=False))
+    )
+    consent = await (await clinic.client.get("/api/v1/consents/online-care")).json()
+    assert consent["follow_up_only"] is False
+    patient, doctor, slot = await setup(clinic)
+    booked = await book(clinic, patient, doctor, start=iso(slot), kind="video", visit_type="first")
+    assert booked.status == 201, await booked.text()
+    assert (await booked.json())["appointment"]["eligibility"] is None
