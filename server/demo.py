@@ -243,6 +243,11 @@ def banner(url: str, appointment_id: str | None = None) -> str:
             f"Video appointment open now (Wang Fang with Dr. Li): {appointment_id}",
             f"现在可以进入的视频问诊（王芳 与 李医生）：{appointment_id}",
             f"  {url}/consult/{appointment_id}",
+            "  A follow-up of Wang's hypertension, with its PDF and a CT study: Wang accepts the",
+            "  consent to online care; Dr. Li opens the documents and confirms the follow-up,",
+            "  lets Wang in, and may refer Wang to an in-person visit.",
+            "  高血压复诊（附诊断 PDF 与胸部 CT）：王芳同意在线诊疗知情同意书；李医生查看资料、",
+            "  确认复诊后让其进入，并可转线下就诊。",
         ]
     lines += [
         "",
