@@ -9,14 +9,8 @@ import { connectHub, type Hub } from "../lib/socket";
 import type { Appointment, Doctor, Slot, User, VisitType } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { Field } from "../ui/Field";
-import {
-  EMPTY_PRIOR,
-  FollowUpRule,
-  followUpFields,
-  type PriorDraft,
-  useFollowUpRule,
-  VisitFields,
-} from "../ui/FollowUpBooking";
+import { FollowUpRule, useFollowUpRule, VisitFields } from "../ui/FollowUpBooking";
+import { EMPTY_PRIOR, followUpFields, missingDocument as lacksDocument, type PriorDraft } from "../lib/followup";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, specialtyLabel, statusLabel } from "../ui/labels";
 import { RecordingsDisclosure } from "../ui/Recordings";
@@ -485,9 +479,9 @@ function BookForm(props: {
 
   async function submit(event: Event) {
     event.preventDefault();
-    const needsDocument = props.rule && kind === "video" && visitType === "follow_up";
-    setMissingDocument(needsDocument && prior.documentIds.length === 0);
-    if (needsDocument && prior.documentIds.length === 0) return;
+    const lacking = lacksDocument(props.rule, kind, visitType, prior);
+    setMissingDocument(lacking);
+    if (lacking) return;
     setBusy(true);
     setError(null);
     try {

@@ -7,7 +7,8 @@ import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
 import { ApiError } from "../lib/http";
 import { t } from "../lib/i18n";
-import type { AppointmentKind, PatientDocument, PriorDiagnosis, VisitType } from "../lib/types";
+import type { PriorDraft } from "../lib/followup";
+import type { AppointmentKind, PatientDocument, VisitType } from "../lib/types";
 import { Alert } from "./Alert";
 import { Field } from "./Field";
 
@@ -36,35 +37,6 @@ export function FollowUpRule() {
       <p>{t("followup_rule.text")}</p>
     </div>
   );
-}
-
-export interface PriorDraft {
-  condition: string;
-  diagnosedOn: string;
-  institution: string;
-  documentIds: string[];
-}
-
-export const EMPTY_PRIOR: PriorDraft = { condition: "", diagnosedOn: "", institution: "", documentIds: [] };
-
-/** What to send for a booking (``visit_type`` always; ``prior_diagnosis`` for a video
- * follow-up that names one). */
-export function followUpFields(
-  kind: AppointmentKind,
-  visitType: VisitType,
-  prior: PriorDraft,
-): { visit_type: VisitType; prior_diagnosis?: PriorDiagnosis } {
-  const named = prior.condition.trim() || prior.documentIds.length > 0;
-  if (kind !== "video" || visitType !== "follow_up" || !named) return { visit_type: visitType };
-  return {
-    visit_type: visitType,
-    prior_diagnosis: {
-      condition: prior.condition.trim(),
-      diagnosed_on: prior.diagnosedOn,
-      institution: prior.institution.trim(),
-      document_ids: prior.documentIds,
-    },
-  };
 }
 
 /** The booking form's follow-up part: visit type, and what it needs. */
