@@ -128,6 +128,9 @@ def run_journey(
     consent_and_wait(p, appointment_id, check)
 
     d = sign_in(new_context(bypass_csp=bypass_csp), doctor, live)
+    # The console's day says the follow-up is still to be checked.
+    row = d.get_by_test_id("day-table").locator(f'[data-appointment-id="{appointment_id}"]')
+    expect(row.get_by_test_id("eligibility-pending-badge")).to_be_visible()
     doctor_waits(d, appointment_id)
     # Letting the patient in before the decision is refused, and says why.
     d.get_by_test_id("admit").click()
