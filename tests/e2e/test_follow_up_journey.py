@@ -164,6 +164,9 @@ def run_journey(
     for page in (p, d):
         over = page.get_by_test_id("call-over")
         expect(over).to_have_attribute("data-reason", "referred_offline")
+    # The doctor's end page shows the referral and can still refer (after the call).
+    expect(d.get_by_test_id("referral")).to_contain_text("Cardiology clinic, 3rd floor")
+    expect(d.get_by_test_id("refer-offline")).to_be_visible()
     referral = p.get_by_test_id("referral")
     expect(referral).to_contain_text("Cardiology clinic, 3rd floor")
     expect(referral).to_have_attribute("data-urgency", "urgent")
