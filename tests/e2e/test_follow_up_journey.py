@@ -208,3 +208,39 @@ def test_a_declined_follow_up_tells_the_waiting_patient_to_book_in_person(
             "eligibility-declined"
         )
     ).to_contain_text("Chest pain is new")
+
+
+def test_the_demo_clinic_offers_the_follow_up_to_try(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """`telemed serve --demo`: Wang's appointment now is a follow-up still to be consented to
+    and checked, with the diagnosis (PDF) and a CT study (DICOM) the doctor can open."""
+    from server.demo import DEMO_USERS, seed_demo
+
+    appointment_id = live.loop.run(seed_demo(live.app))
+    assert appointment_id is not None
+
+    def demo(email: str) -> Person:
+        user = next(u for u in DEMO_USERS if u.email == email)
+
+        async def find() -> str:
+            found = await live.app[keys.DATABASE].repos.users.get_by_email(email)
+            assert found is not None
+            return found.id
+
+        return Person(email, user.name, live.loop.run(find()), user.role, user.password)
+
+    p = sign_in(new_context(), demo("wang@demo.clinic"), live)
+    consent_and_wait(p, appointment_id)
+    d = sign_in(new_context(), demo("dr.li@demo.clinic"), live)
+    d.goto(f"/consult/{appointment_id}")
+    d.get_by_test_id("join").click()
+    expect(d.get_by_test_id("eligibility")).to_have_attribute("data-status", "pending")
+    expect(d.get_by_test_id("prior-document-open")).to_have_count(2)
+    d.get_by_test_id("prior-document-open").nth(1).click()
+    expect(d.get_by_test_id("dicom-info")).to_contain_text("CT")
+    expect(d.get_by_test_id("document-image")).to_be_visible()
+    d.get_by_test_id("eligibility-confirm").click()
+    d.get_by_test_id("admit").click()
+    connected(p)
+    connected(d)

@@ -27,9 +27,15 @@ export function EligibilityPanel(props: {
   const prior = appointment?.prior_diagnosis ?? null;
   useEffect(() => {
     if (!prior || !appointment) return;
-    // Each named document, as the patient's list has it (one read, not one per document).
+    // Each named document, as the patient's list has it (one read, not one per document), in
+    // the order the patient named them.
     api.patientDocuments(appointment.patient.id).then(
-      (all) => setDocs(all.filter((d) => prior.document_ids.includes(d.id))),
+      (all) =>
+        setDocs(
+          all
+            .filter((d) => prior.document_ids.includes(d.id))
+            .sort((a, b) => prior.document_ids.indexOf(a.id) - prior.document_ids.indexOf(b.id)),
+        ),
       () => setDocs([]),
     );
   }, [appointment?.id]);
