@@ -164,6 +164,9 @@ def run_journey(
     for page in (p, d):
         over = page.get_by_test_id("call-over")
         expect(over).to_have_attribute("data-reason", "referred_offline")
+    # The transcript on the end page keeps the CT study, and it opens there.
+    p.get_by_test_id("chat-log").get_by_test_id("chat-attachment").click()
+    expect(p.get_by_test_id("dicom-info")).to_contain_text("CT")
     # The doctor's end page shows the referral and can still refer (after the call).
     expect(d.get_by_test_id("referral")).to_contain_text("Cardiology clinic, 3rd floor")
     expect(d.get_by_test_id("refer-offline")).to_be_visible()

@@ -21,6 +21,7 @@ import { Shell } from "../ui/Shell";
 import { devicesChecked, markDevicesChecked } from "../call/devicecheck";
 import { FollowUpOutcome } from "../call/FollowUpOutcome";
 import { OnlineCareConsent } from "../call/OnlineCareConsent";
+import { AttachmentView, DocumentViewer } from "../call/DocumentView";
 
 const FINAL = ["completed", "cancelled", "no_show"];
 
@@ -173,6 +174,7 @@ function Over(props: {
   const a = props.appointment;
   const isDoctor = props.user.id === a.doctor.id;
   const [transcript, setTranscript] = useState<ChatMessage[]>([]);
+  const [viewing, setViewing] = useState<string | null>(null);
   useEffect(() => {
     // Straight from the server when the page was opened after the consultation.
     if (!props.snapshot && a.status === "completed") {
@@ -243,10 +245,12 @@ function Over(props: {
                     <span class="chat-sender">{m.sender.id === props.user.id ? t("chat.you") : m.sender.name}</span>
                     <time dateTime={m.sent_at}>{formatTime(m.sent_at)}</time>
                   </p>
-                  <p class="chat-text">{m.text}</p>
+                  {m.text ? <p class="chat-text">{m.text}</p> : null}
+                  {m.attachment ? <AttachmentView attachment={m.attachment} onOpen={setViewing} /> : null}
                 </li>
               ))}
             </ol>
+            {viewing ? <DocumentViewer documentId={viewing} onClose={() => setViewing(null)} /> : null}
           </section>
         ) : null}
       </div>
