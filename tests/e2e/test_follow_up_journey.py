@@ -104,7 +104,8 @@ def consent_and_wait(p: Page, appointment_id: str, check: Check = _no_check) -> 
     assert consent.get_attribute("data-version")
     check(p, "online care consent")
     p.get_by_test_id("online-care-accept").click()
-    expect(p.get_by_test_id("waiting-room")).to_be_visible()
+    waiting = p.get_by_test_id("waiting-room")
+    expect(waiting.get_by_test_id("eligibility-pending")).to_be_visible()
 
 
 def doctor_waits(d: Page, appointment_id: str) -> None:

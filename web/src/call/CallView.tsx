@@ -97,7 +97,15 @@ export function CallView(props: { controller: ConsultController }) {
             label={t("call.remote_video", { name: peerName })}
             onBlocked={() => setSoundBlocked(true)}
           />
-          <Overlay snap={snap} peer={peer} peerName={peerName} isDoctor={isDoctor} waitingSince={waitingSince} now={now} />
+          <Overlay
+            snap={snap}
+            peer={peer}
+            peerName={peerName}
+            isDoctor={isDoctor}
+            waitingSince={waitingSince}
+            now={now}
+            checkPending={controller.appointment.eligibility?.status === "pending"}
+          />
           <ConnectionBanner snap={snap} online={online} peer={peer} peerName={peerName} />
           <Video
             stream={snap.localStream}
@@ -258,6 +266,8 @@ function Overlay(props: {
   isDoctor: boolean;
   waitingSince: number | null;
   now: number;
+  /** A gated follow-up whose eligibility the doctor has not decided yet (as the page loaded). */
+  checkPending?: boolean;
 }) {
   const { snap } = props;
   if (snap.phase === "waiting" && snap.role === "patient") {
@@ -270,6 +280,11 @@ function Overlay(props: {
         {queue && queue.position !== null ? (
           <p class="queue-position" data-testid="queue-position">
             {queue.position <= 1 ? t("waiting.next") : tn("waiting.ahead", queue.position - 1)}
+          </p>
+        ) : null}
+        {props.checkPending ? (
+          <p class="muted" data-testid="eligibility-pending">
+            {t("eligibility.pending_patient")}
           </p>
         ) : null}
         {queue?.doctor_busy ? <p class="muted">{t("waiting.doctor_busy")}</p> : null}
