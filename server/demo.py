@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import structlog
 from aiohttp import web
+from pymongo.errors import DuplicateKeyError
 
 from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.availability import Availability, WeeklyWindow, local_to_utc, zone
 from domain.documents import DocumentKind
 from domain.errors import Conflict
+from domain.follow_up import PENDING, PriorDiagnosis, VisitType
 from domain.records import Author
 from domain.users import Role, User
 from server import keys
@@ -122,6 +125,7 @@ async def seed_demo(app: web.Application) -> str | None:
     if wang is not None and li is not None:
         appointment_id = await _appointment_now(app, patient=wang, doctor=li, now=now)
         await _prior_documents(app, patient=wang, appointment_id=appointment_id)
+        await _follow_up(app, appointment_id=appointment_id)
     drugs = await seed_catalogue(repos.drugs, clock=app[keys.CLOCK])
     log.info("demo_seeded", users=len(DEMO_USERS), drugs_added=drugs, appointment_id=appointment_id)
     return appointment_id
@@ -196,6 +200,29 @@ async def _prior_documents(app: web.Application, *, patient: User, appointment_i
     )
 
 
+async def _follow_up(app: web.Application, *, appointment_id: str) -> None:
+    """The demo appointment is a video follow-up of the PDF's diagnosis, its documents named;
+    with the gate on (TELEMED_FOLLOW_UP_ONLY) the doctor's eligibility decision is pending, and
+    Wang has not yet accepted the consent to online care. Once per appointment."""
+    repos = app[keys.DATABASE].repos
+    if await repos.follow_ups.get(appointment_id) is not None:
+        return
+    documents = await app[keys.DOCUMENTS].for_appointment(appointment_id)
+    prior = PriorDiagnosis(
+        condition="Hypertension (I10) 高血压",
+        diagnosed_on=date(2025, 10, 1),
+        institution="Ruijin Hospital 瑞金医院",
+        document_ids=tuple(d.id for d in documents),
+    )
+    with contextlib.suppress(DuplicateKeyError):  # another process seeded it a moment ago
+        await repos.follow_ups.insert(
+            appointment_id,
+            visit_type=VisitType.FOLLOW_UP,
+            prior=prior,
+            eligibility=PENDING if app[keys.FOLLOW_UPS].gate else None,
+        )
+
+
 def _login_json(user: DemoUser) -> str:
     return json.dumps({"email": user.email, "password": user.password}, ensure_ascii=False)
 
@@ -216,6 +243,11 @@ def banner(url: str, appointment_id: str | None = None) -> str:
             f"Video appointment open now (Wang Fang with Dr. Li): {appointment_id}",
             f"现在可以进入的视频问诊（王芳 与 李医生）：{appointment_id}",
             f"  {url}/consult/{appointment_id}",
+            "  A follow-up of Wang's hypertension, with its PDF and a CT study: Wang accepts the",
+            "  consent to online care; Dr. Li opens the documents and confirms the follow-up,",
+            "  lets Wang in, and may refer Wang to an in-person visit.",
+            "  高血压复诊（附诊断 PDF 与胸部 CT）：王芳同意在线诊疗知情同意书；李医生查看资料、",
+            "  确认复诊后让其进入，并可转线下就诊。",
         ]
     lines += [
         "",

@@ -730,6 +730,17 @@ class Hub:
         await self._finish(update, "consult:ended", "referred_offline")
         return True
 
+    async def end_declined(self, appointment_id: str) -> bool:
+        """The doctor declined the online follow-up (REST; the appointment is cancelled): a
+        patient waiting in its room gets ``consult:closed`` ``{reason: "not_eligible"}`` at
+        once. False: no room."""
+        try:
+            update = await self.consult.close(appointment_id)
+        except NoRoom:
+            return False
+        await self._finish(update, "consult:closed", "not_eligible")
+        return True
+
     async def rooms(self) -> list[Room]:
         return await self.consult.rooms()
 

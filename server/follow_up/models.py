@@ -78,6 +78,8 @@ class ConsentText(BaseModel):
 class OnlineCareConsentOut(BaseModel):
     version: str
     text: ConsentText
+    # The clinic's setting TELEMED_FOLLOW_UP_ONLY: whether the booking page explains the rule.
+    follow_up_only: bool
 
 
 class ConsentIn(_Strict):

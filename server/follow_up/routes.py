@@ -47,6 +47,8 @@ async def decide_eligibility(call: Call) -> AppointmentEnvelope:
         view = await call.app[keys.APPOINTMENTS].get(call.principal, aid)
         scope.patient_id = view.appointment.patient_id
         scope.details["eligible"] = body.eligible
+        if not body.eligible:  # a patient waiting in the room hears it now, not at the sweep
+            scope.details["ended_call"] = await call.app[keys.HUB].end_declined(aid)
     return AppointmentEnvelope(appointment=AppointmentOut.of(view))
 
 
@@ -60,7 +62,9 @@ async def decide_eligibility(call: Call) -> AppointmentEnvelope:
 async def online_care_consent(call: Call) -> OnlineCareConsentOut:
     version, text = FollowUpService.consent_text()
     return OnlineCareConsentOut(
-        version=version, text=ConsentText(en=text["en"], zh_CN=text["zh-CN"])
+        version=version,
+        text=ConsentText(en=text["en"], zh_CN=text["zh-CN"]),
+        follow_up_only=_service(call).gate,
     )
 
 

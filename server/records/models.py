@@ -23,6 +23,7 @@ from domain.records import (
 from domain.reminders import MAX_DAYS, MAX_TIMES_PER_DAY, ReminderStatus
 from domain.users import Role, User
 from domain.vitals import SPECS, VitalType
+from server.follow_up.models import ReferralOut
 from server.http.pagination import MAX_LIMIT, PageQuery
 from server.http.types import Day, DisplayLine, DisplayText, Instant, UtcDateTime
 
@@ -472,6 +473,7 @@ class RecordOut(BaseModel):
     prescriptions: list[PrescriptionOut]
     allergies: list[AllergyOut]
     conditions: list[ConditionOut]
+    referrals: list[ReferralOut]
 
 
 class FhirEntry(BaseModel):

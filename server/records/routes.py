@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from server import keys
 from server.audit.recorder import audited
+from server.follow_up.models import ReferralOut
 from server.http.api import Api, Call
 from server.http.pagination import PageQuery, decode_cursor, encode_cursor
 from server.records.fhir import build_bundle
@@ -71,6 +72,7 @@ async def get_record(call: Call) -> RecordOut:
         prescriptions=[PrescriptionOut.of(p) for p in view.prescriptions],
         allergies=[AllergyOut.of(a) for a in view.allergies],
         conditions=[ConditionOut.of(c) for c in view.conditions],
+        referrals=[ReferralOut.of(r) for r in view.referrals],
     )
 
 

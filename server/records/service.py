@@ -68,6 +68,9 @@ class RecordView:
     prescriptions: list[Prescription]
     allergies: list[Allergy]
     conditions: list[Condition]
+    # Referrals to an offline visit, newest first (PROTOCOL.md, "Online care only for
+    # follow-up visits").
+    referrals: list[Referral] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +164,7 @@ class RecordService:
             ).items,
             allergies=(await r.allergies.page(patient.id, after=None, limit=RECORD_ITEMS)).items,
             conditions=(await r.conditions.page(patient.id, after=None, limit=RECORD_ITEMS)).items,
+            referrals=(await r.referrals.page(patient.id, after=None, limit=RECORD_ITEMS)).items,
         )
 
     # ------------------------------------------------------------------ notes

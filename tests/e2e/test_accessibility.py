@@ -167,3 +167,21 @@ def test_no_serious_accessibility_violations_on_any_page(
     audit(d, "doctor", problems)
 
     assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+def test_the_follow_up_states_have_no_serious_accessibility_violations(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """The follow-up rule's states (tests/e2e/test_follow_up_journey.py walks them): booking a
+    first visit and a follow-up, the consent to online care, the doctor's eligibility check,
+    the referral form, and the patient's end page with the referral."""
+    from tests.e2e.test_follow_up_journey import run_journey
+
+    problems: dict[str, list[dict[str, Any]]] = {}
+    run_journey(
+        new_context,
+        live,
+        bypass_csp=True,
+        check=lambda page, name: audit(page, name, problems),
+    )
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)

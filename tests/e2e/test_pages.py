@@ -123,7 +123,10 @@ def test_a_patient_books_a_free_time_and_cancels_it(
     first_slot.click()
     expect(page.get_by_test_id("slot-chosen")).to_contain_text("Your time")
     expect(page.get_by_test_id("slot-chosen")).to_be_focused()
-    page.get_by_test_id("kind-video").check()
+    # A first visit for a new complaint: in person (online care is for follow-ups only).
+    page.get_by_test_id("kind-in_person").check()
+    page.get_by_test_id("visit-first").check()
+    expect(page.get_by_test_id("first-visit-in-person")).to_be_hidden()
     page.get_by_test_id("reason").fill("Chest tightness when climbing stairs")
     page.get_by_test_id("book").click()
     expect(page.get_by_test_id("notice")).to_contain_text("Booked: Dr. Chen Jing")

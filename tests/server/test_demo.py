@@ -135,3 +135,27 @@ async def test_demo_appointment_has_the_prior_diagnosis_and_a_ct_study(
     study = documents[1].dicom
     assert study is not None
     assert (study.modality, study.rows, study.columns, study.frames) == ("CT", 128, 128, 3)
+
+
+async def test_demo_appointment_is_a_gated_follow_up_of_that_diagnosis_without_consent(
+    demo: tuple[Client, FakeClock],
+) -> None:
+    """A new user tries the whole follow-up path from the demo: Wang's appointment now is a
+    video follow-up naming the PDF and the CT study, the doctor has not decided eligibility,
+    and Wang has not accepted the consent to online care."""
+    client, _ = demo
+    appointment_id = await seed_demo(client.app)
+    assert appointment_id is not None
+    await seed_demo(client.app)  # idempotent
+    repos = client.app[keys.DATABASE].repos
+    follow_up = await repos.follow_ups.get(appointment_id)
+    assert follow_up is not None
+    assert follow_up.visit_type.value == "follow_up"
+    assert follow_up.eligibility is not None
+    assert follow_up.eligibility.status.value == "pending"
+    documents = await client.app[keys.DOCUMENTS].for_appointment(appointment_id)
+    assert follow_up.prior is not None
+    assert follow_up.prior.document_ids == tuple(d.id for d in documents)
+    wang = await repos.users.get_by_email("wang@demo.clinic")
+    assert wang is not None
+    assert await client.app[keys.FOLLOW_UPS].consented(wang.id) == frozenset()

@@ -323,7 +323,16 @@ async def test_allergies_and_conditions(clinic: Clinic, visit: dict[str, Any]) -
     assert record["patient"]["id"] == clinic.patient_a["id"]
     assert len(record["allergies"]) == 2
     assert len(record["conditions"]) == 1
-    assert set(record) == {"patient", "notes", "vitals", "prescriptions", "allergies", "conditions"}
+    assert set(record) == {
+        "patient",
+        "notes",
+        "vitals",
+        "prescriptions",
+        "allergies",
+        "conditions",
+        "referrals",
+    }
+    assert record["referrals"] == []
 
 
 # ---------------------------------------------------------------- prescriptions, reminders

@@ -12,7 +12,7 @@ import pytest
 
 from domain.users import Role
 from server.documents.samples import sample_pdf
-from server.settings import Settings
+from server.settings import DocumentSettings, Settings
 from tests.conftest import bearer, long_sessions
 from tests.server.test_fhir_export import assert_valid_fhir
 from tests.signaling.conftest import ClinicFactory
@@ -244,3 +244,71 @@ async def test_a_referral_ends_the_call_for_both_and_books_the_offline_visit(
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
     ]
     assert [(r["id"], r["priority"]) for r in requests] == [(referral["id"], "urgent")]
+    record = await clinic.client.get(
+        f"/api/v1/patients/{patient['id']}/record", headers=bearer(patient["access_token"])
+    )
+    assert record.status == 200
+    assert (await record.json())["referrals"] == [referral]
+    doctors_view = await clinic.client.get(
+        f"/api/v1/patients/{patient['id']}/record", headers=bearer(doctor["access_token"])
+    )
+    assert [r["department"] for r in (await doctors_view.json())["referrals"]] == [
+        "Cardiology 心内科"
+    ]
+
+
+async def test_a_waiting_patient_hears_the_decline_at_once(clinic: Clinic) -> None:
+    # Not at the next housekeeping sweep: the room closes as the doctor declines.
+    patient, doctor, slot = await setup(clinic)
+    diagnosis = await upload(clinic, patient, sample_pdf("Asthma"), "diagnosis")
+    prior = {
+        "condition": "Asthma",
+        "diagnosed_on": "2024-05-01",
+        "institution": "Huashan Hospital",
+        "document_ids": [diagnosis["id"]],
+    }
+    booked = await book(
+        clinic,
+        patient,
+        doctor,
+        start=iso(slot),
+        kind="video",
+        visit_type="follow_up",
+        prior_diagnosis=prior,
+    )
+    aid = (await booked.json())["appointment"]["id"]
+    consent = await (await clinic.client.get("/api/v1/consents/online-care")).json()
+    assert consent["follow_up_only"] is True
+    accepted = await clinic.client.post(
+        "/api/v1/me/consents",
+        json={"kind": "online_care", "version": consent["version"]},
+        headers=bearer(patient["access_token"]),
+    )
+    assert accepted.status == 201
+    clinic.clock.advance(minutes=60)
+    p = await joined(clinic, patient, aid)
+    declined = await clinic.client.post(
+        f"/api/v1/appointments/{aid}/eligibility",
+        json={"eligible": False, "reason": "a new symptom"},
+        headers=bearer(doctor["access_token"]),
+    )
+    assert declined.status == 200, await declined.text()
+    closed = await p.wait_for("consult:closed", within=2)
+    assert closed == {"appointment_id": aid, "reason": "not_eligible"}
+    assert (await declined.json())["appointment"]["status"] == "cancelled"
+
+
+async def test_where_the_rule_does_not_hold_the_booking_page_is_told_so(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    # TELEMED_FOLLOW_UP_ONLY=false: the consent text is still served, and says the rule is off
+    # (the booking page then does not explain it); a video first visit is booked.
+    clinic = await make_clinic(
+        long_sessions(settings).with_(documents=DocumentSettings(follow_up_only=False))
+    )
+    consent = await (await clinic.client.get("/api/v1/consents/online-care")).json()
+    assert consent["follow_up_only"] is False
+    patient, doctor, slot = await setup(clinic)
+    booked = await book(clinic, patient, doctor, start=iso(slot), kind="video", visit_type="first")
+    assert booked.status == 201, await booked.text()
+    assert (await booked.json())["appointment"]["eligibility"] is None

@@ -17,6 +17,7 @@ import type { ConsultController, Snapshot } from "./controller";
 import { listDevices } from "./media";
 import { RecordingControls } from "./RecordingControls";
 import { RunningLateNotice } from "../ui/RunningLate";
+import { FollowUpActions } from "./FollowUpActions";
 
 function useSnapshot(controller: ConsultController): Snapshot {
   const [snap, setSnap] = useState(controller.snapshot);
@@ -96,7 +97,15 @@ export function CallView(props: { controller: ConsultController }) {
             label={t("call.remote_video", { name: peerName })}
             onBlocked={() => setSoundBlocked(true)}
           />
-          <Overlay snap={snap} peer={peer} peerName={peerName} isDoctor={isDoctor} waitingSince={waitingSince} now={now} />
+          <Overlay
+            snap={snap}
+            peer={peer}
+            peerName={peerName}
+            isDoctor={isDoctor}
+            waitingSince={waitingSince}
+            now={now}
+            checkPending={controller.appointment.eligibility?.status === "pending"}
+          />
           <ConnectionBanner snap={snap} online={online} peer={peer} peerName={peerName} />
           <Video
             stream={snap.localStream}
@@ -159,6 +168,16 @@ export function CallView(props: { controller: ConsultController }) {
         ) : null}
         {live ? (
           <Controls controller={controller} snap={snap} isDoctor={isDoctor} patientWaiting={patientWaiting} />
+        ) : null}
+        {isDoctor && live ? (
+          <FollowUpActions
+            controller={controller}
+            inProgress={snap.room?.status === "in_progress"}
+            onOpenDocument={(id) => {
+              setViewing(id);
+              sheet.setOpen(true); // at a phone's width the viewer is in the side sheet
+            }}
+          />
         ) : null}
       </div>
       <aside id="call-side" class={sheet.open ? "call-side is-open" : "call-side"}>
@@ -247,6 +266,8 @@ function Overlay(props: {
   isDoctor: boolean;
   waitingSince: number | null;
   now: number;
+  /** A gated follow-up whose eligibility the doctor has not decided yet (as the page loaded). */
+  checkPending?: boolean;
 }) {
   const { snap } = props;
   if (snap.phase === "waiting" && snap.role === "patient") {
@@ -259,6 +280,11 @@ function Overlay(props: {
         {queue && queue.position !== null ? (
           <p class="queue-position" data-testid="queue-position">
             {queue.position <= 1 ? t("waiting.next") : tn("waiting.ahead", queue.position - 1)}
+          </p>
+        ) : null}
+        {props.checkPending ? (
+          <p class="muted" data-testid="eligibility-pending">
+            {t("eligibility.pending_patient")}
           </p>
         ) : null}
         {queue?.doctor_busy ? <p class="muted">{t("waiting.doctor_busy")}</p> : null}

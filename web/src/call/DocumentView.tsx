@@ -68,7 +68,9 @@ export function DocumentViewer(props: { documentId: string; onClose: () => void 
     void getDocument(props.documentId).then(setDoc);
   }, [props.documentId]);
   const query = win ? { frame, window: win.window, level: win.level } : { frame };
-  const image = useObjectUrl(doc ? () => documentBlob(props.documentId, "preview.png", query) : null, [
+  // A PDF has no preview (the server answers 422): it opens in a new tab.
+  const previewable = doc !== null && PREVIEWABLE.has(doc.content_type);
+  const image = useObjectUrl(previewable ? () => documentBlob(props.documentId, "preview.png", query) : null, [
     doc?.id,
     frame,
     win?.window,

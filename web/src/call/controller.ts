@@ -61,9 +61,11 @@ export type EndReason =
   | "joined_elsewhere"
   | "cancelled"
   | "no_show"
-  | "left";
+  | "left"
+  | "referred_offline"
+  | "not_eligible";
 
-const CLOSED_REASONS: EndReason[] = ["closed_by_admin", "joined_elsewhere", "cancelled", "no_show"];
+const CLOSED_REASONS: EndReason[] = ["closed_by_admin", "joined_elsewhere", "cancelled", "no_show", "not_eligible"];
 
 export interface Snapshot {
   phase: Phase;
@@ -242,7 +244,8 @@ export class ConsultController {
       this.applyRoom(event.room, true);
     });
     socket.on("consult:ended", (event: { appointment_id: string; reason: string }) => {
-      if (event.appointment_id === this.id) this.finish(event.reason === "expired" ? "expired" : "completed");
+      if (event.appointment_id !== this.id) return;
+      this.finish(event.reason === "expired" || event.reason === "referred_offline" ? event.reason : "completed");
     });
     socket.on("consult:closed", (event: { appointment_id: string; reason: string }) => {
       if (event.appointment_id !== this.id) return;
@@ -292,6 +295,13 @@ export class ConsultController {
     this.hub?.close();
     this.releaseKeepAlive?.();
     this.snap.localStream.getTracks().forEach((t) => t.stop());
+  }
+
+  /** Join again after the page fixed what the server refused (the consent to online care). */
+  rejoin(): void {
+    if (this.snap.phase !== "error") return;
+    this.set({ phase: "joining", error: null });
+    void this.join();
   }
 
   private async join(): Promise<void> {

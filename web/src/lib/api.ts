@@ -116,6 +116,8 @@ export const book = async (input: {
   start: string;
   kind: AppointmentKind;
   reason: string;
+  visit_type?: import("./types").VisitType;
+  prior_diagnosis?: import("./types").PriorDiagnosis;
 }) => (await post<{ appointment: Appointment }>("/appointments", input)).appointment;
 
 export const cancel = async (id: string, reason?: string) =>
@@ -283,3 +285,52 @@ export async function appointmentCalendar(id: string, lang: "zh" | "en"): Promis
   if (!response.ok) await decode<never>(response);
   return response.blob();
 }
+
+/** Upload one file of the patient's (multipart: ``file``, ``kind``, ``title``). */
+export async function uploadDocument(
+  patientId: string,
+  file: Blob,
+  input: { kind: string; title: string; appointment_id?: string },
+): Promise<PatientDocument> {
+  const form = new FormData();
+  form.append("kind", input.kind);
+  form.append("title", input.title);
+  if (input.appointment_id) form.append("appointment_id", input.appointment_id);
+  form.append("file", file);
+  return (await call<{ document: PatientDocument }>("POST", `/patients/${enc(patientId)}/documents`, form))
+    .document;
+}
+
+// ---------------------------------------------------------------- follow-up gate, referral
+
+/** The consent to online care and whether the clinic holds the follow-up rule (no sign-in). */
+export const onlineCareConsent = async () =>
+  decode<import("./types").OnlineCareConsent>(await send("GET", "/consents/online-care"));
+
+export const acceptConsent = (version: string) =>
+  post<{ kind: "online_care"; version: string }>("/me/consents", { kind: "online_care", version });
+
+export const decideEligibility = async (id: string, eligible: boolean, reason?: string) =>
+  (
+    await post<{ appointment: Appointment }>(
+      `/appointments/${enc(id)}/eligibility`,
+      reason ? { eligible, reason } : { eligible },
+    )
+  ).appointment;
+
+export const refer = (
+  id: string,
+  input: {
+    reason: string;
+    department?: string;
+    urgency: import("./types").Urgency;
+    book?: { doctor_id: string; start: string };
+  },
+) =>
+  post<{ referral: import("./types").Referral; appointment: Appointment | null }>(
+    `/appointments/${enc(id)}/referral`,
+    input,
+  );
+
+export const referrals = (patientId: string) =>
+  all<"referrals", import("./types").Referral>(`/patients/${enc(patientId)}/referrals`, "referrals", {}, 1);

@@ -69,6 +69,47 @@ export interface Appointment {
   ended_at: string | null;
   cancelled_by: string | null;
   cancel_reason: string | null;
+  /** The follow-up gate (PROTOCOL.md, "Online care only for follow-up visits"); absent from
+   * a server of the first protocol. */
+  visit_type?: VisitType | null;
+  prior_diagnosis?: PriorDiagnosis | null;
+  eligibility?: Eligibility | null;
+}
+
+export type VisitType = "first" | "follow_up";
+
+export interface PriorDiagnosis {
+  condition: string;
+  diagnosed_on: string;
+  institution: string;
+  document_ids: string[];
+}
+
+export interface Eligibility {
+  status: "pending" | "confirmed" | "declined";
+  by: string | null;
+  at: string | null;
+  reason: string | null;
+}
+
+export type Urgency = "routine" | "urgent" | "emergency";
+
+export interface Referral {
+  id: string;
+  appointment_id: string;
+  patient_id: string;
+  doctor_id: string;
+  reason: string;
+  department: string | null;
+  urgency: Urgency;
+  created_at: string;
+  booked_appointment_id: string | null;
+}
+
+export interface OnlineCareConsent {
+  version: string;
+  text: { en: string; "zh-CN": string };
+  follow_up_only: boolean;
 }
 
 export interface Author {

@@ -19,6 +19,9 @@ import { Recordings } from "../ui/Recordings";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 import { devicesChecked, markDevicesChecked } from "../call/devicecheck";
+import { FollowUpOutcome } from "../call/FollowUpOutcome";
+import { OnlineCareConsent } from "../call/OnlineCareConsent";
+import { AttachmentView, DocumentViewer } from "../call/DocumentView";
 
 const FINAL = ["completed", "cancelled", "no_show"];
 
@@ -140,6 +143,14 @@ function CallStage(props: { controller: ConsultController }) {
       </>
     );
   }
+  if (snap.phase === "error" && snap.error?.code === "consent_required") {
+    return (
+      <>
+        <AppointmentHeading appointment={controller.appointment} user={controller.user} />
+        <OnlineCareConsent onAccepted={() => controller.rejoin()} />
+      </>
+    );
+  }
   if (snap.phase === "error" && snap.error) {
     return (
       <>
@@ -163,6 +174,7 @@ function Over(props: {
   const a = props.appointment;
   const isDoctor = props.user.id === a.doctor.id;
   const [transcript, setTranscript] = useState<ChatMessage[]>([]);
+  const [viewing, setViewing] = useState<string | null>(null);
   useEffect(() => {
     // Straight from the server when the page was opened after the consultation.
     if (!props.snapshot && a.status === "completed") {
@@ -172,7 +184,11 @@ function Over(props: {
   const shown = props.snapshot ? props.snapshot.messages : transcript;
   const reason = props.reason;
   const text =
-    reason === "closed_by_admin"
+    reason === "referred_offline"
+      ? t("call.referred_offline")
+      : reason === "not_eligible"
+        ? t("call.not_eligible")
+        : reason === "closed_by_admin"
       ? t("call.closed_by_admin")
       : reason === "joined_elsewhere"
         ? t("call.joined_elsewhere")
@@ -192,9 +208,10 @@ function Over(props: {
       <Alert kind="info" testid="call-ended">
         {text}
       </Alert>
-      {reason === "joined_elsewhere" ? null : (
+      {reason === "joined_elsewhere" || reason === "not_eligible" ? null : (
         <p class="muted">{isDoctor ? t("call.ended_doctor_next") : t("call.ended_patient_next")}</p>
       )}
+      <FollowUpOutcome appointment={a} user={props.user} reason={reason} />
       <p class="button-row">
         <a class="button button-secondary" href={homeFor(props.user.role)}>
           {t("call.back_home")}
@@ -228,10 +245,12 @@ function Over(props: {
                     <span class="chat-sender">{m.sender.id === props.user.id ? t("chat.you") : m.sender.name}</span>
                     <time dateTime={m.sent_at}>{formatTime(m.sent_at)}</time>
                   </p>
-                  <p class="chat-text">{m.text}</p>
+                  {m.text ? <p class="chat-text">{m.text}</p> : null}
+                  {m.attachment ? <AttachmentView attachment={m.attachment} onOpen={setViewing} /> : null}
                 </li>
               ))}
             </ol>
+            {viewing ? <DocumentViewer documentId={viewing} onClose={() => setViewing(null)} /> : null}
           </section>
         ) : null}
       </div>

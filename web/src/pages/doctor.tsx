@@ -13,6 +13,7 @@ import { AvailabilityEditor } from "../ui/Availability";
 import { FollowUp, RecordSummary } from "../ui/Clinical";
 import { useHubState, useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, statusLabel } from "../ui/labels";
+import { EligibilityBadge } from "../ui/VisitGateNotice";
 import { Recordings } from "../ui/Recordings";
 import { RunningLate } from "../ui/RunningLate";
 import { ArrivalAlerts } from "../ui/ArrivalAlerts";
@@ -333,7 +334,10 @@ function DayList(props: {
                   {a.patient.name}
                   {a.reason ? <span class="muted cell-sub">{a.reason}</span> : null}
                 </td>
-                <td>{kindLabel(a.kind)}</td>
+                <td>
+                  {kindLabel(a.kind)}
+                  <EligibilityBadge appointment={a} />
+                </td>
                 <td>
                   <span class={`badge badge-${status}`}>{statusLabel(status)}</span>
                 </td>

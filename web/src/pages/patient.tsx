@@ -6,13 +6,17 @@ import { formatDateTime, formatTime, formatWeekdayDate, t, timeZone } from "../l
 import { zoneName } from "../lib/zones";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
-import type { Appointment, Doctor, Slot, User } from "../lib/types";
+import type { Appointment, Doctor, Slot, User, VisitType } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { CalendarButton } from "../ui/CalendarButton";
 import { Field } from "../ui/Field";
+import { FollowUpRule, useFollowUpRule, VisitFields } from "../ui/FollowUpBooking";
+import { EMPTY_PRIOR, followUpFields, missingDocument as lacksDocument, type PriorDraft } from "../lib/followup";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { kindLabel, specialtyLabel, statusLabel } from "../ui/labels";
 import { RecordingsDisclosure } from "../ui/Recordings";
+import { Referrals } from "../call/Referral";
+import { VisitGateNotice } from "../ui/VisitGateNotice";
 import { mount } from "../ui/mount";
 import { ReminderToasts } from "../ui/ReminderToasts";
 import { Shell } from "../ui/Shell";
@@ -59,6 +63,7 @@ function PatientHome(props: { user: User }) {
       ) : null}
       <div class="columns">
         <div class="column-main">
+          <Referrals patientId={props.user.id} />
           {list.state === "loading" ? <Loading label={t("common.loading")} /> : null}
           {list.state === "error" ? (
             <Alert>
@@ -80,6 +85,7 @@ function PatientHome(props: { user: User }) {
         </div>
         <div class="column-side">
           <Booking
+            patientId={props.user.id}
             onBooked={(appointment) => {
               setNotice(
                 t("booking.booked", {
@@ -185,6 +191,7 @@ function AppointmentCard(props: {
         {kindLabel(a.kind)}
         {a.reason ? ` · ${a.reason}` : ""}
       </p>
+      <VisitGateNotice appointment={a} />
       {error ? <Alert>{error}</Alert> : null}
       {a.kind === "video" && a.status === "completed" ? <RecordingsDisclosure appointmentId={a.id} /> : null}
       {isOpen ? (
@@ -235,8 +242,9 @@ function startOfLocalDay(date: Date): Date {
   return copy;
 }
 
-function Booking(props: { onBooked: (appointment: Appointment) => void }) {
+function Booking(props: { patientId: string; onBooked: (appointment: Appointment) => void }) {
   const [doctors] = useLoad(() => api.doctors(), []);
+  const rule = useFollowUpRule();
   const [specialty, setSpecialty] = useState("");
   const [query, setQuery] = useState("");
   const [doctor, setDoctor] = useState<Doctor | null>(null);
@@ -258,8 +266,11 @@ function Booking(props: { onBooked: (appointment: Appointment) => void }) {
     <section class="card booking" aria-labelledby="booking-title">
       <h2 id="booking-title">{t("booking.title")}</h2>
       <p class="muted">{t("zone.yours", { zone: zoneName(timeZone()) })}</p>
+      {rule ? <FollowUpRule /> : null}
       {doctor ? (
         <SlotPicker
+          patientId={props.patientId}
+          rule={rule !== false}
           doctor={doctor}
           onBack={() => setDoctor(null)}
           onBooked={(appointment) => {
@@ -341,6 +352,8 @@ function useFocusOnMount<T extends HTMLElement>() {
 }
 
 function SlotPicker(props: {
+  patientId: string;
+  rule: boolean;
   doctor: Doctor;
   onBack: () => void;
   onBooked: (appointment: Appointment) => void;
@@ -389,6 +402,8 @@ function SlotPicker(props: {
       {taken && !chosen ? <Alert kind="warning">{t("booking.slot_taken")}</Alert> : null}
       {chosen ? (
         <BookForm
+          patientId={props.patientId}
+          rule={props.rule}
           doctor={props.doctor}
           slot={chosen}
           onBack={() => setChosen(null)}
@@ -447,6 +462,8 @@ function SlotPicker(props: {
 }
 
 function BookForm(props: {
+  patientId: string;
+  rule: boolean;
   doctor: Doctor;
   slot: Slot;
   onBack: () => void;
@@ -455,11 +472,18 @@ function BookForm(props: {
 }) {
   const [kind, setKind] = useState<"video" | "in_person">("video");
   const [reason, setReason] = useState("");
+  const [visitType, setVisitType] = useState<VisitType>("follow_up");
+  const [prior, setPrior] = useState<PriorDraft>(EMPTY_PRIOR);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
 
+  const [missingDocument, setMissingDocument] = useState(false);
+
   async function submit(event: Event) {
     event.preventDefault();
+    const lacking = lacksDocument(props.rule, kind, visitType, prior);
+    setMissingDocument(lacking);
+    if (lacking) return;
     setBusy(true);
     setError(null);
     try {
@@ -468,12 +492,20 @@ function BookForm(props: {
         start: props.slot.start,
         kind,
         reason: reason.trim(),
+        ...followUpFields(kind, visitType, prior),
       });
       props.onBooked(appointment);
       props.onBack();
     } catch (caught) {
       setBusy(false);
-      if (caught instanceof api.ApiError && (caught.status === 409 || caught.status === 422)) {
+      // The follow-up rule's refusals are about this form, not the slot: they stay here.
+      const aboutVisit =
+        caught instanceof api.ApiError &&
+        (caught.code === "online_first_visit_not_allowed" ||
+          (caught.status === 422 &&
+            (caught.field("prior_diagnosis") !== undefined ||
+              (kind === "video" && visitType === "follow_up" && caught.field("start") === undefined))));
+      if (!aboutVisit && caught instanceof api.ApiError && (caught.status === 409 || caught.status === 422)) {
         setError(null);
         props.onTaken();
         return;
@@ -487,7 +519,8 @@ function BookForm(props: {
       <p class="slot-chosen" data-testid="slot-chosen" tabIndex={-1} ref={useFocusOnMount<HTMLParagraphElement>()}>
         {t("booking.slot_chosen", { when: formatDateTime(props.slot.start) })}
       </p>
-      {error ? <Alert>{messageFor(error)}</Alert> : null}
+      {error ? <Alert testid="book-error">{messageFor(error)}</Alert> : null}
+      {missingDocument && prior.documentIds.length === 0 ? <Alert testid="prior-document-missing">{t("followup_booking.document_required")}</Alert> : null}
       <fieldset class="choice">
         <legend>{t("booking.kind")}</legend>
         {(["video", "in_person"] as const).map((k) => (
@@ -504,6 +537,17 @@ function BookForm(props: {
           </label>
         ))}
       </fieldset>
+      <VisitFields
+        patientId={props.patientId}
+        rule={props.rule}
+        kind={kind}
+        onKind={setKind}
+        visitType={visitType}
+        onVisitType={setVisitType}
+        prior={prior}
+        onPrior={setPrior}
+        error={error}
+      />
       <Field label={t("booking.reason")} hint={t("booking.reason_hint")}>
         {(attrs) => (
           <textarea

@@ -1,0 +1,37 @@
+// What a booking sends under the follow-up rule (PROTOCOL.md, "Online care only for follow-up
+// visits"): pure, so that it is tested without a page.
+import type { AppointmentKind, PriorDiagnosis, VisitType } from "./types";
+
+export interface PriorDraft {
+  condition: string;
+  diagnosedOn: string;
+  institution: string;
+  documentIds: string[];
+}
+
+export const EMPTY_PRIOR: PriorDraft = { condition: "", diagnosedOn: "", institution: "", documentIds: [] };
+
+/** ``visit_type`` always (the browser app names it); ``prior_diagnosis`` for a video
+ * follow-up that names one. */
+export function followUpFields(
+  kind: AppointmentKind,
+  visitType: VisitType,
+  prior: PriorDraft,
+): { visit_type: VisitType; prior_diagnosis?: PriorDiagnosis } {
+  const named = prior.condition.trim() !== "" || prior.documentIds.length > 0;
+  if (kind !== "video" || visitType !== "follow_up" || !named) return { visit_type: visitType };
+  return {
+    visit_type: visitType,
+    prior_diagnosis: {
+      condition: prior.condition.trim(),
+      diagnosed_on: prior.diagnosedOn,
+      institution: prior.institution.trim(),
+      document_ids: prior.documentIds,
+    },
+  };
+}
+
+/** Under the rule a video follow-up needs at least one document of the diagnosis. */
+export function missingDocument(rule: boolean, kind: AppointmentKind, visitType: VisitType, prior: PriorDraft): boolean {
+  return rule && kind === "video" && visitType === "follow_up" && prior.documentIds.length === 0;
+}
