@@ -138,7 +138,8 @@ function Catalogue(props: { onAdd: (drug: Drug) => void }) {
     const id = setTimeout(() => setSearch(query.trim()), 250);
     return () => clearTimeout(id);
   }, [query]);
-  const [list] = useLoad(() => api.drugs({ q: search, limit: 30 }), [search]);
+  // Without a search, a few to start from (a phone's page stays short).
+  const [list] = useLoad(() => api.drugs({ q: search, limit: search ? 30 : 5 }), [search]);
   return (
     <>
       <Field label={t("pharmacy.search")}>
@@ -282,9 +283,9 @@ function Cart(props: { items: CartItem[]; onChange: (items: CartItem[]) => void;
       <p data-testid="cart-total">
         {t("pharmacy.total")} <strong>{formatMoney({ amount: total, currency: "CNY" })}</strong>
       </p>
-      <fieldset class="choice">
+      <fieldset class="choice cart-how">
         <legend>{t("pharmacy.how")}</legend>
-        <label>
+        <label class="choice-option">
           <input
             type="radio"
             name="method"
@@ -294,7 +295,7 @@ function Cart(props: { items: CartItem[]; onChange: (items: CartItem[]) => void;
           />{" "}
           {t("order.pickup")}
         </label>
-        <label>
+        <label class="choice-option">
           <input
             type="radio"
             name="method"
@@ -318,7 +319,7 @@ function Cart(props: { items: CartItem[]; onChange: (items: CartItem[]) => void;
       {hasRx ? (
         <div class="alert alert-warning" data-testid="rx-warning">
           <p>{t("pharmacy.rx_warning")}</p>
-          <label>
+          <label class="choice-option">
             <input
               type="checkbox"
               data-testid="rx-warning-accept"
