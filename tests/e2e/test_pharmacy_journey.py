@@ -136,3 +136,75 @@ def test_prescribe_review_buy_pay_ship_receive_and_remind(
     p.goto("/health")
     expect(p.get_by_test_id("reminder").first).to_be_visible()
     expect(p.get_by_test_id("reminders")).to_contain_text("Amoxicillin Capsules")
+
+
+def test_a_rejection_a_pickup_and_a_cancelled_order_reach_the_patient_live(
+    new_context: ContextFactory, live: Live
+) -> None:
+    patient = live.person(Role.PATIENT, "Zhang Wei")
+    doctor = live.person(Role.DOCTOR, "Dr Chen")
+    pharmacist = live.person(Role.PHARMACIST, "Pharmacist Two")
+    live.appointment(patient, doctor, starts_in=-10)
+
+    d = sign_in(new_context(locale="en-US"), doctor, live)
+    d.get_by_test_id("select-patient").first.click()
+    form = d.get_by_test_id("rx-form")
+    form.get_by_test_id("rx-drug").fill("Azithro")
+    form.get_by_test_id("rx-drug-option").filter(has_text="Azithromycin").click()
+    form.get_by_test_id("rx-dose").fill("0.5 g")
+    form.get_by_test_id("rx-save").click()
+    expect(form.get_by_test_id("rx-drug")).to_have_value("")
+
+    p = sign_in(new_context(locale="en-US"), patient, live)
+    p.goto("/health")
+    mine = p.get_by_test_id("prescription")
+    expect(mine).to_have_attribute("data-status", "pending_review")
+
+    ph = sign_in(new_context(locale="en-US"), pharmacist, live)
+    review = ph.get_by_test_id("review").filter(has_text="Zhang Wei")
+    review.get_by_test_id("review-reject").click()
+    review.get_by_test_id("review-reason").fill("Interacts with a current medicine")
+    review.get_by_test_id("review-reject-confirm").click()
+    expect(review).to_have_count(0)
+    # The patient's page shows the decision and its reason without a reload.
+    expect(mine).to_have_attribute("data-status", "rejected")
+    expect(mine.get_by_test_id("rx-rejected-reason")).to_contain_text("Interacts with")
+    expect(p.get_by_test_id("rx-ready-to-fill")).to_have_count(0)
+
+    def buy_vitamin_c() -> None:
+        p.goto("/pharmacy")
+        p.get_by_test_id("drug-search").fill("Vitamin C")
+        p.get_by_test_id("drug").first.get_by_test_id("add-to-cart").click()
+        expect(p.get_by_test_id("rx-warning")).to_have_count(0)  # over the counter
+        p.get_by_test_id("checkout").click()  # pickup, the default
+        p.get_by_test_id("checkout-pay").click()
+        p.get_by_test_id("checkout-back").click()
+
+    buy_vitamin_c()
+    order = p.locator('[data-testid="order"][data-status="paid"]')
+    expect(order).to_have_count(1)
+    oid = order.get_attribute("data-order-id")
+    order = p.locator(f'[data-testid="order"][data-order-id="{oid}"]')
+    todo = ph.locator(f'[data-testid="fulfil-order"][data-order-id="{oid}"]')
+    expect(todo).to_contain_text("Pickup at the pharmacy")
+    todo.get_by_test_id("order-dispense").click()
+    expect(todo.get_by_test_id("order-tracking")).to_have_count(0)  # nothing to ship
+    todo.get_by_test_id("order-ready").click()
+    expect(order).to_have_attribute("data-status", "ready_for_pickup")
+    todo.get_by_test_id("order-picked-up").click()
+    expect(order).to_have_attribute("data-status", "picked_up")
+    order.get_by_test_id("order-received").click()
+    expect(order).to_have_attribute("data-status", "completed")
+
+    # A paid order the pharmacy cannot fill: cancelled with a reason (and refunded).
+    buy_vitamin_c()
+    second = p.locator('[data-testid="order"][data-status="paid"]')
+    expect(second).to_have_count(1)
+    sid = second.get_attribute("data-order-id")
+    second = p.locator(f'[data-testid="order"][data-order-id="{sid}"]')
+    todo = ph.locator(f'[data-testid="fulfil-order"][data-order-id="{sid}"]')
+    todo.get_by_test_id("order-cancel").click()
+    todo.get_by_test_id("order-cancel-reason").fill("Batch recalled")
+    todo.get_by_test_id("order-cancel-confirm").click()
+    expect(second).to_have_attribute("data-status", "cancelled")
+    expect(todo).to_have_count(0)

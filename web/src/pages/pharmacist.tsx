@@ -219,13 +219,17 @@ function ReviewItem(props: { review: PendingReview; onDone: () => void }) {
 }
 
 function Fulfilment(props: { hub: Hub }) {
-  const [list, reload] = useLoad(() => api.orders(), []);
+  // Per status: the open orders, however many finished ones the pharmacy has.
+  const [list, reload] = useLoad(
+    async () => (await Promise.all(TO_FULFIL.map((status) => api.orders(status)))).flat(),
+    [],
+  );
   useReloadOn(props.hub, ["order:updated"], reload);
   if (list.state === "loading") return <Loading label={t("common.loading")} />;
   if (list.state === "error") return <Alert>{messageFor(list.error)}</Alert>;
-  const open = list.value
-    .filter((o) => TO_FULFIL.includes(o.status))
-    .sort((a, b) => a.created_at.localeCompare(b.created_at));
+  const open = [...new Map(list.value.map((o) => [o.id, o])).values()].sort((a, b) =>
+    a.created_at.localeCompare(b.created_at),
+  );
   if (open.length === 0) {
     return (
       <p class="empty" data-testid="fulfil-empty">
@@ -245,19 +249,23 @@ function Fulfilment(props: { hub: Hub }) {
 function FulfilItem(props: { order: Order; onDone: () => void }) {
   const o = props.order;
   const [tracking, setTracking] = useState("");
+  const [cancelling, setCancelling] = useState(false);
+  const [reason, setReason] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  const move = async (status: OrderStatus, tracking_number?: string) => {
+  const act = async (action: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
     try {
-      await api.moveOrder(o.id, { status, tracking_number });
+      await action();
       props.onDone();
     } catch (failure) {
       setError(messageFor(failure));
       setBusy(false);
     }
   };
+  const move = (status: OrderStatus, tracking_number?: string) =>
+    act(() => api.moveOrder(o.id, { status, tracking_number }));
   const step = (testid: string, label: string, status: OrderStatus) => (
     <button type="button" class="button-primary" data-testid={testid} disabled={busy} onClick={() => void move(status)}>
       {label}
@@ -316,6 +324,40 @@ function FulfilItem(props: { order: Order; onDone: () => void }) {
           <button type="submit" class="button-primary" data-testid="order-ship" disabled={busy || !tracking.trim()}>
             {t("pharmacist.ship")}
           </button>
+        </form>
+      ) : null}
+      {o.status === "paid" && !cancelling ? (
+        <button type="button" class="button-quiet" data-testid="order-cancel" onClick={() => setCancelling(true)}>
+          {t("pharmacist.cancel_order")}
+        </button>
+      ) : null}
+      {cancelling ? (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (reason.trim()) void act(() => api.cancelOrder(o.id, reason.trim()));
+          }}
+        >
+          <Field label={t("pharmacist.cancel_reason")} hint={t("pharmacist.cancel_hint")}>
+            {(attrs) => (
+              <input
+                {...attrs}
+                data-testid="order-cancel-reason"
+                required
+                maxLength={500}
+                value={reason}
+                onInput={(e) => setReason(e.currentTarget.value)}
+              />
+            )}
+          </Field>
+          <div class="button-row">
+            <button type="submit" class="button-danger" data-testid="order-cancel-confirm" disabled={busy || !reason.trim()}>
+              {t("pharmacist.cancel_order")}
+            </button>
+            <button type="button" class="button-quiet" onClick={() => setCancelling(false)}>
+              {t("common.cancel")}
+            </button>
+          </div>
         </form>
       ) : null}
       {o.status === "delivered" || o.status === "picked_up" ? (
