@@ -213,6 +213,7 @@ def create_app(
                 review_required=(
                     settings.pharmacy.prescription_review is PrescriptionReview.REQUIRED
                 ),
+                tell_pharmacists=hub.push_to_pharmacists,
             )
             app[keys.DOCUMENTS] = make_document_service(settings, db, app[keys.RECORDS], clock)
             app[keys.FOLLOW_UPS] = FollowUpService(
@@ -223,7 +224,11 @@ def create_app(
             )
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             app[keys.PHARMACY] = PharmacyService(
-                db.repos, records=app[keys.RECORDS], clock=clock, notify=hub.push_to_user
+                db.repos,
+                records=app[keys.RECORDS],
+                clock=clock,
+                notify=hub.push_to_user,
+                tell_pharmacists=hub.push_to_pharmacists,
             )
             app[keys.ORDERS] = OrderService(
                 db.repos,
@@ -231,6 +236,7 @@ def create_app(
                 notify=hub.push_to_user,
                 payment_ttl=settings.pharmacy.order_payment_ttl,
                 provider=DemoProvider(payment[1]) if payment else None,
+                tell_pharmacists=hub.push_to_pharmacists,
             )
             app[keys.RECORDINGS] = RecordingService(
                 db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock

@@ -251,6 +251,13 @@ def banner(url: str, appointment_id: str | None = None) -> str:
         ]
     lines += [
         "",
+        "Pharmacy (在线购药): a doctor prescribes a catalogue drug from the clinic console or the"
+        " call; the pharmacist reviews it and fulfils paid orders; the patient buys it and pays"
+        " with the demo provider (no money moves):",
+        f"  {url}/doctor  ->  {url}/pharmacist  ->  {url}/pharmacy",
+    ]
+    lines += [
+        "",
         f"Try: curl -s -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "
         f"-d '{_login_json(DEMO_USERS[3])}'",
         "Press Ctrl-C to stop (the embedded database stops with the server).",

@@ -126,6 +126,8 @@ def _remote(request: web.Request) -> str:
 MAIN = "/"
 ADMIN = "/admin"
 ADMINS_ROOM = "admins"
+# Every pharmacist's sockets on the main namespace: the review queue and the orders to fulfil.
+PHARMACISTS_ROOM = "pharmacists"
 MAX_TOKEN_CHARS = 4096
 # How long this node remembers a sign-in that ended (a logout here, or announced by another
 # node): a socket whose token was checked just before it ended, and that registers just after,
@@ -435,6 +437,8 @@ class Hub:
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         conn = await self._accept(sid, MAIN, environ, auth)
         await self.sio.enter_room(sid, user_room(conn.user_id), namespace=MAIN)
+        if conn.principal.role is Role.PHARMACIST:
+            await self.sio.enter_room(sid, PHARMACISTS_ROOM, namespace=MAIN)
 
     async def _on_admin_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         await self._accept(sid, ADMIN, environ, auth, admin=True)
@@ -1200,6 +1204,10 @@ class Hub:
     async def push_to_user(self, user_id: str, event: str, data: dict[str, Any]) -> None:
         """Send an event to every open socket of a user, on any node."""
         await self.sio.emit(event, data, room=user_room(user_id), namespace=MAIN)
+
+    async def push_to_pharmacists(self, event: str, data: dict[str, Any]) -> None:
+        """Send an event to every pharmacist's open sockets, on any node."""
+        await self.sio.emit(event, data, room=PHARMACISTS_ROOM, namespace=MAIN)
 
     async def push_due_reminders(self, source: ReminderSource | None = None) -> int:
         """Claim the medication reminders due now and push each to its patient's sockets

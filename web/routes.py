@@ -30,6 +30,8 @@ PAGES: dict[str, str] = {
     "/health": "health",
     "/doctor": "doctor",
     "/admin": "admin",
+    "/pharmacist": "pharmacist",
+    "/pharmacy": "pharmacy",
 }
 CONSULT_PAGE = "consult"
 NOT_FOUND_PAGE = "notfound"

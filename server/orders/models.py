@@ -89,13 +89,18 @@ class HistoryOut(BaseModel):
     by_role: str
 
 
+class DeliveryOut(BaseModel):
+    method: DeliveryMethod
+    address: AddressModel | None = Field(description="null for a pickup, and in an admin's answer")
+
+
 class OrderOut(BaseModel):
     id: str
     patient: PersonRef
     items: list[ItemOut] = Field(description="empty for an admin")
     total: MoneyOut
     status: OrderStatus
-    delivery: DeliveryModel
+    delivery: DeliveryOut
     payment: PaymentOut | None
     tracking_number: str | None
     created_at: UtcDateTime
@@ -104,8 +109,8 @@ class OrderOut(BaseModel):
     history: list[HistoryOut]
 
     @classmethod
-    def of(cls, o: Order, *, with_items: bool = True) -> OrderOut:
-        address = o.delivery.address
+    def of(cls, o: Order, *, with_items: bool = True, with_address: bool = True) -> OrderOut:
+        address = o.delivery.address if with_address else None
         return cls(
             id=o.id,
             patient=PersonRef(id=o.patient_id, name=o.patient_name),
@@ -123,7 +128,7 @@ class OrderOut(BaseModel):
             else [],
             total=MoneyOut(amount=o.total.amount, currency=o.total.currency),
             status=o.status,
-            delivery=DeliveryModel.model_construct(
+            delivery=DeliveryOut(
                 method=o.delivery.method,
                 address=AddressModel.model_construct(
                     name=address.name,

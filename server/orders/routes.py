@@ -1,5 +1,5 @@
 """REST endpoints of orders (PROTOCOL.md, "Orders"). Thin: validate, call the service inside
-:func:`audited`, shape the answer (an admin's answer without the items)."""
+:func:`audited`, shape the answer (an admin's answer without the items and the address)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,10 @@ def _service(call: Call) -> OrderService:
 
 
 def _out(order: Order, principal: Principal) -> OrderOut:
-    return OrderOut.of(order, with_items=principal.role is not Role.ADMIN)
+    """An admin sees that an order exists and how it moves, never what was bought nor where
+    it goes."""
+    staff_only = principal.role is Role.ADMIN
+    return OrderOut.of(order, with_items=not staff_only, with_address=not staff_only)
 
 
 def _key(call: Call) -> str:

@@ -43,6 +43,7 @@ from domain.orders import (
 from domain.users import Principal, Role
 from server.http.problems import FieldError
 from server.payments.provider import Checkout, PaymentEvent, PaymentEventKind, PaymentProvider
+from server.records.service import TellPharmacists, tell_no_pharmacists
 from storage.mongo import Repositories
 from storage.paging import After, Page
 
@@ -94,10 +95,12 @@ class OrderService:
         notify: Notify,
         payment_ttl: int,
         provider: PaymentProvider | None,
+        tell_pharmacists: TellPharmacists = tell_no_pharmacists,
     ) -> None:
         self._repos = repos
         self._clock = clock
         self._notify = notify
+        self._tell_pharmacists = tell_pharmacists
         self._ttl = timedelta(seconds=payment_ttl)
         self.provider = provider
         # One creation per (patient, Idempotency-Key) at a time in this process, with the
@@ -309,6 +312,7 @@ class OrderService:
             raise Conflict("the order changed meanwhile")
         payload = {"order_id": moved.id, "status": target.value}
         await self._notify(moved.patient_id, UPDATED_EVENT, payload)
+        await self._tell_pharmacists(UPDATED_EVENT, payload)
         return moved
 
     async def cancel(self, principal: Principal, order_id: str, reason: str | None) -> Order:
@@ -371,9 +375,9 @@ class OrderService:
             if moved is None:
                 continue  # paid, cancelled or expired elsewhere meanwhile
             await self._give_everything_back(moved)
-            await self._notify(
-                moved.patient_id, UPDATED_EVENT, {"order_id": moved.id, "status": "expired"}
-            )
+            payload = {"order_id": moved.id, "status": "expired"}
+            await self._notify(moved.patient_id, UPDATED_EVENT, payload)
+            await self._tell_pharmacists(UPDATED_EVENT, payload)
             expired += 1
         return expired
 

@@ -83,7 +83,8 @@ async def checkout_page(request: web.Request) -> web.Response:
             "演示支付 Demo payment",
             f"<h1>演示支付 Demo payment</h1><p data-testid='checkout-done'>"
             f"订单状态 Order status: {html.escape(order.status.value)}</p>"
-            f"<p><a href='/orders/{oid}'>返回订单 Back to the order</a></p>",
+            f"<p><a data-testid='checkout-back' href='/pharmacy?order={oid}'>"
+            "返回订单 Back to the order</a></p>",
         )
     return _page(
         "演示支付 Demo payment",

@@ -18,7 +18,7 @@ from domain.ids import new_id
 from domain.pharmacy import Drug, Money, Reviewer, ReviewStatus, check_review
 from domain.records import Allergy, Prescription
 from domain.users import Principal, User
-from server.records.service import RecordService
+from server.records.service import RecordService, TellPharmacists, tell_no_pharmacists
 from storage.mongo import Repositories
 from storage.paging import After, Page
 
@@ -44,12 +44,19 @@ class ReviewView:
 
 class PharmacyService:
     def __init__(
-        self, repos: Repositories, *, records: RecordService, clock: Clock, notify: Notify
+        self,
+        repos: Repositories,
+        *,
+        records: RecordService,
+        clock: Clock,
+        notify: Notify,
+        tell_pharmacists: TellPharmacists = tell_no_pharmacists,
     ) -> None:
         self._repos = repos
         self._records = records
         self._clock = clock
         self._notify = notify
+        self._tell_pharmacists = tell_pharmacists
 
     # ------------------------------------------------------------------ catalogue
 
@@ -185,7 +192,8 @@ class PharmacyService:
         return decided
 
     async def _tell(self, p: Prescription) -> None:
-        """``prescription:reviewed`` to the prescribing doctor's and the patient's sockets."""
+        """``prescription:reviewed`` to the prescribing doctor's, the patient's and every
+        pharmacist's sockets (another pharmacist's queue drops it)."""
         assert p.review is not None
         payload = {
             "prescription_id": p.id,
@@ -195,3 +203,4 @@ class PharmacyService:
         }
         for user_id in (p.doctor_id, p.patient_id):
             await self._notify(user_id, REVIEWED_EVENT, payload)
+        await self._tell_pharmacists(REVIEWED_EVENT, payload)

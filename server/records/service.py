@@ -107,11 +107,29 @@ class NotPrescribableOnline(InvalidInput):
     code = "not_prescribable_online"
 
 
+# Sends an event to every pharmacist's sockets (the hub's ``push_to_pharmacists``).
+TellPharmacists = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+REVIEW_QUEUED_EVENT = "pharmacy:review_queued"
+
+
+async def tell_no_pharmacists(event: str, data: dict[str, Any]) -> None:
+    return None
+
+
 class RecordService:
-    def __init__(self, repos: Repositories, *, clock: Clock, review_required: bool = False) -> None:
+    def __init__(
+        self,
+        repos: Repositories,
+        *,
+        clock: Clock,
+        review_required: bool = False,
+        tell_pharmacists: TellPharmacists = tell_no_pharmacists,
+    ) -> None:
         self._repos = repos
         self._clock = clock
         self._review_required = review_required
+        self._tell_pharmacists = tell_pharmacists
 
     # ------------------------------------------------------------------ access
 
@@ -397,6 +415,10 @@ class RecordService:
             review=review,
         )
         if review is not None:
+            await self._tell_pharmacists(
+                REVIEW_QUEUED_EVENT,
+                {"prescription_id": prescription.id, "patient_id": patient.id},
+            )
             return prescription, 0
         try:
             created = await self._repos.reminders.insert_schedule(prescription, doses)

@@ -2,7 +2,9 @@
 pages of browser contexts that bypass the Content-Security-Policy for this audit only): every
 page, in English and in Chinese, at desktop width and at 375 px, in the states people meet
 (signed out, lists with appointments, the device check, the waiting room, a call being
-recorded, the clinic console with the weekly-hours form, the admin dashboard). No serious or
+recorded, the clinic console with the weekly-hours form, the admin dashboard, the pharmacist's
+console with a prescription to review and an order to fulfil, the patient's pharmacy with a cart
+and an order). No serious or
 critical violation may remain, and no page may be wider than a phone's screen."""
 
 from __future__ import annotations
@@ -12,16 +14,21 @@ import re
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from domain.users import Role
+from server import keys
+from server.pharmacy.demo_catalogue import seed_catalogue
+from server.settings import PharmacySettings, PrescriptionReview
 from tests.e2e.conftest import (
     PHONE,
     ROOT,
     ContextFactory,
     Live,
     connected,
+    context,
     in_call,
+    serve,
     shoot,
     sign_in,
     watch,
@@ -184,4 +191,79 @@ def test_the_follow_up_states_have_no_serious_accessibility_violations(
         bypass_csp=True,
         check=lambda page, name: audit(page, name, problems),
     )
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+def test_no_serious_accessibility_violations_on_the_pharmacy_pages(
+    browser: Browser, mongo_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Its own server: prescriptions wait for a pharmacist (as in the demo), with the demo
+    catalogue."""
+    problems: dict[str, list[dict[str, Any]]] = {}
+    review = PharmacySettings(prescription_review=PrescriptionReview.REQUIRED)
+    with serve(mongo_url, tmp_path_factory, pharmacy=review) as live:
+        repos = live.app[keys.DATABASE].repos
+        live.loop.run(seed_catalogue(repos.drugs, clock=live.app[keys.CLOCK]))
+        patient = live.person(Role.PATIENT, "Ma Li")
+        doctor = live.person(Role.DOCTOR, "Dr. Song")
+        pharmacist = live.person(Role.PHARMACIST, "Pharmacist Zhao")
+        live.appointment(patient, doctor, starts_in=-10)
+        made: list[BrowserContext] = []
+
+        def new_context() -> BrowserContext:
+            made.append(context(browser, live, bypass_csp=True))
+            return made[-1]
+
+        try:
+            d = sign_in(new_context(), doctor, live)
+            d.get_by_test_id("select-patient").first.click()
+            form = d.get_by_test_id("rx-form")
+            form.get_by_test_id("rx-drug").fill("Amlodipine")
+            expect(form.get_by_test_id("rx-drug-option").first).to_be_visible()
+            audit(d, "doctor drug picker", problems)
+            form.get_by_test_id("rx-drug-option").first.click()
+            form.get_by_test_id("rx-dose").fill("5 mg")
+            form.get_by_test_id("rx-save").click()
+            expect(form.get_by_test_id("rx-drug")).to_have_value("")  # saved
+
+            ph = sign_in(new_context(), pharmacist, live)
+            expect(ph.get_by_test_id("review")).to_have_count(1)
+            ph.get_by_test_id("review-reject").click()
+            expect(ph.get_by_test_id("review-reason")).to_be_visible()
+            audit(ph, "pharmacist review", problems)
+            ph.get_by_role("button", name=re.compile("Cancel|取消")).click()
+            ph.get_by_test_id("review-approve").click()
+            expect(ph.get_by_test_id("review-queue-empty")).to_be_visible()
+
+            p = sign_in(new_context(), patient, live)
+            p.goto("/health")
+            expect(p.get_by_test_id("rx-ready-to-fill")).to_be_visible()
+            audit(p, "health ready to fill", problems)
+            p.goto("/pharmacy")
+            p.get_by_test_id("fill-prescription").click()
+            p.get_by_test_id("delivery-delivery").check()
+            expect(p.get_by_test_id("rx-warning")).to_be_visible()
+            audit(p, "pharmacy cart", problems)
+            for field, value in (
+                ("name", "Ma Li"),
+                ("phone", "13800138000"),
+                ("line1", "88 Caoxi North Road"),
+                ("city", "Shanghai"),
+                ("postcode", "200030"),
+            ):
+                p.get_by_test_id(f"address-{field}").fill(value)
+            p.get_by_test_id("rx-warning-accept").check()
+            p.get_by_test_id("checkout").click()
+            p.get_by_test_id("checkout-pay").click()
+            p.get_by_test_id("checkout-back").click()
+            expect(p.get_by_test_id("order")).to_have_attribute("data-status", "paid")
+            audit(p, "pharmacy orders", problems)
+
+            ph.get_by_test_id("order-dispense").click()
+            expect(ph.get_by_test_id("order-tracking")).to_be_visible()
+            audit(ph, "pharmacist orders", problems)
+        finally:
+            for ctx in made:
+                ctx.close()
+        assert live.errors == []
     assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)

@@ -73,7 +73,11 @@ async def test_demo_has_an_appointment_starting_now(demo: tuple[Client, FakeCloc
     slots = await ok(await client.get(f"/api/v1/doctors/{li.id}/slots", headers=headers))
     assert slots["timezone"] == "Asia/Shanghai"
     assert slots["slots"]
-    assert appointment.id in banner("http://localhost:8080", appointment.id)
+    printed = banner("http://localhost:8080", appointment.id)
+    assert appointment.id in printed
+    assert "pharmacist@demo.clinic  demo-Pharmacist-Zhao-2026" in printed
+    assert "http://localhost:8080/pharmacist" in printed
+    assert "http://localhost:8080/pharmacy" in printed
 
 
 async def test_a_restart_finds_the_open_appointment_and_never_announces_a_finished_one(

@@ -411,6 +411,8 @@ async def test_the_demo_checkout_page_pays_the_order(shop: Shop) -> None:
     )
     assert after["order"]["status"] == "paid"
     assert after["order"]["payment"]["status"] == "succeeded"
+    done = await (await c.client.get(paying["payment"]["checkout_url"])).text()
+    assert f"href='/pharmacy?order={order['id']}'" in done  # back to the shop's order
 
 
 def test_production_refuses_the_demo_provider(settings: Settings) -> None:

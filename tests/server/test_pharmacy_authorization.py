@@ -15,6 +15,13 @@ from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic
 from tests.server.test_pharmacy_api import SLOT_0900, drug_body, rx
 
+ADDRESS = {
+    "name": "王芳",
+    "phone": "+86 138 0013 8000",
+    "line1": "上海市徐汇区漕溪北路 88 号",
+    "city": "上海",
+    "postcode": "200030",
+}
 CALLERS = ("patient_a", "patient_b", "doctor", "other_doctor", "admin", "pharmacist")
 
 
@@ -54,7 +61,10 @@ async def world(make_client: AppFactory, settings: Settings) -> tuple[Clinic, di
     prescription = (await made.json())["prescription"]
     ordered = await client.post(
         "/api/v1/orders",
-        json={"items": [{"drug_id": otc["id"], "quantity": 1}], "delivery": {"method": "pickup"}},
+        json={
+            "items": [{"drug_id": otc["id"], "quantity": 1}],
+            "delivery": {"method": "delivery", "address": ADDRESS},
+        },
         headers=clinic.h(clinic.patient_a) | {"Idempotency-Key": "a-1"},
     )
     order = (await ordered.json())["order"]
@@ -99,8 +109,13 @@ async def test_each_caller_gets_the_documented_status(
         who = getattr(clinic, caller)
         response = await clinic.client.request(method, url, json=body, headers=clinic.h(who))
         got[caller] = response.status
-        if caller == "admin" and response.status == 200 and "/orders" in path:
+        if response.status == 200 and method == "GET" and "/orders" in path:
             data = await response.json()
             orders = data["orders"] if "orders" in data else [data["order"]]
-            assert all(o["items"] == [] for o in orders)
+            if caller == "admin":  # neither what was bought nor where it goes
+                assert orders
+                assert all(o["items"] == [] for o in orders)
+                assert all(o["delivery"] == {"method": "delivery", "address": None} for o in orders)
+            elif caller in ("patient_a", "pharmacist"):
+                assert [o["delivery"]["address"]["line1"] for o in orders] == [ADDRESS["line1"]]
     assert got == expect

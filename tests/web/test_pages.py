@@ -15,7 +15,16 @@ from web.routes import Manifest, setup
 
 Client = TestClient[web.Request, web.Application]
 
-PAGES = ["/", "/patient", "/health", "/doctor", "/admin", "/consult/0123456789abcdef01234567"]
+PAGES = [
+    "/",
+    "/patient",
+    "/health",
+    "/pharmacy",
+    "/doctor",
+    "/pharmacist",
+    "/admin",
+    "/consult/0123456789abcdef01234567",
+]
 
 
 class Document(HTMLParser):

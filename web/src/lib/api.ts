@@ -10,8 +10,12 @@ import type {
   AvailabilityWindow,
   Condition,
   Doctor,
+  Drug,
   HealthRecord,
   Note,
+  Order,
+  OrderStatus,
+  PendingReview,
   PatientDocument,
   PrecallReport,
   Prescription,
@@ -32,14 +36,19 @@ export { ApiError };
 
 /** A request with the access token: a 401 gets one refresh and a retry; a sign-in that is
  * over goes to the sign-in page, saying why when the server said (e.g. ``inactivity``). */
-async function authorized(method: string, path: string, body?: unknown): Promise<Response> {
+async function authorized(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+): Promise<Response> {
   let token = accessToken();
   if (!token && (await refresh())) token = accessToken();
   if (!token) goToSignIn(endReason() ?? "expired");
-  let response = await send(method, path, { body, token });
+  let response = await send(method, path, { body, token, headers });
   if (response.status === 401) {
     if (!(await refresh())) goToSignIn(endReason() ?? (await reasonOf(response)) ?? "expired");
-    response = await send(method, path, { body, token: accessToken() });
+    response = await send(method, path, { body, token: accessToken(), headers });
     if (response.status === 401) goToSignIn((await reasonOf(response)) ?? "expired");
   }
   return response;
@@ -165,7 +174,9 @@ export const prescribe = (
   patientId: string,
   input: {
     appointment_id: string;
-    drug: string;
+    drug?: string;
+    drug_id?: string;
+    quantity?: number;
     dose: string;
     times: string[];
     start_date: string;
@@ -334,3 +345,58 @@ export const refer = (
 
 export const referrals = (patientId: string) =>
   all<"referrals", import("./types").Referral>(`/patients/${enc(patientId)}/referrals`, "referrals", {}, 1);
+// ---------------------------------------------------------------- pharmacy, orders
+
+export const drugs = async (query: { q?: string; rx?: boolean; limit?: number } = {}) =>
+  (
+    await get<{ drugs: Drug[]; next_cursor: string | null }>("/drugs", {
+      q: query.q || undefined,
+      rx: query.rx === undefined ? undefined : String(query.rx),
+      limit: query.limit ?? 20,
+    })
+  ).drugs;
+
+/** The whole catalogue (or its prescription drugs): a pharmacy's list is short. */
+export const allDrugs = (rx?: boolean) =>
+  all<"drugs", Drug>("/drugs", "drugs", { rx: rx === undefined ? undefined : String(rx), limit: 100 }, 5);
+
+export const pendingReviews = () =>
+  all<"reviews", PendingReview>("/pharmacy/reviews", "reviews", { status: "pending", limit: 100 }, 5);
+
+export const approvePrescription = (id: string) =>
+  post<{ prescription: Prescription; reminders_created: number }>(`/prescriptions/${enc(id)}/approve`);
+
+export const rejectPrescription = (id: string, reason: string) =>
+  post<{ prescription: Prescription }>(`/prescriptions/${enc(id)}/reject`, { reason });
+
+export const orders = (status?: OrderStatus) =>
+  all<"orders", Order>("/orders", "orders", { status, limit: 100 }, 3);
+
+export const order = async (id: string) => (await get<{ order: Order }>(`/orders/${enc(id)}`)).order;
+
+export interface OrderInput {
+  items: { drug_id: string; quantity: number; prescription_id?: string }[];
+  delivery: { method: "delivery" | "pickup"; address?: import("./types").Address };
+  rx_warning_accepted: boolean;
+}
+
+/** Creates an order; the same ``key`` (one per checkout attempt) never makes two. */
+export async function createOrder(input: OrderInput, key: string): Promise<Order> {
+  const response = await authorized("POST", "/orders", input, { "Idempotency-Key": key });
+  return (await decode<{ order: Order }>(response)).order;
+}
+
+export const payOrder = async (id: string) =>
+  (await post<{ payment: { provider: string; status: string; checkout_url: string } }>(`/orders/${enc(id)}/pay`))
+    .payment;
+
+export const cancelOrder = async (id: string, reason?: string) =>
+  (await post<{ order: Order }>(`/orders/${enc(id)}/cancel`, reason ? { reason } : {})).order;
+
+export const orderReceived = async (id: string) =>
+  (await post<{ order: Order }>(`/orders/${enc(id)}/received`)).order;
+
+export const moveOrder = async (
+  id: string,
+  body: { status: OrderStatus; tracking_number?: string; note?: string },
+) => (await post<{ order: Order }>(`/orders/${enc(id)}/status`, body)).order;

@@ -42,9 +42,14 @@ export function withQuery(path: string, query?: Query): string {
 export async function send(
   method: string,
   path: string,
-  options: { body?: unknown; token?: string | null; signal?: AbortSignal } = {},
+  options: {
+    body?: unknown;
+    token?: string | null;
+    signal?: AbortSignal;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<Response> {
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { ...options.headers, Accept: "application/json" };
   // A FormData body (an upload) goes as multipart/form-data, its boundary set by the browser.
   const form = options.body instanceof FormData;
   if (options.body !== undefined && !form) headers["Content-Type"] = "application/json";

@@ -352,6 +352,7 @@ export function endReason(): SignOutReason | null {
 }
 
 export function homeFor(role: Role): string {
+  if (role === "pharmacist") return "/pharmacist";
   return role === "doctor" ? "/doctor" : role === "admin" ? "/admin" : "/patient";
 }
 

@@ -1,6 +1,6 @@
 // Shapes of the public contract (docs/PROTOCOL.md) that the browser app uses.
 
-export type Role = "patient" | "doctor" | "admin";
+export type Role = "patient" | "doctor" | "admin" | "pharmacist";
 
 export interface User {
   id: string;
@@ -192,6 +192,90 @@ export interface Prescription {
   status: "active" | "stopped" | "pending_review" | "rejected";
   created_at: string;
   stopped_at: string | null;
+  drug_id?: string | null;
+  quantity?: number | null;
+  quantity_remaining?: number | null;
+  review?: Review | null;
+}
+
+// ------------------------------------------------------------------ pharmacy, orders
+
+export interface ReviewWarning {
+  code: "allergy" | "duplicate_therapy" | string;
+  message: string;
+}
+
+export interface Review {
+  status: "pending" | "approved" | "rejected";
+  pharmacist: { id: string; name: string } | null;
+  reviewed_at: string | null;
+  reason: string | null;
+  warnings: ReviewWarning[];
+}
+
+export interface Money {
+  amount: number;
+  currency: string;
+}
+
+export interface Drug {
+  id: string;
+  name: string;
+  names: { en: string; "zh-CN": string };
+  form: string;
+  strength: string;
+  package: string;
+  ingredients: string[];
+  unit_price: Money;
+  rx: boolean;
+  online_prescribable: boolean;
+  stock: number;
+  active: boolean;
+}
+
+export interface PendingReview {
+  prescription: Prescription;
+  patient: { id: string; name: string };
+  doctor: { id: string; name: string };
+  allergies: Allergy[];
+  active_prescriptions: Prescription[];
+  warnings: ReviewWarning[];
+}
+
+export type OrderStatus =
+  | "awaiting_payment"
+  | "paid"
+  | "dispensing"
+  | "shipped"
+  | "ready_for_pickup"
+  | "delivered"
+  | "picked_up"
+  | "completed"
+  | "cancelled"
+  | "expired";
+
+export interface Address {
+  name: string;
+  phone: string;
+  line1: string;
+  line2?: string | null;
+  city: string;
+  postcode: string;
+}
+
+export interface Order {
+  id: string;
+  patient: { id: string; name: string };
+  items: { drug_id: string; name: string; quantity: number; unit_price: Money; prescription_id: string | null }[];
+  total: Money;
+  status: OrderStatus;
+  delivery: { method: "delivery" | "pickup"; address?: Address | null };
+  payment: { provider: string; status: "pending" | "succeeded" | "refunded"; reference: string | null } | null;
+  tracking_number: string | null;
+  created_at: string;
+  updated_at: string;
+  expires_at: string | null;
+  history: { status: OrderStatus; at: string; by_role: string }[];
 }
 
 export interface Reminder {

@@ -29,6 +29,15 @@ function HealthPage() {
       setHub(connectHub());
     }, () => undefined);
   }, []);
+  useEffect(() => {
+    // An approved prescription brings its reminders.
+    if (!hub) return;
+    const again = () => setRemindersVersion((v) => v + 1);
+    hub.socket.on("prescription:reviewed", again);
+    return () => {
+      hub.socket.off("prescription:reviewed", again);
+    };
+  }, [hub]);
   if (!user) {
     return (
       <Shell user={null}>
@@ -58,7 +67,7 @@ function HealthPage() {
           </section>
           <section class="card section" aria-labelledby="rx-title">
             <h2 id="rx-title">{t("health.prescriptions")}</h2>
-            <Prescriptions patientId={user.id} />
+            <Prescriptions patientId={user.id} hub={hub} />
           </section>
         </div>
       </div>
@@ -146,15 +155,25 @@ function Reminders(props: { patientId: string; version: number }) {
   );
 }
 
-function Prescriptions(props: { patientId: string }) {
-  const [list] = useLoad(() => api.prescriptions(props.patientId), [props.patientId]);
+function Prescriptions(props: { patientId: string; hub: Hub | null }) {
+  const [list, reload] = useLoad(() => api.prescriptions(props.patientId), [props.patientId]);
+  useEffect(() => {
+    // The pharmacist's decision shows without a reload.
+    const hub = props.hub;
+    if (!hub) return;
+    const again = () => reload();
+    hub.socket.on("prescription:reviewed", again);
+    return () => {
+      hub.socket.off("prescription:reviewed", again);
+    };
+  }, [props.hub]);
   if (list.state === "loading") return <Loading label={t("common.loading")} />;
   if (list.state === "error") return <Alert>{messageFor(list.error)}</Alert>;
   if (list.value.length === 0) return <p class="empty">{t("health.no_prescriptions")}</p>;
   return (
     <ul class="plain-list" data-testid="prescriptions">
       {list.value.map((p) => (
-        <li key={p.id} class="prescription">
+        <li key={p.id} class="prescription" data-testid="prescription" data-status={p.status}>
           <p>
             <strong>{p.drug}</strong> · {p.dose}
             <span class={`badge badge-rx-${p.status}`}>
@@ -169,6 +188,19 @@ function Prescriptions(props: { patientId: string }) {
             })}
             {zoneSuffix(p.timezone)}
           </p>
+          {p.status === "rejected" && p.review?.reason ? (
+            <p class="muted" data-testid="rx-rejected-reason">
+              {t("rx.rejected_reason", { reason: p.review.reason })}
+            </p>
+          ) : null}
+          {p.status === "active" && p.drug_id && (p.quantity_remaining ?? 0) > 0 ? (
+            <p data-testid="rx-ready-to-fill">
+              {t("rx.ready_to_fill")}{" "}
+              <a href="/pharmacy" data-testid="rx-fill-link">
+                {t("rx.fill_at_pharmacy")}
+              </a>
+            </p>
+          ) : null}
         </li>
       ))}
     </ul>

@@ -1,10 +1,10 @@
 // What a doctor needs about a patient: the record at a glance with the vitals chart, and the
 // follow-up of a consultation (a note, a prescription).
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { fieldMessage, messageFor } from "../lib/errors";
-import { formatDate, formatDateTime, t } from "../lib/i18n";
-import type { Note, Prescription } from "../lib/types";
+import { formatDate, formatDateTime, locale, t } from "../lib/i18n";
+import type { Drug, Note, Prescription } from "../lib/types";
 import { zoneChoices, zoneName, zoneSuffix } from "../lib/zones";
 import { Alert, Loading } from "./Alert";
 import { Field } from "./Field";
@@ -168,6 +168,47 @@ function NoteForm(props: { patientId: string; appointmentId: string; onSaved?: (
   );
 }
 
+function catalogueName(drug: Drug): string {
+  return drug.names[locale()] || drug.name;
+}
+
+/** Catalogue drugs matching what the doctor typed; picking one prescribes it from the
+ * catalogue (bought at the pharmacy), typing on keeps free text. */
+function DrugPicker(props: { query: string; onPick: (drug: Drug) => void }) {
+  const [search, setSearch] = useState("");
+  useEffect(() => {
+    const id = setTimeout(() => setSearch(props.query.trim()), 250);
+    return () => clearTimeout(id);
+  }, [props.query]);
+  const [found] = useLoad(
+    () => (search ? api.drugs({ q: search.slice(0, 80), limit: 6 }) : Promise.resolve([])),
+    [search],
+  );
+  if (!search || found.state !== "ready" || found.value.length === 0) return null;
+  return (
+    <div class="drug-picker">
+      <p class="field-hint">{t("followup.drug_pick")}</p>
+      <ul class="plain-list" data-testid="rx-drug-options">
+        {found.value.map((d) => (
+          <li key={d.id}>
+            <button
+              type="button"
+              class="button-link"
+              data-testid="rx-drug-option"
+              data-drug-id={d.id}
+              disabled={!d.online_prescribable}
+              onClick={() => props.onPick(d)}
+            >
+              {catalogueName(d)} · {d.strength} · {d.package}
+            </button>
+            {d.online_prescribable ? null : <span class="muted"> {t("followup.not_online")}</span>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 function PrescriptionForm(props: { patientId: string; appointmentId: string; onSaved?: () => void }) {
   // The dose times are in one zone, chosen deliberately: the patient's (from their record)
   // unless the doctor picks another; never silently the doctor's browser's.
@@ -176,6 +217,8 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
   const [chosenZone, setChosenZone] = useState<string | null>(null);
   const zone = chosenZone ?? patientZone;
   const [drug, setDrug] = useState("");
+  const [chosen, setChosen] = useState<Drug | null>(null); // from the catalogue, or free text
+  const [quantity, setQuantity] = useState("1");
   const [dose, setDose] = useState("");
   const [times, setTimes] = useState<string[]>(["08:00"]);
   const [startDate, setStartDate] = useState(today);
@@ -194,6 +237,7 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
       const answer = await api.prescribe(props.patientId, {
         appointment_id: props.appointmentId,
         drug: drug.trim(),
+        ...(chosen ? { drug_id: chosen.id, quantity: Number(quantity) } : {}),
         dose: dose.trim(),
         times: [...new Set(times.filter(Boolean))].sort(),
         start_date: startDate,
@@ -206,6 +250,8 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
         pending: answer.prescription.status === "pending_review",
       });
       setDrug("");
+      setChosen(null);
+      setQuantity("1");
       setDose("");
       props.onSaved?.();
     } catch (caught) {
@@ -217,7 +263,7 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
 
   const fieldError = (field: string) => (fieldMessage(error, field) ? t("fielderror.check_value") : null);
   const general =
-    error && !["drug", "dose", "times", "start_date", "days", "timezone"].some((f) => fieldMessage(error, f))
+    error && !["drug", "drug_id", "quantity", "dose", "times", "start_date", "days", "timezone"].some((f) => fieldMessage(error, f))
       ? messageFor(error)
       : null;
   return (
@@ -230,11 +276,42 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
         </Alert>
       ) : null}
       <div class="form-grid">
-        <Field label={t("followup.drug")} error={fieldError("drug")}>
+        <Field
+          label={t("followup.drug")}
+          hint={chosen ? null : t("followup.drug_hint")}
+          error={fieldError("drug") ?? (fieldMessage(error, "drug_id") ? messageFor(error) : null)}
+        >
           {(attrs) => (
-            <input {...attrs} required maxLength={200} data-testid="rx-drug" value={drug} onInput={(e) => setDrug(e.currentTarget.value)} />
+            <input
+              {...attrs}
+              required
+              maxLength={200}
+              autoComplete="off"
+              data-testid="rx-drug"
+              value={drug}
+              onInput={(e) => {
+                setDrug(e.currentTarget.value);
+                setChosen(null); // typed again: free text until a catalogue drug is picked
+              }}
+            />
           )}
         </Field>
+        {chosen ? (
+          <Field label={t("followup.quantity")} error={fieldError("quantity")}>
+            {(attrs) => (
+              <input
+                {...attrs}
+                type="number"
+                min={1}
+                max={100}
+                required
+                data-testid="rx-quantity"
+                value={quantity}
+                onInput={(e) => setQuantity(e.currentTarget.value)}
+              />
+            )}
+          </Field>
+        ) : null}
         <Field label={t("followup.dose")} error={fieldError("dose")}>
           {(attrs) => (
             <input {...attrs} required maxLength={200} data-testid="rx-dose" value={dose} onInput={(e) => setDose(e.currentTarget.value)} />
@@ -251,6 +328,19 @@ function PrescriptionForm(props: { patientId: string; appointmentId: string; onS
           )}
         </Field>
       </div>
+      {chosen ? (
+        <p class="field-hint" data-testid="rx-drug-chosen" data-drug-id={chosen.id}>
+          {t("followup.drug_chosen", { drug: catalogueName(chosen), strength: chosen.strength, package: chosen.package })}
+        </p>
+      ) : (
+        <DrugPicker
+          query={drug}
+          onPick={(d) => {
+            setChosen(d);
+            setDrug(catalogueName(d));
+          }}
+        />
+      )}
       {patientZone && zone ? (
         <Field
           label={t("followup.zone")}

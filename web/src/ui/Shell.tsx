@@ -10,9 +10,11 @@ const NAV: Record<User["role"], { href: string; label: MessageKey }[]> = {
   patient: [
     { href: "/patient", label: "nav.appointments" },
     { href: "/health", label: "nav.health" },
+    { href: "/pharmacy", label: "nav.pharmacy" },
   ],
   doctor: [{ href: "/doctor", label: "nav.console" }],
   admin: [{ href: "/admin", label: "nav.rooms" }],
+  pharmacist: [{ href: "/pharmacist", label: "nav.pharmacist" }],
 };
 
 export function Shell(props: { user: User | null; children: ComponentChildren; wide?: boolean }) {
