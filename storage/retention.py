@@ -60,6 +60,7 @@ KEPT_COLLECTIONS: dict[str, str] = {
     "drugs": "the catalogue: orders and prescriptions name its entries; withdrawn, not deleted",
     "audit": "the audit log: a hash chain (removing an entry breaks it); kept for good",
     "audit_chain": "the audit chain's head",
+    "telemed_keys": "field encryption's data key, wrapped: without it nothing sealed opens",
 }
 # Collections whose documents expire by themselves (TTL indexes): sign-ins and throttles,
 # never clinical data.

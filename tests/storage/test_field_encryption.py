@@ -1,0 +1,165 @@
+"""Encryption at rest of chat text and notes (``TELEMED_FIELD_ENCRYPTION_KEY_FILE``), against the
+real database: the stored documents hold ciphertext (BSON binary subtype 6, a different one for
+the same text twice), the API serves the plain text, a backup restores into a database the same
+key opens and no other key or no key does, and entries written before encryption was turned on
+stay readable."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson.binary import Binary
+from pymongo import MongoClient
+
+from domain.chat import Sender
+from domain.ids import AppointmentId, UserId
+from domain.records import Author
+from domain.users import Role
+from server import keys
+from server.settings import Settings
+from storage.backup import create_backup, restore_backup
+from storage.field_crypto import KEY_NAME, KEY_VAULT, FieldEncryptionError, read_master_key
+from storage.mongo import open_database
+from storage.notes import NoteRepository
+from tests.conftest import AppFactory, long_sessions, make_settings
+from tests.server.clinic import MONDAY
+from tests.storage.test_backup import restored_name, seeded, views
+
+__all__ = ["restored_name"]  # a fixture, used by name
+
+NOTE = "咳嗽三天，无发热。"  # the note seeded() writes
+
+
+def new_key(path: Path) -> Path:
+    path.write_bytes(os.urandom(96))
+    path.chmod(0o600)
+    return path
+
+
+def encrypted(settings: Settings, key: Path | None) -> Settings:
+    return settings.with_(
+        database=settings.database.model_copy(update={"field_encryption_key_file": key})
+    )
+
+
+def raw_docs(url: str, database: str, collection: str) -> list[dict[str, Any]]:
+    client: MongoClient[dict[str, Any]] = MongoClient(url)
+    try:
+        return list(client[database][collection].find({}))
+    finally:
+        client.close()
+
+
+def assert_sealed(value: Any) -> None:
+    assert isinstance(value, Binary), value
+    assert value.subtype == 6
+
+
+async def test_chat_text_and_notes_are_ciphertext_at_rest_and_plain_text_through_the_api(
+    make_client: AppFactory, settings: Settings, mongo_url: str, db_name: str, tmp_path: Path
+) -> None:
+    key = new_key(tmp_path / "field.key")
+    clinic, appointment = await seeded(make_client, encrypted(settings, key))
+    chat = clinic.client.app[keys.CHAT]
+    sender = Sender(id=UserId(clinic.doctor["id"]), role=Role.DOCTOR, name="D")
+    for i in range(2):  # the same text twice
+        await chat.send(
+            appointment_id=AppointmentId(appointment["id"]),
+            sender=sender,
+            client_msg_id=f"same{i}",
+            text="请按时服药",
+        )
+
+    notes = raw_docs(mongo_url, db_name, "notes")
+    messages = raw_docs(mongo_url, db_name, "messages")
+    assert len(notes) == 1
+    assert len(messages) == 7
+    for doc in (*notes, *messages):
+        assert_sealed(doc["text"])
+    assert NOTE.encode() not in bytes(notes[0]["text"])
+    same = [bytes(m["text"]) for m in messages if m["client_msg_id"].startswith("same")]
+    assert same[0] != same[1]  # randomized: equal texts cannot be matched
+    vault = raw_docs(mongo_url, db_name, KEY_VAULT)
+    assert [d["keyAltNames"] for d in vault] == [[KEY_NAME]]
+    assert key.read_bytes() not in bytes(vault[0]["keyMaterial"])  # wrapped, never the key
+
+    record, transcript = await views(clinic.client, clinic, appointment)
+    served = json.dumps([record, transcript], ensure_ascii=False)
+    assert NOTE in served
+    texts = [m["text"] for m in transcript["messages"]]
+    assert texts == [f"message {i}" for i in range(5)] + ["请按时服药"] * 2
+
+
+async def test_a_backup_of_an_encrypted_clinic_opens_with_its_key_only(
+    make_client: AppFactory,
+    settings: Settings,
+    mongo_url: str,
+    db_name: str,
+    restored_name: str,
+    tmp_path: Path,
+) -> None:
+    key = new_key(tmp_path / "field.key")
+    clinic, appointment = await seeded(make_client, encrypted(settings, key))
+    archive = tmp_path / "clinic.tar"
+    await asyncio.to_thread(create_backup, mongo_url, db_name, archive)
+    await asyncio.to_thread(restore_backup, archive, mongo_url, restored_name)
+    for doc in raw_docs(mongo_url, restored_name, "notes"):
+        assert_sealed(doc["text"])  # the backup and the restored copy hold ciphertext
+
+    restored = encrypted(make_settings(mongo_url, restored_name, tmp_path / "r"), key)
+    second = await make_client(long_sessions(restored), clock=clinic.clock)
+    assert await views(second, clinic, appointment) == await views(
+        clinic.client, clinic, appointment
+    )
+
+    other = new_key(tmp_path / "other.key")
+    with pytest.raises(FieldEncryptionError, match="does not open the data key"):
+        async with open_database(
+            url=mongo_url, database=restored_name, data_dir=tmp_path, field_key_file=other
+        ):
+            pass
+    async with open_database(url=mongo_url, database=restored_name, data_dir=tmp_path) as db:
+        with pytest.raises(FieldEncryptionError, match="TELEMED_FIELD_ENCRYPTION_KEY_FILE"):
+            await db.repos.notes.page(clinic.patient_a["id"], after=None, limit=10)
+
+
+async def test_notes_written_before_encryption_was_turned_on_stay_readable(
+    mongo_url: str, db_name: str, tmp_path: Path
+) -> None:
+    author = Author(id="d", role=Role.DOCTOR)
+    async with open_database(url=mongo_url, database=db_name, data_dir=tmp_path) as db:
+        await db.repos.notes.insert(
+            patient_id="p", appointment_id="a", author=author, text="before", now=MONDAY
+        )
+    key = new_key(tmp_path / "field.key")
+    async with open_database(
+        url=mongo_url, database=db_name, data_dir=tmp_path, field_key_file=key
+    ) as db:
+        notes: NoteRepository = db.repos.notes
+        await notes.insert(
+            patient_id="p", appointment_id="a", author=author, text="after", now=MONDAY
+        )
+        page = await notes.page("p", after=None, limit=10)
+    assert sorted(n.text for n in page.items) == ["after", "before"]
+    stored = {type(d["text"]) for d in raw_docs(mongo_url, db_name, "notes")}
+    assert stored == {str, Binary}
+
+
+def test_a_master_key_file_must_be_96_private_bytes(tmp_path: Path) -> None:
+    with pytest.raises(FieldEncryptionError, match="head -c 96 /dev/urandom"):
+        read_master_key(tmp_path / "missing.key")
+    short = tmp_path / "short.key"
+    short.write_bytes(os.urandom(95))
+    short.chmod(0o600)
+    with pytest.raises(FieldEncryptionError, match="95 bytes, not 96"):
+        read_master_key(short)
+    shared = new_key(tmp_path / "shared.key")
+    shared.chmod(0o644)
+    with pytest.raises(FieldEncryptionError, match="chmod 600"):
+        read_master_key(shared)
+    assert len(read_master_key(new_key(tmp_path / "good.key"))) == 96
