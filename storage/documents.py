@@ -1,16 +1,25 @@
 """Patients' documents: the bytes in GridFS (bucket ``documents``: ``documents.files`` and
 ``documents.chunks``), the description in the ``documents`` collection, both under one id.
 
-Nothing here deletes a stored document (retention): :meth:`DocumentRepository.abort` only
-discards an upload that was refused before it was described.
+Nothing here deletes a stored document (retention): an upload's ``abort`` only discards an
+upload that was refused before it was described.
+
+With field encryption on (``storage/field_crypto.py``) the bytes are sealed before GridFS sees
+them: the file is a sequence of **frames**, each a 4-byte big-endian length and one encrypted
+value (BSON binary subtype 6, AEAD_AES_256_CBC_HMAC_SHA_512-Random) holding up to
+:data:`SEALED_BLOCK` bytes of the document; the GridFS file's metadata says ``sealed:
+"frames-v1"``. Reads open the frames as they stream; a file stored before encryption was turned
+on (no ``sealed``) is served as it is. The description's ``size`` and ``sha256`` are the plain
+document's.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
+from bson.binary import Binary
 from gridfs import AsyncGridFSBucket
 from gridfs.asynchronous.grid_file import AsyncGridIn
 from pymongo import ASCENDING, DESCENDING
@@ -18,12 +27,55 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.documents import ContentType, DicomInfo, Document, DocumentKind
+from storage.field_crypto import ENCRYPTED, FieldCipher, FieldEncryptionError, reveal
 from storage.notes import author_doc, to_author
 from storage.paging import After, Page, find_page
 
 Doc = dict[str, Any]
 BUCKET = "documents"
 CHUNK_BYTES = 255 * 1024  # GridFS's default chunk size
+SEALED_BLOCK = 64 * 1024  # plain bytes per sealed frame
+SEALED = "frames-v1"
+FRAME_LENGTH = 4
+
+
+class UploadStream(Protocol):
+    """An upload in progress: ``write`` chunks, then ``close`` to keep it or ``abort`` to
+    discard every chunk written so far."""
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def abort(self) -> None: ...
+
+
+class _SealedUpload:
+    """Writes the document as sealed frames of :data:`SEALED_BLOCK` plain bytes."""
+
+    def __init__(self, grid: AsyncGridIn, cipher: FieldCipher) -> None:
+        self._grid = grid
+        self._cipher = cipher
+        self._buffer = bytearray()
+
+    async def write(self, data: bytes) -> None:
+        self._buffer += data
+        while len(self._buffer) >= SEALED_BLOCK:
+            await self._frame(bytes(self._buffer[:SEALED_BLOCK]))
+            del self._buffer[:SEALED_BLOCK]
+
+    async def _frame(self, block: bytes) -> None:
+        sealed = bytes(await self._cipher.seal_bytes(block))
+        await self._grid.write(len(sealed).to_bytes(FRAME_LENGTH, "big") + sealed)
+
+    async def close(self) -> None:
+        if self._buffer:
+            await self._frame(bytes(self._buffer))
+            self._buffer.clear()
+        await self._grid.close()
+
+    async def abort(self) -> None:
+        await self._grid.abort()
 
 
 def _dicom_doc(info: DicomInfo) -> Doc:
@@ -65,9 +117,10 @@ def _to_document(doc: Doc) -> Document:
 
 
 class DocumentRepository:
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+    def __init__(self, db: AsyncDatabase[Doc], *, cipher: FieldCipher | None = None) -> None:
         self._c: AsyncCollection[Doc] = db[BUCKET]
         self._bucket = AsyncGridFSBucket(db, bucket_name=BUCKET, chunk_size_bytes=CHUNK_BYTES)
+        self._cipher = cipher
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index(
@@ -78,10 +131,14 @@ class DocumentRepository:
             [("appointment_id", ASCENDING), ("created_at", ASCENDING)], name="appointment"
         )
 
-    def open_upload(self, document_id: str) -> AsyncGridIn:
-        """A GridFS upload stream under ``document_id``: ``write`` chunks, then ``close`` to keep
-        it or ``abort`` to discard every chunk written so far."""
-        return self._bucket.open_upload_stream_with_id(document_id, document_id)
+    def open_upload(self, document_id: str) -> UploadStream:
+        """A GridFS upload stream under ``document_id`` (sealing when encryption is on)."""
+        if self._cipher is None:
+            return self._bucket.open_upload_stream_with_id(document_id, document_id)
+        grid = self._bucket.open_upload_stream_with_id(
+            document_id, document_id, metadata={"sealed": SEALED}
+        )
+        return _SealedUpload(grid, self._cipher)
 
     async def describe(self, document: Document) -> None:
         """Record the description of an upload already closed (kept) in GridFS."""
@@ -127,18 +184,30 @@ class DocumentRepository:
         return [_to_document(d) async for d in cursor.limit(limit)]
 
     async def chunks(self, document_id: str) -> AsyncIterator[bytes]:
-        """The stored bytes, one GridFS chunk at a time."""
+        """The document's bytes, one GridFS chunk (or, sealed, one frame) at a time."""
         stream = await self._bucket.open_download_stream(document_id)
         try:
+            if (stream.metadata or {}).get("sealed") is None:
+                while chunk := await stream.readchunk():
+                    yield chunk
+                return
+            if (stream.metadata or {}).get("sealed") != SEALED:
+                raise FieldEncryptionError(f"document {document_id}: unknown sealing")
+            buffer = bytearray()
             while chunk := await stream.readchunk():
-                yield chunk
+                buffer += chunk
+                while len(buffer) >= FRAME_LENGTH:
+                    size = int.from_bytes(buffer[:FRAME_LENGTH], "big")
+                    if len(buffer) < FRAME_LENGTH + size:
+                        break
+                    frame = Binary(bytes(buffer[FRAME_LENGTH : FRAME_LENGTH + size]), ENCRYPTED)
+                    del buffer[: FRAME_LENGTH + size]
+                    yield await reveal(self._cipher, frame)
+            if buffer:
+                raise FieldEncryptionError(f"document {document_id}: its last frame is cut short")
         finally:
             await stream.close()
 
     async def read_all(self, document_id: str) -> bytes:
         """The whole file (bounded by the upload cap), for the preview renderer."""
-        stream = await self._bucket.open_download_stream(document_id)
-        try:
-            return await stream.read()
-        finally:
-            await stream.close()
+        return b"".join([chunk async for chunk in self.chunks(document_id)])

@@ -1,4 +1,5 @@
-"""Encryption at rest of the most sensitive fields (chat text, doctors' notes), with PyMongo's
+"""Encryption at rest of the most sensitive fields (chat text, doctors' notes, documents' bytes:
+``storage/documents.py`` seals them in frames), with PyMongo's
 explicit client-side field level encryption (libmongocrypt, through pymongocrypt).
 
 Off unless ``TELEMED_FIELD_ENCRYPTION_KEY_FILE`` names a **master key**: a local file of 96
@@ -124,6 +125,9 @@ class FieldCipher:
             raise
 
     async def seal(self, value: str) -> Binary:
+        return await self._encryption.encrypt(value, ALGORITHM, key_id=self._key_id)
+
+    async def seal_bytes(self, value: bytes) -> Binary:
         return await self._encryption.encrypt(value, ALGORITHM, key_id=self._key_id)
 
     async def open_value(self, value: Binary) -> Any:

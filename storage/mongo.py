@@ -75,7 +75,8 @@ class Repositories:
     def bind(
         cls, db: AsyncDatabase[Document], *, cipher: FieldCipher | None = None
     ) -> Repositories:
-        """``cipher`` seals chat text and notes at rest (``storage/field_crypto.py``)."""
+        """``cipher`` seals chat text, notes and documents' bytes at rest
+        (``storage/field_crypto.py``)."""
         return cls(
             users=UserRepository(db["users"]),
             sessions=SessionRepository(db["sessions"]),
@@ -96,7 +97,7 @@ class Repositories:
             visit_summaries=VisitSummaryRepository(db["visit_summaries"]),
             drugs=DrugRepository(db["drugs"]),
             orders=OrderRepository(db["orders"]),
-            documents=DocumentRepository(db),
+            documents=DocumentRepository(db, cipher=cipher),
             follow_ups=FollowUpRepository(db["follow_ups"]),
             online_consents=OnlineConsentRepository(db["online_care_consents"]),
             referrals=ReferralRepository(db["referrals"]),

@@ -1,8 +1,9 @@
-"""Encryption at rest of chat text and notes (``TELEMED_FIELD_ENCRYPTION_KEY_FILE``), against the
-real database: the stored documents hold ciphertext (BSON binary subtype 6, a different one for
-the same text twice), the API serves the plain text, a backup restores into a database the same
-key opens and no other key or no key does, and entries written before encryption was turned on
-stay readable."""
+"""Encryption at rest of chat text, notes and documents' bytes
+(``TELEMED_FIELD_ENCRYPTION_KEY_FILE``), against the real database: the stored documents hold
+ciphertext (BSON binary subtype 6, a different one for the same text twice; a document's bytes in
+sealed frames), the API serves the plain text and bytes, a backup restores into a database the
+same key opens and no other key or no key does, and entries written before encryption was turned
+on stay readable."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bson.binary import Binary
 from pymongo import MongoClient
 
 from domain.chat import Sender
+from domain.documents import DocumentKind
 from domain.ids import AppointmentId, UserId
 from domain.records import Author
 from domain.users import Role
@@ -27,12 +29,31 @@ from storage.field_crypto import KEY_NAME, KEY_VAULT, FieldEncryptionError, read
 from storage.mongo import open_database
 from storage.notes import NoteRepository
 from tests.conftest import AppFactory, long_sessions, make_settings
-from tests.server.clinic import MONDAY
-from tests.storage.test_backup import restored_name, seeded, views
+from tests.server.clinic import MONDAY, Clinic
+from tests.storage.test_backup import Client, restored_name, seeded, views
 
 __all__ = ["restored_name"]  # a fixture, used by name
 
 NOTE = "咳嗽三天，无发热。"  # the note seeded() writes
+MARK = b"PATIENT-SCAN-MARK"
+PDF = b"%PDF-1.4\n" + (MARK + os.urandom(100)) * 3000 + b"\n%%EOF\n"  # 350 KB: six frames
+
+
+async def stored_document(clinic: Clinic) -> str:
+    service = clinic.client.app[keys.DOCUMENTS]
+    doctor = Author(id=clinic.doctor["id"], role=Role.DOCTOR)
+    document = await service.store(
+        doctor, clinic.patient_a["id"], PDF, kind=DocumentKind.LAB_REPORT, title="血常规"
+    )
+    return document.id
+
+
+async def content(client: Client, clinic: Clinic, document_id: str) -> bytes:
+    response = await client.get(
+        f"/api/v1/documents/{document_id}/content", headers=clinic.h(clinic.patient_a)
+    )
+    assert response.status == 200, await response.text()
+    return await response.read()
 
 
 def new_key(path: Path) -> Path:
@@ -88,6 +109,15 @@ async def test_chat_text_and_notes_are_ciphertext_at_rest_and_plain_text_through
     assert [d["keyAltNames"] for d in vault] == [[KEY_NAME]]
     assert key.read_bytes() not in bytes(vault[0]["keyMaterial"])  # wrapped, never the key
 
+    document_id = await stored_document(clinic)
+    files = raw_docs(mongo_url, db_name, "documents.files")
+    assert [f["metadata"] for f in files] == [{"sealed": "frames-v1"}]
+    chunks = raw_docs(mongo_url, db_name, "documents.chunks")
+    assert len(chunks) == 2  # 350 KB of frames in 255 KiB chunks
+    assert all(MARK not in bytes(c["data"]) for c in chunks)
+    assert b"%PDF" not in bytes(chunks[0]["data"])
+    assert await content(clinic.client, clinic, document_id) == PDF
+
     record, transcript = await views(clinic.client, clinic, appointment)
     served = json.dumps([record, transcript], ensure_ascii=False)
     assert NOTE in served
@@ -105,6 +135,7 @@ async def test_a_backup_of_an_encrypted_clinic_opens_with_its_key_only(
 ) -> None:
     key = new_key(tmp_path / "field.key")
     clinic, appointment = await seeded(make_client, encrypted(settings, key))
+    document_id = await stored_document(clinic)
     archive = tmp_path / "clinic.tar"
     await asyncio.to_thread(create_backup, mongo_url, db_name, archive)
     await asyncio.to_thread(restore_backup, archive, mongo_url, restored_name)
@@ -116,6 +147,7 @@ async def test_a_backup_of_an_encrypted_clinic_opens_with_its_key_only(
     assert await views(second, clinic, appointment) == await views(
         clinic.client, clinic, appointment
     )
+    assert await content(second, clinic, document_id) == PDF
 
     other = new_key(tmp_path / "other.key")
     with pytest.raises(FieldEncryptionError, match="does not open the data key"):
@@ -126,6 +158,8 @@ async def test_a_backup_of_an_encrypted_clinic_opens_with_its_key_only(
     async with open_database(url=mongo_url, database=restored_name, data_dir=tmp_path) as db:
         with pytest.raises(FieldEncryptionError, match="TELEMED_FIELD_ENCRYPTION_KEY_FILE"):
             await db.repos.notes.page(clinic.patient_a["id"], after=None, limit=10)
+        with pytest.raises(FieldEncryptionError, match="TELEMED_FIELD_ENCRYPTION_KEY_FILE"):
+            await db.repos.documents.read_all(document_id)
 
 
 async def test_notes_written_before_encryption_was_turned_on_stay_readable(
