@@ -179,6 +179,11 @@ async def test_notes_written_before_encryption_was_turned_on_stay_readable(
             patient_id="p", appointment_id="a", author=author, text="after", now=MONDAY
         )
         page = await notes.page("p", after=None, limit=10)
+        cipher = db.cipher
+        assert cipher is not None
+        texts = [f"并发 {i}" for i in range(40)]  # concurrent seals and opens, one cipher
+        sealed = await asyncio.gather(*(cipher.seal(t) for t in texts))
+        assert await asyncio.gather(*(cipher.open_value(v) for v in sealed)) == texts
     assert sorted(n.text for n in page.items) == ["after", "before"]
     stored = {type(d["text"]) for d in raw_docs(mongo_url, db_name, "notes")}
     assert stored == {str, Binary}
