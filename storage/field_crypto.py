@@ -27,6 +27,7 @@ from typing import Any
 from bson.binary import STANDARD, Binary
 from bson.codec_options import CodecOptions
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.encryption import AsyncClientEncryption
 from pymongo.encryption_shared import Algorithm
 from pymongo.errors import PyMongoError
@@ -135,6 +136,16 @@ class FieldCipher:
 
     async def close(self) -> None:
         await self._encryption.close()
+
+
+async def check_no_sealed_data(db: AsyncDatabase[Any]) -> None:
+    """Refuse a database whose fields were sealed when no key is given (a server would fail on
+    each of them): the key vault holds the data key once anything was sealed."""
+    if await db[KEY_VAULT].find_one({"keyAltNames": KEY_NAME}, {"_id": 1}) is not None:
+        raise FieldEncryptionError(
+            f"the database {db.name!r} holds fields encrypted at rest (its {KEY_VAULT} key "
+            "vault has the data key): set TELEMED_FIELD_ENCRYPTION_KEY_FILE to its master key"
+        )
 
 
 async def seal(cipher: FieldCipher | None, value: str) -> str | Binary:

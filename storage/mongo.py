@@ -21,7 +21,7 @@ from storage.conditions import ConditionRepository
 from storage.documents import DocumentRepository
 from storage.drugs import DrugRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
-from storage.field_crypto import FieldCipher, read_master_key
+from storage.field_crypto import FieldCipher, check_no_sealed_data, read_master_key
 from storage.follow_ups import FollowUpRepository, OnlineConsentRepository
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
@@ -142,11 +142,14 @@ async def open_database(
     embedded_start_timeout: float = 60.0,
     prepare: bool = True,
     field_key_file: Path | None = None,
+    refuse_sealed_without_key: bool = False,
 ) -> AsyncIterator[Database]:
     """Connect (starting the embedded SecantusDB first when no URL is given), create indexes
     (unless ``prepare`` is false: a restore brings its own), and close everything on exit,
     stopping the embedded process last. With ``field_key_file`` (the 96-byte master key of
-    ``TELEMED_FIELD_ENCRYPTION_KEY_FILE``), chat text and notes are sealed at rest."""
+    ``TELEMED_FIELD_ENCRYPTION_KEY_FILE``), chat text, notes and documents' bytes are sealed at
+    rest; without it, ``refuse_sealed_without_key`` (the server) refuses a database that holds
+    sealed fields (the command line tools copy, verify and purge without opening them)."""
     master_key = read_master_key(field_key_file) if field_key_file is not None else None
     embedded: EmbeddedDatabase | None = None
     if url is None:
@@ -173,6 +176,8 @@ async def open_database(
             cipher = None
             if master_key is not None:
                 cipher = await FieldCipher.open(client, database, master_key)
+            elif refuse_sealed_without_key:
+                await check_no_sealed_data(db)
             try:
                 repos = Repositories.bind(db, cipher=cipher)
                 if prepare:

@@ -149,6 +149,15 @@ async def test_a_backup_of_an_encrypted_clinic_opens_with_its_key_only(
     )
     assert await content(second, clinic, document_id) == PDF
 
+    with pytest.raises(FieldEncryptionError, match="set TELEMED_FIELD_ENCRYPTION_KEY_FILE"):
+        async with open_database(  # as the server opens it: refused without the key
+            url=mongo_url,
+            database=restored_name,
+            data_dir=tmp_path,
+            refuse_sealed_without_key=True,
+        ):
+            pass
+
     other = new_key(tmp_path / "other.key")
     with pytest.raises(FieldEncryptionError, match="does not open the data key"):
         async with open_database(
