@@ -8,6 +8,7 @@ on stay readable."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 from pathlib import Path
@@ -123,6 +124,13 @@ async def test_chat_text_and_notes_are_ciphertext_at_rest_and_plain_text_through
     assert NOTE in served
     texts = [m["text"] for m in transcript["messages"]]
     assert texts == [f"message {i}" for i in range(5)] + ["请按时服药"] * 2
+    fhir = await clinic.client.get(
+        f"/api/v1/patients/{clinic.patient_a['id']}/fhir", headers=clinic.h(clinic.patient_a)
+    )
+    assert fhir.status == 200
+    bundle = await fhir.text()
+    assert base64.b64encode(NOTE.encode()).decode() in bundle  # a note is base64 text/plain
+    assert "请按时服药" in bundle  # the export reads the stored messages: opened too
 
 
 async def test_a_backup_of_an_encrypted_clinic_opens_with_its_key_only(
