@@ -6,15 +6,16 @@ upload that was refused before it was described.
 
 With field encryption on (``storage/field_crypto.py``) the bytes are sealed before GridFS sees
 them: the file is a sequence of **frames**, each a 4-byte big-endian length and one encrypted
-value (BSON binary subtype 6, AEAD_AES_256_CBC_HMAC_SHA_512-Random) holding up to
-:data:`SEALED_BLOCK` bytes of the document; the GridFS file's metadata says ``sealed:
-"frames-v1"``. Reads open the frames as they stream; a file stored before encryption was turned
-on (no ``sealed``) is served as it is. The description's ``size`` and ``sha256`` are the plain
-document's.
-"""
+value (BSON binary subtype 6, AEAD_AES_256_CBC_HMAC_SHA_512-Random) holding a header (the
+frame's index, whether it is the last, the document's id) and up to :data:`SEALED_BLOCK` bytes
+of the document, so a frame changed, moved, removed, swapped from another document or cut off
+at the end is refused; the GridFS file's metadata says ``sealed: "frames-v1"``. Reads open the
+frames as they stream; a file stored before encryption was turned on (no ``sealed``) is served
+as it is. The description's ``size`` and ``sha256`` are the plain document's."""
 
 from __future__ import annotations
 
+import struct
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any, Protocol
@@ -50,32 +51,57 @@ class UploadStream(Protocol):
     async def abort(self) -> None: ...
 
 
-class _SealedUpload:
-    """Writes the document as sealed frames of :data:`SEALED_BLOCK` plain bytes."""
+def _frame_header(document_id: str, index: int, *, last: bool) -> bytes:
+    """What each frame's plain text starts with, binding it to its document and place (the
+    encryption authenticates each value, not where it is stored)."""
+    name = document_id.encode()
+    return struct.pack(">IB", index, 1 if last else 0) + bytes([len(name)]) + name
 
-    def __init__(self, grid: AsyncGridIn, cipher: FieldCipher) -> None:
+
+class _SealedUpload:
+    """Writes the document as sealed frames of :data:`SEALED_BLOCK` plain bytes, the last one
+    marked (never empty unless the document is)."""
+
+    def __init__(self, grid: AsyncGridIn, cipher: FieldCipher, document_id: str) -> None:
         self._grid = grid
         self._cipher = cipher
+        self._id = document_id
+        self._index = 0
         self._buffer = bytearray()
 
     async def write(self, data: bytes) -> None:
         self._buffer += data
-        while len(self._buffer) >= SEALED_BLOCK:
-            await self._frame(bytes(self._buffer[:SEALED_BLOCK]))
+        while len(self._buffer) > SEALED_BLOCK:  # what is left at the end is the last frame
+            await self._frame(bytes(self._buffer[:SEALED_BLOCK]), last=False)
             del self._buffer[:SEALED_BLOCK]
 
-    async def _frame(self, block: bytes) -> None:
-        sealed = bytes(await self._cipher.seal_bytes(block))
+    async def _frame(self, block: bytes, *, last: bool) -> None:
+        header = _frame_header(self._id, self._index, last=last)
+        sealed = bytes(await self._cipher.seal_bytes(header + block))
         await self._grid.write(len(sealed).to_bytes(FRAME_LENGTH, "big") + sealed)
+        self._index += 1
 
     async def close(self) -> None:
-        if self._buffer:
-            await self._frame(bytes(self._buffer))
-            self._buffer.clear()
+        await self._frame(bytes(self._buffer), last=True)
+        self._buffer.clear()
         await self._grid.close()
 
     async def abort(self) -> None:
         await self._grid.abort()
+
+
+def _open_frame(document_id: str, index: int, plain: bytes) -> tuple[bytes, bool]:
+    """The document's bytes in a frame and whether it is the last; refuses a frame of another
+    document or place."""
+    last = _frame_header(document_id, index, last=True)
+    following = _frame_header(document_id, index, last=False)
+    for header, is_last in ((following, False), (last, True)):
+        if plain.startswith(header):
+            return plain[len(header) :], is_last
+    raise FieldEncryptionError(
+        f"document {document_id}: frame {index} is not this document's frame {index} "
+        "(frames were moved, removed or swapped)"
+    )
 
 
 def _dicom_doc(info: DicomInfo) -> Doc:
@@ -138,7 +164,7 @@ class DocumentRepository:
         grid = self._bucket.open_upload_stream_with_id(
             document_id, document_id, metadata={"sealed": SEALED}
         )
-        return _SealedUpload(grid, self._cipher)
+        return _SealedUpload(grid, self._cipher, document_id)
 
     async def describe(self, document: Document) -> None:
         """Record the description of an upload already closed (kept) in GridFS."""
@@ -194,6 +220,8 @@ class DocumentRepository:
             if (stream.metadata or {}).get("sealed") != SEALED:
                 raise FieldEncryptionError(f"document {document_id}: unknown sealing")
             buffer = bytearray()
+            index = 0
+            ended = False
             while chunk := await stream.readchunk():
                 buffer += chunk
                 while len(buffer) >= FRAME_LENGTH:
@@ -202,9 +230,14 @@ class DocumentRepository:
                         break
                     frame = Binary(bytes(buffer[FRAME_LENGTH : FRAME_LENGTH + size]), ENCRYPTED)
                     del buffer[: FRAME_LENGTH + size]
-                    yield await reveal(self._cipher, frame)
-            if buffer:
-                raise FieldEncryptionError(f"document {document_id}: its last frame is cut short")
+                    if ended:
+                        raise FieldEncryptionError(f"document {document_id}: frames after the last")
+                    data, ended = _open_frame(document_id, index, await reveal(self._cipher, frame))
+                    index += 1
+                    if data:
+                        yield data
+            if buffer or not ended:
+                raise FieldEncryptionError(f"document {document_id}: its last frame is missing")
         finally:
             await stream.close()
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from bson.binary import Binary
+from gridfs import AsyncGridFSBucket
 from pymongo import MongoClient
 
 from domain.chat import Sender
@@ -219,3 +220,57 @@ def test_a_master_key_file_must_be_96_private_bytes(tmp_path: Path) -> None:
     with pytest.raises(FieldEncryptionError, match="chmod 600"):
         read_master_key(shared)
     assert len(read_master_key(new_key(tmp_path / "good.key"))) == 96
+
+
+def frames(data: bytes) -> list[bytes]:
+    out = []
+    while data:
+        size = int.from_bytes(data[:4], "big")
+        out.append(data[: 4 + size])
+        data = data[4 + size :]
+    return out
+
+
+async def test_a_sealed_document_refuses_frames_changed_moved_swapped_or_cut_off(
+    mongo_url: str, db_name: str, tmp_path: Path
+) -> None:
+    key = new_key(tmp_path / "field.key")
+    async with open_database(
+        url=mongo_url, database=db_name, data_dir=tmp_path, field_key_file=key
+    ) as db:
+        documents = db.repos.documents
+        bucket = AsyncGridFSBucket(db.db, bucket_name="documents")
+        for name in ("a", "b"):
+            upload = documents.open_upload(name)
+            await upload.write(PDF)
+            await upload.close()
+        assert await documents.read_all("a") == PDF
+
+        async def stored(name: str) -> bytes:
+            stream = await bucket.open_download_stream(name)
+            return bytes(await stream.read())
+
+        a, b = frames(await stored("a")), frames(await stored("b"))
+        assert len(a) == 6  # 350 KB in frames of 64 KiB
+        flipped = bytearray(a[1])
+        flipped[100] ^= 1
+        cases = {
+            "changed": [a[0], bytes(flipped), *a[2:]],
+            "moved": [a[1], a[0], *a[2:]],
+            "removed": [a[0], *a[2:]],
+            "swapped": [b[0], *a[1:]],
+            "cut off": a[:-1],
+            "extended": [*a, a[-1]],
+        }
+        for sealed in cases.values():
+            await bucket.delete("a")
+            await bucket.upload_from_stream_with_id(
+                "a", "a", b"".join(sealed), metadata={"sealed": "frames-v1"}
+            )
+            with pytest.raises(FieldEncryptionError):
+                await documents.read_all("a")
+        await bucket.delete("a")
+        await bucket.upload_from_stream_with_id(
+            "a", "a", b"".join(a), metadata={"sealed": "frames-v1"}
+        )
+        assert await documents.read_all("a") == PDF  # the same frames, in place, still open
