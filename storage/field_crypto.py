@@ -131,6 +131,9 @@ class FieldCipher:
     async def seal_bytes(self, value: bytes) -> Binary:
         return await self._encryption.encrypt(value, ALGORITHM, key_id=self._key_id)
 
+    async def seal_value(self, value: dict[str, Any]) -> Binary:
+        return await self._encryption.encrypt(value, ALGORITHM, key_id=self._key_id)
+
     async def open_value(self, value: Binary) -> Any:
         return await self._encryption.decrypt(value)
 
@@ -148,9 +151,12 @@ async def check_no_sealed_data(db: AsyncDatabase[Any]) -> None:
         )
 
 
-async def seal(cipher: FieldCipher | None, value: str) -> str | Binary:
-    """``value`` as it is stored: sealed when encryption is on, else as it is."""
-    return value if cipher is None else await cipher.seal(value)
+async def seal(cipher: FieldCipher | None, value: str, *, owner: str) -> str | Binary:
+    """``value`` as it is stored in the document whose ``_id`` is ``owner``: when encryption is
+    on, ``{owner, value}`` sealed together (so it opens only in that document), else as it is."""
+    if cipher is None:
+        return value
+    return await cipher.seal_value({"owner": owner, "value": value})
 
 
 async def reveal(cipher: FieldCipher | None, value: Any) -> Any:
@@ -168,7 +174,14 @@ async def reveal(cipher: FieldCipher | None, value: Any) -> Any:
 
 
 async def reveal_fields(cipher: FieldCipher | None, doc: dict[str, Any], *names: str) -> None:
-    """Open the sealed ``names`` of a stored document, in place."""
+    """Open the sealed ``names`` of a stored document, in place; refuses a value sealed for
+    another document (moved or copied there)."""
     for name in names:
-        if name in doc:
-            doc[name] = await reveal(cipher, doc[name])
+        if not is_sealed(doc.get(name)):
+            continue
+        opened = await reveal(cipher, doc[name])
+        if not isinstance(opened, dict) or opened.get("owner") != doc["_id"]:
+            raise FieldEncryptionError(
+                f"the encrypted {name} of {doc['_id']} was sealed for another document"
+            )
+        doc[name] = opened["value"]

@@ -102,7 +102,7 @@ class MessageRepository:
 
     async def _stored(self, message: ChatMessage) -> Document:
         doc = to_document(message)
-        doc["text"] = await seal(self._cipher, message.text)
+        doc["text"] = await seal(self._cipher, message.text, owner=message.id)
         return doc
 
     async def _message(self, doc: Document) -> ChatMessage:

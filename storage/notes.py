@@ -54,12 +54,13 @@ class NoteRepository:
     async def insert(
         self, *, patient_id: str, appointment_id: str, author: Author, text: str, now: datetime
     ) -> Note:
+        note_id = new_id()
         doc: Document = {
-            "_id": new_id(),
+            "_id": note_id,
             "patient_id": patient_id,
             "appointment_id": appointment_id,
             "author": author_doc(author),
-            "text": await seal(self._cipher, text),
+            "text": await seal(self._cipher, text, owner=note_id),
             "created_at": now,
         }
         await self._c.insert_one(doc)

@@ -274,3 +274,29 @@ async def test_a_sealed_document_refuses_frames_changed_moved_swapped_or_cut_off
             "a", "a", b"".join(a), metadata={"sealed": "frames-v1"}
         )
         assert await documents.read_all("a") == PDF  # the same frames, in place, still open
+
+
+async def test_a_sealed_text_moved_to_another_note_or_message_is_refused(
+    make_client: AppFactory, settings: Settings, mongo_url: str, db_name: str, tmp_path: Path
+) -> None:
+    key = new_key(tmp_path / "field.key")
+    clinic, appointment = await seeded(make_client, encrypted(settings, key))
+    repos = clinic.client.app[keys.DATABASE].repos
+    author = Author(id=clinic.doctor["id"], role=Role.DOCTOR)
+    pid = clinic.patient_a["id"]
+    await repos.notes.insert(
+        patient_id=pid, appointment_id=appointment["id"], author=author, text="二", now=MONDAY
+    )
+    raw: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+    try:
+        db = raw[db_name]
+        first, second = list(db["notes"].find({}))
+        db["notes"].update_one({"_id": first["_id"]}, {"$set": {"text": second["text"]}})
+        m1, m2 = list(db["messages"].find({}, sort=[("seq", 1)]))[:2]
+        db["messages"].update_one({"_id": m2["_id"]}, {"$set": {"text": m1["text"]}})
+    finally:
+        raw.close()
+    with pytest.raises(FieldEncryptionError, match="sealed for another document"):
+        await repos.notes.page(pid, after=None, limit=10)
+    with pytest.raises(FieldEncryptionError, match="sealed for another document"):
+        await repos.messages.history(appointment["id"])
