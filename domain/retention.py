@@ -1,7 +1,9 @@
 """How long the record is kept, and when something is past its period (pure, no I/O).
 
 * A patient's **clinical record** (appointments, notes, vitals, allergies, conditions,
-  prescriptions, reminders, and the consultations' chat, recordings and consents with them) is
+  prescriptions, reminders, documents, referrals, visit summaries, orders, consents, and the
+  consultations' chat, recordings, recording consents and follow-ups with them: the full list is
+  ``storage/retention.py``'s) is
   kept ``record_years`` (``TELEMED_RETENTION_YEARS``, 15) from the **last entry of the patient's
   record**: the latest date found anywhere in it (an appointment's end, a note, a vital's
   measurement, a reminder still due...). Like the Chinese rule for outpatient records (kept at

@@ -193,6 +193,8 @@ def create_app(
             data_dir=settings.core.data_dir,
             timeout_ms=db_settings.mongodb_timeout_ms,
             embedded_start_timeout=db_settings.embedded_start_timeout,
+            field_key_file=db_settings.field_encryption_key_file,
+            refuse_sealed_without_key=True,
         ) as db:
             app[keys.DATABASE] = db
             accounts = make_account_service(settings, db, clock=clock, passwords=password_hasher)

@@ -97,6 +97,9 @@ class DatabaseSettings(_Section):
     mongodb_timeout_ms: int = Field(default=5000, ge=100)
     # How long the embedded SecantusDB may take to answer its first ping.
     embedded_start_timeout: float = Field(default=60.0, gt=0)
+    # A local 96-byte master key: chat text and notes are encrypted at rest (field level,
+    # storage/field_crypto.py). Off when unset.
+    field_encryption_key_file: Path | None = None
 
     @model_validator(mode="before")
     @classmethod

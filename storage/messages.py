@@ -23,6 +23,7 @@ from domain.chat import Attachment, ChatMessage
 from domain.ids import AppointmentId, MessageId, UserId
 from domain.users import Role
 from storage.batches import in_batches
+from storage.field_crypto import FieldCipher, reveal_fields, seal
 
 Document = dict[str, Any]
 
@@ -90,8 +91,23 @@ def _fields(message: ChatMessage) -> Document:
 
 
 class MessageRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    """``text`` is sealed at rest when field encryption is on (``storage/field_crypto.py``);
+    every read here opens it."""
+
+    def __init__(
+        self, collection: AsyncCollection[Document], *, cipher: FieldCipher | None = None
+    ) -> None:
         self._c = collection
+        self._cipher = cipher
+
+    async def _stored(self, message: ChatMessage) -> Document:
+        doc = to_document(message)
+        doc["text"] = await seal(self._cipher, message.text, owner=message.id)
+        return doc
+
+    async def _message(self, doc: Document) -> ChatMessage:
+        await reveal_fields(self._cipher, doc, "text")
+        return to_message(doc)
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index(
@@ -115,7 +131,7 @@ class MessageRepository:
         """Store a message (with the client's majority write concern). Raises
         :class:`SeqTaken` or :class:`ClientMsgIdTaken` when a unique index refuses it."""
         try:
-            await self._c.insert_one(to_document(message))
+            await self._c.insert_one(await self._stored(message))
         except DuplicateKeyError as exc:
             refusal = _refusal(message, {**(exc.details or {}), "errmsg": str(exc)})
             if refusal is None:
@@ -130,7 +146,7 @@ class MessageRepository:
         if not messages:
             return []
         try:
-            await self._c.insert_many([to_document(m) for m in messages], ordered=False)
+            await self._c.insert_many([await self._stored(m) for m in messages], ordered=False)
         except BulkWriteError as exc:
             details = exc.details or {}
             if details.get("writeConcernErrors"):
@@ -151,7 +167,7 @@ class MessageRepository:
         doc = await self._c.find_one(
             {"appointment_id": appointment_id, "client_msg_id": client_msg_id}
         )
-        return to_message(doc) if doc else None
+        return await self._message(doc) if doc else None
 
     async def history(
         self, appointment_id: str, *, after_seq: int = 0, limit: int = 100
@@ -162,7 +178,7 @@ class MessageRepository:
             .sort("seq", ASCENDING)
             .limit(limit)
         )
-        return [to_message(d) async for d in cursor]
+        return [await self._message(d) async for d in cursor]
 
     async def list_for_appointments(self, appointment_ids: list[str]) -> list[Document]:
         """Every message of these appointments, by appointment and then ``seq``, as stored
@@ -174,4 +190,6 @@ class MessageRepository:
                 [("appointment_id", ASCENDING), ("seq", ASCENDING)]
             )
             found.extend([doc async for doc in cursor])
+        for doc in found:
+            await reveal_fields(self._cipher, doc, "text")
         return found

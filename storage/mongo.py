@@ -21,6 +21,7 @@ from storage.conditions import ConditionRepository
 from storage.documents import DocumentRepository
 from storage.drugs import DrugRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
+from storage.field_crypto import FieldCipher, check_no_sealed_data, read_master_key
 from storage.follow_ups import FollowUpRepository, OnlineConsentRepository
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
@@ -71,7 +72,11 @@ class Repositories:
     referrals: ReferralRepository
 
     @classmethod
-    def bind(cls, db: AsyncDatabase[Document]) -> Repositories:
+    def bind(
+        cls, db: AsyncDatabase[Document], *, cipher: FieldCipher | None = None
+    ) -> Repositories:
+        """``cipher`` seals chat text, notes and documents' bytes at rest
+        (``storage/field_crypto.py``)."""
         return cls(
             users=UserRepository(db["users"]),
             sessions=SessionRepository(db["sessions"]),
@@ -80,19 +85,19 @@ class Repositories:
             appointments=AppointmentRepository(db["appointments"]),
             audit=AuditRepository(db["audit"], db["audit_chain"]),
             availability=AvailabilityRepository(db["availability"]),
-            notes=NoteRepository(db["notes"]),
+            notes=NoteRepository(db["notes"], cipher=cipher),
             vitals=VitalRepository(db["vitals"]),
             allergies=AllergyRepository(db["allergies"]),
             conditions=ConditionRepository(db["conditions"]),
             prescriptions=PrescriptionRepository(db["prescriptions"]),
             reminders=ReminderRepository(db["reminders"]),
-            messages=MessageRepository(db["messages"]),
+            messages=MessageRepository(db["messages"], cipher=cipher),
             recordings=RecordingRepository(db["recordings"]),
             recording_consents=ConsentRepository(db["recording_consents"]),
             visit_summaries=VisitSummaryRepository(db["visit_summaries"]),
             drugs=DrugRepository(db["drugs"]),
             orders=OrderRepository(db["orders"]),
-            documents=DocumentRepository(db),
+            documents=DocumentRepository(db, cipher=cipher),
             follow_ups=FollowUpRepository(db["follow_ups"]),
             online_consents=OnlineConsentRepository(db["online_care_consents"]),
             referrals=ReferralRepository(db["referrals"]),
@@ -109,6 +114,7 @@ class Database:
     db: AsyncDatabase[Document]
     repos: Repositories
     embedded: EmbeddedDatabase | None = None
+    cipher: FieldCipher | None = None
 
     async def ping(self) -> None:
         await self.db.command("ping")
@@ -135,10 +141,16 @@ async def open_database(
     timeout_ms: int = 5000,
     embedded_start_timeout: float = 60.0,
     prepare: bool = True,
+    field_key_file: Path | None = None,
+    refuse_sealed_without_key: bool = False,
 ) -> AsyncIterator[Database]:
     """Connect (starting the embedded SecantusDB first when no URL is given), create indexes
     (unless ``prepare`` is false: a restore brings its own), and close everything on exit,
-    stopping the embedded process last."""
+    stopping the embedded process last. With ``field_key_file`` (the 96-byte master key of
+    ``TELEMED_FIELD_ENCRYPTION_KEY_FILE``), chat text, notes and documents' bytes are sealed at
+    rest; without it, ``refuse_sealed_without_key`` (the server) refuses a database that holds
+    sealed fields (the command line tools copy, verify and purge without opening them)."""
+    master_key = read_master_key(field_key_file) if field_key_file is not None else None
     embedded: EmbeddedDatabase | None = None
     if url is None:
         url = await asyncio.to_thread(running_url, data_dir)
@@ -161,10 +173,19 @@ async def open_database(
         client = make_client(url, timeout_ms=timeout_ms)
         try:
             db = client[database]
-            repos = Repositories.bind(db)
-            if prepare:
-                await repos.ensure_indexes()
-            yield Database(client=client, db=db, repos=repos, embedded=embedded)
+            cipher = None
+            if master_key is not None:
+                cipher = await FieldCipher.open(client, database, master_key)
+            elif refuse_sealed_without_key:
+                await check_no_sealed_data(db)
+            try:
+                repos = Repositories.bind(db, cipher=cipher)
+                if prepare:
+                    await repos.ensure_indexes()
+                yield Database(client=client, db=db, repos=repos, embedded=embedded, cipher=cipher)
+            finally:
+                if cipher is not None:
+                    await cipher.close()
         finally:
             await client.close()
     finally:

@@ -11,6 +11,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from domain.ids import new_id
 from domain.records import Author, Note
 from domain.users import Role
+from storage.field_crypto import FieldCipher, reveal_fields, seal
 from storage.paging import After, Page, find_page
 
 Document = dict[str, Any]
@@ -36,8 +37,13 @@ def _to_note(doc: Document) -> Note:
 
 
 class NoteRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    """``text`` is sealed at rest when field encryption is on (``storage/field_crypto.py``)."""
+
+    def __init__(
+        self, collection: AsyncCollection[Document], *, cipher: FieldCipher | None = None
+    ) -> None:
         self._c = collection
+        self._cipher = cipher
 
     async def ensure_indexes(self) -> None:
         await self._c.create_index(
@@ -48,25 +54,29 @@ class NoteRepository:
     async def insert(
         self, *, patient_id: str, appointment_id: str, author: Author, text: str, now: datetime
     ) -> Note:
+        note_id = new_id()
         doc: Document = {
-            "_id": new_id(),
+            "_id": note_id,
             "patient_id": patient_id,
             "appointment_id": appointment_id,
             "author": author_doc(author),
-            "text": text,
+            "text": await seal(self._cipher, text, owner=note_id),
             "created_at": now,
         }
         await self._c.insert_one(doc)
-        return _to_note(doc)
+        return _to_note({**doc, "text": text})
 
     async def page(self, patient_id: str, *, after: After | None, limit: int) -> Page[Note]:
         """Newest first."""
-        return await find_page(
+        page = await find_page(
             self._c,
             {"patient_id": patient_id},
             sort_field="created_at",
             descending=True,
             after=after,
             limit=limit,
-            convert=_to_note,
+            convert=dict,
         )
+        for doc in page.items:
+            await reveal_fields(self._cipher, doc, "text")
+        return Page(items=[_to_note(d) for d in page.items], next=page.next)

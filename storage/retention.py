@@ -15,10 +15,15 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.retention import latest
+from storage.batches import in_batches
 
 Document = dict[str, Any]
 
-# A patient's record: collection -> the dates that count as activity.
+# Every collection the storage layer creates has exactly one of these classes (a test binds the
+# repositories to a database that records every name they use, and fails on one missing here).
+#
+# A patient's clinical record: kept ``TELEMED_RETENTION_YEARS`` from its last entry, removed
+# whole. Collection -> the dates that count as activity (dotted paths reach into a field).
 PATIENT_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "appointments": ("end", "ended_at", "updated_at"),
     "notes": ("created_at",),
@@ -27,18 +32,64 @@ PATIENT_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "conditions": ("created_at",),
     "prescriptions": ("created_at", "stopped_at"),
     "reminders": ("due_at", "taken_at"),
+    "documents": ("created_at",),  # with their bytes in GridFS: see DOCUMENT_FILES
+    "referrals": ("created_at",),
+    "visit_summaries": ("created_at", "updated_at"),
+    "orders": ("created_at", "updated_at"),  # dispensed medicine is part of the record
+    "online_care_consents": ("accepted_at",),
 }
-# A consultation's data, reached through its appointment.
+# A consultation's data, reached through its appointment: collection -> the dates.
 CONSULTATION_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "messages": ("sent_at",),
     "recordings": ("started_at", "stopped_at", "deleted_at"),
     "recording_consents": ("at",),
+    "follow_ups": ("eligibility.at",),
 }
-# Process data: removed per consultation after the shorter period.
+# The field naming the appointment, where it is not ``appointment_id``.
+CONSULTATION_KEY: dict[str, str] = {"follow_ups": "_id"}
+# Process data (过程资料): removed per consultation after the shorter period.
 PROCESS_COLLECTIONS = ("messages", "recordings")
+# The GridFS bucket holding the documents' bytes (``storage/documents.py``): its files and
+# chunks go with their ``documents`` entry (same ``_id``), bytes first.
+DOCUMENT_FILES = "documents.files"
+DOCUMENT_CHUNKS = "documents.chunks"
+# Never removed by retention, and why (docs/SECURITY.md "Retention").
+KEPT_COLLECTIONS: dict[str, str] = {
+    "users": "accounts: kept while the account exists; names and sign-in, no clinical data",
+    "availability": "doctors' weekly hours: configuration, no patient data",
+    "drugs": "the catalogue: orders and prescriptions name its entries; withdrawn, not deleted",
+    "audit": "the audit log: a hash chain (removing an entry breaks it); kept for good",
+    "audit_chain": "the audit chain's head",
+    "telemed_keys": "field encryption's data key, wrapped: without it nothing sealed opens",
+}
 # Collections whose documents expire by themselves (TTL indexes): sign-ins and throttles,
 # never clinical data.
 TTL_ALLOWED = frozenset({"sessions", "refresh_tokens", "login_failures"})
+
+
+def classified() -> frozenset[str]:
+    """Every collection name retention knows, whatever it does with it."""
+    return frozenset(
+        {
+            *PATIENT_COLLECTIONS,
+            *CONSULTATION_COLLECTIONS,
+            DOCUMENT_FILES,
+            DOCUMENT_CHUNKS,
+            *KEPT_COLLECTIONS,
+            *TTL_ALLOWED,
+        }
+    )
+
+
+def _field(doc: Document, path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _key(name: str) -> str:
+    return CONSULTATION_KEY.get(name, "appointment_id")
 
 
 def _younger_kept(fields: tuple[str, ...], cutoff: datetime) -> Document:
@@ -56,8 +107,9 @@ class RetentionStore:
         out: dict[str, datetime] = {}
         projection = {key: 1, **dict.fromkeys(fields, 1)}
         async for doc in self._db[collection].find(query or {}, projection):
-            owner = doc.get(key)
-            when = latest(*(doc.get(f) for f in fields if isinstance(doc.get(f), datetime)))
+            owner = _field(doc, key)
+            dates = (_field(doc, f) for f in fields)
+            when = latest(*(d for d in dates if isinstance(d, datetime)))
             if owner is None or when is None:
                 continue
             known = out.get(owner)
@@ -80,14 +132,15 @@ class RetentionStore:
             known = last.get(owner)
             last[owner] = when if known is None else max(known, when)
 
-        query = None if patient_id is None else {"patient_id": patient_id}
+        mine = None if patient_id is None else {"patient_id": patient_id}
         for name, fields in PATIENT_COLLECTIONS.items():
-            for owner, when in (await self._latest_by(name, "patient_id", fields, query)).items():
+            for owner, when in (await self._latest_by(name, "patient_id", fields, mine)).items():
                 merge(owner, when)
         owners = await self.appointments(patient_id)
-        by_appointment = None if patient_id is None else {"appointment_id": {"$in": list(owners)}}
         for name, fields in CONSULTATION_COLLECTIONS.items():
-            found = await self._latest_by(name, "appointment_id", fields, by_appointment)
+            key = _key(name)
+            theirs = None if patient_id is None else {key: {"$in": list(owners)}}
+            found = await self._latest_by(name, key, fields, theirs)
             for appointment_id, when in found.items():
                 if appointment_id in owners:
                     merge(owners[appointment_id], when)
@@ -128,7 +181,16 @@ class RetentionStore:
         appointment_ids = list(await self.appointments(patient_id))
         for name in CONSULTATION_COLLECTIONS:
             counts[name] = await self._db[name].count_documents(
-                {"appointment_id": {"$in": appointment_ids}}
+                {_key(name): {"$in": appointment_ids}}
+            )
+        document_ids = [
+            d["_id"]
+            async for d in self._db["documents"].find({"patient_id": patient_id}, {"_id": 1})
+        ]
+        counts["document_files"] = 0
+        for batch in in_batches(document_ids):
+            counts["document_files"] += await self._db[DOCUMENT_FILES].count_documents(
+                {"_id": {"$in": batch}}
             )
         return counts
 
@@ -153,9 +215,27 @@ class RetentionStore:
         appointment_ids = list(await self.appointments(patient_id))
         removed = {}
         for name, fields in CONSULTATION_COLLECTIONS.items():
-            query = {"appointment_id": {"$in": appointment_ids}, **_younger_kept(fields, cutoff)}
+            query = {_key(name): {"$in": appointment_ids}, **_younger_kept(fields, cutoff)}
             removed[name] = (await self._db[name].delete_many(query)).deleted_count
+        removed["document_files"] = await self._delete_document_files(patient_id, cutoff)
         for name, fields in PATIENT_COLLECTIONS.items():
             query = {"patient_id": patient_id, **_younger_kept(fields, cutoff)}
             removed[name] = (await self._db[name].delete_many(query)).deleted_count
+        return removed
+
+    async def _delete_document_files(self, patient_id: str, cutoff: datetime) -> int:
+        """The GridFS bytes of the patient's documents that are going: chunks, then files,
+        before their ``documents`` entries (a run stopped between the two leaves an entry
+        without bytes, which the next run removes; never bytes nobody can find)."""
+        query = {
+            "patient_id": patient_id,
+            **_younger_kept(PATIENT_COLLECTIONS["documents"], cutoff),
+        }
+        ids = [d["_id"] async for d in self._db["documents"].find(query, {"_id": 1})]
+        removed = 0
+        for batch in in_batches(ids):
+            await self._db[DOCUMENT_CHUNKS].delete_many({"files_id": {"$in": batch}})
+            removed += (
+                await self._db[DOCUMENT_FILES].delete_many({"_id": {"$in": batch}})
+            ).deleted_count
         return removed

@@ -4,15 +4,19 @@ younger, even when asked; no clinical collection expires by itself and no endpoi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 
 from domain.chat import Sender
+from domain.documents import ContentType, Document, DocumentKind
 from domain.errors import Conflict
 from domain.ids import AppointmentId, UserId, new_id
+from domain.records import Author
 from domain.retention import RetentionPolicy, years_before
 from domain.users import Role
 from server import keys
@@ -21,7 +25,17 @@ from server.audit.chain import ChainVerifier
 from server.media import recordings_dir
 from server.retention import RetentionService
 from server.settings import Settings
-from storage.retention import TTL_ALLOWED, RetentionStore
+from storage.mongo import Repositories
+from storage.retention import (
+    CONSULTATION_COLLECTIONS,
+    CONSULTATION_KEY,
+    DOCUMENT_CHUNKS,
+    DOCUMENT_FILES,
+    PATIENT_COLLECTIONS,
+    TTL_ALLOWED,
+    RetentionStore,
+    classified,
+)
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic, ok
@@ -166,8 +180,10 @@ async def test_each_kind_of_data_goes_after_its_own_period_and_nothing_younger(
 
 async def test_no_clinical_collection_has_a_ttl_index(clinic: Clinic) -> None:
     db = clinic.client.app[keys.DATABASE].db
+    await plant(clinic, "p", datetime(2005, 1, 3, tzinfo=UTC))  # every clinical collection
     names = await db.list_collection_names()
-    assert {"notes", "messages", "audit", "sessions"} <= set(names)
+    clinical = {*PATIENT_COLLECTIONS, *CONSULTATION_COLLECTIONS, DOCUMENT_FILES, DOCUMENT_CHUNKS}
+    assert clinical | {"audit", "sessions"} <= set(names), clinical - set(names)
     expiring = set()
     for name in names:
         async for index in await db[name].list_indexes():
@@ -211,3 +227,158 @@ async def test_retention_from_the_command_line(
     done = telemed("retention", "run", **env)
     assert done.returncode == 0, done.stderr
     assert await db["notes"].count_documents({"patient_id": "old-patient"}) == 0
+
+
+# ------------------------------------------------------------ every collection is classified
+
+
+async def test_retention_classifies_every_collection_the_storage_layer_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Binds the repositories to a database that records every collection they reach
+    (GridFS's files and chunks included): a new collection nobody classified fails here."""
+    named: set[str] = set()
+    original = AsyncCollection.__init__
+
+    def recording(self: AsyncCollection[Any], database: Any, name: str, *a: Any, **k: Any) -> None:
+        named.add(name)
+        original(self, database, name, *a, **k)
+
+    monkeypatch.setattr(AsyncCollection, "__init__", recording)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        "mongodb://127.0.0.1:9", connect=False
+    )
+    try:
+        Repositories.bind(client["x"])
+        RetentionStore(client["x"])
+    finally:
+        await client.close()
+    assert {"notes", "documents", DOCUMENT_FILES, DOCUMENT_CHUNKS, "referrals"} <= named
+    assert named - classified() == set(), "classify these in storage/retention.py"
+
+
+async def test_every_collection_of_a_working_clinic_is_classified(clinic: Clinic) -> None:
+    """The same against the real database, after a consultation and every kind of entry."""
+    await consultation(clinic, clinic.patient_a, MONDAY + timedelta(hours=1))
+    await plant(clinic, "p", MONDAY)
+    names = set(await clinic.client.app[keys.DATABASE].db.list_collection_names())
+    assert names - classified() == set()
+
+
+def _nested(path: str, value: Any) -> dict[str, Any]:
+    head, _, rest = path.partition(".")
+    return {head: _nested(rest, value) if rest else value}
+
+
+def unique() -> dict[str, str]:
+    """Values for the fields of unique indexes (a reminder's dose, an order's key...)."""
+    return {f: new_id() for f in ("prescription_id", "idempotency_key", "client_msg_id")}
+
+
+async def plant(clinic: Clinic, patient_id: str, at: datetime, **later: datetime) -> str:
+    """One entry dated ``at`` (or ``later[collection]``) in every clinical collection for
+    ``patient_id``, its document's bytes in GridFS (three chunks); returns the document id."""
+    database = clinic.client.app[keys.DATABASE]
+    db, documents = database.db, database.repos.documents
+    appointment_id = new_id()
+    await db["appointments"].insert_one(
+        {"_id": appointment_id, "patient_id": patient_id, "end": later.get("appointments", at)}
+    )
+    for name, dates in PATIENT_COLLECTIONS.items():
+        if name in ("appointments", "documents"):
+            continue
+        doc: dict[str, Any] = {"_id": new_id(), "patient_id": patient_id, **unique()}
+        for path in dates:
+            doc.update(_nested(path, later.get(name, at)))
+        await db[name].insert_one({"appointment_id": appointment_id, **doc})
+    for name, dates in CONSULTATION_COLLECTIONS.items():
+        key = CONSULTATION_KEY.get(name, "appointment_id")
+        doc = {"_id": new_id(), key: appointment_id, **unique()}
+        for path in dates:
+            doc.update(_nested(path, later.get(name, at)))
+        await db[name].insert_one(doc)
+    document_id = new_id()
+    upload = documents.open_upload(document_id)
+    data = bytes(range(256)) * 2400  # 600 KiB: three GridFS chunks
+    await upload.write(data)
+    await upload.close()
+    await documents.describe(
+        Document(
+            id=document_id,
+            patient_id=patient_id,
+            kind=DocumentKind.LAB_REPORT,
+            title="血常规",
+            content_type=ContentType.PDF,
+            size=len(data),
+            sha256="0" * 64,
+            uploaded_by=Author(id=patient_id, role=Role.PATIENT),
+            appointment_id=appointment_id,
+            created_at=later.get("documents", at),
+        )
+    )
+    return document_id
+
+
+async def holding(clinic: Clinic, patient_id: str, document_id: str) -> dict[str, int]:
+    db = clinic.client.app[keys.DATABASE].db
+    ids = [d["_id"] async for d in db["appointments"].find({"patient_id": patient_id})]
+    out = {
+        name: await db[name].count_documents({"patient_id": patient_id})
+        for name in PATIENT_COLLECTIONS
+    }
+    for name in CONSULTATION_COLLECTIONS:
+        key = CONSULTATION_KEY.get(name, "appointment_id")
+        out[name] = await db[name].count_documents({key: {"$in": ids}})
+    out[DOCUMENT_FILES] = await db[DOCUMENT_FILES].count_documents({"_id": document_id})
+    out[DOCUMENT_CHUNKS] = await db[DOCUMENT_CHUNKS].count_documents({"files_id": document_id})
+    return out
+
+
+async def test_old_entries_of_every_collection_go_with_the_record_and_younger_ones_stay(
+    clinic: Clinic,
+) -> None:
+    old, recent = datetime(2005, 1, 3, tzinfo=UTC), datetime(2015, 6, 1, tzinfo=UTC)
+    now = datetime(2021, 1, 10, tzinfo=UTC)  # the record cutoff is 2006-01-10
+    gone = await plant(clinic, "old", old)
+    young = await plant(clinic, "young", recent)
+    # Everything from 2005 except one entry of a newer collection: that entry is the record's
+    # last, so the whole record stays (each new collection counts as activity).
+    newer = ("documents", "referrals", "visit_summaries", "orders", "online_care_consents")
+    kept = {name: await plant(clinic, f"kept-{name}", old, **{name: recent}) for name in newer}
+    kept["follow_ups"] = await plant(clinic, "kept-follow_ups", old, follow_ups=recent)
+    one_each = {
+        **dict.fromkeys(PATIENT_COLLECTIONS, 1),
+        **dict.fromkeys(CONSULTATION_COLLECTIONS, 1),
+    }
+    whole = {**one_each, DOCUMENT_FILES: 1, DOCUMENT_CHUNKS: 3}
+    assert await holding(clinic, "old", gone) == whole
+
+    dry = await service(clinic, now).run(dry_run=True)
+    assert set(dry.records) == {"old"}
+    assert dry.records["old"] == {**one_each, "document_files": 1}
+    assert await holding(clinic, "old", gone) == whole  # a dry run removes nothing
+
+    report = await service(clinic, now).run(dry_run=False)
+    assert set(report.records) == {"old"}
+    assert report.records["old"] == {**one_each, "document_files": 1}
+    assert await holding(clinic, "old", gone) == dict.fromkeys(whole, 0)  # chunks with files
+    # The records stay whole, less their chat and recordings (past three years: process data).
+    stays = {**whole, "messages": 0, "recordings": 0}
+    assert await holding(clinic, "young", young) == stays
+    for name, document_id in kept.items():
+        assert await holding(clinic, f"kept-{name}", document_id) == stays, name
+        with pytest.raises(Conflict):
+            await service(clinic, now).purge_record(f"kept-{name}")
+    with pytest.raises(Conflict):
+        await service(clinic, now).purge_record("young")
+
+    repo = clinic.client.app[keys.DATABASE].repos.audit
+    purges = [
+        e
+        for _, e in await repo.query(limit=500)
+        if e.action == "retention.purge" and e.resource_type == "record"
+    ]
+    assert [e.patient_id for e in purges] == ["old"]
+    assert purges[0].details["document_files"] == 1
+    assert purges[0].details["referrals"] == 1
+    assert (await ChainVerifier(repo, clock=clinic.clock).verify()).status == "ok"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import tarfile
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -168,12 +169,21 @@ async def test_a_backup_while_chat_is_written_restores_a_gapless_transcript(
     restored_name: str,
     tmp_path: Path,
 ) -> None:
+    """One writer sends a chat message, then reads the transcript (an audited read), again and
+    again, while a backup runs. Once the backup has pinned its snapshot, and before it reads any
+    collection, it waits until the writer has written ten more messages and reads. A backup of
+    one moment holds none of those ten, and its transcript reads number its messages or one
+    fewer (the read of the last message may not have happened yet); a backup whose collections
+    are read at different moments ("audit" before "messages") holds the ten and fewer reads.
+    Checked: with the snapshot session taken out of ``storage/backup.py`` this test fails."""
     clinic, appointment = await seeded(make_client, settings)
     chat = clinic.client.app[keys.CHAT]
     sender = Sender(id=UserId(clinic.doctor["id"]), role=Role.DOCTOR, name="D")
     writing = True
     sent = 0
     going = asyncio.Event()
+    pinned_at: list[int] = []  # ``sent`` when the backup had pinned its snapshot
+    ten_more = threading.Event()
 
     async def writer() -> None:
         nonlocal sent
@@ -194,21 +204,27 @@ async def test_a_backup_while_chat_is_written_restores_a_gapless_transcript(
             sent += 1
             if sent >= 20:
                 going.set()
+            if pinned_at and sent >= pinned_at[0] + 10:
+                ten_more.set()
+
+    def progress(done: int, total: int) -> None:
+        # The first call comes after the snapshot is pinned, before any collection is read.
+        if not pinned_at:
+            pinned_at.append(sent)
+            assert ten_more.wait(timeout=60), "the writer stopped"
 
     task = asyncio.create_task(writer())
     try:
         await going.wait()
         archive = tmp_path / "live.tar"
         url = mongo_url
-        started = sent
         summary = await asyncio.to_thread(
-            create_backup, url, settings.database.mongodb_database, archive
+            create_backup, url, settings.database.mongodb_database, archive, progress=progress
         )
-        during = sent - started
     finally:
         writing = False
         await task
-    assert during > 0  # messages and audit entries were written while the backup read
+    assert sent >= pinned_at[0] + 10  # ten messages and reads written after the pin
     await asyncio.to_thread(restore_backup, archive, url, restored_name)
     second = await make_client(
         long_sessions(make_settings(url, restored_name, tmp_path / "r")), clock=clinic.clock
@@ -220,16 +236,22 @@ async def test_a_backup_while_chat_is_written_restores_a_gapless_transcript(
     assert chain.last.seq >= summary.audit_head_seq
     raw: MongoClient[Any] = MongoClient(url)
     try:
-        seqs = [
-            d["seq"]
-            for d in raw[restored_name]["messages"].find(
-                {"appointment_id": appointment["id"]}, sort=[("seq", 1)]
-            )
-        ]
+        restored = raw[restored_name]
+        messages = list(
+            restored["messages"].find({"appointment_id": appointment["id"]}, sort=[("seq", 1)])
+        )
+        reads = restored["audit"].count_documents(
+            {"action": "transcript.read", "resource_id": appointment["id"]}
+        )
     finally:
         raw.close()
-    assert seqs == list(range(1, len(seqs) + 1))  # one moment's transcript: no gap
-    assert 5 < len(seqs) <= 5 + sent
+    seqs = [m["seq"] for m in messages]
+    assert seqs == list(range(1, len(seqs) + 1))  # every message's predecessors are there
+    written = sum(1 for m in messages if m["client_msg_id"].startswith("w"))
+    # One moment: at most the message in flight when the snapshot was pinned, none of the ten
+    # written after it; and as many transcript reads as messages, or one fewer.
+    assert 20 <= written <= pinned_at[0] + 1, (written, pinned_at)
+    assert written - reads in (0, 1), (written, reads)
     assert summary.consistency == "snapshot_transaction"
 
 
