@@ -6,6 +6,7 @@ from aiohttp import web
 
 from domain.users import Role
 from server import keys
+from server.audit.recorder import audited
 from server.auth.models import (
     CreateUserIn,
     LoginIn,
@@ -149,4 +150,43 @@ async def create_user(call: Call) -> UserEnvelope:
         specialty=body.specialty,
         timezone=body.timezone or "UTC",
     )
+    return UserEnvelope(user=UserOut.of(user))
+
+
+@api.post(
+    "/admin/users/{user_id}/deactivate",
+    summary="Deactivate an account: no more sign-ins, and its sign-ins end now (admin)",
+    tags=["admin"],
+    response=UserEnvelope,
+    roles=[Role.ADMIN],
+    errors=[404, 409],
+)
+async def deactivate_user(call: Call) -> UserEnvelope:
+    accounts = call.app[keys.ACCOUNTS]
+    user_id = call.path("user_id")
+    async with audited(call, "user.deactivate", patient_id=None, resource_type="user") as scope:
+        scope.resource_id = user_id
+        user, ended = await accounts.deactivate(
+            await accounts.find_user(user_id=user_id), by=call.principal.user_id
+        )
+        scope.details = {"sessions_ended": len(ended)}
+    for session_id in ended:  # its sockets go now, on every node
+        await call.app[keys.HUB].end_session(session_id, "revoked")
+    return UserEnvelope(user=UserOut.of(user))
+
+
+@api.post(
+    "/admin/users/{user_id}/reactivate",
+    summary="Let a deactivated account sign in again (admin)",
+    tags=["admin"],
+    response=UserEnvelope,
+    roles=[Role.ADMIN],
+    errors=[404],
+)
+async def reactivate_user(call: Call) -> UserEnvelope:
+    accounts = call.app[keys.ACCOUNTS]
+    user_id = call.path("user_id")
+    async with audited(call, "user.reactivate", patient_id=None, resource_type="user") as scope:
+        scope.resource_id = user_id
+        user = await accounts.reactivate(await accounts.find_user(user_id=user_id))
     return UserEnvelope(user=UserOut.of(user))
