@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.audit import Outcome
 from domain.users import Role
 from server import keys
-from server.audit.recorder import audited
+from server.audit.recorder import AuditScope, audited
 from server.auth.models import (
     CreateUserIn,
     LoginIn,
@@ -39,23 +40,35 @@ def _pair(issued: IssuedTokens) -> TokenPair:
 
 @api.post(
     "/auth/register",
-    summary="Create a patient account",
+    summary="Create a patient account (a taken address gets the same answer; nothing is created)",
     tags=["auth"],
     body=RegisterIn,
     response=UserEnvelope,
     status=201,
     auth=False,
-    errors=[409],
 )
 async def register(call: Call) -> UserEnvelope:
     body = call.body(RegisterIn)
-    user = await call.app[keys.ACCOUNTS].create_user(
+    user, owner = await call.app[keys.ACCOUNTS].register(
         email=str(body.email),
         password=body.password,
         name=body.name,
-        role=Role.PATIENT,
         timezone=body.timezone or "UTC",
     )
+    if owner is not None:  # the account's owner, or an admin, can see someone tried
+        await call.app[keys.AUDITOR].record(
+            principal=None,
+            action="user.register_taken",
+            outcome=Outcome.FAILED,
+            scope=AuditScope(
+                patient_id=None,
+                resource_type="user",
+                resource_id=owner.id,
+                details={"error": "email_taken"},
+            ),
+            request_id=call.request_id or None,
+            client_ip=call.client_ip,
+        )
     return UserEnvelope(user=UserOut.of(user))
 
 

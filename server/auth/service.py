@@ -12,7 +12,7 @@ import structlog
 from domain.availability import zone
 from domain.clock import Clock
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from domain.ids import UserId
+from domain.ids import UserId, new_id
 from domain.users import Principal, Role, User
 from server.auth.passwords import Passwords, password_problem
 from server.auth.session_watch import SessionWatch
@@ -135,6 +135,40 @@ class AccountService:
             specialty=specialty,
             timezone=timezone,
         )
+
+    async def register(
+        self, *, email: str, password: str, name: str, timezone: str
+    ) -> tuple[User, User | None]:
+        """A patient registering. Returns the account as the caller is to see it, and the
+        account that already held the address, if one did.
+
+        A taken address gets the same answer as a free one, so the answer does not tell
+        anyone who has an account at this clinic: the same checks run (the password's
+        strength, the time zone), the password is hashed as for a new account (the answer
+        takes as long), nothing is stored, and the caller sees a new account's shape with an
+        id no account has. The caller is to record the attempt (there is no mail to tell
+        the owner)."""
+        try:
+            user = await self.create_user(
+                email=email, password=password, name=name, role=Role.PATIENT, timezone=timezone
+            )
+        except Conflict:
+            existing = await self._repos.users.get_by_email(email)
+            if existing is None:  # deleted in between: a plain conflict
+                raise
+            shown = User(
+                id=UserId(new_id()),
+                email=email.lower(),
+                name=name,
+                role=Role.PATIENT,
+                specialty=None,
+                password_hash="",
+                created_at=self._clock(),
+                timezone=timezone,
+            )
+            log.info("register_email_taken", user_id=existing.id)
+            return shown, existing
+        return user, None
 
     async def get_user(self, user_id: str) -> User:
         user = await self._repos.users.get(user_id)
