@@ -12,6 +12,7 @@ from chat.models import Timestamp
 from domain.appointments import AppointmentStatus
 from domain.chat import MAX_SEQ
 from domain.consultation import Room, SeatState
+from domain.text import text_problem
 from domain.users import Role
 from signaling.sdp import MAX_MEDIA_SECTIONS, candidate_problem, sdp_problem
 
@@ -157,6 +158,15 @@ class ChatSendIn(Payload):
     text: str = ""  # its length cap is the chat's rule (payload_too_large), not a validation
     # error; empty only with a document_id (a document of this consultation's patient).
     document_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{24}$")
+
+    @field_validator("text")
+    @classmethod
+    def _shown_as_sent(cls, value: str) -> str:
+        """The other participant reads it: the display-text rule (:mod:`domain.text`)."""
+        problem = text_problem(value, multiline=True)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class ChatHistoryIn(Payload):

@@ -13,6 +13,7 @@ from domain.availability import zone
 from domain.clock import Clock
 from domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from domain.ids import UserId, new_id
+from domain.text import text_problem
 from domain.users import Principal, Role, User
 from server.auth.passwords import Passwords, password_problem
 from server.auth.session_watch import SessionWatch
@@ -119,6 +120,18 @@ class AccountService:
                 exc.message,
                 details=[FieldError(field="timezone", message=exc.message, type="value_error")],
             ) from None
+        for field, value in (("name", name), ("specialty", specialty)):
+            shown = None if value is None else text_problem(value, multiline=False)
+            if shown is not None:  # the REST models check it too; the command line does not
+                raise InvalidInput(
+                    f"{field} {shown}",
+                    details=[FieldError(field=field, message=shown, type="value_error")],
+                )
+        if not name.strip():
+            raise InvalidInput(
+                "a name is required",
+                details=[FieldError(field="name", message="required", type="missing")],
+            )
         if role is Role.DOCTOR and not specialty:
             raise InvalidInput(
                 "a doctor needs a specialty",

@@ -163,3 +163,33 @@ async def test_user_deactivate_and_reactivate(
     )
     assert back.returncode == 0, back.stderr
     assert (await client.post("/api/v1/auth/login", json=login)).status == 200
+
+
+def test_user_create_applies_the_display_text_rule(
+    tmp_path: Path, mongo_url: str, db_name: str
+) -> None:
+    """A name or specialty with a bidi override, a zero-width space or a control character is
+    refused with one line naming the field and the character; nothing is created."""
+    env = {
+        "TELEMED_MONGODB_URL": mongo_url,
+        "TELEMED_MONGODB_DATABASE": db_name,
+        "TELEMED_DATA_DIR": str(tmp_path),
+    }
+    base = ["user", "create", "--password", STRONG_PASSWORD, "--role", "doctor"]
+    cases = [
+        (["--name", "Dr \u202egnaW", "--specialty", "Cardiology"], "name", "U+202E"),
+        (["--name", "Dr Wang", "--specialty", "Cardio\u200blogy"], "specialty", "U+200B"),
+        (["--name", "Dr \x1b[31mWang", "--specialty", "Cardiology"], "name", "U+001B"),
+    ]
+    for n, (args, field, char) in enumerate(cases):
+        result = telemed(*base, "--email", f"d{n}@example.com", *args, **env)
+        assert result.returncode == 1, result.stdout
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1
+        assert f"{field} must not contain the character {char}" in lines[0]
+    fine = telemed(
+        *base, "--email", "ok@example.com", "--name", "王医生", "--specialty", "心内科", **env
+    )
+    assert fine.returncode == 0, fine.stderr
+    again = telemed(*base, "--email", "d0@example.com", "--name", "D", "--specialty", "C", **env)
+    assert again.returncode == 0, again.stderr  # the refused address was never taken
