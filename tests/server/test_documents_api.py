@@ -195,6 +195,12 @@ async def test_form_errors_keep_nothing(clinic: Clinic) -> None:
     before = await stored(clinic)
     await problem(await upload(clinic, sample_pdf(), kind="selfie"), 422, "invalid_input")
     await problem(await upload(clinic, sample_pdf(), title=" "), 422, "invalid_input")
+    for spoof in ("Lab \u202etxt.exe", "Report\u200b", "X-ray\x1b[2J"):
+        refused = await problem(
+            await upload(clinic, sample_pdf(), title=spoof), 422, "invalid_input"
+        )
+        assert refused["errors"][0]["field"] == "title"
+        assert "must not contain the character U+" in refused["errors"][0]["message"]
     await problem(await upload(clinic, sample_pdf(), appointment_id="0" * 24), 422, "invalid_input")
     json_body = await clinic.client.post(
         f"/api/v1/patients/{clinic.patient_a['id']}/documents",
