@@ -27,6 +27,13 @@ class User:
     created_at: datetime
     timezone: str = "UTC"
     locale: str | None = None
+    # Set while an admin has deactivated the account: it cannot sign in, and every sign-in it
+    # had was revoked when it was deactivated.
+    deactivated_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.deactivated_at is None
 
 
 @dataclass(frozen=True, slots=True)

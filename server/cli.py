@@ -105,6 +105,38 @@ def _user_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _user_active(args: argparse.Namespace, settings: Settings) -> int:
+    """``user deactivate EMAIL`` / ``user reactivate EMAIL``. A deactivated account's sign-ins
+    are revoked in the database: every request and handshake with its tokens is refused at
+    once, and each running node drops its sockets at its next session check
+    (``TELEMED_HUB_HOUSEKEEPING``)."""
+    from server.app import make_account_service
+    from storage.mongo import open_database
+
+    async def run() -> None:
+        async with open_database(
+            url=settings.database.mongodb_url,
+            database=settings.database.mongodb_database,
+            data_dir=settings.core.data_dir,
+            timeout_ms=settings.database.mongodb_timeout_ms,
+        ) as db:
+            accounts = make_account_service(settings, db)
+            user = await accounts.find_user(email=args.email.strip().lower())
+            if args.user_command == "deactivate":
+                user, ended = await accounts.deactivate(user, by=None)
+                print(f"deactivated {user.email} (id {user.id}); {len(ended)} sign-in(s) ended")
+            else:
+                user = await accounts.reactivate(user)
+                print(f"reactivated {user.email} (id {user.id})")
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        print(f"telemed: {exc.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _read_password(given: str | None) -> str:
     """``--password``: as given, ``-`` reads a line from stdin, omitted prompts for it."""
     if given is None:
@@ -186,6 +218,13 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--specialty")
     create.set_defaults(run=_user_create)
+    for verb, about in (
+        ("deactivate", "deactivate an account: it cannot sign in, its sign-ins end now"),
+        ("reactivate", "let a deactivated account sign in again"),
+    ):
+        command = user_sub.add_parser(verb, help=about)
+        command.add_argument("email")
+        command.set_defaults(run=_user_active)
 
     precall = sub.add_parser(
         "precall",

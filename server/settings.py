@@ -271,9 +271,20 @@ class DocumentSettings(_Section):
     document_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024, le=1024**3)
     document_max_pixels: int = Field(default=64 * 1024 * 1024, ge=1, le=1024**3)
     document_preview_workers: int = Field(default=2, ge=1, le=64)
+    # Uploads per patient (whoever uploads) in a moving window, counted before the body is
+    # read: with no delete, a patient's storage is otherwise bounded only by the REST rate.
+    document_upload_limit: str = "50/day"
     # Online care only for follow-up visits (domain/follow_up.py): off where the rule does not
     # apply.
     follow_up_only: bool = True
+
+    @field_validator("document_upload_limit")
+    @classmethod
+    def _upload_limit_parses(cls, value: str) -> str:
+        from limits import parse
+
+        parse(value)
+        return value
 
 
 def _comma_or_json_list(value: Any) -> Any:

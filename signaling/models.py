@@ -6,18 +6,30 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chat.models import Timestamp
 from domain.appointments import AppointmentStatus
 from domain.chat import MAX_SEQ
 from domain.consultation import Room, SeatState
+from domain.text import text_problem
 from domain.users import Role
 from signaling.sdp import MAX_MEDIA_SECTIONS, candidate_problem, sdp_problem
 
 # ----------------------------------------------------------------------------- inbound
 
 AppointmentRef = Annotated[str, Field(pattern=r"^[0-9a-f]{24}$", description="appointment id")]
+
+
+def _shown_as_sent(value: str) -> str:
+    """Text the other participant reads: the display-text rule (:mod:`domain.text`)."""
+    problem = text_problem(value, multiline=True)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+ChatText = Annotated[str, AfterValidator(_shown_as_sent)]
 
 
 class Payload(BaseModel):
@@ -154,7 +166,7 @@ def signal_accepted(raw: dict[str, Any]) -> bool:
 class ChatSendIn(Payload):
     appointment_id: AppointmentRef
     client_msg_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
-    text: str = ""  # its length cap is the chat's rule (payload_too_large), not a validation
+    text: ChatText = ""  # its length cap is the chat's rule (payload_too_large), not a validation
     # error; empty only with a document_id (a document of this consultation's patient).
     document_id: str | None = Field(default=None, pattern=r"^[0-9a-f]{24}$")
 

@@ -111,9 +111,14 @@ class SessionRepository:
         )
         return result.modified_count == 1
 
-    async def revoke_all_for_user(self, user_id: str, now: datetime, reason: str) -> int:
-        result = await self._c.update_many(
+    async def revoke_all_for_user(self, user_id: str, now: datetime, reason: str) -> list[str]:
+        """Revoke every live sign-in of the user; the ids of those revoked here."""
+        await self._c.update_many(
             {"user_id": user_id, "revoked_at": None},
             {"$set": {"revoked_at": now, "revoked_reason": reason}},
         )
-        return result.modified_count
+        cursor = self._c.find(
+            {"user_id": user_id, "revoked_at": now, "revoked_reason": reason},
+            projection={"_id": 1},
+        )
+        return sorted([doc["_id"] async for doc in cursor])

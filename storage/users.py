@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -30,6 +30,7 @@ def _to_user(doc: Mapping[str, Any]) -> User:
         created_at=doc["created_at"],
         timezone=doc.get("timezone") or "UTC",
         locale=doc.get("locale"),
+        deactivated_at=doc.get("deactivated_at"),
     )
 
 
@@ -83,6 +84,16 @@ class UserRepository:
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
         await self._c.update_one({"_id": user_id}, {"$set": {"password_hash": password_hash}})
+
+    async def set_deactivated(self, user_id: str, at: datetime | None) -> User | None:
+        """Deactivate the account (``at``) or reactivate it (None); the user as it is now, or
+        None if there is no such user."""
+        doc = await self._c.find_one_and_update(
+            {"_id": user_id},
+            {"$set": {"deactivated_at": at}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _to_user(doc) if doc else None
 
     async def list_doctors(
         self,

@@ -54,6 +54,7 @@ class UserOut(BaseModel):
     role: Role
     specialty: str | None = None
     timezone: str = "UTC"
+    active: bool = Field(default=True, description="false while an admin has deactivated it")
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -64,6 +65,7 @@ class UserOut(BaseModel):
             role=user.role,
             specialty=user.specialty,
             timezone=user.timezone,
+            active=user.active,
         )
 
 

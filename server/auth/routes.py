@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.audit import Outcome
 from domain.users import Role
 from server import keys
+from server.audit.recorder import AuditScope, audited
 from server.auth.models import (
     CreateUserIn,
     LoginIn,
@@ -38,23 +40,35 @@ def _pair(issued: IssuedTokens) -> TokenPair:
 
 @api.post(
     "/auth/register",
-    summary="Create a patient account",
+    summary="Create a patient account (a taken address gets the same answer; nothing is created)",
     tags=["auth"],
     body=RegisterIn,
     response=UserEnvelope,
     status=201,
     auth=False,
-    errors=[409],
 )
 async def register(call: Call) -> UserEnvelope:
     body = call.body(RegisterIn)
-    user = await call.app[keys.ACCOUNTS].create_user(
+    user, owner = await call.app[keys.ACCOUNTS].register(
         email=str(body.email),
         password=body.password,
         name=body.name,
-        role=Role.PATIENT,
         timezone=body.timezone or "UTC",
     )
+    if owner is not None:  # the account's owner, or an admin, can see someone tried
+        await call.app[keys.AUDITOR].record(
+            principal=None,
+            action="user.register_taken",
+            outcome=Outcome.FAILED,
+            scope=AuditScope(
+                patient_id=None,
+                resource_type="user",
+                resource_id=owner.id,
+                details={"error": "email_taken"},
+            ),
+            request_id=call.request_id or None,
+            client_ip=call.client_ip,
+        )
     return UserEnvelope(user=UserOut.of(user))
 
 
@@ -149,4 +163,43 @@ async def create_user(call: Call) -> UserEnvelope:
         specialty=body.specialty,
         timezone=body.timezone or "UTC",
     )
+    return UserEnvelope(user=UserOut.of(user))
+
+
+@api.post(
+    "/admin/users/{user_id}/deactivate",
+    summary="Deactivate an account: no more sign-ins, and its sign-ins end now (admin)",
+    tags=["admin"],
+    response=UserEnvelope,
+    roles=[Role.ADMIN],
+    errors=[404, 409],
+)
+async def deactivate_user(call: Call) -> UserEnvelope:
+    accounts = call.app[keys.ACCOUNTS]
+    user_id = call.path("user_id")
+    async with audited(call, "user.deactivate", patient_id=None, resource_type="user") as scope:
+        scope.resource_id = user_id
+        user, ended = await accounts.deactivate(
+            await accounts.find_user(user_id=user_id), by=call.principal.user_id
+        )
+        scope.details = {"sessions_ended": len(ended)}
+    for session_id in ended:  # its sockets go now, on every node
+        await call.app[keys.HUB].end_session(session_id, "revoked")
+    return UserEnvelope(user=UserOut.of(user))
+
+
+@api.post(
+    "/admin/users/{user_id}/reactivate",
+    summary="Let a deactivated account sign in again (admin)",
+    tags=["admin"],
+    response=UserEnvelope,
+    roles=[Role.ADMIN],
+    errors=[404],
+)
+async def reactivate_user(call: Call) -> UserEnvelope:
+    accounts = call.app[keys.ACCOUNTS]
+    user_id = call.path("user_id")
+    async with audited(call, "user.reactivate", patient_id=None, resource_type="user") as scope:
+        scope.resource_id = user_id
+        user = await accounts.reactivate(await accounts.find_user(user_id=user_id))
     return UserEnvelope(user=UserOut.of(user))

@@ -11,8 +11,9 @@ import structlog
 
 from domain.availability import zone
 from domain.clock import Clock
-from domain.errors import InvalidInput, Unauthorized
-from domain.ids import UserId
+from domain.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from domain.ids import UserId, new_id
+from domain.text import text_problem
 from domain.users import Principal, Role, User
 from server.auth.passwords import Passwords, password_problem
 from server.auth.session_watch import SessionWatch
@@ -119,6 +120,18 @@ class AccountService:
                 exc.message,
                 details=[FieldError(field="timezone", message=exc.message, type="value_error")],
             ) from None
+        for field, value in (("name", name), ("specialty", specialty)):
+            shown = None if value is None else text_problem(value, multiline=False)
+            if shown is not None:  # the REST models check it too; the command line does not
+                raise InvalidInput(
+                    f"{field} {shown}",
+                    details=[FieldError(field=field, message=shown, type="value_error")],
+                )
+        if not name.strip():
+            raise InvalidInput(
+                "a name is required",
+                details=[FieldError(field="name", message="required", type="missing")],
+            )
         if role is Role.DOCTOR and not specialty:
             raise InvalidInput(
                 "a doctor needs a specialty",
@@ -136,11 +149,81 @@ class AccountService:
             timezone=timezone,
         )
 
+    async def register(
+        self, *, email: str, password: str, name: str, timezone: str
+    ) -> tuple[User, User | None]:
+        """A patient registering. Returns the account as the caller is to see it, and the
+        account that already held the address, if one did.
+
+        A taken address gets the same answer as a free one, so the answer does not tell
+        anyone who has an account at this clinic: the same checks run (the password's
+        strength, the time zone), the password is hashed as for a new account (the answer
+        takes as long), nothing is stored, and the caller sees a new account's shape with an
+        id no account has. The caller is to record the attempt (there is no mail to tell
+        the owner)."""
+        try:
+            user = await self.create_user(
+                email=email, password=password, name=name, role=Role.PATIENT, timezone=timezone
+            )
+        except Conflict:
+            existing = await self._repos.users.get_by_email(email)
+            if existing is None:  # deleted in between: a plain conflict
+                raise
+            shown = User(
+                id=UserId(new_id()),
+                email=email.lower(),
+                name=name,
+                role=Role.PATIENT,
+                specialty=None,
+                password_hash="",
+                created_at=self._clock(),
+                timezone=timezone,
+            )
+            log.info("register_email_taken", user_id=existing.id)
+            return shown, existing
+        return user, None
+
     async def get_user(self, user_id: str) -> User:
         user = await self._repos.users.get(user_id)
         if user is None:
             raise Unauthorized("this account no longer exists")
+        if not user.active:
+            raise _deactivated()
         return user
+
+    async def find_user(self, *, user_id: str | None = None, email: str | None = None) -> User:
+        """An account by id or by e-mail (for an admin), active or not."""
+        users = self._repos.users
+        user = await (users.get(user_id) if user_id else users.get_by_email(email or ""))
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    async def deactivate(self, user: User, *, by: UserId | None) -> tuple[User, list[str]]:
+        """Deactivate the account: it can no longer sign in, and every sign-in it has is
+        revoked now, so its refresh and access tokens stop working at once (each access token
+        is checked against its sign-in on every request and handshake). Returns the account
+        and the revoked sign-ins (their sockets are the caller's to end, on every node).
+
+        The mark is written before the revocation, and a sign-in made concurrently reads the
+        mark again after it is stored (:meth:`login`), so no sign-in outlives the call."""
+        if by is not None and user.id == by:
+            raise Conflict("an admin cannot deactivate their own account")
+        now = self._clock()
+        updated = await self._repos.users.set_deactivated(user.id, user.deactivated_at or now)
+        if updated is None:
+            raise NotFound("no such user")
+        ended = await self._repos.sessions.revoke_all_for_user(user.id, now, "deactivated")
+        log.info("account_deactivated", user_id=user.id, by=by, sessions=len(ended))
+        return updated, ended
+
+    async def reactivate(self, user: User) -> User:
+        """Let a deactivated account sign in again (its old sign-ins stay revoked)."""
+        updated = await self._repos.users.set_deactivated(user.id, None)
+        if updated is None:
+            raise NotFound("no such user")
+        log.info("account_reactivated", user_id=user.id)
+        return updated
 
     # ------------------------------------------------------------------ sign in
 
@@ -163,6 +246,8 @@ class AccountService:
             log.info("login_failed", email_known=user is not None, client_ip=client_ip)
             raise Unauthorized("wrong email or password")
 
+        if not user.active:  # told only to whoever knows the password
+            raise _deactivated()
         await self._throttle.succeeded(reservation, [account_key])
         if self._passwords.needs_rehash(user.password_hash):
             await self._repos.users.set_password_hash(user.id, await self._passwords.hash(password))
@@ -171,6 +256,12 @@ class AccountService:
             now=self._clock(),
             ttl=timedelta(seconds=self._settings.refresh_token_ttl),
         )
+        # Deactivated while this sign-in was being made: the deactivation's revocation may
+        # have run before the sign-in was stored, so the mark is read again after it.
+        current = await self._repos.users.get(user.id)
+        if current is None or not current.active:
+            await self._repos.sessions.revoke(session.id, self._clock(), "deactivated")
+            raise _deactivated()
         issued = await self._issue(user, session)
         new_device = self.tokens.issue_device(user_id=user.id, ttl=DEVICE_TOKEN_TTL)
         log.info("login", user_id=user.id, session_id=session.id)
@@ -331,6 +422,13 @@ class AccountService:
             expires_in=self.tokens.access_ttl,
             user=user,
         )
+
+
+def _deactivated() -> Unauthorized:
+    return Unauthorized(
+        "this account has been deactivated; ask the clinic",
+        details={"reason": "account_deactivated"},
+    )
 
 
 def _principal(claims: AccessClaims | TicketClaims) -> Principal:

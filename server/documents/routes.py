@@ -7,7 +7,10 @@ with ``nosniff`` and a sandboxing CSP, PDF and DICOM as attachments.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiohttp import BodyPartReader, web
+from limits import RateLimitItem, parse
 
 from domain.documents import ContentType, Window
 from domain.errors import MalformedRequest, PayloadTooLarge
@@ -89,13 +92,23 @@ async def _receive(call: Call, upload: Upload) -> DocumentOut:
     return DocumentOut.of(document)
 
 
+@lru_cache(maxsize=4)
+def _parsed_limit(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+def _upload_limit(call: Call) -> RateLimitItem:
+    """``TELEMED_DOCUMENT_UPLOAD_LIMIT``: uploads per patient, whoever uploads."""
+    return _parsed_limit(call.app[keys.SETTINGS].documents.document_upload_limit)
+
+
 @api.post(
     "/patients/{patient_id}/documents",
     summary="Upload a document (multipart/form-data: file, kind, title, appointment_id?)",
     tags=TAGS,
     response=DocumentEnvelope,
     status=201,
-    errors=[413, 415],
+    errors=[413, 415, 429],
 )
 async def upload_document(call: Call) -> DocumentEnvelope:
     pid = call.path("patient_id")
@@ -106,8 +119,9 @@ async def upload_document(call: Call) -> DocumentEnvelope:
         declared = call.request.content_length
         if declared is not None and declared > limits.max_bytes + MULTIPART_OVERHEAD:
             raise PayloadTooLarge(f"the file is larger than {limits.max_bytes} bytes")
-        upload = await _service(call).begin(call.principal, pid)
+        upload = await _service(call).begin(call.principal, pid)  # the caller's right first
         try:
+            await call.app[keys.RATE_LIMITER].hit(_upload_limit(call), "documents", pid)
             document = await _receive(call, upload)
         except BaseException:
             await upload.abort()

@@ -33,6 +33,7 @@ from domain.documents import (
 from domain.errors import InvalidInput, NotFound, PayloadTooLarge
 from domain.ids import new_id
 from domain.records import Author
+from domain.text import text_problem
 from domain.users import Principal, Role
 from server.documents import imaging
 from server.http.problems import FieldError
@@ -101,6 +102,8 @@ class Upload:
         text = (title or "").strip()
         if not text or len(text) > TITLE_MAX:
             raise _invalid("title", f"1 to {TITLE_MAX} characters")
+        if (problem := text_problem(text, multiline=False)) is not None:
+            raise _invalid("title", problem)  # the doctor reads it (domain/text.py)
         if appointment_id is not None:
             await self.service.check_appointment(self.author, self.patient_id, appointment_id)
         dicom: DicomInfo | None = None

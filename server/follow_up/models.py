@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from domain.follow_up import Eligibility, EligibilityStatus, PriorDiagnosis, Referral, Urgency
-from server.http.types import Instant, UtcDateTime
+from server.http.types import Day, DisplayLine, DisplayText, Instant, UtcDateTime
 
 DocumentId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 
@@ -18,9 +18,9 @@ class _Strict(BaseModel):
 
 
 class PriorDiagnosisIn(_Strict):
-    condition: str = Field(min_length=1, max_length=200)
-    diagnosed_on: date
-    institution: str = Field(min_length=1, max_length=200)
+    condition: DisplayLine = Field(min_length=1, max_length=200)
+    diagnosed_on: Day
+    institution: DisplayLine = Field(min_length=1, max_length=200)
     document_ids: list[str] = Field(
         default_factory=list,
         max_length=20,
@@ -65,7 +65,7 @@ class EligibilityOut(BaseModel):
 
 class EligibilityIn(_Strict):
     eligible: bool
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: DisplayText | None = Field(default=None, max_length=1000)
 
 
 class ConsentText(BaseModel):
@@ -98,8 +98,8 @@ class ReferralBookIn(_Strict):
 
 
 class ReferralIn(_Strict):
-    reason: str = Field(min_length=1, max_length=1000)
-    department: str | None = Field(default=None, min_length=1, max_length=200)
+    reason: DisplayText = Field(min_length=1, max_length=1000)
+    department: DisplayLine | None = Field(default=None, min_length=1, max_length=200)
     urgency: Urgency = Urgency.ROUTINE
     book: ReferralBookIn | None = None
 

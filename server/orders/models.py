@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.orders import DeliveryMethod, Order, OrderStatus
 from server.http.pagination import PageQuery
-from server.http.types import UtcDateTime
+from server.http.types import DisplayLine, DisplayText, UtcDateTime
 from server.pharmacy.models import MoneyOut
 from server.records.models import PersonRef
 
@@ -26,11 +26,11 @@ class ItemIn(Strict):
 
 
 class AddressModel(Strict):
-    name: str = Field(min_length=1, max_length=100)
+    name: DisplayLine = Field(min_length=1, max_length=100)
     phone: str = Field(min_length=5, max_length=30, pattern=r"^\+?[0-9 \-]{5,30}$")
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str | None = Field(default=None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
+    line1: DisplayLine = Field(min_length=1, max_length=200)
+    line2: DisplayLine | None = Field(default=None, max_length=200)
+    city: DisplayLine = Field(min_length=1, max_length=100)
     postcode: str = Field(min_length=3, max_length=12, pattern=r"^[0-9A-Za-z \-]{3,12}$")
 
 
@@ -58,7 +58,7 @@ class OrdersQuery(PageQuery):
 
 
 class CancelIn(Strict):
-    reason: str | None = Field(default=None, min_length=1, max_length=500)
+    reason: DisplayText | None = Field(default=None, min_length=1, max_length=500)
 
 
 class StatusIn(Strict):
@@ -66,7 +66,7 @@ class StatusIn(Strict):
     tracking_number: str | None = Field(
         default=None, min_length=1, max_length=64, pattern=r"^[0-9A-Za-z\-]+$"
     )
-    note: str | None = Field(default=None, max_length=500)
+    note: DisplayText | None = Field(default=None, max_length=500)
 
 
 class ItemOut(BaseModel):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from domain.pharmacy import CURRENCY, Drug, ReviewStatus
+from domain.text import text_problem
 from server.http.pagination import PageQuery
+from server.http.types import DisplayLine, DisplayText
 from server.records.models import AllergyOut, PersonRef, PrescriptionOut, WarningOut
 
 LANGUAGES = ("en", "zh-CN")
@@ -24,8 +26,8 @@ class MoneyModel(Strict):
 
 
 class Names(Strict):
-    en: str = Field(min_length=1, max_length=200)
-    zh_cn: str = Field(min_length=1, max_length=200, alias="zh-CN")
+    en: DisplayLine = Field(min_length=1, max_length=200)
+    zh_cn: DisplayLine = Field(min_length=1, max_length=200, alias="zh-CN")
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, populate_by_name=True)
 
@@ -37,14 +39,17 @@ def _ingredients(value: list[str]) -> list[str]:
     cleaned = [v.strip() for v in value]
     if any(not v or len(v) > 100 for v in cleaned):
         raise ValueError("each ingredient is 1-100 characters")
+    for v in cleaned:
+        if (problem := text_problem(v, multiline=False)) is not None:
+            raise ValueError(problem)
     return cleaned
 
 
 class DrugIn(Strict):
     names: Names
-    form: str = Field(min_length=1, max_length=80, examples=["capsule"])
-    strength: str = Field(min_length=1, max_length=80, examples=["0.25 g"])
-    package: str = Field(min_length=1, max_length=120, examples=["24 capsules"])
+    form: DisplayLine = Field(min_length=1, max_length=80, examples=["capsule"])
+    strength: DisplayLine = Field(min_length=1, max_length=80, examples=["0.25 g"])
+    package: DisplayLine = Field(min_length=1, max_length=120, examples=["24 capsules"])
     ingredients: list[str] = Field(min_length=1, max_length=20)
     unit_price: MoneyModel
     rx: bool
@@ -57,9 +62,9 @@ class DrugIn(Strict):
 
 class DrugPatch(Strict):
     names: Names | None = None
-    form: str | None = Field(default=None, min_length=1, max_length=80)
-    strength: str | None = Field(default=None, min_length=1, max_length=80)
-    package: str | None = Field(default=None, min_length=1, max_length=120)
+    form: DisplayLine | None = Field(default=None, min_length=1, max_length=80)
+    strength: DisplayLine | None = Field(default=None, min_length=1, max_length=80)
+    package: DisplayLine | None = Field(default=None, min_length=1, max_length=120)
     ingredients: list[str] | None = Field(default=None, min_length=1, max_length=20)
     unit_price: MoneyModel | None = None
     rx: bool | None = None
@@ -146,7 +151,7 @@ class ReviewsPage(BaseModel):
 
 
 class RejectIn(Strict):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: DisplayText = Field(min_length=1, max_length=500)
 
 
 class ApprovedEnvelope(BaseModel):

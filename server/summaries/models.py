@@ -7,19 +7,19 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.visit_summary import ADVICE_MAX, DIAGNOSIS_MAX, FOLLOW_UP_NOTE_MAX, VisitSummary
-from server.http.types import UtcDateTime
+from server.http.types import Day, DisplayText, UtcDateTime
 from server.records.models import PrescriptionOut
 
 
 class SummaryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    diagnosis: str = Field(default="", max_length=DIAGNOSIS_MAX)
-    advice: str = Field(default="", max_length=ADVICE_MAX)
-    follow_up_date: date | None = Field(
+    diagnosis: DisplayText = Field(default="", max_length=DIAGNOSIS_MAX)
+    advice: DisplayText = Field(default="", max_length=ADVICE_MAX)
+    follow_up_date: Day | None = Field(
         default=None, description="the suggested follow-up visit (null: none needed)"
     )
-    follow_up_note: str = Field(default="", max_length=FOLLOW_UP_NOTE_MAX)
+    follow_up_note: DisplayText = Field(default="", max_length=FOLLOW_UP_NOTE_MAX)
 
 
 class SummaryOut(BaseModel):

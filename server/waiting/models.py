@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from server.http.types import UtcDateTime
+from server.http.types import DisplayLine, UtcDateTime
 
 
 class RunningLateIn(BaseModel):
@@ -13,7 +13,7 @@ class RunningLateIn(BaseModel):
     minutes: int | None = Field(
         default=None, ge=5, le=180, description="how late, roughly (null: not said)"
     )
-    message: str | None = Field(
+    message: DisplayLine | None = Field(
         default=None, max_length=200, description="a short word to the patients (optional)"
     )
 

@@ -37,8 +37,9 @@ per message without changing what goes over the wire (docs/BENCHMARKS.md has the
   frames are read in a task of their own: a frame wakes that short coroutine instead of
   resuming the request handler's whole chain (aiohttp, the middlewares, Engine.IO's request
   and upgrade), which had cost about a quarter of the hub's CPU per signal.
-* **Every connection ends**: a deadline to connect a namespace (``HubServer(connect_timeout)``),
-  a deadline to finish a WebSocket's closing handshake (``close_timeout``), long-polling POST
+* **Every connection ends**: a deadline to connect a namespace (``HubServer(connect_timeout)``,
+  again whenever its last namespace is disconnected, by the client or by the server), a
+  deadline to finish a WebSocket's closing handshake (``close_timeout``), long-polling POST
   bodies capped before they are read and read whole, a closed session's requests answered 400.
 
 Each library's internals are used in one module of this package, whose docstring names every

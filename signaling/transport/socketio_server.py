@@ -548,12 +548,47 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
         result = await super()._handle_eio_connect(eio_sid, environ)
-        if self.connect_timeout is not None:
-            loop = asyncio.get_running_loop()
-            self._unconnected[eio_sid] = loop.call_later(
-                self.connect_timeout, self._connect_deadline, eio_sid
-            )
+        self._start_connect_deadline(eio_sid)
         return result
+
+    def _start_connect_deadline(self, eio_sid: str) -> None:
+        if self.connect_timeout is None or eio_sid in self._unconnected:
+            return
+        loop = asyncio.get_running_loop()
+        self._unconnected[eio_sid] = loop.call_later(
+            self.connect_timeout, self._connect_deadline, eio_sid
+        )
+
+    def _connected_namespaces(self, eio_sid: str) -> int:
+        manager = self.manager
+        return sum(
+            1
+            for namespace in list(manager.get_namespaces())
+            if (sid := manager.sid_from_eio_sid(eio_sid, namespace)) is not None
+            and manager.is_connected(sid, namespace)
+        )
+
+    def _after_namespace_left(self, eio_sid: str | None) -> None:
+        """A namespace was disconnected (by the client's DISCONNECT or by the server) and the
+        Engine.IO connection stays: with no namespace left it has the connect deadline again,
+        so a client cannot leave every namespace and keep the connection for nothing."""
+        if (
+            eio_sid is not None
+            and eio_sid in self.environ
+            and not self._connected_namespaces(eio_sid)
+        ):
+            self._start_connect_deadline(eio_sid)
+
+    async def _handle_disconnect(self, eio_sid: str, namespace: Any, reason: Any = None) -> None:
+        await super()._handle_disconnect(eio_sid, namespace, reason)
+        self._after_namespace_left(eio_sid)
+
+    async def disconnect(
+        self, sid: str, namespace: str | None = None, ignore_queue: bool = False
+    ) -> None:
+        eio_sid = self.manager.eio_sid_from_sid(sid, namespace or "/")
+        await super().disconnect(sid, namespace=namespace, ignore_queue=ignore_queue)
+        self._after_namespace_left(eio_sid)
 
     async def _handle_connect(self, eio_sid: str, namespace: Any, data: Any) -> None:
         await super()._handle_connect(eio_sid, namespace, data)
@@ -563,10 +598,12 @@ class HubServer(socketio.AsyncServer):  # type: ignore[misc]
                 timer.cancel()
 
     async def _handle_eio_disconnect(self, eio_sid: str, *args: Any) -> None:
-        timer = self._unconnected.pop(eio_sid, None)
-        if timer is not None:
-            timer.cancel()
-        await super()._handle_eio_disconnect(eio_sid, *args)
+        try:
+            await super()._handle_eio_disconnect(eio_sid, *args)
+        finally:  # after: its namespaces' disconnects may have started one
+            timer = self._unconnected.pop(eio_sid, None)
+            if timer is not None:
+                timer.cancel()
 
     def _connect_deadline(self, eio_sid: str) -> None:
         """A connection that has not connected a namespace in time goes, whatever its

@@ -102,6 +102,32 @@ def test_a_new_patient_registers_and_lands_on_their_page(
     assert live.loop.run(stored_zone()) == "Asia/Shanghai"  # the browser's: dose times use it
 
 
+def test_registering_a_taken_email_says_to_sign_in_and_changes_nothing(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """The server answers a taken address as a free one (no enumeration); the sign-in that
+    follows is refused, and the page says the address may already have an account."""
+    owner = live.person(Role.PATIENT, "Wang Fang")
+    ctx = new_context(locale="zh-CN")
+    page = watch(ctx.new_page(), "taken", live)
+    page.goto("/")
+    page.get_by_test_id("tab-register").click()
+    page.get_by_test_id("register-name").fill("Someone Else")
+    page.get_by_test_id("register-email").fill(owner.email)
+    page.get_by_test_id("register-password").fill("orange-Kite-river-2049")
+    page.get_by_test_id("register").click()
+    expect(page.get_by_test_id("register-error")).to_have_text(
+        "无法用此邮箱和密码登录。如果该邮箱已在本诊所注册，请直接用该账户的密码登录。"
+    )
+    expect(page).to_have_url(f"{live.url}/")
+
+    async def stored_name() -> str | None:
+        user = await live.app[keys.DATABASE].repos.users.get_by_email(owner.email)
+        return None if user is None else user.name
+
+    assert live.loop.run(stored_name()) == "Wang Fang"
+
+
 def test_a_patient_books_a_free_time_and_cancels_it(
     new_context: ContextFactory, live: Live
 ) -> None:

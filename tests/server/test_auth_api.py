@@ -46,7 +46,8 @@ async def test_register_creates_a_patient(client: Client) -> None:
     assert user["email"] == "ana@example.com"
     assert user["name"] == "Ana Lima"
     assert user["role"] == "patient"
-    assert set(user) == {"id", "email", "name", "role", "specialty", "timezone"}
+    assert set(user) == {"id", "email", "name", "role", "specialty", "timezone", "active"}
+    assert user["active"] is True
     assert user["timezone"] == "UTC"  # none given
 
 
@@ -76,10 +77,82 @@ async def test_register_ignores_a_requested_role(client: Client) -> None:
     assert await user_count(client) == 0
 
 
-async def test_duplicate_email_is_a_conflict(client: Client) -> None:
+async def test_registering_a_taken_email_answers_as_a_new_one_and_creates_nothing(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No enumeration: a taken address gets the same status, headers and body shape as a free
+    one (a fresh id no account has), after the same work (the password is hashed either way),
+    and nothing is created or changed; the attempt is in the audit log."""
+    from server import keys
+    from server.auth.passwords import Passwords
+
+    hashed: list[str] = []
+    real_hash = Passwords.hash
+
+    async def counting_hash(self: Passwords, password: str) -> str:
+        hashed.append(password)
+        return await real_hash(self, password)
+
+    monkeypatch.setattr(Passwords, "hash", counting_hash)
+    first = await register(client)
+    assert first.status == 201
+    owner = (await first.json())["user"]
+    durations: dict[str, list[float]] = {"free": [], "taken": []}
+    answers: dict[str, list[Any]] = {"free": [], "taken": []}
+    loop = asyncio.get_running_loop()
+    for n in range(3):
+        for kind, email in (("free", f"new{n}@example.com"), ("taken", "ANA@example.com")):
+            hashed.clear()
+            started = loop.time()
+            response = await register(client, email=email, name="Ann Other")
+            durations[kind].append(loop.time() - started)
+            assert len(hashed) == 1, kind  # the same argon2 work in both paths
+            answers[kind].append(response)
+
+    def shape(response: Any, body: dict[str, Any]) -> Any:
+        user = dict(body["user"])
+        user_id, user["email"] = user.pop("id"), "-"
+        assert len(user_id) == 24
+        assert int(user_id, 16) >= 0
+        headers = sorted(k for k in response.headers if k.lower() not in ("date", "x-request-id"))
+        return response.status, response.content_type, headers, sorted(body), user
+
+    free, taken = answers["free"][0], answers["taken"][0]
+    taken_body = await taken.json()
+    assert shape(free, await free.json()) == shape(taken, taken_body)
+    assert taken_body["user"]["email"] == "ana@example.com"
+    assert taken_body["user"]["id"] != owner["id"]
+    ids = {(await r.json())["user"]["id"] for r in answers["taken"]}
+    assert len(ids) == 3  # a new id each time, as for new accounts
+    # Not wildly different in time (argon2 dominates both): a loose bound for a busy machine.
+    assert min(durations["taken"]) < 3 * max(durations["free"]) + 0.05
+    assert min(durations["free"]) < 3 * max(durations["taken"]) + 0.05
+
+    assert await user_count(client) == 4  # Ana and the three new ones, nothing for the taken
+    stored = await client.app[keys.DATABASE].repos.users.get_by_email("ana@example.com")
+    assert stored is not None
+    assert stored.id == owner["id"]
+    assert stored.name == "Ana"
+    login = {"email": "ana@example.com", "password": STRONG_PASSWORD}
+    assert (await client.post("/api/v1/auth/login", json=login)).status == 200
+    audit = client.app[keys.DATABASE].db["audit"]
+    attempts = await audit.count_documents(
+        {"action": "user.register_taken", "resource_id": owner["id"]}
+    )
+    assert attempts == 3
+
+
+async def test_an_admin_creating_a_taken_email_still_gets_a_conflict(
+    client: Client, accounts: Accounts
+) -> None:
+    admin = await accounts.create(Role.ADMIN)
     assert (await register(client)).status == 201
-    await problem(await register(client, email="ANA@example.com"), 409, "conflict")
-    assert await user_count(client) == 1
+    body = {"email": "ANA@example.com", "password": STRONG_PASSWORD, "name": "A", "role": "doctor"}
+    body["specialty"] = "Dermatology"
+    response = await client.post(
+        "/api/v1/admin/users", json=body, headers=bearer(admin["access_token"])
+    )
+    await problem(response, 409, "conflict")
 
 
 @pytest.mark.parametrize(

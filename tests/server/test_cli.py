@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from aiohttp.test_utils import TestClient
 
 from server import keys
 from server.demo import DEMO_USERS, seed_demo
-from tests.conftest import STRONG_PASSWORD
+from server.settings import Settings
+from tests.conftest import STRONG_PASSWORD, Accounts, bearer
 
 Client = TestClient[web.Request, web.Application]
 
@@ -125,3 +127,69 @@ async def test_demo_seed_is_idempotent_and_its_sign_ins_work(client: Client) -> 
         )
         assert response.status == 200
         assert (await response.json())["user"]["role"] == demo.role.value
+
+
+async def test_user_deactivate_and_reactivate(
+    client: Client, accounts: Accounts, settings: Settings, tmp_path: Path
+) -> None:
+    """``telemed user deactivate EMAIL`` ends the account's sign-ins in the database (its access
+    token is refused at once by the running server) and refuses new ones; ``reactivate``
+    lets it sign in again."""
+    user = await accounts.create()
+    env = {
+        "TELEMED_MONGODB_URL": settings.database.mongodb_url,
+        "TELEMED_MONGODB_DATABASE": settings.database.mongodb_database,
+        "TELEMED_DATA_DIR": str(tmp_path),
+    }
+    loop = asyncio.get_running_loop()
+    done = await loop.run_in_executor(
+        None, lambda: telemed("user", "deactivate", user["email"].upper(), **env)
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"deactivated {user['email']}" in done.stdout
+    assert "1 sign-in(s) ended" in done.stdout
+    assert (await client.get("/api/v1/me", headers=bearer(user["access_token"]))).status == 401
+    login = {"email": user["email"], "password": STRONG_PASSWORD}
+    assert (await client.post("/api/v1/auth/login", json=login)).status == 401
+
+    missing = await loop.run_in_executor(
+        None, lambda: telemed("user", "deactivate", "nobody@example.com", **env)
+    )
+    assert missing.returncode == 1
+    assert "no such user" in missing.stderr
+
+    back = await loop.run_in_executor(
+        None, lambda: telemed("user", "reactivate", user["email"], **env)
+    )
+    assert back.returncode == 0, back.stderr
+    assert (await client.post("/api/v1/auth/login", json=login)).status == 200
+
+
+def test_user_create_applies_the_display_text_rule(
+    tmp_path: Path, mongo_url: str, db_name: str
+) -> None:
+    """A name or specialty with a bidi override, a zero-width space or a control character is
+    refused with one line naming the field and the character; nothing is created."""
+    env = {
+        "TELEMED_MONGODB_URL": mongo_url,
+        "TELEMED_MONGODB_DATABASE": db_name,
+        "TELEMED_DATA_DIR": str(tmp_path),
+    }
+    base = ["user", "create", "--password", STRONG_PASSWORD, "--role", "doctor"]
+    cases = [
+        (["--name", "Dr \u202egnaW", "--specialty", "Cardiology"], "name", "U+202E"),
+        (["--name", "Dr Wang", "--specialty", "Cardio\u200blogy"], "specialty", "U+200B"),
+        (["--name", "Dr \x1b[31mWang", "--specialty", "Cardiology"], "name", "U+001B"),
+    ]
+    for n, (args, field, char) in enumerate(cases):
+        result = telemed(*base, "--email", f"d{n}@example.com", *args, **env)
+        assert result.returncode == 1, result.stdout
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1
+        assert f"{field} must not contain the character {char}" in lines[0]
+    fine = telemed(
+        *base, "--email", "ok@example.com", "--name", "王医生", "--specialty", "心内科", **env
+    )
+    assert fine.returncode == 0, fine.stderr
+    again = telemed(*base, "--email", "d0@example.com", "--name", "D", "--specialty", "C", **env)
+    assert again.returncode == 0, again.stderr  # the refused address was never taken

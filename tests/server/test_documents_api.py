@@ -195,6 +195,12 @@ async def test_form_errors_keep_nothing(clinic: Clinic) -> None:
     before = await stored(clinic)
     await problem(await upload(clinic, sample_pdf(), kind="selfie"), 422, "invalid_input")
     await problem(await upload(clinic, sample_pdf(), title=" "), 422, "invalid_input")
+    for spoof in ("Lab \u202etxt.exe", "Report\u200b", "X-ray\x1b[2J"):
+        refused = await problem(
+            await upload(clinic, sample_pdf(), title=spoof), 422, "invalid_input"
+        )
+        assert refused["errors"][0]["field"] == "title"
+        assert "must not contain the character U+" in refused["errors"][0]["message"]
     await problem(await upload(clinic, sample_pdf(), appointment_id="0" * 24), 422, "invalid_input")
     json_body = await clinic.client.post(
         f"/api/v1/patients/{clinic.patient_a['id']}/documents",
@@ -265,3 +271,33 @@ async def test_access_is_the_records(clinic: Clinic, visit: dict[str, Any]) -> N
     rows = await repos.audit.query(limit=100)
     actions = {entry.action for _, entry in rows}
     assert {"document.create", "document.read", "document.list"} <= actions
+
+
+async def test_uploads_per_patient_are_limited_and_a_refused_one_keeps_nothing(
+    make_client: AppFactory, settings: Settings
+) -> None:
+    """``TELEMED_DOCUMENT_UPLOAD_LIMIT`` counts uploads for one patient, whoever uploads (the
+    patient or their doctor), before the body is read: past it, 429 with ``Retry-After``, and
+    nothing is stored. Concurrent uploads cannot all pass. Another patient is not affected; a
+    stranger's upload is refused for its right first and does not spend the patient's budget."""
+    clock = FakeClock(MONDAY)
+    tuned = long_sessions(settings).with_(
+        documents=DocumentSettings(document_max_bytes=CAP, document_upload_limit="3/day")
+    )
+    clinic = await Clinic.open(await make_client(tuned, clock=clock), clock)
+    await clinic.booked(clinic.patient_a, clinic.doctor, MONDAY + timedelta(hours=1))
+    stranger = await upload(clinic, sample_pdf(), who="patient_b")
+    assert stranger.status == 404
+    results = await asyncio.gather(
+        *(upload(clinic, sample_pdf(f"r{i}")) for i in range(4)),
+        upload(clinic, sample_pdf("by the doctor"), who="doctor"),
+    )
+    statuses = sorted(r.status for r in results)
+    assert statuses == [201, 201, 201, 429, 429]
+    before = await stored(clinic)
+    refused = await upload(clinic, sample_pdf())
+    await problem(refused, 429, "rate_limited")
+    assert int(refused.headers["Retry-After"]) > 0
+    assert await stored(clinic) == before
+    other = await upload(clinic, sample_pdf(), who="patient_b", patient="patient_b")
+    assert other.status == 201

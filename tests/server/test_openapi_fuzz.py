@@ -549,7 +549,7 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     call("GET /api/v1/admin/audit/chain", "admin")
     call("POST /api/v1/admin/audit/chain/verify", "admin")
     call("GET /api/v1/me")
-    call(
+    new_doctor = call(
         "POST /api/v1/admin/users",
         "admin",
         body={
@@ -560,6 +560,9 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
             "specialty": "ENT",
         },
     )
+    new_doctor_id = {"user_id": new_doctor["user"]["id"]}
+    call("POST /api/v1/admin/users/{user_id}/deactivate", "admin", path=new_doctor_id)
+    call("POST /api/v1/admin/users/{user_id}/reactivate", "admin", path=new_doctor_id)
     call(
         "POST /api/v1/auth/register",
         auth=False,

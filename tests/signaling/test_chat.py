@@ -155,6 +155,44 @@ async def test_a_resent_message_is_answered_once_and_not_broadcast(clinic: Clini
     }
 
 
+async def test_spoofing_characters_in_chat_text_are_refused_naming_the_reason(
+    clinic: Clinic,
+) -> None:
+    """Chat text follows the display-text rule (domain/text.py): a bidi override, a zero-width
+    space, a control character get an ``invalid_input`` ack naming the field and the
+    character; nothing is stored or sent. Lines, tabs and emoji sequences (joined by a
+    zero-width joiner) pass."""
+    patient = await clinic.user(Role.PATIENT)
+    doctor = await clinic.user(Role.DOCTOR)
+    appointment = await clinic.appointment(patient, doctor)
+    p, d = await in_call(clinic, patient, doctor, appointment)
+    for n, (bad, char) in enumerate(
+        [
+            ("take \u202e2 tablets", "U+202E"),  # right-to-left override
+            ("Dr\u200bWang", "U+200B"),  # zero-width space
+            ("\x1b[2Jcleared", "U+001B"),  # ESC
+            ("nul\x00", "U+0000"),
+            ("isolate \u2067x\u2069", "U+2067"),
+        ]
+    ):
+        ack = await p.call(
+            "chat:send", {"appointment_id": appointment, "client_msg_id": f"bad-{n}", "text": bad}
+        )
+        assert ack["ok"] is False, bad
+        assert ack["error"]["code"] == "invalid_input"
+        assert ack["error"]["details"][0]["field"] == "text"
+        assert char in ack["error"]["details"][0]["message"]
+    fine = "line one\n\tline two 👩\u200d⚕️ 好"
+    ack = await p.call(
+        "chat:send", {"appointment_id": appointment, "client_msg_id": "good", "text": fine}
+    )
+    assert ack["ok"] is True, ack
+    assert (await d.wait_for("chat:message"))["text"] == fine
+    assert [m["client_msg_id"] for m in d.received("chat:message")] == ["good"]
+    history = await p.call("chat:history", {"appointment_id": appointment})
+    assert [m["client_msg_id"] for m in history["messages"]] == ["good"]
+
+
 async def test_a_waiting_patient_may_chat_with_the_doctor(clinic: Clinic) -> None:
     patient = await clinic.user(Role.PATIENT)
     doctor = await clinic.user(Role.DOCTOR)

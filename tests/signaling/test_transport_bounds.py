@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import WSMsgType
 
+from domain.users import Role
+from tests.conftest import bearer
 from tests.signaling.conftest import ClinicFactory
 from tests.support.hub import Clinic
 from tests.support.waiting import poll
@@ -74,6 +77,64 @@ async def test_a_connection_that_never_connects_a_namespace_is_closed(
     await asyncio.sleep(1)  # twice the deadline
     assert not client.disconnected.is_set()
     assert (await client.call("no:such:event", {}))["error"]["code"] == "unknown_event"
+
+
+async def answer_pings_until_closed(ws: aiohttp.ClientWebSocketResponse, within: float) -> bool:
+    """Answer pings (and read everything else) until the server closes the connection: True,
+    or ``within`` seconds pass: False."""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                msg = await ws.receive()
+                if msg.type is not WSMsgType.TEXT:
+                    return True
+                if msg.data == "2":
+                    await ws.send_str("3")
+    except TimeoutError:
+        return False
+
+
+async def test_a_connection_that_leaves_its_last_namespace_gets_the_connect_deadline_again(
+    make_clinic: ClinicFactory,
+) -> None:
+    """Connected, then every namespace disconnected (by the client's DISCONNECT, or by the
+    server when the sign-in ends), the Engine.IO connection answering every ping: it goes after
+    the connect deadline. One that leaves a namespace but keeps another stays."""
+    clinic = await make_clinic(socket_connect_timeout=0.5)
+    user, admin = await clinic.user(), await clinic.user(Role.ADMIN)
+    ws_url = clinic.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    token = {"token": user["access_token"]}
+    async with aiohttp.ClientSession() as session:
+
+        async def connected(payload: dict[str, str], *namespaces: str) -> Any:
+            ws = await session.ws_connect(ws_url, autoping=False)
+            assert (await ws.receive_str(timeout=10)).startswith("0{")
+            for namespace in namespaces:
+                await ws.send_str(f"40{namespace}" + json.dumps(payload))
+                assert (await ws.receive_str(timeout=10)).startswith(f"40{namespace}")
+            return ws
+
+        left = await connected(token, "")
+        await asyncio.sleep(0.7)  # past the deadline while connected: kept
+        await left.send_str("41")  # the client leaves its only namespace
+        assert await answer_pings_until_closed(left, within=30)
+
+        # The server disconnects the namespace (a logout ends the sign-in's sockets).
+        dropped = await connected(token, "")
+        logout = await session.post(
+            clinic.url + "/api/v1/auth/logout",
+            json={"refresh_token": user["refresh_token"]},
+            headers=bearer(user["access_token"]),
+        )
+        assert logout.status == 204
+        assert await answer_pings_until_closed(dropped, within=30)
+
+        # Leaving one of two namespaces: the other keeps the connection.
+        both = await connected({"token": admin["access_token"]}, "", "/admin,")
+        await both.send_str("41")
+        assert not await answer_pings_until_closed(both, within=1.5)
+        await both.send_str("41/admin,")
+        assert await answer_pings_until_closed(both, within=30)
 
 
 async def test_a_websocket_that_closes_then_goes_silent_is_cut(

@@ -45,3 +45,13 @@ def test_line_breaks_only_where_text_has_lines() -> None:
     text = "chest pain\r\nsince Monday\tworse at night"
     assert text_problem(text, multiline=True) is None
     assert text_problem(text, multiline=False) is not None
+
+
+@pytest.mark.parametrize("emoji", ["👩\u200d⚕️", "👨🏽\u200d⚕️", "❤️\u200d🔥", "🏳️\u200d🌈"])
+def test_a_joiner_inside_an_emoji_sequence_passes(emoji: str) -> None:
+    assert text_problem(f"thanks {emoji}!", multiline=False) is None
+
+
+@pytest.mark.parametrize("value", ["a\u200db", "🙂\u200d", "\u200d🙂", "王\u200d医", "🙂\u200dx"])
+def test_a_joiner_not_between_two_pictographs_is_refused(value: str) -> None:
+    assert text_problem(value, multiline=False) == "must not contain the character U+200D"

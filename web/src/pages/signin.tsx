@@ -170,6 +170,9 @@ function RegisterForm() {
   const [password, setPassword] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
+  // Registered, but the sign-in after it was refused: the address may already have an account
+  // (the server answers a taken address as a free one, so as not to reveal who is a patient).
+  const [notSignedIn, setNotSignedIn] = useState(false);
   const [local, setLocal] = useState<Record<string, string>>({});
 
   async function submit(event: Event) {
@@ -182,26 +185,29 @@ function RegisterForm() {
     if (Object.keys(problems).length) return;
     setBusy(true);
     setError(null);
+    setNotSignedIn(false);
+    let registered = false;
     try {
       await register(email.trim(), password, name.trim());
+      registered = true;
       const user = await signIn(email.trim(), password);
       location.assign(destination(user.role));
     } catch (caught) {
-      setError(caught);
+      if (registered && caught instanceof ApiError && caught.status === 401) setNotSignedIn(true);
+      else setError(caught);
       setBusy(false);
     }
   }
 
-  const conflict = error instanceof ApiError && error.status === 409;
   const fieldError = (field: string) => local[field] ?? fieldMessage(error, field);
   const general =
-    error && !conflict && !["name", "email", "password"].some((f) => fieldMessage(error, f))
+    error && !notSignedIn && !["name", "email", "password"].some((f) => fieldMessage(error, f))
       ? messageFor(error)
       : null;
   return (
     <form class="form" onSubmit={submit} noValidate>
       <h2 class="form-title">{t("register.title")}</h2>
-      {conflict ? <Alert testid="register-error">{t("register.email_taken")}</Alert> : null}
+      {notSignedIn ? <Alert testid="register-error">{t("register.not_signed_in")}</Alert> : null}
       {general ? <Alert testid="register-error">{general}</Alert> : null}
       <Field label={t("field.name")} error={fieldError("name")}>
         {(attrs) => (
