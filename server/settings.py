@@ -271,6 +271,9 @@ class DocumentSettings(_Section):
     # Online care only for follow-up visits (domain/follow_up.py): off where the rule does not
     # apply.
     follow_up_only: bool = True
+    # The CJK font the after-visit summary's PDF embeds (server/summaries/pdf.py): Debian's
+    # fonts-wqy-microhei; without it, the PDF is a 503 problem.
+    summary_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 
 def _comma_or_json_list(value: Any) -> Any:
