@@ -209,6 +209,17 @@ export class ConsultController {
     return this.appointment.id;
   }
 
+  /** Listen to a hub event (e.g. ``summary:updated``) on this call's socket; the unsubscribe. */
+  listen<T>(event: string, listener: (payload: T) => void): () => void {
+    const socket = this.hub?.socket;
+    if (!socket) return () => undefined;
+    const handler = (payload: T) => listener(payload);
+    socket.on(event, handler);
+    return () => {
+      socket.off(event, handler);
+    };
+  }
+
   // ------------------------------------------------------------------ lifecycle
 
   start(): void {

@@ -13,6 +13,7 @@ import type {
   HealthRecord,
   Note,
   PatientDocument,
+  PatientSummary,
   PrecallReport,
   Prescription,
   QueueInfo,
@@ -25,6 +26,7 @@ import type {
   Slot,
   User,
   Vital,
+  VisitSummary,
   VitalType,
 } from "./types";
 
@@ -272,6 +274,26 @@ export async function getDocument(id: string): Promise<PatientDocument> {
  * src; the page shows it through an object URL). */
 export async function documentBlob(id: string, part: "content" | "preview.png", query?: Query): Promise<Blob> {
   const response = await authorized("GET", withQuery(`/documents/${enc(id)}/${part}`, query));
+  if (!response.ok) await decode<never>(response);
+  return response.blob();
+}
+
+// ---------------------------------------------------------------- after-visit summary
+
+export const visitSummary = (appointmentId: string) =>
+  get<VisitSummary>(`/appointments/${enc(appointmentId)}/summary`);
+
+export const writeVisitSummary = (
+  appointmentId: string,
+  body: { diagnosis: string; advice: string; follow_up_date: string | null; follow_up_note: string },
+) => call<VisitSummary>("PUT", `/appointments/${enc(appointmentId)}/summary`, body);
+
+export const patientSummaries = async (patientId: string) =>
+  (await get<{ summaries: PatientSummary[] }>(`/patients/${enc(patientId)}/summaries`)).summaries;
+
+/** The summary's PDF in one language, as a Blob (the bearer token cannot ride on a link). */
+export async function visitSummaryPdf(appointmentId: string, lang: "zh" | "en"): Promise<Blob> {
+  const response = await authorized("GET", withQuery(`/appointments/${enc(appointmentId)}/summary.pdf`, { lang }));
   if (!response.ok) await decode<never>(response);
   return response.blob();
 }
