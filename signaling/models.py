@@ -12,6 +12,7 @@ from chat.models import Timestamp
 from domain.appointments import AppointmentStatus
 from domain.chat import MAX_SEQ
 from domain.consultation import Room, SeatState
+from domain.text import text_problem
 from domain.users import Role
 from signaling.sdp import MAX_MEDIA_SECTIONS, candidate_problem, sdp_problem
 
@@ -168,6 +169,28 @@ class ChatHistoryIn(Payload):
 class TypingIn(Payload):
     appointment_id: AppointmentRef
     typing: bool
+
+
+WAITING_MESSAGE_MAX = 200
+
+
+class WaitingMessageIn(Payload):
+    """The patient's word to the doctor from the waiting room (one line, shown on the
+    doctor's console beside their name)."""
+
+    appointment_id: AppointmentRef
+    text: str = Field(min_length=1, max_length=WAITING_MESSAGE_MAX)
+
+    @field_validator("text")
+    @classmethod
+    def _displayable(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        problem = text_problem(value, multiline=False)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class RecordingConsentIn(Payload):

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from domain.users import Role
-from tests.e2e.conftest import ContextFactory, Live, in_call, shoot
+from tests.e2e.conftest import ContextFactory, Live, in_call, shoot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -90,3 +90,38 @@ def test_the_doctor_writes_the_summary_and_the_patient_books_the_follow_up(
     expect(listed).to_contain_text("Acute bronchitis, improving")
     expect(listed).to_contain_text("Dr. Summary")
     expect(listed.get_by_test_id("book-follow-up")).to_be_visible()
+
+
+def test_the_waiting_patients_message_shows_beside_their_name_on_the_console(
+    live: Live, new_context: ContextFactory
+) -> None:
+    doctor = live.person(Role.DOCTOR, "Dr. Console")
+    patient = live.person(Role.PATIENT, "Zhao Lei")
+    appointment = live.appointment(patient, doctor)
+    d = sign_in(new_context(locale="zh-CN"), doctor, live)
+    d.goto("/doctor")
+
+    p = sign_in(new_context(locale="en-US", phone=True), patient, live)
+    p.goto(f"/consult/{appointment}")
+    p.get_by_test_id("join").click()
+    expect(p.get_by_test_id("waiting-room")).to_be_visible()
+    item = d.get_by_test_id("waiting-list").locator(f'[data-appointment-id="{appointment}"]')
+    expect(item).to_contain_text("Zhao Lei")
+    expect(item.get_by_test_id("waiting-message")).to_have_count(0)
+
+    p.get_by_test_id("waiting-message-input").fill("I'm here; my connection is weak")
+    p.get_by_test_id("waiting-message-send").click()
+    expect(p.get_by_test_id("waiting-message-sent")).to_contain_text(
+        "I'm here; my connection is weak"
+    )
+    expect(item.get_by_test_id("waiting-message")).to_have_text(
+        "留言：I'm here; my connection is weak"
+    )
+    shoot(p, "waiting-message-phone-en")
+    # A reload of the console keeps it while the patient waits.
+    d.reload()
+    expect(
+        d.get_by_test_id("waiting-list")
+        .locator(f'[data-appointment-id="{appointment}"]')
+        .get_by_test_id("waiting-message")
+    ).to_have_text("留言：I'm here; my connection is weak")

@@ -16,6 +16,7 @@ import { DocumentViewer, DocumentsPanel } from "./DocumentView";
 import type { ConsultController, Snapshot } from "./controller";
 import { listDevices } from "./media";
 import { RecordingControls } from "./RecordingControls";
+import { WaitingMessage } from "./WaitingMessage";
 import { RunningLateNotice } from "../ui/RunningLate";
 import { SummaryEditor, SummaryView, type SummarySubscribe } from "../ui/VisitSummary";
 import type { VisitSummary } from "../lib/types";
@@ -162,6 +163,9 @@ export function CallView(props: { controller: ConsultController }) {
           <p class="alert alert-error" role="alert">
             {snap.actionError.code === "device_failed" ? t("call.device_failed") : messageForCode(snap.actionError.code)}
           </p>
+        ) : null}
+        {snap.phase === "waiting" && !isDoctor ? (
+          <WaitingMessage controller={controller} disabled={snap.hub !== "connected"} />
         ) : null}
         {live ? (
           <Controls controller={controller} snap={snap} isDoctor={isDoctor} patientWaiting={patientWaiting} />

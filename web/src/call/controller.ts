@@ -7,6 +7,7 @@ import * as api from "../lib/api";
 import { ApiError } from "../lib/http";
 import { connectHub, type Hub, type HubState } from "../lib/socket";
 import type {
+  Ack,
   AckError,
   Appointment,
   ChatMessage,
@@ -453,6 +454,12 @@ export class ConsultController {
   }
 
   // ------------------------------------------------------------------ actions
+
+  /** The waiting patient's message to the doctor (``consult:waiting_message``). */
+  async sendWaitingMessage(text: string): Promise<Ack<{ sent_at: string }>> {
+    if (!this.hub) return { ok: false, error: { code: "offline", message: "not connected" } };
+    return this.hub.request<{ sent_at: string }>("consult:waiting_message", { appointment_id: this.id, text });
+  }
 
   async admit(): Promise<void> {
     if (!this.hub) return;
