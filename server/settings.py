@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.text import text_problem
+
 ENV_PREFIX = "TELEMED_"
 
 
@@ -276,6 +278,26 @@ class DocumentSettings(_Section):
     summary_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 
+class ClinicSettings(_Section):
+    # Where in-person appointments take place, as patients read it (GET /clinic), in each
+    # language; empty: not configured (the pages then say nothing of an address).
+    clinic_address_en: str = Field(default="", max_length=300)
+    clinic_address_zh: str = Field(default="", max_length=300)
+
+    @field_validator("clinic_address_en", "clinic_address_zh")
+    @classmethod
+    def _displayable(cls, value: str) -> str:
+        value = value.strip()
+        problem = text_problem(value, multiline=False)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.clinic_address_en or self.clinic_address_zh)
+
+
 def _comma_or_json_list(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
@@ -299,6 +321,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     pharmacy: PharmacySettings = field(default_factory=PharmacySettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
+    clinic: ClinicSettings = field(default_factory=ClinicSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -315,6 +338,7 @@ class Settings:
                 retention=RetentionSettings(),
                 pharmacy=PharmacySettings(),
                 documents=DocumentSettings(),
+                clinic=ClinicSettings(),
             )
         except ValidationError as exc:
             raise SettingsError.from_validation(exc) from None
