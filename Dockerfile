@@ -20,7 +20,7 @@ RUN python -m venv /opt/telemed \
 
 FROM python:3.11-slim-bookworm AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends curl libopus0 libvpx7 \
+ && apt-get install -y --no-install-recommends curl libopus0 libvpx7 fonts-wqy-microhei \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/telemed --create-home telemed
 COPY --from=build /opt/telemed /opt/telemed

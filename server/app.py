@@ -34,6 +34,7 @@ from server.auth import routes as auth_routes
 from server.auth.passwords import Passwords
 from server.auth.service import AccountService
 from server.auth.tokens import TokenService
+from server.clinic import routes as clinic_routes
 from server.consultations import routes as consultation_routes
 from server.documents import routes as document_routes
 from server.documents.service import DocumentLimits, DocumentService
@@ -83,6 +84,7 @@ def build_api() -> Api:
     """Every REST module, in one registry (also the source of the OpenAPI document)."""
     api = Api()
     api.include(auth_routes.api)
+    api.include(clinic_routes.api)
     api.include(consultation_routes.api)
     api.include(appointment_routes.api)
     api.include(record_routes.api)

@@ -21,7 +21,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from server import keys
     from server.app import create_app, freeze_startup_heap
-    from server.demo import banner, demo_startup
+    from server.demo import banner, demo_settings, demo_startup
 
     if args.host or args.port is not None:
         http = settings.http.model_copy(
@@ -33,6 +33,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         settings = settings.with_(http=HttpSettings.model_validate(http.model_dump()))
     if args.demo and settings.core.env is Environment.PRODUCTION:
         raise SettingsError("--demo is refused when TELEMED_ENV=production")
+    if args.demo:
+        settings = demo_settings(settings)
     app = create_app(settings)
     if args.demo:
         app.on_startup.append(demo_startup)

@@ -21,6 +21,7 @@ from domain.users import Role, User
 from server import keys
 from server.documents.samples import sample_dicom, sample_pdf
 from server.pharmacy.demo_catalogue import seed_catalogue
+from server.settings import ClinicSettings, Settings
 
 log = structlog.get_logger(__name__)
 
@@ -264,3 +265,16 @@ def banner(url: str, appointment_id: str | None = None) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+DEMO_ADDRESS_EN = "Demo Clinic, 2nd floor, 100 Century Avenue, Pudong, Shanghai"
+DEMO_ADDRESS_ZH = "上海市浦东新区世纪大道100号 演示诊所2楼"
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """``serve --demo``: the demo clinic's address, unless the environment names one."""
+    if settings.clinic.configured:
+        return settings
+    return settings.with_(
+        clinic=ClinicSettings(clinic_address_en=DEMO_ADDRESS_EN, clinic_address_zh=DEMO_ADDRESS_ZH)
+    )

@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.text import text_problem
+
 ENV_PREFIX = "TELEMED_"
 
 
@@ -277,6 +279,9 @@ class DocumentSettings(_Section):
     # Online care only for follow-up visits (domain/follow_up.py): off where the rule does not
     # apply.
     follow_up_only: bool = True
+    # The CJK font the after-visit summary's PDF embeds (server/summaries/pdf.py): Debian's
+    # fonts-wqy-microhei; without it, the PDF is a 503 problem.
+    summary_font: Path = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
     @field_validator("document_upload_limit")
     @classmethod
@@ -285,6 +290,26 @@ class DocumentSettings(_Section):
 
         parse(value)
         return value
+
+
+class ClinicSettings(_Section):
+    # Where in-person appointments take place, as patients read it (GET /clinic), in each
+    # language; empty: not configured (the pages then say nothing of an address).
+    clinic_address_en: str = Field(default="", max_length=300)
+    clinic_address_zh: str = Field(default="", max_length=300)
+
+    @field_validator("clinic_address_en", "clinic_address_zh")
+    @classmethod
+    def _displayable(cls, value: str) -> str:
+        value = value.strip()
+        problem = text_problem(value, multiline=False)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.clinic_address_en or self.clinic_address_zh)
 
 
 def _comma_or_json_list(value: Any) -> Any:
@@ -310,6 +335,7 @@ class Settings:
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     pharmacy: PharmacySettings = field(default_factory=PharmacySettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
+    clinic: ClinicSettings = field(default_factory=ClinicSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -326,6 +352,7 @@ class Settings:
                 retention=RetentionSettings(),
                 pharmacy=PharmacySettings(),
                 documents=DocumentSettings(),
+                clinic=ClinicSettings(),
             )
         except ValidationError as exc:
             raise SettingsError.from_validation(exc) from None

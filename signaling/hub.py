@@ -41,6 +41,7 @@ from domain.chat import Attachment, Sender
 from domain.clock import Clock, iso_z
 from domain.consultation import InAnotherConsultation, JoinWindow, NoRoom, Room, Seat, SeatState
 from domain.errors import (
+    Conflict,
     DomainError,
     Forbidden,
     NotFound,
@@ -74,6 +75,7 @@ from signaling.models import (
     RefreshIn,
     SignalIn,
     TypingIn,
+    WaitingMessageIn,
     room_summary,
     room_view,
     signal_accepted,
@@ -138,6 +140,14 @@ ENDED_SESSIONS_KEPT = 120.0
 
 def consult_room(appointment_id: str) -> str:
     return f"consult:{appointment_id}"
+
+
+WAITING_MESSAGE = "consult:waiting_message"
+
+
+class NotWaiting(Conflict):
+    code = "not_waiting"
+    title = "Only a patient in the waiting room sends this"
 
 
 def user_room(user_id: str) -> str:
@@ -416,6 +426,7 @@ class Hub:
             "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
             "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
             "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
+            WAITING_MESSAGE: EventSpec(WaitingMessageIn, self._waiting_message, cap),
             "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
             "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
         }
@@ -940,6 +951,31 @@ class Hub:
             skip_sid=conn.sid,
         )
         return {}
+
+    async def _waiting_message(
+        self, conn: Connection, payload: WaitingMessageIn, _: Received
+    ) -> dict[str, Any]:
+        """The waiting patient's message, relayed to their doctor's open sockets (the console
+        shows it beside the patient's name). Not stored: it is for this wait only."""
+        conn.require_joined(payload.appointment_id)
+        room = await self.consult.room_for(conn.sid, payload.appointment_id)
+        seat = room.require_seat(conn.sid)
+        if seat.role is not Role.PATIENT:
+            raise Forbidden("only the patient writes from the waiting room")
+        if seat.state is not SeatState.WAITING:
+            raise NotWaiting("the patient is not in the waiting room")
+        sent_at = iso_z(self._clock())
+        await self.sio.emit(
+            WAITING_MESSAGE,
+            {
+                "appointment_id": room.appointment_id,
+                "patient": {"id": seat.user_id, "name": seat.name},
+                "text": payload.text,
+                "sent_at": sent_at,
+            },
+            room=user_room(room.doctor.id),
+        )
+        return {"sent_at": sent_at}
 
     # ------------------------------------------------------------------ recording
 

@@ -182,6 +182,28 @@ class TypingIn(Payload):
     typing: bool
 
 
+WAITING_MESSAGE_MAX = 200
+
+
+class WaitingMessageIn(Payload):
+    """The patient's word to the doctor from the waiting room (one line, shown on the
+    doctor's console beside their name)."""
+
+    appointment_id: AppointmentRef
+    text: str = Field(min_length=1, max_length=WAITING_MESSAGE_MAX)
+
+    @field_validator("text")
+    @classmethod
+    def _displayable(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be empty")
+        problem = text_problem(value, multiline=False)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
 class RecordingConsentIn(Payload):
     appointment_id: AppointmentRef
     consent: bool

@@ -13,6 +13,7 @@ points at one of those, so the bundle resolves on its own.
 from __future__ import annotations
 
 import base64
+import html
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from domain.orders import Order, OrderStatus
 from domain.pharmacy import ReviewStatus
 from domain.records import Prescription, PrescriptionStatus, Vital
 from domain.users import User
+from domain.visit_summary import VisitSummary
 from domain.vitals import GLUCOSE_MOLAR_LOINC, SPECS, VitalType
 from server.records.service import ExportData
 
@@ -424,6 +426,70 @@ def service_request(referral: Referral, encounters: set[str]) -> Resource:
     return resource
 
 
+def _narrative(text: str) -> Resource:
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in text.splitlines() if line)
+    return {
+        "status": "generated",
+        "div": f'<div xmlns="http://www.w3.org/1999/xhtml">{paragraphs or "<p>-</p>"}</div>',
+    }
+
+
+def composition(summary: VisitSummary, encounters: set[str]) -> Resource:
+    """The after-visit summary as a FHIR Composition (LOINC 34133-9, summary of episode
+    note): diagnosis, advice and the follow-up plan as its sections."""
+    sections: list[Resource] = []
+    if summary.diagnosis:
+        sections.append(
+            {
+                "title": "Diagnosis",
+                "code": {"coding": [{"system": LOINC, "code": "29548-5", "display": "Diagnosis"}]},
+                "text": _narrative(summary.diagnosis),
+            }
+        )
+    if summary.advice:
+        sections.append(
+            {
+                "title": "Advice",
+                "code": {
+                    "coding": [{"system": LOINC, "code": "69730-0", "display": "Instructions"}]
+                },
+                "text": _narrative(summary.advice),
+            }
+        )
+    plan = (
+        f"Follow-up visit suggested on {summary.follow_up_date.isoformat()}."
+        if summary.follow_up_date is not None
+        else "No follow-up visit needed."
+    )
+    if summary.follow_up_note:
+        plan += "\n" + summary.follow_up_note
+    sections.append(
+        {
+            "title": "Follow-up plan",
+            "code": {
+                "coding": [{"system": LOINC, "code": "18776-5", "display": "Plan of care note"}]
+            },
+            "text": _narrative(plan),
+        }
+    )
+    resource: Resource = {
+        "resourceType": "Composition",
+        "id": f"summary-{summary.appointment_id}",
+        "status": "final",
+        "type": {
+            "coding": [{"system": LOINC, "code": "34133-9", "display": "Summary of episode note"}]
+        },
+        "subject": ref("Patient", summary.patient_id),
+        "date": _instant(summary.updated_at),
+        "author": [ref("Practitioner", summary.doctor_id)],
+        "title": "After-visit summary",
+        "section": sections,
+    }
+    if summary.appointment_id in encounters:
+        resource["encounter"] = ref("Encounter", summary.appointment_id)
+    return resource
+
+
 def build_bundle(data: ExportData, *, now: datetime) -> Resource:
     """The Bundle of everything in ``data`` (already filtered for the caller)."""
     patient = data.patient
@@ -554,6 +620,8 @@ def build_bundle(data: ExportData, *, now: datetime) -> Resource:
             add(resource)
     for referral in data.referrals:
         add(service_request(referral, encounters))
+    for summary in data.summaries:
+        add(composition(summary, encounters))
     return {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),

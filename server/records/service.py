@@ -40,6 +40,7 @@ from domain.records import (
 )
 from domain.reminders import TAKE_EARLY, ReminderStatus, schedule
 from domain.users import Principal, Role, User
+from domain.visit_summary import VisitSummary
 from domain.vitals import VitalProblem, VitalType, validate_reading
 from server.http.problems import FieldError
 from storage.mongo import Repositories
@@ -90,6 +91,7 @@ class ExportData:
     orders: list[Order] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     referrals: list[Referral] = field(default_factory=list)
+    summaries: list[VisitSummary] = field(default_factory=list)
 
 
 async def _all(fetch: Callable[[After | None], Awaitable[Page[T]]]) -> list[T]:
@@ -554,7 +556,9 @@ class RecordService:
             a.id for a in appointments if principal.is_patient or a.doctor_id == principal.user_id
         ]
         messages = await r.messages.list_for_appointments(transcript_ids)
+        summaries = await r.visit_summaries.list_for_patient(pid)
         doctor_ids: set[str] = {a.doctor_id for a in appointments}
+        doctor_ids |= {s.doctor_id for s in summaries}
         doctor_ids |= {p.doctor_id for p in prescriptions}
         doctor_ids |= {n.author.id for n in notes}
         doctor_ids |= {v.recorded_by.id for v in vitals if v.recorded_by.role is Role.DOCTOR}
@@ -585,4 +589,5 @@ class RecordService:
                 lambda a: r.documents.page(pid, kind=None, after=a, limit=EXPORT_PAGE)
             ),
             referrals=await _all(lambda a: r.referrals.page(pid, after=a, limit=EXPORT_PAGE)),
+            summaries=summaries,
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chat.models import AttachmentOut
 from domain.visit_summary import ADVICE_MAX, DIAGNOSIS_MAX, FOLLOW_UP_NOTE_MAX, VisitSummary
 from server.http.types import Day, DisplayText, UtcDateTime
 from server.records.models import PrescriptionOut
@@ -54,3 +56,31 @@ class VisitSummaryOut(BaseModel):
     prescriptions: list[PrescriptionOut] = Field(
         description="the prescriptions written in this visit, oldest first"
     )
+    documents: list[AttachmentOut] = Field(
+        default_factory=list,
+        description="the documents shared in this visit's chat, first shared first, each once",
+    )
+
+
+class PdfQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lang: Literal["zh", "en"] = "zh"
+
+
+class DoctorRef(BaseModel):
+    id: str
+    name: str
+
+
+class PatientSummaryOut(BaseModel):
+    """One visit's summary in the patient's list."""
+
+    appointment_id: str
+    visit_start: UtcDateTime
+    doctor: DoctorRef
+    summary: SummaryOut
+
+
+class PatientSummariesOut(BaseModel):
+    summaries: list[PatientSummaryOut] = Field(description="newest first")

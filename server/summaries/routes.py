@@ -5,20 +5,36 @@ prescriptions written in that visit; nobody else learns it exists (404). Every r
 is audited (``summary.read``, ``summary.write``: the ids, never the text), and a write reaches
 both participants' open sockets at once (``summary:updated``).
 
-Extension point: the documents shared in the visit join ``VisitSummaryOut`` once the documents
-module exists (a ``documents`` list read beside ``prescriptions`` in :func:`_visit`)."""
+The patient's list of summaries (``GET /patients/{id}/summaries``) follows the record's rule:
+the patient, or a doctor in a care relationship. The PDF (``summary.pdf?lang=zh|en``) is for the
+visit's two participants, like the summary itself."""
 
 from __future__ import annotations
 
+import asyncio
+
+from aiohttp import web
+
+from chat.models import AttachmentOut
 from domain.appointments import Appointment
 from domain.errors import NotFound
+from domain.ids import UserId
 from domain.users import Role
 from domain.visit_summary import write_summary
 from server import keys
 from server.audit.recorder import audited
 from server.http.api import Api, Call
 from server.records.models import PrescriptionOut
-from server.summaries.models import SummaryIn, SummaryOut, VisitSummaryOut
+from server.summaries.models import (
+    DoctorRef,
+    PatientSummariesOut,
+    PatientSummaryOut,
+    PdfQuery,
+    SummaryIn,
+    SummaryOut,
+    VisitSummaryOut,
+)
+from server.summaries.pdf import RxLine, SummaryDocument, render_pdf
 
 api = Api()
 TAGS = ["summaries"]
@@ -45,7 +61,30 @@ async def _visit(call: Call, appointment: Appointment) -> VisitSummaryOut:
         appointment_id=appointment.id,
         summary=SummaryOut.of(summary) if summary else None,
         prescriptions=[PrescriptionOut.of(p) for p in prescriptions],
+        documents=await _shared_documents(call, appointment.id),
     )
+
+
+async def _shared_documents(call: Call, appointment_id: str) -> list[AttachmentOut]:
+    """The documents shared in the visit's chat, each once, in the order first shared."""
+    messages = call.app[keys.DATABASE].repos.messages
+    seen: dict[str, AttachmentOut] = {}
+    after = 0
+    while True:
+        batch = await messages.history(appointment_id, after_seq=after, limit=500)
+        for m in batch:
+            a = m.attachment
+            if a is not None and a.document_id not in seen:
+                seen[a.document_id] = AttachmentOut(
+                    document_id=a.document_id,
+                    kind=a.kind,
+                    title=a.title,
+                    content_type=a.content_type,
+                    size=a.size,
+                )
+        if len(batch) < 500:
+            return list(seen.values())
+        after = batch[-1].seq
 
 
 @api.get(
@@ -107,3 +146,93 @@ async def put_summary(call: Call) -> VisitSummaryOut:
     for user_id in (appointment.patient_id, appointment.doctor_id):
         await hub.push_to_user(user_id, EVENT, payload)
     return visit
+
+
+@api.get(
+    PATH + ".pdf",
+    summary="The after-visit summary as a PDF, in Chinese or English (its participants)",
+    tags=TAGS,
+    query=PdfQuery,
+    roles=[Role.PATIENT, Role.DOCTOR],
+    errors=[503],
+)
+async def summary_pdf(call: Call) -> web.StreamResponse:
+    query = call.query(PdfQuery)
+    async with audited(
+        call,
+        "summary.read",
+        patient_id=None,
+        resource_type="visit_summary",
+        resource_id=call.path("appointment_id"),
+    ) as scope:
+        appointment = await _participants_appointment(call)
+        scope.patient_id = appointment.patient_id
+        scope.details["format"] = "pdf"
+        scope.details["lang"] = query.lang
+        repos = call.app[keys.DATABASE].repos
+        visit = await _visit(call, appointment)
+        people = await repos.users.get_many([appointment.patient_id, appointment.doctor_id])
+        patient, doctor = people.get(appointment.patient_id), people.get(appointment.doctor_id)
+        document = SummaryDocument(
+            patient_name=patient.name if patient else "",
+            doctor_name=doctor.name if doctor else "",
+            visit_start=appointment.start,
+            visit_timezone=patient.timezone if patient else "UTC",
+            summary=await repos.visit_summaries.get(appointment.id),
+            prescriptions=[
+                RxLine(
+                    drug=p.drug,
+                    dose=p.dose,
+                    times=list(p.times),
+                    timezone=p.timezone,
+                    start_date=p.start_date,
+                    days=p.days,
+                )
+                for p in visit.prescriptions
+            ],
+            documents=[d.title for d in visit.documents],
+        )
+        font = call.app[keys.SETTINGS].documents.summary_font
+        body = await asyncio.to_thread(render_pdf, document, lang=query.lang, font_path=font)
+    response = web.Response(body=body, content_type="application/pdf")
+    filename = f"visit-summary-{appointment.id}-{query.lang}.pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@api.get(
+    "/patients/{patient_id}/summaries",
+    summary="A patient's after-visit summaries, newest first (the patient, their doctors)",
+    tags=TAGS,
+    response=PatientSummariesOut,
+    roles=[Role.PATIENT, Role.DOCTOR],
+)
+async def list_patient_summaries(call: Call) -> PatientSummariesOut:
+    pid = call.path("patient_id")
+    async with audited(
+        call, "summary.list", patient_id=pid, resource_type="visit_summary"
+    ) as scope:
+        patient = await call.app[keys.RECORDS].patient_for(call.principal, pid)
+        repos = call.app[keys.DATABASE].repos
+        summaries = await repos.visit_summaries.list_for_patient(patient.id)
+        doctors = await repos.users.get_many(sorted({s.doctor_id for s in summaries}))
+        appointments: dict[str, Appointment] = {
+            a.id: a for a in await repos.appointments.list_for_patient(patient.id)
+        }
+        out: list[PatientSummaryOut] = []
+        for s in summaries:
+            appointment = appointments.get(s.appointment_id)
+            if appointment is None:
+                continue
+            doctor = doctors.get(UserId(s.doctor_id))
+            out.append(
+                PatientSummaryOut(
+                    appointment_id=s.appointment_id,
+                    visit_start=appointment.start,
+                    doctor=DoctorRef(id=s.doctor_id, name=doctor.name if doctor else ""),
+                    summary=SummaryOut.of(s),
+                )
+            )
+        scope.details["count"] = len(out)
+    return PatientSummariesOut(summaries=out)

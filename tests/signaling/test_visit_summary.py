@@ -61,6 +61,7 @@ async def test_the_doctor_writes_the_summary_and_the_patient_sees_it_at_once(
             "appointment_id": appointment,
             "summary": None,
             "prescriptions": await _rx(clinic, patient),
+            "documents": [],
         },
     )
 

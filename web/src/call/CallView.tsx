@@ -1,7 +1,7 @@
 // The call page after joining: videos, the state of the call in words, network quality,
 // controls, the waiting room, the chat, and for the doctor the patient's record and the
 // follow-up.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { messageForCode } from "../lib/errors";
 import { formatClock, formatDuration, formatNumber, t, tn } from "../lib/i18n";
 import type { Participant } from "../lib/types";
@@ -16,8 +16,11 @@ import { DocumentViewer, DocumentsPanel } from "./DocumentView";
 import type { ConsultController, Snapshot } from "./controller";
 import { listDevices } from "./media";
 import { RecordingControls } from "./RecordingControls";
+import { WaitingMessage } from "./WaitingMessage";
 import { RunningLateNotice } from "../ui/RunningLate";
 import { FollowUpActions } from "./FollowUpActions";
+import { SummaryEditor, SummaryView, type SummarySubscribe } from "../ui/VisitSummary";
+import type { VisitSummary } from "../lib/types";
 
 function useSnapshot(controller: ConsultController): Snapshot {
   const [snap, setSnap] = useState(controller.snapshot);
@@ -59,7 +62,7 @@ export function CallView(props: { controller: ConsultController }) {
   const { controller } = props;
   const snap = useSnapshot(controller);
   const now = useNow(1000);
-  const [tab, setTab] = useState<"chat" | "record" | "followup">("chat");
+  const [tab, setTab] = useState<"chat" | "record" | "followup" | "summary">("chat");
   const [viewing, setViewing] = useState<string | null>(null);
   const [soundBlocked, setSoundBlocked] = useState(false);
   const remoteRef = useRef<HTMLDivElement>(null);
@@ -74,6 +77,10 @@ export function CallView(props: { controller: ConsultController }) {
   const live = snap.phase === "in_call" || snap.phase === "waiting";
   const online = useOnline();
   const sheet = useChatSheet(snap.messages, me.id);
+  const onSummary = useMemo<SummarySubscribe>(
+    () => (listener) => controller.listen<VisitSummary>("summary:updated", listener),
+    [controller],
+  );
 
   const status = statusText(snap, peer, peerName);
   return (
@@ -166,6 +173,9 @@ export function CallView(props: { controller: ConsultController }) {
             {snap.actionError.code === "device_failed" ? t("call.device_failed") : messageForCode(snap.actionError.code)}
           </p>
         ) : null}
+        {snap.phase === "waiting" && !isDoctor ? (
+          <WaitingMessage controller={controller} disabled={snap.hub !== "connected"} />
+        ) : null}
         {live ? (
           <Controls controller={controller} snap={snap} isDoctor={isDoctor} patientWaiting={patientWaiting} />
         ) : null}
@@ -183,7 +193,7 @@ export function CallView(props: { controller: ConsultController }) {
       <aside id="call-side" class={sheet.open ? "call-side is-open" : "call-side"}>
         {isDoctor ? (
           <div class="tabs" role="tablist" aria-label={t("call.side_tabs")}>
-            {(["chat", "record", "followup"] as const).map((name) => (
+            {(["chat", "record", "followup", "summary"] as const).map((name) => (
               <button
                 key={name}
                 type="button"
@@ -222,6 +232,12 @@ export function CallView(props: { controller: ConsultController }) {
               onShare={(id) => void controller.shareDocument(id)}
               onOpen={setViewing}
             />
+          ) : null}
+          {!isDoctor ? (
+            <SummaryView appointmentId={controller.appointment.id} subscribe={onSummary} quiet onOpenDocument={setViewing} />
+          ) : null}
+          {isDoctor && tab === "summary" ? (
+            <SummaryEditor appointmentId={controller.appointment.id} visitStart={controller.appointment.start} subscribe={onSummary} />
           ) : null}
           {viewing ? <DocumentViewer documentId={viewing} onClose={() => setViewing(null)} /> : null}
           {isDoctor && tab === "record" ? <RecordSummary patientId={controller.appointment.patient.id} /> : null}

@@ -7,6 +7,7 @@ import * as api from "../lib/api";
 import { ApiError } from "../lib/http";
 import { connectHub, type Hub, type HubState } from "../lib/socket";
 import type {
+  Ack,
   AckError,
   Appointment,
   ChatMessage,
@@ -209,6 +210,17 @@ export class ConsultController {
 
   private get id(): string {
     return this.appointment.id;
+  }
+
+  /** Listen to a hub event (e.g. ``summary:updated``) on this call's socket; the unsubscribe. */
+  listen<T>(event: string, listener: (payload: T) => void): () => void {
+    const socket = this.hub?.socket;
+    if (!socket) return () => undefined;
+    const handler = (payload: T) => listener(payload);
+    socket.on(event, handler);
+    return () => {
+      socket.off(event, handler);
+    };
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -452,6 +464,12 @@ export class ConsultController {
   }
 
   // ------------------------------------------------------------------ actions
+
+  /** The waiting patient's message to the doctor (``consult:waiting_message``). */
+  async sendWaitingMessage(text: string): Promise<Ack<{ sent_at: string }>> {
+    if (!this.hub) return { ok: false, error: { code: "offline", message: "not connected" } };
+    return this.hub.request<{ sent_at: string }>("consult:waiting_message", { appointment_id: this.id, text });
+  }
 
   async admit(): Promise<void> {
     if (!this.hub) return;

@@ -17,6 +17,7 @@ import type {
   OrderStatus,
   PendingReview,
   PatientDocument,
+  PatientSummary,
   PrecallReport,
   Prescription,
   QueueInfo,
@@ -29,6 +30,7 @@ import type {
   Slot,
   User,
   Vital,
+  VisitSummary,
   VitalType,
 } from "./types";
 
@@ -400,3 +402,22 @@ export const moveOrder = async (
   id: string,
   body: { status: OrderStatus; tracking_number?: string; note?: string },
 ) => (await post<{ order: Order }>(`/orders/${enc(id)}/status`, body)).order;
+// ---------------------------------------------------------------- after-visit summary
+
+export const visitSummary = (appointmentId: string) =>
+  get<VisitSummary>(`/appointments/${enc(appointmentId)}/summary`);
+
+export const writeVisitSummary = (
+  appointmentId: string,
+  body: { diagnosis: string; advice: string; follow_up_date: string | null; follow_up_note: string },
+) => call<VisitSummary>("PUT", `/appointments/${enc(appointmentId)}/summary`, body);
+
+export const patientSummaries = async (patientId: string) =>
+  (await get<{ summaries: PatientSummary[] }>(`/patients/${enc(patientId)}/summaries`)).summaries;
+
+/** The summary's PDF in one language, as a Blob (the bearer token cannot ride on a link). */
+export async function visitSummaryPdf(appointmentId: string, lang: "zh" | "en"): Promise<Blob> {
+  const response = await authorized("GET", withQuery(`/appointments/${enc(appointmentId)}/summary.pdf`, { lang }));
+  if (!response.ok) await decode<never>(response);
+  return response.blob();
+}

@@ -278,6 +278,33 @@ export interface Order {
   history: { status: OrderStatus; at: string; by_role: string }[];
 }
 
+/** The after-visit summary (PROTOCOL.md, "After-visit summary"). */
+export interface VisitSummaryText {
+  appointment_id: string;
+  patient_id: string;
+  doctor_id: string;
+  diagnosis: string;
+  advice: string;
+  follow_up_date: string | null; // "YYYY-MM-DD"
+  follow_up_note: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface VisitSummary {
+  appointment_id: string;
+  summary: VisitSummaryText | null;
+  prescriptions: Prescription[];
+  documents: ChatAttachment[];
+}
+
+export interface PatientSummary {
+  appointment_id: string;
+  visit_start: string;
+  doctor: { id: string; name: string };
+  summary: VisitSummaryText;
+}
+
 export interface Reminder {
   id: string;
   prescription_id: string;

@@ -22,6 +22,9 @@ import { devicesChecked, markDevicesChecked } from "../call/devicecheck";
 import { FollowUpOutcome } from "../call/FollowUpOutcome";
 import { OnlineCareConsent } from "../call/OnlineCareConsent";
 import { AttachmentView, DocumentViewer } from "../call/DocumentView";
+import { connectHub } from "../lib/socket";
+import type { VisitSummary } from "../lib/types";
+import { SummaryEditor, SummaryView, type SummarySubscribe } from "../ui/VisitSummary";
 
 const FINAL = ["completed", "cancelled", "no_show"];
 
@@ -182,6 +185,7 @@ function Over(props: {
     }
   }, []);
   const shown = props.snapshot ? props.snapshot.messages : transcript;
+  const onSummary = useLiveSummary(!isDoctor && a.status !== "cancelled" && props.reason !== "joined_elsewhere");
   const reason = props.reason;
   const text =
     reason === "referred_offline"
@@ -223,6 +227,18 @@ function Over(props: {
         ) : null}
       </p>
       <div class="columns">
+        {onSummary ? (
+          <section class="card column-main" aria-labelledby="after-summary-title">
+            <h2 id="after-summary-title" class="sr-only">{t("summary.title")}</h2>
+            <SummaryView appointmentId={a.id} subscribe={onSummary} />
+          </section>
+        ) : null}
+        {isDoctor && a.status !== "cancelled" && reason !== "joined_elsewhere" ? (
+          <section class="card column-main" aria-labelledby="written-title" data-testid="written-in-visit">
+            <h2 id="written-title">{t("call.written_in_visit")}</h2>
+            <SummaryEditor appointmentId={a.id} visitStart={a.start} />
+          </section>
+        ) : null}
         {isDoctor && a.status !== "cancelled" ? (
           <section class="card column-main" aria-labelledby="followup-title">
             <h2 id="followup-title">{t("followup.title", { name: a.patient.name })}</h2>
@@ -256,6 +272,28 @@ function Over(props: {
       </div>
     </div>
   );
+}
+
+/** ``summary:updated`` on a socket of this page (the doctor may write the summary after the
+ * call); null when not wanted. */
+function useLiveSummary(wanted: boolean): SummarySubscribe | null {
+  const [hub, setHub] = useState<ReturnType<typeof connectHub> | null>(null);
+  useEffect(() => {
+    if (!wanted) return;
+    const opened = connectHub();
+    setHub(opened);
+    return () => opened.close();
+  }, [wanted]);
+  return useMemo<SummarySubscribe | null>(() => {
+    if (!hub) return null;
+    return (listener) => {
+      const handler = (visit: VisitSummary) => listener(visit);
+      hub.socket.on("summary:updated", handler);
+      return () => {
+        hub.socket.off("summary:updated", handler);
+      };
+    };
+  }, [hub]);
 }
 
 mount(ConsultPage);

@@ -7,6 +7,7 @@ import { messageFor } from "../lib/errors";
 import { formatClock, formatDate, formatDuration, formatTime, t, timeZone } from "../lib/i18n";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub, type HubState } from "../lib/socket";
+import { useWaitingMessages } from "../ui/WaitingMessages";
 import type { Appointment, RoomView, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { AvailabilityEditor } from "../ui/Availability";
@@ -127,7 +128,7 @@ function Console(props: { user: User; hub: Hub }) {
       </div>
       <div class="columns columns-side-first">
         <div class="column-side">
-          <WaitingRoom rooms={rooms} appointments={appointments} doctorId={props.user.id} loaded={roomsLoaded} />
+          <WaitingRoom hub={props.hub} rooms={rooms} appointments={appointments} doctorId={props.user.id} loaded={roomsLoaded} />
         </div>
         <div class="column-main">
           <section class="card section" aria-labelledby="day-title">
@@ -227,12 +228,14 @@ function Console(props: { user: User; hub: Hub }) {
 }
 
 function WaitingRoom(props: {
+  hub: Hub;
   rooms: Map<string, RoomView>;
   appointments: Appointment[];
   doctorId: string;
   loaded: boolean;
 }) {
   const now = useNow(1000);
+  const notes = useWaitingMessages(props.hub);
   const rooms = [...props.rooms.values()];
   const waiting = rooms
     .filter((r) => r.participants.some((p) => p.role === "patient" && p.state === "waiting" && p.connected))
@@ -257,6 +260,11 @@ function WaitingRoom(props: {
             <li key={room.appointment_id} class="waiting-item" data-appointment-id={room.appointment_id}>
               <div>
                 <p class="waiting-name">{patientName(room)}</p>
+                {notes[room.appointment_id] ? (
+                  <p class="waiting-message" data-testid="waiting-message">
+                    {t("doctor.waiting_message", { text: notes[room.appointment_id]?.text ?? "" })}
+                  </p>
+                ) : null}
                 <p class="muted">
                   {appointment ? t("doctor.booked_for", { time: formatTime(appointment.start) }) : null}
                 </p>

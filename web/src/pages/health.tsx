@@ -14,6 +14,7 @@ import { ReminderToasts } from "../ui/ReminderToasts";
 import { Shell } from "../ui/Shell";
 import { VitalForm, VitalsCharts } from "../ui/Vitals";
 import { isViewersZone, zoneSuffix } from "../lib/zones";
+import { HealthSummaries } from "../ui/HealthSummaries";
 
 const TAKE_EARLY_MS = 2 * 3600_000;
 
@@ -51,6 +52,7 @@ function HealthPage() {
       <h1>{t("health.title")}</h1>
       <div class="columns">
         <div class="column-main">
+          <HealthSummaries patientId={user.id} hub={hub} />
           <section class="card section" aria-labelledby="charts-title">
             <h2 id="charts-title">{t("health.charts")}</h2>
             <VitalsCharts patientId={user.id} version={vitalsVersion} />

@@ -236,6 +236,16 @@ function AppointmentCard(props: {
 
 // ------------------------------------------------------------------ booking
 
+/** ``?book_doctor=&book_date=YYYY-MM-DD``: booking preset to a doctor, from that local day. */
+function readBookingPreset(): { doctorId: string | null; from: Date | null } {
+  const query = new URLSearchParams(location.search);
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(query.get("book_date") ?? "");
+  return {
+    doctorId: query.get("book_doctor"),
+    from: day ? new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])) : null,
+  };
+}
+
 function startOfLocalDay(date: Date): Date {
   const copy = new Date(date);
   copy.setHours(0, 0, 0, 0);
@@ -248,6 +258,13 @@ function Booking(props: { patientId: string; onBooked: (appointment: Appointment
   const [specialty, setSpecialty] = useState("");
   const [query, setQuery] = useState("");
   const [doctor, setDoctor] = useState<Doctor | null>(null);
+  // "Book the follow-up" of a visit summary: this doctor, from the suggested day.
+  const preset = useMemo(readBookingPreset, []);
+  useEffect(() => {
+    if (doctors.state !== "ready" || !preset.doctorId) return;
+    const suggested = doctors.value.find((d) => d.id === preset.doctorId);
+    if (suggested) setDoctor(suggested);
+  }, [doctors.state]);
 
   const specialties = useMemo(() => {
     if (doctors.state !== "ready") return [];
@@ -272,6 +289,7 @@ function Booking(props: { patientId: string; onBooked: (appointment: Appointment
           patientId={props.patientId}
           rule={rule !== false}
           doctor={doctor}
+          from={doctor.id === preset.doctorId ? preset.from : null}
           onBack={() => setDoctor(null)}
           onBooked={(appointment) => {
             setDoctor(null);
@@ -355,10 +373,13 @@ function SlotPicker(props: {
   patientId: string;
   rule: boolean;
   doctor: Doctor;
+  from?: Date | null;
   onBack: () => void;
   onBooked: (appointment: Appointment) => void;
 }) {
-  const [weekStart, setWeekStart] = useState(() => new Date());
+  const [weekStart, setWeekStart] = useState(() =>
+    props.from && props.from.getTime() > Date.now() ? props.from : new Date(),
+  );
   const weekEnd = useMemo(() => {
     const end = startOfLocalDay(weekStart);
     end.setDate(end.getDate() + 7);
