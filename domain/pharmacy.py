@@ -84,7 +84,12 @@ class WarningCode(StrEnum):
 @dataclass(frozen=True, slots=True)
 class ReviewWarning:
     code: WarningCode
-    message: str
+    message: str  # in English, for logs and the API's readers
+    # What the message says, for a page to say it in its own language: the allergy's substance
+    # and the drug name or ingredient it matched; or the shared ingredients and the drug already
+    # prescribed. Empty in warnings stored before they were kept.
+    subject: str = ""
+    matched: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +145,8 @@ def review_warnings(
                 ReviewWarning(
                     WarningCode.ALLERGY,
                     f"the patient is allergic to {substance} (matches {hit})",
+                    subject=substance,
+                    matched=hit,
                 )
             )
     wanted = {_norm(i): i for i in own}
@@ -150,6 +157,8 @@ def review_warnings(
                 ReviewWarning(
                     WarningCode.DUPLICATE_THERAPY,
                     f"{', '.join(shared)} is already prescribed ({therapy.drug})",
+                    subject=", ".join(shared),
+                    matched=therapy.drug,
                 )
             )
     return tuple(warnings)

@@ -45,7 +45,12 @@ def _to_review(doc: Document) -> Review:
         reviewed_at=doc.get("reviewed_at"),
         reason=doc.get("reason"),
         warnings=tuple(
-            ReviewWarning(code=WarningCode(w["code"]), message=w["message"])
+            ReviewWarning(
+                code=WarningCode(w["code"]),
+                message=w["message"],
+                subject=w.get("subject", ""),
+                matched=w.get("matched", ""),
+            )
             for w in doc.get("warnings", [])
         ),
     )
@@ -61,7 +66,10 @@ def _review_doc(review: Review) -> Document:
         ),
         "reviewed_at": review.reviewed_at,
         "reason": review.reason,
-        "warnings": [{"code": w.code.value, "message": w.message} for w in review.warnings],
+        "warnings": [
+            {"code": w.code.value, "message": w.message, "subject": w.subject, "matched": w.matched}
+            for w in review.warnings
+        ],
     }
 
 

@@ -137,10 +137,7 @@ async def list_reviews(call: Call) -> ReviewsPage:
                 doctor=PersonRef(id=p.doctor_id, name=v.doctor.name if v.doctor else ""),
                 allergies=[AllergyOut.of(a) for a in v.allergies],
                 active_prescriptions=[PrescriptionOut.of(a) for a in v.active_prescriptions],
-                warnings=[
-                    WarningOut(code=w.code, message=w.message)
-                    for w in (p.review.warnings if p.review else ())
-                ],
+                warnings=[WarningOut.of(w) for w in (p.review.warnings if p.review else ())],
             )
         )
     return ReviewsPage(reviews=items, next_cursor=encode_cursor("reviews", following))

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.pharmacy import Review, ReviewStatus, WarningCode
+from domain.pharmacy import Review, ReviewStatus, ReviewWarning, WarningCode
 from domain.records import (
     Allergy,
     Author,
@@ -330,7 +330,23 @@ class PrescriptionIn(Strict):
 
 class WarningOut(BaseModel):
     code: WarningCode
-    message: str
+    message: str = Field(description="in English")
+    subject: str = Field(
+        description="allergy: the substance; duplicate_therapy: the shared ingredients"
+    )
+    matched: str = Field(
+        description="allergy: the drug name or ingredient it matched; duplicate_therapy: the "
+        "drug already prescribed"
+    )
+
+    @classmethod
+    def of(cls, warning: ReviewWarning) -> WarningOut:
+        return cls(
+            code=warning.code,
+            message=warning.message,
+            subject=warning.subject,
+            matched=warning.matched,
+        )
 
 
 class PersonRef(BaseModel):
@@ -354,7 +370,7 @@ class ReviewOut(BaseModel):
             else None,
             reviewed_at=r.reviewed_at,
             reason=r.reason,
-            warnings=[WarningOut(code=w.code, message=w.message) for w in r.warnings],
+            warnings=[WarningOut.of(w) for w in r.warnings],
         )
 
 

@@ -337,6 +337,13 @@ async def test_the_queue_is_oldest_first_with_allergies_active_drugs_and_warning
     assert [r["prescription"]["id"] for r in reviews] == [second["id"], third["id"]]
     assert [w["code"] for w in reviews[0]["warnings"]] == ["allergy"]
     assert [w["code"] for w in reviews[1]["warnings"]] == ["duplicate_therapy"]
+    # What each says, in parts a page words in its own language.
+    assert (reviews[0]["warnings"][0]["subject"], reviews[0]["warnings"][0]["matched"]) == (
+        "Penicillin",
+        "penicillin",
+    )
+    assert reviews[1]["warnings"][0]["subject"] == "amlodipine"
+    assert reviews[1]["warnings"][0]["matched"] == first["drug"]
     assert reviews[0]["patient"] == {"id": c.patient_a["id"], "name": "Patient A"}
     assert reviews[0]["doctor"]["id"] == c.doctor["id"]
     assert [a["substance"] for a in reviews[0]["allergies"]] == ["Penicillin"]

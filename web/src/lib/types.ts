@@ -202,7 +202,11 @@ export interface Prescription {
 
 export interface ReviewWarning {
   code: "allergy" | "duplicate_therapy" | string;
+  /** In English; ``subject`` and ``matched`` say it for the page's language (empty in
+   * warnings stored before they were kept). */
   message: string;
+  subject: string;
+  matched: string;
 }
 
 export interface Review {

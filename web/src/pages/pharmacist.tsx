@@ -8,7 +8,7 @@ import { formatDate, formatDateTime, t } from "../lib/i18n";
 import { formatMoney } from "../lib/money";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
-import type { Order, OrderStatus, PendingReview, User } from "../lib/types";
+import type { Order, OrderStatus, PendingReview, ReviewWarning, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { Field } from "../ui/Field";
 import { useHubState, useLoad, useTitle } from "../ui/hooks";
@@ -23,6 +23,14 @@ const TO_FULFIL: readonly OrderStatus[] = [
   "delivered",
   "picked_up",
 ];
+
+/** A review warning's detail in the page's language (the server's English for one stored
+ * before its parts were kept). */
+function warningDetail(w: ReviewWarning): string {
+  if (!w.subject || !w.matched) return w.message;
+  const key = w.code === "allergy" ? "pharmacist.warning_allergy_detail" : "pharmacist.warning_duplicate_detail";
+  return t(key, { subject: w.subject, matched: w.matched });
+}
 
 function PharmacistPage() {
   const [user, setUser] = useState<User | null>(null);
@@ -148,7 +156,7 @@ function ReviewItem(props: { review: PendingReview; onDone: () => void }) {
           {warnings.map((w) => (
             <li key={`${w.code}:${w.message}`} class="alert alert-warning" data-testid="review-warning" data-code={w.code}>
               <strong>{t(w.code === "allergy" ? "pharmacist.warning_allergy" : "pharmacist.warning_duplicate")}</strong>{" "}
-              {w.message}
+              {warningDetail(w)}
             </li>
           ))}
         </ul>
