@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from domain.appointments import AppointmentKind
 from domain.availability import Availability, WeeklyWindow, format_hhmm, parse_hhmm, zone
 from domain.errors import InvalidInput
 from domain.users import Role
@@ -267,11 +268,23 @@ def _language(call: Call, asked: Language | None) -> Language:
 async def appointment_calendar_file(call: Call) -> web.Response:
     query = call.query(CalendarQuery)
     appointment = await _service(call).own(call.principal, call.path("appointment_id"))
-    base = call.app[keys.SETTINGS].http.public_url or str(call.request.url.origin())
+    settings = call.app[keys.SETTINGS]
+    base = settings.http.public_url or str(call.request.url.origin())
+    language = _language(call, query.lang)
+    clinic = settings.clinic
+    addresses = (
+        (clinic.clinic_address_zh, clinic.clinic_address_en)
+        if language == "zh"
+        else (clinic.clinic_address_en, clinic.clinic_address_zh)
+    )
     entry = CalendarEntry(
         url=f"{base.rstrip('/')}/consult/{appointment.id}",
-        language=_language(call, query.lang),
+        language=language,
         now=call.app[keys.CLOCK](),
+        # Where an in-person visit takes place, in the file's language when the clinic gave it.
+        location=next((a for a in addresses if a), None)
+        if appointment.kind is AppointmentKind.IN_PERSON
+        else None,
     )
     return web.Response(
         body=appointment_calendar(appointment, entry),

@@ -107,8 +107,16 @@ class Live:
 
         self.loop.run(put())
 
-    def appointment(self, patient: Person, doctor: Person, *, starts_in: float = 0) -> str:
-        """A video appointment starting now (inserted directly: booking refuses the past)."""
+    def appointment(
+        self,
+        patient: Person,
+        doctor: Person,
+        *,
+        starts_in: float = 0,
+        kind: AppointmentKind = AppointmentKind.VIDEO,
+    ) -> str:
+        """An appointment (video unless told) starting now, or ``starts_in`` minutes from now
+        (inserted directly: booking refuses the past)."""
 
         async def insert() -> str:
             now = datetime.now(UTC)
@@ -118,7 +126,7 @@ class Live:
                 doctor_id=doctor.id,
                 start=start,
                 end=start + timedelta(minutes=30),
-                kind=AppointmentKind.VIDEO,
+                kind=kind,
                 reason="Cough for a week",
                 now=now,
             )

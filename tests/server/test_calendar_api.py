@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from icalendar import Calendar
 
-from server.settings import Settings
+from server.settings import ClinicSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic, ok, problem
@@ -113,3 +113,24 @@ async def test_a_bad_language_is_422(clinic: Clinic, query: str) -> None:
         url(appointment["id"], query), headers=clinic.h(clinic.patient_a)
     )
     await problem(response, 422, "invalid_input")
+
+
+async def test_an_in_person_visit_says_where_in_the_files_language(
+    make_client: AppFactory, settings: Settings
+) -> None:
+    clinic_settings = ClinicSettings(
+        clinic_address_en="88 Caoxi North Road, Shanghai", clinic_address_zh="上海市漕溪北路88号"
+    )
+    clock = FakeClock(MONDAY)
+    client = await make_client(long_sessions(settings).with_(clinic=clinic_settings), clock=clock)
+    clinic = await Clinic.open(client, clock)
+    in_person = await clinic.booked(clinic.patient_a, clinic.doctor, SLOT_0900, kind="in_person")
+    video = await clinic.booked(
+        clinic.patient_a, clinic.doctor, SLOT_0900 + timedelta(hours=1), kind="video"
+    )
+    chinese = await calendar(clinic, clinic.patient_a, url(in_person["id"], "?lang=zh"))
+    assert chinese.walk("VEVENT")[0]["LOCATION"] == "上海市漕溪北路88号"
+    english = await calendar(clinic, clinic.doctor, url(in_person["id"], "?lang=en"))
+    assert english.walk("VEVENT")[0]["LOCATION"] == "88 Caoxi North Road, Shanghai"
+    online = await calendar(clinic, clinic.patient_a, url(video["id"]))
+    assert "LOCATION" not in online.walk("VEVENT")[0]

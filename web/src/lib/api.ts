@@ -421,3 +421,14 @@ export async function visitSummaryPdf(appointmentId: string, lang: "zh" | "en"):
   if (!response.ok) await decode<never>(response);
   return response.blob();
 }
+
+let clinicInfo: Promise<import("./types").ClinicInfo> | null = null;
+
+/** The clinic's public details (``GET /clinic``, no sign-in), read once per page. */
+export function clinic(): Promise<import("./types").ClinicInfo> {
+  clinicInfo ??= send("GET", "/clinic").then((response) => decode<import("./types").ClinicInfo>(response));
+  clinicInfo.catch(() => {
+    clinicInfo = null; // asked again next time
+  });
+  return clinicInfo;
+}

@@ -542,3 +542,9 @@ export interface AuditChainState {
   verified_seq: number | null;
   problem: { fault: string; seq: number | null; entry_id: string | null; message: string } | null;
 }
+
+/** ``GET /clinic``: the address of in-person appointments in each language (null: not set). */
+export interface ClinicInfo {
+  address_en: string | null;
+  address_zh: string | null;
+}

@@ -9,6 +9,7 @@ import { connectHub, type Hub } from "../lib/socket";
 import type { Appointment, Doctor, Slot, User, VisitType } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { CalendarButton } from "../ui/CalendarButton";
+import { ClinicAddress } from "../ui/ClinicAddress";
 import { Field } from "../ui/Field";
 import { FollowUpRule, useFollowUpRule, VisitFields } from "../ui/FollowUpBooking";
 import { EMPTY_PRIOR, followUpFields, missingDocument as lacksDocument, type PriorDraft } from "../lib/followup";
@@ -192,6 +193,7 @@ function AppointmentCard(props: {
         {a.reason ? ` · ${a.reason}` : ""}
       </p>
       <VisitGateNotice appointment={a} />
+      {a.kind === "in_person" && a.status !== "cancelled" ? <ClinicAddress /> : null}
       {error ? <Alert>{error}</Alert> : null}
       {a.kind === "video" && a.status === "completed" ? <RecordingsDisclosure appointmentId={a.id} /> : null}
       {isOpen ? (
