@@ -707,6 +707,14 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     )
     call("GET /api/v1/appointments/{appointment_id}/summary", "patient", path=summary)
     call("GET /api/v1/appointments/{appointment_id}/calendar.ics", "patient", path=summary)
+    call(
+        "GET /api/v1/appointments/{appointment_id}/summary.pdf",
+        "patient",
+        path=summary,
+        query={"lang": "zh"},
+    )
+    call("GET /api/v1/patients/{patient_id}/summaries", "patient", path=patient)
+    call("GET /api/v1/clinic", auth=False)
     assert set(OPERATIONS) - called == set(), "every operation has a valid call here"
 
 
