@@ -32,6 +32,20 @@ def _shown_as_sent(value: str) -> str:
 ChatText = Annotated[str, AfterValidator(_shown_as_sent)]
 
 
+def _one_line_shown(value: str) -> str:
+    """One line another person reads, trimmed: the display-text rule without line breaks."""
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    problem = text_problem(value, multiline=False)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+ShownLine = Annotated[str, AfterValidator(_one_line_shown)]
+
+
 class Payload(BaseModel):
     """Event payloads are JSON objects with exactly the documented fields and JSON types."""
 
@@ -190,18 +204,7 @@ class WaitingMessageIn(Payload):
     doctor's console beside their name)."""
 
     appointment_id: AppointmentRef
-    text: str = Field(min_length=1, max_length=WAITING_MESSAGE_MAX)
-
-    @field_validator("text")
-    @classmethod
-    def _displayable(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be empty")
-        problem = text_problem(value, multiline=False)
-        if problem is not None:
-            raise ValueError(problem)
-        return value
+    text: ShownLine = Field(min_length=1, max_length=WAITING_MESSAGE_MAX)
 
 
 class RecordingConsentIn(Payload):
