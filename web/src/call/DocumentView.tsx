@@ -64,6 +64,10 @@ export function DocumentViewer(props: { documentId: string; onClose: () => void 
   const [doc, setDoc] = useState<PatientDocument | null>(null);
   const [frame, setFrame] = useState(0);
   const [win, setWin] = useState<{ window: number; level: number } | null>(null);
+  // What is being typed in the window and level boxes, until it is committed (Enter or
+  // leaving the box): kept here, or a re-render while typing (an image arriving, a chat
+  // message) would put the committed value back and lose the keystrokes.
+  const [draft, setDraft] = useState<{ window?: string; level?: string }>({});
   useEffect(() => {
     void getDocument(props.documentId).then(setDoc);
   }, [props.documentId]);
@@ -114,9 +118,13 @@ export function DocumentViewer(props: { documentId: string; onClose: () => void 
               type="number"
               min={1}
               step={1}
-              value={win?.window ?? ""}
+              value={draft.window ?? win?.window ?? ""}
               data-testid="dicom-window"
-              onChange={(e) => setWin({ window: Math.max(1, Number(e.currentTarget.value) || 1), level: win?.level ?? 40 })}
+              onInput={(e) => setDraft({ ...draft, window: e.currentTarget.value })}
+              onChange={(e) => {
+                setWin({ window: Math.max(1, Number(e.currentTarget.value) || 1), level: win?.level ?? 40 });
+                setDraft({ ...draft, window: undefined });
+              }}
             />
           </label>
           <label>
@@ -124,12 +132,19 @@ export function DocumentViewer(props: { documentId: string; onClose: () => void 
             <input
               type="number"
               step={1}
-              value={win?.level ?? ""}
+              value={draft.level ?? win?.level ?? ""}
               data-testid="dicom-level"
-              onChange={(e) => setWin({ window: win?.window ?? 400, level: Number(e.currentTarget.value) || 0 })}
+              onInput={(e) => setDraft({ ...draft, level: e.currentTarget.value })}
+              onChange={(e) => {
+                setWin({ window: win?.window ?? 400, level: Number(e.currentTarget.value) || 0 });
+                setDraft({ ...draft, level: undefined });
+              }}
             />
           </label>
-          <button type="button" class="button-link" onClick={() => setWin(null)}>
+          <button type="button" class="button-link" onClick={() => {
+              setWin(null);
+              setDraft({});
+            }}>
             {t("documents.reset_window")}
           </button>
         </form>
