@@ -43,12 +43,20 @@ async def decide_eligibility(call: Call) -> AppointmentEnvelope:
     async with audited(
         call, "eligibility.decide", patient_id=None, resource_type="appointment", resource_id=aid
     ) as scope:
-        await _service(call).decide(call.principal, aid, eligible=body.eligible, reason=body.reason)
+
+        async def end_waiting_room() -> None:  # a waiting patient hears it now, not at the sweep
+            scope.details["ended_call"] = await call.app[keys.HUB].end_declined(aid)
+
+        await _service(call).decide(
+            call.principal,
+            aid,
+            eligible=body.eligible,
+            reason=body.reason,
+            before_cancel=end_waiting_room,
+        )
         view = await call.app[keys.APPOINTMENTS].get(call.principal, aid)
         scope.patient_id = view.appointment.patient_id
         scope.details["eligible"] = body.eligible
-        if not body.eligible:  # a patient waiting in the room hears it now, not at the sweep
-            scope.details["ended_call"] = await call.app[keys.HUB].end_declined(aid)
     return AppointmentEnvelope(appointment=AppointmentOut.of(view))
 
 

@@ -3,6 +3,7 @@ the rules are ``domain/follow_up.py``; this adds the storage and the appointment
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,9 +92,18 @@ class FollowUpService:
         return await self._repos.follow_ups.get_many(appointment_ids)
 
     async def decide(
-        self, principal: Principal, appointment_id: str, *, eligible: bool, reason: str | None
+        self,
+        principal: Principal,
+        appointment_id: str,
+        *,
+        eligible: bool,
+        reason: str | None,
+        before_cancel: Callable[[], Awaitable[object]] | None = None,
     ) -> FollowUp:
-        """The appointment's doctor decides; declined cancels the appointment with the reason."""
+        """The appointment's doctor decides; declined cancels the appointment with the reason.
+        ``before_cancel`` runs once a decline is stored and before the appointment is cancelled
+        (the hub ends the waiting room with its own reason there, so the sweep that ends rooms
+        of cancelled appointments never announces this one as a plain cancellation)."""
         appointment = await self._repos.appointments.get(appointment_id)
         if appointment is None or not appointment.is_participant(principal.user_id):
             raise NotFound("no such appointment")
@@ -123,6 +133,8 @@ class FollowUpService:
             )
             return latest
         if decision.status is EligibilityStatus.DECLINED:
+            if before_cancel is not None:
+                await before_cancel()
             await self._appointments.cancel(
                 principal,
                 appointment_id,

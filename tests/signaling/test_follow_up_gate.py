@@ -5,6 +5,7 @@ refused, a declined follow-up is cancelled; a booking naming no visit type is ke
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from tests.conftest import bearer, long_sessions
 from tests.server.test_fhir_export import assert_valid_fhir
 from tests.signaling.conftest import ClinicFactory
 from tests.signaling.test_chat_attachments import upload
-from tests.support.hub import Clinic, joined
+from tests.support.hub import Clinic, HubClient, joined
 
 
 @pytest.fixture
@@ -257,8 +258,9 @@ async def test_a_referral_ends_the_call_for_both_and_books_the_offline_visit(
     ]
 
 
-async def test_a_waiting_patient_hears_the_decline_at_once(clinic: Clinic) -> None:
-    # Not at the next housekeeping sweep: the room closes as the doctor declines.
+async def waiting_follow_up(clinic: Clinic) -> tuple[dict[str, Any], str, HubClient]:
+    """A booked, consented follow-up whose patient waits in its room: (doctor, id, patient's
+    socket)."""
     patient, doctor, slot = await setup(clinic)
     diagnosis = await upload(clinic, patient, sample_pdf("Asthma"), "diagnosis")
     prior = {
@@ -286,16 +288,57 @@ async def test_a_waiting_patient_hears_the_decline_at_once(clinic: Clinic) -> No
     )
     assert accepted.status == 201
     clinic.clock.advance(minutes=60)
-    p = await joined(clinic, patient, aid)
+    return doctor, aid, await joined(clinic, patient, aid)
+
+
+async def decline(clinic: Clinic, doctor: dict[str, Any], aid: str) -> dict[str, Any]:
     declined = await clinic.client.post(
         f"/api/v1/appointments/{aid}/eligibility",
         json={"eligible": False, "reason": "a new symptom"},
         headers=bearer(doctor["access_token"]),
     )
     assert declined.status == 200, await declined.text()
+    body: dict[str, Any] = await declined.json()
+    return body
+
+
+async def test_a_waiting_patient_hears_the_decline_at_once(clinic: Clinic) -> None:
+    # Not at the next housekeeping sweep: the room closes as the doctor declines.
+    doctor, aid, p = await waiting_follow_up(clinic)
+    declined = await decline(clinic, doctor, aid)
     closed = await p.wait_for("consult:closed", within=2)
     assert closed == {"appointment_id": aid, "reason": "not_eligible"}
-    assert (await declined.json())["appointment"]["status"] == "cancelled"
+    assert declined["appointment"]["status"] == "cancelled"
+
+
+async def test_the_decline_wins_over_a_sweep_that_sees_the_cancellation(
+    clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub's housekeeping ends the rooms of cancelled appointments ("cancelled"). Run at
+    the worst moment, just after the decline cancels the appointment, it still finds the
+    waiting room already ended with the decline's own reason: the patient hears
+    ``not_eligible`` exactly once."""
+    from server import keys
+    from server.appointments.service import AppointmentService
+
+    doctor, aid, p = await waiting_follow_up(clinic)
+    hub = clinic.client.app[keys.HUB]
+    cancel = AppointmentService.cancel
+    swept: list[bool] = []
+
+    async def cancel_then_sweep(self: AppointmentService, *args: Any, **kw: Any) -> Any:
+        result = await cancel(self, *args, **kw)
+        await hub.housekeeping()
+        swept.append(True)
+        return result
+
+    monkeypatch.setattr(AppointmentService, "cancel", cancel_then_sweep)
+    await decline(clinic, doctor, aid)
+    assert swept == [True]
+    closed = await p.wait_for("consult:closed", within=2)
+    assert closed == {"appointment_id": aid, "reason": "not_eligible"}
+    await asyncio.sleep(0.3)
+    assert len(p.received("consult:closed")) == 1
 
 
 async def test_where_the_rule_does_not_hold_the_booking_page_is_told_so(
