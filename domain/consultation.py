@@ -7,6 +7,7 @@ admitted), ``admitted`` or ``left``, and is held by at most one socket (``sid`` 
 
     doctor joins              -> admitted at once
     patient joins             -> waiting, or admitted at once when the consultation is in progress
+    patient writes (waiting)  -> the room keeps the latest message for the doctor
     doctor admits the patient -> the appointment goes in_progress, the patient is admitted
     doctor ends               -> the appointment is completed, the room goes
     an admin closes the room  -> the room goes (an appointment in progress is completed)
@@ -81,6 +82,11 @@ class NotStarted(Conflict):
     title = "The consultation has not started"
 
 
+class NotWaiting(Conflict):
+    code = "not_waiting"
+    title = "Only a patient in the waiting room sends this"
+
+
 class NoRoom(NotFound):
     """No active consultation room for that appointment."""
 
@@ -151,6 +157,15 @@ class Seat:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingNote:
+    """What the waiting patient last told the doctor ("I'm here, my connection is weak"): kept
+    with the room until the patient is admitted, so a console opened later shows it too."""
+
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Joined:
     """What a join did: the seat's state, and the socket it took the seat from (a reload or a
     second tab of the same user), which the hub tells and removes."""
@@ -176,6 +191,7 @@ class Room:
     # Consents to recording and the recording running (domain.recording); the recorder is a
     # hidden participant: it holds no seat.
     recording: RecordingState = field(default_factory=RecordingState)
+    waiting_note: WaitingNote | None = None  # the waiting patient's latest message
 
     @classmethod
     def open(
@@ -304,8 +320,20 @@ class Room:
         if not self.patient_waiting:
             raise PatientNotWaiting("the patient is not in the waiting room")
 
+    def noted(self, sid: str, text: str, now: datetime) -> tuple[Room, WaitingNote]:
+        """The patient, waiting on this socket, leaves the doctor a message (the latest one
+        replaces the one before)."""
+        seat = self.require_seat(sid)
+        if seat.role is not Role.PATIENT:
+            raise Forbidden("only the patient writes from the waiting room")
+        if seat.state is not SeatState.WAITING:
+            raise NotWaiting("the patient is not in the waiting room")
+        note = WaitingNote(text=text, sent_at=now)
+        return replace(self, waiting_note=note), note
+
     def started(self, now: datetime) -> Room:
-        """The consultation began: in progress, and a waiting patient is admitted."""
+        """The consultation began: in progress, and a waiting patient is admitted (what they
+        wrote while waiting has been read: it goes)."""
         seats = tuple(
             replace(s, state=SeatState.ADMITTED)
             if s.role is Role.PATIENT and s.state is SeatState.WAITING
@@ -317,6 +345,7 @@ class Room:
             status=AppointmentStatus.IN_PROGRESS,
             started_at=self.started_at or now,
             seats=seats,
+            waiting_note=None,
         )
 
     def check_end(self, sid: str) -> None:

@@ -26,6 +26,7 @@ from domain.consultation import (
     PatientNotWaiting,
     Room,
     Seat,
+    WaitingNote,
     status_on_join,
 )
 from domain.errors import Forbidden, NotFound
@@ -209,6 +210,17 @@ class ConsultationService:
         return await self.registry.update(
             appointment_id, lambda r: (r.disconnect(sid) if r is not None else None, None)
         )
+
+    async def note_waiting(self, sid: str, appointment_id: str, text: str) -> Updated[WaitingNote]:
+        """The patient waiting on ``sid`` leaves the doctor a message, kept with the room."""
+        now = self._clock()
+
+        def change(room: Room | None) -> tuple[Room | None, WaitingNote]:
+            if room is None:
+                raise Forbidden("join the consultation first")
+            return room.noted(sid, text, now)
+
+        return await self.registry.update(appointment_id, change)
 
     async def count_message(self, appointment_id: str, seq: int) -> Updated[None]:
         return await self.registry.update(

@@ -41,7 +41,6 @@ from domain.chat import Attachment, Sender
 from domain.clock import Clock, iso_z
 from domain.consultation import InAnotherConsultation, JoinWindow, NoRoom, Room, Seat, SeatState
 from domain.errors import (
-    Conflict,
     DomainError,
     Forbidden,
     NotFound,
@@ -143,11 +142,6 @@ def consult_room(appointment_id: str) -> str:
 
 
 WAITING_MESSAGE = "consult:waiting_message"
-
-
-class NotWaiting(Conflict):
-    code = "not_waiting"
-    title = "Only a patient in the waiting room sends this"
 
 
 def user_room(user_id: str) -> str:
@@ -955,22 +949,22 @@ class Hub:
     async def _waiting_message(
         self, conn: Connection, payload: WaitingMessageIn, _: Received
     ) -> dict[str, Any]:
-        """The waiting patient's message, relayed to their doctor's open sockets (the console
-        shows it beside the patient's name). Not stored: it is for this wait only."""
+        """The waiting patient's message: kept with the room (``waiting_message`` in
+        ``consult:state``, so a console opened later shows it) and relayed to their doctor's
+        open sockets."""
         conn.require_joined(payload.appointment_id)
-        room = await self.consult.room_for(conn.sid, payload.appointment_id)
-        seat = room.require_seat(conn.sid)
-        if seat.role is not Role.PATIENT:
-            raise Forbidden("only the patient writes from the waiting room")
-        if seat.state is not SeatState.WAITING:
-            raise NotWaiting("the patient is not in the waiting room")
-        sent_at = iso_z(self._clock())
+        update = await self.consult.note_waiting(conn.sid, payload.appointment_id, payload.text)
+        await self._publish(update)
+        room, note = update.after, update.result
+        assert room is not None
+        patient = room.seat_of_user(room.patient.id)
+        sent_at = iso_z(note.sent_at)
         await self.sio.emit(
             WAITING_MESSAGE,
             {
                 "appointment_id": room.appointment_id,
-                "patient": {"id": seat.user_id, "name": seat.name},
-                "text": payload.text,
+                "patient": {"id": room.patient.id, "name": patient.name if patient else ""},
+                "text": note.text,
                 "sent_at": sent_at,
             },
             room=user_room(room.doctor.id),

@@ -228,6 +228,11 @@ class ParticipantView(BaseModel):
     connected: bool
 
 
+class WaitingMessageView(BaseModel):
+    text: str
+    sent_at: Timestamp
+
+
 class RoomView(BaseModel):
     """What the two participants see of their consultation (``consult:state``)."""
 
@@ -238,6 +243,10 @@ class RoomView(BaseModel):
     started_at: Timestamp | None
     rev: int = Field(description="grows with every change of the room; newer wins")
     recording: bool = Field(default=False, description="the consultation is being recorded")
+    waiting_message: WaitingMessageView | None = Field(
+        default=None,
+        description="what the waiting patient last wrote to the doctor, until admitted",
+    )
 
     @classmethod
     def of(cls, room: Room) -> RoomView:
@@ -258,6 +267,11 @@ class RoomView(BaseModel):
             started_at=room.started_at,
             rev=room.rev,
             recording=room.recording.recording,
+            waiting_message=(
+                WaitingMessageView(text=note.text, sent_at=note.sent_at)
+                if (note := room.waiting_note) is not None
+                else None
+            ),
         )
 
 

@@ -29,7 +29,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
 from domain.appointments import AppointmentStatus
-from domain.consultation import Person, Room, Seat, SeatState
+from domain.consultation import Person, Room, Seat, SeatState, WaitingNote
 from domain.errors import Unavailable
 from domain.ids import AppointmentId, UserId
 from domain.recording import CallConsent, RecordingState
@@ -83,6 +83,8 @@ def encode_room(room: Room) -> str:
             "recording_id": room.recording.recording_id,
             "node": room.recording.node,
         }
+    if room.waiting_note is not None:
+        doc["waiting_note"] = [room.waiting_note.text, _time(room.waiting_note.sent_at)]
     return json.dumps(doc, separators=(",", ":"))
 
 
@@ -125,7 +127,16 @@ def decode_room(raw: str | bytes) -> Room:
             for s in doc["seats"]
         ),
         recording=_decode_recording(doc.get("recording")),
+        waiting_note=_decode_note(doc.get("waiting_note")),
     )
+
+
+def _decode_note(pair: list[str] | None) -> WaitingNote | None:
+    if pair is None:  # also rooms written before notes were kept
+        return None
+    sent_at = _parse_time(pair[1])
+    assert sent_at is not None
+    return WaitingNote(text=pair[0], sent_at=sent_at)
 
 
 class RedisRoomRegistry:

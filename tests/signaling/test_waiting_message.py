@@ -5,8 +5,10 @@ waiting patient of the room sends one; bad text is refused and nothing is relaye
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from domain.users import Role
+from tests.conftest import bearer
 from tests.support.hub import Clinic, error_code, joined
 
 EVENT = "consult:waiting_message"
@@ -53,3 +55,35 @@ async def test_the_waiting_patients_message_reaches_the_doctors_console(clinic: 
     await asyncio.sleep(0.3)
     assert len(console.received(EVENT)) == 1
     assert elsewhere.received(EVENT) == []
+
+
+async def test_a_console_opened_later_sees_the_message_until_the_patient_is_admitted(
+    clinic: Clinic,
+) -> None:
+    doctor = await clinic.user(Role.DOCTOR)
+    patient = await clinic.user(Role.PATIENT, name="Li Na")
+    appointment = await clinic.appointment(patient, doctor)
+    p = await joined(clinic, patient, appointment)
+    ack = await p.call(EVENT, {"appointment_id": appointment, "text": "I'm here"})
+    assert ack["ok"] is True, ack
+    assert (await p.wait_for("consult:state", lambda s: s["waiting_message"] is not None))[
+        "waiting_message"
+    ] == {"text": "I'm here", "sent_at": ack["sent_at"]}
+
+    async def console_rooms() -> list[dict[str, Any]]:
+        response = await clinic.client.get(
+            f"/api/v1/doctors/{doctor['id']}/rooms", headers=bearer(doctor["access_token"])
+        )
+        assert response.status == 200, await response.text()
+        rooms: list[dict[str, Any]] = (await response.json())["rooms"]
+        return rooms
+
+    # The console opened after the message (a new tab, another node's socket) reads it.
+    [room] = await console_rooms()
+    assert room["waiting_message"] == {"text": "I'm here", "sent_at": ack["sent_at"]}
+    d = await joined(clinic, doctor, appointment)
+    assert (await d.call("consult:admit", {"appointment_id": appointment}))["ok"]
+    admitted = await d.wait_for("consult:state", lambda s: s["status"] == "in_progress")
+    assert admitted["waiting_message"] is None
+    [room] = await console_rooms()
+    assert room["waiting_message"] is None

@@ -14,6 +14,7 @@ from domain.consultation import (
     JoinWindow,
     NotStarted,
     NotVideo,
+    NotWaiting,
     PatientNotWaiting,
     Room,
     SeatState,
@@ -152,6 +153,28 @@ def test_admit_needs_the_doctor_and_a_waiting_patient() -> None:
     assert started.seat_of_user(PATIENT).state is SeatState.ADMITTED  # type: ignore[union-attr]
     with pytest.raises(PatientNotWaiting):  # twice
         started.check_admit("d1")
+
+
+def test_the_waiting_patients_note_stays_with_the_room_until_admitted() -> None:
+    r = join(join(room(), DOCTOR, "d1"), PATIENT, "p1", S.WAITING)
+    with pytest.raises(Forbidden):  # the doctor does not write from the waiting room
+        r.noted("d1", "hi", START)
+    with pytest.raises(Forbidden):  # nor a socket without a seat
+        r.noted("other", "hi", START)
+    r, note = r.noted("p1", "I'm here", START)
+    assert r.waiting_note == note
+    assert (note.text, note.sent_at) == ("I'm here", START)
+    later = START + timedelta(minutes=2)
+    r, _ = r.noted("p1", "connection weak", later)  # the latest replaces the one before
+    assert r.waiting_note is not None
+    assert (r.waiting_note.text, r.waiting_note.sent_at) == ("connection weak", later)
+    dropped = r.disconnect("p1")
+    assert dropped is not None
+    assert dropped.waiting_note == r.waiting_note  # kept while the doctor is still there
+    started = r.started(later)
+    assert started.waiting_note is None  # read: the call began
+    with pytest.raises(NotWaiting):
+        started.noted("p1", "again", later)
 
 
 def test_a_disconnected_waiting_patient_cannot_be_admitted() -> None:

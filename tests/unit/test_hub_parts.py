@@ -146,3 +146,6 @@ def test_rooms_survive_the_trip_through_redis_json() -> None:
         now=room.opened_at,
     )
     assert decode_room(encode_room(room)) == room
+    noted, _ = room.noted("s1", "我到了 🙂", room.opened_at)
+    assert noted.waiting_note is not None
+    assert decode_room(encode_room(noted)) == noted

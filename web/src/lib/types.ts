@@ -352,6 +352,8 @@ export interface RoomView {
   started_at: string | null;
   recording?: boolean;
   rev?: number;
+  /** What the waiting patient last wrote to the doctor, kept with the room until admitted. */
+  waiting_message?: { text: string; sent_at: string } | null;
 }
 
 export interface RoomSummary {

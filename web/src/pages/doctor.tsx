@@ -7,7 +7,6 @@ import { messageFor } from "../lib/errors";
 import { formatClock, formatDate, formatDuration, formatTime, t, timeZone } from "../lib/i18n";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub, type HubState } from "../lib/socket";
-import { useWaitingMessages } from "../ui/WaitingMessages";
 import type { Appointment, RoomView, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { AvailabilityEditor } from "../ui/Availability";
@@ -235,7 +234,6 @@ function WaitingRoom(props: {
   loaded: boolean;
 }) {
   const now = useNow(1000);
-  const notes = useWaitingMessages(props.hub);
   const rooms = [...props.rooms.values()];
   const waiting = rooms
     .filter((r) => r.participants.some((p) => p.role === "patient" && p.state === "waiting" && p.connected))
@@ -260,9 +258,9 @@ function WaitingRoom(props: {
             <li key={room.appointment_id} class="waiting-item" data-appointment-id={room.appointment_id}>
               <div>
                 <p class="waiting-name">{patientName(room)}</p>
-                {notes[room.appointment_id] ? (
+                {room.waiting_message ? (
                   <p class="waiting-message" data-testid="waiting-message">
-                    {t("doctor.waiting_message", { text: notes[room.appointment_id]?.text ?? "" })}
+                    {t("doctor.waiting_message", { text: room.waiting_message.text })}
                   </p>
                 ) : null}
                 <p class="muted">
