@@ -36,9 +36,23 @@ class SummaryNotWritable(Conflict):
     title = "The summary is written during the consultation or after it"
 
 
+def writable(appointment: Appointment) -> bool:
+    """Whether its doctor may write the summary now (not before the visit began, nor for a
+    visit that never happened: cancelled or a no-show)."""
+    return appointment.status in WRITABLE
+
+
+def follow_up_window(appointment: Appointment, patient_zone: tzinfo) -> tuple[date, date]:
+    """The first and last day a follow-up may be suggested for: from the day after the visit,
+    as a day in the patient's time zone (the calendar they book on), for a year."""
+    visit_day = appointment.start.astimezone(patient_zone).date()
+    return visit_day + timedelta(days=1), visit_day + FOLLOW_UP_HORIZON
+
+
 def write_summary(
     appointment: Appointment,
     *,
+    patient_zone: tzinfo,
     previous: VisitSummary | None,
     diagnosis: str,
     advice: str,
@@ -47,16 +61,17 @@ def write_summary(
     now: datetime,
 ) -> VisitSummary:
     """The appointment's summary as its doctor writes it now (a new one or the next version)."""
-    if appointment.status not in WRITABLE:
-        raise SummaryNotWritable("the consultation has not started")
+    if not writable(appointment):
+        raise SummaryNotWritable(f"the appointment is {appointment.status.value}")
     diagnosis, advice, follow_up_note = diagnosis.strip(), advice.strip(), follow_up_note.strip()
     if not diagnosis and not advice:
         raise InvalidInput("write a diagnosis or some advice")
-    visit_day = appointment.start.date()
-    if follow_up_date is not None and not (
-        visit_day < follow_up_date <= visit_day + FOLLOW_UP_HORIZON
-    ):
-        raise InvalidInput("the follow-up date must be after the visit and within a year")
+    first, last = follow_up_window(appointment, patient_zone)
+    if follow_up_date is not None and not first <= follow_up_date <= last:
+        raise InvalidInput(
+            f"the follow-up date must be from {first.isoformat()} to {last.isoformat()} "
+            "(after the visit, in the patient's time zone, within a year)"
+        )
     return VisitSummary(
         appointment_id=appointment.id,
         patient_id=appointment.patient_id,

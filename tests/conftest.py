@@ -169,7 +169,12 @@ class Accounts:
         self._n = 0
 
     async def create(
-        self, role: Role = Role.PATIENT, *, name: str | None = None, specialty: str | None = None
+        self,
+        role: Role = Role.PATIENT,
+        *,
+        name: str | None = None,
+        specialty: str | None = None,
+        timezone: str = "UTC",
     ) -> dict[str, Any]:
         from server import keys
 
@@ -181,6 +186,7 @@ class Accounts:
             name=name or f"{role.value.title()} {self._n}",
             role=role,
             specialty=specialty or ("General practice" if role is Role.DOCTOR else None),
+            timezone=timezone,
         )
         tokens = await self.login(email)
         return {"user": tokens["user"], "email": email, "id": user.id, **tokens}

@@ -60,6 +60,19 @@ class VisitSummaryOut(BaseModel):
         default_factory=list,
         description="the documents shared in this visit's chat, first shared first, each once",
     )
+    writable: bool = Field(
+        default=True,
+        description="its doctor may write the summary now (false before the visit began, and "
+        "for a cancelled or missed visit)",
+    )
+    follow_up_from: date | None = Field(
+        default=None,
+        description="the first follow-up date accepted: the day after the visit in the "
+        "patient's time zone",
+    )
+    follow_up_until: date | None = Field(
+        default=None, description="the last follow-up date accepted (a year after the visit)"
+    )
 
 
 class PdfQuery(BaseModel):

@@ -12,15 +12,17 @@ visit's two participants, like the summary itself."""
 from __future__ import annotations
 
 import asyncio
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from chat.models import AttachmentOut
 from domain.appointments import Appointment
+from domain.availability import zone
 from domain.errors import NotFound
 from domain.ids import UserId
 from domain.users import Role
-from domain.visit_summary import write_summary
+from domain.visit_summary import follow_up_window, writable, write_summary
 from server import keys
 from server.audit.recorder import audited
 from server.http.api import Api, Call
@@ -57,12 +59,22 @@ async def _visit(call: Call, appointment: Appointment) -> VisitSummaryOut:
         for p in await repos.prescriptions.list_for_patient(appointment.patient_id)
         if p.appointment_id == appointment.id
     ]
+    first, last = follow_up_window(appointment, await _patient_zone(call, appointment))
     return VisitSummaryOut(
         appointment_id=appointment.id,
         summary=SummaryOut.of(summary) if summary else None,
         prescriptions=[PrescriptionOut.of(p) for p in prescriptions],
         documents=await _shared_documents(call, appointment.id),
+        writable=writable(appointment),
+        follow_up_from=first,
+        follow_up_until=last,
     )
+
+
+async def _patient_zone(call: Call, appointment: Appointment) -> ZoneInfo:
+    """The patient's time zone: the days of their visit and of its follow-up are theirs."""
+    patient = await call.app[keys.DATABASE].repos.users.get(appointment.patient_id)
+    return zone(patient.timezone if patient is not None else "UTC")
 
 
 async def _shared_documents(call: Call, appointment_id: str) -> list[AttachmentOut]:
@@ -132,6 +144,7 @@ async def put_summary(call: Call) -> VisitSummaryOut:
         repos = call.app[keys.DATABASE].repos
         summary = write_summary(
             appointment,
+            patient_zone=await _patient_zone(call, appointment),
             previous=await repos.visit_summaries.get(appointment.id),
             diagnosis=body.diagnosis,
             advice=body.advice,

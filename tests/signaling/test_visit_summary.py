@@ -62,6 +62,9 @@ async def test_the_doctor_writes_the_summary_and_the_patient_sees_it_at_once(
             "summary": None,
             "prescriptions": await _rx(clinic, patient),
             "documents": [],
+            "writable": True,
+            "follow_up_from": (visit_day + timedelta(days=1)).isoformat(),
+            "follow_up_until": (visit_day + timedelta(days=366)).isoformat(),
         },
     )
 
@@ -108,6 +111,52 @@ async def test_the_doctor_writes_the_summary_and_the_patient_sees_it_at_once(
     assert actions.count("summary.write") >= 2
     assert "summary.read" in actions
     assert "bronchitis" not in str(audit)
+
+
+async def test_the_follow_up_day_is_a_day_of_the_patients_calendar(clinic: Clinic) -> None:
+    """A visit at 01:00 UTC is the evening before in Los Angeles: the day after the visit, for
+    that patient, is the UTC day of the visit itself (the form offers it; the server takes
+    it); the visit's own day in their calendar is refused."""
+    start = clinic.clock.now.replace(hour=1, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    clinic.clock.now = start  # before anyone signs in: their tokens are of this time
+    doctor = await clinic.user(Role.DOCTOR)
+    patient = await clinic.user(Role.PATIENT, timezone="America/Los_Angeles")
+    appointment = await clinic.appointment(patient, doctor, start=start)
+    await in_call(clinic, patient, doctor, appointment)
+    path = f"/appointments/{appointment}/summary"
+    status, visit = await call(clinic, "GET", path, doctor)
+    assert status == 200, visit
+    their_day = start.date() - timedelta(days=1)  # 17:00 or 18:00 the evening before
+    assert visit["follow_up_from"] == start.date().isoformat()
+    assert visit["follow_up_until"] == (their_day + timedelta(days=366)).isoformat()
+    plan = {"diagnosis": "Sinusitis", "advice": "", "follow_up_note": ""}
+    status, problem = await call(
+        clinic, "PUT", path, doctor, {**plan, "follow_up_date": their_day.isoformat()}
+    )
+    assert status == 422, problem
+    status, written = await call(
+        clinic, "PUT", path, doctor, {**plan, "follow_up_date": start.date().isoformat()}
+    )
+    assert status == 200, written
+    assert written["summary"]["follow_up_date"] == start.date().isoformat()
+
+
+async def test_a_visit_that_did_not_happen_has_no_summary_to_write(clinic: Clinic) -> None:
+    from domain.appointments import AppointmentStatus
+    from server import keys
+
+    doctor = await clinic.user(Role.DOCTOR)
+    patient = await clinic.user(Role.PATIENT)
+    appointment = await clinic.appointment(patient, doctor)
+    moved = await clinic.client.app[keys.DATABASE].repos.appointments.transition(
+        appointment, AppointmentStatus.NO_SHOW, now=clinic.clock.now
+    )
+    assert moved is not None
+    path = f"/appointments/{appointment}/summary"
+    status, visit = await call(clinic, "GET", path, doctor)
+    assert (status, visit["writable"], visit["summary"]) == (200, False, None)
+    status, problem = await call(clinic, "PUT", path, doctor, {"diagnosis": "x", "advice": ""})
+    assert (status, problem["code"]) == (409, "summary_not_writable")
 
 
 async def _rx(clinic: Clinic, patient: dict[str, Any]) -> list[Any]:

@@ -237,7 +237,7 @@ export function CallView(props: { controller: ConsultController }) {
             <SummaryView appointmentId={controller.appointment.id} subscribe={onSummary} quiet onOpenDocument={setViewing} />
           ) : null}
           {isDoctor && tab === "summary" ? (
-            <SummaryEditor appointmentId={controller.appointment.id} visitStart={controller.appointment.start} subscribe={onSummary} />
+            <SummaryEditor appointmentId={controller.appointment.id} status={snap.room?.status} subscribe={onSummary} />
           ) : null}
           {viewing ? <DocumentViewer documentId={viewing} onClose={() => setViewing(null)} /> : null}
           {isDoctor && tab === "record" ? <RecordSummary patientId={controller.appointment.patient.id} /> : null}

@@ -300,6 +300,11 @@ export interface VisitSummary {
   summary: VisitSummaryText | null;
   prescriptions: Prescription[];
   documents: ChatAttachment[];
+  /** Its doctor may write the summary now (not before the visit began, nor for a missed one). */
+  writable: boolean;
+  /** The follow-up dates accepted: from the day after the visit (the patient's calendar day). */
+  follow_up_from: string | null;
+  follow_up_until: string | null;
 }
 
 export interface PatientSummary {

@@ -233,10 +233,10 @@ function Over(props: {
             <SummaryView appointmentId={a.id} subscribe={onSummary} />
           </section>
         ) : null}
-        {isDoctor && a.status !== "cancelled" && reason !== "joined_elsewhere" ? (
+        {isDoctor && a.status !== "cancelled" && a.status !== "no_show" && reason !== "joined_elsewhere" ? (
           <section class="card column-main" aria-labelledby="written-title" data-testid="written-in-visit">
             <h2 id="written-title">{t("call.written_in_visit")}</h2>
-            <SummaryEditor appointmentId={a.id} visitStart={a.start} />
+            <SummaryEditor appointmentId={a.id} status={a.status} />
           </section>
         ) : null}
         {isDoctor && a.status !== "cancelled" ? (

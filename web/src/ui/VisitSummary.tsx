@@ -21,26 +21,15 @@ export function followUpHref(doctorId: string, date: string): string {
   return `/patient?${query.toString()}#booking-title`;
 }
 
-/** A local "YYYY-MM-DD" of a moment. */
-function localDay(value: string | Date): string {
-  const d = new Date(value);
-  return new Date(d.getTime() - d.getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
-}
-
-function dayAfter(day: string): string {
-  const [y, m, d] = day.split("-").map(Number);
-  const next = new Date(Date.UTC(y ?? 1970, (m ?? 1) - 1, (d ?? 1) + 1));
-  return next.toISOString().slice(0, 10);
-}
-
 /** A calendar day ("YYYY-MM-DD") in words, never shifted by the viewer's zone. */
 function formatDay(day: string): string {
   return formatDate(`${day}T12:00:00`, "long");
 }
 
 /** Live: the visit's summary as loaded, then as every ``summary:updated`` of this visit says. */
-function useVisitSummary(appointmentId: string, subscribe?: SummarySubscribe) {
-  const [loaded] = useLoad(() => api.visitSummary(appointmentId), [appointmentId]);
+function useVisitSummary(appointmentId: string, subscribe?: SummarySubscribe, status?: string) {
+  // Read again when the appointment's status changes (the call began: the summary opens).
+  const [loaded] = useLoad(() => api.visitSummary(appointmentId), [appointmentId, status]);
   const [live, setLive] = useState<VisitSummary | null>(null);
   useEffect(() => {
     if (!subscribe) return;
@@ -53,19 +42,33 @@ function useVisitSummary(appointmentId: string, subscribe?: SummarySubscribe) {
 
 // ------------------------------------------------------------------ the doctor
 
-export function SummaryEditor(props: { appointmentId: string; visitStart: string; subscribe?: SummarySubscribe }) {
-  const { loaded, visit, setLive } = useVisitSummary(props.appointmentId, props.subscribe);
+export function SummaryEditor(props: {
+  appointmentId: string;
+  /** The appointment's status as the page knows it: the editor reads again when it changes. */
+  status?: string;
+  subscribe?: SummarySubscribe;
+}) {
+  const { loaded, visit, setLive } = useVisitSummary(props.appointmentId, props.subscribe, props.status);
   if (loaded.state === "loading") return <Loading label={t("common.loading")} />;
   if (loaded.state === "error") return <Alert>{messageFor(loaded.error)}</Alert>;
   return (
     <div class="visit-summary-editor" data-testid="summary-editor">
-      <SummaryForm
-        key={visit?.summary ? "written" : "new"}
-        appointmentId={props.appointmentId}
-        visitStart={props.visitStart}
-        current={visit?.summary ?? null}
-        onSaved={setLive}
-      />
+      {visit && !visit.writable && !visit.summary ? (
+        <p class="muted" data-testid="summary-not-writable">
+          {props.status === "no_show" || props.status === "cancelled"
+            ? t("summary.not_held")
+            : t("summary.not_started")}
+        </p>
+      ) : (
+        <SummaryForm
+          key={visit?.summary ? "written" : "new"}
+          appointmentId={props.appointmentId}
+          firstDay={visit?.follow_up_from ?? null}
+          lastDay={visit?.follow_up_until ?? null}
+          current={visit?.summary ?? null}
+          onSaved={setLive}
+        />
+      )}
       <section class="record-block" aria-labelledby="summary-rx-title">
         <h3 id="summary-rx-title">{t("summary.rx_in_visit")}</h3>
         <VisitPrescriptions prescriptions={visit?.prescriptions ?? []} />
@@ -76,7 +79,8 @@ export function SummaryEditor(props: { appointmentId: string; visitStart: string
 
 function SummaryForm(props: {
   appointmentId: string;
-  visitStart: string;
+  firstDay: string | null;
+  lastDay: string | null;
   current: VisitSummaryText | null;
   onSaved: (visit: VisitSummary) => void;
 }) {
@@ -88,7 +92,6 @@ function SummaryForm(props: {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [savedAt, setSavedAt] = useState<string | null>(c?.updated_at ?? null);
-  const minDay = dayAfter(localDay(props.visitStart));
   const empty = !diagnosis.trim() && !advice.trim();
 
   async function submit(event: Event) {
@@ -146,7 +149,8 @@ function SummaryForm(props: {
           <input
             {...attrs}
             type="date"
-            min={minDay}
+            min={props.firstDay ?? undefined}
+            max={props.lastDay ?? undefined}
             data-testid="summary-follow-up-date"
             value={followUp}
             onInput={(e) => setFollowUp(e.currentTarget.value)}
