@@ -53,7 +53,7 @@ class Options:
     profile: bool = False  # py-spy the hub during its measured runs (bench/results/*.txt)
     hub_root: str | None = None  # run the hub from another checkout (e.g. an earlier commit)
     # The interpreter of the hub and of the bare python-socketio relay (default: this one), e.g.
-    # an optimised build of the same Python (see docs/BENCHMARKS.md, "Round six").
+    # an optimised build of the same Python (see docs/BENCHMARKS.md, "Current figures").
     hub_python: str | None = None
     rounds: int = 3  # relay: the servers take turns this many times; the median round counts
 
