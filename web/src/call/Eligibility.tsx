@@ -8,7 +8,7 @@ import { messageFor } from "../lib/errors";
 import { formatDateTime, t } from "../lib/i18n";
 import type { Appointment, PatientDocument } from "../lib/types";
 import { Alert } from "../ui/Alert";
-import { Field } from "../ui/Field";
+import { ReasonField } from "../ui/Field";
 
 export function EligibilityPanel(props: {
   appointmentId: string;
@@ -122,19 +122,14 @@ export function EligibilityPanel(props: {
             if (reason.trim()) void decide(false);
           }}
         >
-          <Field label={t("eligibility.reason")} hint={t("eligibility.reason_hint")}>
-            {(attrs) => (
-              <textarea
-                {...attrs}
-                rows={2}
-                required
-                maxLength={1000}
-                data-testid="eligibility-reason"
-                value={reason}
-                onInput={(e) => setReason(e.currentTarget.value)}
-              />
-            )}
-          </Field>
+          <ReasonField
+            label={t("eligibility.reason")}
+            hint={t("eligibility.reason_hint")}
+            testid="eligibility-reason"
+            maxLength={1000}
+            value={reason}
+            onInput={setReason}
+          />
           <p class="button-row">
             <button type="submit" class="button-danger" data-testid="eligibility-decline-confirm" disabled={busy || !reason.trim()}>
               {t("eligibility.decline_send")}

@@ -8,7 +8,7 @@ import { messageFor } from "../lib/errors";
 import { formatDateTime, t } from "../lib/i18n";
 import type { Appointment, Referral, Slot, Urgency } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
-import { Field } from "../ui/Field";
+import { Field, ReasonField } from "../ui/Field";
 
 const URGENCIES: Urgency[] = ["routine", "urgent", "emergency"];
 const SLOT_DAYS = 14;
@@ -84,19 +84,13 @@ export function ReferralForm(props: {
     <form class="form referral-form" data-testid="referral-form" onSubmit={submit} aria-labelledby="referral-form-title">
       <h3 id="referral-form-title">{t("referral.action")}</h3>
       <p class="muted">{t("referral.form_hint")}</p>
-      <Field label={t("referral.reason")}>
-        {(attrs) => (
-          <textarea
-            {...attrs}
-            rows={2}
-            required
-            maxLength={1000}
-            data-testid="referral-reason"
-            value={reason}
-            onInput={(e) => setReason(e.currentTarget.value)}
-          />
-        )}
-      </Field>
+      <ReasonField
+        label={t("referral.reason")}
+        testid="referral-reason"
+        maxLength={1000}
+        value={reason}
+        onInput={setReason}
+      />
       <Field label={t("referral.department")}>
         {(attrs) => (
           <input

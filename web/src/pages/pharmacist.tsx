@@ -10,8 +10,8 @@ import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
 import type { Order, OrderStatus, PendingReview, ReviewWarning, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
-import { Field } from "../ui/Field";
-import { useHubState, useLoad, useTitle } from "../ui/hooks";
+import { Field, ReasonField } from "../ui/Field";
+import { useAction, useHubState, useLoad, useTitle } from "../ui/hooks";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 
@@ -121,19 +121,7 @@ function ReviewItem(props: { review: PendingReview; onDone: () => void }) {
   const { prescription: p, patient, doctor, allergies, active_prescriptions, warnings } = props.review;
   const [rejecting, setRejecting] = useState(false);
   const [reason, setReason] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const decide = async (action: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-      props.onDone();
-    } catch (failure) {
-      setError(messageFor(failure));
-      setBusy(false);
-    }
-  };
+  const { busy, error, run: decide } = useAction(props.onDone);
   return (
     <li class="review" data-testid="review" data-prescription-id={p.id}>
       <p>
@@ -183,19 +171,13 @@ function ReviewItem(props: { review: PendingReview; onDone: () => void }) {
             if (reason.trim()) void decide(() => api.rejectPrescription(p.id, reason.trim()));
           }}
         >
-          <Field label={t("pharmacist.reject_reason")}>
-            {(attrs) => (
-              <textarea
-                {...attrs}
-                data-testid="review-reason"
-                maxLength={500}
-                required
-                rows={2}
-                value={reason}
-                onInput={(e) => setReason(e.currentTarget.value)}
-              />
-            )}
-          </Field>
+          <ReasonField
+            label={t("pharmacist.reject_reason")}
+            testid="review-reason"
+            maxLength={500}
+            value={reason}
+            onInput={setReason}
+          />
           <div class="button-row">
             <button type="submit" class="button-danger" data-testid="review-reject-confirm" disabled={busy || !reason.trim()}>
               {t("pharmacist.reject")}
@@ -259,19 +241,7 @@ function FulfilItem(props: { order: Order; onDone: () => void }) {
   const [tracking, setTracking] = useState("");
   const [cancelling, setCancelling] = useState(false);
   const [reason, setReason] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const act = async (action: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-      props.onDone();
-    } catch (failure) {
-      setError(messageFor(failure));
-      setBusy(false);
-    }
-  };
+  const { busy, error, run: act } = useAction(props.onDone);
   const move = (status: OrderStatus, tracking_number?: string) =>
     act(() => api.moveOrder(o.id, { status, tracking_number }));
   const step = (testid: string, label: string, status: OrderStatus) => (

@@ -11,7 +11,7 @@ import { connectHub, type Hub } from "../lib/socket";
 import type { Address, Drug, Order, Prescription, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { Field } from "../ui/Field";
-import { useLoad, useTitle } from "../ui/hooks";
+import { useAction, useLoad, useTitle } from "../ui/hooks";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 
@@ -369,19 +369,7 @@ function Orders(props: { hub: Hub; version: number }) {
 
 function OrderView(props: { order: Order; focused: boolean; onChanged: () => void }) {
   const o = props.order;
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const act = async (action: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-      props.onChanged();
-    } catch (failure) {
-      setError(messageFor(failure));
-      setBusy(false);
-    }
-  };
+  const { busy, error, run: act } = useAction(props.onChanged);
   return (
     <li
       id={`order-${o.id}`}

@@ -39,3 +39,30 @@ export function Field(props: {
     </div>
   );
 }
+
+/** A required reason in a few words (why a prescription is rejected, a follow-up declined, a
+ * patient referred): a labelled textarea. */
+export function ReasonField(props: {
+  label: string;
+  hint?: string | null;
+  testid: string;
+  value: string;
+  maxLength: number;
+  onInput: (value: string) => void;
+}) {
+  return (
+    <Field label={props.label} hint={props.hint}>
+      {(attrs) => (
+        <textarea
+          {...attrs}
+          rows={2}
+          required
+          maxLength={props.maxLength}
+          data-testid={props.testid}
+          value={props.value}
+          onInput={(e) => props.onInput(e.currentTarget.value)}
+        />
+      )}
+    </Field>
+  );
+}

@@ -1,5 +1,6 @@
 // Small hooks shared by the pages.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { messageFor } from "../lib/errors";
 import { type MessageKey, onLocaleChange, t } from "../lib/i18n";
 import type { Hub, HubState } from "../lib/socket";
 
@@ -68,4 +69,27 @@ export function useHubState(hub: Hub): HubState {
     return off;
   }, [hub]);
   return state;
+}
+
+/** A button's action against the server: ``busy`` while it runs (and after it succeeded, until
+ * ``onDone`` has the page show the new state), ``error`` in words when it failed. */
+export function useAction(onDone: () => void): {
+  busy: boolean;
+  error: string | null;
+  run: (action: () => Promise<unknown>) => Promise<void>;
+} {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async (action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+      onDone();
+    } catch (failure) {
+      setError(messageFor(failure));
+      setBusy(false);
+    }
+  };
+  return { busy, error, run };
 }
