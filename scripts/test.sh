@@ -26,4 +26,4 @@ echo "==> tsc"
 echo "==> dependency audit (what it could and could not check is printed)"
 .venv/bin/python scripts/audit_deps.py --npm-lock web/package-lock.json --npm-lock bench/node/package-lock.json
 echo "==> pytest"
-.venv/bin/pytest "$@"
+.venv/bin/pytest --durations=15 "$@"
