@@ -5,7 +5,7 @@ call or after it (pure: no I/O, the time is given)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from domain.appointments import Appointment, AppointmentStatus
 from domain.errors import Conflict, InvalidInput
