@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, PlainSerializer
+from pydantic import BaseModel, Field, PlainSerializer
 
 from domain.chat import ChatMessage
 from domain.clock import iso_z
@@ -13,6 +13,27 @@ from domain.users import Role
 
 # ISO 8601 in UTC with a Z and millisecond precision, as the contract requires.
 Timestamp = Annotated[datetime, PlainSerializer(iso_z, return_type=str, when_used="json")]
+
+
+def _none(value: object) -> bool:
+    return value is None
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    options = [o for o in schema.pop("anyOf", []) if o.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+    elif options:
+        schema["anyOf"] = options
+
+
+def absent(description: str | None = None) -> Any:
+    """A field left out of what is sent while it is None, never sent as null (a problem's
+    ``errors``, a TURN server's credentials): the contracts' schemas say "absent or a value"
+    (``server/http/json_schema.py``); every other field is always sent."""
+    return Field(
+        default=None, exclude_if=_none, json_schema_extra=_never_null, description=description
+    )
 
 
 class SenderOut(BaseModel):

@@ -56,8 +56,8 @@ web_assets() {
   [ -f "$web/package.json" ] || return 0
   command -v npm >/dev/null 2>&1 || apt_install nodejs npm
   local digest lock_digest
-  digest="$(cd "$web" && find src package.json package-lock.json build.mjs tsconfig.json -type f -print0 \
-    | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  digest="$(cd "$web" && find src package.json package-lock.json build.mjs tsconfig.json -type f \
+    -not -path 'src/lib/generated/*' -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
   lock_digest="$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)"
   if [ ! -f "$web/node_modules/.telemed-lock" ] || [ "$(cat "$web/node_modules/.telemed-lock")" != "$lock_digest" ]; then
     echo "==> installing the browser app's npm packages"
@@ -71,6 +71,18 @@ web_assets() {
   echo "==> building the browser app"
   (cd "$web" && npm run --silent build)
   echo "$digest" > "$web/static/dist/.sources"
+}
+
+# The browser app's TypeScript types of the server's contracts (web/src/lib/generated/, not in
+# git): the OpenAPI and AsyncAPI documents the server writes, through web/scripts/gen-types.mjs.
+# The app imports them as types only (the bundle does not need them); tsc checks the app's own
+# types against them (web/src/lib/contract.ts), so a drift fails the type check.
+web_types() {
+  local tmp
+  tmp="$(mktemp -d)"
+  "$ROOT/.venv/bin/python" -m server.http.documents "$tmp"
+  (cd "$ROOT/web" && node scripts/gen-types.mjs "$tmp/openapi.json" "$tmp/asyncapi.json" src/lib/generated)
+  rm -rf "$tmp"
 }
 
 # The official socket.io client (bench/node's lock file), for the transport contract tests.

@@ -21,7 +21,8 @@ echo "==> mypy"
 .venv/bin/mypy
 echo "==> layers (import-linter)"
 .venv/bin/lint-imports
-echo "==> tsc"
+echo "==> tsc (the app's types against the server's contracts too)"
+web_types
 (cd web && npm run --silent typecheck)
 echo "==> dependency audit (what it could and could not check is printed)"
 .venv/bin/python scripts/audit_deps.py --npm-lock web/package-lock.json --npm-lock bench/node/package-lock.json

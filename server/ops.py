@@ -10,6 +10,8 @@ from aiohttp import web
 
 from server import keys
 from server.http.api import Api, openapi_document
+from server.http.asyncapi import asyncapi_document
+from server.http.documents import HUB_TITLE, TITLE
 from server.http.json import json_response
 
 READY_TIMEOUT = 2.0
@@ -68,12 +70,17 @@ async def metrics_endpoint(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application, api: Api, *, version: str) -> None:
-    document = openapi_document(api, title="Telemed API", version=version)
+    document = openapi_document(api, title=TITLE, version=version)
+    events = asyncapi_document(title=HUB_TITLE, version=version)
 
     async def openapi(request: web.Request) -> web.Response:
         return json_response(document)
+
+    async def asyncapi(request: web.Request) -> web.Response:
+        return json_response(events)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get(api.prefix + "/openapi.json", openapi)
+    app.router.add_get(api.prefix + "/asyncapi.json", asyncapi)

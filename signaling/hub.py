@@ -63,6 +63,7 @@ from signaling.acks import (
     screen_event,
 )
 from signaling.consultations import Caller, ConsultationService
+from signaling.events import ADMIN, MAIN
 from signaling.ice import IceSource, ice_servers_for
 from signaling.metrics import HubMetrics
 from signaling.models import (
@@ -124,8 +125,6 @@ def _remote(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-MAIN = "/"
-ADMIN = "/admin"
 ADMINS_ROOM = "admins"
 # Every pharmacist's sockets on the main namespace: the review queue and the orders to fulfil.
 PHARMACISTS_ROOM = "pharmacists"
@@ -436,6 +435,12 @@ class Hub:
         self.sio.on("connect", self._on_admin_connect, namespace=ADMIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=ADMIN)
         self.sio.on_events(functools.partial(self._dispatch, self._admin_events), ADMIN)
+
+    def client_events(self) -> dict[tuple[str, str], type[Payload]]:
+        """(namespace, event) -> the model each client event is validated with: what the
+        contract (``signaling/events.py``) must declare."""
+        spaces = ((MAIN, self._events), (ADMIN, self._admin_events))
+        return {(ns, name): spec.model for ns, events in spaces for name, spec in events.items()}
 
     # ------------------------------------------------------------------ connections
 

@@ -310,6 +310,7 @@ _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
 def openapi_document(api: Api, *, title: str, version: str) -> dict[str, Any]:
     from pydantic.json_schema import models_json_schema
 
+    from server.http.json_schema import ContractSchema
     from server.http.problems import Problem
 
     models: list[tuple[type[BaseModel], Any]] = [(Problem, "serialization")]
@@ -318,7 +319,9 @@ def openapi_document(api: Api, *, title: str, version: str) -> dict[str, Any]:
             models.append((ep.body, "validation"))
         if ep.response is not None:
             models.append((ep.response, "serialization"))
-    key_map, schema = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    key_map, schema = models_json_schema(
+        models, ref_template="#/components/schemas/{model}", schema_generator=ContractSchema
+    )
     components = schema.get("$defs", {})
 
     paths: dict[str, dict[str, Any]] = {}

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from chat.models import absent
 from domain.errors import DomainError
 from server.http.json import dumps
 
@@ -42,11 +43,9 @@ class Problem(BaseModel):
     status: int
     detail: str
     code: str
-    request_id: str | None = None
-    errors: list[FieldError] | None = None
-    reason: str | None = Field(
-        default=None, description="why a sign-in is over (401): inactivity, signed_out, ..."
-    )
+    request_id: str | None = absent()
+    errors: list[FieldError] | None = absent()
+    reason: str | None = absent("why a sign-in is over (401): inactivity, signed_out, ...")
 
 
 def problem_response(

@@ -43,6 +43,10 @@ async def make_clinic(make_client: AppFactory, settings: Settings) -> AsyncItera
     yield factory
     for clinic in clinics:
         await clinic.close()
+    # Every event and ack the test's clients received kept the hub's declared contract (the
+    # models of the AsyncAPI document, tests/support/contract.py).
+    violations = [v for clinic in clinics for v in clinic.contract_violations()]
+    assert not violations, "\n".join(violations)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from domain.appointments import AppointmentKind
 from domain.users import Role
 from tests.clock import FakeClock
 from tests.conftest import Accounts
+from tests.support.contract import ack_violation, received_violation
 
 Client = TestClient[web.Request, web.Application]
 Predicate = Callable[[Any], bool]
@@ -64,6 +65,8 @@ class HubClient:
         self.sio.on("connect_error", self._on_connect_error, namespace=namespace)
         self.connect_error: Any = None
         self._listeners: dict[str, list[Callable[[Any], None]]] = {}
+        # What broke the hub's declared contract (tests.support.contract), checked at teardown.
+        self.violations: list[str] = []
 
     raw_auth: Any = None
 
@@ -89,6 +92,9 @@ class HubClient:
 
     async def _on_any(self, event: str, *args: Any) -> None:
         data = args[0] if len(args) == 1 else (list(args) if args else None)
+        violation = received_violation(self.namespace, event, data)
+        if violation is not None:
+            self.violations.append(violation)
         async with self._changed:
             self.events.append((event, data))
             self._changed.notify_all()
@@ -122,9 +128,13 @@ class HubClient:
             if self.disconnected.is_set():
                 raise Dropped()
             await self.sio.emit(event, data, namespace=self.namespace, callback=ack)
-            return await asyncio.wait_for(future, within)
+            answer = await asyncio.wait_for(future, within)
         finally:
             self._pending.discard(future)
+        violation = ack_violation(self.namespace, event, answer)
+        if violation is not None:
+            self.violations.append(violation)
+        return answer
 
     def received(self, event: str, predicate: Predicate | None = None) -> list[Any]:
         return [d for e, d in self.events if e == event and (predicate is None or predicate(d))]
@@ -235,6 +245,10 @@ class Clinic:
 
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self.sockets))
+
+    def contract_violations(self) -> list[str]:
+        """What the hub sent these clients outside its declared contract."""
+        return [v for s in self.sockets for v in s.violations]
 
     async def refused(
         self,
