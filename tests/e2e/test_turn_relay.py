@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     Live,
     Person,
     assert_video_flows,
+    call_trace,
     connected,
     serve,
     sign_in,
@@ -99,12 +100,13 @@ def live(
     request: pytest.FixtureRequest, mongo_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
     """The app for one test, its calls forced through the relay ``request.param`` names:
-    ``(coturn fixture, transport, secret)``."""
-    relay_fixture, transport, secret = request.param
+    ``(coturn fixture, transport, secret[, credential lifetime in seconds])``."""
+    relay_fixture, transport, secret, *ttl = request.param
     relay: Coturn = request.getfixturevalue(relay_fixture)
     media = MediaSettings(
         turn_secret=secret,
         turn_urls=[relay.udp_url if transport == "udp" else relay.tcp_url],
+        turn_ttl=ttl[0] if ttl else 600,
         ice_transport_policy="relay",
     )
     with serve(mongo_url, tmp_path_factory, media=media) as served:
@@ -235,3 +237,43 @@ def test_expired_credentials_are_refused_and_the_pages_say_so(
         expect(banner).to_contain_text("it may have expired")
     assert_refused(aged_coturn, patient)
     assert_refused(aged_coturn, doctor)
+
+
+@pytest.mark.parametrize("live", [("coturn", "udp", SECRET, 60)], indirect=True, ids=["renewed"])
+def test_a_doctor_who_waited_past_the_credentials_lifetime_still_connects_through_the_relay(
+    live: Live, new_context: ContextFactory, coturn: Coturn
+) -> None:
+    """The doctor's credentials (minted at their join, a 60-second lifetime) expire while they
+    wait for the patient; the page renews them (consult:ice_servers) and the call connects
+    through the relay with the renewed ones."""
+    patient, doctor, appointment = people(live)
+    doctor_context = new_context()
+    doctor_context.add_init_script(SPY)
+    d = sign_in(doctor_context, doctor, live)
+    d.goto(f"/consult/{appointment}")
+    d.get_by_test_id("join").click()
+    joined = time.time()
+    expect(d.get_by_test_id("call-status")).to_contain_text("Waiting for")
+    deadline = time.monotonic() + 90
+    while time.time() < joined + 65 or not call_trace(live, "ice_servers"):
+        assert time.monotonic() < deadline, "the page never renewed its credentials"
+        d.wait_for_timeout(1000)  # (Playwright delivers the page's console while it waits)
+    patient_context = new_context()
+    patient_context.add_init_script(SPY)
+    p = sign_in(patient_context, patient, live)
+    p.goto(f"/consult/{appointment}")
+    p.get_by_test_id("join").click()
+    expect(p.get_by_test_id("waiting-room")).to_be_visible()
+    d.get_by_test_id("admit").click()
+    connected(p)
+    connected(d)
+    relayed(d, "udp")
+    relayed(p, "udp")
+    assert_video_flows(p)
+    assert_video_flows(d)
+    # Every allocation of the doctor's used credentials minted after the first ones expired.
+    mine = allocations_of(coturn, doctor)
+    assert mine, coturn.log_text()[-3000:]
+    for line in mine:
+        expiry = int(line.split(f":{doctor.id}>")[0].rsplit("<", 1)[1])
+        assert expiry > joined + 60, line
