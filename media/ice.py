@@ -18,7 +18,7 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from domain.clock import Clock
 
@@ -101,13 +101,18 @@ def ice_servers_for(
     return servers
 
 
+TransportPolicy = Literal["all", "relay"]
+
+
 @dataclass(frozen=True, slots=True)
 class IceProvider:
-    """:func:`ice_servers_for` bound to the deployment's configuration and clock."""
+    """:func:`ice_servers_for` bound to the deployment's configuration and clock, and the
+    ``iceTransportPolicy`` the call's browsers use (``"relay"``: TURN relay candidates only)."""
 
     static: tuple[IceServer, ...]
     turn: TurnRest | None
     clock: Clock
+    transport_policy: TransportPolicy = "all"
 
     def for_user(self, user_id: str, *, ttl: timedelta | None = None) -> list[IceServer]:
         return ice_servers_for(

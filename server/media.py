@@ -31,7 +31,9 @@ def make_ice_provider(media: MediaSettings, clock: Clock) -> IceProvider:
             urls=tuple(media.turn_urls),
             ttl=timedelta(seconds=media.turn_ttl),
         )
-    return IceProvider(static=static, turn=turn, clock=clock)
+    return IceProvider(
+        static=static, turn=turn, clock=clock, transport_policy=media.ice_transport_policy
+    )
 
 
 def make_precall_service(media: MediaSettings, ice: IceProvider, clock: Clock) -> PrecallService:

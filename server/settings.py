@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from pydantic import (
@@ -166,6 +166,9 @@ class MediaSettings(_Section):
     turn_secret: str | None = Field(default=None, repr=False)
     turn_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
     turn_ttl: int = Field(default=600, ge=60, le=86_400)
+    # "relay": the call's browsers use only TURN relay candidates (neither learns the other's
+    # addresses; every call goes through the clinic's TURN server). "all": direct when possible.
+    ice_transport_policy: Literal["all", "relay"] = "all"
     # Pre-call check (media/precall.py): a check's peer lives at most precall_timeout seconds
     # and gives its verdict after precall_measure_seconds of media.
     precall_timeout: float = Field(default=60.0, gt=0, le=600)
@@ -191,11 +194,25 @@ class MediaSettings(_Section):
     def _consistent(self) -> MediaSettings:
         if self.turn_secret is not None and not self.turn_urls:
             raise ValueError("TELEMED_TURN_URLS is required with TELEMED_TURN_SECRET")
+        if self.ice_transport_policy == "relay" and not self._has_turn():
+            raise ValueError(
+                "TELEMED_ICE_TRANSPORT_POLICY=relay needs a TURN server: TELEMED_TURN_SECRET "
+                "with TELEMED_TURN_URLS, or a turn: entry in TELEMED_ICE_SERVERS"
+            )
         if self.precall_measure_seconds >= self.precall_timeout:
             raise ValueError(
                 "TELEMED_PRECALL_MEASURE_SECONDS must be below TELEMED_PRECALL_TIMEOUT"
             )
         return self
+
+    def _has_turn(self) -> bool:
+        if self.turn_secret is not None:
+            return True
+        for server in self.ice_servers:
+            urls = [server.urls] if isinstance(server.urls, str) else server.urls
+            if any(url.startswith(("turn:", "turns:")) for url in urls):
+                return True
+        return False
 
     @field_validator("ice_servers", mode="before")
     @classmethod

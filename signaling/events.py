@@ -95,12 +95,22 @@ class IceServerOut(Out):
     credential: str | None = absent()
 
 
+IcePolicy = Literal["all", "relay"]  # the peer connections' iceTransportPolicy
+
+
 class JoinAck(Out):
     ok: Literal[True]
     role: Role
     state: Literal["waiting", "admitted"]  # a join never leaves
     room: RoomView
     ice_servers: list[IceServerOut]
+    ice_transport_policy: IcePolicy
+
+
+class IceServersAck(Out):
+    ok: Literal[True]
+    ice_servers: list[IceServerOut]
+    ice_transport_policy: IcePolicy
 
 
 class RoomAck(Out):
@@ -170,6 +180,7 @@ class Admitted(Out):
     appointment_id: str
     room: RoomView
     ice_servers: list[IceServerOut]
+    ice_transport_policy: IcePolicy
 
 
 class Ended(Out):
@@ -261,6 +272,13 @@ EVENTS: tuple[Event, ...] = (
         ack=RoomAck,
     ),
     Event("consult:leave", Direction.TO_HUB, AppointmentIn, "Leave the room", ack=EmptyAck),
+    Event(
+        "consult:ice_servers",
+        Direction.TO_HUB,
+        AppointmentIn,
+        "Fresh ICE servers (new TURN credentials once admitted) for this socket's consultation",
+        ack=IceServersAck,
+    ),
     Event(
         "consult:end",
         Direction.TO_HUB,

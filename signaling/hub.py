@@ -64,7 +64,7 @@ from signaling.acks import (
 )
 from signaling.consultations import Caller, ConsultationService
 from signaling.events import ADMIN, MAIN
-from signaling.ice import IceSource, ice_servers_for
+from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
 from signaling.metrics import HubMetrics
 from signaling.models import (
     AppointmentIn,
@@ -408,6 +408,7 @@ class Hub:
             "consult:admit": EventSpec(AppointmentIn, self._admit, cap),
             "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
             "consult:end": EventSpec(AppointmentIn, self._end, cap),
+            "consult:ice_servers": EventSpec(AppointmentIn, self._ice_servers, cap),
             # The SDP's own cap is checked in the handler; JSON escapes may double its size.
             SIGNAL_EVENT: EventSpec(
                 SignalIn,
@@ -663,6 +664,7 @@ class Hub:
             "ice_servers": ice_servers_for(
                 self._ice, conn.user_id, admitted=joined.state is SeatState.ADMITTED
             ),
+            "ice_transport_policy": ice_transport_policy(self._ice),
         }
 
     async def _follow_up_join(self, conn: Connection, appointment_id: str) -> None:
@@ -706,6 +708,7 @@ class Hub:
                     "appointment_id": room.appointment_id,
                     "room": room_view(room),
                     "ice_servers": ice_servers_for(self._ice, patient.user_id, admitted=True),
+                    "ice_transport_policy": ice_transport_policy(self._ice),
                 },
                 to=patient.sid,
             )
@@ -933,6 +936,22 @@ class Hub:
             context=ReadContext(via="socket", client_ip=conn.address),
         )
         return {"messages": [message_payload(m) for m in messages]}
+
+    async def _ice_servers(
+        self, conn: Connection, payload: AppointmentIn, _: Received
+    ) -> dict[str, Any]:
+        """Fresh ICE servers for a joined socket: TURN credentials (a new lifetime) once
+        admitted, the static list while waiting. The call page asks before its credentials
+        expire, so that a connection made or restarted late in a long call is not refused."""
+        conn.require_joined(payload.appointment_id)
+        room = await self.consult.room_for(conn.sid, payload.appointment_id)
+        seat = room.require_seat(conn.sid)
+        return {
+            "ice_servers": ice_servers_for(
+                self._ice, conn.user_id, admitted=seat.state is SeatState.ADMITTED
+            ),
+            "ice_transport_policy": ice_transport_policy(self._ice),
+        }
 
     async def _chat_typing(
         self, conn: Connection, payload: TypingIn, _: Received

@@ -5,7 +5,8 @@ The deployment's provider is ``media.ice.IceProvider`` (built from the settings 
 ``server/media.py``; ``create_app`` passes it in): the static ``TELEMED_ICE_SERVERS`` list,
 plus short-lived TURN REST credentials when a TURN secret is configured. TURN credentials are
 minted only for admitted participants; a patient still in the waiting room gets the static list
-and receives the full one with ``consult:admitted``.
+and receives the full one with ``consult:admitted``. Both also carry the deployment's
+``ice_transport_policy`` (``TELEMED_ICE_TRANSPORT_POLICY``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class IceSource(Protocol):
     @property
     def static(self) -> Sequence[IceServerEntry]: ...
 
+    @property
+    def transport_policy(self) -> str: ...
+
     def for_user(
         self, user_id: str, *, ttl: timedelta | None = None
     ) -> Sequence[IceServerEntry]: ...
@@ -36,3 +40,9 @@ def ice_servers_for(
         return []
     servers = source.for_user(user_id) if admitted else source.static
     return [server.as_json() for server in servers]
+
+
+def ice_transport_policy(source: IceSource | None) -> str:
+    """The ``iceTransportPolicy`` for the call's peer connections: ``"relay"`` (TURN only) or
+    ``"all"``."""
+    return "all" if source is None else source.transport_policy

@@ -415,6 +415,63 @@ async def test_turn_credentials_only_for_admitted_participants(
     await d.call("consult:admit", {"appointment_id": appointment})
     patient_ice = (await p.wait_for("consult:admitted"))["ice_servers"]
     assert patient_ice[1]["username"].endswith(f":{patient['id']}")
+    assert waiting["ice_transport_policy"] == "all"  # direct when possible, unless configured
+
+
+async def test_fresh_turn_credentials_on_request_for_the_admitted_only(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    media = MediaSettings(
+        turn_secret="turn-secret", turn_urls=["turn:turn.example:3478"], turn_ttl=600
+    )
+    clinic = await make_clinic(settings.with_(media=media))
+    patient, doctor = await people(clinic)
+    appointment = await clinic.appointment(patient, doctor)
+    other = await clinic.appointment(patient, doctor, start=clinic.clock.now + timedelta(hours=2))
+    p = await clinic.connect(patient)
+    await join(p, appointment)
+    d = await clinic.connect(doctor)
+    joined_with = (await join(d, appointment))["ice_servers"][0]["username"]
+
+    ask = {"appointment_id": appointment}
+    waiting = await p.call("consult:ice_servers", ask)
+    assert waiting["ok"], waiting
+    assert waiting["ice_servers"] == []  # no TURN credentials in the waiting room
+    clinic.clock.advance(minutes=9)  # the doctor waited for the patient: nearly expired
+    fresh = await d.call("consult:ice_servers", ask)
+    assert fresh["ice_transport_policy"] == "all"
+    (turn,) = fresh["ice_servers"]
+    expiry = int((clinic.clock.now + timedelta(seconds=600)).timestamp())
+    assert turn["username"] == f"{expiry}:{doctor['id']}"
+    assert turn["username"] != joined_with
+    assert turn["credential"]
+    # Only for the consultation the socket is in; and a stranger socket gets nothing.
+    assert error_code(await d.call("consult:ice_servers", {"appointment_id": other})) == (
+        "forbidden"
+    )
+    stranger = await clinic.connect(await clinic.user(Role.PATIENT, name="Stranger"))
+    assert error_code(await stranger.call("consult:ice_servers", ask)) == "forbidden"
+
+
+async def test_the_relay_policy_reaches_both_participants(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    media = MediaSettings(
+        turn_secret="turn-secret",
+        turn_urls=["turn:turn.example:3478"],
+        ice_transport_policy="relay",
+    )
+    clinic = await make_clinic(settings.with_(media=media))
+    patient, doctor = await people(clinic)
+    appointment = await clinic.appointment(patient, doctor)
+    p = await clinic.connect(patient)
+    assert (await join(p, appointment))["ice_transport_policy"] == "relay"
+    d = await clinic.connect(doctor)
+    assert (await join(d, appointment))["ice_transport_policy"] == "relay"
+    await d.call("consult:admit", {"appointment_id": appointment})
+    admitted = await p.wait_for("consult:admitted")
+    assert admitted["ice_transport_policy"] == "relay"
+    assert admitted["ice_servers"][0]["urls"] == ["turn:turn.example:3478"]
 
 
 async def test_admitting_into_an_appointment_cancelled_meanwhile_is_refused(clinic: Clinic) -> None:

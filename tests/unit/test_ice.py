@@ -29,6 +29,17 @@ def test_a_known_vector() -> None:
     assert turn_credential("Jefe", "what do ya want for nothing?") == expected
 
 
+def test_coturn_rest_api_scheme() -> None:
+    """coturn's TURN REST API (``use-auth-secret``): username ``"<expiry unix>:<user>"``,
+    password ``base64(hmac-sha1(static-auth-secret, username))``; the expected password here
+    was computed by ``printf %s 1772370000:u42 | openssl dgst -sha1 -hmac north-wind-42
+    -binary | base64``."""
+    expires = datetime.fromtimestamp(1772370000, UTC)
+    (turn,) = ice_servers_for("u42", static=[], turn=TURN, now=expires - TURN.ttl)
+    assert turn.username == "1772370000:u42"
+    assert turn.credential == "M1taSat0kSpkrUavbuxtBoqjnWs="
+
+
 def test_turn_credentials_for_a_user() -> None:
     servers = ice_servers_for("u42", static=[STUN], turn=TURN, now=NOW)
     assert servers[0] == STUN  # static servers first, unchanged

@@ -114,3 +114,19 @@ def test_a_url_and_a_database_that_disagree_refuse_to_start(
     assert "clinic" in message
     assert "hunter2" not in message
     assert "\n" not in message
+
+
+def test_the_relay_policy_needs_a_turn_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEMED_ICE_TRANSPORT_POLICY", "relay")
+    monkeypatch.setenv("TELEMED_ICE_SERVERS", '[{"urls": "stun:stun.example:3478"}]')
+    with pytest.raises(SettingsError, match="TELEMED_ICE_TRANSPORT_POLICY"):
+        Settings.from_env()
+    monkeypatch.setenv("TELEMED_ICE_SERVERS", '[{"urls": "turns:t.example:5349", "username": "u"}]')
+    assert Settings.from_env().media.ice_transport_policy == "relay"
+    monkeypatch.setenv("TELEMED_ICE_SERVERS", "[]")
+    monkeypatch.setenv("TELEMED_TURN_SECRET", "s")
+    monkeypatch.setenv("TELEMED_TURN_URLS", "turn:t.example:3478")
+    assert Settings.from_env().media.ice_transport_policy == "relay"
+    monkeypatch.setenv("TELEMED_ICE_TRANSPORT_POLICY", "direct")
+    with pytest.raises(SettingsError, match="TELEMED_ICE_TRANSPORT_POLICY"):
+        Settings.from_env()

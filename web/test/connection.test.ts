@@ -37,3 +37,14 @@ test("before joining and after the end nothing is said", () => {
   assert.equal(connectionProblem({ ...base, phase: "waiting", peer: undefined, call: "new" }), null);
   assert.equal(connectionProblem({ ...base, phase: "waiting", online: false }), "offline");
 });
+
+test("a relay that refused our credentials is said until the call connects", () => {
+  const refused = { ...base, relayRefused: true };
+  assert.equal(connectionProblem({ ...refused, call: "connecting" }), "relay_refused");
+  assert.equal(connectionProblem({ ...refused, call: "failed" }), "relay_refused");
+  assert.equal(connectionProblem({ ...refused, call: "new" }), "relay_refused");
+  // connected anyway (a direct path), nothing to tell; the other person gone comes first
+  assert.equal(connectionProblem(refused), null);
+  assert.equal(connectionProblem({ ...refused, call: "failed", peer: peer(false) }), "peer_lost");
+  assert.equal(connectionProblem({ ...refused, call: "failed", hub: "reconnecting" }), "server");
+});

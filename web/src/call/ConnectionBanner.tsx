@@ -7,16 +7,24 @@ import type { Participant } from "../lib/types";
 import { type ConnectionProblem, connectionProblem } from "./connection";
 import type { Snapshot } from "./controller";
 
-const TITLE: Record<ConnectionProblem, "conn.offline_title" | "conn.server_title" | "conn.peer_title" | "conn.media_title"> = {
+const TITLE: Record<
+  ConnectionProblem,
+  "conn.offline_title" | "conn.server_title" | "conn.peer_title" | "conn.relay_title" | "conn.media_title"
+> = {
   offline: "conn.offline_title",
   server: "conn.server_title",
   peer_lost: "conn.peer_title",
+  relay_refused: "conn.relay_title",
   media_lost: "conn.media_title",
 };
-const TEXT: Record<ConnectionProblem, "conn.offline_text" | "conn.server_text" | "conn.peer_text" | "conn.media_text"> = {
+const TEXT: Record<
+  ConnectionProblem,
+  "conn.offline_text" | "conn.server_text" | "conn.peer_text" | "conn.relay_text" | "conn.media_text"
+> = {
   offline: "conn.offline_text",
   server: "conn.server_text",
   peer_lost: "conn.peer_text",
+  relay_refused: "conn.relay_text",
   media_lost: "conn.media_text",
 };
 
@@ -33,6 +41,7 @@ export function ConnectionBanner(props: {
     phase: snap.phase,
     call: snap.call,
     peer: props.peer,
+    relayRefused: snap.relayRefused,
   });
   // A recording that stops while the connection is lost: say it stopped and why, until it
   // records again (both consents are asked for anew) or the person has read it.
@@ -53,6 +62,13 @@ export function ConnectionBanner(props: {
           <p class="connection-title">{t(TITLE[problem], { name: props.peerName })}</p>
           <p>{t(TEXT[problem], { name: props.peerName })}</p>
           {problem === "offline" || problem === "server" ? <p>{t("conn.chat_waits")}</p> : null}
+          {problem === "relay_refused" ? (
+            <p>
+              <button type="button" data-testid="reload" onClick={() => window.location.reload()}>
+                {t("conn.reload")}
+              </button>
+            </p>
+          ) : null}
         </>
       ) : null}
       {recordingCut ? (

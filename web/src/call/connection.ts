@@ -1,13 +1,14 @@
 // The connection's truth in one place, for both people in a call: this browser offline, the
 // link to the clinic's server down (media may still flow, messages wait), the other person's
-// connection gone, or the video link interrupted. Pure: the banner words follow from it.
+// connection gone, the clinic's TURN relay refusing this page's credentials, or the video link
+// interrupted. Pure: the banner words follow from it.
 import { useEffect, useState } from "preact/hooks";
 import type { HubState } from "../lib/socket";
 import type { Participant } from "../lib/types";
 import type { Phase } from "./controller";
 import type { CallState } from "./session";
 
-export type ConnectionProblem = "offline" | "server" | "peer_lost" | "media_lost";
+export type ConnectionProblem = "offline" | "server" | "peer_lost" | "relay_refused" | "media_lost";
 
 export function connectionProblem(input: {
   online: boolean;
@@ -15,6 +16,8 @@ export function connectionProblem(input: {
   phase: Phase;
   call: CallState;
   peer: Participant | undefined;
+  /** The TURN relay refused our credentials and the call has not connected since. */
+  relayRefused?: boolean;
 }): ConnectionProblem | null {
   const joined = input.phase === "in_call" || input.phase === "waiting";
   if (!joined) return null;
@@ -22,6 +25,7 @@ export function connectionProblem(input: {
   if (input.hub === "reconnecting" || input.hub === "offline") return "server";
   if (input.phase !== "in_call") return null;
   if (input.peer && !input.peer.connected) return "peer_lost";
+  if (input.relayRefused && input.call !== "connected") return "relay_refused";
   if (input.call === "disconnected" || input.call === "failed") return "media_lost";
   return null;
 }

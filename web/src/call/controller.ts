@@ -12,6 +12,7 @@ import type {
   Appointment,
   ChatMessage,
   IceServer,
+  IceTransportPolicy,
   JoinAck,
   QueueInfo,
   RecordingNotice,
@@ -26,6 +27,7 @@ import { contiguousSeq, loadOutbox, merge, newClientMsgId, type Pending, saveOut
 import { classify, getAudio, getVideo, type LocalMedia, type MediaProblem } from "./media";
 import { type Level, levelOf, type Sample, Streak, videoTooCostly } from "./quality";
 import { isNewer } from "./consent";
+import { refreshDelay } from "./ice";
 import { RecorderLink } from "./recorder";
 import { type CallState, CallSession, type ControlMessage } from "./session";
 import type { RunningLateEvent } from "../ui/RunningLate";
@@ -101,6 +103,9 @@ export interface Snapshot {
   recordingError: AckError | null;
   /** The other participant answered "no" to our request (``recording:declined``). */
   recordingDeclined: boolean;
+  /** The TURN relay refused this page's credentials (expired or not the server's) and the call
+   * has not connected since: a reload fetches fresh ones. */
+  relayRefused: boolean;
 }
 
 const HISTORY_PAGE = 500;
@@ -146,6 +151,7 @@ export class ConsultController {
   private disposed = false;
   private autoAdmit: boolean;
   private iceServers: IceServer[] = [];
+  private iceRefresh: ReturnType<typeof setTimeout> | undefined;
   private recorder: RecorderLink | null = null;
 
   constructor(
@@ -189,6 +195,7 @@ export class ConsultController {
       recordingBusy: false,
       recordingError: null,
       recordingDeclined: false,
+      relayRefused: false,
     };
   }
 
@@ -248,13 +255,13 @@ export class ConsultController {
     socket.on("consult:running_late", (notice: RunningLateEvent) => {
       if (notice.appointment_id === this.id) this.set({ runningLate: notice });
     });
-    socket.on("consult:admitted", (event: { room: RoomView; ice_servers?: IceServer[] }) => {
-      if (event.ice_servers) {
-        this.iceServers = event.ice_servers;
-        this.session?.setIceServers(event.ice_servers);
-      }
-      this.applyRoom(event.room, true);
-    });
+    socket.on(
+      "consult:admitted",
+      (event: { room: RoomView; ice_servers?: IceServer[]; ice_transport_policy?: IceTransportPolicy }) => {
+        if (event.ice_servers) this.applyIce(event.ice_servers, event.ice_transport_policy);
+        this.applyRoom(event.room, true);
+      },
+    );
     socket.on("consult:ended", (event: { appointment_id: string; reason: string }) => {
       if (event.appointment_id !== this.id) return;
       this.finish(event.reason === "expired" || event.reason === "referred_offline" ? event.reason : "completed");
@@ -300,6 +307,7 @@ export class ConsultController {
     this.disposed = true;
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.retryJoin);
+    clearTimeout(this.iceRefresh);
     clearTimeout(this.typingIdle);
     clearTimeout(this.peerTypingTimer);
     this.closeRecorder();
@@ -340,8 +348,7 @@ export class ConsultController {
       return;
     }
     markJoined(this.id, true);
-    this.iceServers = ack.ice_servers;
-    this.session?.setIceServers(ack.ice_servers);
+    this.applyIce(ack.ice_servers, ack.ice_transport_policy);
     this.set({ error: null, opensAt: null });
     this.applyRoom(ack.room, ack.state === "admitted");
     void this.loadHistory();
@@ -410,6 +417,30 @@ export class ConsultController {
 
   // ------------------------------------------------------------------ the call
 
+  /** The newest ICE servers (join ack, ``consult:admitted``, ``consult:ice_servers``), renewed
+   * before their TURN credentials expire: a connection made or restarted late in a long call
+   * (or by a doctor who waited long for the patient) must not present expired ones. */
+  private applyIce(servers: IceServer[], policy: IceTransportPolicy | undefined): void {
+    this.iceServers = servers;
+    this.session?.setIceServers(servers, policy ?? "all");
+    clearTimeout(this.iceRefresh);
+    const delay = refreshDelay(servers, Date.now());
+    if (delay !== null && !this.disposed) this.iceRefresh = setTimeout(() => void this.refreshIce(), delay);
+  }
+
+  private async refreshIce(): Promise<void> {
+    // Without the server link there is nothing to ask; joining again brings fresh ones.
+    if (this.isOver() || !this.hub?.socket.connected) return;
+    const ack = await this.hub.request<{ ice_servers: IceServer[]; ice_transport_policy?: IceTransportPolicy }>(
+      "consult:ice_servers",
+      { appointment_id: this.id },
+      8000,
+    );
+    trace("ice_servers", ack.ok ? { count: ack.ice_servers.length } : { error: ack.error.code });
+    if (ack.ok) this.applyIce(ack.ice_servers, ack.ice_transport_policy);
+    else if (!this.isOver()) this.iceRefresh = setTimeout(() => void this.refreshIce(), 20_000);
+  }
+
   private callEvents() {
     return {
       send: async (data: SignalData) => {
@@ -425,9 +456,13 @@ export class ConsultController {
       },
       onRemoteStream: (stream: MediaStream | null) => this.set({ remoteStream: stream }),
       onState: (state: CallState) => {
-        if (!this.isOver()) this.set({ call: state });
+        if (this.isOver()) return;
+        this.set(state === "connected" ? { call: state, relayRefused: false } : { call: state });
       },
       onControl: (message: ControlMessage) => this.set({ remoteMedia: message }),
+      onRelayRefused: () => {
+        if (!this.isOver() && this.snap.call !== "connected") this.set({ relayRefused: true });
+      },
       log: trace,
     };
   }

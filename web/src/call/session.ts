@@ -2,7 +2,7 @@
 // (the doctor impolite, the patient polite), pairing across reloads (pairing.ts), recovery
 // (ICE restart, then a fresh connection), a control data channel (mute and camera state), and
 // statistics for the quality indicator.
-import type { IceServer, SignalData } from "../lib/types";
+import type { IceServer, IceTransportPolicy, SignalData } from "../lib/types";
 import { type Effect, generations, Pairing } from "./pairing";
 import { type Sample, sampleOf, type Totals, totalsOf } from "./quality";
 import { freshMemory, type RecoveryMemory, recoveryStep } from "./recovery";
@@ -23,8 +23,15 @@ export interface CallEvents {
   onRemoteStream(stream: MediaStream | null): void;
   onState(state: CallState): void;
   onControl(message: ControlMessage): void;
+  /** The TURN server refused this connection's credentials (STUN error 401 or 441 while
+   * allocating a relay): they expired or are not the server's. */
+  onRelayRefused?(): void;
   log?(event: string, detail?: unknown): void;
 }
+
+/** STUN error codes of a TURN allocation refused for its credentials (RFC 8489 401
+ * Unauthorized, RFC 8656 441 Wrong Credentials). */
+const REFUSED_CODES = new Set([401, 441]);
 
 const WATCHDOG_MS = 1500;
 const KINDS = ["audio", "video"] as const;
@@ -40,6 +47,7 @@ export class CallSession {
   private queue: Promise<void> = Promise.resolve();
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private iceServers: RTCIceServer[] = [];
+  private iceTransportPolicy: IceTransportPolicy = "all";
   private peerPresent = false;
   private active = false;
   private closed = false;
@@ -71,11 +79,16 @@ export class CallSession {
     return this.pc;
   }
 
-  setIceServers(servers: IceServer[]): void {
+  setIceServers(servers: IceServer[], policy: IceTransportPolicy = "all"): void {
     this.iceServers = servers.map((s) => ({ ...s }));
+    this.iceTransportPolicy = policy;
     if (this.pc) {
       try {
-        this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: this.iceServers });
+        this.pc.setConfiguration({
+          ...this.pc.getConfiguration(),
+          iceServers: this.iceServers,
+          iceTransportPolicy: this.iceTransportPolicy,
+        });
       } catch (error) {
         this.events.log?.("ice_servers_not_applied", error);
       }
@@ -212,7 +225,7 @@ export class CallSession {
    * turned on later is only replaceTrack); the answering side gets them from the offer
    * (attachTracks) and makes no offer of its own before it has one. */
   private create(offers: boolean): void {
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, iceTransportPolicy: this.iceTransportPolicy });
     this.pc = pc;
     this.recovery = freshMemory();
     this.lastTotals = null;
@@ -255,6 +268,12 @@ export class CallSession {
     pc.onicecandidate = ({ candidate }) => {
       if (this.pc === pc && candidate) void this.signal({ type: "candidate", candidate: candidate.toJSON() });
     };
+    pc.onicecandidateerror = (event) => {
+      if (this.pc !== pc) return;
+      const { errorCode, errorText, url } = event as RTCPeerConnectionIceErrorEvent;
+      this.events.log?.("candidate_error", { code: errorCode, text: errorText, url });
+      if (REFUSED_CODES.has(errorCode)) this.events.onRelayRefused?.();
+    };
     pc.onsignalingstatechange = () => {
       if (this.pc === pc) this.events.log?.("signaling", pc.signalingState);
     };
@@ -279,6 +298,7 @@ export class CallSession {
       pc.ontrack = null;
       pc.onnegotiationneeded = null;
       pc.onicecandidate = null;
+      pc.onicecandidateerror = null;
       pc.onsignalingstatechange = null;
       pc.onconnectionstatechange = null;
       pc.close();

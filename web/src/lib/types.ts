@@ -436,11 +436,15 @@ export interface AckError {
 
 export type Ack<T> = ({ ok: true } & T) | { ok: false; error: AckError };
 
+/** ``"relay"``: the call uses TURN relay candidates only (``TELEMED_ICE_TRANSPORT_POLICY``). */
+export type IceTransportPolicy = "all" | "relay";
+
 export interface JoinAck {
   role: Role;
   state: "waiting" | "admitted";
   room: RoomView;
   ice_servers: IceServer[];
+  ice_transport_policy?: IceTransportPolicy;
 }
 
 export interface SignalData {

@@ -1,0 +1,111 @@
+"""The TURN credentials the hub mints, against a real coturn (Debian's ``turnserver``) running
+the shipped ``deploy/coturn/turnserver.conf``: aioice's TURN client (what aiortc uses, an
+implementation independent of ours) allocates a relay with them over UDP and over TCP, and
+coturn refuses expired ones and ones signed with another secret (a 401 in its log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aioice import stun, turn
+
+from media.ice import IceProvider, IceServer, TurnRest
+from tests.clock import FakeClock
+from tests.support.coturn import Coturn, run_coturn
+
+
+@pytest.fixture
+def coturn(tmp_path: Path) -> Iterator[Coturn]:
+    try:
+        with run_coturn(tmp_path / "coturn", secret="north-wind-42") as server:
+            yield server
+    except RuntimeError as exc:  # not installed: scripts/test.sh installs it
+        pytest.fail(str(exc))
+
+
+def credentials(
+    server: Coturn, user: str, *, secret: str | None = None, now: datetime | None = None
+) -> IceServer:
+    provider = IceProvider(
+        static=(),
+        turn=TurnRest(
+            secret=secret or server.secret,
+            urls=(server.udp_url, server.tcp_url),
+            ttl=timedelta(minutes=10),
+        ),
+        clock=FakeClock(now or datetime.now(UTC)),
+    )
+    (minted,) = provider.for_user(user)
+    return minted
+
+
+async def allocate(server: Coturn, ice: IceServer, transport: str) -> tuple[str, int]:
+    """A relay allocated with these credentials: its address (coturn's relay port on
+    127.0.0.1)."""
+    assert ice.username is not None
+    assert ice.credential is not None
+    connection, _ = await asyncio.wait_for(
+        turn.create_turn_endpoint(
+            asyncio.DatagramProtocol,
+            server_addr=("127.0.0.1", server.port),
+            username=ice.username,
+            password=ice.credential,
+            transport=transport,
+        ),
+        timeout=15,
+    )
+    try:
+        relayed: Any = connection.get_extra_info("sockname")
+        return str(relayed[0]), int(relayed[1])
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_minted_credentials_allocate_a_relay(coturn: Coturn, transport: str) -> None:
+    ice = credentials(coturn, "patient-1")
+    host, port = await allocate(coturn, ice, transport)
+    assert host == "127.0.0.1"
+    assert port != coturn.port
+    allocations = coturn.allocations(ice.username)
+    assert len(allocations) == 1, coturn.log_text()[-2000:]
+    assert coturn.realm in allocations[0]
+    assert coturn.refusals() == []
+
+
+async def test_expired_credentials_are_refused(coturn: Coturn) -> None:
+    # Minted an hour ago with a ten-minute lifetime: the expiry in the username has passed.
+    ice = credentials(coturn, "patient-2", now=datetime.now(UTC) - timedelta(hours=1))
+    with pytest.raises(stun.TransactionFailed) as refused:
+        await allocate(coturn, ice, "udp")
+    assert refused.value.response.attributes["ERROR-CODE"][0] == 401
+    assert coturn.refusals(ice.username), coturn.log_text()[-2000:]
+    assert coturn.allocations() == []
+
+
+async def test_credentials_of_another_secret_are_refused(coturn: Coturn) -> None:
+    ice = credentials(coturn, "patient-3", secret="not-the-clinics-secret")
+    with pytest.raises(stun.TransactionFailed) as refused:
+        await allocate(coturn, ice, "tcp")
+    assert refused.value.response.attributes["ERROR-CODE"][0] == 401
+    assert coturn.refusals(ice.username), coturn.log_text()[-2000:]
+    assert coturn.allocations() == []
+
+
+def test_the_shipped_configuration_uses_turn_rest() -> None:
+    """What the tests above rely on is in the file a clinic installs, not only in the test's
+    replacements: REST credentials, a realm, fingerprints, loopback and private peers denied."""
+    from tests.support.coturn import SHIPPED
+
+    lines = {line.strip() for line in SHIPPED.read_text().splitlines()}
+    assert {"use-auth-secret", "fingerprint", "no-cli", "no-multicast-peers"} <= lines
+    assert "denied-peer-ip=127.0.0.0-127.255.255.255" in lines
+    assert not any(line.startswith(("allow-loopback-peers", "lt-cred-mech")) for line in lines)
+    assert any(line.startswith("static-auth-secret=") for line in lines)
+    assert any(line.startswith("realm=") for line in lines)
