@@ -9,7 +9,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 
-apt_install redis-server chromium fonts-wqy-microhei prometheus
+apt_install redis-server chromium fonts-wqy-microhei prometheus nginx
 venv test
 web_assets
 bench_node_packages
