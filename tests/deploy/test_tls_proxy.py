@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import itertools
 import json
 import re
@@ -385,6 +386,21 @@ async def test_the_client_address_is_the_real_one_and_a_forged_header_is_ignored
             "Strict-Transport-Security"
         )
         assert hsts == ["max-age=31536000; includeSubDomains"]
+
+        # Plain HTTP only redirects; a body past nginx's default 1 MiB (a document upload is
+        # up to 20 MiB) reaches the node, which answers for its own caps.
+        plain = await client4.get(
+            f"http://127.0.0.1:{proxy.http_port}/consult/x?y=1", allow_redirects=False
+        )
+        assert plain.status == 308
+        assert plain.headers["Location"] == "https://127.0.0.1/consult/x?y=1"
+        big = await client4.post(
+            f"{proxy.url}/api/v1/auth/login",
+            data=io.BytesIO(b"x" * (5 * 1024 * 1024)),
+            headers={"Content-Type": "application/json"},
+        )
+        assert big.status == 413
+        assert big.content_type == "application/problem+json"  # the node's, not nginx's page
 
 
 # ----------------------------------------------------------------------------- Chromium
