@@ -166,12 +166,13 @@ async def read_step(process: asyncio.subprocess.Process, step: str) -> Any:
     return printed["value"]
 
 
-@pytest.mark.parametrize("transport", ["websocket", "polling"])
+@pytest.mark.parametrize("transport", ["websocket", "polling", "polling,websocket"])
 async def test_the_official_js_client_through_the_proxy(
     proxy: Proxy, certificate: Certificate, people: People, transport: str
 ) -> None:
     """socket.io-client (Node) at ``https://`` trusting the test's certificate: a consultation
-    with a doctor connected through the same proxy, on WebSocket or on long-polling alone."""
+    with a doctor connected through the same proxy, on WebSocket, on long-polling alone, and
+    on polling upgraded to WebSocket (the client's default)."""
     node = shutil.which("node")
     if node is None or not JS_CLIENT_PACKAGE.is_dir():
         pytest.fail("node and bench/node's packages are needed (scripts/test.sh installs them)")
@@ -209,7 +210,8 @@ async def test_the_official_js_client_through_the_proxy(
             assert message == sent["message"]
             assert (await doctor.call("rtc:signal", {**ref, "data": ANSWER}))["delivered"]
             answered = await read_step(process, "answer")
-            assert answered == {"data": ANSWER, "transport": transport}
+            # Upgraded from polling to WebSocket on the node holding the session (sticky).
+            assert answered == {"data": ANSWER, "transport": transport.split(",")[-1]}
             assert await asyncio.wait_for(process.wait(), timeout=15) == 0
         finally:
             if process.returncode is None:
