@@ -93,7 +93,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     request[keys.CLIENT_IP] = client_ip(request, trusted_proxies)
     request[keys.SECURE] = forwarded_https(request, trusted_proxies)
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request_id)
+    # The client's address on every line of the request (the one decided above: behind a
+    # trusted proxy, the proxy's client).
+    structlog.contextvars.bind_contextvars(request_id=request_id, client_ip=request[keys.CLIENT_IP])
     response = await handler(request)
     if not response.prepared:
         response.headers["X-Request-ID"] = request_id

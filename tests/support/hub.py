@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -47,14 +48,17 @@ class HubClient:
         namespace: str = "/",
         headers: dict[str, str] | None = None,
         transports: list[str] | None = None,
+        http_session: aiohttp.ClientSession | None = None,
     ) -> None:
+        """``http_session``: the client's own (a TLS context, a local address to connect from);
+        the caller closes it."""
         self.url = url
         self.token = token
         self.namespace = namespace
         self.headers = headers or {}
         # ["websocket"], ["polling"], or ["polling", "websocket"] (polling, then upgraded)
         self.transports = transports or ["websocket"]
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=http_session)
         self.events: list[tuple[str, Any]] = []
         self.disconnected = asyncio.Event()
         self.disconnect_reason: Any = None
