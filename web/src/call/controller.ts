@@ -24,7 +24,7 @@ import type {
 } from "../lib/types";
 import { contiguousSeq, loadOutbox, merge, newClientMsgId, type Pending, saveOutbox, settle } from "./chat";
 import { classify, getAudio, getVideo, type LocalMedia, type MediaProblem } from "./media";
-import { type Level, levelOf, type Sample, Streak, videoTooCostly } from "./quality";
+import { type Level, levelOf, linkRecovered, type Sample, Streak, VideoComeback, videoTooCostly } from "./quality";
 import { isNewer } from "./consent";
 import { RecorderLink } from "./recorder";
 import { type CallState, CallSession, type ControlMessage } from "./session";
@@ -141,6 +141,7 @@ export class ConsultController {
   private peerTypingTimer: ReturnType<typeof setTimeout> | undefined;
   private retryJoin: ReturnType<typeof setTimeout> | undefined;
   private readonly costly = new Streak(4);
+  private readonly comeback = new VideoComeback();
   private readonly stalled = new Streak(3);
   private historyLoading = false;
   private disposed = false;
@@ -441,16 +442,23 @@ export class ConsultController {
     } catch {
       sample = null;
     }
-    const level = levelOf(sample);
+    // A connection that lost its path (it is being recovered) is the worst network there is.
+    const cut = this.snap.call === "disconnected" || this.snap.call === "failed";
+    const level = cut ? "poor" : levelOf(sample);
     const remoteCam = this.snap.remoteMedia?.cam ?? true;
     const stalled = this.stalled.push(
       sample !== null && remoteCam && sample.framesDecodedDelta === 0,
     );
+    if (level !== this.snap.quality.level) trace("quality", { level, sample });
     this.set({ quality: { level, sample }, remoteVideoStalled: stalled });
-    // Audio-only fallback: sending video over a network that cannot carry it.
+    // Audio-only fallback: sending video over a network that cannot carry it; and video back
+    // once the network can carry it again (unless the person chose sound only).
     if (sample && this.snap.cam && !this.snap.audioOnly && this.costly.push(videoTooCostly(sample))) {
       this.costly.reset();
+      this.comeback.dropped(Date.now());
       await this.setAudioOnly(true, "network");
+    } else if (sample && this.snap.audioOnly === "network" && this.comeback.push(linkRecovered(sample))) {
+      await this.setAudioOnly(false);
     }
   }
 
@@ -513,6 +521,7 @@ export class ConsultController {
   }
 
   async setAudioOnly(on: boolean, why: "network" | "user" = "user"): Promise<void> {
+    trace("audio_only", { on, why });
     if (on) {
       await this.session?.replaceTrack("video", null);
       await this.recorder?.replaceTrack("video", null).catch(() => undefined);
@@ -530,6 +539,7 @@ export class ConsultController {
         await this.startCamera(null);
       }
       this.costly.reset();
+      this.comeback.resumed(Date.now());
     }
   }
 
