@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from nothing: installs what the tests need (Debian's redis-server,
-# chromium with a Chinese font for the browser tests and prometheus for the monitoring tests; the
+# chromium with a Chinese font for the browser tests, prometheus for the monitoring tests, iproute2
+# and iptables for the impaired-link tests; the
 # virtual environment with the test extras; the browser app's npm packages and bundle; bench/node's
 # official socket.io client), checks lint, types and layers, then runs pytest.
 # The tests start and stop their own SecantusDB and Redis servers.
@@ -9,7 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 
-apt_install redis-server chromium fonts-wqy-microhei prometheus
+apt_install redis-server chromium fonts-wqy-microhei prometheus iproute2 iptables
 venv test
 web_assets
 bench_node_packages

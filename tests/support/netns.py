@@ -7,7 +7,8 @@ Topology (three network namespaces, two veth pairs)::
     browser                         impairs what it forwards           the agent's forwarder
     <ID>h  A.1/30 ============ A.2/30 <ID>r     <ID>s A.5/30 ============ A.6/30 <ID>f
            route A.4/30 via A.2     tbf on both (rate cap, each way)      default via A.5
-                                    iptables FORWARD, UDP:
+                                    iptables FORWARD, all but the
+                                    signalling's TCP port:
                                       cut: DROP; loss: statistic; delay, jitter: NFQUEUE
 
 The server binds the near address (A.1) as well as 127.0.0.1; in NS-far the agent
@@ -21,18 +22,20 @@ unmodified.
 
 What the link can do, with what this kernel has (it has no ``netem`` qdisc):
 
-- **loss**: the iptables ``statistic`` match drops that share of UDP packets, each way;
-- **delay and jitter**: NS-link queues every UDP packet it forwards to netfilter queue 0, and
+- **loss**: the iptables ``statistic`` match drops that share of packets, each way;
+- **delay and jitter**: NS-link queues every packet it forwards to netfilter queue 0, and
   the agent there holds it for the delay (± the jitter, never reordering) before it accepts
   it: 150 ms each way is a 300 ms round trip on the media path. This is the "UDP relay in the
   middle" done in the kernel's own path, so ICE needs no change at all: the peers use each
   other's real host candidates, and the STUN checks, RTP and RTCP are all delayed alike;
 - **a bandwidth cap**: a ``tbf`` qdisc on each of NS-link's veths (all traffic: the media and
   the signalling over TCP share the cap, as on a real access link);
-- **a cut of the media path**: UDP dropped both ways, the signalling (TCP) left alone, so the
-  call must recover by itself (ICE restart) while the hub still carries its offers.
+- **a cut of the media path**: everything dropped both ways but the signalling, so the call
+  must recover by itself (ICE restart) while the hub still carries its offers.
 
-Loss, delay and the cut apply to UDP only: the media path. Everything is torn down on exit, even
+Loss, delay and the cut apply to the media path: every packet but the signalling's (the TCP
+connections to the server's port, see ``Link.forward``), so media that an ICE restart moves to
+TCP candidates is cut too. Everything is torn down on exit, even
 when the body raised (deleting the namespaces deletes the veths with their qdiscs, iptables
 and routes; the agents are killed).
 
@@ -164,6 +167,23 @@ class Link:
             self.forwarder.stop()
         args = [f"--forward=127.0.0.1:{port}={self.near_ip}:{port}" for port in ports]
         self.forwarder = Agent(self.far, args)
+        # These connections are the signalling: capped like the rest, but never lost, delayed or
+        # cut with the media (which may run over UDP or, after an ICE restart, over TCP).
+        for port in ports:
+            _run(
+                "iptables",
+                "-I",
+                "FORWARD",
+                "-p",
+                "tcp",
+                "-m",
+                "multiport",
+                "--ports",
+                str(port),
+                "-j",
+                "ACCEPT",
+                ns=self.router,
+            )
 
     def set(self, impairment: Impairment) -> None:
         """Make the link do this (replacing what it did before; a cut stays as it is)."""
@@ -197,7 +217,7 @@ class Link:
                 )
 
     def cut(self, on: bool = True) -> None:
-        """Drop every media (UDP) packet both ways, or stop doing so."""
+        """Drop every media packet both ways, or stop doing so."""
         self.cut_now = on
         self._rules()
 
@@ -290,7 +310,7 @@ def link() -> Iterator[Link]:
         _run("ip", "route", "add", f"{made.ip(4)}/30", "via", made.ip(2), "dev", made.dev("h"))
         _run("ip", "route", "add", "default", "via", made.ip(5), ns=far)
         _run("iptables", "-N", "impair", ns=r)
-        _run("iptables", "-A", "FORWARD", "-p", "udp", "-j", "impair", ns=r)
+        _run("iptables", "-A", "FORWARD", "-j", "impair", ns=r)
         made.delay_line = Agent(r, [f"--queue={QUEUE}"])
         yield made
     finally:

@@ -7,6 +7,7 @@ import {
   linkRecovered,
   type Sample,
   sampleOf,
+  silent,
   Streak,
   VideoComeback,
   videoTooCostly,
@@ -50,6 +51,14 @@ test("the level follows round-trip time and loss", () => {
   assert.equal(levelOf(sample({ loss: 0.05 })), "fair");
   assert.equal(levelOf(sample({ rttMs: 900 })), "poor");
   assert.equal(levelOf(sample({ loss: 0.2 })), "poor");
+});
+
+test("a path that carries nothing is poor, whatever its last reports said", () => {
+  const cut = sample({ inKbps: 0, rttMs: 30, loss: 0 });
+  assert.equal(silent(cut), true);
+  assert.equal(levelOf(cut), "poor");
+  assert.equal(silent(sample({ inKbps: null })), false, "the first sample has no rate yet");
+  assert.equal(silent(sample({ inKbps: 24 })), false, "sound alone is not silence");
 });
 
 test("video is dropped only for starved upload or heavy loss, and only after a streak", () => {

@@ -24,7 +24,16 @@ import type {
 } from "../lib/types";
 import { contiguousSeq, loadOutbox, merge, newClientMsgId, type Pending, saveOutbox, settle } from "./chat";
 import { classify, getAudio, getVideo, type LocalMedia, type MediaProblem } from "./media";
-import { type Level, levelOf, linkRecovered, type Sample, Streak, VideoComeback, videoTooCostly } from "./quality";
+import {
+  type Level,
+  levelOf,
+  linkRecovered,
+  type Sample,
+  silent,
+  Streak,
+  VideoComeback,
+  videoTooCostly,
+} from "./quality";
 import { isNewer } from "./consent";
 import { RecorderLink } from "./recorder";
 import { type CallState, CallSession, type ControlMessage } from "./session";
@@ -452,13 +461,18 @@ export class ConsultController {
     if (level !== this.snap.quality.level) trace("quality", { level, sample });
     this.set({ quality: { level, sample }, remoteVideoStalled: stalled });
     // Audio-only fallback: sending video over a network that cannot carry it; and video back
-    // once the network can carry it again (unless the person chose sound only).
-    if (sample && this.snap.cam && !this.snap.audioOnly && this.costly.push(videoTooCostly(sample))) {
+    // once the network can carry it again (unless the person chose sound only). An outage is
+    // not a verdict on the network (the figures around it are stale or count the gap): the
+    // connection's recovery handles it, and both decisions start counting again after it.
+    if (!sample || silent(sample)) {
+      this.costly.reset();
+      this.comeback.push(false);
+    } else if (this.snap.cam && !this.snap.audioOnly && this.costly.push(videoTooCostly(sample))) {
       this.costly.reset();
       this.comeback.dropped(Date.now());
       await this.setAudioOnly(true, "network");
-    } else if (sample && this.snap.audioOnly === "network" && this.comeback.push(linkRecovered(sample))) {
-      await this.setAudioOnly(false);
+    } else if (this.snap.audioOnly === "network" && this.comeback.push(linkRecovered(sample))) {
+      await this.setAudioOnly(false, "network");
     }
   }
 
