@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite from nothing: installs what the tests need (Debian's redis-server,
-# chromium with a Chinese font for the browser tests, prometheus for the monitoring tests, iproute2
-# and iptables for the impaired-link tests; the
-# virtual environment with the test extras; the browser app's npm packages and bundle; bench/node's
-# official socket.io client), checks lint, types and layers, then runs pytest.
+# chromium with a Chinese font for the browser tests, prometheus for the monitoring tests,
+# iproute2 and iptables for the impaired-link tests; the virtual environment with the test
+# extras; the browser app's npm packages and bundle; bench/node's official socket.io client),
+# checks lint, types and layers, then runs pytest.
 # The tests start and stop their own SecantusDB and Redis servers.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k auth -x
 set -euo pipefail

@@ -116,13 +116,13 @@ def quality(page: Page) -> Any:
 
 def levels_seen(live: Live, since: int) -> dict[str, list[str]]:
     """Each page's indicator levels from console line ``since`` on: the one it showed then,
-    and every change after (from the pages' ``call quality`` traces)."""
+    and every change after (from the pages' ``call quality`` traces), by role."""
     seen: dict[str, list[str]] = {}
     for i, line in enumerate(live.console):
         match = re.search(r" (\S.*?) debug: call quality \{\"level\":\"(\w+)\"", line)
         if not match:
             continue
-        who, level = match[1], match[2]
+        who, level = ("doctor" if match[1].startswith("Dr.") else "patient"), match[2]
         if i < since:
             seen[who] = [level]  # the level in effect when the phase began
         elif not seen.get(who) or seen[who][-1] != level:
