@@ -33,9 +33,12 @@ def context(python: str = sys.executable) -> dict[str, Any]:
     node_version = subprocess.run(
         [node_binary(), "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    socketio_js = json.loads(
-        (NODE_DIR / "node_modules" / "socket.io" / "package.json").read_text()
-    )["version"]
+    try:
+        socketio_js = json.loads(
+            (NODE_DIR / "node_modules" / "socket.io" / "package.json").read_text()
+        )["version"]
+    except OSError:  # bench/node not installed (the network scenario does without it)
+        socketio_js = "not installed"
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
