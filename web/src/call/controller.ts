@@ -451,9 +451,13 @@ export class ConsultController {
     } catch {
       sample = null;
     }
-    // A connection that lost its path (it is being recovered) is the worst network there is.
+    // A connection that lost its path (it is being recovered), or one that receives nothing
+    // while the other side sends sound or video, is the worst network there is.
+    const remote = this.snap.remoteMedia;
+    const peerSends = remote === null || remote.mic || (remote.cam && !remote.audioOnly);
+    const outage = sample === null || (silent(sample) && peerSends);
     const cut = this.snap.call === "disconnected" || this.snap.call === "failed";
-    const level = cut ? "poor" : levelOf(sample);
+    const level = cut || (sample !== null && outage) ? "poor" : levelOf(sample);
     const remoteCam = this.snap.remoteMedia?.cam ?? true;
     const stalled = this.stalled.push(
       sample !== null && remoteCam && sample.framesDecodedDelta === 0,
@@ -464,7 +468,7 @@ export class ConsultController {
     // once the network can carry it again (unless the person chose sound only). An outage is
     // not a verdict on the network (the figures around it are stale or count the gap): the
     // connection's recovery handles it, and both decisions start counting again after it.
-    if (!sample || silent(sample)) {
+    if (!sample || outage) {
       this.costly.reset();
       this.comeback.push(false);
     } else if (this.snap.cam && !this.snap.audioOnly && this.costly.push(videoTooCostly(sample))) {

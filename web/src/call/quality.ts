@@ -126,14 +126,13 @@ export function sampleOf(previous: Totals | null, current: Totals): Sample {
   };
 }
 
-/** Nothing at all came in over the interval (not even the other side's RTCP): the path is
- * down, whatever the last reports of round trip and loss still say. */
+/** Nothing at all came in over the interval (not even the other side's RTCP): while the other
+ * side sends media, the path is down, whatever the last reports of round trip and loss say. */
 export function silent(sample: Sample): boolean {
   return sample.inKbps !== null && sample.inKbps < 1;
 }
 
 export function levelOf(sample: Sample | null, limits: Thresholds = THRESHOLDS): Level {
-  if (sample && silent(sample)) return "poor";
   if (!sample || (sample.rttMs === null && sample.loss === null)) return "unknown";
   const rtt = sample.rttMs ?? 0;
   const loss = sample.loss ?? 0;
