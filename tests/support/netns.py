@@ -257,7 +257,7 @@ def unsupported() -> str | None:
             probe.cut()
     except (subprocess.CalledProcessError, RuntimeError, OSError) as error:
         detail = error.stderr if isinstance(error, subprocess.CalledProcessError) else error
-        return f"this kernel cannot make the impaired link: {str(detail).strip()}"
+        return f"cannot make the impaired link here (kernel or privileges): {str(detail).strip()}"
     return None
 
 
