@@ -33,9 +33,12 @@ def context(python: str = sys.executable) -> dict[str, Any]:
     node_version = subprocess.run(
         [node_binary(), "--version"], capture_output=True, text=True, check=False
     ).stdout.strip()
-    socketio_js = json.loads(
-        (NODE_DIR / "node_modules" / "socket.io" / "package.json").read_text()
-    )["version"]
+    try:
+        socketio_js = json.loads(
+            (NODE_DIR / "node_modules" / "socket.io" / "package.json").read_text()
+        )["version"]
+    except OSError:  # bench/node not installed (the network scenario does without it)
+        socketio_js = "not installed"
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
@@ -254,3 +257,44 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
             )
         console.print(table)
         console.print("ratios:", cluster["ratios"])
+    network = results.get("network")
+    if network is not None:
+        print_network(console, network)
+
+
+def print_network(console: Console, network: dict[str, Any]) -> None:
+    """7. a call across an impaired link (bench/network.py)."""
+    if network.get("skipped"):
+        console.print("7. impaired link: skipped:", "; ".join(network["skipped"]))
+        return
+    if not network.get("passed"):
+        console.print("[red]7. impaired link: the scenario failed[/red]")
+        console.print("\n".join(network.get("output_tail", [])))
+    adapts, cut = network.get("adapts"), network.get("cut")
+    if adapts:
+        table = Table(title=f"7a. impaired link ({adapts['impairment']}): video frames per second")
+        for col in ("receiving page", "impaired", "clean again"):
+            table.add_column(col, justify="right")
+        for who in ("patient", "doctor"):
+            table.add_row(
+                who,
+                _f(adapts["frames_per_second_impaired"][who], 1),
+                _f(adapts["frames_per_second_clean"][who], 1),
+            )
+        console.print(table)
+        for phase in ("impaired", "too_lossy", "restored"):
+            levels = adapts[f"levels_{phase}"]
+            shown = "; ".join(f"{who}: {' > '.join(seen)}" for who, seen in levels.items())
+            console.print(f"   indicator, {phase.replace('_', ' ')}: {shown}")
+        console.print(
+            f"   video back after the audio-only fallback: {adapts['video_back_seconds']} s"
+        )
+    if cut:
+        console.print(
+            f"7b. media path cut for {cut['cut_seconds']} s: noticed after "
+            f"{cut['disconnected_noticed_seconds']} s, connected again "
+            f"{cut['recovered_seconds_after_restore']} s after the link came back "
+            f"({cut['ice_restarts']} ICE restarts, no new connection); frames per second after: "
+            f"patient {_f(cut['frames_per_second_after']['patient'], 1)}, "
+            f"doctor {_f(cut['frames_per_second_after']['doctor'], 1)}"
+        )

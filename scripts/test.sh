@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The whole test suite from nothing: installs what the tests need (Debian's redis-server,
 # chromium with a Chinese font for the browser tests, prometheus for the monitoring tests, coturn
-# and faketime (to age coturn's clock) for the TURN tests, nginx for the TLS proxy tests; the
-# virtual environment with the test extras; the browser app's npm packages and bundle;
-# bench/node's official socket.io client), checks lint, types and layers, then runs pytest.
+# and faketime (to age coturn's clock) for the TURN tests, nginx for the TLS proxy tests,
+# iproute2 and iptables for the impaired-link tests; the virtual environment with the test
+# extras; the browser app's npm packages and bundle; bench/node's official socket.io client),
+# checks lint, types and layers, then runs pytest.
 # The tests start and stop their own SecantusDB, Redis, coturn and nginx servers.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k auth -x
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 
-apt_install redis-server chromium fonts-wqy-microhei prometheus coturn faketime nginx
+apt_install redis-server chromium fonts-wqy-microhei prometheus coturn faketime nginx iproute2 iptables
 venv test
 web_assets
 bench_node_packages

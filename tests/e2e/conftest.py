@@ -137,10 +137,15 @@ class Live:
 
 @contextmanager
 def serve(
-    mongo_url: str, tmp_path_factory: pytest.TempPathFactory, **sections: Any
+    mongo_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    also_on: tuple[str, ...] = (),
+    **sections: Any,
 ) -> Iterator[Live]:
     """The real app on a real socket, served from a thread, with its own database (dropped
-    afterwards); ``sections`` replace settings sections (e.g. ``auth=...``)."""
+    afterwards); ``sections`` replace settings sections (e.g. ``auth=...``). ``also_on``: more
+    addresses to serve on, with the same port (e.g. an impaired link's near end)."""
     db_name = "e2e_" + uuid.uuid4().hex[:12]
     settings = make_settings(mongo_url, db_name, tmp_path_factory.mktemp("e2e"))
     settings = settings.with_(
@@ -152,7 +157,8 @@ def serve(
     loop = ThreadLoop()
     try:
         loop.run(runner.setup())
-        loop.run(web.TCPSite(runner, "127.0.0.1", port).start())
+        for host in ("127.0.0.1", *also_on):
+            loop.run(web.TCPSite(runner, host, port).start())
         yield Live(url=f"http://127.0.0.1:{port}", app=app, loop=loop)
     finally:
         loop.run(runner.cleanup())

@@ -1,7 +1,17 @@
 // Network quality and the audio-only decision (src/call/quality.ts).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { emptyTotals, levelOf, type Sample, sampleOf, Streak, videoTooCostly } from "../src/call/quality";
+import {
+  emptyTotals,
+  levelOf,
+  linkRecovered,
+  type Sample,
+  sampleOf,
+  silent,
+  Streak,
+  VideoComeback,
+  videoTooCostly,
+} from "../src/call/quality";
 
 const sample = (change: Partial<Sample>): Sample => ({
   rttMs: 40,
@@ -43,6 +53,12 @@ test("the level follows round-trip time and loss", () => {
   assert.equal(levelOf(sample({ loss: 0.2 })), "poor");
 });
 
+test("a path that carries nothing is silent, whatever its last reports said", () => {
+  assert.equal(silent(sample({ inKbps: 0, rttMs: 30, loss: 0 })), true);
+  assert.equal(silent(sample({ inKbps: null })), false, "the first sample has no rate yet");
+  assert.equal(silent(sample({ inKbps: 24 })), false, "sound alone is not silence");
+});
+
 test("video is dropped only for starved upload or heavy loss, and only after a streak", () => {
   assert.equal(videoTooCostly(sample({})), false);
   assert.equal(videoTooCostly(sample({ availableOutgoingKbps: 90 })), true);
@@ -57,4 +73,41 @@ test("video is dropped only for starved upload or heavy loss, and only after a s
     false,
     true,
   ]);
+});
+
+test("video comes back when loss and round trip recover, whatever the sound-only bandwidth", () => {
+  assert.equal(linkRecovered(sample({ availableOutgoingKbps: 60 })), true, "sound alone shows a low estimate");
+  assert.equal(linkRecovered(sample({ loss: 0.05, rttMs: 320 })), true);
+  assert.equal(linkRecovered(sample({ loss: 0.2 })), false);
+  assert.equal(linkRecovered(sample({ rttMs: 900 })), false);
+  assert.equal(linkRecovered(sample({ loss: null })), false, "no figures, no decision");
+});
+
+test("video comes back after a healthy streak, later each time it had to go again soon", () => {
+  const comeback = new VideoComeback(3, 12, 60_000);
+  comeback.dropped(0);
+  assert.deepEqual([true, true, false, true, true].map((x) => comeback.push(x)), [
+    false,
+    false,
+    false,
+    false,
+    false,
+  ]);
+  assert.equal(comeback.push(true), true, "three healthy samples in a row");
+  comeback.resumed(10_000);
+  comeback.dropped(20_000); // gone again 10 s after coming back: wait twice as long
+  assert.equal(comeback.samplesNeeded, 6);
+  comeback.dropped(25_000);
+  assert.equal(comeback.samplesNeeded, 6, "only a drop after a comeback counts");
+  for (let i = 0; i < 5; i += 1) assert.equal(comeback.push(true), false);
+  assert.equal(comeback.push(true), true);
+  comeback.resumed(30_000);
+  comeback.dropped(35_000);
+  assert.equal(comeback.samplesNeeded, 12);
+  comeback.resumed(40_000);
+  comeback.dropped(41_000);
+  assert.equal(comeback.samplesNeeded, 12, "never more than the maximum");
+  comeback.resumed(50_000);
+  comeback.dropped(200_000); // video held for a long while: back to the base streak
+  assert.equal(comeback.samplesNeeded, 3);
 });

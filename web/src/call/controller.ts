@@ -25,7 +25,16 @@ import type {
 } from "../lib/types";
 import { contiguousSeq, loadOutbox, merge, newClientMsgId, type Pending, saveOutbox, settle } from "./chat";
 import { classify, getAudio, getVideo, type LocalMedia, type MediaProblem } from "./media";
-import { type Level, levelOf, type Sample, Streak, videoTooCostly } from "./quality";
+import {
+  type Level,
+  levelOf,
+  linkRecovered,
+  type Sample,
+  silent,
+  Streak,
+  VideoComeback,
+  videoTooCostly,
+} from "./quality";
 import { isNewer } from "./consent";
 import { refreshDelay } from "./ice";
 import { RecorderLink } from "./recorder";
@@ -146,6 +155,7 @@ export class ConsultController {
   private peerTypingTimer: ReturnType<typeof setTimeout> | undefined;
   private retryJoin: ReturnType<typeof setTimeout> | undefined;
   private readonly costly = new Streak(4);
+  private readonly comeback = new VideoComeback();
   private readonly stalled = new Streak(3);
   private historyLoading = false;
   private disposed = false;
@@ -476,16 +486,32 @@ export class ConsultController {
     } catch {
       sample = null;
     }
-    const level = levelOf(sample);
+    // A connection that lost its path (it is being recovered), or one that receives nothing
+    // while the other side sends sound or video, is the worst network there is.
+    const remote = this.snap.remoteMedia;
+    const peerSends = remote === null || remote.mic || (remote.cam && !remote.audioOnly);
+    const outage = sample === null || (silent(sample) && peerSends);
+    const cut = this.snap.call === "disconnected" || this.snap.call === "failed";
+    const level = cut || (sample !== null && outage) ? "poor" : levelOf(sample);
     const remoteCam = this.snap.remoteMedia?.cam ?? true;
     const stalled = this.stalled.push(
       sample !== null && remoteCam && sample.framesDecodedDelta === 0,
     );
+    if (level !== this.snap.quality.level) trace("quality", { level, sample });
     this.set({ quality: { level, sample }, remoteVideoStalled: stalled });
-    // Audio-only fallback: sending video over a network that cannot carry it.
-    if (sample && this.snap.cam && !this.snap.audioOnly && this.costly.push(videoTooCostly(sample))) {
+    // Audio-only fallback: sending video over a network that cannot carry it; and video back
+    // once the network can carry it again (unless the person chose sound only). An outage is
+    // not a verdict on the network (the figures around it are stale or count the gap): the
+    // connection's recovery handles it, and both decisions start counting again after it.
+    if (!sample || outage) {
       this.costly.reset();
+      this.comeback.push(false);
+    } else if (this.snap.cam && !this.snap.audioOnly && this.costly.push(videoTooCostly(sample))) {
+      this.costly.reset();
+      this.comeback.dropped(Date.now());
       await this.setAudioOnly(true, "network");
+    } else if (this.snap.audioOnly === "network" && this.comeback.push(linkRecovered(sample))) {
+      await this.setAudioOnly(false, "network");
     }
   }
 
@@ -548,6 +574,7 @@ export class ConsultController {
   }
 
   async setAudioOnly(on: boolean, why: "network" | "user" = "user"): Promise<void> {
+    trace("audio_only", { on, why });
     if (on) {
       await this.session?.replaceTrack("video", null);
       await this.recorder?.replaceTrack("video", null).catch(() => undefined);
@@ -565,6 +592,7 @@ export class ConsultController {
         await this.startCamera(null);
       }
       this.costly.reset();
+      this.comeback.resumed(Date.now());
     }
   }
 

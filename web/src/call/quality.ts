@@ -126,6 +126,12 @@ export function sampleOf(previous: Totals | null, current: Totals): Sample {
   };
 }
 
+/** Nothing at all came in over the interval (not even the other side's RTCP): while the other
+ * side sends media, the path is down, whatever the last reports of round trip and loss say. */
+export function silent(sample: Sample): boolean {
+  return sample.inKbps !== null && sample.inKbps < 1;
+}
+
 export function levelOf(sample: Sample | null, limits: Thresholds = THRESHOLDS): Level {
   if (!sample || (sample.rttMs === null && sample.loss === null)) return "unknown";
   const rtt = sample.rttMs ?? 0;
@@ -153,5 +159,55 @@ export class Streak {
   }
   reset(): void {
     this.count = 0;
+  }
+}
+
+/** While sound only for the network: is the link good enough again to try video? Loss and round
+ * trip only: while only sound is sent, the bandwidth estimate cannot show what video would get
+ * (it grows with what is sent), so a starved link shows itself again once video is back. */
+export function linkRecovered(sample: Sample, limits: Thresholds = THRESHOLDS): boolean {
+  return sample.loss !== null && sample.loss <= limits.fairLoss && (sample.rttMs ?? 0) <= limits.fairRttMs;
+}
+
+/** When to turn video back on after the network took it: after ``base`` healthy samples in a
+ * row; twice as many each time video had to go again within ``settleMs`` of coming back (a
+ * link that only carries sound is not retried every few seconds), up to ``max``. */
+export class VideoComeback {
+  private needed: number;
+  private streak = 0;
+  private resumedAt: number | null = null;
+
+  constructor(
+    private readonly base = 5,
+    private readonly max = 60,
+    private readonly settleMs = 60_000,
+  ) {
+    this.needed = base;
+  }
+
+  get samplesNeeded(): number {
+    return this.needed;
+  }
+
+  /** Video was dropped for the network at ``now``. */
+  dropped(now: number): void {
+    if (this.resumedAt !== null) {
+      const soon = now - this.resumedAt < this.settleMs;
+      this.needed = soon ? Math.min(this.max, this.needed * 2) : this.base;
+    }
+    this.streak = 0;
+    this.resumedAt = null;
+  }
+
+  /** Video is back on (by this decision or by the person) at ``now``. */
+  resumed(now: number): void {
+    this.streak = 0;
+    this.resumedAt = now;
+  }
+
+  /** One sample while sound only; true: turn video back on now. */
+  push(healthy: boolean): boolean {
+    this.streak = healthy ? this.streak + 1 : 0;
+    return this.streak >= this.needed;
   }
 }
