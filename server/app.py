@@ -50,6 +50,11 @@ from server.http.middleware import (
 )
 from server.media import make_ice_provider, make_precall_service, make_recorders, recordings_dir
 from server.metrics import Metrics
+from server.notifications import routes as notification_routes
+from server.notifications.email import make_mailer
+from server.notifications.providers import make_sms_provider
+from server.notifications.reminders import send_reminders_periodically
+from server.notifications.service import NotificationService
 from server.orders import routes as order_routes
 from server.orders.expiry import expire_orders_periodically
 from server.orders.service import OrderService
@@ -98,6 +103,7 @@ def build_api() -> Api:
     api.include(order_routes.api)
     api.include(document_routes.api)
     api.include(follow_up_routes.api)
+    api.include(notification_routes.api)
     return api
 
 
@@ -227,6 +233,20 @@ def create_app(
                 clock=clock,
             )
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
+            notifications = NotificationService(
+                db.repos,
+                settings=settings.notifications,
+                clinic=settings.clinic,
+                public_url=settings.http.public_url
+                or f"http://{settings.http.host}:{settings.http.port}",
+                mailer=make_mailer(settings.notifications),
+                sms=make_sms_provider(settings.notifications),
+                auditor=app[keys.AUDITOR],
+                clock=clock,
+                push=hub.push_to_user,
+            )
+            app[keys.NOTIFICATIONS] = notifications
+            app[keys.APPOINTMENTS].observe(notifications.on_appointment)
             app[keys.PHARMACY] = PharmacyService(
                 db.repos,
                 records=app[keys.RECORDS],
@@ -246,6 +266,7 @@ def create_app(
                 db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock
             )
             yield
+            await notifications.close()
 
     async def redis(app: web.Application) -> AsyncIterator[None]:
         url = settings.redis.redis_url
@@ -326,8 +347,23 @@ def create_app(
         async with expire_orders_periodically(app[keys.ORDERS]):
             yield
 
+    async def appointment_reminders(app: web.Application) -> AsyncIterator[None]:
+        async with send_reminders_periodically(
+            app[keys.NOTIFICATIONS], interval=settings.notifications.notify_interval
+        ):
+            yield
+
     app.cleanup_ctx.extend(
-        [database, redis, rate_limiter, precall, consultations, activity, order_expiry]
+        [
+            database,
+            redis,
+            rate_limiter,
+            precall,
+            consultations,
+            activity,
+            order_expiry,
+            appointment_reminders,
+        ]
     )
 
     api = build_api()

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from server.documents.service import DocumentService
     from server.follow_up.service import FollowUpService
     from server.metrics import Metrics
+    from server.notifications.service import NotificationService
     from server.orders.service import OrderService
     from server.pharmacy.service import PharmacyService
     from server.ratelimit import RateLimiter
@@ -55,6 +56,8 @@ APPOINTMENTS: web.AppKey[AppointmentService] = web.AppKey("appointments")
 RECORDS: web.AppKey[RecordService] = web.AppKey("records")
 # claim_due_reminders(now): the hub polls it and pushes ``reminder:due`` to patients' sockets.
 REMINDERS: web.AppKey[ReminderService] = web.AppKey("reminders")
+# E-mail, SMS and browser notifications (server/notifications/).
+NOTIFICATIONS: web.AppKey[NotificationService] = web.AppKey("notifications")
 # The demo clinic's appointment starting now (``telemed serve --demo``), for the banner.
 DEMO_APPOINTMENT: web.AppKey[str] = web.AppKey("demo_appointment")
 ICE: web.AppKey[IceProvider] = web.AppKey("ice")

@@ -26,6 +26,7 @@ from storage.follow_ups import FollowUpRepository, OnlineConsentRepository
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
+from storage.notifications import NotificationPreferenceRepository, NotificationSendRepository
 from storage.orders import OrderRepository
 from storage.prescriptions import PrescriptionRepository
 from storage.recording_consents import ConsentRepository
@@ -70,6 +71,8 @@ class Repositories:
     follow_ups: FollowUpRepository
     online_consents: OnlineConsentRepository
     referrals: ReferralRepository
+    notification_sends: NotificationSendRepository
+    notification_preferences: NotificationPreferenceRepository
 
     @classmethod
     def bind(
@@ -101,6 +104,10 @@ class Repositories:
             follow_ups=FollowUpRepository(db["follow_ups"]),
             online_consents=OnlineConsentRepository(db["online_care_consents"]),
             referrals=ReferralRepository(db["referrals"]),
+            notification_sends=NotificationSendRepository(db["notification_sends"]),
+            notification_preferences=NotificationPreferenceRepository(
+                db["notification_preferences"]
+            ),
         )
 
     async def ensure_indexes(self) -> None:

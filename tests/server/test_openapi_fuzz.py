@@ -715,6 +715,12 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     )
     call("GET /api/v1/patients/{patient_id}/summaries", "patient", path=patient)
     call("GET /api/v1/clinic", auth=False)
+    call("GET /api/v1/me/notifications", "patient")
+    call(
+        "PUT /api/v1/me/notifications",
+        "patient",
+        body={"language": "en", "email": True, "sms": False},
+    )
     assert set(OPERATIONS) - called == set(), "every operation has a valid call here"
 
 

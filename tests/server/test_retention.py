@@ -272,7 +272,7 @@ def _nested(path: str, value: Any) -> dict[str, Any]:
 
 def unique() -> dict[str, str]:
     """Values for the fields of unique indexes (a reminder's dose, an order's key...)."""
-    return {f: new_id() for f in ("prescription_id", "idempotency_key", "client_msg_id")}
+    return {f: new_id() for f in ("prescription_id", "idempotency_key", "client_msg_id", "key")}
 
 
 async def plant(clinic: Clinic, patient_id: str, at: datetime, **later: datetime) -> str:
