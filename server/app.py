@@ -247,6 +247,7 @@ def create_app(
             )
             app[keys.NOTIFICATIONS] = notifications
             app[keys.APPOINTMENTS].observe(notifications.on_appointment)
+            hub.patient_away = notifications.on_patient_away
             app[keys.PHARMACY] = PharmacyService(
                 db.repos,
                 records=app[keys.RECORDS],

@@ -104,6 +104,17 @@ class NotificationService:
         if rule is not None:
             self.spawn(self.notify(appointment, rule))
 
+    def on_patient_away(self, appointment_id: str) -> None:
+        """A doctor admitted a patient whose consultation page is closed (the hub's
+        ``patient_away``): "your doctor is ready", in the background."""
+        self.spawn(self.doctor_ready(appointment_id))
+
+    async def doctor_ready(self, appointment_id: str) -> list[SendResult]:
+        appointment = await self._repos.appointments.get(appointment_id)
+        if appointment is None:
+            return []
+        return await self.notify(appointment, Rule.DOCTOR_READY)
+
     def spawn(self, job: Awaitable[Any]) -> None:
         async def run() -> None:
             try:
