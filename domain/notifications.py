@@ -184,3 +184,14 @@ def due_reminder(
 def backoff(attempt: int, *, base: float = 1.0, cap: float = 60.0) -> float:
     """Seconds to wait before retry number ``attempt`` (1, 2, ...): doubling, capped."""
     return float(min(cap, base * 2 ** max(0, attempt - 1)))
+
+
+SIGN_IN_CODE_TEMPLATE = "sign_in_code"  # the SMS provider's template key for sign-in codes
+_CODE_TEXT: dict[Language, str] = {
+    "zh-CN": "您的登录验证码为 {code}，{minutes} 分钟内有效。请勿告诉他人。",
+    "en": "Your sign-in code is {code}. It expires in {minutes} minutes. Do not share it.",
+}
+
+
+def sign_in_code_text(code: str, minutes: int, language: Language) -> str:
+    return _CODE_TEXT[language].format(code=code, minutes=minutes)

@@ -30,8 +30,10 @@ from server.appointments import routes as appointment_routes
 from server.appointments.service import AppointmentService, BookingLimits
 from server.audit import routes as audit_routes
 from server.audit.recorder import Auditor
+from server.auth import phone_routes
 from server.auth import routes as auth_routes
 from server.auth.passwords import Passwords
+from server.auth.phone import PhoneCodes
 from server.auth.service import AccountService
 from server.auth.tokens import TokenService
 from server.clinic import routes as clinic_routes
@@ -89,6 +91,7 @@ def build_api() -> Api:
     """Every REST module, in one registry (also the source of the OpenAPI document)."""
     api = Api()
     api.include(auth_routes.api)
+    api.include(phone_routes.api)
     api.include(clinic_routes.api)
     api.include(consultation_routes.api)
     api.include(appointment_routes.api)
@@ -246,6 +249,13 @@ def create_app(
                 push=hub.push_to_user,
             )
             app[keys.NOTIFICATIONS] = notifications
+            app[keys.PHONE_CODES] = PhoneCodes(
+                db.repos,
+                sms=notifications.sms,
+                templates=settings.notifications.sms_templates,
+                key=resolve_jwt_secret(settings).encode(),
+                clock=clock,
+            )
             app[keys.APPOINTMENTS].observe(notifications.on_appointment)
             hub.patient_away = notifications.on_patient_away
             app[keys.PHARMACY] = PharmacyService(

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from server.activity.history import ActivitySampler
     from server.appointments.service import AppointmentService
     from server.audit.recorder import Auditor
+    from server.auth.phone import PhoneCodes
     from server.auth.service import AccountService
     from server.documents.service import DocumentService
     from server.follow_up.service import FollowUpService
@@ -58,6 +59,8 @@ RECORDS: web.AppKey[RecordService] = web.AppKey("records")
 REMINDERS: web.AppKey[ReminderService] = web.AppKey("reminders")
 # E-mail, SMS and browser notifications (server/notifications/).
 NOTIFICATIONS: web.AppKey[NotificationService] = web.AppKey("notifications")
+# One-time SMS codes: sign-in by phone, and proving a number added to an account.
+PHONE_CODES: web.AppKey[PhoneCodes] = web.AppKey("phone_codes")
 # The demo clinic's appointment starting now (``telemed serve --demo``), for the banner.
 DEMO_APPOINTMENT: web.AppKey[str] = web.AppKey("demo_appointment")
 ICE: web.AppKey[IceProvider] = web.AppKey("ice")

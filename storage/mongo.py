@@ -35,6 +35,7 @@ from storage.referrals import ReferralRepository
 from storage.refresh_tokens import RefreshTokenRepository
 from storage.reminders import ReminderRepository
 from storage.sessions import SessionRepository
+from storage.sms_codes import SmsCodeRepository
 from storage.users import UserRepository
 from storage.visit_summaries import VisitSummaryRepository
 from storage.vitals import VitalRepository
@@ -73,6 +74,7 @@ class Repositories:
     referrals: ReferralRepository
     notification_sends: NotificationSendRepository
     notification_preferences: NotificationPreferenceRepository
+    sms_codes: SmsCodeRepository
 
     @classmethod
     def bind(
@@ -108,6 +110,7 @@ class Repositories:
             notification_preferences=NotificationPreferenceRepository(
                 db["notification_preferences"]
             ),
+            sms_codes=SmsCodeRepository(db["sms_codes"]),
         )
 
     async def ensure_indexes(self) -> None:

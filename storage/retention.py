@@ -67,7 +67,7 @@ KEPT_COLLECTIONS: dict[str, str] = {
 }
 # Collections whose documents expire by themselves (TTL indexes): sign-ins and throttles,
 # never clinical data.
-TTL_ALLOWED = frozenset({"sessions", "refresh_tokens", "login_failures"})
+TTL_ALLOWED = frozenset({"sessions", "refresh_tokens", "login_failures", "sms_codes"})
 
 
 def classified() -> frozenset[str]:

@@ -94,6 +94,13 @@ export async function register(email: string, password: string, name: string): P
   return (await decode<{ user: User }>(response)).user;
 }
 
+/** Text a one-time sign-in code to a mobile number; the code's lifetime in seconds. The same
+ * answer whether or not the number has an account. */
+export async function requestPhoneCode(phone: string, language: string): Promise<number> {
+  const response = await send("POST", "/auth/phone/code", { body: { phone, language } });
+  return (await decode<{ expires_in: number }>(response)).expires_in;
+}
+
 // ------------------------------------------------------------------ doctors, appointments
 
 export const doctors = (query: { specialty?: string; q?: string } = {}) =>
