@@ -72,7 +72,7 @@ from server.records import routes as record_routes
 from server.records.reminders import ReminderService
 from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret, resolve_payment_setup
-from server.settings import PrescriptionReview, Settings
+from server.settings import Environment, PrescriptionReview, Settings
 from server.summaries import routes as summary_routes
 from server.waiting import routes as waiting_routes
 from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
@@ -243,7 +243,10 @@ def create_app(
                 public_url=settings.http.public_url
                 or f"http://{settings.http.host}:{settings.http.port}",
                 mailer=make_mailer(settings.notifications),
-                sms=make_sms_provider(settings.notifications),
+                sms=make_sms_provider(
+                    settings.notifications,
+                    production=settings.core.env is Environment.PRODUCTION,
+                ),
                 auditor=app[keys.AUDITOR],
                 clock=clock,
                 push=hub.push_to_user,

@@ -336,7 +336,9 @@ class NotificationSettings(_Section):
     smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
     smtp_from: str = Field(default="Telemed <no-reply@telemed.invalid>", max_length=254)
     smtp_timeout: float = Field(default=15.0, gt=0, le=300)
-    sms_provider: SmsProviderName = SmsProviderName.LOG
+    # Default: "log" outside production; none (no texts) in production, where a sign-in code
+    # must never reach a log.
+    sms_provider: SmsProviderName | None = None
     sms_access_key_id: str | None = Field(default=None, max_length=128)
     sms_access_key_secret: str | None = Field(default=None, repr=False, max_length=256)
     sms_sign_name: str | None = Field(default=None, max_length=64)
@@ -386,9 +388,7 @@ class NotificationSettings(_Section):
             if not self.sms_templates:
                 missing.append("TELEMED_SMS_TEMPLATES")
             if missing:
-                raise ValueError(
-                    f"the {self.sms_provider.value} SMS provider needs {', '.join(missing)}"
-                )
+                raise ValueError(f"the {self.sms_provider} SMS provider needs {', '.join(missing)}")
         return self
 
 

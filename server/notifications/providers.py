@@ -8,8 +8,15 @@ from server.notifications.tencent import TencentSmsProvider
 from server.settings import NotificationSettings, SmsProviderName
 
 
-def make_sms_provider(settings: NotificationSettings) -> SmsProvider | None:
-    name = settings.sms_provider
+def sms_provider_name(settings: NotificationSettings, *, production: bool) -> SmsProviderName:
+    """The one named, else ``log`` outside production and ``none`` in production."""
+    if settings.sms_provider is not None:
+        return settings.sms_provider
+    return SmsProviderName.NONE if production else SmsProviderName.LOG
+
+
+def make_sms_provider(settings: NotificationSettings, *, production: bool) -> SmsProvider | None:
+    name = sms_provider_name(settings, production=production)
     if name is SmsProviderName.NONE:
         return None
     if name is SmsProviderName.LOG:
