@@ -31,6 +31,7 @@ async def test_a_patient_away_when_the_doctor_is_ready_is_told_by_mail_and_text_
     appointment = await clinic.appointment(patient, doctor, start=clinic.clock.now)
     p = await joined(clinic, patient, appointment)
     await p.drop()  # the patient was in the waiting room, then closed the page
+    elsewhere = await clinic.connect(patient)  # another page of the app, not the consultation
     d = await joined(clinic, doctor, appointment)  # the doctor is ready
     assert (await d.call("consult:leave", {"appointment_id": appointment}))["ok"]
     await joined(clinic, doctor, appointment)  # and again: still one message per channel
@@ -47,6 +48,11 @@ async def test_a_patient_away_when_the_doctor_is_ready_is_told_by_mail_and_text_
     [text] = sms.sent
     assert f"/consult/{appointment}" in text.text
     assert "check-up" not in mail.as_string() + text.text
+    told = await elsewhere.wait_for("notification")
+    assert told["rule"] == "doctor_ready"
+    assert told["appointment_id"] == appointment
+    assert told["url"].endswith(f"/consult/{appointment}")
+    assert set(told) == {"rule", "appointment_id", "start", "url"}
 
 
 async def test_a_patient_on_the_page_gets_no_mail(
