@@ -62,7 +62,7 @@ def test_a_patient_signs_in_with_a_texted_code_on_a_phone(
     page.get_by_test_id("phone-code").fill(code)
     page.get_by_test_id("phone-login").click()
     page.wait_for_url(re.compile(r"/patient"))
-    expect(page.get_by_text(person.name).first).to_be_visible()
+    expect(page.get_by_test_id("user-name")).to_have_text(person.name)
     wide = page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 375
 
