@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from domain.users import Role
 from server import keys
 from server.notifications.sms import LogSmsProvider
-from tests.e2e.conftest import ContextFactory, Live, watch
+from tests.e2e.conftest import ContextFactory, Live, sign_in, watch
 from tests.e2e.test_accessibility import AXE, audit
 
 pytestmark = pytest.mark.browser
@@ -81,4 +81,52 @@ def test_the_phone_tab_has_no_serious_accessibility_violations(
     page.get_by_test_id("phone-send").click()
     expect(page.get_by_test_id("phone-code")).to_be_visible()
     audit(page, "phone code", problems)
+    assert problems == {}
+
+
+def test_a_patient_adds_a_number_with_its_code_and_signs_in_with_it(
+    live: Live, new_context: ContextFactory
+) -> None:
+    person = live.person(Role.PATIENT, "Number Patient")
+    phone = f"+86139{person.id[-8:].translate(str.maketrans('abcdef', '123456'))}"
+    page = sign_in(new_context(phone=True), person, live, path="/patient")
+    settings = page.get_by_test_id("notify-settings")
+    expect(settings.get_by_test_id("my-phone-current")).to_contain_text("No mobile number")
+    settings.get_by_test_id("notify-email").uncheck()
+    settings.get_by_test_id("notify-language").select_option("en")
+    settings.get_by_test_id("notify-save").click()
+    expect(settings.get_by_test_id("notify-saved")).to_be_visible()
+
+    settings.get_by_test_id("my-phone").fill(phone)
+    settings.get_by_test_id("my-phone-send").click()
+    expect(settings.get_by_test_id("my-phone-code")).to_be_visible()  # the code was sent
+    settings.get_by_test_id("my-phone-code").fill(code_texted_to(live, phone))
+    settings.get_by_test_id("my-phone-save").click()
+    expect(settings.get_by_test_id("my-phone-current")).to_contain_text(phone)
+
+    async def stored() -> tuple[Any, Any]:
+        repos = live.app[keys.DATABASE].repos
+        user = await repos.users.get(person.id)
+        return user, await repos.notification_preferences.get(person.id)
+
+    user, prefs = live.loop.run(stored())
+    assert user.phone == phone
+    assert (prefs.language, prefs.email, prefs.sms) == ("en", False, True)
+
+    other = watch(new_context(phone=True).new_page(), "patient again", live)
+    ask_for_code(other, phone)
+    other.get_by_test_id("phone-code").fill(code_texted_to(live, phone))
+    other.get_by_test_id("phone-login").click()
+    other.wait_for_url(re.compile(r"/patient"))
+    expect(other.get_by_test_id("user-name")).to_have_text(person.name)
+
+
+def test_the_notification_settings_have_no_serious_accessibility_violations(
+    live: Live, new_context: ContextFactory
+) -> None:
+    person = live.person(Role.PATIENT, "Audit Patient")
+    page = sign_in(new_context(bypass_csp=True), person, live, path="/patient")
+    expect(page.get_by_test_id("my-phone-current")).to_be_visible()
+    problems: dict[str, list[dict[str, Any]]] = {}
+    audit(page, "notification settings", problems)
     assert problems == {}
