@@ -10,6 +10,7 @@ stored.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -93,6 +94,30 @@ class NotificationSendRepository:
                 }
             },
         )
+
+    async def existing(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` are stored (claimed, sent, failed or done)."""
+        if not keys:
+            return set()
+        cursor = self._c.find({"key": {"$in": keys}}, {"key": 1})
+        return {doc["key"] async for doc in cursor}
+
+    async def mark_done(self, key: str, *, appointment_id: str, rule: str, now: datetime) -> None:
+        """Every channel of one notification was seen to (sent, failed, skipped or another
+        node's): the periodic sweep need not look at it again."""
+        with contextlib.suppress(DuplicateKeyError):  # another node marked it first
+            await self._c.insert_one(
+                {
+                    "_id": new_id(),
+                    "key": key,
+                    "appointment_id": appointment_id,
+                    "rule": rule,
+                    "channel": "all",
+                    "status": "done",
+                    "claimed_at": now,
+                    "finished_at": now,
+                }
+            )
 
     async def status_of(self, key: str) -> str | None:
         doc = await self._c.find_one({"key": key}, {"status": 1})

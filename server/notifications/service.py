@@ -336,7 +336,7 @@ class NotificationService:
         once). Returns how many sends this caller made."""
         now = self._clock()
         horizon = max(self.offsets.values())
-        sent = 0
+        due: list[tuple[Appointment, Rule, str]] = []
         for appointment in await self._repos.appointments.starting_between(now, now + horizon):
             rule = due_reminder(
                 start=appointment.start,
@@ -344,8 +344,19 @@ class NotificationService:
                 now=now,
                 offsets=self.offsets,
             )
-            if rule is None:
+            if rule is not None:
+                due.append((appointment, rule, f"{appointment.id}:{rule.value}:done"))
+        sends = self._repos.notification_sends
+        # Reminders a node finished before are not looked at again: one read, not a claim per
+        # channel per appointment on every sweep of every node.
+        done = await sends.existing([key for _, _, key in due])
+        sent = 0
+        for appointment, rule, key in due:
+            if key in done:
                 continue
             results = await self.notify(appointment, rule)
             sent += sum(1 for r in results if r.status == "sent")
+            await sends.mark_done(
+                key, appointment_id=appointment.id, rule=rule.value, now=self._clock()
+            )
         return sent

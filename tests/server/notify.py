@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -52,15 +51,6 @@ class SmtpSink:
             assert isinstance(parsed, EmailMessage)
             found.append(parsed)
         return found
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = self.messages()
-            if len(found) >= count:
-                return found
-            time.sleep(0.05)
-        return self.messages()
 
 
 @pytest.fixture

@@ -205,7 +205,12 @@ async def test_reminders_go_out_24_and_1_hour_before_once_each(
 
     clinic.clock.advance(hours=1)  # 24 h before
     assert await notifications.send_due_reminders() == 3
+    sends = clinic.client.app[keys.DATABASE].db["notification_sends"]
+    done = {"key": f"{appointment['id']}:reminder_24h:done", "status": "done"}
+    assert await sends.count_documents(done) == 1  # later sweeps skip it with one read
+    claims = await sends.count_documents({})
     assert await notifications.send_due_reminders() == 0  # not twice
+    assert await sends.count_documents({}) == claims
     clinic.clock.advance(hours=22, minutes=30)  # 1.5 h before: still the 24 h window
     assert await notifications.send_due_reminders() == 0
     clinic.clock.advance(minutes=30)  # 1 h before
