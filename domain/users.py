@@ -30,6 +30,8 @@ class User:
     # Set while an admin has deactivated the account: it cannot sign in, and every sign-in it
     # had was revoked when it was deactivated.
     deactivated_at: datetime | None = None
+    # The account's mobile number (E.164), for SMS and sign-in by phone; None: none given.
+    phone: str | None = None
 
     @property
     def active(self) -> bool:

@@ -30,8 +30,10 @@ from server.appointments import routes as appointment_routes
 from server.appointments.service import AppointmentService, BookingLimits
 from server.audit import routes as audit_routes
 from server.audit.recorder import Auditor
+from server.auth import phone_routes
 from server.auth import routes as auth_routes
 from server.auth.passwords import Passwords
+from server.auth.phone import PhoneCodes
 from server.auth.service import AccountService
 from server.auth.tokens import TokenService
 from server.clinic import routes as clinic_routes
@@ -50,6 +52,11 @@ from server.http.middleware import (
 )
 from server.media import make_ice_provider, make_precall_service, make_recorders, recordings_dir
 from server.metrics import Metrics
+from server.notifications import routes as notification_routes
+from server.notifications.email import make_mailer
+from server.notifications.providers import make_sms_provider
+from server.notifications.reminders import send_reminders_periodically
+from server.notifications.service import NotificationService
 from server.orders import routes as order_routes
 from server.orders.expiry import expire_orders_periodically
 from server.orders.service import OrderService
@@ -65,7 +72,7 @@ from server.records import routes as record_routes
 from server.records.reminders import ReminderService
 from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret, resolve_payment_setup
-from server.settings import PrescriptionReview, Settings
+from server.settings import Environment, PrescriptionReview, Settings
 from server.summaries import routes as summary_routes
 from server.waiting import routes as waiting_routes
 from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
@@ -84,6 +91,7 @@ def build_api() -> Api:
     """Every REST module, in one registry (also the source of the OpenAPI document)."""
     api = Api()
     api.include(auth_routes.api)
+    api.include(phone_routes.api)
     api.include(clinic_routes.api)
     api.include(consultation_routes.api)
     api.include(appointment_routes.api)
@@ -98,6 +106,7 @@ def build_api() -> Api:
     api.include(order_routes.api)
     api.include(document_routes.api)
     api.include(follow_up_routes.api)
+    api.include(notification_routes.api)
     return api
 
 
@@ -227,6 +236,31 @@ def create_app(
                 clock=clock,
             )
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
+            notifications = NotificationService(
+                db.repos,
+                settings=settings.notifications,
+                clinic=settings.clinic,
+                public_url=settings.http.public_url
+                or f"http://{settings.http.host}:{settings.http.port}",
+                mailer=make_mailer(settings.notifications),
+                sms=make_sms_provider(
+                    settings.notifications,
+                    production=settings.core.env is Environment.PRODUCTION,
+                ),
+                auditor=app[keys.AUDITOR],
+                clock=clock,
+                push=hub.push_to_user,
+            )
+            app[keys.NOTIFICATIONS] = notifications
+            app[keys.PHONE_CODES] = PhoneCodes(
+                db.repos,
+                sms=notifications.sms,
+                templates=settings.notifications.sms_templates,
+                key=resolve_jwt_secret(settings).encode(),
+                clock=clock,
+            )
+            app[keys.APPOINTMENTS].observe(notifications.on_appointment)
+            hub.patient_away = notifications.on_patient_away
             app[keys.PHARMACY] = PharmacyService(
                 db.repos,
                 records=app[keys.RECORDS],
@@ -246,6 +280,7 @@ def create_app(
                 db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock
             )
             yield
+            await notifications.close()
 
     async def redis(app: web.Application) -> AsyncIterator[None]:
         url = settings.redis.redis_url
@@ -326,8 +361,23 @@ def create_app(
         async with expire_orders_periodically(app[keys.ORDERS]):
             yield
 
+    async def appointment_reminders(app: web.Application) -> AsyncIterator[None]:
+        async with send_reminders_periodically(
+            app[keys.NOTIFICATIONS], interval=settings.notifications.notify_interval
+        ):
+            yield
+
     app.cleanup_ctx.extend(
-        [database, redis, rate_limiter, precall, consultations, activity, order_expiry]
+        [
+            database,
+            redis,
+            rate_limiter,
+            precall,
+            consultations,
+            activity,
+            order_expiry,
+            appointment_reminders,
+        ]
     )
 
     api = build_api()

@@ -34,6 +34,7 @@ class DemoUser:
     role: Role
     specialty: str | None = None
     timezone: str = "Asia/Shanghai"
+    phone: str | None = None  # for sign-in by phone (the code is in the log)
 
 
 # Demo sign-ins are printed on purpose; --demo is refused in production.
@@ -53,7 +54,13 @@ DEMO_USERS = (
         Role.DOCTOR,
         "Cardiology",
     ),
-    DemoUser("wang@demo.clinic", "demo-Patient-Wang-2026", "王芳 Wang Fang", Role.PATIENT),
+    DemoUser(
+        "wang@demo.clinic",
+        "demo-Patient-Wang-2026",
+        "王芳 Wang Fang",
+        Role.PATIENT,
+        phone="+8613800138000",
+    ),
     DemoUser("zhang@demo.clinic", "demo-Patient-Zhang-2026", "张伟 Zhang Wei", Role.PATIENT),
     DemoUser(
         "pharmacist@demo.clinic",
@@ -108,6 +115,9 @@ async def seed_demo(app: web.Application) -> str | None:
                 )
             except Conflict:  # another process seeded it a moment ago
                 existing = await repos.users.get_by_email(demo.email)
+        if existing is not None and demo.phone and existing.phone is None:
+            with contextlib.suppress(Conflict):  # the number went to another account meanwhile
+                existing = await repos.users.set_phone(existing.id, demo.phone) or existing
         if existing is not None:
             users[demo.email] = existing
     now = app[keys.CLOCK]()
@@ -256,6 +266,13 @@ def banner(url: str, appointment_id: str | None = None) -> str:
         " call; the pharmacist reviews it and fulfils paid orders; the patient buys it and pays"
         " with the demo provider (no money moves):",
         f"  {url}/doctor  ->  {url}/pharmacist  ->  {url}/pharmacy",
+    ]
+    lines += [
+        "",
+        "Notifications (通知): booking confirmations (with the calendar file), reminders and"
+        " sign-in codes are written to this log, not sent: look for email_logged and sms_logged.",
+        "  预约确认（附日历文件）、提醒与短信验证码写在本日志中（email_logged、sms_logged）。",
+        f"  Sign in by phone as Wang Fang (王芳): {url}/?mode=phone  13800138000",
     ]
     lines += [
         "",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from domain.notifications import Rule
 from domain.orders import OrderStatus
 from domain.records import PrescriptionStatus
 from server.summaries.models import VisitSummaryOut
@@ -29,6 +30,16 @@ class PrescriptionReviewed(Out):
     reason: str | None
 
 
+class NotificationOut(Out):
+    """What the notification service also shows on the patient's open pages: no clinical
+    content, a time and a link (as its e-mails and texts)."""
+
+    rule: Rule
+    appointment_id: str
+    start: str = Field(description="the appointment's start (ISO 8601, UTC)")
+    url: str
+
+
 class RunningLate(Out):
     appointment_id: str
     doctor_id: str
@@ -39,6 +50,12 @@ class RunningLate(Out):
 
 
 REST_EVENTS: tuple[Event, ...] = (
+    Event(
+        "notification",
+        Direction.FROM_HUB,
+        NotificationOut,
+        "A booking confirmed or cancelled, a visit soon, the doctor ready (the patient's pages)",
+    ),
     Event(
         "summary:updated",
         Direction.FROM_HUB,

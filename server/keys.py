@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     from server.activity.history import ActivitySampler
     from server.appointments.service import AppointmentService
     from server.audit.recorder import Auditor
+    from server.auth.phone import PhoneCodes
     from server.auth.service import AccountService
     from server.documents.service import DocumentService
     from server.follow_up.service import FollowUpService
     from server.metrics import Metrics
+    from server.notifications.service import NotificationService
     from server.orders.service import OrderService
     from server.pharmacy.service import PharmacyService
     from server.ratelimit import RateLimiter
@@ -55,6 +57,10 @@ APPOINTMENTS: web.AppKey[AppointmentService] = web.AppKey("appointments")
 RECORDS: web.AppKey[RecordService] = web.AppKey("records")
 # claim_due_reminders(now): the hub polls it and pushes ``reminder:due`` to patients' sockets.
 REMINDERS: web.AppKey[ReminderService] = web.AppKey("reminders")
+# E-mail, SMS and browser notifications (server/notifications/).
+NOTIFICATIONS: web.AppKey[NotificationService] = web.AppKey("notifications")
+# One-time SMS codes: sign-in by phone, and proving a number added to an account.
+PHONE_CODES: web.AppKey[PhoneCodes] = web.AppKey("phone_codes")
 # The demo clinic's appointment starting now (``telemed serve --demo``), for the banner.
 DEMO_APPOINTMENT: web.AppKey[str] = web.AppKey("demo_appointment")
 ICE: web.AppKey[IceProvider] = web.AppKey("ice")

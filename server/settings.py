@@ -329,6 +329,86 @@ class ClinicSettings(_Section):
         return bool(self.clinic_address_en or self.clinic_address_zh)
 
 
+class SmtpSecurity(StrEnum):
+    STARTTLS = "starttls"  # plain connection upgraded with STARTTLS (port 587)
+    TLS = "tls"  # TLS from the first byte (port 465)
+    NONE = "none"  # no TLS: a local relay or a test sink only
+
+
+class SmsProviderName(StrEnum):
+    LOG = "log"  # written to the server's log: development and the demo
+    ALIYUN = "aliyun"  # Alibaba Cloud SMS (dysmsapi SendSms)
+    TENCENT = "tencent"  # Tencent Cloud SMS (SendSms, API 2021-01-11)
+    NONE = "none"  # no SMS at all
+
+
+class NotificationSettings(_Section):
+    """E-mail over SMTP and SMS (server/notifications/). Without ``TELEMED_SMTP_HOST`` e-mail
+    is written to the log instead of sent; the SMS provider ``log`` does the same for texts."""
+
+    smtp_host: str | None = Field(default=None, min_length=1, max_length=253)
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = Field(default=None, min_length=1, max_length=254)
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_from: str = Field(default="Telemed <no-reply@telemed.invalid>", max_length=254)
+    smtp_timeout: float = Field(default=15.0, gt=0, le=300)
+    # Default: "log" outside production; none (no texts) in production, where a sign-in code
+    # must never reach a log.
+    sms_provider: SmsProviderName | None = None
+    sms_access_key_id: str | None = Field(default=None, max_length=128)
+    sms_access_key_secret: str | None = Field(default=None, repr=False, max_length=256)
+    sms_sign_name: str | None = Field(default=None, max_length=64)
+    sms_region: str = Field(default="ap-guangzhou", pattern=r"^[a-z0-9-]{1,32}$")
+    # Tencent Cloud's SMS application (SmsSdkAppId).
+    sms_app_id: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$")
+    # The provider's approved template per rule (JSON object: rule -> template id), e.g.
+    # {"booking_confirmed": "SMS_123", "reminder_24h": "SMS_124", "sign_in_code": "SMS_125"}.
+    sms_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    # The provider's API address (tests point it at a local server).
+    sms_endpoint: str | None = None
+    # Reminders before an appointment, in minutes (the rules reminder_24h and reminder_1h).
+    reminder_early_minutes: int = Field(default=24 * 60, ge=1, le=14 * 24 * 60)
+    reminder_late_minutes: int = Field(default=60, ge=1, le=14 * 24 * 60)
+    # Seconds between sweeps for due reminders; how often a failed send is tried in all.
+    notify_interval: float = Field(default=30.0, gt=0, le=3600)
+    notify_attempts: int = Field(default=3, ge=1, le=10)
+    notify_backoff: float = Field(default=2.0, ge=0, le=600)
+
+    @field_validator("sms_templates", mode="before")
+    @classmethod
+    def _parse_templates(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NotificationSettings:
+        if self.smtp_user is not None and self.smtp_password is None:
+            raise ValueError("TELEMED_SMTP_PASSWORD is required with TELEMED_SMTP_USER")
+        if self.reminder_late_minutes >= self.reminder_early_minutes:
+            raise ValueError(
+                "TELEMED_REMINDER_LATE_MINUTES must be below TELEMED_REMINDER_EARLY_MINUTES"
+            )
+        if self.sms_provider in (SmsProviderName.ALIYUN, SmsProviderName.TENCENT):
+            missing = [
+                name
+                for name, value in (
+                    ("TELEMED_SMS_ACCESS_KEY_ID", self.sms_access_key_id),
+                    ("TELEMED_SMS_ACCESS_KEY_SECRET", self.sms_access_key_secret),
+                    ("TELEMED_SMS_SIGN_NAME", self.sms_sign_name),
+                )
+                if not value
+            ]
+            if self.sms_provider is SmsProviderName.TENCENT and not self.sms_app_id:
+                missing.append("TELEMED_SMS_APP_ID")
+            if not self.sms_templates:
+                missing.append("TELEMED_SMS_TEMPLATES")
+            if missing:
+                raise ValueError(f"the {self.sms_provider} SMS provider needs {', '.join(missing)}")
+        return self
+
+
 def _comma_or_json_list(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
@@ -353,6 +433,7 @@ class Settings:
     pharmacy: PharmacySettings = field(default_factory=PharmacySettings)
     documents: DocumentSettings = field(default_factory=DocumentSettings)
     clinic: ClinicSettings = field(default_factory=ClinicSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -370,6 +451,7 @@ class Settings:
                 pharmacy=PharmacySettings(),
                 documents=DocumentSettings(),
                 clinic=ClinicSettings(),
+                notifications=NotificationSettings(),
             )
         except ValidationError as exc:
             raise SettingsError.from_validation(exc) from None

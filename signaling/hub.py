@@ -279,6 +279,10 @@ class Hub:
         self._transcripts: TranscriptReader | None = None
         self._repos: Repositories | None = None
         self._reminders: ReminderSource | None = None
+        # Told the appointment's id when its doctor joins (or admits) while the patient's
+        # consultation page is not open (no connected seat): the server sends "your doctor is
+        # ready" by e-mail and SMS. It must not block (the server runs it in the background).
+        self.patient_away: Callable[[str], None] | None = None
         self._sessions: SessionGuard | None = None
         # Since when the registry answered without interruption (see housekeeping).
         self._registry_ok_since: float | None = None
@@ -657,6 +661,10 @@ class Hub:
             room = latest
         if self._recordings is not None and room.recording != RecordingState():
             await self.emit_recording_state(room, to=conn.sid)
+        if joined.role is Role.DOCTOR:
+            patient = room.seat_of_user(room.patient.id)
+            if patient is None or not patient.connected:  # the doctor is ready; they are not here
+                self._tell_patient_away(appointment_id)
         return {
             "role": joined.role.value,
             "state": joined.state.value,
@@ -712,7 +720,17 @@ class Hub:
                 },
                 to=patient.sid,
             )
+        else:  # the patient's socket went between the admission and now
+            self._tell_patient_away(room.appointment_id)
         return {"room": room_view(room)}
+
+    def _tell_patient_away(self, appointment_id: str) -> None:
+        if self.patient_away is None:
+            return
+        try:
+            self.patient_away(appointment_id)
+        except Exception as exc:  # telling them is best effort; the join or admission stands
+            log.warning("patient_away_hook_failed", error=repr(exc))
 
     async def _leave(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)

@@ -208,6 +208,25 @@ class AppointmentRepository:
         ).sort("start", ASCENDING)
         return [to_appointment(d) async for d in cursor]
 
+    async def starting_between(
+        self, start: datetime, end: datetime, *, limit: int = 1000
+    ) -> list[Appointment]:
+        """Booked or waiting appointments starting in ``[start, end]``, soonest first (for the
+        reminders)."""
+        cursor = (
+            self._c.find(
+                {
+                    "status": {
+                        "$in": [AppointmentStatus.BOOKED.value, AppointmentStatus.WAITING.value]
+                    },
+                    "start": {"$gte": start, "$lte": end},
+                }
+            )
+            .sort("start", ASCENDING)
+            .limit(limit)
+        )
+        return [to_appointment(d) async for d in cursor]
+
     async def list_for_patient(self, patient_id: str, *, limit: int = 1000) -> list[Appointment]:
         """The patient's appointments, oldest first (for the record and the FHIR export)."""
         cursor = self._c.find({"patient_id": patient_id}).sort("start", ASCENDING).limit(limit)

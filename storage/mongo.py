@@ -26,6 +26,7 @@ from storage.follow_ups import FollowUpRepository, OnlineConsentRepository
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
+from storage.notifications import NotificationPreferenceRepository, NotificationSendRepository
 from storage.orders import OrderRepository
 from storage.prescriptions import PrescriptionRepository
 from storage.recording_consents import ConsentRepository
@@ -34,6 +35,7 @@ from storage.referrals import ReferralRepository
 from storage.refresh_tokens import RefreshTokenRepository
 from storage.reminders import ReminderRepository
 from storage.sessions import SessionRepository
+from storage.sms_codes import SmsCodeRepository
 from storage.users import UserRepository
 from storage.visit_summaries import VisitSummaryRepository
 from storage.vitals import VitalRepository
@@ -70,6 +72,9 @@ class Repositories:
     follow_ups: FollowUpRepository
     online_consents: OnlineConsentRepository
     referrals: ReferralRepository
+    notification_sends: NotificationSendRepository
+    notification_preferences: NotificationPreferenceRepository
+    sms_codes: SmsCodeRepository
 
     @classmethod
     def bind(
@@ -101,6 +106,11 @@ class Repositories:
             follow_ups=FollowUpRepository(db["follow_ups"]),
             online_consents=OnlineConsentRepository(db["online_care_consents"]),
             referrals=ReferralRepository(db["referrals"]),
+            notification_sends=NotificationSendRepository(db["notification_sends"]),
+            notification_preferences=NotificationPreferenceRepository(
+                db["notification_preferences"]
+            ),
+            sms_codes=SmsCodeRepository(db["sms_codes"]),
         )
 
     async def ensure_indexes(self) -> None:

@@ -44,6 +44,8 @@ CONSULTATION_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "recordings": ("started_at", "stopped_at", "deleted_at"),
     "recording_consents": ("at",),
     "follow_ups": ("eligibility.at",),
+    # Which notifications of an appointment were sent (no content): kept with it.
+    "notification_sends": ("claimed_at", "finished_at"),
 }
 # The field naming the appointment, where it is not ``appointment_id``.
 CONSULTATION_KEY: dict[str, str] = {"follow_ups": "_id"}
@@ -61,10 +63,11 @@ KEPT_COLLECTIONS: dict[str, str] = {
     "audit": "the audit log: a hash chain (removing an entry breaks it); kept for good",
     "audit_chain": "the audit chain's head",
     "telemed_keys": "field encryption's data key, wrapped: without it nothing sealed opens",
+    "notification_preferences": "a person's language and channel opt-outs: no clinical data",
 }
 # Collections whose documents expire by themselves (TTL indexes): sign-ins and throttles,
 # never clinical data.
-TTL_ALLOWED = frozenset({"sessions", "refresh_tokens", "login_failures"})
+TTL_ALLOWED = frozenset({"sessions", "refresh_tokens", "login_failures", "sms_codes"})
 
 
 def classified() -> frozenset[str]:

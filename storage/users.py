@@ -31,6 +31,7 @@ def _to_user(doc: Mapping[str, Any]) -> User:
         timezone=doc.get("timezone") or "UTC",
         locale=doc.get("locale"),
         deactivated_at=doc.get("deactivated_at"),
+        phone=doc.get("phone"),
     )
 
 
@@ -41,6 +42,13 @@ class UserRepository:
     async def ensure_indexes(self) -> None:
         await self._c.create_index([("email", ASCENDING)], unique=True, name="email_unique")
         await self._c.create_index([("role", ASCENDING), ("specialty", ASCENDING)], name="role")
+        # A mobile number (E.164) signs in one account at most.
+        await self._c.create_index(
+            [("phone", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"phone": {"$type": "string"}},
+            name="phone_unique",
+        )
 
     async def create(
         self,
@@ -80,6 +88,22 @@ class UserRepository:
 
     async def get_by_email(self, email: str) -> User | None:
         doc = await self._c.find_one({"email": email.lower()})
+        return _to_user(doc) if doc else None
+
+    async def get_by_phone(self, phone: str) -> User | None:
+        doc = await self._c.find_one({"phone": phone})
+        return _to_user(doc) if doc else None
+
+    async def set_phone(self, user_id: str, phone: str | None) -> User | None:
+        """Set (an E.164 number) or remove (None) the account's mobile number; the user as it
+        is now, or None if there is no such user. A number another account holds: Conflict."""
+        update: Document = {"$set": {"phone": phone}} if phone else {"$unset": {"phone": ""}}
+        try:
+            doc = await self._c.find_one_and_update(
+                {"_id": user_id}, update, return_document=ReturnDocument.AFTER
+            )
+        except DuplicateKeyError:
+            raise Conflict("another account has this phone number") from None
         return _to_user(doc) if doc else None
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:

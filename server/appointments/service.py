@@ -5,8 +5,11 @@ repositories; object-level authorization is decided here (what a caller may not 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+import structlog
 
 from domain.appointments import Appointment, AppointmentKind, AppointmentStatus, check_transition
 from domain.availability import Availability, Slot, slot_at, slots_between
@@ -18,6 +21,8 @@ from server.http.problems import FieldError
 from storage.follow_ups import FollowUp
 from storage.mongo import Repositories
 from storage.paging import After, Page
+
+log = structlog.get_logger(__name__)
 
 DEFAULT_SLOT_MINUTES = 30
 DEFAULT_SLOT_RANGE = timedelta(days=7)
@@ -69,6 +74,19 @@ class AppointmentService:
         # patient are counted one after another (between processes the count after the insert
         # still keeps at most the limit, and at the boundary may refuse both).
         self._patient_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+        # Told of each booking and cancellation ("booked", "cancelled"), after it is stored:
+        # the notification service sends the confirmation from here (it must not block).
+        self._observers: list[Callable[[Appointment, str], None]] = []
+
+    def observe(self, observer: Callable[[Appointment, str], None]) -> None:
+        self._observers.append(observer)
+
+    def _tell(self, appointment: Appointment, change: str) -> None:
+        for observer in self._observers:
+            try:
+                observer(appointment, change)
+            except Exception:  # an observer's bug must not undo a stored booking
+                log.exception("appointment_observer_failed", change=change)
 
     # ------------------------------------------------------------------ doctors
 
@@ -178,9 +196,11 @@ class AppointmentService:
         holders[0] += 1
         try:
             async with lock:
-                return await self._book_for(
+                booked = await self._book_for(
                     patient_id, doctor_id=doctor_id, start=start, kind=kind, reason=reason
                 )
+            self._tell(booked, "booked")
+            return booked
         finally:
             holders[0] -= 1
             if holders[0] == 0:
@@ -279,6 +299,7 @@ class AppointmentService:
         )
         if moved is None:  # its status changed since we read it
             raise Conflict("the appointment changed meanwhile; reload it")
+        self._tell(moved, "cancelled")
         return await self._view(principal, moved)
 
     async def mark_no_show(self, principal: Principal, appointment_id: str) -> AppointmentView:

@@ -55,10 +55,12 @@ class UserOut(BaseModel):
     specialty: str | None = None
     timezone: str = "UTC"
     active: bool = Field(default=True, description="false while an admin has deactivated it")
+    phone: str | None = Field(default=None, description="the account's mobile number (E.164)")
 
     @classmethod
     def of(cls, user: User) -> UserOut:
         return cls(
+            phone=user.phone,
             id=user.id,
             email=user.email,
             name=user.name,
@@ -80,3 +82,23 @@ class TokenPair(BaseModel):
     expires_in: int
     user: UserOut
     device_token: str | None = None
+
+
+class PhoneCodeIn(Strict):
+    phone: str = Field(min_length=3, max_length=32, examples=["+8613800138000"])
+    language: Literal["zh-CN", "en"] = Field(
+        default="zh-CN", description="the language of the text message"
+    )
+
+
+class PhoneCodeOut(BaseModel):
+    expires_in: int = Field(description="seconds the code is good for")
+
+
+class PhoneLoginIn(Strict):
+    phone: str = Field(min_length=3, max_length=32, examples=["+8613800138000"])
+    code: str = Field(pattern=r"^[0-9]{6}$")
+
+
+class PhoneSetIn(PhoneLoginIn):
+    pass

@@ -251,6 +251,13 @@ class AccountService:
         await self._throttle.succeeded(reservation, [account_key])
         if self._passwords.needs_rehash(user.password_hash):
             await self._repos.users.set_password_hash(user.id, await self._passwords.hash(password))
+        return await self.sign_in(user)
+
+    async def sign_in(self, user: User) -> IssuedTokens:
+        """A new sign-in for a user whose identity was proven (a password, an SMS code): the
+        same tokens whatever the proof. A deactivated account is refused."""
+        if not user.active:
+            raise _deactivated()
         session = await self._repos.sessions.create(
             user_id=user.id,
             now=self._clock(),

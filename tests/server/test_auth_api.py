@@ -46,7 +46,8 @@ async def test_register_creates_a_patient(client: Client) -> None:
     assert user["email"] == "ana@example.com"
     assert user["name"] == "Ana Lima"
     assert user["role"] == "patient"
-    assert set(user) == {"id", "email", "name", "role", "specialty", "timezone", "active"}
+    assert set(user) == {"id", "email", "name", "role", "specialty", "timezone", "active", "phone"}
+    assert user["phone"] is None
     assert user["active"] is True
     assert user["timezone"] == "UTC"  # none given
 

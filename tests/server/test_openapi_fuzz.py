@@ -47,6 +47,7 @@ from domain.users import Principal, Role
 from server import keys
 from server.app import build_api, create_app
 from server.http.api import openapi_document
+from server.notifications.sms import LogSmsProvider
 from server.payments.provider import sign
 from server.settings import ConsultSettings, PharmacySettings, PrescriptionReview
 from storage.embedded import free_port
@@ -85,6 +86,7 @@ class LiveServer:
     tokens: dict[str, dict[str, Any]]  # login answers of doctor, patient, admin
     fresh: Callable[[], dict[str, str]]  # new objects of the same doctor and patient
     run: Callable[[Coroutine[Any, Any, Any]], Any]  # run a coroutine on the server's loop
+    app: web.Application | None = None  # the running server's application
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]['access_token']}"}
@@ -129,6 +131,7 @@ def live(mongo_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
             tokens=tokens,
             fresh=lambda: loop.run(_objects(app, ids["doctor_id"], ids["patient_id"])),
             run=loop.run,
+            app=app,
         )
     finally:
         session.close()
@@ -715,6 +718,25 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     )
     call("GET /api/v1/patients/{patient_id}/summaries", "patient", path=patient)
     call("GET /api/v1/clinic", auth=False)
+    call("GET /api/v1/me/notifications", "patient")
+    call(
+        "PUT /api/v1/me/notifications",
+        "patient",
+        body={"language": "en", "email": True, "sms": False},
+    )
+    assert live.app is not None
+    texts = live.app[keys.NOTIFICATIONS].sms
+    assert isinstance(texts, LogSmsProvider)
+
+    def code_sent() -> str:
+        return texts.sent[-1].params["code"]
+
+    phone = "+8613800138000"
+    call("POST /api/v1/auth/phone/code", body={"phone": phone}, auth=False)
+    call("PUT /api/v1/me/phone", "patient", body={"phone": phone, "code": code_sent()})
+    call("POST /api/v1/auth/phone/code", body={"phone": phone, "language": "en"}, auth=False)
+    call("POST /api/v1/auth/phone/login", body={"phone": phone, "code": code_sent()}, auth=False)
+    call("DELETE /api/v1/me/phone", "patient")
     assert set(OPERATIONS) - called == set(), "every operation has a valid call here"
 
 

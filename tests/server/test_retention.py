@@ -200,8 +200,13 @@ def test_no_endpoint_deletes_clinical_data() -> None:
         and ("delete" in endpoint.path or endpoint.method == "DELETE")
     }
     # A pre-call check is no data; a consented recording may be deleted by its participants
-    # (PROTOCOL "Recording": a tombstone stays, and the audit log names who deleted it).
-    assert deleting <= {("DELETE", "/precall/{check_id}"), ("DELETE", "/recordings/{recording_id}")}
+    # (PROTOCOL "Recording": a tombstone stays, and the audit log names who deleted it); a
+    # person's mobile number is contact data of the account, not of the record.
+    assert deleting <= {
+        ("DELETE", "/precall/{check_id}"),
+        ("DELETE", "/recordings/{recording_id}"),
+        ("DELETE", "/me/phone"),
+    }
 
 
 async def test_retention_from_the_command_line(
@@ -272,7 +277,7 @@ def _nested(path: str, value: Any) -> dict[str, Any]:
 
 def unique() -> dict[str, str]:
     """Values for the fields of unique indexes (a reminder's dose, an order's key...)."""
-    return {f: new_id() for f in ("prescription_id", "idempotency_key", "client_msg_id")}
+    return {f: new_id() for f in ("prescription_id", "idempotency_key", "client_msg_id", "key")}
 
 
 async def plant(clinic: Clinic, patient_id: str, at: datetime, **later: datetime) -> str:

@@ -94,6 +94,34 @@ export async function register(email: string, password: string, name: string): P
   return (await decode<{ user: User }>(response)).user;
 }
 
+/** Text a one-time sign-in code to a mobile number; the code's lifetime in seconds. The same
+ * answer whether or not the number has an account. */
+export async function requestPhoneCode(phone: string, language: string): Promise<number> {
+  const response = await send("POST", "/auth/phone/code", { body: { phone, language } });
+  return (await decode<{ expires_in: number }>(response)).expires_in;
+}
+
+export interface NotificationPreferences {
+  language: "zh-CN" | "en";
+  email: boolean;
+  sms: boolean;
+}
+
+export const notificationPreferences = async () =>
+  (await get<{ notifications: NotificationPreferences }>("/me/notifications")).notifications;
+
+export const setNotificationPreferences = async (preferences: NotificationPreferences) =>
+  (await call<{ notifications: NotificationPreferences }>("PUT", "/me/notifications", preferences))
+    .notifications;
+
+export const me = async () => (await get<{ user: User }>("/me")).user;
+
+/** Add (or change) the account's mobile number with the code texted to it. */
+export const setPhone = async (phone: string, code: string) =>
+  (await call<{ user: User }>("PUT", "/me/phone", { phone, code })).user;
+
+export const removePhone = async () => (await call<{ user: User }>("DELETE", "/me/phone")).user;
+
 // ------------------------------------------------------------------ doctors, appointments
 
 export const doctors = (query: { specialty?: string; q?: string } = {}) =>

@@ -279,6 +279,14 @@ export async function signIn(email: string, password: string): Promise<User> {
   return adopt(pair);
 }
 
+/** Sign in with a mobile number and the code texted to it (POST /auth/phone/login). */
+export async function signInByPhone(phone: string, code: string): Promise<User> {
+  const pair = await decode<TokenPair>(
+    await send("POST", "/auth/phone/login", { body: { phone, code } }),
+  );
+  return adopt(pair);
+}
+
 /** A fresh token pair from the stored refresh token. True when signed in afterwards; false
  * when the sign-in is over (the refresh token is then forgotten). Network trouble throws. */
 export function refresh(): Promise<boolean> {

@@ -9,6 +9,7 @@ export interface User {
   role: Role;
   specialty?: string | null;
   timezone?: string;
+  phone?: string | null;
 }
 
 export interface TokenPair {

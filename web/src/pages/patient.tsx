@@ -19,6 +19,7 @@ import { RecordingsDisclosure } from "../ui/Recordings";
 import { Referrals } from "../call/Referral";
 import { VisitGateNotice } from "../ui/VisitGateNotice";
 import { mount } from "../ui/mount";
+import { NotificationSettings } from "../ui/NotificationSettings";
 import { ReminderToasts } from "../ui/ReminderToasts";
 import { Shell } from "../ui/Shell";
 
@@ -97,6 +98,7 @@ function PatientHome(props: { user: User }) {
               reload();
             }}
           />
+          <NotificationSettings />
         </div>
       </div>
     </>

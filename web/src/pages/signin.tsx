@@ -1,17 +1,17 @@
 // "/": sign in, or create a patient account.
 import { useEffect, useState } from "preact/hooks";
-import { register } from "../lib/api";
+import { register, requestPhoneCode } from "../lib/api";
 import { fieldMessage, messageFor } from "../lib/errors";
 import { ApiError } from "../lib/http";
-import { t } from "../lib/i18n";
-import { homeFor, restore, safeNext, signIn } from "../lib/session";
+import { locale, t } from "../lib/i18n";
+import { homeFor, restore, safeNext, signIn, signInByPhone } from "../lib/session";
 import { Alert, Loading } from "../ui/Alert";
 import { Field } from "../ui/Field";
 import { useTitle } from "../ui/hooks";
 import { mount } from "../ui/mount";
 import { Shell } from "../ui/Shell";
 
-type Mode = "signin" | "register";
+type Mode = "signin" | "phone" | "register";
 
 function destination(role: Parameters<typeof homeFor>[0]): string {
   const next = safeNext(new URLSearchParams(location.search).get("next"));
@@ -20,9 +20,10 @@ function destination(role: Parameters<typeof homeFor>[0]): string {
 
 function SignInPage() {
   const params = new URLSearchParams(location.search);
-  const [mode, setMode] = useState<Mode>(params.get("mode") === "register" ? "register" : "signin");
+  const asked = params.get("mode");
+  const [mode, setMode] = useState<Mode>(asked === "register" || asked === "phone" ? asked : "signin");
   const [checking, setChecking] = useState(true);
-  useTitle(mode === "signin" ? "signin.title" : "register.title");
+  useTitle(mode === "register" ? "register.title" : mode === "phone" ? "phone.title" : "signin.title");
 
   useEffect(() => {
     // Already signed in in this tab (a reload): straight on.
@@ -62,6 +63,18 @@ function SignInPage() {
             <button
               type="button"
               role="tab"
+              id="tab-phone"
+              aria-controls="panel-auth"
+              aria-selected={mode === "phone"}
+              class={mode === "phone" ? "tab is-current" : "tab"}
+              data-testid="tab-phone"
+              onClick={() => setMode("phone")}
+            >
+              {t("phone.tab")}
+            </button>
+            <button
+              type="button"
+              role="tab"
               id="tab-register"
               aria-controls="panel-auth"
               aria-selected={mode === "register"}
@@ -75,7 +88,7 @@ function SignInPage() {
           <div
             id="panel-auth"
             role="tabpanel"
-            aria-labelledby={mode === "signin" ? "tab-signin" : "tab-register"}
+            aria-labelledby={`tab-${mode}`}
           >
             {reason === "expired" ? <Alert kind="info" testid="signout-reason">{t("signin.expired")}</Alert> : null}
             {reason === "inactivity" ? (
@@ -89,6 +102,8 @@ function SignInPage() {
               <Loading label={t("common.loading")} />
             ) : mode === "signin" ? (
               <SignInForm />
+            ) : mode === "phone" ? (
+              <PhoneSignInForm />
             ) : (
               <RegisterForm />
             )}
@@ -160,6 +175,126 @@ function SignInForm() {
       <button type="submit" class="button-primary button-block" data-testid="login" disabled={busy}>
         {busy ? t("signin.signing_in") : t("signin.submit")}
       </button>
+    </form>
+  );
+}
+
+function PhoneSignInForm() {
+  const [phone, setPhone] = useState("");
+  const [code, setCode] = useState("");
+  const [sentTo, setSentTo] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [local, setLocal] = useState<string | null>(null);
+
+  async function sendCode(event: Event) {
+    event.preventDefault();
+    const number = phone.trim();
+    if (!/^\+?[0-9][0-9 ()-]{5,30}$/.test(number)) {
+      setLocal(t("phone.invalid_number"));
+      return;
+    }
+    setLocal(null);
+    setBusy(true);
+    setError(null);
+    try {
+      await requestPhoneCode(number, locale());
+      setSentTo(number);
+      setCode("");
+    } catch (caught) {
+      setError(caught);
+    }
+    setBusy(false);
+  }
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (!/^[0-9]{6}$/.test(code.trim())) {
+      setLocal(t("phone.code_format"));
+      return;
+    }
+    setLocal(null);
+    setBusy(true);
+    setError(null);
+    try {
+      const user = await signInByPhone(sentTo ?? phone.trim(), code.trim());
+      location.assign(destination(user.role));
+    } catch (caught) {
+      setError(caught);
+      setBusy(false);
+    }
+  }
+
+  const numberError = sentTo === null ? (local ?? fieldMessage(error, "phone")) : null;
+  const codeError = sentTo !== null ? local : null;
+  const problem =
+    error instanceof ApiError && error.status === 401
+      ? t("phone.wrong_code")
+      : error && !fieldMessage(error, "phone")
+        ? messageFor(error)
+        : null;
+  return (
+    <form class="form" onSubmit={sentTo === null ? sendCode : submit} noValidate>
+      <h2 class="form-title">{t("phone.title")}</h2>
+      {problem ? <Alert testid="phone-error">{problem}</Alert> : null}
+      <Field label={t("field.phone")} hint={t("phone.number_hint")} error={numberError}>
+        {(attrs) => (
+          <input
+            {...attrs}
+            type="tel"
+            name="phone"
+            autoComplete="tel"
+            inputMode="tel"
+            required
+            maxLength={32}
+            readOnly={sentTo !== null}
+            data-testid="phone"
+            value={phone}
+            onInput={(e) => setPhone(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      {sentTo === null ? (
+        <button type="submit" class="button-primary button-block" data-testid="phone-send" disabled={busy}>
+          {busy ? t("phone.sending") : t("phone.send")}
+        </button>
+      ) : (
+        <>
+          <Alert kind="info" testid="phone-sent">{t("phone.sent", { phone: sentTo })}</Alert>
+          <Field label={t("field.code")} error={codeError}>
+            {(attrs) => (
+              <input
+                {...attrs}
+                type="text"
+                name="one-time-code"
+                autoComplete="one-time-code"
+                inputMode="numeric"
+                pattern="[0-9]{6}"
+                maxLength={6}
+                required
+                data-testid="phone-code"
+                value={code}
+                onInput={(e) => setCode(e.currentTarget.value)}
+              />
+            )}
+          </Field>
+          <button type="submit" class="button-primary button-block" data-testid="phone-login" disabled={busy}>
+            {busy ? t("signin.signing_in") : t("signin.submit")}
+          </button>
+          <button
+            type="button"
+            class="button-link"
+            data-testid="phone-change"
+            onClick={() => {
+              setSentTo(null);
+              setError(null);
+              setLocal(null);
+            }}
+          >
+            {t("phone.change_number")}
+          </button>
+        </>
+      )}
     </form>
   );
 }

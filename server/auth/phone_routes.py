@@ -1,0 +1,93 @@
+"""Sign-in by phone with an SMS code, and the account's mobile number (PROTOCOL.md, "Auth")."""
+
+from __future__ import annotations
+
+from domain.errors import NotFound
+from server import keys
+from server.auth.models import (
+    PhoneCodeIn,
+    PhoneCodeOut,
+    PhoneLoginIn,
+    PhoneSetIn,
+    TokenPair,
+    UserEnvelope,
+    UserOut,
+)
+from server.auth.phone import normalize_phone
+from server.http.api import Api, Call
+
+api = Api()
+
+
+@api.post(
+    "/auth/phone/code",
+    summary="Send a one-time sign-in code to a mobile number (the same answer whether or not "
+    "the number has an account)",
+    tags=["auth"],
+    body=PhoneCodeIn,
+    response=PhoneCodeOut,
+    status=202,
+    auth=False,
+    errors=[429],
+)
+async def request_phone_code(call: Call) -> PhoneCodeOut:
+    body = call.body(PhoneCodeIn)
+    phone = normalize_phone(body.phone)
+    expires_in = await call.app[keys.PHONE_CODES].request(
+        phone, client_ip=call.client_ip, language=body.language
+    )
+    return PhoneCodeOut(expires_in=expires_in)
+
+
+@api.post(
+    "/auth/phone/login",
+    summary="Sign in with a mobile number and the code sent to it (the same tokens as "
+    "POST /auth/login)",
+    tags=["auth"],
+    body=PhoneLoginIn,
+    response=TokenPair,
+    auth=False,
+)
+async def phone_login(call: Call) -> TokenPair:
+    body = call.body(PhoneLoginIn)
+    phone = normalize_phone(body.phone)
+    user = await call.app[keys.PHONE_CODES].sign_in_user(phone, body.code)
+    issued = await call.app[keys.ACCOUNTS].sign_in(user)
+    return TokenPair(
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_in=issued.expires_in,
+        user=UserOut.of(issued.user),
+        device_token=issued.device_token,
+    )
+
+
+@api.put(
+    "/me/phone",
+    summary="Set the caller's mobile number, proven by the code sent to it",
+    tags=["auth"],
+    body=PhoneSetIn,
+    response=UserEnvelope,
+    errors=[409],
+)
+async def set_phone(call: Call) -> UserEnvelope:
+    body = call.body(PhoneSetIn)
+    phone = normalize_phone(body.phone)
+    await call.app[keys.PHONE_CODES].check(phone, body.code)
+    user = await call.app[keys.DATABASE].repos.users.set_phone(call.principal.user_id, phone)
+    if user is None:
+        raise NotFound("no such user")
+    return UserEnvelope(user=UserOut.of(user))
+
+
+@api.delete(
+    "/me/phone",
+    summary="Remove the caller's mobile number (no more texts, no sign-in by phone)",
+    tags=["auth"],
+    response=UserEnvelope,
+)
+async def remove_phone(call: Call) -> UserEnvelope:
+    user = await call.app[keys.DATABASE].repos.users.set_phone(call.principal.user_id, None)
+    if user is None:
+        raise NotFound("no such user")
+    return UserEnvelope(user=UserOut.of(user))

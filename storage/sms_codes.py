@@ -1,0 +1,64 @@
+"""The ``sms_codes`` collection: the one live sign-in code per phone number, hashed, expiring
+by TTL (never clinical data).
+
+A code is spent by :meth:`SmsCodeRepository.spend`: one atomic update counts the try (at most
+``max_attempts``), and a delete conditioned on the hash consumes it, so of two concurrent right
+guesses only one signs in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+
+Document = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCode:
+    phone: str
+    code_hash: str
+    expires_at: datetime
+    attempts: int
+
+
+class SmsCodeRepository:
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._c = collection
+
+    async def ensure_indexes(self) -> None:
+        await self._c.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="ttl")
+
+    async def put(self, phone: str, code_hash: str, *, now: datetime, expires_at: datetime) -> None:
+        """The number's new code, replacing any earlier one (and its count of tries)."""
+        await self._c.replace_one(
+            {"_id": phone},
+            {"code_hash": code_hash, "created_at": now, "expires_at": expires_at, "attempts": 0},
+            upsert=True,
+        )
+
+    async def try_once(self, phone: str, *, now: datetime, max_attempts: int) -> StoredCode | None:
+        """Count one try of the number's live code; None when there is none, it expired, or
+        its tries are used up."""
+        doc = await self._c.find_one_and_update(
+            {"_id": phone, "expires_at": {"$gt": now}, "attempts": {"$lt": max_attempts}},
+            {"$inc": {"attempts": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            return None
+        return StoredCode(
+            phone=phone,
+            code_hash=doc["code_hash"],
+            expires_at=doc["expires_at"],
+            attempts=int(doc["attempts"]),
+        )
+
+    async def spend(self, phone: str, code_hash: str) -> bool:
+        """Consume the code (it was right): True for the one caller whose delete matched."""
+        result = await self._c.delete_one({"_id": phone, "code_hash": code_hash})
+        return result.deleted_count == 1
