@@ -83,6 +83,7 @@ export function TextConsultationView(props: { appointment: Appointment; user: Us
           ) : null}
           {open ? (
             <DocumentsPanel
+              key={snap.messages.filter((m) => m.attachment).length}
               patientId={a.patient.id}
               disabled={!connected}
               onShare={(id) => void consultation.send("", id)}
@@ -97,13 +98,13 @@ export function TextConsultationView(props: { appointment: Appointment; user: Us
           ) : null}
           {isDoctor && a.kind === "text" && a.status !== "booked" && a.status !== "cancelled" ? (
             <section class="card" aria-labelledby="text-summary-title">
-              <h2 id="text-summary-title">{t("summary.title")}</h2>
+              <h2 id="text-summary-title" class="sr-only">{t("summary.title")}</h2>
               <SummaryEditor appointmentId={a.id} visitStart={a.start} subscribe={onSummary} />
             </section>
           ) : null}
           {!isDoctor && a.kind === "text" && a.status !== "cancelled" ? (
             <section class="card" aria-labelledby="text-summary-title">
-              <h2 id="text-summary-title">{t("summary.title")}</h2>
+              <h2 id="text-summary-title" class="sr-only">{t("summary.title")}</h2>
               <SummaryView appointmentId={a.id} subscribe={onSummary} onOpenDocument={setViewing} />
             </section>
           ) : null}

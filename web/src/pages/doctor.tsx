@@ -414,7 +414,12 @@ function DayList(props: {
                   <button type="button" class="button-quiet" data-testid="select-patient" onClick={() => props.onSelect(a.id)}>
                     {t("doctor.record_and_followup")}
                   </button>
-                  {status === "booked" && started ? (
+                  {a.kind === "text" ? (
+                    <a class="button button-secondary" href={`/consult/${a.id}`} data-testid="open-text">
+                      {t("doctor.text_open")}
+                    </a>
+                  ) : null}
+                  {status === "booked" && started && a.kind !== "text" ? (
                     <button
                       type="button"
                       class="button-quiet"
