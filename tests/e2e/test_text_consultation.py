@@ -7,11 +7,14 @@ doctor turns another one into a video call and the patient is taken to the call'
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from domain.appointments import AppointmentKind
 from domain.users import Role
+from server import keys
 from server.documents.samples import sample_png
 from tests.e2e.conftest import ContextFactory, Live, Person, sign_in
 
@@ -117,3 +120,51 @@ def test_a_text_consultation_from_booking_to_summary(
     live: Live, new_context: ContextFactory
 ) -> None:
     run_text_consultation(new_context, live)
+
+
+def test_an_overdue_text_consultation_is_marked_for_the_patient_the_doctor_and_the_admin(
+    live: Live, new_context: ContextFactory
+) -> None:
+    doctor = live.person(Role.DOCTOR, "Dr. Late")
+    patient = live.person(Role.PATIENT, "Zhao Lei")
+    admin = live.person(Role.ADMIN, "Clinic Admin")
+
+    def asked(hours_ago: float) -> str:
+        async def insert() -> str:
+            now = datetime.now(UTC)
+            asked_at = now - timedelta(hours=hours_ago)
+            appointment = await live.app[keys.DATABASE].repos.appointments.insert(
+                patient_id=patient.id,
+                doctor_id=doctor.id,
+                start=asked_at,
+                end=asked_at + timedelta(hours=24),
+                kind=AppointmentKind.TEXT,
+                reason=f"asked {hours_ago} hours ago",
+                now=asked_at,
+                respond_by=asked_at + timedelta(hours=24),
+            )
+            return appointment.id
+
+        return live.loop.run(insert())
+
+    recent, overdue = asked(2), asked(30)
+
+    p = sign_in(new_context(), patient, live)
+    card = p.locator(f'[data-testid="appointment"][data-appointment-id="{overdue}"]')
+    expect(card.get_by_test_id("text-overdue-badge")).to_be_visible()
+    card.get_by_test_id("open-text").click()
+    expect(p.get_by_test_id("text-overdue")).to_contain_text("has not answered")
+
+    d = sign_in(new_context(), doctor, live)
+    d.goto("/doctor")
+    items = d.get_by_test_id("text-queue-item")
+    expect(items).to_have_count(2)
+    # Oldest question first, the overdue one marked.
+    expect(items.nth(0)).to_have_attribute("data-appointment-id", overdue)
+    expect(items.nth(0)).to_have_attribute("data-overdue", "true")
+    expect(items.nth(1)).to_have_attribute("data-appointment-id", recent)
+    expect(items.nth(1)).to_have_attribute("data-overdue", "false")
+
+    a = sign_in(new_context(), admin, live)
+    a.goto("/admin")
+    expect(a.get_by_test_id("text-overdue")).not_to_have_text("0")
