@@ -204,6 +204,13 @@ function AppointmentCard(props: {
       ) : null}
       {error ? <Alert>{error}</Alert> : null}
       {a.kind === "video" && a.status === "completed" ? <RecordingsDisclosure appointmentId={a.id} /> : null}
+      {a.kind === "text" && a.status === "completed" ? (
+        <p class="button-row">
+          <a class="button button-secondary" href={`/consult/${a.id}`} data-testid="open-text">
+            {t("text.open")}
+          </a>
+        </p>
+      ) : null}
       {isOpen ? (
         <div class="button-row">
           {a.kind === "video" ? (
