@@ -27,10 +27,12 @@ def _no_check(page: Page, name: str) -> None:
     return None
 
 
-def ask_by_text(p: Page, doctor: Person, reason: str) -> str:
+def ask_by_text(p: Page, doctor: Person, reason: str, check: Check = _no_check) -> str:
     """From the patient's page: a text consultation with the doctor; returns its id."""
     p.goto("/patient")
     p.locator(f'[data-testid="choose-doctor"][data-doctor-id="{doctor.id}"]').click()
+    expect(p.get_by_test_id("text-ask")).to_be_visible()
+    check(p, "booking with asking by text")
     p.get_by_test_id("text-reason-input").fill(reason)
     p.get_by_test_id("text-ask-submit").click()
     p.wait_for_url(lambda url: "/consult/" in url)
@@ -47,7 +49,7 @@ def run_text_consultation(
     p = sign_in(new_context(locale="zh-CN", bypass_csp=bypass_csp), patient, live)
     d = sign_in(new_context(bypass_csp=bypass_csp), doctor, live)
 
-    appointment = ask_by_text(p, doctor, "手臂上的皮疹，三天了")
+    appointment = ask_by_text(p, doctor, "手臂上的皮疹，三天了", check)
     page = p.get_by_test_id("text-consultation")
     expect(page).to_have_attribute("data-status", "booked")
     expect(p.get_by_test_id("text-deadline")).to_have_attribute("data-state", "waiting")
