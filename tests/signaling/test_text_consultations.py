@@ -46,7 +46,11 @@ async def test_both_sides_write_with_images_without_a_room_and_the_first_answer_
 ) -> None:
     patient = await clinic.user(Role.PATIENT)
     doctor = await clinic.user(Role.DOCTOR)
+    console = await clinic.connect(doctor)
     a = await ask(clinic, patient, doctor)
+    # The doctor's console hears the question arrive on the text queue.
+    asked = await console.wait_for("text:updated", lambda e: e["change"] == "asked")
+    assert (asked["appointment_id"], asked["status"], asked["kind"]) == (a["id"], "booked", "text")
     photo = await upload(clinic, patient, sample_pdf(), "diagnosis")
     p = await opened(clinic, patient, a["id"])
     d = await opened(clinic, doctor, a["id"])
@@ -239,3 +243,19 @@ async def test_turned_into_a_video_call_the_patient_is_told_and_joins_the_waitin
         "chat:send", {"appointment_id": a["id"], "client_msg_id": "v", "text": "Hi"}
     )
     assert sent["message"]["seq"] == 2
+
+
+async def test_a_withdrawn_question_leaves_the_doctors_queue_at_once(clinic: Clinic) -> None:
+    patient = await clinic.user(Role.PATIENT)
+    doctor = await clinic.user(Role.DOCTOR)
+    a = await ask(clinic, patient, doctor)
+    console = await clinic.connect(doctor)
+    cancelled = await clinic.client.post(
+        f"/api/v1/appointments/{a['id']}/cancel", headers=bearer(patient["access_token"])
+    )
+    assert cancelled.status == 200, await cancelled.text()
+    told = await console.wait_for("text:updated", lambda e: e["change"] == "cancelled")
+    assert (told["appointment_id"], told["status"]) == (a["id"], "cancelled")
+    p = await opened(clinic, patient, a["id"])
+    late = await p.call("chat:send", {"appointment_id": a["id"], "client_msg_id": "c", "text": "?"})
+    assert error_code(late) == "text_consultation_closed"

@@ -99,7 +99,7 @@ export interface TextCounts {
 /** ``text:updated``: what changed in a text consultation. */
 export interface TextUpdate {
   appointment_id: string;
-  change: "asked" | "answered" | "overdue" | "ended" | "video";
+  change: "asked" | "answered" | "overdue" | "ended" | "video" | "cancelled";
   kind: AppointmentKind;
   status: AppointmentStatus;
   overdue: boolean;
