@@ -4,6 +4,10 @@
     booked | waiting -> cancelled
     booked -> no_show
 
+A text-and-image consultation (kind ``text``) has no slot and no waiting room; its own rules
+(the doctor's queue, the response deadline, ending it, turning it into a video call) are in
+``domain/text_consultations.py``.
+
 The REST modules and the consultation hub both drive it; the repository applies a transition
 only if the stored status is still one it may come from (compare-and-set), so two processes
 cannot both move one appointment.
@@ -31,6 +35,7 @@ class AppointmentStatus(StrEnum):
 class AppointmentKind(StrEnum):
     VIDEO = "video"
     IN_PERSON = "in_person"
+    TEXT = "text"  # a text-and-image consultation: the chat is the consultation
 
 
 S = AppointmentStatus
@@ -81,6 +86,10 @@ class Appointment:
     ended_at: datetime | None = None
     cancelled_by: UserId | None = None
     cancel_reason: str | None = None
+    # A text consultation: when the doctor should have answered by (fixed at booking).
+    respond_by: datetime | None = None
+    # When a text consultation was turned into a video call (its kind is then video).
+    converted_at: datetime | None = None
 
     def participant_ids(self) -> tuple[UserId, UserId]:
         return (self.patient_id, self.doctor_id)

@@ -111,7 +111,11 @@ class JoinWindow:
 
     def check(self, appointment: Appointment, now: datetime) -> None:
         if appointment.kind is not AppointmentKind.VIDEO:
-            raise NotVideo("this appointment is in person, not by video")
+            raise NotVideo(
+                "this is a text consultation: open its chat, not a video room"
+                if appointment.kind is AppointmentKind.TEXT
+                else "this appointment is in person, not by video"
+            )
         if appointment.status in FINAL_STATUSES:
             raise ConsultationOver(f"this appointment is {appointment.status.value}")
         if appointment.status is AppointmentStatus.IN_PROGRESS:

@@ -27,7 +27,7 @@ from server.activity.history import (
     RedisActivityHistory,
 )
 from server.appointments import routes as appointment_routes
-from server.appointments.service import AppointmentService, BookingLimits
+from server.appointments.service import AppointmentService, BookingLimits, TextPolicy
 from server.audit import routes as audit_routes
 from server.audit.recorder import Auditor
 from server.auth import phone_routes
@@ -74,6 +74,8 @@ from server.records.service import RecordService
 from server.secrets import resolve_jwt_secret, resolve_payment_setup
 from server.settings import Environment, PrescriptionReview, Settings
 from server.summaries import routes as summary_routes
+from server.text_consultations import routes as text_consultation_routes
+from server.text_consultations.service import TextConsultationService
 from server.waiting import routes as waiting_routes
 from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
 from storage.mongo import Database, open_database
@@ -107,6 +109,7 @@ def build_api() -> Api:
     api.include(document_routes.api)
     api.include(follow_up_routes.api)
     api.include(notification_routes.api)
+    api.include(text_consultation_routes.api)
     return api
 
 
@@ -219,6 +222,13 @@ def create_app(
                     per_doctor=settings.consult.max_bookings_per_doctor,
                     total=settings.consult.max_bookings,
                 ),
+                text=TextPolicy(
+                    enabled=settings.clinic.text_consultations,
+                    response_hours=settings.clinic.text_response_hours,
+                ),
+            )
+            app[keys.TEXT_CONSULTATIONS] = TextConsultationService(
+                db.repos, app[keys.APPOINTMENTS], clock=clock, tell=hub.tell_text
             )
             app[keys.RECORDS] = RecordService(
                 db.repos,

@@ -21,7 +21,7 @@ from domain.users import Role, User
 from server import keys
 from server.documents.samples import sample_dicom, sample_pdf
 from server.pharmacy.demo_catalogue import seed_catalogue
-from server.settings import ClinicSettings, Settings
+from server.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -292,6 +292,9 @@ def demo_settings(settings: Settings) -> Settings:
     """``serve --demo``: the demo clinic's address, unless the environment names one."""
     if settings.clinic.configured:
         return settings
+    # A copy, so the clinic's other settings (text consultations) stay as the environment set.
     return settings.with_(
-        clinic=ClinicSettings(clinic_address_en=DEMO_ADDRESS_EN, clinic_address_zh=DEMO_ADDRESS_ZH)
+        clinic=settings.clinic.model_copy(
+            update={"clinic_address_en": DEMO_ADDRESS_EN, "clinic_address_zh": DEMO_ADDRESS_ZH}
+        )
     )

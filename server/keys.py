@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from server.records.reminders import ReminderService
     from server.records.service import RecordService
     from server.settings import Settings
+    from server.text_consultations.service import TextConsultationService
     from signaling.hub import Hub
     from storage.mongo import Database
     from storage.redis import RedisHandle
@@ -54,6 +55,7 @@ CHAT: web.AppKey[ChatService] = web.AppKey("chat")
 TRANSCRIPTS: web.AppKey[TranscriptReader] = web.AppKey("transcripts")
 AUDITOR: web.AppKey[Auditor] = web.AppKey("auditor")
 APPOINTMENTS: web.AppKey[AppointmentService] = web.AppKey("appointments")
+TEXT_CONSULTATIONS: web.AppKey[TextConsultationService] = web.AppKey("text_consultations")
 RECORDS: web.AppKey[RecordService] = web.AppKey("records")
 # claim_due_reminders(now): the hub polls it and pushes ``reminder:due`` to patients' sockets.
 REMINDERS: web.AppKey[ReminderService] = web.AppKey("reminders")

@@ -314,6 +314,10 @@ class ClinicSettings(_Section):
     # language; empty: not configured (the pages then say nothing of an address).
     clinic_address_en: str = Field(default="", max_length=300)
     clinic_address_zh: str = Field(default="", max_length=300)
+    # Text-and-image consultations (kind text): whether the clinic takes them, and within how
+    # many hours a doctor answers one (fixed on each consultation when it is asked).
+    text_consultations: bool = True
+    text_response_hours: int = Field(default=24, ge=1, le=14 * 24)
 
     @field_validator("clinic_address_en", "clinic_address_zh")
     @classmethod

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chat.models import MessageOut, absent
+from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.users import Role
 from signaling.models import (
     AppointmentIn,
@@ -173,7 +174,25 @@ class RoomsAck(Out):
     rooms: list[RoomSummary]
 
 
+class TextOpenAck(Out):
+    ok: Literal[True]
+    appointment_id: str
+    status: AppointmentStatus
+    respond_by: str | None
+    overdue: bool
+
+
 # ----------------------------------------------------------------------------- hub events
+
+
+class TextUpdated(Out):
+    """``text:updated``: a text consultation changed (to both participants' sockets)."""
+
+    appointment_id: str
+    change: Literal["asked", "answered", "overdue", "ended", "video", "cancelled"]
+    kind: AppointmentKind
+    status: AppointmentStatus
+    overdue: bool
 
 
 class Admitted(Out):
@@ -272,6 +291,20 @@ EVENTS: tuple[Event, ...] = (
         ack=RoomAck,
     ),
     Event("consult:leave", Direction.TO_HUB, AppointmentIn, "Leave the room", ack=EmptyAck),
+    Event(
+        "text:open",
+        Direction.TO_HUB,
+        AppointmentIn,
+        "Hear and write in a text consultation's chat (its participants)",
+        ack=TextOpenAck,
+    ),
+    Event(
+        "text:close",
+        Direction.TO_HUB,
+        AppointmentIn,
+        "Stop hearing a text consultation",
+        ack=EmptyAck,
+    ),
     Event(
         "consult:ice_servers",
         Direction.TO_HUB,
@@ -375,6 +408,7 @@ EVENTS: tuple[Event, ...] = (
     ),
     Event("rtc:signal", Direction.FROM_HUB, Relayed, "A signal from the other participant"),
     Event("chat:message", Direction.FROM_HUB, MessageOut, "A stored chat message"),
+    Event("text:updated", Direction.FROM_HUB, TextUpdated, "A text consultation changed"),
     Event("chat:typing", Direction.FROM_HUB, Typing, "The other participant types"),
     Event(
         "recording:state",

@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 from chat.models import message_payload
 from chat.service import ChatService
 from chat.transcripts import ReadContext, TranscriptReader
+from domain.appointments import Appointment
 from domain.chat import Attachment, Sender
 from domain.clock import Clock, iso_z
 from domain.consultation import InAnotherConsultation, JoinWindow, NoRoom, Room, Seat, SeatState
@@ -52,6 +53,13 @@ from domain.errors import (
 from domain.follow_up import CONSENT_VERSION, check_admit, check_join
 from domain.ids import AppointmentId, UserId
 from domain.recording import RecordingState, RecordingTarget, StopReason
+from domain.text_consultations import (
+    chat_role,
+    is_overdue,
+    is_text,
+    status_after_message,
+    text_sources_of,
+)
 from domain.users import Principal, Role
 from signaling.acks import (
     Received,
@@ -191,6 +199,9 @@ class Connection:
     # The consultation and room revision of the last ``consult:admitted`` this node delivered to
     # the socket: from then on, this node's view of that room is at least that revision.
     admitted: tuple[str, int] | None = None
+    # Text consultations this socket opened (``text:open``): it hears and writes their chat
+    # without a room.
+    texts: set[str] = field(default_factory=set)
 
     def told_admitted_after(self, room: Room) -> bool:
         """Whether this socket was told it is admitted at a revision newer than ``room``."""
@@ -424,6 +435,8 @@ class Hub:
             "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
             "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
             "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
+            "text:open": EventSpec(AppointmentIn, self._text_open, cap),
+            "text:close": EventSpec(AppointmentIn, self._text_close, cap),
             WAITING_MESSAGE: EventSpec(WaitingMessageIn, self._waiting_message, cap),
             "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
             "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
@@ -898,10 +911,16 @@ class Hub:
         self, conn: Connection, payload: ChatSendIn, _: Received
     ) -> dict[str, Any]:
         started = time.perf_counter()
-        conn.require_joined(payload.appointment_id)
+        text = payload.appointment_id in conn.texts
+        if not text:
+            conn.require_joined(payload.appointment_id)
         self.chat.check_text(payload.text, attached=payload.document_id is not None)
-        room = await self.consult.room_for(conn.sid, payload.appointment_id)
-        seat = room.require_seat(conn.sid)
+        if text:
+            appointment = await self._text_appointment(payload.appointment_id)
+            role = chat_role(appointment, conn.user_id)
+        else:
+            room = await self.consult.room_for(conn.sid, payload.appointment_id)
+            role = room.require_seat(conn.sid).role
         attachment = (
             await self._attachment(payload.appointment_id, payload.document_id)
             if payload.document_id is not None
@@ -909,13 +928,16 @@ class Hub:
         )
         result = await self.chat.send(
             appointment_id=AppointmentId(payload.appointment_id),
-            sender=Sender(id=conn.user_id, role=seat.role, name=conn.name),
+            sender=Sender(id=conn.user_id, role=role, name=conn.name),
             client_msg_id=payload.client_msg_id,
             text=payload.text,
             attachment=attachment,
         )
         message = message_payload(result.message)
-        if result.created:
+        if result.created and text:
+            await self.sio.emit("chat:message", message, room=consult_room(payload.appointment_id))
+            await self._text_answered(appointment, role)
+        elif result.created:
             await self.sio.emit("chat:message", message, room=consult_room(payload.appointment_id))
             try:
                 update = await self.consult.count_message(
@@ -926,6 +948,77 @@ class Hub:
                 log.warning("message_count_not_updated", error=repr(exc))
         self.metrics.chat_ack_latency.observe(time.perf_counter() - started)
         return {"message": message}
+
+    async def _text_appointment(self, appointment_id: str) -> Appointment:
+        assert self._repos is not None, "the hub is started"
+        appointment = await self._repos.appointments.get(appointment_id)
+        if appointment is None:
+            raise NotFound("no such text consultation")
+        return appointment
+
+    async def _text_open(
+        self, conn: Connection, payload: AppointmentIn, _: Received
+    ) -> dict[str, Any]:
+        """A participant opens a text consultation: the socket hears its chat (``chat:message``,
+        ``chat:typing``) and may write in it while it is open, without a video room. Anyone
+        else, or any other kind of appointment: ``not_found``."""
+        appointment = await self._text_appointment(payload.appointment_id)
+        if not is_text(appointment) or not appointment.is_participant(conn.user_id):
+            raise NotFound("no such text consultation")
+        conn.texts.add(appointment.id)
+        await self.sio.enter_room(conn.sid, consult_room(appointment.id))
+        return {
+            "appointment_id": appointment.id,
+            "status": appointment.status.value,
+            "respond_by": iso_z(appointment.respond_by) if appointment.respond_by else None,
+            "overdue": is_overdue(appointment, self._clock()),
+        }
+
+    async def _text_close(
+        self, conn: Connection, payload: AppointmentIn, _: Received
+    ) -> dict[str, Any]:
+        if payload.appointment_id in conn.texts:
+            conn.texts.discard(payload.appointment_id)
+            if conn.appointment_id != payload.appointment_id:
+                await self.sio.leave_room(conn.sid, consult_room(payload.appointment_id))
+        return {}
+
+    async def _text_answered(self, appointment: Appointment, role: Role) -> None:
+        """The doctor's first message answers a text consultation: it goes in progress, and
+        both participants hear it (``text:updated``, change ``answered``)."""
+        target = status_after_message(appointment, role)
+        if target is None:
+            return
+        assert self._repos is not None, "the hub is started"
+        moved = await self._repos.appointments.move_text(
+            appointment.id, target, sources=text_sources_of(target), now=self._clock()
+        )
+        if moved is not None:
+            await self.tell_text(moved, "answered")
+
+    async def tell_text(self, appointment: Appointment, change: str) -> None:
+        """``text:updated`` to both participants' sockets (PROTOCOL.md, "Text consultations")."""
+        payload = {
+            "appointment_id": appointment.id,
+            "change": change,
+            "kind": appointment.kind.value,
+            "status": appointment.status.value,
+            "overdue": is_overdue(appointment, self._clock()),
+        }
+        for user_id in appointment.participant_ids():
+            await self.push_to_user(user_id, "text:updated", payload)
+
+    async def push_overdue_texts(self) -> int:
+        """Claim the text consultations whose response deadline has just passed unanswered and
+        tell both participants (``text:updated``, change ``overdue``), once each (the claim is
+        compare-and-set, so with several nodes only one tells)."""
+        if self._repos is None:
+            return 0
+        told = 0
+        for appointment in await self._repos.appointments.claim_overdue_text(self._clock()):
+            await self.tell_text(appointment, "overdue")
+            told += 1
+        return told
 
     async def _attachment(self, appointment_id: str, document_id: str) -> Attachment:
         """A document of this consultation's patient, as a chat attachment; anything else is
@@ -974,8 +1067,11 @@ class Hub:
     async def _chat_typing(
         self, conn: Connection, payload: TypingIn, _: Received
     ) -> dict[str, Any]:
-        conn.require_joined(payload.appointment_id)
-        await self.consult.room_for(conn.sid, payload.appointment_id)
+        if payload.appointment_id in conn.texts:
+            chat_role(await self._text_appointment(payload.appointment_id), conn.user_id)
+        else:
+            conn.require_joined(payload.appointment_id)
+            await self.consult.room_for(conn.sid, payload.appointment_id)
         await self.sio.emit(
             "chat:typing",
             {
@@ -1342,6 +1438,7 @@ class Hub:
         await self.forget_lost_seats()
         await self.refresh_gauges()
         await self.push_due_reminders()
+        await self.push_overdue_texts()
         if self._recordings is not None:
             await self._recordings.reconcile()
 

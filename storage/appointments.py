@@ -3,6 +3,7 @@
 Double booking is impossible by construction: a unique partial index on (doctor_id, start)
 covers every appointment that holds its slot (``holds_slot: true``); cancelling clears the
 flag and so frees the slot. Concurrent bookings of one slot race on the index, not on a read.
+A text consultation (kind ``text``) holds no slot: it waits on the doctor's text queue.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def to_appointment(doc: Document) -> Appointment:
         ended_at=doc.get("ended_at"),
         cancelled_by=doc.get("cancelled_by"),
         cancel_reason=doc.get("cancel_reason"),
+        respond_by=doc.get("respond_by"),
+        converted_at=doc.get("converted_at"),
     )
 
 
@@ -66,6 +69,11 @@ class AppointmentRepository:
         )
         await self._c.create_index([("doctor_id", ASCENDING), ("start", DESCENDING)], name="doctor")
         await self._c.create_index([("status", ASCENDING), ("start", ASCENDING)], name="status")
+        await self._c.create_index(
+            [("kind", ASCENDING), ("status", ASCENDING), ("doctor_id", ASCENDING)],
+            partialFilterExpression={"kind": AppointmentKind.TEXT.value},
+            name="text_queue",
+        )
 
     async def insert(
         self,
@@ -77,8 +85,10 @@ class AppointmentRepository:
         kind: AppointmentKind,
         reason: str,
         now: datetime,
+        respond_by: datetime | None = None,
     ) -> Appointment:
-        """Book a slot; :class:`Conflict` if an active appointment already holds it."""
+        """Book a slot; :class:`Conflict` if an active appointment already holds it. A text
+        consultation (``respond_by`` given) holds no slot."""
         doc: Document = {
             "_id": new_id(),
             "patient_id": patient_id,
@@ -88,10 +98,13 @@ class AppointmentRepository:
             "kind": kind.value,
             "reason": reason,
             "status": AppointmentStatus.BOOKED.value,
-            "holds_slot": True,
             "created_at": now,
             "updated_at": now,
         }
+        if respond_by is None:
+            doc["holds_slot"] = True
+        else:
+            doc["respond_by"] = respond_by
         try:
             await self._c.insert_one(doc)
         except DuplicateKeyError:
@@ -134,6 +147,111 @@ class AppointmentRepository:
             return_document=ReturnDocument.AFTER,
         )
         return to_appointment(doc) if doc else None
+
+    async def move_text(
+        self,
+        appointment_id: str,
+        target: AppointmentStatus,
+        *,
+        sources: Iterable[AppointmentStatus],
+        now: datetime,
+    ) -> Appointment | None:
+        """A text consultation's move (domain/text_consultations.py), compare-and-set on its
+        kind and status; ``None`` when it is not one or its status does not allow the move."""
+        update: Document = {"status": target.value, "updated_at": now}
+        if target is AppointmentStatus.IN_PROGRESS:
+            update["started_at"] = now
+        elif target is AppointmentStatus.COMPLETED:
+            update["ended_at"] = now
+        doc = await self._c.find_one_and_update(
+            {
+                "_id": appointment_id,
+                "kind": AppointmentKind.TEXT.value,
+                "status": {"$in": [s.value for s in sources]},
+            },
+            {"$set": update},
+            return_document=ReturnDocument.AFTER,
+        )
+        return to_appointment(doc) if doc else None
+
+    async def convert_to_video(
+        self,
+        appointment_id: str,
+        *,
+        sources: Iterable[AppointmentStatus],
+        start: datetime,
+        end: datetime,
+        now: datetime,
+    ) -> Appointment | None:
+        """A text consultation becomes a video consultation, booked from ``start`` (compare-and-
+        set on its kind and status; ``None`` when it changed meanwhile). It holds no slot: it
+        is the doctor's call now, outside the bookable week."""
+        doc = await self._c.find_one_and_update(
+            {
+                "_id": appointment_id,
+                "kind": AppointmentKind.TEXT.value,
+                "status": {"$in": [s.value for s in sources]},
+            },
+            {
+                "$set": {
+                    "kind": AppointmentKind.VIDEO.value,
+                    "status": AppointmentStatus.BOOKED.value,
+                    "start": start,
+                    "end": end,
+                    "converted_at": now,
+                    "updated_at": now,
+                },
+                "$unset": {"started_at": "", "waiting_since": ""},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return to_appointment(doc) if doc else None
+
+    async def open_text(self, *, doctor_id: str | None, limit: int = 500) -> list[Appointment]:
+        """Open (booked or in progress) text consultations, the oldest question first: one
+        doctor's queue, or with ``doctor_id=None`` everyone's (the admin's counts)."""
+        query: Document = {
+            "kind": AppointmentKind.TEXT.value,
+            "status": {
+                "$in": [AppointmentStatus.BOOKED.value, AppointmentStatus.IN_PROGRESS.value]
+            },
+        }
+        if doctor_id is not None:
+            query["doctor_id"] = doctor_id
+        cursor = self._c.find(query).sort([("start", ASCENDING), ("_id", ASCENDING)]).limit(limit)
+        return [to_appointment(d) async for d in cursor]
+
+    async def claim_overdue_text(self, now: datetime, *, limit: int = 100) -> list[Appointment]:
+        """Text consultations unanswered past their ``respond_by`` that nobody was told of yet,
+        marked told (``overdue_told``) one by one, compare-and-set: each is claimed once."""
+        claimed: list[Appointment] = []
+        for _ in range(limit):
+            doc = await self._c.find_one_and_update(
+                {
+                    "kind": AppointmentKind.TEXT.value,
+                    "status": AppointmentStatus.BOOKED.value,
+                    "respond_by": {"$lte": now},
+                    "overdue_told": {"$exists": False},
+                },
+                {"$set": {"overdue_told": now}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is None:
+                break
+            claimed.append(to_appointment(doc))
+        return claimed
+
+    async def text_counts(self, now: datetime) -> tuple[int, int, int]:
+        """Every doctor's text consultations: (waiting, overdue, in progress); an overdue one
+        is waiting past its ``respond_by``."""
+        text = AppointmentKind.TEXT.value
+        booked = {"kind": text, "status": AppointmentStatus.BOOKED.value}
+        waiting = await self._c.count_documents(booked)
+        overdue = await self._c.count_documents({**booked, "respond_by": {"$lte": now}})
+        in_progress = await self._c.count_documents(
+            {"kind": text, "status": AppointmentStatus.IN_PROGRESS.value}
+        )
+        return waiting, overdue, in_progress
 
     async def list_for_user(
         self,

@@ -32,6 +32,7 @@ ALARM_BEFORE = timedelta(minutes=15)
 _SUMMARY: dict[AppointmentKind, dict[Language, str]] = {
     AppointmentKind.VIDEO: {"zh": "视频问诊", "en": "Video consultation"},
     AppointmentKind.IN_PERSON: {"zh": "线下门诊", "en": "In-person visit"},
+    AppointmentKind.TEXT: {"zh": "图文问诊", "en": "Text consultation"},
 }
 _DESCRIPTION: dict[AppointmentKind, dict[Language, str]] = {
     AppointmentKind.VIDEO: {
@@ -41,6 +42,10 @@ _DESCRIPTION: dict[AppointmentKind, dict[Language, str]] = {
     AppointmentKind.IN_PERSON: {
         "zh": "预约详情：{url}",
         "en": "Appointment details: {url}",
+    },
+    AppointmentKind.TEXT: {
+        "zh": "医生将在此时间前回复，请打开此链接查看：{url}",
+        "en": "The doctor answers by this time; open this link to read the answer: {url}",
     },
 }
 _ALARM: dict[Language, str] = {"zh": "15 分钟后就诊", "en": "Appointment in 15 minutes"}

@@ -90,7 +90,9 @@ class SlotsPage(BaseModel):
 
 class BookIn(Strict):
     doctor_id: str = ID
-    start: Instant
+    start: Instant | None = Field(
+        default=None, description="one of the doctor's free slots; none for kind text"
+    )
     kind: AppointmentKind
     reason: DisplayText = Field(default="", max_length=1000)
     visit_type: VisitType | None = None
@@ -135,6 +137,13 @@ class AppointmentOut(BaseModel):
     visit_type: VisitType | None = None
     prior_diagnosis: PriorDiagnosisOut | None = None
     eligibility: EligibilityOut | None = None
+    respond_by: UtcDateTime | None = Field(
+        default=None, description="kind text: when the doctor answers by"
+    )
+    overdue: bool = Field(default=False, description="kind text: still unanswered past respond_by")
+    converted_at: UtcDateTime | None = Field(
+        default=None, description="when a text consultation became this video consultation"
+    )
 
     @classmethod
     def of(cls, view: AppointmentView) -> AppointmentOut:
@@ -164,6 +173,9 @@ class AppointmentOut(BaseModel):
             ended_at=a.ended_at,
             cancelled_by=a.cancelled_by,
             cancel_reason=a.cancel_reason if view.show_reason else None,
+            respond_by=a.respond_by,
+            overdue=view.overdue,
+            converted_at=a.converted_at,
         )
 
 

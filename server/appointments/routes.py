@@ -184,6 +184,8 @@ async def book(call: Call) -> AppointmentEnvelope:
     )
     if await gate.record(view.appointment.id, booking) is not None:
         view = await _service(call).get(call.principal, view.appointment.id)
+    if view.appointment.kind is AppointmentKind.TEXT:  # on the doctor's text queue at once
+        await call.app[keys.HUB].tell_text(view.appointment, "asked")
     return AppointmentEnvelope(appointment=AppointmentOut.of(view))
 
 
@@ -235,6 +237,8 @@ async def cancel_appointment(call: Call) -> AppointmentEnvelope:
     view = await _service(call).cancel(
         call.principal, call.path("appointment_id"), reason=body.reason
     )
+    if view.appointment.kind is AppointmentKind.TEXT:  # off the doctor's text queue at once
+        await call.app[keys.HUB].tell_text(view.appointment, "cancelled")
     return AppointmentEnvelope(appointment=AppointmentOut.of(view))
 
 

@@ -16,6 +16,7 @@ from domain.availability import Availability, Slot, slot_at, slots_between
 from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.ids import UserId
+from domain.text_consultations import DEFAULT_RESPONSE_HOURS, book_text, is_overdue
 from domain.users import Principal, Role, User
 from server.http.problems import FieldError
 from storage.follow_ups import FollowUp
@@ -45,6 +46,8 @@ class AppointmentView:
     show_reason: bool
     # The follow-up gate's record of it (visit type, prior diagnosis, eligibility), if any.
     follow_up: FollowUp | None = None
+    # A text consultation still unanswered past its response deadline.
+    overdue: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +66,28 @@ class BookingLimits:
     total: int = 10
 
 
+@dataclass(frozen=True, slots=True)
+class TextPolicy:
+    """Whether the clinic takes text consultations, and within how many hours a doctor answers
+    one (``TELEMED_TEXT_CONSULTATIONS``, ``TELEMED_TEXT_RESPONSE_HOURS``)."""
+
+    enabled: bool = True
+    response_hours: int = DEFAULT_RESPONSE_HOURS
+
+
 class AppointmentService:
     def __init__(
-        self, repos: Repositories, *, clock: Clock, limits: BookingLimits | None = None
+        self,
+        repos: Repositories,
+        *,
+        clock: Clock,
+        limits: BookingLimits | None = None,
+        text: TextPolicy | None = None,
     ) -> None:
         self._repos = repos
         self._clock = clock
         self._limits = limits or BookingLimits()
+        self.text = text or TextPolicy()
         # One booking per patient at a time in this process, so concurrent bookings of one
         # patient are counted one after another (between processes the count after the insert
         # still keeps at most the limit, and at the boundary may refuse both).
@@ -167,13 +185,14 @@ class AppointmentService:
         principal: Principal,
         *,
         doctor_id: str,
-        start: datetime,
+        start: datetime | None,
         kind: AppointmentKind,
         reason: str,
     ) -> AppointmentView:
         """Book a free slot. 404 for an unknown doctor, 422 for a time that is not one of the
         doctor's slots or is in the past, 409 when the slot is taken (the database's unique
-        index decides between concurrent bookings)."""
+        index decides between concurrent bookings). A text consultation takes no start: it
+        goes on the doctor's text queue, asked now."""
         if not principal.is_patient:
             raise Forbidden("only patients book appointments")
         appointment = await self.book_for(
@@ -186,7 +205,7 @@ class AppointmentService:
         patient_id: str,
         *,
         doctor_id: str,
-        start: datetime,
+        start: datetime | None,
         kind: AppointmentKind,
         reason: str,
     ) -> Appointment:
@@ -211,13 +230,17 @@ class AppointmentService:
         patient_id: str,
         *,
         doctor_id: str,
-        start: datetime,
+        start: datetime | None,
         kind: AppointmentKind,
         reason: str,
     ) -> Appointment:
         """Book a free slot for the patient (the caller has been authorized already)."""
         doctor = await self.doctor(doctor_id)
         now = self._clock()
+        if kind is AppointmentKind.TEXT:
+            return await self._book_text(patient_id, doctor, start=start, reason=reason, now=now)
+        if start is None:
+            raise _field("start", "is required (only a text consultation has none)")
         if start < now:
             raise _field("start", "is in the past")
         availability = await self.availability(doctor.id)
@@ -234,6 +257,30 @@ class AppointmentService:
             kind=kind,
             reason=reason,
             now=now,
+        )
+        await self._within_limits(appointment)
+        return appointment
+
+    async def _book_text(
+        self, patient_id: str, doctor: User, *, start: datetime | None, reason: str, now: datetime
+    ) -> Appointment:
+        """A text consultation on the doctor's queue, asked now."""
+        if start is not None:
+            raise _field("start", "a text consultation has no start time: it is asked now")
+        if not reason.strip():
+            raise _field("reason", "describe the problem for the doctor")
+        booking = book_text(
+            enabled=self.text.enabled, response_hours=self.text.response_hours, now=now
+        )
+        appointment = await self._repos.appointments.insert(
+            patient_id=UserId(patient_id),
+            doctor_id=doctor.id,
+            start=booking.asked_at,
+            end=booking.respond_by,
+            kind=AppointmentKind.TEXT,
+            reason=reason,
+            now=now,
+            respond_by=booking.respond_by,
         )
         await self._within_limits(appointment)
         return appointment
@@ -307,6 +354,8 @@ class AppointmentService:
         appointment = await self._visible(principal, appointment_id)
         if not principal.is_admin and principal.user_id != appointment.doctor_id:
             raise Forbidden("only the doctor marks a patient as not shown")
+        if appointment.kind is AppointmentKind.TEXT:
+            raise Conflict("a text consultation has no appointed time to miss")
         check_transition(appointment.status, AppointmentStatus.NO_SHOW)
         if self._clock() < appointment.start:
             raise Conflict("the appointment has not started yet")
@@ -335,6 +384,12 @@ class AppointmentService:
             raise NotFound("no such appointment")
         return appointment
 
+    async def views(
+        self, principal: Principal, appointments: list[Appointment]
+    ) -> list[AppointmentView]:
+        """These appointments as the caller sees them (authorized by the caller)."""
+        return await self._views(principal, appointments)
+
     async def _view(self, principal: Principal, appointment: Appointment) -> AppointmentView:
         return (await self._views(principal, [appointment]))[0]
 
@@ -344,6 +399,7 @@ class AppointmentService:
         ids = sorted({uid for a in appointments for uid in a.participant_ids()})
         users: dict[UserId, User] = await self._repos.users.get_many(list(ids)) if ids else {}
         follow_ups = await self._repos.follow_ups.get_many([a.id for a in appointments])
+        now = self._clock()
         return [
             AppointmentView(
                 appointment=a,
@@ -352,6 +408,7 @@ class AppointmentService:
                 # The reason for a visit is clinical: participants see it, admins do not.
                 show_reason=a.is_participant(principal.user_id),
                 follow_up=follow_ups.get(a.id),
+                overdue=is_overdue(a, now),
             )
             for a in appointments
         ]

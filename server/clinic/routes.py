@@ -1,5 +1,7 @@
 """``GET /clinic``: what every visitor may know of the clinic: the address of in-person
-appointments, in Chinese and English (``TELEMED_CLINIC_ADDRESS_ZH``, ``..._EN``)."""
+appointments, in Chinese and English (``TELEMED_CLINIC_ADDRESS_ZH``, ``..._EN``), and whether it
+takes text consultations, answered within how many hours (``TELEMED_TEXT_CONSULTATIONS``,
+``TELEMED_TEXT_RESPONSE_HOURS``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,10 @@ api = Api()
 class ClinicOut(BaseModel):
     address_en: str | None = Field(description="null when not configured")
     address_zh: str | None = Field(description="null when not configured")
+    text_consultations: bool = Field(default=True, description="kind text may be booked")
+    text_response_hours: int = Field(
+        default=24, description="a text consultation is answered within this many hours"
+    )
 
 
 @api.get(
@@ -28,4 +34,6 @@ async def get_clinic(call: Call) -> ClinicOut:
     return ClinicOut(
         address_en=clinic.clinic_address_en or None,
         address_zh=clinic.clinic_address_zh or None,
+        text_consultations=clinic.text_consultations,
+        text_response_hours=clinic.text_response_hours,
     )

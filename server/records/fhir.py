@@ -59,6 +59,13 @@ ENCOUNTER_STATUS = {
 ENCOUNTER_CLASS = {
     AppointmentKind.VIDEO: {"system": ACT_CODE, "code": "VR", "display": "virtual"},
     AppointmentKind.IN_PERSON: {"system": ACT_CODE, "code": "AMB", "display": "ambulatory"},
+    # A text-and-image consultation is care at a distance too (HL7 has no class of its own).
+    AppointmentKind.TEXT: {"system": ACT_CODE, "code": "VR", "display": "virtual"},
+}
+SERVICE_TYPE = {
+    AppointmentKind.VIDEO: "Video consultation",
+    AppointmentKind.IN_PERSON: "Clinic visit",
+    AppointmentKind.TEXT: "Text consultation",
 }
 
 
@@ -96,9 +103,7 @@ def _appointment(a: Appointment, patient: User, doctor: User | None) -> Resource
         "resourceType": "Appointment",
         "id": a.id,
         "status": APPOINTMENT_STATUS[a.status],
-        "serviceType": [
-            {"text": "Video consultation" if a.kind is AppointmentKind.VIDEO else "Clinic visit"}
-        ],
+        "serviceType": [{"text": SERVICE_TYPE[a.kind]}],
         "start": _instant(a.start),
         "end": _instant(a.end),
         "minutesDuration": max(1, int((a.end - a.start).total_seconds() // 60)),

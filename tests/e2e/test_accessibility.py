@@ -194,6 +194,29 @@ def test_the_follow_up_states_have_no_serious_accessibility_violations(
     assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
 
 
+def test_the_text_consultation_pages_have_no_serious_accessibility_violations(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """A text consultation (tests/e2e/test_text_consultation.py walks it): the patient's page
+    waiting for the answer and after the end, the console with the text queue, the doctor's
+    page with the summary form; then the admin page with the text consultations' counts."""
+    from tests.e2e.test_text_consultation import run_text_consultation
+
+    problems: dict[str, list[dict[str, Any]]] = {}
+    run_text_consultation(
+        new_context,
+        live,
+        bypass_csp=True,
+        check=lambda page, name: audit(page, name, problems),
+    )
+    admin = live.person(Role.ADMIN, "Text Admin")
+    page = sign_in(new_context(bypass_csp=True), admin, live, path="/")
+    page.goto("/admin")
+    expect(page.get_by_test_id("text-waiting")).to_be_visible()
+    audit(page, "admin with text consultations", problems)
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
 def test_no_serious_accessibility_violations_on_the_pharmacy_pages(
     browser: Browser, mongo_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

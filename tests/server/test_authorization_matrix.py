@@ -133,6 +133,40 @@ def _audit_list(caller: str, body: Any, ctx: Ctx) -> None:
     assert body["entries"], "the admin sees the entries written so far"
 
 
+async def _fresh_text(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
+    """A new text consultation of A with D, unanswered."""
+    response = await clinic.client.post(
+        "/api/v1/appointments",
+        json={"doctor_id": ctx["d"], "kind": "text", "reason": "a rash"},
+        headers=clinic.h(clinic.patient_a),
+    )
+    assert response.status == 201, await response.text()
+    return {"target": (await response.json())["appointment"]["id"]}
+
+
+async def _answered_text(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
+    """A text consultation of A with D that D has answered (in progress)."""
+    from domain.appointments import AppointmentStatus
+
+    fresh = await _fresh_text(clinic, ctx, n)
+    repos = await clinic.repos()
+    moved = await repos.appointments.move_text(
+        fresh["target"],
+        AppointmentStatus.IN_PROGRESS,
+        sources={AppointmentStatus.BOOKED},
+        now=clinic.clock.now,
+    )
+    assert moved is not None
+    return fresh
+
+
+async def _kind_and_status(clinic: Clinic, ctx: Ctx) -> Any:
+    from server import keys
+
+    doc = await clinic.client.app[keys.DATABASE].db["appointments"].find_one({"_id": ctx["target"]})
+    return (doc["kind"], doc["status"]) if doc else None
+
+
 A = "/api/v1/patients/{a}"
 
 CASES: dict[str, Case] = {
@@ -177,6 +211,26 @@ CASES: dict[str, Case] = {
         matrix(403, 404, 200, 404, 200),
         prepare=_past_booking,
         probe=_status_of("appointments"),
+    ),
+    "text queue": Case(
+        "GET", lambda c: f"/api/v1/doctors/{c['d']}/text_queue", matrix(403, 403, 200, 404, 200)
+    ),
+    "text counts": Case(
+        "GET", lambda c: "/api/v1/admin/text_consultations", matrix(403, 403, 403, 403, 200)
+    ),
+    "end text": Case(
+        "POST",
+        lambda c: f"/api/v1/appointments/{c['target']}/text/end",
+        matrix(403, 403, 200, 404, 403),
+        prepare=_answered_text,
+        probe=_kind_and_status,
+    ),
+    "text to video": Case(
+        "POST",
+        lambda c: f"/api/v1/appointments/{c['target']}/text/video",
+        matrix(403, 403, 200, 404, 403),
+        prepare=_fresh_text,
+        probe=_kind_and_status,
     ),
     "read record": Case("GET", lambda c: A.format(**c) + "/record", READ_RECORD),
     "list notes": Case("GET", lambda c: A.format(**c) + "/notes", READ_RECORD),

@@ -23,6 +23,8 @@ async def test_the_clinic_address_is_public(make_client: AppFactory, settings: S
     assert await response.json() == {
         "address_en": "1 Harbour Road, Shanghai",
         "address_zh": "上海市港口路1号",
+        "text_consultations": True,
+        "text_response_hours": 24,
     }
 
 
@@ -31,7 +33,12 @@ async def test_without_an_address_both_are_null(
 ) -> None:
     client = await make_client(settings.with_(clinic=ClinicSettings()))
     response = await client.get("/api/v1/clinic")
-    assert await response.json() == {"address_en": None, "address_zh": None}
+    assert await response.json() == {
+        "address_en": None,
+        "address_zh": None,
+        "text_consultations": True,
+        "text_response_hours": 24,
+    }
 
 
 def test_the_setting_comes_from_the_environment_and_refuses_spoofing(
@@ -54,3 +61,8 @@ def test_the_demo_names_an_address_unless_the_environment_does(settings: Setting
     own = settings.with_(clinic=ClinicSettings(clinic_address_zh="自己的地址"))
     assert demo_settings(own).clinic.clinic_address_zh == "自己的地址"
     assert demo_settings(own).clinic.clinic_address_en == ""
+    # The demo's address does not reset the clinic's other settings.
+    text = settings.with_(clinic=ClinicSettings(text_consultations=False, text_response_hours=6))
+    assert demo_settings(text).clinic.text_consultations is False
+    assert demo_settings(text).clinic.text_response_hours == 6
+    assert demo_settings(text).clinic.clinic_address_en == DEMO_ADDRESS_EN

@@ -737,6 +737,31 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     call("POST /api/v1/auth/phone/code", body={"phone": phone, "language": "en"}, auth=False)
     call("POST /api/v1/auth/phone/login", body={"phone": phone, "code": code_sent()}, auth=False)
     call("DELETE /api/v1/me/phone", "patient")
+    # Issue 24: text consultations: asked, queued, counted, answered over the hub, ended; and
+    # another turned into a video call.
+    text_body = {"doctor_id": ids["doctor_id"], "kind": "text", "reason": "a rash"}
+    asked = {"appointment_id": call("POST /api/v1/appointments", "patient", body=text_body)[
+        "appointment"]["id"]}  # fmt: skip
+    call("GET /api/v1/doctors/{doctor_id}/text_queue", path=doctor)
+    call("GET /api/v1/admin/text_consultations", "admin")
+
+    async def answer_by_text() -> None:
+        socket = HubClient(live.url, live.tokens["doctor"]["access_token"])
+        await socket.connect()
+        try:
+            assert (await socket.call("text:open", asked))["ok"] is True
+            sent = await socket.call(
+                "chat:send", {**asked, "client_msg_id": "fuzz-text", "text": "Send a photo"}
+            )
+            assert sent["ok"] is True, sent
+        finally:
+            await socket.close()
+
+    live.run(answer_by_text())
+    call("POST /api/v1/appointments/{appointment_id}/text/end", path=asked)
+    video = {"appointment_id": call("POST /api/v1/appointments", "patient", body=text_body)[
+        "appointment"]["id"]}  # fmt: skip
+    call("POST /api/v1/appointments/{appointment_id}/text/video", path=video)
     assert set(OPERATIONS) - called == set(), "every operation has a valid call here"
 
 

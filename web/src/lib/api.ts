@@ -159,6 +159,22 @@ export const book = async (input: {
   prior_diagnosis?: import("./types").PriorDiagnosis;
 }) => (await post<{ appointment: Appointment }>("/appointments", input)).appointment;
 
+/** A text consultation on the doctor's text queue: no start, asked now. */
+export const askByText = async (doctorId: string, reason: string) =>
+  (await post<{ appointment: Appointment }>("/appointments", { doctor_id: doctorId, kind: "text", reason }))
+    .appointment;
+
+export const textQueue = (doctorId: string) =>
+  get<import("./types").TextQueue>(`/doctors/${enc(doctorId)}/text_queue`);
+
+export const textCounts = () => get<import("./types").TextCounts>("/admin/text_consultations");
+
+export const endText = async (id: string) =>
+  (await post<{ appointment: Appointment }>(`/appointments/${enc(id)}/text/end`)).appointment;
+
+export const textToVideo = async (id: string) =>
+  (await post<{ appointment: Appointment }>(`/appointments/${enc(id)}/text/video`)).appointment;
+
 export const cancel = async (id: string, reason?: string) =>
   (await post<{ appointment: Appointment }>(`/appointments/${enc(id)}/cancel`, reason ? { reason } : {}))
     .appointment;

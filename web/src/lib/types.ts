@@ -52,7 +52,8 @@ export type AppointmentStatus =
   | "cancelled"
   | "no_show";
 
-export type AppointmentKind = "video" | "in_person";
+/** ``text``: a text-and-image consultation (PROTOCOL.md, "Text consultations"). */
+export type AppointmentKind = "video" | "in_person" | "text";
 
 export interface Appointment {
   id: string;
@@ -75,6 +76,34 @@ export interface Appointment {
   visit_type?: VisitType | null;
   prior_diagnosis?: PriorDiagnosis | null;
   eligibility?: Eligibility | null;
+  /** Kind text: when the doctor answers by, and whether that has passed unanswered. */
+  respond_by?: string | null;
+  overdue?: boolean;
+  /** When a text consultation became this video consultation. */
+  converted_at?: string | null;
+}
+
+/** A doctor's text queue (``GET /doctors/{id}/text_queue``). */
+export interface TextQueue {
+  consultations: Appointment[];
+  waiting: number;
+  overdue: number;
+  in_progress: number;
+}
+
+export interface TextCounts {
+  waiting: number;
+  overdue: number;
+  in_progress: number;
+}
+
+/** ``text:updated``: what changed in a text consultation. */
+export interface TextUpdate {
+  appointment_id: string;
+  change: "asked" | "answered" | "overdue" | "ended" | "video" | "cancelled";
+  kind: AppointmentKind;
+  status: AppointmentStatus;
+  overdue: boolean;
 }
 
 export type VisitType = "first" | "follow_up";
@@ -559,4 +588,7 @@ export interface AuditChainState {
 export interface ClinicInfo {
   address_en: string | null;
   address_zh: string | null;
+  /** Whether the clinic takes text consultations, answered within how many hours. */
+  text_consultations?: boolean;
+  text_response_hours?: number;
 }

@@ -8,7 +8,7 @@ import { messageFor } from "../lib/errors";
 import { formatClock, formatDuration, formatNumber, formatTime, t } from "../lib/i18n";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
-import type { RoomSummary, User } from "../lib/types";
+import type { RoomSummary, TextCounts, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { AuditChain } from "../ui/AuditChain";
 import { Chart, PALETTE } from "../ui/Chart";
@@ -25,6 +25,50 @@ interface Point {
   at: number; // unix seconds
   rooms: number;
   people: number;
+}
+
+/** Text consultations of every doctor: waiting for an answer, overdue, answered (counts, read
+ * on open and every minute: no clinical detail). */
+function TextConsultations() {
+  const [counts, setCounts] = useState<TextCounts | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    const load = () =>
+      api.textCounts().then(
+        (value) => {
+          setCounts(value);
+          setError(null);
+        },
+        setError,
+      );
+    void load();
+    const timer = setInterval(() => void load(), 60_000);
+    return () => clearInterval(timer);
+  }, []);
+  return (
+    <section class="card section" aria-labelledby="text-counts-title" data-testid="text-counts">
+      <h2 id="text-counts-title">{t("admin.text_title")}</h2>
+      {error ? <Alert>{messageFor(error)}</Alert> : null}
+      {counts ? (
+        <dl class="stats">
+          <div class="stat">
+            <dt>{t("admin.text_waiting")}</dt>
+            <dd data-testid="text-waiting">{formatNumber(counts.waiting)}</dd>
+          </div>
+          <div class={counts.overdue > 0 ? "stat stat-alert" : "stat"}>
+            <dt>{t("admin.text_overdue")}</dt>
+            <dd data-testid="text-overdue">{formatNumber(counts.overdue)}</dd>
+          </div>
+          <div class="stat">
+            <dt>{t("admin.text_in_progress")}</dt>
+            <dd data-testid="text-in-progress">{formatNumber(counts.in_progress)}</dd>
+          </div>
+        </dl>
+      ) : error ? null : (
+        <Loading label={t("common.loading")} />
+      )}
+    </section>
+  );
 }
 
 function countPeople(rooms: Iterable<RoomSummary>): number {
@@ -177,6 +221,7 @@ function Dashboard(props: { hub: Hub }) {
           </p>
         ) : null}
       </section>
+      <TextConsultations />
       <AuditChain />
     </>
   );

@@ -25,6 +25,7 @@ import { AttachmentView, DocumentViewer } from "../call/DocumentView";
 import { connectHub } from "../lib/socket";
 import type { VisitSummary } from "../lib/types";
 import { SummaryEditor, SummaryView, type SummarySubscribe } from "../ui/VisitSummary";
+import { TextConsultationView } from "../call/TextConsultationView";
 
 const FINAL = ["completed", "cancelled", "no_show"];
 
@@ -36,6 +37,7 @@ type Stage =
   | { kind: "loading" }
   | { kind: "error"; error: unknown }
   | { kind: "lobby"; user: User; appointment: Appointment }
+  | { kind: "text"; user: User; appointment: Appointment }
   | { kind: "call"; user: User; appointment: Appointment; controller: ConsultController }
   | { kind: "over"; user: User; appointment: Appointment };
 
@@ -57,7 +59,9 @@ function ConsultPage() {
       setUser(user);
       const id = appointmentIdFromPath();
       const appointment = await api.appointment(id);
-      if (FINAL.includes(appointment.status)) {
+      if (appointment.kind === "text") {
+        setStage({ kind: "text", user, appointment });
+      } else if (FINAL.includes(appointment.status)) {
         setStage({ kind: "over", user, appointment });
       } else if (
         wasJoined(appointment.id) ||
@@ -110,6 +114,7 @@ function ConsultPage() {
         </>
       ) : null}
       {stage.kind === "call" ? <CallStage controller={stage.controller} /> : null}
+      {stage.kind === "text" ? <TextConsultationView appointment={stage.appointment} user={stage.user} /> : null}
       {stage.kind === "over" ? <Over appointment={stage.appointment} user={stage.user} reason={null} snapshot={null} /> : null}
     </Shell>
   );

@@ -76,6 +76,61 @@ function useLiveRooms(user: User, hub: Hub): [Map<string, RoomView>, HubState, b
   return [rooms, state, loaded];
 }
 
+/** The doctor's text queue, oldest question first, the overdue marked; current with every
+ * ``text:updated`` of the doctor's text consultations. */
+function TextQueueCard(props: { hub: Hub; doctorId: string }) {
+  const [queue, reload] = useLoad(() => api.textQueue(props.doctorId), [props.doctorId]);
+  const now = useNow(30_000);
+  useEffect(() => {
+    const again = () => reload();
+    props.hub.socket.on("text:updated", again);
+    props.hub.socket.on("connect", again);
+    return () => {
+      props.hub.socket.off("text:updated", again);
+      props.hub.socket.off("connect", again);
+    };
+  }, [props.hub]);
+  const items = queue.state === "ready" ? queue.value.consultations : [];
+  const overdue = (a: Appointment) =>
+    a.status === "booked" && (Boolean(a.overdue) || (a.respond_by ? now >= Date.parse(a.respond_by) : false));
+  return (
+    <section class="card section" aria-labelledby="text-queue-title" data-testid="text-queue">
+      <h2 id="text-queue-title">{t("doctor.text_queue")}</h2>
+      <p class="muted">
+        {queue.state === "ready"
+          ? t("doctor.text_counts", {
+              waiting: String(queue.value.waiting),
+              overdue: String(items.filter(overdue).length),
+            })
+          : t("doctor.text_queue_caption")}
+      </p>
+      {queue.state === "loading" ? <Loading label={t("common.loading")} /> : null}
+      {queue.state === "error" ? <Alert>{messageFor(queue.error)}</Alert> : null}
+      {queue.state === "ready" && items.length === 0 ? <p class="empty">{t("doctor.text_queue_empty")}</p> : null}
+      <ol class="text-queue" aria-label={t("doctor.text_queue_caption")}>
+        {items.map((a) => (
+          <li key={a.id} class="text-queue-item" data-testid="text-queue-item" data-appointment-id={a.id} data-overdue={overdue(a) ? "true" : "false"}>
+            <p>
+              <strong>{a.patient.name}</strong>
+              {overdue(a) ? <span class="badge badge-overdue">{t("text.overdue_badge")}</span> : null}
+              <span class="muted"> · {statusLabel(a.status)}</span>
+            </p>
+            {a.reason ? <p class="muted text-queue-reason">{a.reason}</p> : null}
+            <p class="muted">
+              {a.status === "booked" && a.respond_by
+                ? t("text.answer_by_short", { when: `${formatDate(a.respond_by)} ${formatTime(a.respond_by)}` })
+                : ""}
+            </p>
+            <a class="button button-secondary" href={`/consult/${a.id}`} data-testid="text-queue-open">
+              {t("doctor.text_open")}
+            </a>
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
+
 function DoctorPage() {
   const [user, setUser] = useState<User | null>(null);
   const [hub, setHub] = useState<Hub | null>(null);
@@ -128,6 +183,7 @@ function Console(props: { user: User; hub: Hub }) {
       <div class="columns columns-side-first">
         <div class="column-side">
           <WaitingRoom hub={props.hub} rooms={rooms} appointments={appointments} doctorId={props.user.id} loaded={roomsLoaded} />
+          <TextQueueCard hub={props.hub} doctorId={props.user.id} />
         </div>
         <div class="column-main">
           <section class="card section" aria-labelledby="day-title">
@@ -356,7 +412,12 @@ function DayList(props: {
                   <button type="button" class="button-quiet" data-testid="select-patient" onClick={() => props.onSelect(a.id)}>
                     {t("doctor.record_and_followup")}
                   </button>
-                  {status === "booked" && started ? (
+                  {a.kind === "text" ? (
+                    <a class="button button-secondary" href={`/consult/${a.id}`} data-testid="open-text">
+                      {t("doctor.text_open")}
+                    </a>
+                  ) : null}
+                  {status === "booked" && started && a.kind !== "text" ? (
                     <button
                       type="button"
                       class="button-quiet"

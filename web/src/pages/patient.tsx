@@ -196,8 +196,23 @@ function AppointmentCard(props: {
       </p>
       <VisitGateNotice appointment={a} />
       {a.kind === "in_person" && a.status !== "cancelled" ? <ClinicAddress /> : null}
+      {a.kind === "text" && a.status === "booked" && a.respond_by ? (
+        <p class="muted" data-testid="text-answer-by">
+          {t("text.answer_by_short", { when: formatDateTime(a.respond_by) })}
+          {a.overdue || props.now >= Date.parse(a.respond_by) ? (
+            <span class="badge badge-overdue" data-testid="text-overdue-badge">{t("text.overdue_badge")}</span>
+          ) : null}
+        </p>
+      ) : null}
       {error ? <Alert>{error}</Alert> : null}
       {a.kind === "video" && a.status === "completed" ? <RecordingsDisclosure appointmentId={a.id} /> : null}
+      {a.kind === "text" && a.status === "completed" ? (
+        <p class="button-row">
+          <a class="button button-secondary" href={`/consult/${a.id}`} data-testid="open-text">
+            {t("text.open")}
+          </a>
+        </p>
+      ) : null}
       {isOpen ? (
         <div class="button-row">
           {a.kind === "video" ? (
@@ -208,6 +223,11 @@ function AppointmentCard(props: {
             ) : (
               <span class="muted">{t("patient.join_from", { time: formatTime(new Date(opensAt)) })}</span>
             )
+          ) : null}
+          {a.kind === "text" ? (
+            <a class="button button-primary" href={`/consult/${a.id}`} data-testid="open-text">
+              {t("text.open")}
+            </a>
           ) : null}
           <CalendarButton appointmentId={a.id} />
           {cancellable && !confirming ? (
@@ -425,6 +445,7 @@ function SlotPicker(props: {
         <span class="muted"> · {specialtyLabel(props.doctor.specialty)}</span>
       </p>
       {taken && !chosen ? <Alert kind="warning">{t("booking.slot_taken")}</Alert> : null}
+      {chosen ? null : <AskByText doctor={props.doctor} />}
       {chosen ? (
         <BookForm
           patientId={props.patientId}
@@ -483,6 +504,59 @@ function SlotPicker(props: {
         </>
       )}
     </div>
+  );
+}
+
+/** A text consultation with this doctor (when the clinic takes them): on to its page, where
+ * photos and reports are added. */
+function AskByText(props: { doctor: Doctor }) {
+  const [hours, setHours] = useState<number | null>(null);
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    api.clinic().then(
+      (clinic) => setHours(clinic.text_consultations === false ? null : (clinic.text_response_hours ?? 24)),
+      () => setHours(null),
+    );
+  }, []);
+  if (hours === null) return null;
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (!reason.trim()) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const appointment = await api.askByText(props.doctor.id, reason.trim());
+      location.assign(`/consult/${encodeURIComponent(appointment.id)}`);
+    } catch (caught) {
+      setBusy(false);
+      setError(caught);
+    }
+  }
+  return (
+    <form class="form text-ask" onSubmit={submit} aria-labelledby="text-ask-title" data-testid="text-ask">
+      <h3 id="text-ask-title">{t("booking.text_title")}</h3>
+      <p class="muted">{t("booking.text_intro", { hours: String(hours) })}</p>
+      {error ? <Alert testid="text-ask-error">{messageFor(error)}</Alert> : null}
+      <Field label={t("booking.text_reason")}>
+        {(attrs) => (
+          <textarea
+            {...attrs}
+            rows={3}
+            maxLength={1000}
+            data-testid="text-reason-input"
+            value={reason}
+            onInput={(e) => setReason(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      <div class="button-row">
+        <button type="submit" class="button-secondary" data-testid="text-ask-submit" disabled={busy || !reason.trim()}>
+          {t("booking.text_submit")}
+        </button>
+      </div>
+    </form>
   );
 }
 

@@ -44,7 +44,7 @@ export function VisitFields(props: {
   patientId: string;
   rule: boolean;
   kind: AppointmentKind;
-  onKind: (kind: AppointmentKind) => void;
+  onKind: (kind: "video" | "in_person") => void;
   visitType: VisitType;
   onVisitType: (visitType: VisitType) => void;
   prior: PriorDraft;
