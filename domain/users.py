@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from domain.ids import SessionId, UserId
@@ -30,6 +30,13 @@ class User:
     # Set while an admin has deactivated the account: it cannot sign in, and every sign-in it
     # had was revoked when it was deactivated.
     deactivated_at: datetime | None = None
+    # A family member (domain/family.py): the account that manages this patient, who has no
+    # sign-in of their own while it is set; what they are to that account; their date of birth
+    # and sex (also kept for a patient who signs in, when known).
+    managed_by: UserId | None = None
+    relation: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
 
     @property
     def active(self) -> bool:

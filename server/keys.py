@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from server.audit.recorder import Auditor
     from server.auth.service import AccountService
     from server.documents.service import DocumentService
+    from server.family.service import FamilyService
     from server.follow_up.service import FollowUpService
     from server.metrics import Metrics
     from server.orders.service import OrderService
@@ -72,6 +73,8 @@ ORDERS: web.AppKey[OrderService] = web.AppKey("orders")
 DOCUMENTS: web.AppKey[DocumentService] = web.AppKey("documents")
 # The follow-up gate (TELEMED_FOLLOW_UP_ONLY): bookings, eligibility, consent to online care.
 FOLLOW_UPS: web.AppKey[FollowUpService] = web.AppKey("follow_ups")
+# Family members (就诊人): the people an account manages.
+FAMILY: web.AppKey[FamilyService] = web.AppKey("family")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

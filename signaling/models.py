@@ -220,12 +220,23 @@ class RefreshIn(Payload):
 # ----------------------------------------------------------------------------- outbound
 
 
+class HeldBy(BaseModel):
+    """The account holding a patient's seat for them (a family member's consultation)."""
+
+    user_id: str
+    name: str
+    relation: str | None = Field(
+        description="what the patient is to this account: child, parent, spouse or other"
+    )
+
+
 class ParticipantView(BaseModel):
     user_id: str
     name: str
     role: Role
     state: SeatState
     connected: bool
+    held_by: HeldBy | None = None
 
 
 class RoomView(BaseModel):
@@ -251,6 +262,11 @@ class RoomView(BaseModel):
                     role=s.role,
                     state=s.state,
                     connected=s.connected,
+                    held_by=HeldBy(
+                        user_id=s.proxy.user_id, name=s.proxy.name, relation=s.proxy.relation
+                    )
+                    if s.proxy is not None
+                    else None,
                 )
                 for s in room.seats
             ],

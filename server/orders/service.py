@@ -111,13 +111,13 @@ class OrderService:
 
     async def get(self, principal: Principal, order_id: str) -> Order:
         order = await self._repos.orders.get(order_id)
-        if order is None or not self._may_see(principal, order):
+        if order is None or not await self._may_see(principal, order):
             raise NotFound("no such order")
         return order
 
-    def _may_see(self, principal: Principal, order: Order) -> bool:
-        if principal.is_patient:
-            return order.patient_id == principal.user_id
+    async def _may_see(self, principal: Principal, order: Order) -> bool:
+        if principal.is_patient:  # the patient's own, or a family member's they manage
+            return await self._repos.users.acts_for(principal.user_id, order.patient_id)
         return principal.role in (Role.PHARMACIST, Role.ADMIN)
 
     async def orders(
@@ -126,8 +126,13 @@ class OrderService:
         if principal.is_doctor:
             raise Forbidden("doctors do not see orders")
         own = principal.user_id if principal.is_patient else None
+        managed = await self._repos.users.managed_ids(own) if own is not None else []
         return await self._repos.orders.page(
-            patient_id=own, status=status, after=after, limit=limit
+            patient_id=own,
+            status=status,
+            after=after,
+            limit=limit,
+            also_patients=list(managed),
         )
 
     # ------------------------------------------------------------------ create
