@@ -135,21 +135,24 @@ class AppointmentDoctorOut(PersonOut):
     specialty: str | None
 
 
-def _patient_out(view: AppointmentView) -> AppointmentPatientOut:
+def _patient_out(view: AppointmentView) -> PersonOut | AppointmentPatientOut:
+    """``{id, name}`` as always; a family member's adds who manages them (for its parties)."""
     patient, holder = view.patient, view.holder
-    out = AppointmentPatientOut(
-        id=view.appointment.patient_id, name=patient.name if patient else ""
+    pid, name = view.appointment.patient_id, patient.name if patient else ""
+    if patient is None or holder is None or not view.show_reason:
+        return PersonOut(id=pid, name=name)
+    return AppointmentPatientOut(
+        id=pid,
+        name=name,
+        managed_by=PersonOut(id=holder.id, name=holder.name),
+        relation=patient.relation,
+        birth_date=patient.birth_date,
     )
-    if patient is not None and view.show_reason and holder is not None:
-        out.managed_by = PersonOut(id=holder.id, name=holder.name)
-        out.relation = patient.relation
-        out.birth_date = patient.birth_date
-    return out
 
 
 class AppointmentOut(BaseModel):
     id: str
-    patient: AppointmentPatientOut
+    patient: AppointmentPatientOut | PersonOut
     doctor: AppointmentDoctorOut
     start: UtcDateTime
     end: UtcDateTime
