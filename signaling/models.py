@@ -236,7 +236,9 @@ class ParticipantView(BaseModel):
     role: Role
     state: SeatState
     connected: bool
-    held_by: HeldBy | None = None
+    # Absent (not null) for a seat its own patient or doctor holds: two-party rooms look as
+    # they always did.
+    held_by: HeldBy | None = Field(default=None, exclude_if=lambda held: held is None)
 
 
 class RoomView(BaseModel):
