@@ -106,7 +106,7 @@ function MemberCard(props: { member: FamilyMember; onEdit: () => void }) {
         {m.sex ? ` · ${t(`family.sex.${m.sex}`)}` : ""}
       </p>
       {m.under_six ? (
-        <p class="badge badge-waiting" data-testid="under-six">
+        <p class="under-six-note" data-testid="under-six">
           {t("family.under_six")}
         </p>
       ) : null}
