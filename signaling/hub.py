@@ -452,6 +452,12 @@ class Hub:
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         conn = await self._accept(sid, MAIN, environ, auth)
         await self.sio.enter_room(sid, user_room(conn.user_id), namespace=MAIN)
+        if conn.principal.is_patient and self._repos is not None:
+            # The family members this account manages: what is pushed to them (a dose due, a
+            # summary, an order's progress, a doctor running late) reaches their holder. Those
+            # added after this connection are heard from its next one.
+            for managed in await self._repos.users.managed_ids(conn.user_id):
+                await self.sio.enter_room(sid, user_room(managed), namespace=MAIN)
         if conn.principal.role is Role.PHARMACIST:
             await self.sio.enter_room(sid, PHARMACISTS_ROOM, namespace=MAIN)
 

@@ -211,3 +211,23 @@ async def test_six_and_over_need_no_guardian(clinic: Clinic, years: int) -> None
     d = await joined(clinic, doctor, aid)
     assert (await d.call("consult:admit", {"appointment_id": aid}))["ok"] is True
     await p.wait_for("consult:admitted")
+
+
+async def test_a_dose_due_for_the_child_reaches_the_holders_sockets_and_nobody_elses(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    from tests.clock import FakeClock
+    from tests.signaling.test_reminders import START, prescribe
+
+    clinic = await make_clinic(long_sessions(settings), clock=FakeClock(START))
+    holder = await clinic.user(Role.PATIENT)
+    doctor = await clinic.user(Role.DOCTOR)
+    other = await clinic.user(Role.PATIENT)
+    child = await add_child(clinic, holder, date(2022, 1, 1))
+    await prescribe(clinic, doctor, {"id": child["id"]}, "08:00")
+    phone = await clinic.connect(holder)
+    bystander = await clinic.connect(other)
+    clinic.clock.advance(minutes=6)  # 08:01 in Shanghai
+    due = await phone.wait_for("reminder:due")
+    assert due["patient_id"] == child["id"]
+    assert bystander.received("reminder:due") == []
