@@ -147,6 +147,7 @@ async def invite_family_member(call: Call) -> InvitationEnvelope:
     body=AcceptInvitationIn,
     response=AcceptedOut,
     auth=False,
+    errors=[409],
 )
 async def accept_invitation(call: Call) -> AcceptedOut:
     body = call.body(AcceptInvitationIn)
