@@ -23,6 +23,10 @@ class AppointmentLookup(Protocol):
     async def get(self, appointment_id: str) -> Appointment | None: ...
 
 
+class Parties(Protocol):
+    async def party_to(self, user_id: str, appointment: Appointment) -> bool: ...
+
+
 class AuditLog(Protocol):
     async def append(self, entry: AuditEntry) -> str: ...
 
@@ -38,8 +42,17 @@ class ReadContext:
 
 class TranscriptReader:
     def __init__(
-        self, *, appointments: AppointmentLookup, audit: AuditLog, chat: ChatService, clock: Clock
+        self,
+        *,
+        appointments: AppointmentLookup,
+        audit: AuditLog,
+        chat: ChatService,
+        clock: Clock,
+        parties: Parties | None = None,
     ) -> None:
+        # ``parties``: who else may read (the account that manages a family member); without
+        # it, the two participants only.
+        self._parties = parties
         self._appointments = appointments
         self._audit = audit
         self._chat = chat
@@ -55,7 +68,13 @@ class TranscriptReader:
         context: ReadContext,
     ) -> list[ChatMessage]:
         appointment = await self._appointments.get(appointment_id)
-        if appointment is None or not appointment.is_participant(reader.user_id):
+        if appointment is None or not (
+            appointment.is_participant(reader.user_id)
+            or (
+                self._parties is not None
+                and await self._parties.party_to(reader.user_id, appointment)
+            )
+        ):
             await self._record(
                 reader,
                 appointment_id,

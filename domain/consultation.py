@@ -144,6 +144,16 @@ class Person:
 
 
 @dataclass(frozen=True, slots=True)
+class Proxy:
+    """Who holds a patient's seat on the patient's behalf: the account that manages them
+    (domain/family.py), and what the patient is to that account."""
+
+    user_id: UserId
+    name: str
+    relation: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Seat:
     user_id: UserId
     role: Role
@@ -151,6 +161,9 @@ class Seat:
     state: SeatState
     sid: str | None = None  # the socket holding the seat; None: disconnected
     node: str | None = None  # the hub node that socket is connected to
+    # The patient's seat taken by their holder (a family member's consultation): the seat
+    # stays the patient's (``user_id``), held by this account's socket.
+    proxy: Proxy | None = None
 
     @property
     def connected(self) -> bool:
@@ -297,9 +310,11 @@ class Room:
         node: str,
         status: AppointmentStatus,
         now: datetime,
+        proxy: Proxy | None = None,
     ) -> tuple[Room, Joined]:
         """``status`` is the appointment's status as just read (a room in progress never goes
-        back)."""
+        back). ``proxy``: the patient's holder takes the patient's seat (``user_id`` is the
+        patient's)."""
         role = self.role_of(user_id)
         if role is None:
             raise NotFound("no such appointment")
@@ -312,7 +327,7 @@ class Room:
             state = SeatState.WAITING
         previous = self.seat_of_user(user_id)
         replaced = previous.sid if previous is not None and previous.sid != sid else None
-        room = room._with_seat(Seat(user_id, role, name, state, sid, node))
+        room = room._with_seat(Seat(user_id, role, name, state, sid, node, proxy))
         if state is SeatState.WAITING and room.waiting_since is None:
             room = replace(room, waiting_since=now)
         return room, Joined(role=role, state=state, replaced_sid=replaced)

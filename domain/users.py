@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from domain.ids import SessionId, UserId
@@ -32,6 +32,13 @@ class User:
     deactivated_at: datetime | None = None
     # The account's mobile number (E.164), for SMS and sign-in by phone; None: none given.
     phone: str | None = None
+    # A family member (domain/family.py): the account that manages this patient, who has no
+    # sign-in of their own while it is set; what they are to that account; their date of birth
+    # and sex (also kept for a patient who signs in, when known).
+    managed_by: UserId | None = None
+    relation: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
 
     @property
     def active(self) -> bool:

@@ -40,6 +40,8 @@ from server.clinic import routes as clinic_routes
 from server.consultations import routes as consultation_routes
 from server.documents import routes as document_routes
 from server.documents.service import DocumentLimits, DocumentService
+from server.family import routes as family_routes
+from server.family.service import FamilyService
 from server.follow_up import routes as follow_up_routes
 from server.follow_up.service import FollowUpService
 from server.http.api import Api
@@ -110,6 +112,7 @@ def build_api() -> Api:
     api.include(follow_up_routes.api)
     api.include(notification_routes.api)
     api.include(text_consultation_routes.api)
+    api.include(family_routes.api)
     return api
 
 
@@ -173,6 +176,7 @@ def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProv
         connect_seconds=consult.socket_connect_timeout,
         close_seconds=consult.socket_close_timeout,
         follow_up_only=settings.documents.follow_up_only,
+        under_six_guardian=consult.under_six_guardian,
     )
     return Hub(
         config,
@@ -245,6 +249,7 @@ def create_app(
                 gate=settings.documents.follow_up_only,
                 clock=clock,
             )
+            app[keys.FAMILY] = FamilyService(db.repos, clock=clock)
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             notifications = NotificationService(
                 db.repos,
@@ -330,7 +335,11 @@ def create_app(
             max_chars=settings.consult.chat_max_chars,
         )
         transcripts = TranscriptReader(
-            appointments=db.repos.appointments, audit=db.repos.audit, chat=chat, clock=clock
+            appointments=db.repos.appointments,
+            audit=db.repos.audit,
+            chat=chat,
+            clock=clock,
+            parties=db.repos.users,
         )
         app[keys.CHAT] = chat
         app[keys.TRANSCRIPTS] = transcripts

@@ -137,6 +137,19 @@ async def seed_demo(app: web.Application) -> str | None:
         appointment_id = await _appointment_now(app, patient=wang, doctor=li, now=now)
         await _prior_documents(app, patient=wang, appointment_id=appointment_id)
         await _follow_up(app, appointment_id=appointment_id)
+    zhang = users.get("zhang@demo.clinic")
+    if zhang is not None and not await repos.users.managed_ids(zhang.id):
+        # A family member (就诊人) to book for: Zhang Wei's son, four years old (under six: a
+        # video visit needs his father in the call).
+        await repos.users.create_managed(
+            holder_id=zhang.id,
+            name="张小宝 Zhang Xiaobao",
+            relation="child",
+            birth_date=date(now.year - 4, 6, 1),
+            sex="male",
+            created_at=now,
+            timezone=zhang.timezone,
+        )
     drugs = await seed_catalogue(repos.drugs, clock=app[keys.CLOCK])
     log.info("demo_seeded", users=len(DEMO_USERS), drugs_added=drugs, appointment_id=appointment_id)
     return appointment_id

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from server.auth.phone import PhoneCodes
     from server.auth.service import AccountService
     from server.documents.service import DocumentService
+    from server.family.service import FamilyService
     from server.follow_up.service import FollowUpService
     from server.metrics import Metrics
     from server.notifications.service import NotificationService
@@ -80,6 +81,8 @@ ORDERS: web.AppKey[OrderService] = web.AppKey("orders")
 DOCUMENTS: web.AppKey[DocumentService] = web.AppKey("documents")
 # The follow-up gate (TELEMED_FOLLOW_UP_ONLY): bookings, eligibility, consent to online care.
 FOLLOW_UPS: web.AppKey[FollowUpService] = web.AppKey("follow_ups")
+# Family members (就诊人): the people an account manages.
+FAMILY: web.AppKey[FamilyService] = web.AppKey("family")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -252,6 +252,9 @@ class ConsultSettings(_Section):
     # Upcoming (booked or waiting) appointments one patient may hold: with one doctor, in all.
     max_bookings_per_doctor: int = Field(default=5, ge=1, le=1000)
     max_bookings: int = Field(default=10, ge=1, le=1000)
+    # A patient under six is admitted to a video consultation only while the account that
+    # manages them holds their seat (domain/family.py); on in the first market.
+    under_six_guardian: bool = True
 
     @field_validator("socket_connect_limit")
     @classmethod

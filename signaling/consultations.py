@@ -24,12 +24,14 @@ from domain.consultation import (
     NoRoom,
     NotStarted,
     PatientNotWaiting,
+    Proxy,
     Room,
     Seat,
     WaitingNote,
     status_on_join,
 )
 from domain.errors import Forbidden, NotFound
+from domain.family import acts_for
 from domain.ids import UserId
 from domain.users import Role, User
 from signaling.registry import RoomRegistry, Updated
@@ -70,6 +72,24 @@ class Swept:
     # Why the room went: "expired" (its time ran out), or the appointment's final status when
     # it ended elsewhere (e.g. "cancelled" over REST); None: seats were only released.
     ended: str | None = None
+
+
+def _proxy_of(caller: Caller, appointment: Appointment, patient: User | None) -> Proxy | None:
+    """The caller as the holder of the appointment's patient (a family member they manage),
+    or None when they are not (domain/family.py)."""
+    if (
+        patient is None
+        or patient.managed_by is None
+        or caller.user_id
+        in (
+            appointment.patient_id,
+            appointment.doctor_id,
+        )
+    ):
+        return None
+    if not acts_for(caller.user_id, patient.id, patient.managed_by):
+        return None
+    return Proxy(user_id=caller.user_id, name=caller.name, relation=patient.relation)
 
 
 class ConsultationService:
@@ -121,9 +141,18 @@ class ConsultationService:
 
     async def join(self, caller: Caller, appointment_id: str) -> Updated[Joined]:
         appointment = await self._appointments.get(appointment_id)
-        if appointment is None or not appointment.is_participant(caller.user_id):
+        if appointment is None:
+            raise NotFound("no such appointment")
+        # What a new room needs (the room may vanish before the change is applied, so always);
+        # the patient's record also says who manages them.
+        names = await self._users.get_many([appointment.doctor_id, appointment.patient_id])
+        proxy = _proxy_of(caller, appointment, names.get(appointment.patient_id))
+        if not appointment.is_participant(caller.user_id) and proxy is None:
             raise NotFound("no such appointment")
         role = Role.DOCTOR if caller.user_id == appointment.doctor_id else Role.PATIENT
+        # The holder of a family member takes the patient's seat, on their behalf.
+        seat_user = appointment.patient_id if proxy is not None else caller.user_id
+        seat_name = _name(names, appointment.patient_id) if proxy is not None else caller.name
         now = self._clock()
         self._window.check(appointment, now)
         target = status_on_join(appointment, role)
@@ -135,8 +164,6 @@ class ConsultationService:
             else:
                 appointment = moved
 
-        # What a new room needs (the room may vanish before the change is applied, so always).
-        names = await self._users.get_many([appointment.doctor_id, appointment.patient_id])
         message_count = await self._messages.last_seq(appointment_id)
         fresh = appointment
 
@@ -150,12 +177,13 @@ class ConsultationService:
                     now=now,
                 ).counted(message_count)
             return room.join(
-                user_id=caller.user_id,
-                name=caller.name,
+                user_id=seat_user,
+                name=seat_name,
                 sid=caller.sid,
                 node=self.node_id,
                 status=fresh.status,
                 now=now,
+                proxy=proxy,
             )
 
         update = await self.registry.update(appointment_id, change)

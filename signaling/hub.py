@@ -50,6 +50,7 @@ from domain.errors import (
     Unauthorized,
     Unavailable,
 )
+from domain.family import check_guardian_present
 from domain.follow_up import CONSENT_VERSION, check_admit, check_join
 from domain.ids import AppointmentId, UserId
 from domain.recording import RecordingState, RecordingTarget, StopReason
@@ -181,6 +182,9 @@ class HubConfig:
     # Online care only for follow-up visits (domain/follow_up.py): a gated follow-up's patient
     # joins after accepting the consent, and is admitted once the doctor confirmed eligibility.
     follow_up_only: bool = False
+    # Under six, a guardian present (domain/family.py): a patient under six is admitted only
+    # while the account that manages them holds their seat.
+    under_six_guardian: bool = False
 
 
 @dataclass(slots=True)
@@ -465,6 +469,12 @@ class Hub:
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         conn = await self._accept(sid, MAIN, environ, auth)
         await self.sio.enter_room(sid, user_room(conn.user_id), namespace=MAIN)
+        if conn.principal.is_patient and self._repos is not None:
+            # The family members this account manages: what is pushed to them (a dose due, a
+            # summary, an order's progress, a doctor running late) reaches their holder. Those
+            # added after this connection are heard from its next one.
+            for managed in await self._repos.users.managed_ids(conn.user_id):
+                await self.sio.enter_room(sid, user_room(managed), namespace=MAIN)
         if conn.principal.role is Role.PHARMACIST:
             await self.sio.enter_room(sid, PHARMACISTS_ROOM, namespace=MAIN)
 
@@ -697,13 +707,17 @@ class Hub:
         if follow_up is None or follow_up.eligibility is None:
             return
         appointment = await self._repos.appointments.get(appointment_id)
-        if appointment is None or appointment.patient_id != conn.user_id:
+        if appointment is None or appointment.doctor_id == conn.user_id:
+            return
+        # The patient, or the account that manages them (the consent is the patient's, given
+        # by their holder).
+        if not await self._repos.users.acts_for(conn.user_id, appointment.patient_id):
             return
         check_join(
             gate=True,
             role=Role.PATIENT,
             eligibility=follow_up.eligibility,
-            accepted_versions=await self._repos.online_consents.versions(conn.user_id),
+            accepted_versions=await self._repos.online_consents.versions(appointment.patient_id),
             current_version=CONSENT_VERSION,
         )
 
@@ -713,9 +727,31 @@ class Hub:
         follow_up = await self._repos.follow_ups.get(appointment_id)
         check_admit(gate=True, eligibility=follow_up.eligibility if follow_up else None)
 
+    async def _guardian_admit(self, conn: Connection, appointment_id: str) -> None:
+        """Under six, a guardian present: the patient's seat must be held by the account that
+        manages them (409 ``guardian_required`` otherwise)."""
+        if not self.config.under_six_guardian or self._repos is None:
+            return
+        room = await self.consult.room_for(conn.sid, appointment_id)
+        patient = await self._repos.users.get(room.patient.id)
+        if patient is None:
+            return
+        seat = room.seat_of_user(room.patient.id)
+        holder = None
+        if seat is not None and seat.connected:
+            holder = seat.proxy.user_id if seat.proxy is not None else seat.user_id
+        check_guardian_present(
+            rule=True,
+            birth_date=patient.birth_date,
+            managed_by=patient.managed_by,
+            seat_held_by=holder,
+            today=self._clock().date(),
+        )
+
     async def _admit(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)
         await self._follow_up_admit(payload.appointment_id)
+        await self._guardian_admit(conn, payload.appointment_id)
         update = await self.consult.admit(conn.caller(), payload.appointment_id)
         room = update.after
         if room is None:

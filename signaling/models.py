@@ -8,10 +8,11 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from chat.models import Timestamp
+from chat.models import Timestamp, absent
 from domain.appointments import AppointmentStatus
 from domain.chat import MAX_SEQ
 from domain.consultation import Room, SeatState
+from domain.family import Relation
 from domain.text import text_problem
 from domain.users import Role
 from signaling.sdp import MAX_MEDIA_SECTIONS, candidate_problem, sdp_problem
@@ -220,12 +221,25 @@ class RefreshIn(Payload):
 # ----------------------------------------------------------------------------- outbound
 
 
+class HeldBy(BaseModel):
+    """The account holding a patient's seat for them (a family member's consultation)."""
+
+    user_id: str
+    name: str
+    relation: Relation | None = Field(
+        description="what the patient is to this account: child, parent, spouse or other"
+    )
+
+
 class ParticipantView(BaseModel):
     user_id: str
     name: str
     role: Role
     state: SeatState
     connected: bool
+    # Absent (not null) for a seat its own patient or doctor holds: two-party rooms look as
+    # they always did.
+    held_by: HeldBy | None = absent()
 
 
 class WaitingMessageView(BaseModel):
@@ -260,6 +274,11 @@ class RoomView(BaseModel):
                     role=s.role,
                     state=s.state,
                     connected=s.connected,
+                    held_by=HeldBy(
+                        user_id=s.proxy.user_id, name=s.proxy.name, relation=s.proxy.relation
+                    )
+                    if s.proxy is not None
+                    else None,
                 )
                 for s in room.seats
             ],

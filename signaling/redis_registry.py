@@ -29,7 +29,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
 from domain.appointments import AppointmentStatus
-from domain.consultation import Person, Room, Seat, SeatState, WaitingNote
+from domain.consultation import Person, Proxy, Room, Seat, SeatState, WaitingNote
 from domain.errors import Unavailable
 from domain.ids import AppointmentId, UserId
 from domain.recording import CallConsent, RecordingState
@@ -73,6 +73,11 @@ def encode_room(room: Room) -> str:
                 "state": s.state.value,
                 "sid": s.sid,
                 "node": s.node,
+                **(
+                    {"proxy": [s.proxy.user_id, s.proxy.name, s.proxy.relation]}
+                    if s.proxy is not None
+                    else {}
+                ),
             }
             for s in room.seats
         ],
@@ -123,6 +128,9 @@ def decode_room(raw: str | bytes) -> Room:
                 state=SeatState(s["state"]),
                 sid=s["sid"],
                 node=s["node"],
+                proxy=Proxy(UserId(s["proxy"][0]), s["proxy"][1], s["proxy"][2])
+                if s.get("proxy")
+                else None,
             )
             for s in doc["seats"]
         ),

@@ -8,7 +8,7 @@ A text consultation (kind ``text``) holds no slot: it waits on the doctor's text
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -275,12 +275,20 @@ class AppointmentRepository:
         until: datetime | None = None,
         after: After | None = None,
         limit: int = 50,
+        also_patients: Sequence[str] = (),
+        patient_id: str | None = None,
     ) -> Page[Appointment]:
-        """Appointments in start order, those of ``user_id`` (as patient or doctor) or, with
-        ``user_id=None``, everyone's. ``since``/``until`` bound the start, half-open."""
+        """Appointments in start order, those of ``user_id`` (as patient or doctor) and of the
+        patients in ``also_patients`` (family members it manages) or, with ``user_id=None``,
+        everyone's; ``patient_id`` keeps one patient's. ``since``/``until`` bound the start,
+        half-open."""
         query: Document = {}
         if user_id is not None:
             query["$or"] = [{"patient_id": user_id}, {"doctor_id": user_id}]
+            if also_patients:
+                query["$or"].append({"patient_id": {"$in": list(also_patients)}})
+        if patient_id is not None:
+            query["patient_id"] = patient_id
         if status is not None:
             query["status"] = status.value
         bounds: Document = {}

@@ -160,10 +160,14 @@ class OrderRepository:
         status: OrderStatus | None,
         after: After | None,
         limit: int,
+        also_patients: list[str] | None = None,
     ) -> Page[Order]:
-        """Newest first."""
+        """Newest first; ``patient_id``'s and ``also_patients``' (the family members that
+        account manages)."""
         query: Document = {}
-        if patient_id is not None:
+        if patient_id is not None and also_patients:
+            query["patient_id"] = {"$in": [patient_id, *also_patients]}
+        elif patient_id is not None:
             query["patient_id"] = patient_id
         if status is not None:
             query["status"] = status.value

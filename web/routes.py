@@ -32,6 +32,8 @@ PAGES: dict[str, str] = {
     "/admin": "admin",
     "/pharmacist": "pharmacist",
     "/pharmacy": "pharmacy",
+    "/family": "family",
+    "/invitation": "invitation",
 }
 CONSULT_PAGE = "consult"
 NOT_FOUND_PAGE = "notfound"

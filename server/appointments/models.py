@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.appointments import AppointmentKind, AppointmentStatus
@@ -97,6 +99,8 @@ class BookIn(Strict):
     reason: DisplayText = Field(default="", max_length=1000)
     visit_type: VisitType | None = None
     prior_diagnosis: PriorDiagnosisIn | None = None
+    # For a family member the caller manages (their id); default: the caller.
+    patient_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class CancelIn(Strict):
@@ -107,6 +111,12 @@ class AppointmentsQuery(PageQuery):
     status: AppointmentStatus | None = None
     from_: Instant | None = Field(default=None, alias="from", description="start at or after")
     to: Instant | None = Field(default=None, description="start before")
+    patient_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="one patient's: the caller or a family member they manage",
+    )
 
 
 class PersonOut(BaseModel):
@@ -114,13 +124,37 @@ class PersonOut(BaseModel):
     name: str
 
 
+class AppointmentPatientOut(PersonOut):
+    """The patient; for a family member (shown to the appointment's parties only) also who
+    manages them, what they are to that account, and their date of birth."""
+
+    managed_by: PersonOut | None = None
+    relation: str | None = None
+    birth_date: date | None = None
+
+
 class AppointmentDoctorOut(PersonOut):
     specialty: str | None
 
 
+def _patient_out(view: AppointmentView) -> PersonOut | AppointmentPatientOut:
+    """``{id, name}`` as always; a family member's adds who manages them (for its parties)."""
+    patient, holder = view.patient, view.holder
+    pid, name = view.appointment.patient_id, patient.name if patient else ""
+    if patient is None or holder is None or not view.show_reason:
+        return PersonOut(id=pid, name=name)
+    return AppointmentPatientOut(
+        id=pid,
+        name=name,
+        managed_by=PersonOut(id=holder.id, name=holder.name),
+        relation=patient.relation,
+        birth_date=patient.birth_date,
+    )
+
+
 class AppointmentOut(BaseModel):
     id: str
-    patient: PersonOut
+    patient: AppointmentPatientOut | PersonOut
     doctor: AppointmentDoctorOut
     start: UtcDateTime
     end: UtcDateTime
@@ -155,7 +189,7 @@ class AppointmentOut(BaseModel):
             ),
             eligibility=EligibilityOut.of(f.eligibility) if f and f.eligibility else None,
             id=a.id,
-            patient=PersonOut(id=a.patient_id, name=view.patient.name if view.patient else ""),
+            patient=_patient_out(view),
             doctor=AppointmentDoctorOut(
                 id=a.doctor_id,
                 name=view.doctor.name if view.doctor else "",

@@ -169,11 +169,13 @@ async def list_slots(call: Call) -> SlotsPage:
 async def book(call: Call) -> AppointmentEnvelope:
     body = call.body(BookIn)
     gate = call.app[keys.FOLLOW_UPS]
+    patient_id = await _service(call).patient_for_booking(call.principal, body.patient_id)
     booking = await gate.check_booking(
         call.principal,
         kind=body.kind,
         visit_type=body.visit_type,
         prior=body.prior_diagnosis.value() if body.prior_diagnosis else None,
+        patient_id=patient_id,
     )
     view = await _service(call).book(
         call.principal,
@@ -181,6 +183,7 @@ async def book(call: Call) -> AppointmentEnvelope:
         start=body.start,
         kind=body.kind,
         reason=body.reason,
+        patient_id=patient_id,
     )
     if await gate.record(view.appointment.id, booking) is not None:
         view = await _service(call).get(call.principal, view.appointment.id)
@@ -205,6 +208,7 @@ async def list_appointments(call: Call) -> AppointmentsPage:
         until=query.to,
         after=decode_cursor("appointments", query.cursor),
         limit=query.limit,
+        patient_id=query.patient_id,
     )
     return AppointmentsPage(
         appointments=[AppointmentOut.of(v) for v in views],

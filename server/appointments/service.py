@@ -15,6 +15,7 @@ from domain.appointments import Appointment, AppointmentKind, AppointmentStatus,
 from domain.availability import Availability, Slot, slot_at, slots_between
 from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.family import acts_for
 from domain.ids import UserId
 from domain.text_consultations import DEFAULT_RESPONSE_HOURS, book_text, is_overdue
 from domain.users import Principal, Role, User
@@ -48,6 +49,8 @@ class AppointmentView:
     follow_up: FollowUp | None = None
     # A text consultation still unanswered past its response deadline.
     overdue: bool = False
+    # The account that manages the patient (a family member's appointment), if any.
+    holder: User | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,16 @@ class TextPolicy:
 
     enabled: bool = True
     response_hours: int = DEFAULT_RESPONSE_HOURS
+
+
+def _managed_by(user: User | None) -> str | None:
+    return user.managed_by if user is not None else None
+
+
+def _holder(users: dict[UserId, User], patient: User | None) -> User | None:
+    if patient is None or patient.managed_by is None:
+        return None
+    return users.get(patient.managed_by)
 
 
 class AppointmentService:
@@ -188,17 +201,29 @@ class AppointmentService:
         start: datetime | None,
         kind: AppointmentKind,
         reason: str,
+        patient_id: str | None = None,
     ) -> AppointmentView:
-        """Book a free slot. 404 for an unknown doctor, 422 for a time that is not one of the
-        doctor's slots or is in the past, 409 when the slot is taken (the database's unique
-        index decides between concurrent bookings). A text consultation takes no start: it
-        goes on the doctor's text queue, asked now."""
+        """Book a free slot, for the caller or a family member they manage (``patient_id``).
+        404 for an unknown doctor (or a patient the caller does not act for), 422 for a time
+        that is not one of the doctor's slots or is in the past, 409 when the slot is taken
+        (the database's unique index decides between concurrent bookings). A text
+        consultation takes no start: it goes on the doctor's text queue, asked now."""
         if not principal.is_patient:
             raise Forbidden("only patients book appointments")
+        patient = await self.patient_for_booking(principal, patient_id)
         appointment = await self.book_for(
-            principal.user_id, doctor_id=doctor_id, start=start, kind=kind, reason=reason
+            patient, doctor_id=doctor_id, start=start, kind=kind, reason=reason
         )
         return await self._view(principal, appointment)
+
+    async def patient_for_booking(self, principal: Principal, patient_id: str | None) -> str:
+        """Whom a patient's booking is for: themselves, or a family member they manage; 404
+        for anyone else (domain/family.py)."""
+        if patient_id is None or patient_id == principal.user_id:
+            return principal.user_id
+        if not await self._repos.users.acts_for(principal.user_id, patient_id):
+            raise NotFound("no such patient")
+        return patient_id
 
     async def book_for(
         self,
@@ -315,10 +340,20 @@ class AppointmentService:
         until: datetime | None,
         after: After | None,
         limit: int,
+        patient_id: str | None = None,
     ) -> tuple[list[AppointmentView], After | None]:
-        """The caller's own appointments; an admin's list holds everyone's."""
+        """The caller's own appointments and those of the family members they manage; an
+        admin's list holds everyone's. ``patient_id``: one patient's only."""
         if since is not None and until is not None and until <= since:
             raise _field("to", "must be later than from")
+        managed: list[UserId] = []
+        if principal.is_patient:  # and the family members the caller manages
+            managed = await self._repos.users.managed_ids(principal.user_id)
+        if patient_id is not None and not (
+            principal.is_admin
+            or (principal.is_patient and (patient_id == principal.user_id or patient_id in managed))
+        ):
+            raise NotFound("no such patient")
         page: Page[Appointment] = await self._repos.appointments.list_page(
             user_id=None if principal.is_admin else principal.user_id,
             status=status,
@@ -326,6 +361,8 @@ class AppointmentService:
             until=until,
             after=after,
             limit=limit,
+            also_patients=managed,
+            patient_id=patient_id,
         )
         return await self._views(principal, page.items), page.next
 
@@ -372,14 +409,16 @@ class AppointmentService:
         """One of the caller's own appointments (its patient's or its doctor's; an admin's view
         of everyone's is not their own)."""
         appointment = await self._repos.appointments.get(appointment_id)
-        if appointment is None or not appointment.is_participant(principal.user_id):
+        if appointment is None or not await self._repos.users.party_to(
+            principal.user_id, appointment
+        ):
             raise NotFound("no such appointment")
         return appointment
 
     async def _visible(self, principal: Principal, appointment_id: str) -> Appointment:
         appointment = await self._repos.appointments.get(appointment_id)
         if appointment is None or not (
-            principal.is_admin or appointment.is_participant(principal.user_id)
+            principal.is_admin or await self._repos.users.party_to(principal.user_id, appointment)
         ):
             raise NotFound("no such appointment")
         return appointment
@@ -398,6 +437,11 @@ class AppointmentService:
     ) -> list[AppointmentView]:
         ids = sorted({uid for a in appointments for uid in a.participant_ids()})
         users: dict[UserId, User] = await self._repos.users.get_many(list(ids)) if ids else {}
+        holder_ids = sorted(
+            {u.managed_by for u in users.values() if u.managed_by is not None} - set(users)
+        )
+        if holder_ids:
+            users = {**users, **await self._repos.users.get_many(list(holder_ids))}
         follow_ups = await self._repos.follow_ups.get_many([a.id for a in appointments])
         now = self._clock()
         return [
@@ -405,10 +449,13 @@ class AppointmentService:
                 appointment=a,
                 patient=users.get(a.patient_id),
                 doctor=users.get(a.doctor_id),
-                # The reason for a visit is clinical: participants see it, admins do not.
-                show_reason=a.is_participant(principal.user_id),
+                # The reason for a visit is clinical: participants (and a family member's
+                # holder) see it, admins do not.
+                show_reason=a.is_participant(principal.user_id)
+                or acts_for(principal.user_id, a.patient_id, _managed_by(users.get(a.patient_id))),
                 follow_up=follow_ups.get(a.id),
                 overdue=is_overdue(a, now),
+                holder=_holder(users, users.get(a.patient_id)),
             )
             for a in appointments
         ]

@@ -183,6 +183,32 @@ class AccountService:
             return shown, existing
         return user, None
 
+    async def give_sign_in(
+        self, person: User, *, holder_id: str, email: str, password: str
+    ) -> User:
+        """A managed family member's own sign-in (the invitation they accepted): the password
+        they chose, under the same rule as any; they are no longer managed from now on."""
+        problem = password_problem(
+            password,
+            min_length=self._settings.password_min_length,
+            user_inputs=[email, email.split("@")[0], person.name],
+        )
+        if problem is not None:
+            raise InvalidInput(
+                f"password {problem}",
+                details=[FieldError(field="password", message=problem, type="weak_password")],
+            )
+        updated = await self._repos.users.give_sign_in(
+            person.id,
+            email=email,
+            password_hash=await self._passwords.hash(password),
+            holder_id=holder_id,
+        )
+        if updated is None:  # accepted twice at once: the other one won
+            raise NotFound("this invitation is not valid any more")
+        log.info("family_member_signs_in", user_id=person.id, formerly_managed_by=holder_id)
+        return updated
+
     async def get_user(self, user_id: str) -> User:
         user = await self._repos.users.get(user_id)
         if user is None:
@@ -241,8 +267,14 @@ class AccountService:
         keys = [address_key, account_key]
         reservation = await self._throttle.attempt(keys)
 
-        ok = await self._passwords.verify(user.password_hash if user else None, password)
-        if not ok or user is None:  # the reserved attempt stays recorded as a failure
+        # A family member without a sign-in of their own (managed, no password) never signs
+        # in: their account is checked like an unknown address.
+        can_sign_in = user is not None and user.managed_by is None and bool(user.password_hash)
+        stored = user.password_hash if user is not None and can_sign_in else None
+        ok = await self._passwords.verify(stored, password)
+        if (
+            not ok or user is None or not can_sign_in
+        ):  # the reserved attempt stays recorded as a failure
             log.info("login_failed", email_known=user is not None, client_ip=client_ip)
             raise Unauthorized("wrong email or password")
 

@@ -100,7 +100,7 @@ async def list_doctor_rooms(call: Call) -> DoctorRoomsOut:
 async def queue(call: Call) -> QueueOut:
     view = await call.app[keys.APPOINTMENTS].get(call.principal, call.path("appointment_id"))
     appointment = view.appointment
-    if not appointment.is_participant(call.principal.user_id):
+    if not await call.app[keys.DATABASE].repos.users.party_to(call.principal.user_id, appointment):
         raise NotFound("no such appointment")  # admins see appointments, not waiting rooms
     rooms = await call.app[keys.HUB].rooms()
     place = queue_place(rooms, appointment.id, appointment.doctor_id)

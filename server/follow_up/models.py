@@ -85,11 +85,14 @@ class OnlineCareConsentOut(BaseModel):
 class ConsentIn(_Strict):
     kind: Literal["online_care"]
     version: str = Field(min_length=1, max_length=32)
+    # A family member the caller manages: the consent is theirs, given by the caller.
+    patient_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class ConsentOut(BaseModel):
     kind: Literal["online_care"]
     version: str
+    patient_id: str | None = None
 
 
 class ReferralBookIn(_Strict):

@@ -83,12 +83,14 @@ async def online_care_consent(call: Call) -> OnlineCareConsentOut:
     body=ConsentIn,
     response=ConsentOut,
     status=201,
-    errors=[403],
+    errors=[403, 404],
 )
 async def accept_consent(call: Call) -> ConsentOut:
     body = call.body(ConsentIn)
-    await _service(call).accept_consent(call.principal, kind=body.kind, version=body.version)
-    return ConsentOut(kind=body.kind, version=body.version)
+    await _service(call).accept_consent(
+        call.principal, kind=body.kind, version=body.version, patient_id=body.patient_id
+    )
+    return ConsentOut(kind=body.kind, version=body.version, patient_id=body.patient_id)
 
 
 class ReferralCreated(BaseModel):

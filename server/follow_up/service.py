@@ -61,8 +61,12 @@ class FollowUpService:
         kind: AppointmentKind,
         visit_type: VisitType | None,
         prior: PriorDiagnosis | None,
+        patient_id: str | None = None,
     ) -> Booking:
-        """Before the booking: the rule, and the prior diagnosis's documents are the caller's."""
+        """Before the booking: the rule, and the prior diagnosis's documents are the patient's
+        (the caller's, or the family member's the caller books for: ``patient_id``, authorized
+        already)."""
+        patient_id = patient_id or principal.user_id
         if visit_type is None and prior is not None:
             visit_type = VisitType.FOLLOW_UP  # a client of this protocol: its default
         eligibility = check_booking(
@@ -74,7 +78,7 @@ class FollowUpService:
         )
         for document_id in prior.document_ids if prior else ():
             document = await self._repos.documents.get(document_id)
-            if document is None or document.patient_id != principal.user_id:
+            if document is None or document.patient_id != patient_id:
                 raise InvalidInput("prior_diagnosis.document_ids: not a document of yours")
         return Booking(visit_type, prior, eligibility is not None)
 
@@ -105,7 +109,9 @@ class FollowUpService:
         (the hub ends the waiting room with its own reason there, so the sweep that ends rooms
         of cancelled appointments never announces this one as a plain cancellation)."""
         appointment = await self._repos.appointments.get(appointment_id)
-        if appointment is None or not appointment.is_participant(principal.user_id):
+        if appointment is None or not await self._repos.users.party_to(
+            principal.user_id, appointment
+        ):
             raise NotFound("no such appointment")
         if principal.user_id != appointment.doctor_id:
             raise Forbidden("only the appointment's doctor decides eligibility")
@@ -195,14 +201,26 @@ class FollowUpService:
     def consent_text() -> tuple[str, dict[str, str]]:
         return CONSENT_VERSION, dict(CONSENT_TEXT)
 
-    async def accept_consent(self, principal: Principal, *, kind: str, version: str) -> None:
+    async def accept_consent(
+        self,
+        principal: Principal,
+        *,
+        kind: str,
+        version: str,
+        patient_id: str | None = None,
+    ) -> None:
+        """The caller accepts, for themselves or for a family member they manage
+        (``patient_id``): the consent is the managed person's, given by their holder."""
         if not principal.is_patient:
             raise Forbidden("only patients give consent to online care")
+        patient_id = patient_id or principal.user_id
+        if not await self._repos.users.acts_for(principal.user_id, patient_id):
+            raise NotFound("no such patient")
         if kind != "online_care":
             raise InvalidInput("kind: online_care")
         if version != CONSENT_VERSION:
             raise InvalidInput(f"version: the current version is {CONSENT_VERSION}")
-        await self._repos.online_consents.accept(principal.user_id, version, now=self._clock())
+        await self._repos.online_consents.accept(patient_id, version, now=self._clock())
 
     async def consented(self, patient_id: str) -> frozenset[str]:
         return await self._repos.online_consents.versions(patient_id)

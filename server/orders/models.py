@@ -51,6 +51,8 @@ class OrderIn(Strict):
     items: list[ItemIn] = Field(min_length=1, max_length=20)
     delivery: DeliveryModel
     rx_warning_accepted: bool = False
+    # For a family member the caller manages (their prescriptions); default: the caller.
+    patient_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class OrdersQuery(PageQuery):

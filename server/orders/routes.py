@@ -68,7 +68,10 @@ async def create_order(call: Call) -> OrderEnvelope:
     key = _key(call)
     address = body.delivery.address
     async with audited(
-        call, "order.create", patient_id=call.principal.user_id, resource_type="order"
+        call,
+        "order.create",
+        patient_id=body.patient_id or call.principal.user_id,
+        resource_type="order",
     ) as scope:
         order, created = await _service(call).create(
             call.principal,
@@ -80,6 +83,7 @@ async def create_order(call: Call) -> OrderEnvelope:
                 address=Address(**address.model_dump()) if address else None,
             ),
             rx_warning_accepted=body.rx_warning_accepted,
+            patient_id=body.patient_id,
         )
         scope.resource_id = order.id
         scope.details["replayed"] = not created

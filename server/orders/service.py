@@ -111,13 +111,13 @@ class OrderService:
 
     async def get(self, principal: Principal, order_id: str) -> Order:
         order = await self._repos.orders.get(order_id)
-        if order is None or not self._may_see(principal, order):
+        if order is None or not await self._may_see(principal, order):
             raise NotFound("no such order")
         return order
 
-    def _may_see(self, principal: Principal, order: Order) -> bool:
-        if principal.is_patient:
-            return order.patient_id == principal.user_id
+    async def _may_see(self, principal: Principal, order: Order) -> bool:
+        if principal.is_patient:  # the patient's own, or a family member's they manage
+            return await self._repos.users.acts_for(principal.user_id, order.patient_id)
         return principal.role in (Role.PHARMACIST, Role.ADMIN)
 
     async def orders(
@@ -126,8 +126,13 @@ class OrderService:
         if principal.is_doctor:
             raise Forbidden("doctors do not see orders")
         own = principal.user_id if principal.is_patient else None
+        managed = await self._repos.users.managed_ids(own) if own is not None else []
         return await self._repos.orders.page(
-            patient_id=own, status=status, after=after, limit=limit
+            patient_id=own,
+            status=status,
+            after=after,
+            limit=limit,
+            also_patients=list(managed),
         )
 
     # ------------------------------------------------------------------ create
@@ -141,19 +146,25 @@ class OrderService:
         items: list[ItemRequest],
         delivery: Delivery,
         rx_warning_accepted: bool,
+        patient_id: str | None = None,
     ) -> tuple[Order, bool]:
-        """The order (new, or the one this key already made) and whether it is new.
+        """The order (new, or the one this key already made) and whether it is new; for the
+        caller, or a family member they manage (``patient_id``: their prescriptions, their
+        order; 404 for anyone else's).
 
         Requests with one key run one at a time in this process, so a duplicate finds the
         first one's order instead of racing it for the stock; between processes the unique
         key decides, and a loser that ran short of stock or quantity returns the winner."""
-        slot = (principal.user_id, key)
+        patient_id = patient_id or principal.user_id
+        if not await self._repos.users.acts_for(principal.user_id, patient_id):
+            raise NotFound("no such patient")
+        slot = (patient_id, key)
         lock, holders = self._key_locks.setdefault(slot, (asyncio.Lock(), [0]))
         holders[0] += 1
         try:
             async with lock:
                 return await self._create(
-                    principal,
+                    patient_id,
                     key=key,
                     body=body,
                     items=items,
@@ -167,7 +178,7 @@ class OrderService:
 
     async def _create(
         self,
-        principal: Principal,
+        patient_id: str,
         *,
         key: str,
         body: dict[str, Any],
@@ -178,7 +189,7 @@ class OrderService:
         request_hash = hashlib.sha256(
             json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
         ).hexdigest()
-        existing = await self._repos.orders.by_key(principal.user_id, key)
+        existing = await self._repos.orders.by_key(patient_id, key)
         if existing is not None:
             return self._same(existing, request_hash), False
         if len({i.drug_id for i in items}) != len(items):
@@ -210,14 +221,14 @@ class OrderService:
                 )
             )
         total = order_total(lines)
-        patient = await self._repos.users.get(principal.user_id)
+        patient = await self._repos.users.get(patient_id)
         undo: list[Callable[[], Awaitable[None]]] = []
         try:
             for index, line in enumerate(lines):
                 pid = line.prescription_id
                 if pid is not None:
                     if not await self._repos.prescriptions.take_quantity(
-                        pid, principal.user_id, line.drug_id, line.quantity
+                        pid, patient_id, line.drug_id, line.quantity
                     ):
                         raise _field(
                             f"items.{index}.prescription_id",
@@ -231,7 +242,7 @@ class OrderService:
             now = self._clock()
             order = Order(
                 id=new_id(),
-                patient_id=principal.user_id,
+                patient_id=patient_id,
                 patient_name=patient.name if patient else "",
                 items=tuple(lines),
                 total=total,
@@ -249,7 +260,7 @@ class OrderService:
             inserted = await self._repos.orders.insert(order)
         except DomainError:
             await self._undo(undo)
-            winner = await self._repos.orders.by_key(principal.user_id, key)
+            winner = await self._repos.orders.by_key(patient_id, key)
             if winner is not None:  # a duplicate in another process took the stock first
                 return self._same(winner, request_hash), False
             raise
@@ -258,7 +269,7 @@ class OrderService:
             raise
         if inserted is None:  # a concurrent request with the same key won
             await self._undo(undo)
-            winner = await self._repos.orders.by_key(principal.user_id, key)
+            winner = await self._repos.orders.by_key(patient_id, key)
             if winner is None:
                 raise Conflict("the order with this key is gone")
             return self._same(winner, request_hash), False

@@ -31,7 +31,7 @@ class RecordingService:
         self, caller: Principal, appointment_id: str, *, after: After | None, limit: int
     ) -> tuple[Appointment, Page[Recording]]:
         appointment = await self._repos.appointments.get(appointment_id)
-        if appointment is None or not appointment.is_participant(caller.user_id):
+        if appointment is None or not await self._repos.users.party_to(caller.user_id, appointment):
             raise NotFound("no such appointment")
         page = await self._repos.recordings.page(appointment_id, after=after, limit=limit)
         return appointment, page
@@ -68,6 +68,9 @@ class RecordingService:
 
     async def _own(self, caller: Principal, recording_id: str) -> Recording:
         recording = await self._repos.recordings.get(recording_id)
-        if recording is None or not recording.is_participant(caller.user_id):
+        if recording is None or not (
+            recording.is_participant(caller.user_id)
+            or await self._repos.users.acts_for(caller.user_id, recording.patient_id)
+        ):
             raise NotFound("no such recording")
         return recording

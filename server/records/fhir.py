@@ -91,11 +91,45 @@ def _person(resource_type: str, user: User) -> Resource:
         "identifier": [{"system": USER_SYSTEM, "value": user.id}],
         "active": True,
         "name": [{"text": user.name}],
-        "telecom": [{"system": "email", "value": user.email}],
     }
+    if user.managed_by is None:  # a managed family member's stored address is no address
+        resource["telecom"] = [{"system": "email", "value": user.email}]
     if resource_type == "Practitioner" and user.specialty:
         resource["qualification"] = [{"code": {"text": user.specialty}}]
+    if resource_type == "Patient":
+        if user.sex:
+            resource["gender"] = user.sex
+        if user.birth_date:
+            resource["birthDate"] = user.birth_date.isoformat()
     return resource
+
+
+ROLE_CODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+# What the holder is to the patient, from what the patient is to the holder (domain/family.py).
+HOLDER_ROLE = {
+    "child": ("PRN", "parent"),
+    "parent": ("CHILD", "child"),
+    "spouse": ("SPS", "spouse"),
+    "other": ("FAMMEMB", "family member"),
+}
+
+
+def related_person(holder: User, patient: User) -> Resource:
+    """The account that manages the patient (a family member): a RelatedPerson."""
+    code, display = HOLDER_ROLE.get(patient.relation or "other", HOLDER_ROLE["other"])
+    return {
+        "resourceType": "RelatedPerson",
+        "id": holder.id,
+        "identifier": [{"system": USER_SYSTEM, "value": holder.id}],
+        "active": True,
+        "patient": ref("Patient", patient.id, patient.name),
+        "relationship": [
+            {"coding": [{"system": ROLE_CODE, "code": code, "display": display}]},
+            {"text": "manages the patient's account (就诊人)"},
+        ],
+        "name": [{"text": holder.name}],
+        "telecom": [{"system": "email", "value": holder.email}],
+    }
 
 
 def _appointment(a: Appointment, patient: User, doctor: User | None) -> Resource:
@@ -506,6 +540,9 @@ def build_bundle(data: ExportData, *, now: datetime) -> Resource:
         )
 
     add(_person("Patient", patient))
+    holder = data.holder
+    if holder is not None:
+        add(related_person(holder, patient))
     for doctor in sorted(data.practitioners.values(), key=lambda u: u.id):
         add(_person("Practitioner", doctor))
     encounters: set[str] = set()
@@ -592,6 +629,8 @@ def build_bundle(data: ExportData, *, now: datetime) -> Resource:
             continue
         from_doctor = message.get("sender_role") == "doctor"
         sender: dict[str, str] | None = ref("Patient", patient.id, message.get("sender_name"))
+        if holder is not None and message.get("sender_id") == holder.id:  # typed for them
+            sender = ref("RelatedPerson", holder.id, message.get("sender_name"))
         if from_doctor:
             known = message["sender_id"] in data.practitioners
             sender = (

@@ -49,12 +49,27 @@ class AuthorOut(BaseModel):
 class PatientOut(BaseModel):
     id: str
     name: str
-    email: str
+    email: str = Field(description="empty for a family member without a sign-in of their own")
     timezone: str
+    birth_date: date | None = None
+    sex: str | None = None
+    managed_by: str | None = Field(
+        default=None, description="the account that manages this patient (a family member)"
+    )
+    relation: str | None = Field(default=None, description="what they are to that account")
 
     @classmethod
     def of(cls, user: User) -> PatientOut:
-        return cls(id=user.id, name=user.name, email=user.email, timezone=user.timezone)
+        return cls(
+            id=user.id,
+            name=user.name,
+            email="" if user.managed_by is not None else user.email,
+            timezone=user.timezone,
+            birth_date=user.birth_date,
+            sex=user.sex,
+            managed_by=user.managed_by,
+            relation=user.relation,
+        )
 
 
 class RangeQuery(PageQuery):

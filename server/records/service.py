@@ -17,6 +17,7 @@ from domain.availability import parse_hhmm, zone
 from domain.clock import Clock
 from domain.documents import Document
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from domain.family import acts_for
 from domain.follow_up import Referral
 from domain.ids import new_id
 from domain.orders import Order
@@ -92,6 +93,8 @@ class ExportData:
     documents: list[Document] = field(default_factory=list)
     referrals: list[Referral] = field(default_factory=list)
     summaries: list[VisitSummary] = field(default_factory=list)
+    # The account that manages the patient (a family member): a RelatedPerson.
+    holder: User | None = None
 
 
 async def _all(fetch: Callable[[After | None], Awaitable[Page[T]]]) -> list[T]:
@@ -140,8 +143,8 @@ class RecordService:
         patient = await self._repos.users.get(patient_id)
         if patient is None or patient.role is not Role.PATIENT:
             raise NotFound("no such patient")
-        if principal.is_patient and principal.user_id == patient.id:
-            return patient
+        if principal.is_patient and acts_for(principal.user_id, patient.id, patient.managed_by):
+            return patient  # the patient, or the account that manages them
         if principal.is_doctor and await self._repos.appointments.has_care_relationship(
             principal.user_id, patient.id
         ):
@@ -521,7 +524,7 @@ class RecordService:
         if reminder is None:
             raise NotFound("no such reminder")
         await self.patient_for(principal, reminder.patient_id)
-        if principal.user_id != reminder.patient_id:
+        if not principal.is_patient:  # the patient, or their holder (patient_for said so)
             raise Forbidden("only the patient marks a dose taken")
         if reminder.status is ReminderStatus.TAKEN:
             return reminder
@@ -590,4 +593,5 @@ class RecordService:
             ),
             referrals=await _all(lambda a: r.referrals.page(pid, after=a, limit=EXPORT_PAGE)),
             summaries=summaries,
+            holder=await r.users.get(patient.managed_by) if patient.managed_by else None,
         )

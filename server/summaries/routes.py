@@ -46,7 +46,9 @@ EVENT = "summary:updated"
 
 async def _participants_appointment(call: Call) -> Appointment:
     appointment = await call.app[keys.DATABASE].repos.appointments.get(call.path("appointment_id"))
-    if appointment is None or not appointment.is_participant(call.principal.user_id):
+    if appointment is None or not await call.app[keys.DATABASE].repos.users.party_to(
+        call.principal.user_id, appointment
+    ):
         raise NotFound("no such appointment")
     return appointment
 

@@ -90,7 +90,12 @@ async def test_a_restart_finds_the_open_appointment_and_never_announces_a_finish
     clock.advance(minutes=10)  # still within its half hour: the same appointment
     assert await seed_demo(client.app) == first
     assert len(await wangs_appointments(client)) == 1
-    assert await repos.users.count() == len(DEMO_USERS)
+    # The demo users and one family member (Zhang Wei's son), each once.
+    assert await repos.users.count() == len(DEMO_USERS) + 1
+    zhang = await repos.users.get_by_email("zhang@demo.clinic")
+    assert zhang is not None
+    [son] = await repos.users.list_managed(zhang.id)
+    assert son.relation == "child"
 
     # The visit took place and was completed; a restart minutes later (same day, same
     # half hour) must not offer it again as "open now".

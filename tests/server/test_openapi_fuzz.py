@@ -762,6 +762,55 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     video = {"appointment_id": call("POST /api/v1/appointments", "patient", body=text_body)[
         "appointment"]["id"]}  # fmt: skip
     call("POST /api/v1/appointments/{appointment_id}/text/video", path=video)
+    # Issue 24: family members (就诊人): added, listed, read, edited, booked for; a managed
+    # adult invited to sign in on their own, who accepts.
+    child = call(
+        "POST /api/v1/me/family-members",
+        "patient",
+        body={
+            "name": "Li Xiaoming",
+            "birth_date": "2021-05-01",
+            "sex": "male",
+            "relation": "child",
+        },
+    )
+    member = {"person_id": child["family_member"]["id"]}
+    call("GET /api/v1/me/family-members", "patient", query={"limit": 5})
+    call("GET /api/v1/me/family-members/{person_id}", "patient", path=member)
+    call(
+        "PATCH /api/v1/me/family-members/{person_id}",
+        "patient",
+        path=member,
+        body={"name": "Li Xiaoming", "sex": "male"},
+    )
+    for_child = call(
+        "POST /api/v1/appointments",
+        "patient",
+        body={
+            "doctor_id": ids["doctor_id"],
+            "start": slots["slots"][4]["start"],
+            "kind": "in_person",
+            "patient_id": member["person_id"],
+        },
+    )
+    assert for_child["appointment"]["patient"]["managed_by"]["id"] == ids["patient_id"]
+    call("GET /api/v1/appointments", "patient", query={"patient_id": member["person_id"]})
+    parent = call(
+        "POST /api/v1/me/family-members",
+        "patient",
+        body={"name": "Li Ming", "birth_date": "1950-02-03", "sex": "male", "relation": "parent"},
+    )
+    invitation = call(
+        "POST /api/v1/me/family-members/{person_id}/invitation",
+        "patient",
+        path={"person_id": parent["family_member"]["id"]},
+        body={"email": "li.ming@example.com"},
+    )
+    call(
+        "POST /api/v1/auth/invitation/accept",
+        auth=False,
+        body={"token": invitation["invitation"]["token"], "password": STRONG_PASSWORD},
+    )
     assert set(OPERATIONS) - called == set(), "every operation has a valid call here"
 
 

@@ -1,6 +1,7 @@
 // The call page after joining: videos, the state of the call in words, network quality,
 // controls, the waiting room, the chat, and for the doctor the patient's record and the
 // follow-up.
+import { forWhom, isMine } from "../lib/family";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { messageForCode } from "../lib/errors";
 import { formatClock, formatDuration, formatNumber, t, tn } from "../lib/i18n";
@@ -67,10 +68,14 @@ export function CallView(props: { controller: ConsultController }) {
   const [soundBlocked, setSoundBlocked] = useState(false);
   const remoteRef = useRef<HTMLDivElement>(null);
   const me = controller.user;
-  const peer: Participant | undefined = snap.room?.participants.find((p) => p.user_id !== me.id);
+  const peer: Participant | undefined = snap.room?.participants.find((p) => !isMine(p, me.id));
   const isDoctor = snap.role === "doctor";
-  const peerName = isDoctor ? controller.appointment.patient.name : controller.appointment.doctor.name;
   const patient = snap.room?.participants.find((p) => p.role === "patient");
+  // A family member's seat held by their holder: the doctor sees who it is for.
+  const booked = controller.appointment.patient;
+  const peerName = isDoctor
+    ? forWhom(booked.name, patient?.held_by ?? booked.managed_by, patient?.held_by?.relation ?? booked.relation)
+    : controller.appointment.doctor.name;
   const patientWaiting = patient?.state === "waiting" && patient.connected;
   const startedAt = snap.room?.started_at ? Date.parse(snap.room.started_at) : null;
   const waitingSince = snap.room?.waiting_since ? Date.parse(snap.room.waiting_since) : null;

@@ -9,7 +9,9 @@ import { locale, t } from "../lib/i18n";
 import type { OnlineCareConsent as Consent } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 
-export function OnlineCareConsent(props: { onAccepted: () => void }) {
+/** ``forPatient``: a family member's id when their holder joins for them (the consent is the
+ * family member's, given by the holder). */
+export function OnlineCareConsent(props: { onAccepted: () => void; forPatient?: string | undefined }) {
   const [consent, setConsent] = useState<Consent | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -22,7 +24,7 @@ export function OnlineCareConsent(props: { onAccepted: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await api.acceptConsent(consent.version);
+      await api.acceptConsent(consent.version, props.forPatient);
       props.onAccepted();
     } catch (caught) {
       setError(caught);

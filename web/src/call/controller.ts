@@ -2,6 +2,7 @@
 // being admitted, the video call (CallSession), the chat with its transcript and outbox,
 // typing, network quality and the audio-only fallback, and how it ends. Components render its
 // snapshot; nothing here knows about markup.
+import { isMine } from "../lib/family";
 import { keepAlive } from "../lib/activity";
 import * as api from "../lib/api";
 import { ApiError } from "../lib/http";
@@ -378,8 +379,8 @@ export class ConsultController {
     if (room.appointment_id !== this.id || this.isOver()) return;
     const current = this.snap.room;
     if (current && current.rev !== undefined && room.rev !== undefined && room.rev < current.rev) return;
-    const me = room.participants.find((p) => p.user_id === this.user.id);
-    const peer = room.participants.find((p) => p.user_id !== this.user.id);
+    const me = room.participants.find((p) => isMine(p, this.user.id));
+    const peer = room.participants.find((p) => !isMine(p, this.user.id));
     const inCall = admitted === true || me?.state === "admitted";
     const phase: Phase = inCall ? "in_call" : "waiting";
     const peerPresent = peer !== undefined && peer.state === "admitted" && peer.connected;

@@ -144,7 +144,9 @@ export const slots = async (doctorId: string, from: Date, to: Date) =>
     })
   ).slots;
 
-export const appointments = (query: { from?: string; to?: string; status?: string } = {}) =>
+export const appointments = (
+  query: { from?: string; to?: string; status?: string; patient_id?: string } = {},
+) =>
   all<"appointments", Appointment>("/appointments", "appointments", { ...query, limit: 200 });
 
 export const appointment = async (id: string) =>
@@ -157,6 +159,8 @@ export const book = async (input: {
   reason: string;
   visit_type?: import("./types").VisitType;
   prior_diagnosis?: import("./types").PriorDiagnosis;
+  /** A family member the caller manages; absent: the caller. */
+  patient_id?: string;
 }) => (await post<{ appointment: Appointment }>("/appointments", input)).appointment;
 
 /** A text consultation on the doctor's text queue: no start, asked now. */
@@ -174,6 +178,38 @@ export const endText = async (id: string) =>
 
 export const textToVideo = async (id: string) =>
   (await post<{ appointment: Appointment }>(`/appointments/${enc(id)}/text/video`)).appointment;
+// ------------------------------------------------------------------ family members (就诊人)
+
+type FamilyMember = import("./types").FamilyMember;
+export interface FamilyMemberInput {
+  name: string;
+  birth_date: string;
+  sex: import("./types").Sex;
+  relation: import("./types").Relation;
+}
+
+export const familyMembers = () =>
+  all<"family_members", FamilyMember>("/me/family-members", "family_members", { limit: 50 }, 1);
+
+export const addFamilyMember = async (input: FamilyMemberInput) =>
+  (await post<{ family_member: FamilyMember }>("/me/family-members", input)).family_member;
+
+export const inviteFamilyMember = async (id: string, email: string) =>
+  (
+    await post<{ invitation: { token: string; email: string; expires_at: string; url: string } }>(
+      `/me/family-members/${enc(id)}/invitation`,
+      { email },
+    )
+  ).invitation;
+
+/** A managed adult's own sign-in: the password they choose for the invited address. */
+export async function acceptInvitation(token: string, password: string): Promise<User> {
+  const response = await send("POST", "/auth/invitation/accept", { body: { token, password } });
+  return (await decode<{ user: User }>(response)).user;
+}
+
+export const updateFamilyMember = async (id: string, input: Partial<FamilyMemberInput>) =>
+  (await call<{ family_member: FamilyMember }>("PATCH", `/me/family-members/${enc(id)}`, input)).family_member;
 
 export const cancel = async (id: string, reason?: string) =>
   (await post<{ appointment: Appointment }>(`/appointments/${enc(id)}/cancel`, reason ? { reason } : {}))
@@ -364,8 +400,11 @@ export async function uploadDocument(
 export const onlineCareConsent = async () =>
   decode<import("./types").OnlineCareConsent>(await send("GET", "/consents/online-care"));
 
-export const acceptConsent = (version: string) =>
-  post<{ kind: "online_care"; version: string }>("/me/consents", { kind: "online_care", version });
+export const acceptConsent = (version: string, patientId?: string) =>
+  post<{ kind: "online_care"; version: string }>(
+    "/me/consents",
+    patientId ? { kind: "online_care", version, patient_id: patientId } : { kind: "online_care", version },
+  );
 
 export const decideEligibility = async (id: string, eligible: boolean, reason?: string) =>
   (

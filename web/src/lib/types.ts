@@ -57,7 +57,7 @@ export type AppointmentKind = "video" | "in_person" | "text";
 
 export interface Appointment {
   id: string;
-  patient: { id: string; name: string };
+  patient: AppointmentPatient;
   doctor: { id: string; name: string; specialty: string | null };
   start: string;
   end: string;
@@ -377,6 +377,42 @@ export interface Participant {
   role: Role;
   state: SeatState;
   connected: boolean;
+  /** The patient's seat held by the account that manages them (a family member). */
+  held_by?: HeldBy | null;
+}
+
+// ------------------------------------------------------------------ family members (就诊人)
+
+export type Relation = "child" | "parent" | "spouse" | "other";
+export type Sex = "female" | "male" | "other" | "unknown";
+
+export interface FamilyMember {
+  id: string;
+  name: string;
+  birth_date: string | null;
+  sex: Sex | null;
+  relation: Relation | null;
+  age: number | null;
+  minor: boolean;
+  under_six: boolean;
+  invited: boolean;
+  created_at: string;
+}
+
+export interface HeldBy {
+  user_id: string;
+  name: string;
+  relation: Relation | null;
+}
+
+/** An appointment's patient; for a family member (seen by the appointment's parties) also who
+ * manages them and what they are to that account. */
+export interface AppointmentPatient {
+  id: string;
+  name: string;
+  managed_by?: { id: string; name: string } | null;
+  relation?: Relation | null;
+  birth_date?: string | null;
 }
 
 export interface RoomView {

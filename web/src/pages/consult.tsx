@@ -1,5 +1,6 @@
 // "/consult/{appointment_id}": the call page for both roles. Device check first; after a
 // reload of a consultation already joined, straight back into it.
+import { forWhom } from "../lib/family";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ConsultController, type Snapshot, wasJoined } from "../call/controller";
 import { CallView } from "../call/CallView";
@@ -125,7 +126,10 @@ function AppointmentHeading(props: { appointment: Appointment; user: User; statu
   const isDoctor = props.user.id === a.doctor.id;
   return (
     <div class="page-heading">
-      <h1>{t("call.with", { name: isDoctor ? a.patient.name : a.doctor.name })}</h1>
+      <h1>{t("call.with", { name: isDoctor ? forWhom(a.patient.name, a.patient.managed_by, a.patient.relation) : a.doctor.name })}</h1>
+      {!isDoctor && a.patient.id !== props.user.id ? (
+        <p data-testid="for-family-member">{t("family.joining_for", { name: a.patient.name })}</p>
+      ) : null}
       <p class="muted">
         {formatDateTime(a.start)} – {formatTime(a.end)}
         {props.status === false ? "" : ` · ${statusLabel(a.status)}`}
@@ -155,7 +159,10 @@ function CallStage(props: { controller: ConsultController }) {
     return (
       <>
         <AppointmentHeading appointment={controller.appointment} user={controller.user} />
-        <OnlineCareConsent onAccepted={() => controller.rejoin()} />
+        <OnlineCareConsent
+          onAccepted={() => controller.rejoin()}
+          forPatient={controller.appointment.patient.id !== controller.user.id ? controller.appointment.patient.id : undefined}
+        />
       </>
     );
   }

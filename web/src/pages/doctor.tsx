@@ -1,6 +1,7 @@
 // "/doctor": the clinic console. Today's appointments, the live waiting room (from the hub,
 // with waiting times), admit, and after a consultation the note or prescription for the
 // patient just seen, with the patient's record and vitals at hand.
+import { forWhom } from "../lib/family";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
@@ -243,7 +244,7 @@ function Console(props: { user: User; hub: Hub }) {
           {chosen ? (
             <section class="card section" aria-labelledby="patient-title" data-testid="patient-panel">
               <div class="section-head">
-                <h2 id="patient-title">{chosen.patient.name}</h2>
+                <h2 id="patient-title">{forWhom(chosen.patient.name, chosen.patient.managed_by, chosen.patient.relation)}</h2>
                 <button type="button" class="button-quiet" onClick={() => setSelected(null)}>
                   {t("common.close")}
                 </button>
@@ -295,10 +296,12 @@ function WaitingRoom(props: {
     .filter((r) => r.participants.some((p) => p.role === "patient" && p.state === "waiting" && p.connected))
     .sort((a, b) => (a.waiting_since ?? "").localeCompare(b.waiting_since ?? ""));
   const inProgress = rooms.filter((r) => r.status === "in_progress");
-  const patientName = (room: RoomView) =>
-    room.participants.find((p) => p.role === "patient")?.name ??
-    props.appointments.find((a) => a.id === room.appointment_id)?.patient.name ??
-    "";
+  const patientName = (room: RoomView) => {
+    const seat = room.participants.find((p) => p.role === "patient");
+    const booked = props.appointments.find((a) => a.id === room.appointment_id)?.patient;
+    const name = seat?.name ?? booked?.name ?? "";
+    return forWhom(name, seat?.held_by ?? booked?.managed_by, seat?.held_by?.relation ?? booked?.relation);
+  };
   return (
     <section class="card section" aria-labelledby="waiting-title">
       <h2 id="waiting-title">{t("doctor.waiting_room")}</h2>
@@ -392,8 +395,8 @@ function DayList(props: {
                 <td>
                   <time dateTime={a.start}>{formatTime(a.start)}</time>
                 </td>
-                <td>
-                  {a.patient.name}
+                <td data-testid="schedule-patient">
+                  {forWhom(a.patient.name, a.patient.managed_by, a.patient.relation)}
                   {a.reason ? <span class="muted cell-sub">{a.reason}</span> : null}
                 </td>
                 <td>

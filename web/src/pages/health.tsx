@@ -6,7 +6,7 @@ import { messageFor } from "../lib/errors";
 import { formatDate, formatDateTime, formatTime, formatWeekdayDate, t } from "../lib/i18n";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
-import type { Reminder, User } from "../lib/types";
+import type { FamilyMember, Reminder, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { useLoad, useNow, useTitle } from "../ui/hooks";
 import { mount } from "../ui/mount";
@@ -23,7 +23,12 @@ function HealthPage() {
   const [hub, setHub] = useState<Hub | null>(null);
   const [vitalsVersion, setVitalsVersion] = useState(0);
   const [remindersVersion, setRemindersVersion] = useState(0);
+  // ``?patient=``: the record of a family member the account manages (就诊人).
+  const [members, setMembers] = useState<FamilyMember[]>([]);
   useTitle("health.title");
+  useEffect(() => {
+    api.familyMembers().then(setMembers, () => undefined);
+  }, []);
   useEffect(() => {
     requireUser(["patient"]).then((u) => {
       setUser(u);
@@ -46,30 +51,45 @@ function HealthPage() {
       </Shell>
     );
   }
+  const asked = new URLSearchParams(location.search).get("patient");
+  const member = members.find((m) => m.id === asked) ?? null;
+  const patientId = member?.id ?? user.id;
   return (
     <Shell user={user}>
       <ReminderToasts hub={hub} onTaken={() => setRemindersVersion((v) => v + 1)} />
-      <h1>{t("health.title")}</h1>
+      <h1>{member ? t("family.health_of", { name: member.name }) : t("health.title")}</h1>
+      {members.length ? (
+        <nav class="person-switch" aria-label={t("family.whose_record")}>
+          <a href="/health" aria-current={member ? undefined : "page"}>
+            {t("family.myself", { name: user.name })}
+          </a>
+          {members.map((m) => (
+            <a key={m.id} href={`/health?patient=${encodeURIComponent(m.id)}`} aria-current={member?.id === m.id ? "page" : undefined}>
+              {m.name}
+            </a>
+          ))}
+        </nav>
+      ) : null}
       <div class="columns">
         <div class="column-main">
-          <HealthSummaries patientId={user.id} hub={hub} />
+          <HealthSummaries patientId={patientId} hub={hub} />
           <section class="card section" aria-labelledby="charts-title">
             <h2 id="charts-title">{t("health.charts")}</h2>
-            <VitalsCharts patientId={user.id} version={vitalsVersion} />
+            <VitalsCharts patientId={patientId} version={vitalsVersion} />
           </section>
           <section class="card section" aria-labelledby="entry-title">
             <h2 id="entry-title">{t("health.record_vital")}</h2>
-            <VitalForm patientId={user.id} onSaved={() => setVitalsVersion((v) => v + 1)} />
+            <VitalForm patientId={patientId} onSaved={() => setVitalsVersion((v) => v + 1)} />
           </section>
         </div>
         <div class="column-side">
           <section class="card section" aria-labelledby="reminders-title">
             <h2 id="reminders-title">{t("health.reminders")}</h2>
-            <Reminders patientId={user.id} version={remindersVersion} />
+            <Reminders patientId={patientId} version={remindersVersion} />
           </section>
           <section class="card section" aria-labelledby="rx-title">
             <h2 id="rx-title">{t("health.prescriptions")}</h2>
-            <Prescriptions patientId={user.id} hub={hub} />
+            <Prescriptions patientId={patientId} hub={hub} />
           </section>
         </div>
       </div>

@@ -6,7 +6,7 @@ import { formatDateTime, formatTime, formatWeekdayDate, t, timeZone } from "../l
 import { zoneName } from "../lib/zones";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
-import type { Appointment, Doctor, Slot, User, VisitType } from "../lib/types";
+import type { Appointment, Doctor, FamilyMember, Slot, User, VisitType } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { CalendarButton } from "../ui/CalendarButton";
 import { ClinicAddress } from "../ui/ClinicAddress";
@@ -54,6 +54,7 @@ function PatientPage() {
 
 function PatientHome(props: { user: User }) {
   const [list, reload] = useLoad(() => api.appointments(), []);
+  const [members] = useLoad(() => api.familyMembers(), []);
   const [notice, setNotice] = useState<string | null>(null);
   return (
     <>
@@ -77,6 +78,7 @@ function PatientHome(props: { user: User }) {
           ) : null}
           {list.state === "ready" ? (
             <AppointmentLists
+              selfId={props.user.id}
               appointments={list.value}
               onChanged={(message) => {
                 setNotice(message);
@@ -87,7 +89,8 @@ function PatientHome(props: { user: User }) {
         </div>
         <div class="column-side">
           <Booking
-            patientId={props.user.id}
+            self={props.user}
+            members={members.state === "ready" ? members.value : []}
             onBooked={(appointment) => {
               setNotice(
                 t("booking.booked", {
@@ -108,6 +111,7 @@ function PatientHome(props: { user: User }) {
 // ------------------------------------------------------------------ appointments
 
 function AppointmentLists(props: {
+  selfId: string;
   appointments: Appointment[];
   onChanged: (message: string) => void;
 }) {
@@ -127,7 +131,7 @@ function AppointmentLists(props: {
         ) : (
           <ul class="card-list" data-testid="upcoming-list">
             {upcoming.map((a) => (
-              <AppointmentCard key={a.id} appointment={a} now={now} onChanged={props.onChanged} />
+              <AppointmentCard key={a.id} appointment={a} now={now} onChanged={props.onChanged} selfId={props.selfId} />
             ))}
           </ul>
         )}
@@ -139,7 +143,7 @@ function AppointmentLists(props: {
         ) : (
           <ul class="card-list" data-testid="past-list">
             {past.map((a) => (
-              <AppointmentCard key={a.id} appointment={a} now={now} onChanged={props.onChanged} />
+              <AppointmentCard key={a.id} appointment={a} now={now} onChanged={props.onChanged} selfId={props.selfId} />
             ))}
           </ul>
         )}
@@ -149,6 +153,7 @@ function AppointmentLists(props: {
 }
 
 function AppointmentCard(props: {
+  selfId: string;
   appointment: Appointment;
   now: number;
   onChanged: (message: string) => void;
@@ -190,6 +195,11 @@ function AppointmentCard(props: {
         {a.doctor.name}
         <span class="muted"> · {specialtyLabel(a.doctor.specialty)}</span>
       </p>
+      {a.patient.id !== props.selfId ? (
+        <p class="appointment-for" data-testid="appointment-for">
+          {t("family.appointment_for", { name: a.patient.name })}
+        </p>
+      ) : null}
       <p class="muted">
         {kindLabel(a.kind)}
         {a.reason ? ` · ${a.reason}` : ""}
@@ -276,8 +286,14 @@ function startOfLocalDay(date: Date): Date {
   return copy;
 }
 
-function Booking(props: { patientId: string; onBooked: (appointment: Appointment) => void }) {
+function Booking(props: {
+  self: User;
+  members: FamilyMember[];
+  onBooked: (appointment: Appointment) => void;
+}) {
   const [doctors] = useLoad(() => api.doctors(), []);
+  // Whom the appointment is for: the account holder, or a family member they manage.
+  const [patientId, setPatientId] = useState(props.self.id);
   const rule = useFollowUpRule();
   const [specialty, setSpecialty] = useState("");
   const [query, setQuery] = useState("");
@@ -308,9 +324,29 @@ function Booking(props: { patientId: string; onBooked: (appointment: Appointment
       <h2 id="booking-title">{t("booking.title")}</h2>
       <p class="muted">{t("zone.yours", { zone: zoneName(timeZone()) })}</p>
       {rule ? <FollowUpRule /> : null}
+      {props.members.length ? (
+        <Field label={t("family.book_for")}>
+          {(attrs) => (
+            <select
+              {...attrs}
+              data-testid="book-for"
+              value={patientId}
+              disabled={doctor !== null}
+              onChange={(e) => setPatientId(e.currentTarget.value)}
+            >
+              <option value={props.self.id}>{t("family.myself", { name: props.self.name })}</option>
+              {props.members.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+      ) : null}
       {doctor ? (
         <SlotPicker
-          patientId={props.patientId}
+          patientId={patientId}
           rule={rule !== false}
           doctor={doctor}
           from={doctor.id === preset.doctorId ? preset.from : null}
@@ -592,6 +628,7 @@ function BookForm(props: {
         kind,
         reason: reason.trim(),
         ...followUpFields(kind, visitType, prior),
+        patient_id: props.patientId,
       });
       props.onBooked(appointment);
       props.onBack();

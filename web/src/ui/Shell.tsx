@@ -10,6 +10,7 @@ const NAV: Record<User["role"], { href: string; label: MessageKey }[]> = {
   patient: [
     { href: "/patient", label: "nav.appointments" },
     { href: "/health", label: "nav.health" },
+    { href: "/family", label: "nav.family" },
     { href: "/pharmacy", label: "nav.pharmacy" },
   ],
   doctor: [{ href: "/doctor", label: "nav.console" }],

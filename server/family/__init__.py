@@ -1,0 +1,1 @@
+"""Family members (就诊人): the people an account manages (domain/family.py)."""
