@@ -261,7 +261,9 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
     _direct: HubWebSocket | None = None
     _writing = False
     _ended = False  # the WebSocket's writer is gone
-    _writer_task: asyncio.Task[None] | None = None
+    _writer_task: asyncio.Task[None] | None = None  # while something queued is being written
+    _ws: HubWebSocket | None = None  # the WebSocket, once the transport is one
+    _context: contextvars.Context | None = None  # the request's, for the writer
     last_ping: float | None  # engineio's: when the unanswered PING went (None: none)
     _ping_timer: asyncio.TimerHandle | None = None
     _ping_task: asyncio.Task[None] | None = None
@@ -308,6 +310,31 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
                 self._writing = False
             return
         await self.queue.put(pkt)
+        self._start_writer()
+
+    def _start_writer(self) -> None:
+        """A task writes what is queued, once the transport is a WebSocket: started when
+        something queues and ending when nothing is left (an idle socket has none)."""
+        ws, context = self._ws, self._context
+        if self._writer_task is None and not self._ended and ws is not None and context:
+            loop = asyncio.get_running_loop()
+            task = loop.create_task(self._writer(ws), context=context.copy())
+            self._writer_task = task
+            task.add_done_callback(self._writer_done)
+
+    def _writer_done(self, task: asyncio.Task[None]) -> None:
+        if self._writer_task is task:
+            self._writer_task = None
+        if task.cancelled():  # perhaps before it ran: it is gone all the same
+            self._writer_ended()
+
+    def _writer_ended(self) -> None:
+        """Nothing can be written any more: what is queued is dropped (nobody waits for it)."""
+        self._ended = True
+        queue = self.queue
+        while not queue.empty():
+            queue.get_nowait()
+            queue.task_done()
 
     def write_message(self, message: str) -> bool:
         """Write an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet) at once,
@@ -363,15 +390,17 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             self.connected = True
             self.upgraded = True
 
-        writer = self._writer_task = asyncio.ensure_future(self._writer(ws))
+        self._ws, self._context = ws, contextvars.copy_context()
         self._direct = ws
+        if not self.queue.empty():
+            self._start_writer()  # what was queued during the upgrade
         # The frames are read in a task of their own: each frame then resumes this short
         # coroutine, not the request handler's whole chain (aiohttp's handler, the
         # middlewares, Engine.IO's request and upgrade) that awaits it. Cancelling the
         # handler cancels the read, as before.
-        await asyncio.ensure_future(self._read_frames(ws, writer))
+        await asyncio.ensure_future(self._read_frames(ws))
 
-    async def _read_frames(self, ws: HubWebSocket, writer: asyncio.Task[None]) -> None:
+    async def _read_frames(self, ws: HubWebSocket) -> None:
         server = self.server
         limit = server.max_http_buffer_size
         events = getattr(server, "events", None)
@@ -427,9 +456,13 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             if frames is not None:
                 frames.on_text = None
             self._direct = None
-            self.queue.put_nowait(None)  # the writer drains what is queued, then exits
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(writer)
+            if not self._ended:
+                self.queue.put_nowait(None)  # the writer drains what is queued, then closes
+                self._start_writer()
+            writer = self._writer_task
+            if writer is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(writer)
             await asyncio.shield(
                 self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
             )
@@ -492,16 +525,19 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             ws.abort()
 
     async def _writer(self, ws: HubWebSocket) -> None:
-        """Writes what is queued (during an upgrade, or behind a slow reader), in order. It
-        waits without a timeout: packets mostly go out directly, so an empty queue means
-        nothing (engineio's poll would give up after the ping timeout and close). Once it
-        ends, nothing can be written any more: what is queued is dropped, and so is what is
-        sent later, so closing the socket never waits for it."""
+        """Writes what is queued (during an upgrade, or behind a slow reader), in order, and
+        ends when nothing is left (``send`` starts it again). Once it ended on the end of the
+        connection (the ``None`` the reader queues last) or on a failed write, nothing can be
+        written any more: what is queued is dropped, and so is what is sent later, so closing
+        the socket never waits for it."""
         queue = self.queue
+        drained = False
         try:
             while True:
-                packets = [await queue.get()]
-                queue.task_done()
+                if queue.empty():
+                    drained = True  # nothing awaited since the check: nothing is left behind
+                    return
+                packets = []
                 while not queue.empty():
                     packets.append(queue.get_nowait())
                     queue.task_done()
@@ -519,10 +555,10 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
                 if end:
                     break
         finally:
-            self._ended = True
-            while not queue.empty():
-                queue.get_nowait()
-                queue.task_done()
+            if self._writer_task is asyncio.current_task():
+                self._writer_task = None
+            if not drained:
+                self._writer_ended()
         # The closing handshake has a deadline: a peer that neither answers the close frame
         # nor reads what is written is cut, and its descriptor released.
         deadline = getattr(self.server, "close_timeout", CLOSE_TIMEOUT)
