@@ -54,9 +54,9 @@ async def run_suite(options: Options, only: tuple[str, ...], console: Console) -
             log_path=workdir / "secantusdb.log",
             sync_on_commit=True,  # as the server's embedded default (storage.mongo)
         ) as db:
-            console.print(f"preparing {options.pairs_needed()} doctor/patient pairs ...")
+            console.print(f"preparing {options.pairs_needed(only)} doctor/patient pairs ...")
             settings = settings_for(db.url, database, secret, workdir / "prepare")
-            clinic = await prepare(settings, options.pairs_needed())
+            clinic = await prepare(settings, options.pairs_needed(only))
             with redis_server(workdir) as redis:
                 columns = (
                     TextColumn("[progress.description]{task.description:<44}"),

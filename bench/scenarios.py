@@ -74,18 +74,19 @@ class Options:
         }
         return cls(**(base | overrides))
 
-    def pairs_needed(self) -> int:
-        """Pairs used at once by any scenario, plus fresh ones for every call setup."""
-        return (
-            max(
-                self.relay_pairs,
-                max(self.chat_rooms, default=0),
-                max(self.rooms_series, default=0),
-                (self.idle_sockets + 1) // 2,
-                self.cluster_pairs,
-            )
-            + self.call_setups
-        )
+    def pairs_needed(self, only: Sequence[str] | None = None) -> int:
+        """Pairs used at once by any of the scenarios ``only`` (default: all), plus fresh ones
+        for every call setup (the last ones)."""
+        used = {
+            "relay": self.relay_pairs,
+            "chat": max(self.chat_rooms, default=0),
+            "rooms": max(self.rooms_series, default=0),
+            "memory": (self.idle_sockets + 1) // 2,
+            "cluster": self.cluster_pairs,
+            "instructions": instructions.PAIRS,
+        }
+        scenarios = used.keys() if only is None else only
+        return max((used[s] for s in scenarios if s in used), default=0) + self.call_setups
 
 
 @dataclass
@@ -147,7 +148,7 @@ class Bench:
         self._database = psutil.Process(database_pid) if database_pid else None
         self._redis = psutil.Process(redis_pid) if redis_pid else None
         self._hubs = 0
-        self._call_offset = options.pairs_needed() - options.call_setups
+        self._call_offset = len(clinic.pairs) - options.call_setups
         self.hub_root = Path(options.hub_root).resolve() if options.hub_root else ROOT
         self.hub_python = options.hub_python or sys.executable
 
