@@ -20,7 +20,7 @@ from bench import report
 from bench.clinic import hub_env, prepare, settings_for
 from bench.network import measure_network
 from bench.procs import load_average, redis_server
-from bench.scenarios import Bench, Options
+from bench.scenarios import Bench, Options, cluster_runs
 from bench.soak import soak
 from storage.embedded import EmbeddedDatabase
 
@@ -36,7 +36,7 @@ def steps_of(options: Options, only: tuple[str, ...]) -> int:
         "call_setup": options.call_setups,
         "memory": len(options.servers),
         "rooms": len(options.rooms_series),
-        "cluster": 6,
+        "cluster": 3 * len(cluster_runs(options)),
         "instructions": len({"hub", "bare"} & set(options.servers)),
     }
     return sum(counts[s] for s in only)
@@ -57,10 +57,10 @@ async def run_suite(options: Options, only: tuple[str, ...], console: Console) -
             log_path=workdir / "secantusdb.log",
             sync_on_commit=True,  # as the server's embedded default (storage.mongo)
         ) as db:
-            console.print(f"preparing {options.pairs_needed()} doctor/patient pairs ...")
+            console.print(f"preparing {options.pairs_needed(only)} doctor/patient pairs ...")
             settings = settings_for(db.url, database, secret, workdir / "prepare")
-            clinic = await prepare(settings, options.pairs_needed())
-            with redis_server(workdir) as redis_url:
+            clinic = await prepare(settings, options.pairs_needed(only))
+            with redis_server(workdir) as redis:
                 columns = (
                     TextColumn("[progress.description]{task.description:<44}"),
                     BarColumn(),
@@ -78,7 +78,8 @@ async def run_suite(options: Options, only: tuple[str, ...], console: Console) -
                         workdir=workdir,
                         clinic=clinic,
                         hub_env=hub_env(db.url, database, secret),
-                        redis_url=redis_url,
+                        redis_url=redis.url,
+                        redis_pid=redis.pid,
                         step=step,
                         database_pid=db.pid,
                     )
@@ -130,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the interpreter of the hub and the bare relay, with the project installed "
         "(bench/run.sh --hub-python PYTHON prepares one: .venv-hub)",
     )
-    parser.add_argument("--servers", help="relay and memory: some of hub,bare,node")
+    parser.add_argument(
+        "--servers",
+        help="relay and memory: some of hub,bare,node; cluster: hub,node (node: two Node.js "
+        "socket.io nodes on the official Redis adapter beside the hub's nodes)",
+    )
     parser.add_argument(
         "--rounds", type=int, help="relay: turns the servers take (default 3, quick 1)"
     )

@@ -156,12 +156,15 @@ def start_bare_relay(name: str, *, workdir: Path, python: str = sys.executable) 
     return server
 
 
-def start_node_relay(name: str, *, workdir: Path) -> Server:
+def start_node_relay(name: str, *, workdir: Path, redis_url: str | None = None) -> Server:
+    """The reference socket.io relay; with ``redis_url`` one node of a cluster on the official
+    Redis adapter (@socket.io/redis-adapter)."""
     port = free_port()
     node = node_binary()
-    process, log_path = _spawn(
-        name, [node, str(NODE_DIR / "relay-server.js"), str(port)], workdir=workdir
-    )
+    argv = [node, str(NODE_DIR / "relay-server.js"), str(port)]
+    if redis_url is not None:
+        argv.append(redis_url)
+    process, log_path = _spawn(name, argv, workdir=workdir)
     server = Server(name, process, port, log_path)
     wait_listening(server)
     return server
@@ -174,9 +177,16 @@ def node_binary() -> str:
     return node
 
 
+@dataclass(frozen=True)
+class RedisServer:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def redis_server(workdir: Path) -> Iterator[str]:
-    """A private Redis for the run (no persistence), stopped on exit; yields its URL."""
+def redis_server(workdir: Path) -> Iterator[RedisServer]:
+    """A private Redis for the run (no persistence), stopped on exit; yields its URL and pid
+    (its CPU is measured in the cluster scenario)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (bench/run.sh installs it)")
@@ -200,7 +210,7 @@ def redis_server(workdir: Path) -> Iterator[str]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("redis-server did not start")
             time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        yield RedisServer(f"redis://127.0.0.1:{port}/0", process.pid)
     finally:
         stop_process(process)
 

@@ -231,31 +231,49 @@ def print_tables(console: Console, results: dict[str, Any]) -> None:
         console.print(line)
     cluster = results.get("cluster")
     if cluster:
-        table = Table(title="5. hub nodes on one Redis (every pair split across nodes)")
+        table = Table(
+            title="5. nodes on one Redis (with two nodes every pair is split across the nodes)"
+        )
         for col in (
-            "nodes",
+            "servers",
             "msg/s",
             "p50 ms",
             "p99 ms",
             "fixed-rate p50",
             "fixed-rate p99",
             "server CPU us/msg",
+            "fixed-rate server CPU us/msg",
+            "fixed-rate Redis CPU us/msg",
             "CPU nodes / generators",
         ):
             table.add_column(col, justify="right")
-        for label in ("1_node", "2_nodes"):
+        table.add_column("errors")
+        for label, name in (
+            ("1_node", "hub, 1 node"),
+            ("2_nodes", "hub, 2 nodes"),
+            ("node_2_nodes", "socket.io (Node.js), 2 nodes"),
+        ):
+            if label not in cluster:
+                continue
             c, f = cluster[label]["closed_loop"], cluster[label]["fixed_rate"]
             table.add_row(
-                label,
+                name,
                 _f(c["messages_per_second"], 0),
                 _f(c["p50_ms"]),
                 _f(c["p99_ms"]),
                 _f(f["p50_ms"]),
                 _f(f["p99_ms"]),
                 _f(c["server_cpu_us_per_message"], 0),
+                _f(f["server_cpu_us_per_message"], 0),
+                _f(f.get("redis_cpu_us_per_message"), 0),
                 _cpu(c),
+                json.dumps(c["errors"] | f["errors"]) if (c["errors"] or f["errors"]) else "",
             )
         console.print(table)
+        console.print(
+            "CPU us/msg: CPU seconds of the server processes (all nodes) per relayed signal; "
+            "Redis's own CPU is the separate column"
+        )
         console.print("ratios:", cluster["ratios"])
     network = results.get("network")
     if network is not None:

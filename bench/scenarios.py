@@ -74,18 +74,19 @@ class Options:
         }
         return cls(**(base | overrides))
 
-    def pairs_needed(self) -> int:
-        """Pairs used at once by any scenario, plus fresh ones for every call setup."""
-        return (
-            max(
-                self.relay_pairs,
-                max(self.chat_rooms, default=0),
-                max(self.rooms_series, default=0),
-                (self.idle_sockets + 1) // 2,
-                self.cluster_pairs,
-            )
-            + self.call_setups
-        )
+    def pairs_needed(self, only: Sequence[str] | None = None) -> int:
+        """Pairs used at once by any of the scenarios ``only`` (default: all), plus fresh ones
+        for every call setup (the last ones)."""
+        used = {
+            "relay": self.relay_pairs,
+            "chat": max(self.chat_rooms, default=0),
+            "rooms": max(self.rooms_series, default=0),
+            "memory": (self.idle_sockets + 1) // 2,
+            "cluster": self.cluster_pairs,
+            "instructions": instructions.PAIRS,
+        }
+        scenarios = used.keys() if only is None else only
+        return max((used[s] for s in scenarios if s in used), default=0) + self.call_setups
 
 
 @dataclass
@@ -136,6 +137,7 @@ class Bench:
         redis_url: str,
         step: Step,
         database_pid: int | None = None,
+        redis_pid: int | None = None,
     ) -> None:
         self.o = options
         self.workdir = workdir
@@ -144,8 +146,9 @@ class Bench:
         self.redis_url = redis_url
         self.step = step
         self._database = psutil.Process(database_pid) if database_pid else None
+        self._redis = psutil.Process(redis_pid) if redis_pid else None
         self._hubs = 0
-        self._call_offset = options.pairs_needed() - options.call_setups
+        self._call_offset = len(clinic.pairs) - options.call_setups
         self.hub_root = Path(options.hub_root).resolve() if options.hub_root else ROOT
         self.hub_python = options.hub_python or sys.executable
 
@@ -153,6 +156,8 @@ class Bench:
 
     @contextlib.contextmanager
     def _server(self, kind: str, *, redis_url: str | None = None) -> Iterator[Server]:
+        """One server of ``kind``; with ``redis_url`` a node of a cluster on that Redis (the
+        hub, or the Node.js relay on the official Redis adapter)."""
         self._hubs += 1
         name = f"{kind}-{self._hubs}"
         if kind == "hub":
@@ -165,7 +170,7 @@ class Bench:
         elif kind == "bare":
             server = start_bare_relay(name, workdir=self.workdir, python=self.hub_python)
         elif kind == "node":
-            server = start_node_relay(name, workdir=self.workdir)
+            server = start_node_relay(name, workdir=self.workdir, redis_url=redis_url)
         else:
             raise ValueError(kind)
         try:
@@ -174,11 +179,11 @@ class Bench:
             server.stop()
 
     @contextlib.contextmanager
-    def _hubs_on_redis(self, count: int) -> Iterator[list[Server]]:
+    def _nodes_on_redis(self, kind: str, count: int) -> Iterator[list[Server]]:
         redis.Redis.from_url(self.redis_url).flushall()
         with contextlib.ExitStack() as stack:
             yield [
-                stack.enter_context(self._server("hub", redis_url=self.redis_url))
+                stack.enter_context(self._server(kind, redis_url=self.redis_url))
                 for _ in range(count)
             ]
 
@@ -212,6 +217,7 @@ class Bench:
         await asyncio.sleep(self.o.warmup)
         split0 = [s.cpu_split() for s in servers]
         db0 = self._database_cpu()
+        redis0 = self._redis_cpu()
         t0 = time.monotonic()
         profilers = [
             profile(s, f"{s.name}-{command['kind']}", self.o.duration)
@@ -221,6 +227,7 @@ class Bench:
         await asyncio.sleep(self.o.duration)
         split1 = [s.cpu_split() for s in servers]
         db1 = self._database_cpu()
+        redis1 = self._redis_cpu()
         elapsed = time.monotonic() - t0
         user = sum(b[0] - a[0] for a, b in zip(split0, split1, strict=True)) / elapsed
         system = sum(b[1] - a[1] for a, b in zip(split0, split1, strict=True)) / elapsed
@@ -235,6 +242,7 @@ class Bench:
                 "server_cpu_user": round(user, 3),
                 "server_cpu_system": round(system, 3),
                 "database_cpu": round((db1 - db0) / elapsed, 3),
+                "redis_cpu": round((redis1 - redis0) / elapsed, 3),
             },
         )
 
@@ -242,6 +250,12 @@ class Bench:
         if self._database is None:
             return 0.0
         times = self._database.cpu_times()
+        return float(times.user + times.system)
+
+    def _redis_cpu(self) -> float:
+        if self._redis is None:
+            return 0.0
+        times = self._redis.cpu_times()
         return float(times.user + times.system)
 
     def _open_command(self, rate: int) -> dict[str, Any]:
@@ -435,13 +449,16 @@ class Bench:
     # ------------------------------------------------------------------ 5. cluster
 
     async def cluster(self) -> dict[str, Any]:
-        """One node on Redis against two nodes on the same Redis (every pair's patient and
-        doctor on different nodes, so every signal crosses Redis)."""
+        """The hub on one node on Redis, the hub on two nodes on the same Redis and the
+        reference peer on two nodes (two Node.js socket.io relays on the official Redis
+        adapter): with two nodes every pair's patient and doctor are on different nodes, so
+        every signal crosses Redis. Same pairs, same closed loop, same offered rate. CPU per
+        signal counts the server processes (every node); Redis's CPU is reported beside it."""
         rows: dict[str, Any] = {}
         pairs = self.clinic.take(self.o.cluster_pairs)
-        for count in (1, 2):
-            with self._hubs_on_redis(count) as nodes:
-                label = f"{count}_node" + ("s" if count > 1 else "")
+        for kind, count in cluster_runs(self.o):
+            label = _cluster_label(kind, count)
+            with self._nodes_on_redis(kind, count) as nodes:
                 self.step(f"cluster: {label} connecting")
                 async with self._pairs(pairs, [n.url for n in nodes], cross=True) as gens:
                     self.step(f"cluster: {label} ping-pong")
@@ -451,19 +468,67 @@ class Bench:
                     self.step(f"cluster: {label} at {self.o.open_rate}/s")
                     fixed = await self._measure(gens, nodes, self._open_command(self.o.open_rate))
                 rows[label] = {
-                    "closed_loop": closed.row(),
-                    "fixed_rate": fixed.row() | {"offered_per_second": self.o.open_rate},
+                    "closed_loop": _with_redis(closed),
+                    "fixed_rate": _with_redis(fixed) | {"offered_per_second": self.o.open_rate},
                 }
-        rows["ratios"] = {
-            "two_to_one_throughput": ratio(
-                rows["2_nodes"]["closed_loop"]["messages_per_second"],
-                rows["1_node"]["closed_loop"]["messages_per_second"],
-            ),
-            "two_to_one_p99_at_fixed_rate": ratio(
-                rows["2_nodes"]["fixed_rate"]["p99_ms"], rows["1_node"]["fixed_rate"]["p99_ms"]
-            ),
-        }
+        rows["ratios"] = _cluster_ratios(rows)
         return rows
+
+
+def cluster_runs(options: Options) -> list[tuple[str, int]]:
+    """The cluster scenario's runs, in order: (server kind, nodes). The hub on one and two
+    nodes (with ``hub`` among the servers), the Node.js peer on two (with ``node``)."""
+    runs: list[tuple[str, int]] = []
+    if "hub" in options.servers:
+        runs += [("hub", 1), ("hub", 2)]
+    if "node" in options.servers:
+        runs.append(("node", 2))
+    return runs
+
+
+def _cluster_label(kind: str, count: int) -> str:
+    nodes = f"{count}_node" + ("s" if count > 1 else "")
+    return nodes if kind == "hub" else f"{kind}_{nodes}"
+
+
+def _with_redis(measured: Measured) -> dict[str, Any]:
+    """The run's row with Redis's CPU per relayed message beside the servers'."""
+    row = measured.row()
+    rate = measured.result.received_per_second
+    redis_cpu = measured.extra["redis_cpu"]
+    row["redis_cpu_us_per_message"] = round(redis_cpu / rate * 1e6, 1) if rate else None
+    return row
+
+
+def _cluster_ratios(rows: dict[str, Any]) -> dict[str, float | None]:
+    """The hub's two nodes against its one node and against the Node.js peer's two nodes; CPU
+    per cross-node signal at the fixed offered rate (the same work for both)."""
+    ratios: dict[str, float | None] = {}
+    if "1_node" in rows and "2_nodes" in rows:
+        one, two = rows["1_node"], rows["2_nodes"]
+        ratios["two_to_one_throughput"] = ratio(
+            two["closed_loop"]["messages_per_second"], one["closed_loop"]["messages_per_second"]
+        )
+        ratios["two_to_one_p99_at_fixed_rate"] = ratio(
+            two["fixed_rate"]["p99_ms"], one["fixed_rate"]["p99_ms"]
+        )
+    if "2_nodes" in rows and "node_2_nodes" in rows:
+        hub, node = rows["2_nodes"], rows["node_2_nodes"]
+        ratios["hub_to_node_2_nodes_throughput"] = ratio(
+            hub["closed_loop"]["messages_per_second"], node["closed_loop"]["messages_per_second"]
+        )
+        for p in ("p50", "p99"):
+            ratios[f"hub_to_node_2_nodes_{p}_at_fixed_rate"] = ratio(
+                hub["fixed_rate"][f"{p}_ms"], node["fixed_rate"][f"{p}_ms"]
+            )
+        for run in ("fixed_rate", "closed_loop"):
+            ratios[f"hub_to_node_2_nodes_cpu_per_signal_{run}"] = ratio(
+                hub[run]["server_cpu_us_per_message"], node[run]["server_cpu_us_per_message"]
+            )
+            ratios[f"hub_to_node_2_nodes_redis_cpu_per_signal_{run}"] = ratio(
+                hub[run]["redis_cpu_us_per_message"], node[run]["redis_cpu_us_per_message"]
+            )
+    return ratios
 
 
 def _relay_rate(row: dict[str, Any]) -> float:

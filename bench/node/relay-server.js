@@ -4,18 +4,22 @@
 //   consult:admit {appointment_id}  -> the other sockets of the room get consult:admitted
 //   rtc:signal {appointment_id, data} -> the other sockets of the room get rtc:signal
 //                                        {appointment_id, from, data}; ack {ok, delivered}
-// Usage: node relay-server.js PORT   (prints "listening PORT" when ready)
+// Usage: node relay-server.js PORT [REDIS_URL]   (prints "listening PORT" when ready)
+// With REDIS_URL the server is one node of a cluster on the official Redis adapter
+// (@socket.io/redis-adapter over the `redis` client, default settings): room broadcasts reach
+// the sockets of every node through Redis pub/sub, as the hub's nodes do.
 "use strict";
 
 const { Server } = require("socket.io");
 
 const port = Number(process.argv[2]);
+const redisUrl = process.argv[3];
 if (!Number.isInteger(port) || port <= 0) {
-  console.error("usage: node relay-server.js PORT");
+  console.error("usage: node relay-server.js PORT [REDIS_URL]");
   process.exit(2);
 }
 
-const io = new Server(port);
+const io = new Server();
 
 io.on("connection", (socket) => {
   let room = null;
@@ -46,7 +50,34 @@ io.on("connection", (socket) => {
   });
 });
 
-io.httpServer.on("listening", () => console.log(`listening ${port}`));
-for (const signal of ["SIGTERM", "SIGINT"]) {
-  process.on(signal, () => io.close(() => process.exit(0)));
+const redisClients = [];
+
+async function main() {
+  if (redisUrl) {
+    const { createClient } = require("redis");
+    const { createAdapter } = require("@socket.io/redis-adapter");
+    const pubClient = createClient({ url: redisUrl });
+    const subClient = pubClient.duplicate();
+    for (const client of [pubClient, subClient]) {
+      client.on("error", (err) => console.error("redis:", err.message));
+    }
+    await Promise.all([pubClient.connect(), subClient.connect()]);
+    redisClients.push(pubClient, subClient);
+    io.adapter(createAdapter(pubClient, subClient));
+  }
+  io.listen(port);
+  io.httpServer.on("listening", () => console.log(`listening ${port}`));
 }
+
+for (const signal of ["SIGTERM", "SIGINT"]) {
+  process.on(signal, () =>
+    io.close(() => {
+      Promise.allSettled(redisClients.map((c) => c.quit())).then(() => process.exit(0));
+    }),
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

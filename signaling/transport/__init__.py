@@ -7,10 +7,10 @@ per message without changing what goes over the wire (docs/BENCHMARKS.md has the
   browser and the Node.js client offer it; deflating each small signaling frame cost a quarter of
   the hub's CPU, and each socket kept zlib state. The reference socket.io server disables it by
   default for the same reasons.
-* **orjson and no binary scan for packets** (``HubPacket``): python-socketio encodes with the
-  standard ``json`` module and looks for ``bytes`` recursively through every outgoing payload;
-  the hub never sends binary, so that look is skipped. A client's binary attachments are still
-  decoded, and refused by the hub's payload check.
+* **orjson for packets** (``HubPacket``): python-socketio encodes with the standard ``json``
+  module; the packets it still builds (room notices, acks of other namespaces) use orjson. The
+  relay, its ack and one-socket emits are encoded by the hub directly (``encode_event``). A
+  client's binary attachments are decoded, and refused by the hub's payload check.
 * **Direct WebSocket writes** (``HubSocket``): Engine.IO queues every packet for a writer task;
   once the transport is a WebSocket and nothing is queued or being written, a packet is written
   at once (frames are written whole and in order; when the client reads slowly, packets queue as

@@ -14,6 +14,8 @@ Private names used, and why:
   :class:`HubSocket` (engineio has no socket-class hook), with what it calls: ``_service_task``,
   ``_upgrades``, ``_trigger_event``, ``_unauthorized``, ``_generate_sid_cookie``, ``_ok``,
   ``_bad_request``; ``_refuse_post`` is the hub's own check before engineio reads a POST.
+* ``AsyncSocket.schedule_ping`` (public) and ``_send_ping``, replaced: a timer per socket
+  instead of a sleeping task (memory per idle socket); the PING goes as before.
 
 signaling/upstream/copied.py lists every copied function with the SHA-256 of its upstream
 source; tests/unit/test_upstream_drift.py fails when an upgrade changes one."""
@@ -21,10 +23,12 @@ source; tests/unit/test_upstream_drift.py fails when an upgrade changes one."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import contextvars
 import functools
 import struct
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -55,26 +59,101 @@ def _size(item: Any) -> int:
     return len(data) if isinstance(data, str | bytes) else 0
 
 
-class SendQueue(asyncio.Queue[Any]):
-    """An Engine.IO send queue that knows how many characters it holds."""
+class SendQueue:
+    """An Engine.IO socket's send queue (what ``asyncio.Queue`` offers engineio: ``put``,
+    ``put_nowait``, ``get``, ``get_nowait``, ``empty``, ``qsize``, ``task_done``, ``join``;
+    unbounded) that knows how many characters it holds and the transport its writer sends on.
+
+    Small while idle, as most sockets' queues are (packets mostly go out directly): nothing
+    is allocated for items or waiters until they exist, where an ``asyncio.Queue`` holds four
+    deques from the start (about 3 KiB per socket)."""
+
+    __slots__ = ("_getters", "_items", "_joiners", "_transport", "_unfinished", "queued")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+        self._items: collections.deque[Any] | None = None
+        self._getters: list[asyncio.Future[None]] | None = None
+        self._unfinished = 0
+        self._joiners: list[asyncio.Future[None]] | None = None
         self.queued = 0
         self._transport: asyncio.BaseTransport | None = None
 
+    def qsize(self) -> int:
+        return len(self._items) if self._items is not None else 0
+
+    def empty(self) -> bool:
+        return not self._items
+
     def put_nowait(self, item: Any) -> None:
-        super().put_nowait(item)
+        if self._items is None:
+            self._items = collections.deque()
+        self._items.append(item)
+        self._unfinished += 1
         self.queued += _size(item)
+        self._wake_getter()
+
+    async def put(self, item: Any) -> None:
+        self.put_nowait(item)
 
     def get_nowait(self) -> Any:
-        item = super().get_nowait()
+        items = self._items
+        if not items:
+            raise asyncio.QueueEmpty
+        item = items.popleft()
+        if not items:
+            self._items = None  # an idle socket holds no deque
         self.queued -= _size(item)
         request = _REQUEST.get()
         transport = getattr(request, "transport", None)
         if isinstance(transport, asyncio.BaseTransport):
             self._transport = transport  # the connection the writer sends on
         return item
+
+    async def get(self) -> Any:
+        while not self._items:
+            getter = asyncio.get_running_loop().create_future()
+            if self._getters is None:
+                self._getters = []
+            getters = self._getters
+            getters.append(getter)
+            try:
+                await getter
+            except BaseException:
+                getter.cancel()
+                if self._items and not getter.cancelled():
+                    getters.remove(getter)
+                    self._wake_getter()  # it was woken for an item another may take
+                raise
+            finally:
+                if getter in getters:
+                    getters.remove(getter)
+                if not getters and self._getters is getters:
+                    self._getters = None
+        return self.get_nowait()
+
+    def _wake_getter(self) -> None:
+        for getter in self._getters or ():
+            if not getter.done():
+                getter.set_result(None)
+                return
+
+    def task_done(self) -> None:
+        if self._unfinished <= 0:
+            raise ValueError("task_done() called too many times")
+        self._unfinished -= 1
+        if self._unfinished == 0 and self._joiners is not None:
+            joiners, self._joiners = self._joiners, None
+            for joiner in joiners:
+                if not joiner.done():
+                    joiner.set_result(None)
+
+    async def join(self) -> None:
+        if self._unfinished > 0:
+            joiner = asyncio.get_running_loop().create_future()
+            if self._joiners is None:
+                self._joiners = []
+            self._joiners.append(joiner)
+            await joiner
 
     def abort(self) -> None:
         """Cut the connection now (a writer stuck on a full network buffer is released)."""
@@ -182,7 +261,40 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
     _direct: HubWebSocket | None = None
     _writing = False
     _ended = False  # the WebSocket's writer is gone
-    _writer_task: asyncio.Task[None] | None = None
+    _writer_task: asyncio.Task[None] | None = None  # while something queued is being written
+    _ws: HubWebSocket | None = None  # the WebSocket, once the transport is one
+    _context: contextvars.Context | None = None  # the request's, for the writer
+    last_ping: float | None  # engineio's: when the unanswered PING went (None: none)
+    _ping_timer: asyncio.TimerHandle | None = None
+    _ping_task: asyncio.Task[None] | None = None
+
+    def schedule_ping(self) -> None:
+        """engineio's, with a timer in place of a task that sleeps through each ping interval
+        (a task, its coroutine and its sleep held by every idle socket)."""
+        if self.last_ping:
+            self.last_ping = None
+            loop = asyncio.get_running_loop()
+            self._ping_timer = loop.call_later(self.server.ping_interval, self._ping_due)
+
+    def _ping_due(self) -> None:
+        """engineio's ``_send_ping`` once the interval is over: the PING written at once when
+        :meth:`send` would, else sent by a task as engineio's does."""
+        self._ping_timer = None
+        if self.closing or self.closed:
+            return
+        written = self.write_packet(b"2")  # the Engine.IO PING (checked before last_ping is set)
+        self.last_ping = time.time()
+        if not written:
+            task = self._ping_task = asyncio.ensure_future(
+                self.send(eio_packet.Packet(eio_packet.PING))
+            )
+            task.add_done_callback(self._ping_sent)
+
+    def _ping_sent(self, task: asyncio.Task[None]) -> None:
+        if self._ping_task is task:
+            self._ping_task = None
+        if not task.cancelled() and task.exception() is not None:
+            self.server.logger.error("ping failed: %r", task.exception())
 
     async def send(self, pkt: eio_packet.Packet) -> None:
         if self._ended or not await self.check_ping_timeout():
@@ -198,6 +310,31 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
                 self._writing = False
             return
         await self.queue.put(pkt)
+        self._start_writer()
+
+    def _start_writer(self) -> None:
+        """A task writes what is queued, once the transport is a WebSocket: started when
+        something queues and ending when nothing is left (an idle socket has none)."""
+        ws, context = self._ws, self._context
+        if self._writer_task is None and not self._ended and ws is not None and context:
+            loop = asyncio.get_running_loop()
+            task = loop.create_task(self._writer(ws), context=context.copy())
+            self._writer_task = task
+            task.add_done_callback(self._writer_done)
+
+    def _writer_done(self, task: asyncio.Task[None]) -> None:
+        if self._writer_task is task:
+            self._writer_task = None
+        if task.cancelled():  # perhaps before it ran: it is gone all the same
+            self._writer_ended()
+
+    def _writer_ended(self) -> None:
+        """Nothing can be written any more: what is queued is dropped (nobody waits for it)."""
+        self._ended = True
+        queue = self.queue
+        while not queue.empty():
+            queue.get_nowait()
+            queue.task_done()
 
     def write_message(self, message: str) -> bool:
         """Write an Engine.IO MESSAGE carrying ``message`` (an encoded Socket.IO packet) at once,
@@ -253,15 +390,17 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             self.connected = True
             self.upgraded = True
 
-        writer = self._writer_task = asyncio.ensure_future(self._writer(ws))
+        self._ws, self._context = ws, contextvars.copy_context()
         self._direct = ws
+        if not self.queue.empty():
+            self._start_writer()  # what was queued during the upgrade
         # The frames are read in a task of their own: each frame then resumes this short
         # coroutine, not the request handler's whole chain (aiohttp's handler, the
         # middlewares, Engine.IO's request and upgrade) that awaits it. Cancelling the
         # handler cancels the read, as before.
-        await asyncio.ensure_future(self._read_frames(ws, writer))
+        await asyncio.ensure_future(self._read_frames(ws))
 
-    async def _read_frames(self, ws: HubWebSocket, writer: asyncio.Task[None]) -> None:
+    async def _read_frames(self, ws: HubWebSocket) -> None:
         server = self.server
         limit = server.max_http_buffer_size
         events = getattr(server, "events", None)
@@ -317,9 +456,13 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             if frames is not None:
                 frames.on_text = None
             self._direct = None
-            self.queue.put_nowait(None)  # the writer drains what is queued, then exits
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(writer)
+            if not self._ended:
+                self.queue.put_nowait(None)  # the writer drains what is queued, then closes
+                self._start_writer()
+            writer = self._writer_task
+            if writer is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(writer)
             await asyncio.shield(
                 self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
             )
@@ -366,6 +509,10 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
 
     async def close(self, wait: bool = True, abort: bool = False, reason: Any = None) -> None:
         was_open = not self.closed and not self.closing
+        timer = self._ping_timer
+        if timer is not None and was_open:
+            self._ping_timer = None
+            timer.cancel()
         await super().close(wait=wait, abort=abort, reason=reason)
         if was_open and abort and not self.upgraded and not self.upgrading:
             # Long-polling: a pending GET is answered now with the close packet (engineio's
@@ -378,16 +525,19 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             ws.abort()
 
     async def _writer(self, ws: HubWebSocket) -> None:
-        """Writes what is queued (during an upgrade, or behind a slow reader), in order. It
-        waits without a timeout: packets mostly go out directly, so an empty queue means
-        nothing (engineio's poll would give up after the ping timeout and close). Once it
-        ends, nothing can be written any more: what is queued is dropped, and so is what is
-        sent later, so closing the socket never waits for it."""
+        """Writes what is queued (during an upgrade, or behind a slow reader), in order, and
+        ends when nothing is left (``send`` starts it again). Once it ended on the end of the
+        connection (the ``None`` the reader queues last) or on a failed write, nothing can be
+        written any more: what is queued is dropped, and so is what is sent later, so closing
+        the socket never waits for it."""
         queue = self.queue
+        drained = False
         try:
             while True:
-                packets = [await queue.get()]
-                queue.task_done()
+                if queue.empty():
+                    drained = True  # nothing awaited since the check: nothing is left behind
+                    return
+                packets = []
                 while not queue.empty():
                     packets.append(queue.get_nowait())
                     queue.task_done()
@@ -405,10 +555,10 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
                 if end:
                     break
         finally:
-            self._ended = True
-            while not queue.empty():
-                queue.get_nowait()
-                queue.task_done()
+            if self._writer_task is asyncio.current_task():
+                self._writer_task = None
+            if not drained:
+                self._writer_ended()
         # The closing handshake has a deadline: a peer that neither answers the close frame
         # nor reads what is written is cut, and its descriptor released.
         deadline = getattr(self.server, "close_timeout", CLOSE_TIMEOUT)

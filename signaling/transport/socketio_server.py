@@ -8,12 +8,13 @@ Private names used, and why:
 * ``AsyncServer._handle_eio_connect``, ``_handle_connect``, ``_handle_eio_message``,
   ``_handle_event``, ``_handle_eio_disconnect`` and ``_engineio_server_class``, extended (each
   calls python-socketio's own): the connect deadline, the one-step event frame, the server's
-  own event names refused; ``_send_eio_packet`` for a one-recipient emit without a task.
+  own event names refused.
 * ``AsyncRedisManager._redis_connect``, ``_redis_listen_with_retries`` and ``_publish``, copied
   (signaling/upstream/copied.py records their hashes): batched publishes in call order, a
   channel per node, the listener's own connection kept apart from the publisher's.
-* ``Packet.uses_binary_events`` and ``Packet.json``: the hub never sends binary, and encodes
-  with orjson (python-socketio's documented ``json`` override, set on the packet class).
+* ``Packet.json``: packets python-socketio builds are encoded with orjson (its documented
+  ``json`` override, set on the packet class). The hub's own relay, acks and one-socket emits
+  are encoded by the hub (``encode_event``, ``HubServer._ack_packet``).
 
 The names that start with an underscore and are defined here are the hub's own."""
 
@@ -61,7 +62,6 @@ class _OrJson:
 
 class HubPacket(sio_packet.Packet):  # type: ignore[misc]
     json = _OrJson
-    uses_binary_events = False  # the hub never sends binary: nothing to look for
 
 
 # Called as ``(event, sid, data)`` just before an event is delivered to a socket of this node.
@@ -113,7 +113,7 @@ class _DirectEmit:
                 pkt = manager.server.packet_class(
                     sio_packet.EVENT, namespace=namespace, data=[event, *args]
                 )
-                await manager.server._send_eio_packet(
+                await manager.server.eio.send_packet(
                     eio_sid, eio_packet.Packet(eio_packet.MESSAGE, pkt.encode())
                 )
                 return

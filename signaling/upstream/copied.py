@@ -61,6 +61,20 @@ COPIED: tuple[Copied, ...] = (
         "reads the body whole (read(length) returned part of a large one)",
     ),
     Copied(
+        "engineio.async_socket:AsyncSocket.schedule_ping",
+        "python-engineio 4.15.1",
+        "fe316639159cd70d34cdb911a055fc1a0056ff15615b8460a1ab6593c95e9372",
+        "signaling.transport.engineio_socket:HubSocket.schedule_ping",
+        "a timer instead of a task asleep through each ping interval (memory per idle socket)",
+    ),
+    Copied(
+        "engineio.async_socket:AsyncSocket._send_ping",
+        "python-engineio 4.15.1",
+        "67db82a704ea49d0ad34e967728cec06020d036431d67c1612162a907526cb43",
+        "signaling.transport.engineio_socket:HubSocket._ping_due",
+        "what the timer runs: the PING written at once when it can, else sent as engineio does",
+    ),
+    Copied(
         "engineio.async_server:AsyncServer.handle_request",
         "python-engineio 4.15.1",
         "1a8c878e35166cfe868d2cef40cdeb33af620541363a705c4dd2eea76c0f27af",

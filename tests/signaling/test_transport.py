@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import WSMsgType, web
+from engineio import packet as eio_packet
 
 from domain.users import Role
 from server import keys
@@ -227,10 +228,15 @@ async def test_closing_after_the_connection_went_does_not_hang(aiohttp_server: A
         ws, sid = await raw_connect(session, url)
         eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
         socket = sio.eio.sockets[eio_sid]
+        assert socket._writer_task is None  # an idle socket has no writer
+        socket._writing = True  # a write under way: what is sent now queues, for a writer
+        await socket.send(eio_packet.Packet(eio_packet.NOOP))
         writer = socket._writer_task
         writer.cancel()  # the writer is gone, as when the connection broke
         with contextlib.suppress(asyncio.CancelledError):
             await writer
+        assert socket._ended
+        socket._writing = False
         socket._direct = None  # and the reader is on its way out
         await asyncio.wait_for(sio.eio.disconnect(eio_sid), 5)
         await ws.close()
