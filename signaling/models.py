@@ -213,6 +213,20 @@ class RecordingConsentIn(Payload):
     notice_version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
 
 
+class ScreenShareIn(Payload):
+    """``screen:share``: the sender starts (``true``) or stops sharing their screen."""
+
+    appointment_id: AppointmentRef
+    sharing: bool
+
+
+class ScreenAllowIn(Payload):
+    """``screen:allow``: the doctor lets the patient share their screen, or takes it back."""
+
+    appointment_id: AppointmentRef
+    allowed: bool
+
+
 class RefreshIn(Payload):
     token: str = Field(min_length=1, max_length=4096)
 
@@ -228,6 +242,30 @@ class ParticipantView(BaseModel):
     connected: bool
 
 
+class SharerView(BaseModel):
+    user_id: str
+    role: Role
+    name: str
+
+
+class ScreenShareView(BaseModel):
+    """Who shares their screen in a consultation (``null``: nobody), and whether the doctor
+    lets the patient share."""
+
+    sharer: SharerView | None = None
+    patient_allowed: bool = False
+
+    @classmethod
+    def of(cls, room: Room) -> ScreenShareView:
+        seat = room.seat_of_user(room.screen.sharer) if room.screen.sharer else None
+        sharer = (
+            SharerView(user_id=seat.user_id, role=seat.role, name=seat.name)
+            if seat is not None
+            else None
+        )
+        return cls(sharer=sharer, patient_allowed=room.screen.patient_allowed)
+
+
 class RoomView(BaseModel):
     """What the two participants see of their consultation (``consult:state``)."""
 
@@ -238,6 +276,7 @@ class RoomView(BaseModel):
     started_at: Timestamp | None
     rev: int = Field(description="grows with every change of the room; newer wins")
     recording: bool = Field(default=False, description="the consultation is being recorded")
+    screen_share: ScreenShareView = Field(default_factory=ScreenShareView)
 
     @classmethod
     def of(cls, room: Room) -> RoomView:
@@ -258,6 +297,7 @@ class RoomView(BaseModel):
             started_at=room.started_at,
             rev=room.rev,
             recording=room.recording.recording,
+            screen_share=ScreenShareView.of(room),
         )
 
 
@@ -285,6 +325,7 @@ class RoomSummary(BaseModel):
     message_count: int
     rev: int = Field(description="grows with every change of the room; newer wins")
     recording: bool = Field(default=False, description="the consultation is being recorded")
+    screen_share: ScreenShareView = Field(default_factory=ScreenShareView)
 
     @classmethod
     def of(cls, room: Room) -> RoomSummary:
@@ -302,6 +343,7 @@ class RoomSummary(BaseModel):
             message_count=room.message_count,
             rev=room.rev,
             recording=room.recording.recording,
+            screen_share=ScreenShareView.of(room),
         )
 
 
@@ -315,3 +357,9 @@ def room_view(room: Room) -> dict[str, Any]:
 
 def room_summary(room: Room) -> dict[str, Any]:
     return RoomSummary.of(room).model_dump(mode="json")
+
+
+def screen_state(room: Room) -> dict[str, Any]:
+    """``screen:state``: who shares in this consultation, at the room's revision."""
+    view = ScreenShareView.of(room).model_dump(mode="json")
+    return {"appointment_id": room.appointment_id, **view, "rev": room.rev}

@@ -351,7 +351,20 @@ export interface RoomView {
   waiting_since: string | null;
   started_at: string | null;
   recording?: boolean;
+  /** Who shares their screen (``null``: nobody), and whether the doctor lets the patient. */
+  screen_share?: ScreenShare;
   rev?: number;
+}
+
+export interface ScreenShare {
+  sharer: { user_id: string; role: Role; name: string } | null;
+  patient_allowed: boolean;
+}
+
+/** ``screen:state`` and the ack of ``screen:share`` / ``screen:allow``. */
+export interface ScreenState extends ScreenShare {
+  appointment_id: string;
+  rev: number;
 }
 
 export interface RoomSummary {
@@ -364,6 +377,7 @@ export interface RoomSummary {
   participants: { user_id: string; role: Role; connected: boolean }[];
   message_count: number;
   recording?: boolean;
+  screen_share?: ScreenShare;
   rev?: number;
 }
 

@@ -271,6 +271,11 @@ function RoomsTable(props: { rooms: RoomSummary[]; now: number }) {
                         {t("recording.indicator")}
                       </span>
                     ) : null}
+                    {room.screen_share?.sharer ? (
+                      <span class="badge badge-screen" data-testid="room-screen-share" data-sharer-role={room.screen_share.sharer.role}>
+                        {t("screen.admin_badge", { role: t(room.screen_share.sharer.role === "doctor" ? "role.doctor" : "role.patient") })}
+                      </span>
+                    ) : null}
                   </td>
                   <td>{participantsText(room)}</td>
                   <td data-testid="room-duration">
