@@ -40,6 +40,8 @@ from server.documents import routes as document_routes
 from server.documents.service import DocumentLimits, DocumentService
 from server.follow_up import routes as follow_up_routes
 from server.follow_up.service import FollowUpService
+from server.guests import routes as guest_routes
+from server.guests.service import GuestService
 from server.http.api import Api
 from server.http.middleware import (
     errors,
@@ -98,6 +100,7 @@ def build_api() -> Api:
     api.include(order_routes.api)
     api.include(document_routes.api)
     api.include(follow_up_routes.api)
+    api.include(guest_routes.api)
     return api
 
 
@@ -224,6 +227,13 @@ def create_app(
                 db.repos,
                 app[keys.APPOINTMENTS],
                 gate=settings.documents.follow_up_only,
+                clock=clock,
+            )
+            app[keys.GUESTS] = GuestService(
+                db.repos,
+                tokens=accounts.tokens,
+                window=hub.config.window,
+                ttl=timedelta(seconds=settings.consult.guest_invite_ttl),
                 clock=clock,
             )
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)

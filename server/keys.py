@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from server.auth.service import AccountService
     from server.documents.service import DocumentService
     from server.follow_up.service import FollowUpService
+    from server.guests.service import GuestService
     from server.metrics import Metrics
     from server.orders.service import OrderService
     from server.pharmacy.service import PharmacyService
@@ -72,6 +73,7 @@ ORDERS: web.AppKey[OrderService] = web.AppKey("orders")
 DOCUMENTS: web.AppKey[DocumentService] = web.AppKey("documents")
 # The follow-up gate (TELEMED_FOLLOW_UP_ONLY): bookings, eligibility, consent to online care.
 FOLLOW_UPS: web.AppKey[FollowUpService] = web.AppKey("follow_ups")
+GUESTS: web.AppKey[GuestService] = web.AppKey("guests")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

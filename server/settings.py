@@ -235,6 +235,8 @@ class ConsultSettings(_Section):
     # Upcoming (booked or waiting) appointments one patient may hold: with one doctor, in all.
     max_bookings_per_doctor: int = Field(default=5, ge=1, le=1000)
     max_bookings: int = Field(default=10, ge=1, le=1000)
+    # A third participant's one-time link works this long (never past the join window).
+    guest_invite_ttl: int = Field(default=3600, ge=60, le=7 * 86_400)
 
     @field_validator("socket_connect_limit")
     @classmethod

@@ -23,6 +23,7 @@ from storage.drugs import DrugRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
 from storage.field_crypto import FieldCipher, check_no_sealed_data, read_master_key
 from storage.follow_ups import FollowUpRepository, OnlineConsentRepository
+from storage.guest_invites import GuestInviteRepository
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
@@ -70,6 +71,7 @@ class Repositories:
     follow_ups: FollowUpRepository
     online_consents: OnlineConsentRepository
     referrals: ReferralRepository
+    guest_invites: GuestInviteRepository
 
     @classmethod
     def bind(
@@ -101,6 +103,7 @@ class Repositories:
             follow_ups=FollowUpRepository(db["follow_ups"]),
             online_consents=OnlineConsentRepository(db["online_care_consents"]),
             referrals=ReferralRepository(db["referrals"]),
+            guest_invites=GuestInviteRepository(db["guest_invites"]),
         )
 
     async def ensure_indexes(self) -> None:

@@ -44,6 +44,7 @@ CONSULTATION_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "recordings": ("started_at", "stopped_at", "deleted_at"),
     "recording_consents": ("at",),
     "follow_ups": ("eligibility.at",),
+    "guest_invites": ("created_at", "expires_at", "redeemed_at"),
 }
 # The field naming the appointment, where it is not ``appointment_id``.
 CONSULTATION_KEY: dict[str, str] = {"follow_ups": "_id"}
