@@ -78,6 +78,7 @@ from signaling.models import (
     SignalIn,
     TypingIn,
     WaitingMessageIn,
+    admin_screen,
     room_summary,
     room_view,
     screen_state,
@@ -1237,6 +1238,9 @@ class Hub:
         await self.sio.emit(
             "rooms:snapshot", {"rooms": [room_summary(r) for r in rooms]}, to=sid, namespace=ADMIN
         )
+        for room in rooms:  # who shares a screen now (room_summary's shape is fixed)
+            if room.screen.sharer is not None:
+                await self.sio.emit("rooms:screen", admin_screen(room), to=sid, namespace=ADMIN)
 
     async def _publish(
         self, update: Updated[Any], *, participants: bool = True, cause: Cause | None = None
@@ -1272,6 +1276,10 @@ class Hub:
             await self.sio.emit(
                 "screen:state", screen_state(room), room=consult_room(room.appointment_id)
             )
+            if before.screen.sharer != room.screen.sharer:
+                await self.sio.emit(
+                    "rooms:screen", admin_screen(room), room=ADMINS_ROOM, namespace=ADMIN
+                )
         await self.sio.emit("rooms:update", room_summary(room), room=ADMINS_ROOM, namespace=ADMIN)
 
     # ------------------------------------------------------------------ pushes

@@ -325,7 +325,6 @@ class RoomSummary(BaseModel):
     message_count: int
     rev: int = Field(description="grows with every change of the room; newer wins")
     recording: bool = Field(default=False, description="the consultation is being recorded")
-    screen_share: ScreenShareView = Field(default_factory=ScreenShareView)
 
     @classmethod
     def of(cls, room: Room) -> RoomSummary:
@@ -343,7 +342,6 @@ class RoomSummary(BaseModel):
             message_count=room.message_count,
             rev=room.rev,
             recording=room.recording.recording,
-            screen_share=ScreenShareView.of(room),
         )
 
 
@@ -357,6 +355,14 @@ def room_view(room: Room) -> dict[str, Any]:
 
 def room_summary(room: Room) -> dict[str, Any]:
     return RoomSummary.of(room).model_dump(mode="json")
+
+
+def admin_screen(room: Room) -> dict[str, Any]:
+    """``rooms:screen`` on the admin feed: which participant shares a screen in a room (the
+    role only: the admin sees that a screen is shared, never what)."""
+    seat = room.seat_of_user(room.screen.sharer) if room.screen.sharer else None
+    role = seat.role.value if seat is not None else None
+    return {"appointment_id": room.appointment_id, "sharer_role": role, "rev": room.rev}
 
 
 def screen_state(room: Room) -> dict[str, Any]:

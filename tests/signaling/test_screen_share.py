@@ -34,11 +34,10 @@ async def test_the_doctor_shares_and_both_sides_and_the_admin_are_told(clinic: C
     assert heard == state
     view = await p.wait_for("consult:state", lambda v: v["screen_share"]["sharer"] is not None)
     assert view["screen_share"]["sharer"]["user_id"] == doctor["id"]
-    summary = await feed.wait_for(
-        "rooms:update",
-        lambda s: s["appointment_id"] == appointment and s["screen_share"]["sharer"] is not None,
-    )
-    assert summary["screen_share"]["sharer"]["role"] == "doctor"
+    shared = await feed.wait_for("rooms:screen", lambda s: s["sharer_role"] is not None)
+    assert shared == {"appointment_id": appointment, "sharer_role": "doctor", "rev": state["rev"]}
+    joining = await clinic.connect(admin, namespace="/admin")  # after its snapshot
+    assert (await joining.wait_for("rooms:screen"))["sharer_role"] == "doctor"
 
     # The same again changes nothing (no new revision, no new event).
     again = await d.call("screen:share", {"appointment_id": appointment, "sharing": True})
@@ -47,8 +46,13 @@ async def test_the_doctor_shares_and_both_sides_and_the_admin_are_told(clinic: C
     stopped = await d.call("screen:share", {"appointment_id": appointment, "sharing": False})
     assert stopped["screen_share"]["sharer"] is None
     await p.wait_for("screen:state", lambda e: e["sharer"] is None)
+    await feed.wait_for("rooms:screen", lambda s: s["sharer_role"] is None)
     await asyncio.sleep(0.2)
     assert [sharer(e) for e in p.received("screen:state")] == ["doctor", None]
+    # An admin who connects now hears of no screen; one who connected while it was shared did.
+    late = await clinic.connect(admin, namespace="/admin")
+    await late.wait_for("rooms:snapshot")
+    assert late.received("rooms:screen") == []
 
 
 async def test_the_patient_shares_only_while_the_doctor_allows_it(clinic: Clinic) -> None:

@@ -377,7 +377,6 @@ export interface RoomSummary {
   participants: { user_id: string; role: Role; connected: boolean }[];
   message_count: number;
   recording?: boolean;
-  screen_share?: ScreenShare;
   rev?: number;
 }
 
