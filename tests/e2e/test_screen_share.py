@@ -8,6 +8,7 @@ doctor allows it, and taking the permission back stops the patient's share on bo
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,11 @@ from tests.e2e.conftest import (
     assert_video_flows,
     call_trace,
     connected,
+    in_call,
     shoot,
     sign_in,
 )
+from tests.e2e.test_accessibility import audit
 from tests.e2e.test_recording import eventually, recordings
 
 pytestmark = pytest.mark.browser
@@ -223,3 +226,23 @@ def test_the_doctor_shares_the_screen_seen_and_recorded_then_the_patient_with_pe
     )
     time.sleep(0.5)
     expect(indicator(p)).to_have_count(0)
+
+
+def test_the_screen_sharing_pages_have_no_serious_accessibility_violations(
+    new_context: ContextFactory, live: Live
+) -> None:
+    """Both pages while the doctor shares, in both languages, at a desktop's and a phone's
+    width (no sideways scrolling at 375 px), by axe."""
+    patient = live.person(Role.PATIENT, "Ma Li")
+    doctor = live.person(Role.DOCTOR, "Dr. Song")
+    appointment = live.appointment(patient, doctor)
+    p, d = in_call(new_context, live, patient, doctor, appointment, bypass_csp=True)
+    d.get_by_test_id("screen-allow-patient").click()
+    expect(p.get_by_test_id("screen-share")).to_be_visible()
+    d.get_by_test_id("screen-share").click()
+    expect(indicator(p)).to_be_visible()
+    expect(p.get_by_test_id("screen-share")).to_be_disabled()
+    problems: dict[str, list[dict[str, Any]]] = {}
+    audit(p, "call screen shared", problems)
+    audit(d, "call sharing the screen", problems)
+    assert problems == {}, json.dumps(problems, indent=1, ensure_ascii=False)
