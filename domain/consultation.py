@@ -34,6 +34,7 @@ from domain.clock import iso_z
 from domain.errors import Conflict, Forbidden, NotFound
 from domain.ids import AppointmentId, UserId
 from domain.recording import Present, RecordingState
+from domain.screen_share import ScreenShare
 from domain.users import Role
 
 
@@ -209,6 +210,8 @@ class Room:
     # hidden participant: it holds no seat.
     recording: RecordingState = field(default_factory=RecordingState)
     waiting_note: WaitingNote | None = None  # the waiting patient's latest message
+    # Who shares their screen, and whether the doctor lets the patient (domain.screen_share).
+    screen: ScreenShare = field(default_factory=ScreenShare)
 
     @classmethod
     def open(
@@ -406,10 +409,39 @@ class Room:
             return self
         return replace(self, message_count=seq)
 
+    def share_screen(self, sid: str, sharing: bool) -> Room:
+        """The participant on ``sid`` starts or stops sharing their screen; only someone in
+        the call (admitted, connected) starts."""
+        seat = self.require_seat(sid)
+        if not sharing:
+            screen = self.screen.stop(seat.user_id)
+        elif seat.state is not SeatState.ADMITTED:
+            raise Forbidden("you have not been admitted to this consultation yet")
+        else:
+            screen = self.screen.start(seat.user_id, seat.role)
+        return self if screen == self.screen else replace(self, screen=screen)
+
+    def allow_screen(self, sid: str, allowed: bool) -> Room:
+        """The doctor lets the patient share their screen, or takes it back."""
+        seat = self.require_seat(sid)
+        screen = self.screen.allow(seat.role, allowed, self.patient.id)
+        return self if screen == self.screen else replace(self, screen=screen)
+
     def _with_seat(self, seat: Seat) -> Room:
         others = [s for s in self.seats if s.user_id != seat.user_id]
         ordered = sorted([*others, seat], key=lambda s: 0 if s.role is Role.DOCTOR else 1)
-        return replace(self, seats=tuple(ordered))
+        room = replace(self, seats=tuple(ordered))
+        if self.screen.sharer == seat.user_id and (
+            seat.state is not SeatState.ADMITTED or seat.sid != self._sid_of(seat.user_id)
+        ):
+            # The sharer left, dropped or was replaced by another socket (a reload): the screen
+            # that socket shared is gone.
+            room = replace(room, screen=self.screen.without(seat.user_id))
+        return room
+
+    def _sid_of(self, user_id: str) -> str | None:
+        seat = self.seat_of_user(user_id)
+        return seat.sid if seat is not None else None
 
     def _settled(self) -> Room | None:
         if not self.anyone_connected and self.status is not AppointmentStatus.IN_PROGRESS:

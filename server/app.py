@@ -44,6 +44,8 @@ from server.family import routes as family_routes
 from server.family.service import FamilyService
 from server.follow_up import routes as follow_up_routes
 from server.follow_up.service import FollowUpService
+from server.guests import routes as guest_routes
+from server.guests.service import GuestService
 from server.http.api import Api
 from server.http.middleware import (
     errors,
@@ -113,6 +115,7 @@ def build_api() -> Api:
     api.include(notification_routes.api)
     api.include(text_consultation_routes.api)
     api.include(family_routes.api)
+    api.include(guest_routes.api)
     return api
 
 
@@ -250,6 +253,13 @@ def create_app(
                 clock=clock,
             )
             app[keys.FAMILY] = FamilyService(db.repos, clock=clock)
+            app[keys.GUESTS] = GuestService(
+                db.repos,
+                tokens=accounts.tokens,
+                window=hub.config.window,
+                ttl=timedelta(seconds=settings.consult.guest_invite_ttl),
+                clock=clock,
+            )
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             notifications = NotificationService(
                 db.repos,

@@ -9,6 +9,7 @@ from pydantic import Field
 from domain.notifications import Rule
 from domain.orders import OrderStatus
 from domain.records import PrescriptionStatus
+from server.guests.models import InviteOut
 from server.summaries.models import VisitSummaryOut
 from signaling.events import Direction, Event, Out
 
@@ -40,6 +41,10 @@ class NotificationOut(Out):
     url: str
 
 
+class GuestInvite(Out):
+    invite: InviteOut
+
+
 class RunningLate(Out):
     appointment_id: str
     doctor_id: str
@@ -50,6 +55,12 @@ class RunningLate(Out):
 
 
 REST_EVENTS: tuple[Event, ...] = (
+    Event(
+        "guest:invite",
+        Direction.FROM_HUB,
+        GuestInvite,
+        "A third participant's invitation was made, decided or revoked (both participants)",
+    ),
     Event(
         "notification",
         Direction.FROM_HUB,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from server.documents.service import DocumentService
     from server.family.service import FamilyService
     from server.follow_up.service import FollowUpService
+    from server.guests.service import GuestService
     from server.metrics import Metrics
     from server.notifications.service import NotificationService
     from server.orders.service import OrderService
@@ -83,6 +84,7 @@ DOCUMENTS: web.AppKey[DocumentService] = web.AppKey("documents")
 FOLLOW_UPS: web.AppKey[FollowUpService] = web.AppKey("follow_ups")
 # Family members (就诊人): the people an account manages.
 FAMILY: web.AppKey[FamilyService] = web.AppKey("family")
+GUESTS: web.AppKey[GuestService] = web.AppKey("guests")
 
 # Per-request values (request[...]).
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id")

@@ -255,6 +255,8 @@ class ConsultSettings(_Section):
     # A patient under six is admitted to a video consultation only while the account that
     # manages them holds their seat (domain/family.py); on in the first market.
     under_six_guardian: bool = True
+    # A third participant's one-time link works this long (never past the join window).
+    guest_invite_ttl: int = Field(default=3600, ge=60, le=7 * 86_400)
 
     @field_validator("socket_connect_limit")
     @classmethod

@@ -222,6 +222,26 @@ class ConsultationService:
 
         return await self.registry.update(appointment_id, change)
 
+    async def share_screen(
+        self, caller: Caller, appointment_id: str, sharing: bool
+    ) -> Updated[None]:
+        def change(room: Room | None) -> tuple[Room | None, None]:
+            if room is None:
+                raise Forbidden("join the consultation first")
+            return room.share_screen(caller.sid, sharing), None
+
+        return await self.registry.update(appointment_id, change)
+
+    async def allow_screen(
+        self, caller: Caller, appointment_id: str, allowed: bool
+    ) -> Updated[None]:
+        def change(room: Room | None) -> tuple[Room | None, None]:
+            if room is None:
+                raise Forbidden("join the consultation first")
+            return room.allow_screen(caller.sid, allowed), None
+
+        return await self.registry.update(appointment_id, change)
+
     async def end(self, caller: Caller, appointment_id: str) -> Updated[None]:
         room = await self.room_for(caller.sid, appointment_id)
         room.check_end(caller.sid)

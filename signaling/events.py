@@ -28,6 +28,9 @@ from signaling.models import (
     RefreshIn,
     RoomSummary,
     RoomView,
+    ScreenAllowIn,
+    ScreenShareIn,
+    SharerView,
     SignalIn,
     TypingIn,
     WaitingMessageIn,
@@ -174,6 +177,26 @@ class RoomsAck(Out):
     rooms: list[RoomSummary]
 
 
+class ScreenState(Out):
+    """``screen:state``: who shares in this consultation, at the room's revision."""
+
+    appointment_id: str
+    sharer: SharerView | None
+    patient_allowed: bool
+    rev: int
+
+
+class ScreenAck(Out):
+    ok: Literal[True]
+    screen_share: ScreenState
+
+
+class AdminScreen(Out):
+    appointment_id: str
+    sharer_role: Literal["doctor", "patient"] | None
+    rev: int
+
+
 class TextOpenAck(Out):
     ok: Literal[True]
     appointment_id: str
@@ -292,6 +315,20 @@ EVENTS: tuple[Event, ...] = (
     ),
     Event("consult:leave", Direction.TO_HUB, AppointmentIn, "Leave the room", ack=EmptyAck),
     Event(
+        "screen:share",
+        Direction.TO_HUB,
+        ScreenShareIn,
+        "Start or stop sharing one's screen",
+        ack=ScreenAck,
+    ),
+    Event(
+        "screen:allow",
+        Direction.TO_HUB,
+        ScreenAllowIn,
+        "The doctor lets the patient share their screen, or takes it back",
+        ack=ScreenAck,
+    ),
+    Event(
         "text:open",
         Direction.TO_HUB,
         AppointmentIn,
@@ -409,6 +446,14 @@ EVENTS: tuple[Event, ...] = (
     Event("rtc:signal", Direction.FROM_HUB, Relayed, "A signal from the other participant"),
     Event("chat:message", Direction.FROM_HUB, MessageOut, "A stored chat message"),
     Event("text:updated", Direction.FROM_HUB, TextUpdated, "A text consultation changed"),
+    Event("screen:state", Direction.FROM_HUB, ScreenState, "Who shares a screen changed"),
+    Event(
+        "rooms:screen",
+        Direction.FROM_HUB,
+        AdminScreen,
+        "Which participant shares a screen in a room",
+        namespace=ADMIN,
+    ),
     Event("chat:typing", Direction.FROM_HUB, Typing, "The other participant types"),
     Event(
         "recording:state",

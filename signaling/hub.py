@@ -82,11 +82,15 @@ from signaling.models import (
     Payload,
     RecordingConsentIn,
     RefreshIn,
+    ScreenAllowIn,
+    ScreenShareIn,
     SignalIn,
     TypingIn,
     WaitingMessageIn,
+    admin_screen,
     room_summary,
     room_view,
+    screen_state,
     signal_accepted,
     signal_size,
 )
@@ -443,6 +447,8 @@ class Hub:
             "text:close": EventSpec(AppointmentIn, self._text_close, cap),
             WAITING_MESSAGE: EventSpec(WaitingMessageIn, self._waiting_message, cap),
             "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
+            "screen:share": EventSpec(ScreenShareIn, self._screen_share, cap),
+            "screen:allow": EventSpec(ScreenAllowIn, self._screen_allow, cap),
             "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
         }
         self._admin_events = {
@@ -1145,6 +1151,35 @@ class Hub:
         )
         return {"sent_at": sent_at}
 
+    # ------------------------------------------------------------------ screen sharing
+
+    async def _screen_share(
+        self, conn: Connection, payload: ScreenShareIn, _: Received
+    ) -> dict[str, Any]:
+        """The sender starts or stops sharing their screen (domain.screen_share): the media
+        goes peer to peer as the sender's video; the room says who shares."""
+        conn.require_joined(payload.appointment_id)
+        update = await self.consult.share_screen(
+            conn.caller(), payload.appointment_id, payload.sharing
+        )
+        return await self._screen_changed(update)
+
+    async def _screen_allow(
+        self, conn: Connection, payload: ScreenAllowIn, _: Received
+    ) -> dict[str, Any]:
+        conn.require_joined(payload.appointment_id)
+        update = await self.consult.allow_screen(
+            conn.caller(), payload.appointment_id, payload.allowed
+        )
+        return await self._screen_changed(update)
+
+    async def _screen_changed(self, update: Updated[None]) -> dict[str, Any]:
+        room = update.after
+        if room is None:
+            raise Forbidden("this consultation is closed")
+        await self._publish(update)
+        return {"screen_share": screen_state(room)}
+
     # ------------------------------------------------------------------ recording
 
     async def _recording_consent(
@@ -1371,6 +1406,9 @@ class Hub:
         await self.sio.emit(
             "rooms:snapshot", {"rooms": [room_summary(r) for r in rooms]}, to=sid, namespace=ADMIN
         )
+        for room in rooms:  # who shares a screen now (room_summary's shape is fixed)
+            if room.screen.sharer is not None:
+                await self.sio.emit("rooms:screen", admin_screen(room), to=sid, namespace=ADMIN)
 
     async def _publish(
         self, update: Updated[Any], *, participants: bool = True, cause: Cause | None = None
@@ -1401,6 +1439,15 @@ class Hub:
                 room_view(room),
                 to=[consult_room(room.appointment_id), user_room(room.doctor.id)],
             )
+        before = update.before
+        if before is not None and before.screen != room.screen:
+            await self.sio.emit(
+                "screen:state", screen_state(room), room=consult_room(room.appointment_id)
+            )
+            if before.screen.sharer != room.screen.sharer:
+                await self.sio.emit(
+                    "rooms:screen", admin_screen(room), room=ADMINS_ROOM, namespace=ADMIN
+                )
         await self.sio.emit("rooms:update", room_summary(room), room=ADMINS_ROOM, namespace=ADMIN)
 
     # ------------------------------------------------------------------ pushes

@@ -214,6 +214,20 @@ class RecordingConsentIn(Payload):
     notice_version: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9._-]+$")
 
 
+class ScreenShareIn(Payload):
+    """``screen:share``: the sender starts (``true``) or stops sharing their screen."""
+
+    appointment_id: AppointmentRef
+    sharing: bool
+
+
+class ScreenAllowIn(Payload):
+    """``screen:allow``: the doctor lets the patient share their screen, or takes it back."""
+
+    appointment_id: AppointmentRef
+    allowed: bool
+
+
 class RefreshIn(Payload):
     token: str = Field(min_length=1, max_length=4096)
 
@@ -247,6 +261,30 @@ class WaitingMessageView(BaseModel):
     sent_at: Timestamp
 
 
+class SharerView(BaseModel):
+    user_id: str
+    role: Role
+    name: str
+
+
+class ScreenShareView(BaseModel):
+    """Who shares their screen in a consultation (``null``: nobody), and whether the doctor
+    lets the patient share."""
+
+    sharer: SharerView | None = None
+    patient_allowed: bool = False
+
+    @classmethod
+    def of(cls, room: Room) -> ScreenShareView:
+        seat = room.seat_of_user(room.screen.sharer) if room.screen.sharer else None
+        sharer = (
+            SharerView(user_id=seat.user_id, role=seat.role, name=seat.name)
+            if seat is not None
+            else None
+        )
+        return cls(sharer=sharer, patient_allowed=room.screen.patient_allowed)
+
+
 class RoomView(BaseModel):
     """What the two participants see of their consultation (``consult:state``)."""
 
@@ -261,6 +299,7 @@ class RoomView(BaseModel):
         default=None,
         description="what the waiting patient last wrote to the doctor, until admitted",
     )
+    screen_share: ScreenShareView = Field(default_factory=ScreenShareView)
 
     @classmethod
     def of(cls, room: Room) -> RoomView:
@@ -291,6 +330,7 @@ class RoomView(BaseModel):
                 if (note := room.waiting_note) is not None
                 else None
             ),
+            screen_share=ScreenShareView.of(room),
         )
 
 
@@ -348,3 +388,17 @@ def room_view(room: Room) -> dict[str, Any]:
 
 def room_summary(room: Room) -> dict[str, Any]:
     return RoomSummary.of(room).model_dump(mode="json")
+
+
+def admin_screen(room: Room) -> dict[str, Any]:
+    """``rooms:screen`` on the admin feed: which participant shares a screen in a room (the
+    role only: the admin sees that a screen is shared, never what)."""
+    seat = room.seat_of_user(room.screen.sharer) if room.screen.sharer else None
+    role = seat.role.value if seat is not None else None
+    return {"appointment_id": room.appointment_id, "sharer_role": role, "rev": room.rev}
+
+
+def screen_state(room: Room) -> dict[str, Any]:
+    """``screen:state``: who shares in this consultation, at the room's revision."""
+    view = ScreenShareView.of(room).model_dump(mode="json")
+    return {"appointment_id": room.appointment_id, **view, "rev": room.rev}

@@ -33,6 +33,7 @@ from domain.consultation import Person, Proxy, Room, Seat, SeatState, WaitingNot
 from domain.errors import Unavailable
 from domain.ids import AppointmentId, UserId
 from domain.recording import CallConsent, RecordingState
+from domain.screen_share import ScreenShare
 from domain.users import Role
 from signaling.registry import Change, Updated, apply, new_node_id
 
@@ -90,7 +91,16 @@ def encode_room(room: Room) -> str:
         }
     if room.waiting_note is not None:
         doc["waiting_note"] = [room.waiting_note.text, _time(room.waiting_note.sent_at)]
+    if room.screen != ScreenShare():
+        doc["screen"] = [room.screen.sharer, room.screen.patient_allowed]
     return json.dumps(doc, separators=(",", ":"))
+
+
+def _decode_screen(doc: list[Any] | None) -> ScreenShare:
+    if not doc:  # also rooms written before screen sharing existed
+        return ScreenShare()
+    sharer, allowed = doc
+    return ScreenShare(sharer=UserId(sharer) if sharer else None, patient_allowed=bool(allowed))
 
 
 def _decode_recording(doc: dict[str, Any] | None) -> RecordingState:
@@ -136,6 +146,7 @@ def decode_room(raw: str | bytes) -> Room:
         ),
         recording=_decode_recording(doc.get("recording")),
         waiting_note=_decode_note(doc.get("waiting_note")),
+        screen=_decode_screen(doc.get("screen")),
     )
 
 

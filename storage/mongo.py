@@ -23,6 +23,7 @@ from storage.drugs import DrugRepository
 from storage.embedded import EmbeddedDatabase, clear_state, running_url, write_state
 from storage.field_crypto import FieldCipher, check_no_sealed_data, read_master_key
 from storage.follow_ups import FollowUpRepository, OnlineConsentRepository
+from storage.guest_invites import GuestInviteRepository
 from storage.login_failures import LoginFailureRepository
 from storage.messages import MessageRepository
 from storage.notes import NoteRepository
@@ -75,6 +76,7 @@ class Repositories:
     notification_sends: NotificationSendRepository
     notification_preferences: NotificationPreferenceRepository
     sms_codes: SmsCodeRepository
+    guest_invites: GuestInviteRepository
 
     @classmethod
     def bind(
@@ -111,6 +113,7 @@ class Repositories:
                 db["notification_preferences"]
             ),
             sms_codes=SmsCodeRepository(db["sms_codes"]),
+            guest_invites=GuestInviteRepository(db["guest_invites"]),
         )
 
     async def ensure_indexes(self) -> None:

@@ -46,6 +46,7 @@ CONSULTATION_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "follow_ups": ("eligibility.at",),
     # Which notifications of an appointment were sent (no content): kept with it.
     "notification_sends": ("claimed_at", "finished_at"),
+    "guest_invites": ("created_at", "expires_at", "redeemed_at"),
 }
 # The field naming the appointment, where it is not ``appointment_id``.
 CONSULTATION_KEY: dict[str, str] = {"follow_ups": "_id"}

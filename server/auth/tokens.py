@@ -27,6 +27,8 @@ ACCESS_TYPE = "at+jwt"
 DEVICE_TYPE = "device+jwt"
 TICKET_TYPE = "download+jwt"
 TICKET_AUDIENCE_SUFFIX = ":recording-download"
+GUEST_TYPE = "guest+jwt"
+GUEST_AUDIENCE_SUFFIX = ":consultation-guest"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "jti"]
 
 
@@ -48,6 +50,18 @@ class TicketClaims:
     role: Role
     session_id: SessionId
     recording_id: str
+    token_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GuestClaims:
+    """A guest session: one invited person in one consultation (domain.guests), nothing else."""
+
+    guest_id: str  # the invitation's id
+    appointment_id: str
+    name: str
+    kind: str
     token_id: str
     expires_at: datetime
 
@@ -190,6 +204,45 @@ class TokenService:
             role=role,
             session_id=session_id,
             recording_id=recording_id,
+            token_id=str(claims["jti"]),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+
+    def issue_guest(
+        self, *, guest_id: str, appointment_id: str, name: str, kind: str, expires_at: datetime
+    ) -> IssuedTicket:
+        """A guest session's token: its own type and audience, so it is never an access token
+        (no REST endpoint takes it); only the hub's handshake does, for that consultation."""
+        now = self._clock()
+        token_id = secrets.token_urlsafe(16)
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience + GUEST_AUDIENCE_SUFFIX,
+            "sub": guest_id,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(expires_at.timestamp()),
+            "jti": token_id,
+            "apt": appointment_id,
+            "name": name,
+            "kind": kind,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=ALGORITHM, headers={"typ": GUEST_TYPE})
+        expires = datetime.fromtimestamp(int(expires_at.timestamp()), UTC)
+        return IssuedTicket(token=token, token_id=token_id, expires_at=expires)
+
+    def decode_guest(self, token: str) -> GuestClaims:
+        claims = self._decode(token, GUEST_TYPE, self.audience + GUEST_AUDIENCE_SUFFIX)
+        appointment_id, name, kind = claims.get("apt"), claims.get("name"), claims.get("kind")
+        if not (
+            isinstance(appointment_id, str) and isinstance(name, str) and isinstance(kind, str)
+        ):
+            raise Unauthorized("invalid token")
+        return GuestClaims(
+            guest_id=str(claims["sub"]),
+            appointment_id=appointment_id,
+            name=name,
+            kind=kind,
             token_id=str(claims["jti"]),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )

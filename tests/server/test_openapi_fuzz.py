@@ -411,6 +411,25 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
         },
     )
     fresh = {"appointment_id": booked["appointment"]["id"]}
+    guest_visit = call(
+        "POST /api/v1/appointments",
+        "patient",
+        body={"doctor_id": ids["doctor_id"], "start": slots["slots"][1]["start"], "kind": "video"},
+    )
+    with_guest = {"appointment_id": guest_visit["appointment"]["id"]}
+    guests = "/api/v1/appointments/{appointment_id}/guests"
+    asked = call(
+        f"POST {guests}", "patient", path=with_guest, body={"name": "Li", "kind": "family"}
+    )
+    invite_id = {"invite_id": asked["invite"]["id"]}
+    call("POST /api/v1/guest-invites/{invite_id}/decision", path=invite_id, body={"approve": True})
+    linked = call("POST /api/v1/guest-invites/{invite_id}/link", "patient", path=invite_id)
+    call(f"GET {guests}", path=with_guest)
+    call("POST /api/v1/guest-invites/redeem", auth=False, body={"token": linked["link"]["token"]})
+    invited = call(f"POST {guests}", path=with_guest, body={"name": "Wang", "kind": "colleague"})
+    call(
+        "POST /api/v1/guest-invites/{invite_id}/revoke", path={"invite_id": invited["invite"]["id"]}
+    )
     call("GET /api/v1/appointments", query={"status": "booked", "limit": 2})
     call("GET /api/v1/appointments/{appointment_id}", path=fresh)
     call("POST /api/v1/appointments/{appointment_id}/cancel", "patient", path=fresh, body={})
@@ -625,7 +644,7 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
         "patient",
         body={
             "doctor_id": ids["doctor_id"],
-            "start": slots["slots"][3]["start"],
+            "start": slots["slots"][4]["start"],
             "kind": "video",
             "visit_type": "follow_up",
             "prior_diagnosis": {

@@ -29,6 +29,7 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("RefreshIn", "refresh_token"): "a token, hashed and looked up",
     ("LogoutIn", "refresh_token"): "a token, hashed and looked up",
     ("RefreshIn", "token"): "a socket's access token, verified",
+    ("RedeemIn", "token"): "a guest invitation link's token, parsed and its secret hashed",
     ("RegisterIn", "timezone"): "must name an IANA zone (422 otherwise)",
     ("CreateUserIn", "timezone"): "must name an IANA zone (422 otherwise)",
     ("AvailabilityIn", "timezone"): "must name an IANA zone (422 otherwise)",

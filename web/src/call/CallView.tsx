@@ -17,6 +17,7 @@ import { DocumentViewer, DocumentsPanel } from "./DocumentView";
 import type { ConsultController, Snapshot } from "./controller";
 import { listDevices } from "./media";
 import { RecordingControls } from "./RecordingControls";
+import { ScreenShareButtons, ScreenShareIndicator } from "./ScreenShare";
 import { WaitingMessage } from "./WaitingMessage";
 import { RunningLateNotice } from "../ui/RunningLate";
 import { FollowUpActions } from "./FollowUpActions";
@@ -100,6 +101,7 @@ export function CallView(props: { controller: ConsultController }) {
           ) : null}
         </div>
         {snap.phase === "in_call" ? <RecordingControls controller={controller} snap={snap} peerName={peerName} /> : null}
+        {snap.phase === "in_call" ? <ScreenShareIndicator controller={controller} snap={snap} /> : null}
         <div class="stage" ref={remoteRef}>
           <Video
             stream={snap.remoteStream}
@@ -346,7 +348,9 @@ function Overlay(props: {
       </div>
     );
   }
-  if (snap.remoteMedia && (!snap.remoteMedia.cam || snap.remoteMedia.audioOnly)) {
+  // A shared screen is shown even with the sharer's camera off.
+  const peerShares = snap.screenShare?.sharer?.user_id === props.peer.user_id;
+  if (snap.remoteMedia && !peerShares && (!snap.remoteMedia.cam || snap.remoteMedia.audioOnly)) {
     return (
       <div class="overlay overlay-soft">
         <p>{snap.remoteMedia.audioOnly ? t("call.peer_audio_only", { name: props.peerName }) : t("call.peer_camera_off", { name: props.peerName })}</p>
@@ -452,6 +456,7 @@ function Controls(props: {
         >
           {t("call.devices")}
         </button>
+        {inCall ? <ScreenShareButtons controller={controller} snap={snap} /> : null}
         {props.isDoctor && props.patientWaiting ? (
           <button
             type="button"

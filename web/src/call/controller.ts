@@ -21,6 +21,8 @@ import type {
   RecordingState,
   Role,
   RoomView,
+  ScreenShare,
+  ScreenState,
   SignalData,
   User,
 } from "../lib/types";
@@ -116,6 +118,12 @@ export interface Snapshot {
   /** The TURN relay refused this page's credentials (expired or not the server's) and the call
    * has not connected since: a reload fetches fresh ones. */
   relayRefused: boolean;
+  /** Who shares their screen in this call, as the server says (``screen:state``). */
+  screenShare: ScreenShare | null;
+  /** This page sends its screen (in place of the camera) now. */
+  sharingScreen: boolean;
+  screenBusy: boolean;
+  screenError: AckError | null;
 }
 
 const HISTORY_PAGE = 500;
@@ -164,6 +172,11 @@ export class ConsultController {
   private iceServers: IceServer[] = [];
   private iceRefresh: ReturnType<typeof setTimeout> | undefined;
   private recorder: RecorderLink | null = null;
+  /** The shared screen's track while this page shares (sent instead of the camera). */
+  private screenTrack: MediaStreamTrack | null = null;
+  /** The newest screen state applied, and the one that confirmed our own share. */
+  private screenRev = -1;
+  private screenConfirmedRev = -1;
 
   constructor(
     readonly appointment: Appointment,
@@ -207,6 +220,10 @@ export class ConsultController {
       recordingError: null,
       recordingDeclined: false,
       relayRefused: false,
+      screenShare: null,
+      sharingScreen: false,
+      screenBusy: false,
+      screenError: null,
     };
   }
 
@@ -291,6 +308,7 @@ export class ConsultController {
       if (event.appointment_id === this.id) void this.session?.receive(event.data);
     });
     socket.on("chat:message", (message: ChatMessage) => this.receiveMessages([message]));
+    socket.on("screen:state", (state: ScreenState) => this.applyScreen(state, state.rev));
     socket.on("recording:state", (state: RecordingState) => this.applyRecording(state));
     socket.on("recording:declined", (event: { appointment_id: string }) => {
       if (event.appointment_id !== this.id || this.isOver()) return;
@@ -322,6 +340,7 @@ export class ConsultController {
     clearTimeout(this.typingIdle);
     clearTimeout(this.peerTypingTimer);
     this.closeRecorder();
+    this.releaseScreen();
     this.session?.close(false);
     this.hub?.close();
     this.releaseKeepAlive?.();
@@ -386,6 +405,7 @@ export class ConsultController {
     const peerPresent = peer !== undefined && peer.state === "admitted" && peer.connected;
     this.set({ room, phase, queue: inCall ? null : this.snap.queue });
     this.session?.setPresence(inCall && this.hub?.socket.connected === true, peerPresent);
+    if (room.screen_share && room.rev !== undefined) this.applyScreen(room.screen_share, room.rev);
   }
 
   private patientWaiting(): boolean {
@@ -397,6 +417,7 @@ export class ConsultController {
     if (this.isOver()) return;
     markJoined(this.id, false);
     this.closeRecorder();
+    this.releaseScreen();
     this.session?.close(reason === "left");
     this.releaseKeepAlive?.();
     this.releaseKeepAlive = null;
@@ -582,7 +603,7 @@ export class ConsultController {
       this.set({ audioOnly: why });
       this.session?.sendControl({ audioOnly: true });
     } else {
-      const track = this.media.video;
+      const track = this.screenTrack ?? this.media.video;
       if (track && track.readyState === "live") {
         await this.session?.replaceTrack("video", track);
         await this.recorder?.replaceTrack("video", track).catch(() => undefined);
@@ -618,7 +639,7 @@ export class ConsultController {
       const track = await getVideo(deviceId);
       this.media.video?.stop();
       this.replaceLocal("video", track);
-      if (!this.snap.audioOnly) await this.session?.replaceTrack("video", track);
+      if (!this.snap.audioOnly && !this.screenTrack) await this.session?.replaceTrack("video", track);
       this.set({ cam: true, mediaProblems: { ...this.snap.mediaProblems, video: null } });
       this.session?.sendControl({ cam: true });
     } catch (error) {
@@ -628,7 +649,7 @@ export class ConsultController {
   }
 
   private async stopCamera(): Promise<void> {
-    await this.session?.replaceTrack("video", null);
+    if (!this.screenTrack) await this.session?.replaceTrack("video", null);
     this.media.video?.stop();
     this.replaceLocal("video", null);
   }
@@ -641,8 +662,112 @@ export class ConsultController {
     if (track) stream.addTrack(track);
     this.media[kind] = track;
     this.set({ localStream: stream });
+    if (kind === "video" && this.screenTrack) return; // the recorder keeps the shared screen
     const recorded = kind === "video" && this.snap.audioOnly ? null : track;
     void this.recorder?.replaceTrack(kind, recorded).catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------ screen sharing
+
+  /** Share the screen: the browser asks which screen or window (``getDisplayMedia``, from the
+   * click), the hub is told (``screen:share``), and the screen goes out in place of the camera
+   * on the call's video sender and the recorder's, with no renegotiation (``replaceTrack``). */
+  async startScreenShare(): Promise<void> {
+    if (this.screenTrack || this.snap.screenBusy || !this.hub?.socket.connected) return;
+    this.set({ screenBusy: true, screenError: null });
+    let track: MediaStreamTrack | null = null;
+    try {
+      if (!navigator.mediaDevices?.getDisplayMedia) throw new DOMException("no screen capture", "TypeError");
+      const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+      track = stream.getVideoTracks()[0] ?? null;
+      stream.getAudioTracks().forEach((t) => t.stop());
+    } catch (error) {
+      const code = classify(error) === "denied" ? "screen_capture_denied" : "screen_capture_failed";
+      this.set({ screenBusy: false, screenError: { code, message: "" } });
+      return;
+    }
+    if (!track) {
+      this.set({ screenBusy: false, screenError: { code: "screen_capture_failed", message: "" } });
+      return;
+    }
+    const ack = await this.hub.request<{ screen_share: ScreenState }>("screen:share", {
+      appointment_id: this.id,
+      sharing: true,
+    });
+    if (!ack.ok || this.isOver()) {
+      track.stop();
+      this.set({ screenBusy: false, screenError: ack.ok ? null : ack.error });
+      return;
+    }
+    track.contentHint = "detail";
+    track.onended = () => void this.stopScreenShare(); // the browser's own "stop sharing"
+    this.screenTrack = track;
+    this.screenConfirmedRev = ack.screen_share.rev;
+    const { width, height } = track.getSettings();
+    trace("screen_share", { sharing: true, width, height });
+    await this.sendVideo(track);
+    this.set({ screenBusy: false, sharingScreen: true });
+    this.applyScreen(ack.screen_share, ack.screen_share.rev);
+  }
+
+  /** Stop sharing: the camera (if on) goes back on the video sender, and the hub is told. */
+  async stopScreenShare(): Promise<void> {
+    if (!this.screenTrack) return;
+    await this.dropScreen();
+    if (!this.hub?.socket.connected || this.isOver()) return;
+    const ack = await this.hub.request<{ screen_share: ScreenState }>("screen:share", {
+      appointment_id: this.id,
+      sharing: false,
+    });
+    if (ack.ok) this.applyScreen(ack.screen_share, ack.screen_share.rev);
+  }
+
+  /** The doctor lets the patient share their screen in this call, or takes it back. */
+  async allowPatientScreen(allowed: boolean): Promise<void> {
+    if (!this.hub?.socket.connected) return;
+    this.set({ screenError: null });
+    const ack = await this.hub.request<{ screen_share: ScreenState }>("screen:allow", {
+      appointment_id: this.id,
+      allowed,
+    });
+    if (ack.ok) this.applyScreen(ack.screen_share, ack.screen_share.rev);
+    else this.set({ screenError: ack.error });
+  }
+
+  private applyScreen(state: ScreenShare, rev: number): void {
+    if ("appointment_id" in state && (state as ScreenState).appointment_id !== this.id) return;
+    if (this.isOver() || rev < this.screenRev) return;
+    this.screenRev = rev;
+    this.set({ screenShare: { sharer: state.sharer, patient_allowed: state.patient_allowed } });
+    // The server ended our share (the doctor took the permission back, a reload elsewhere).
+    if (this.screenTrack && rev > this.screenConfirmedRev && state.sharer?.user_id !== this.user.id) {
+      void this.dropScreen();
+    }
+  }
+
+  /** Stops sending the screen locally (the camera, if on, takes its place again). */
+  private async dropScreen(): Promise<void> {
+    if (!this.releaseScreen() || this.isOver()) return;
+    const camera = this.media.video && this.media.video.readyState === "live" && this.snap.cam ? this.media.video : null;
+    await this.sendVideo(camera).catch(() => undefined);
+  }
+
+  /** Ends the screen capture at once; whether there was one. */
+  private releaseScreen(): boolean {
+    const track = this.screenTrack;
+    if (!track) return false;
+    this.screenTrack = null;
+    track.onended = null;
+    track.stop();
+    this.set({ sharingScreen: false });
+    return true;
+  }
+
+  private async sendVideo(track: MediaStreamTrack | null): Promise<void> {
+    const sent = this.snap.audioOnly ? null : track;
+    trace("video_source", { label: sent?.label ?? null, recorder: this.recorder !== null });
+    await this.session?.replaceTrack("video", sent);
+    await this.recorder?.replaceTrack("video", sent).catch(() => undefined);
   }
 
   // ------------------------------------------------------------------ consented recording
@@ -700,7 +825,9 @@ export class ConsultController {
     const link = new RecorderLink(offer, this.iceServers);
     this.recorder = link;
     try {
-      const answer = await link.answer(offer, { audio: this.media.audio, video: this.media.video });
+      // While sharing, the recording's video is the shared screen (what the other side sees).
+      const video = this.screenTrack ?? this.media.video;
+      const answer = await link.answer(offer, { audio: this.media.audio, video });
       // Sound only (a weak network): the recorder gets no picture either, until video is back.
       if (this.snap.audioOnly) await link.replaceTrack("video", null);
       return answer;

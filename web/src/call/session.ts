@@ -118,6 +118,12 @@ export class CallSession {
     this.tracks[kind] = track;
     const transceiver = this.transceiver(kind);
     if (transceiver) await transceiver.sender.replaceTrack(track);
+    this.events.log?.("replace_track", {
+      kind,
+      track: track?.label ?? null,
+      sending: transceiver?.sender.track?.label ?? null,
+      direction: transceiver?.currentDirection ?? null,
+    });
   }
 
   sendControl(message: Partial<ControlMessage>): void {

@@ -12,7 +12,10 @@ import type {
   RecordingState,
   ReminderDue,
   RoomSummary,
+  Role,
   RoomView,
+  ScreenState,
+  TextUpdate,
   VisitSummary,
 } from "./types";
 
@@ -40,5 +43,8 @@ export type HubChecks = [
   Holds<Fits<From["admin rooms:snapshot"], { rooms: RoomSummary[] }>>,
   Holds<Fits<From["admin rooms:update"], RoomSummary>>,
   Holds<Fits<From["admin rooms:removed"], { appointment_id: string; rev?: number }>>,
+  Holds<Fits<From["screen:state"], ScreenState>>,
+  Holds<Fits<From["admin rooms:screen"], { appointment_id: string; sharer_role: Role | null; rev: number }>>,
+  Holds<Fits<From["text:updated"], TextUpdate>>,
   Holds<Fits<Acks["consult:join"], JoinAck>>,
 ];

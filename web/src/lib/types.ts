@@ -422,9 +422,22 @@ export interface RoomView {
   waiting_since: string | null;
   started_at: string | null;
   recording?: boolean;
+  /** Who shares their screen (``null``: nobody), and whether the doctor lets the patient. */
+  screen_share?: ScreenShare;
   rev?: number;
   /** What the waiting patient last wrote to the doctor, kept with the room until admitted. */
   waiting_message?: { text: string; sent_at: string } | null;
+}
+
+export interface ScreenShare {
+  sharer: { user_id: string; role: Role; name: string } | null;
+  patient_allowed: boolean;
+}
+
+/** ``screen:state`` and the ack of ``screen:share`` / ``screen:allow``. */
+export interface ScreenState extends ScreenShare {
+  appointment_id: string;
+  rev: number;
 }
 
 export interface RoomSummary {

@@ -8,7 +8,7 @@ import { messageFor } from "../lib/errors";
 import { formatClock, formatDuration, formatNumber, formatTime, t } from "../lib/i18n";
 import { requireUser } from "../lib/session";
 import { connectHub, type Hub } from "../lib/socket";
-import type { RoomSummary, TextCounts, User } from "../lib/types";
+import type { Role, RoomSummary, TextCounts, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { AuditChain } from "../ui/AuditChain";
 import { Chart, PALETTE } from "../ui/Chart";
@@ -99,6 +99,8 @@ function Dashboard(props: { hub: Hub }) {
   const feed = useHubState(props.hub);
   const [history, setHistory] = useState<Point[]>([]);
   const roomsRef = useRef<Map<string, RoomSummary>>(new Map());
+  // Who shares a screen in which room (``rooms:screen``): the role, and the room revision.
+  const [screens, setScreens] = useState<Map<string, { role: Role | null; rev: number }>>(new Map());
   const now = useNow(1000);
 
   useEffect(() => {
@@ -150,14 +152,22 @@ function Dashboard(props: { hub: Hub }) {
       next.delete(event.appointment_id);
       commit(next);
     };
+    const onScreen = (event: { appointment_id: string; sharer_role: Role | null; rev: number }) =>
+      setScreens((known) => {
+        const before = known.get(event.appointment_id);
+        if (before && event.rev < before.rev) return known;
+        return new Map(known).set(event.appointment_id, { role: event.sharer_role, rev: event.rev });
+      });
     socket.on("rooms:snapshot", onSnapshot);
     socket.on("rooms:update", onUpdate);
     socket.on("rooms:removed", onRemoved);
+    socket.on("rooms:screen", onScreen);
     const timer = setInterval(record, SAMPLE_MS);
     return () => {
       socket.off("rooms:snapshot", onSnapshot);
       socket.off("rooms:update", onUpdate);
       socket.off("rooms:removed", onRemoved);
+      socket.off("rooms:screen", onScreen);
       clearInterval(timer);
     };
   }, [props.hub]);
@@ -196,7 +206,7 @@ function Dashboard(props: { hub: Hub }) {
         <h2 id="rooms-title">{t("admin.rooms")}</h2>
         {rooms === null ? <Loading label={t("admin.connecting_feed")} /> : null}
         {rooms !== null && list.length === 0 ? <p class="empty">{t("admin.no_rooms")}</p> : null}
-        <RoomsTable rooms={list} now={now} />
+        <RoomsTable rooms={list} now={now} screens={screens} />
       </section>
       <section class="card section" aria-labelledby="activity-title">
         <h2 id="activity-title">{t("admin.activity")}</h2>
@@ -237,7 +247,7 @@ function participantsText(room: RoomSummary): string {
     .join(", ");
 }
 
-function RoomsTable(props: { rooms: RoomSummary[]; now: number }) {
+function RoomsTable(props: { rooms: RoomSummary[]; now: number; screens: Map<string, { role: Role | null }> }) {
   const [closing, setClosing] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [asking, setAsking] = useState<RoomSummary | null>(null); // the room to close, once confirmed
@@ -314,6 +324,11 @@ function RoomsTable(props: { rooms: RoomSummary[]; now: number }) {
                       <span class="badge badge-recording" data-testid="room-recording">
                         <span class="recording-dot" aria-hidden="true" />
                         {t("recording.indicator")}
+                      </span>
+                    ) : null}
+                    {props.screens.get(room.appointment_id)?.role ? (
+                      <span class="badge badge-screen" data-testid="room-screen-share" data-sharer-role={props.screens.get(room.appointment_id)?.role ?? ""}>
+                        {t("screen.admin_badge", { role: t(props.screens.get(room.appointment_id)?.role === "doctor" ? "role.doctor" : "role.patient") })}
                       </span>
                     ) : null}
                   </td>

@@ -1,0 +1,1 @@
+"""A third participant in a video consultation: invitations and their one-time links."""
