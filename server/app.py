@@ -59,13 +59,12 @@ from server.metrics import Metrics
 from server.notifications import routes as notification_routes
 from server.notifications.email import make_mailer
 from server.notifications.providers import make_sms_provider
-from server.notifications.reminders import send_reminders_periodically
 from server.notifications.service import NotificationService
 from server.orders import routes as order_routes
-from server.orders.expiry import expire_orders_periodically
 from server.orders.service import OrderService
 from server.payments import routes as payment_routes
 from server.payments.provider import DemoProvider
+from server.periodic import periodically
 from server.pharmacy import routes as pharmacy_routes
 from server.pharmacy.service import PharmacyService
 from server.precall import routes as precall_routes
@@ -387,12 +386,17 @@ def create_app(
             yield
 
     async def order_expiry(app: web.Application) -> AsyncIterator[None]:
-        async with expire_orders_periodically(app[keys.ORDERS]):
+        # Unpaid orders past TELEMED_ORDER_PAYMENT_TTL: a compare-and-set on the status lets
+        # one node alone give the stock and the prescription quantity back.
+        async with periodically(app[keys.ORDERS].expire_due, interval=30.0, name="order-expiry"):
             yield
 
     async def appointment_reminders(app: web.Application) -> AsyncIterator[None]:
-        async with send_reminders_periodically(
-            app[keys.NOTIFICATIONS], interval=settings.notifications.notify_interval
+        # Each reminder is claimed under a unique key before it is sent: once across nodes.
+        async with periodically(
+            app[keys.NOTIFICATIONS].send_due_reminders,
+            interval=settings.notifications.notify_interval,
+            name="appointment-reminders",
         ):
             yield
 
