@@ -355,6 +355,8 @@ class NotificationSettings(_Section):
     """E-mail over SMTP and SMS (server/notifications/). Without ``TELEMED_SMTP_HOST`` e-mail
     is written to the log instead of sent; the SMS provider ``log`` does the same for texts."""
 
+    # Off: no appointment notifications are sent on any channel (sign-in codes still are).
+    notify_enabled: bool = True
     smtp_host: str | None = Field(default=None, min_length=1, max_length=253)
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_user: str | None = Field(default=None, min_length=1, max_length=254)

@@ -27,6 +27,7 @@ from server.settings import (
     DatabaseSettings,
     Environment,
     HttpSettings,
+    NotificationSettings,
     PharmacySettings,
     PrescriptionReview,
     RedisSettings,
@@ -104,6 +105,9 @@ def make_settings(
         auth=AuthSettings(jwt_secret=TEST_SECRET, **auth),
         # Today's behaviour for the tests of everything else; the pharmacy tests turn review on.
         pharmacy=PharmacySettings(prescription_review=PrescriptionReview.OFF),
+        # Appointment notifications only where a test reads them (tests/server/notify.py's sink
+        # turns them on): elsewhere their background sends and audit entries are noise.
+        notifications=NotificationSettings(notify_enabled=False),
     )
 
 

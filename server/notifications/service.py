@@ -86,6 +86,7 @@ class NotificationService:
         self._push = push
         self._sleep = sleep
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.enabled = settings.notify_enabled  # TELEMED_NOTIFY_ENABLED
         self.offsets = {
             Rule.REMINDER_24H: timedelta(minutes=settings.reminder_early_minutes),
             Rule.REMINDER_1H: timedelta(minutes=settings.reminder_late_minutes),
@@ -101,13 +102,14 @@ class NotificationService:
         confirmation (with the calendar file) goes out in the background, so a slow SMTP
         server never holds up the booking."""
         rule = {"booked": Rule.BOOKING_CONFIRMED, "cancelled": Rule.BOOKING_CANCELLED}.get(change)
-        if rule is not None:
+        if rule is not None and self.enabled:
             self.spawn(self.notify(appointment, rule))
 
     def on_patient_away(self, appointment_id: str) -> None:
         """A doctor admitted a patient whose consultation page is closed (the hub's
         ``patient_away``): "your doctor is ready", in the background."""
-        self.spawn(self.doctor_ready(appointment_id))
+        if self.enabled:
+            self.spawn(self.doctor_ready(appointment_id))
 
     async def doctor_ready(self, appointment_id: str) -> list[SendResult]:
         appointment = await self._repos.appointments.get(appointment_id)
@@ -334,6 +336,8 @@ class NotificationService:
     async def send_due_reminders(self) -> int:
         """Send the reminders due now (every node runs this; the claims make each one send
         once). Returns how many sends this caller made."""
+        if not self.enabled:
+            return 0
         now = self._clock()
         horizon = max(self.offsets.values())
         due: list[tuple[Appointment, Rule, str]] = []

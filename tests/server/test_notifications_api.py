@@ -17,7 +17,7 @@ from server import keys
 from server.notifications.email import LogMailer
 from server.notifications.service import NotificationService
 from server.notifications.sms import LogSmsProvider
-from server.settings import Settings
+from server.settings import NotificationSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic, ok, problem
@@ -301,7 +301,8 @@ async def test_without_smtp_settings_mail_goes_to_the_log(
     make_client: AppFactory, settings: Settings
 ) -> None:
     clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
+    on = settings.with_(notifications=NotificationSettings())  # no SMTP host: the log
+    client = await make_client(long_sessions(on), clock=clock)
     clinic = await Clinic.open(client, clock)
     await clinic.booked(clinic.patient_a, clinic.doctor, TUESDAY_0900, reason=REASON)
     notifications = service(clinic)
@@ -312,3 +313,20 @@ async def test_without_smtp_settings_mail_goes_to_the_log(
     assert mail["To"] == clinic.patient_a["email"]
     no_clinical(mail.as_string())
     assert Rule.BOOKING_CONFIRMED.value == mail["X-Telemed-Rule"]
+
+
+async def test_with_notifications_off_a_booking_sends_nothing(
+    make_client: AppFactory, settings: Settings
+) -> None:
+    clock = FakeClock(MONDAY)
+    off = settings.with_(notifications=NotificationSettings(notify_enabled=False))
+    client = await make_client(long_sessions(off), clock=clock)
+    clinic = await Clinic.open(client, clock)
+    await clinic.booked(clinic.patient_a, clinic.doctor, TUESDAY_0900, reason=REASON)
+    notifications = service(clinic)
+    await notifications.drain()
+    mailer = notifications.mailer
+    assert isinstance(mailer, LogMailer)
+    assert mailer.sent == []
+    clock.advance(hours=23)
+    assert await notifications.send_due_reminders() == 0
