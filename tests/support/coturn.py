@@ -13,9 +13,12 @@ longer than their lifetime.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -163,20 +166,33 @@ def run_coturn(
         port=port, secret=secret, realm=realm, log=workdir / "turnserver.log", config=config
     )
     with (workdir / "turnserver.out").open("wb") as out:
+        # A process group of its own: faketime forks turnserver and waits for it, so stopping
+        # faketime alone would leave turnserver running.
         process = subprocess.Popen(
-            [*command, "-c", str(config)], stdout=out, stderr=subprocess.STDOUT
+            [*command, "-c", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         _wait_listening(process, turn)
         yield turn
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        _stop_group(process)
+
+
+def _stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the whole group (faketime and turnserver), SIGKILL if it does not go."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # a child left in the group
+        return
 
 
 def _wait_listening(process: subprocess.Popen[bytes], turn: Coturn, timeout: float = 15) -> None:
