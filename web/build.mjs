@@ -37,6 +37,9 @@ async function main() {
     logLevel: "warning",
     define: { "process.env.NODE_ENV": '"production"' },
   });
+  // A warning is a broken source (an unbalanced rule in the stylesheet, a bad import): the
+  // build stops rather than ship what the browser would read differently.
+  if (result.warnings.length > 0) throw new Error(`the build has ${result.warnings.length} warning(s)`);
   const manifest = { pages: {}, css: null };
   for (const [file, output] of Object.entries(result.metafile.outputs)) {
     const url = "/static/dist/" + path.relative(outdir, path.join(root, file)).split(path.sep).join("/");
