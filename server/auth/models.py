@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from domain.users import Role, User
 from server.http.types import DisplayLine
+
+if TYPE_CHECKING:
+    from server.auth.service import IssuedTokens
 
 
 class Strict(BaseModel):
@@ -82,6 +85,16 @@ class TokenPair(BaseModel):
     expires_in: int
     user: UserOut
     device_token: str | None = None
+
+    @classmethod
+    def of(cls, issued: IssuedTokens) -> TokenPair:
+        return cls(
+            access_token=issued.access_token,
+            refresh_token=issued.refresh_token,
+            expires_in=issued.expires_in,
+            user=UserOut.of(issued.user),
+            device_token=issued.device_token,
+        )
 
 
 class PhoneCodeIn(Strict):

@@ -52,14 +52,7 @@ async def phone_login(call: Call) -> TokenPair:
     body = call.body(PhoneLoginIn)
     phone = normalize_phone(body.phone)
     user = await call.app[keys.PHONE_CODES].sign_in_user(phone, body.code)
-    issued = await call.app[keys.ACCOUNTS].sign_in(user)
-    return TokenPair(
-        access_token=issued.access_token,
-        refresh_token=issued.refresh_token,
-        expires_in=issued.expires_in,
-        user=UserOut.of(issued.user),
-        device_token=issued.device_token,
-    )
+    return TokenPair.of(await call.app[keys.ACCOUNTS].sign_in(user))
 
 
 @api.put(

@@ -18,7 +18,7 @@ from server.auth.models import (
     UserEnvelope,
     UserOut,
 )
-from server.auth.service import DEVICE_TOKEN_TTL, IssuedTokens, RefreshTokenReused
+from server.auth.service import DEVICE_TOKEN_TTL, RefreshTokenReused
 from server.http.api import Api, Call
 from server.http.json import dumps
 from server.http.middleware import is_secure
@@ -26,16 +26,6 @@ from server.http.middleware import is_secure
 api = Api()
 
 DEVICE_COOKIE = "telemed_device"
-
-
-def _pair(issued: IssuedTokens) -> TokenPair:
-    return TokenPair(
-        access_token=issued.access_token,
-        refresh_token=issued.refresh_token,
-        expires_in=issued.expires_in,
-        user=UserOut.of(issued.user),
-        device_token=issued.device_token,
-    )
 
 
 @api.post(
@@ -88,7 +78,7 @@ async def login(call: Call) -> web.Response:
         client_ip=call.client_ip,
         device_token=body.device_token or call.request.cookies.get(DEVICE_COOKIE),
     )
-    response = web.Response(body=dumps(_pair(issued)), content_type="application/json")
+    response = web.Response(body=dumps(TokenPair.of(issued)), content_type="application/json")
     if issued.device_token:
         response.set_cookie(
             DEVICE_COOKIE,
@@ -113,7 +103,7 @@ async def login(call: Call) -> web.Response:
 async def refresh(call: Call) -> TokenPair:
     body = call.body(RefreshIn)
     try:
-        return _pair(await call.app[keys.ACCOUNTS].refresh(body.refresh_token))
+        return TokenPair.of(await call.app[keys.ACCOUNTS].refresh(body.refresh_token))
     except RefreshTokenReused as reused:  # the revoked sign-in's sockets go now, on every node
         await call.app[keys.HUB].end_session(reused.session_id, "revoked")
         raise
