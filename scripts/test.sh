@@ -6,8 +6,10 @@
 # extras; the browser app's npm packages and bundle; bench/node's official socket.io client),
 # checks lint, types and layers, then runs pytest.
 # The tests start and stop their own SecantusDB, Redis, coturn and nginx servers.
-# Extra arguments go to pytest, e.g. scripts/test.sh -k auth -x
+# Extra arguments go to pytest, e.g. scripts/test.sh -k auth -x; TEST_WORKERS sets how many
+# pytest-xdist workers run the tests (4; 0 runs them in this process).
 set -euo pipefail
+TEST_WORKERS="${TEST_WORKERS:-4}"
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 
@@ -28,5 +30,8 @@ web_types
 (cd web && npm run --silent typecheck)
 echo "==> dependency audit (what it could and could not check is printed)"
 .venv/bin/python scripts/audit_deps.py --npm-lock web/package-lock.json --npm-lock bench/node/package-lock.json
-echo "==> pytest"
-.venv/bin/pytest --durations=15 "$@"
+echo "==> pytest ($TEST_WORKERS worker processes)"
+# The tests mostly wait (on the database, Redis, browsers, impaired links), so several workers
+# overlap the waits. Each worker starts its own SecantusDB and Redis; a module's tests stay on one
+# worker, and at most two modules drive Chromium at a time (tests/support/xdist_lanes.py).
+.venv/bin/pytest -n "$TEST_WORKERS" --dist loadscope --durations=15 "$@"

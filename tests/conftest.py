@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import tracemalloc
 import uuid
 import warnings
@@ -35,6 +36,10 @@ from server.settings import (
 )
 from storage.embedded import EmbeddedDatabase
 from tests.support.redis_server import RedisProcess
+
+ROOT = Path(__file__).resolve().parents[1]
+# The browser tests' screenshots (tests/e2e/conftest.py), of this run only.
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
@@ -211,6 +216,24 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture
 def accounts(client: TestClient[web.Request, web.Application]) -> Accounts:
     return Accounts(client)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadscope`` (scripts/test.sh), a module's tests run on one worker and at
+    most two modules drive Chromium at a time (tests/support/xdist_lanes.py)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from tests.support.xdist_lanes import BrowserLanes
+
+    return BrowserLanes(config, log)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Empties the screenshots folder once per run: in the process that runs the session, not
+    in pytest-xdist's workers (``workerinput``), which share the folder, each writing the files
+    of its own tests."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

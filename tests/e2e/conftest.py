@@ -8,7 +8,6 @@ every page go to ``test-artifacts/screenshots/``.
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,11 +35,10 @@ from server import keys
 from server.app import create_app
 from server.settings import ConsultSettings
 from storage.embedded import free_port
-from tests.conftest import FAST_PASSWORDS, STRONG_PASSWORD, make_settings
+from tests.conftest import FAST_PASSWORDS, SCREENSHOTS, STRONG_PASSWORD, make_settings
 from tests.support.live import ThreadLoop
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--use-fake-device-for-media-stream",
@@ -197,7 +195,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture(scope="session", autouse=True)
 def screenshots() -> Path:
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    """The run's folder of screenshots (emptied once at the start: tests/conftest.py)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 

@@ -1,0 +1,45 @@
+"""How pytest-xdist shares the suite among its workers (scripts/test.sh runs it with
+``--dist loadscope``, which tests/conftest.py's ``pytest_xdist_make_scheduler`` maps to
+:class:`BrowserLanes`).
+
+- A module's tests run on one worker, so a module-scoped server, browser or impaired link starts
+  once.
+- The modules that drive Chromium (``tests/e2e/``) share :data:`BROWSER_LANES` work units, so
+  at most that many browsers run at a time: on a 2-core machine, more would slow each page past
+  the tests' waits while the other workers run the rest of the suite.
+
+xdist's public way to shape the distribution is its ``pytest_xdist_make_scheduler`` hook; the
+grouping inside a scheduler is ``LoadScopeScheduling._split_scope``, the method its own
+``loadfile`` and ``loadgroup`` schedulers override. ``--dist loadgroup`` itself does not group
+under pytest 9.2 (xdist writes the group into ``Item._nodeid``, which pytest 9.2 no longer reads:
+pytest-dev/pytest-xdist#1386). tests/unit/test_xdist_lanes.py fails when xdist changes that
+method's role.
+"""
+
+from __future__ import annotations
+
+from xdist.scheduler import LoadScopeScheduling
+
+BROWSER_LANES = 2
+BROWSER_MODULES = "tests/e2e/"
+
+
+def lanes(modules: set[str]) -> dict[str, int]:
+    """The lane of each browser module: in name order, taken in turn."""
+    browser = sorted(m for m in modules if m.startswith(BROWSER_MODULES))
+    return {module: i % BROWSER_LANES for i, module in enumerate(browser)}
+
+
+def module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+class BrowserLanes(LoadScopeScheduling):
+    _lanes: dict[str, int] | None = None
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = module_of(nodeid)
+        if self._lanes is None and self.collection is not None:
+            self._lanes = lanes({module_of(n) for n in self.collection})
+        lane = (self._lanes or {}).get(module)
+        return module if lane is None else f"browser-lane-{lane}"

@@ -1,0 +1,58 @@
+"""The suite's distribution over pytest-xdist workers (tests/support/xdist_lanes.py)."""
+
+from __future__ import annotations
+
+import inspect
+
+from xdist.scheduler import LoadFileScheduling, LoadScopeScheduling
+
+from tests.support.xdist_lanes import BrowserLanes, lanes
+
+COLLECTION = [
+    "tests/e2e/test_a.py::test_one",
+    "tests/e2e/test_a.py::test_two",
+    "tests/e2e/test_b.py::test_one",
+    "tests/e2e/test_c.py::Case::test_one",
+    "tests/server/test_auth.py::test_login",
+    "tests/server/test_auth.py::Refresh::test_rotates",
+    "tests/unit/test_ice.py::test_vector[one]",
+]
+
+
+def scheduler() -> BrowserLanes:
+    made = BrowserLanes.__new__(BrowserLanes)  # its grouping needs only the collection
+    made.collection = COLLECTION
+    return made
+
+
+def test_browser_modules_take_the_lanes_in_turn() -> None:
+    assert lanes({"tests/e2e/test_b.py", "tests/e2e/test_a.py", "tests/unit/x.py"}) == {
+        "tests/e2e/test_a.py": 0,
+        "tests/e2e/test_b.py": 1,
+    }
+
+
+def test_a_module_is_one_unit_and_browser_modules_share_two() -> None:
+    scopes = {nodeid: scheduler()._split_scope(nodeid) for nodeid in COLLECTION}
+    assert scopes == {
+        "tests/e2e/test_a.py::test_one": "browser-lane-0",
+        "tests/e2e/test_a.py::test_two": "browser-lane-0",
+        "tests/e2e/test_b.py::test_one": "browser-lane-1",
+        "tests/e2e/test_c.py::Case::test_one": "browser-lane-0",
+        # a class's tests stay with their module (its module-scoped fixtures start once)
+        "tests/server/test_auth.py::test_login": "tests/server/test_auth.py",
+        "tests/server/test_auth.py::Refresh::test_rotates": "tests/server/test_auth.py",
+        "tests/unit/test_ice.py::test_vector[one]": "tests/unit/test_ice.py",
+    }
+
+
+def test_xdist_still_groups_through_split_scope() -> None:
+    """The upstream contract BrowserLanes relies on (pytest-xdist 3.8): the load-scope scheduler
+    builds its work units from ``_split_scope`` of each collected node id, and xdist's own
+    schedulers customise the grouping by overriding it. When an upgrade changes either, this
+    fails, and tests/support/xdist_lanes.py needs a new look."""
+    assert "_split_scope" in LoadFileScheduling.__dict__
+    schedule = inspect.getsource(LoadScopeScheduling.schedule)
+    assert "scope = self._split_scope(nodeid)" in schedule
+    completed = inspect.getsource(LoadScopeScheduling.mark_test_complete)
+    assert "self._split_scope(nodeid)" in completed
