@@ -103,8 +103,9 @@ async def test_a_clinic_without_text_consultations_refuses_them_and_says_so(
     make_client: AppFactory, settings: Settings
 ) -> None:
     clock = FakeClock(MONDAY)
+    # The follow-up rule on (the default): the clinic's refusal comes before the rule's needs.
     off = settings.with_(clinic=ClinicSettings(text_consultations=False, text_response_hours=6))
-    client = await make_client(long_sessions(rule_off(off)), clock=clock)
+    client = await make_client(long_sessions(off), clock=clock)
     clinic = await Clinic.open(client, clock)
     public = await ok(await client.get("/api/v1/clinic"))
     assert public["text_consultations"] is False
