@@ -4,12 +4,22 @@ doctor's eligibility decision (PROTOCOL.md, "Online care only for follow-up visi
 Pure rules, no I/O: the appointment service and the hub ask these functions, with the setting
 ``TELEMED_FOLLOW_UP_ONLY`` passed in as ``gate``.
 
-Which appointments the gate holds: those booked with ``visit_type`` given. A booking that does
-not name its visit type comes from a client of the first protocol, which knows nothing of prior
-diagnoses, eligibility or consent; it is kept as it always was (``visit_type`` and
-``eligibility`` null) rather than refused, so those clients keep working while every client that
-speaks this protocol (the browser app) is held to the rule. A clinic that must hold every
-booking refuses the old clients at its edge; that choice is documented in PROTOCOL.md.
+Which appointments the gate holds: the online ones (:data:`ONLINE_KINDS`: a video visit and a
+text-and-image consultation are both online care), booked with ``visit_type`` given. A video
+booking that does not name its visit type comes from a client of the first protocol, which knows
+nothing of prior diagnoses, eligibility or consent; it is kept as it always was (``visit_type``
+and ``eligibility`` null) rather than refused, so those clients keep working while every client
+that speaks this protocol (the browser app) is held to the rule. A clinic that must hold every
+booking refuses the old clients at its edge; that choice is documented in PROTOCOL.md. No client
+of the first protocol books a text consultation (``kind: "text"`` is of this protocol), so a text
+consultation that names no visit type is a follow-up and held like any other.
+
+The gate is one set of rules for both online kinds: the booking (:func:`check_booking`), the
+doctor's decision (:func:`decide`), the patient's consent before entering (:func:`check_join`:
+joining the video room, opening the text consultation) and the doctor's confirmation before the
+consultation starts (:func:`check_admit`: admitting the patient, writing in the text chat). A text
+consultation turned into a video call is the same appointment, so its eligibility and consent
+carry over as they are.
 """
 
 from __future__ import annotations
@@ -78,6 +88,28 @@ class Eligibility:
 
 PENDING = Eligibility(status=EligibilityStatus.PENDING)
 
+# The kinds of appointment that are online care, held by the gate alike.
+ONLINE_KINDS = frozenset({AppointmentKind.VIDEO, AppointmentKind.TEXT})
+# The online kinds a client of the first protocol books (it names no visit type; see above).
+FIRST_PROTOCOL_KINDS = frozenset({AppointmentKind.VIDEO})
+
+
+def held_visit_type(
+    *,
+    gate: bool,
+    kind: AppointmentKind,
+    visit_type: VisitType | None,
+    prior: PriorDiagnosis | None,
+) -> VisitType | None:
+    """The visit type a booking is recorded as: the one it names; else a follow-up when it names
+    a prior diagnosis, or, with the gate on, when it is an online kind only this protocol books
+    (``text``); else none (a client of the first protocol, or the gate off: as before)."""
+    if visit_type is not None:
+        return visit_type
+    if prior is not None or (gate and kind in ONLINE_KINDS - FIRST_PROTOCOL_KINDS):
+        return VisitType.FOLLOW_UP
+    return None
+
 
 def check_booking(
     *,
@@ -95,7 +127,8 @@ def check_booking(
             raise InvalidInput("prior_diagnosis.document_ids names a document twice")
         if len(prior.document_ids) > MAX_PRIOR_DOCUMENTS:
             raise InvalidInput(f"prior_diagnosis holds at most {MAX_PRIOR_DOCUMENTS} documents")
-    if not gate or kind is not AppointmentKind.VIDEO or visit_type is None:
+    visit_type = held_visit_type(gate=gate, kind=kind, visit_type=visit_type, prior=prior)
+    if not gate or kind not in ONLINE_KINDS or visit_type is None:
         return None
     if visit_type is VisitType.FIRST:
         raise OnlineFirstVisitNotAllowed(
@@ -103,7 +136,8 @@ def check_booking(
         )
     if prior is None or not prior.document_ids:
         raise InvalidInput(
-            "a video follow-up needs prior_diagnosis with at least one document of the diagnosis"
+            f"a {kind.value} follow-up needs prior_diagnosis with at least one document of the "
+            "diagnosis"
         )
     return PENDING
 

@@ -75,11 +75,17 @@ class TextBooking:
     respond_by: datetime
 
 
+def check_taken(*, enabled: bool) -> None:
+    """:class:`TextConsultationsOff` when the clinic does not take text consultations (asked
+    before anything else of a text booking, the follow-up rule's checks included)."""
+    if not enabled:
+        raise TextConsultationsOff("this clinic does not take text consultations")
+
+
 def book_text(*, enabled: bool, response_hours: int, now: datetime) -> TextBooking:
     """A new text consultation's times; :class:`TextConsultationsOff` when the clinic does not
     take them."""
-    if not enabled:
-        raise TextConsultationsOff("this clinic does not take text consultations")
+    check_taken(enabled=enabled)
     if response_hours < 1:
         raise ValueError("response_hours must be at least 1")
     return TextBooking(asked_at=now, respond_by=now + timedelta(hours=response_hours))

@@ -212,7 +212,9 @@ class TextUpdated(Out):
     """``text:updated``: a text consultation changed (to both participants' sockets)."""
 
     appointment_id: str
-    change: Literal["asked", "answered", "overdue", "ended", "video", "cancelled"]
+    change: Literal[
+        "asked", "answered", "overdue", "ended", "video", "cancelled", "confirmed", "not_eligible"
+    ]
     kind: AppointmentKind
     status: AppointmentStatus
     overdue: bool

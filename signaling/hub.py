@@ -960,6 +960,7 @@ class Hub:
         if text:
             appointment = await self._text_appointment(payload.appointment_id)
             role = chat_role(appointment, conn.user_id)
+            await self._follow_up_admit(appointment.id)  # the doctor confirmed it (gated only)
         else:
             room = await self.consult.room_for(conn.sid, payload.appointment_id)
             role = room.require_seat(conn.sid).role
@@ -1007,6 +1008,7 @@ class Hub:
         appointment = await self._text_appointment(payload.appointment_id)
         if not is_text(appointment) or not appointment.is_participant(conn.user_id):
             raise NotFound("no such text consultation")
+        await self._follow_up_join(conn, appointment.id)  # a gated one: the patient's consent
         conn.texts.add(appointment.id)
         await self.sio.enter_room(conn.sid, consult_room(appointment.id))
         return {

@@ -169,6 +169,7 @@ async def list_slots(call: Call) -> SlotsPage:
 async def book(call: Call) -> AppointmentEnvelope:
     body = call.body(BookIn)
     gate = call.app[keys.FOLLOW_UPS]
+    _service(call).check_kind(body.kind)  # no text consultations: say so, not the gate's needs
     patient_id = await _service(call).patient_for_booking(call.principal, body.patient_id)
     booking = await gate.check_booking(
         call.principal,

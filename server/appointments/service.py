@@ -17,7 +17,7 @@ from domain.clock import Clock
 from domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from domain.family import acts_for
 from domain.ids import UserId
-from domain.text_consultations import DEFAULT_RESPONSE_HOURS, book_text, is_overdue
+from domain.text_consultations import DEFAULT_RESPONSE_HOURS, book_text, check_taken, is_overdue
 from domain.users import Principal, Role, User
 from server.http.problems import FieldError
 from storage.follow_ups import FollowUp
@@ -215,6 +215,12 @@ class AppointmentService:
             patient, doctor_id=doctor_id, start=start, kind=kind, reason=reason
         )
         return await self._view(principal, appointment)
+
+    def check_kind(self, kind: AppointmentKind) -> None:
+        """A kind of booking this clinic takes (409 ``text_consultations_off``), before the
+        booking's other checks."""
+        if kind is AppointmentKind.TEXT:
+            check_taken(enabled=self.text.enabled)
 
     async def patient_for_booking(self, principal: Principal, patient_id: str | None) -> str:
         """Whom a patient's booking is for: themselves, or a family member they manage; 404

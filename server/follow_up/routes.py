@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from domain.text_consultations import is_text
 from server import keys
 from server.appointments.models import AppointmentEnvelope, AppointmentOut
 from server.audit.recorder import audited
@@ -57,6 +58,9 @@ async def decide_eligibility(call: Call) -> AppointmentEnvelope:
         view = await call.app[keys.APPOINTMENTS].get(call.principal, aid)
         scope.patient_id = view.appointment.patient_id
         scope.details["eligible"] = body.eligible
+    if is_text(view.appointment):  # no room to open or close: both sides hear it this way
+        change = "confirmed" if body.eligible else "not_eligible"
+        await call.app[keys.HUB].tell_text(view.appointment, change)
     return AppointmentEnvelope(appointment=AppointmentOut.of(view))
 
 

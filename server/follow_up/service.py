@@ -22,6 +22,7 @@ from domain.follow_up import (
     check_booking,
     check_referral,
     decide,
+    held_visit_type,
 )
 from domain.ids import new_id
 from domain.users import Principal
@@ -67,8 +68,7 @@ class FollowUpService:
         (the caller's, or the family member's the caller books for: ``patient_id``, authorized
         already)."""
         patient_id = patient_id or principal.user_id
-        if visit_type is None and prior is not None:
-            visit_type = VisitType.FOLLOW_UP  # a client of this protocol: its default
+        visit_type = held_visit_type(gate=self.gate, kind=kind, visit_type=visit_type, prior=prior)
         eligibility = check_booking(
             gate=self.gate,
             kind=kind,

@@ -1,6 +1,8 @@
 """A text-and-image consultation in real Chromium (issue 24), from booking to summary: the
-patient (in Chinese) asks a doctor by text from the booking page, attaches a photo and writes;
-the doctor finds it on the console's text queue, answers (the patient's page says it was
+patient (in Chinese) asks a doctor by text from the booking page, as a follow-up with its
+diagnosis (the follow-up rule, on by default), and accepts the consent to online care; the
+doctor finds it on the console's text queue and confirms the follow-up; the patient attaches a
+photo and writes; the doctor answers (the patient's page says it was
 answered), writes the after-visit summary and ends it; the patient reads the summary. Then the
 doctor turns another one into a video call and the patient is taken to the call's lobby."""
 
@@ -28,11 +30,21 @@ def _no_check(page: Page, name: str) -> None:
 
 
 def ask_by_text(p: Page, doctor: Person, reason: str, check: Check = _no_check) -> str:
-    """From the patient's page: a text consultation with the doctor; returns its id."""
+    """From the patient's page: a text consultation with the doctor; returns its id. Under the
+    follow-up rule (on by default) it is a follow-up: the diagnosis made in person, with a
+    document of it."""
     p.goto("/patient")
     p.locator(f'[data-testid="choose-doctor"][data-doctor-id="{doctor.id}"]').click()
-    expect(p.get_by_test_id("text-ask")).to_be_visible()
+    ask = p.get_by_test_id("text-ask")
+    expect(ask).to_be_visible()
     check(p, "booking with asking by text")
+    ask.get_by_test_id("prior-condition").fill("湿疹")
+    ask.get_by_test_id("prior-date").fill("2025-11-03")
+    ask.get_by_test_id("prior-institution").fill("华山医院")
+    ask.get_by_test_id("prior-file").set_input_files(
+        {"name": "diagnosis.png", "mimeType": "image/png", "buffer": sample_png()}
+    )
+    expect(ask.locator('[data-testid="prior-document"]:checked')).to_have_count(1)
     p.get_by_test_id("text-reason-input").fill(reason)
     p.get_by_test_id("text-ask-submit").click()
     p.wait_for_url(lambda url: "/consult/" in url)
@@ -50,11 +62,35 @@ def run_text_consultation(
     d = sign_in(new_context(bypass_csp=bypass_csp), doctor, live)
 
     appointment = ask_by_text(p, doctor, "手臂上的皮疹，三天了", check)
+    # Online care: the consent first (once), then it waits for the doctor's confirmation that
+    # it is a follow-up, and nobody writes before.
+    expect(p.get_by_test_id("online-care-consent")).to_be_visible()
+    check(p, "consent before a text consultation")
+    p.get_by_test_id("online-care-accept").click()
     page = p.get_by_test_id("text-consultation")
     expect(page).to_have_attribute("data-status", "booked")
+    expect(p.get_by_test_id("text-eligibility-pending")).to_be_visible()
+    expect(p.get_by_test_id("chat-input")).to_be_disabled()
     expect(p.get_by_test_id("text-deadline")).to_have_attribute("data-state", "waiting")
     expect(p.get_by_test_id("text-deadline")).to_contain_text("医生将在")
     expect(p.get_by_test_id("text-reason")).to_have_text("手臂上的皮疹，三天了")
+
+    # The doctor finds it on the console's text queue and confirms the follow-up.
+    d.goto("/doctor")
+    item = d.locator(f'[data-testid="text-queue-item"][data-appointment-id="{appointment}"]')
+    expect(item).to_be_visible()
+    expect(item).to_have_attribute("data-overdue", "false")
+    expect(item).to_contain_text("Wang Fang")
+    check(d, "doctor console with a text queue")
+    item.get_by_test_id("text-queue-open").click()
+    d.wait_for_url(f"**/consult/{appointment}")
+    expect(d.get_by_test_id("eligibility")).to_have_attribute("data-status", "pending")
+    expect(d.get_by_test_id("prior-summary")).to_contain_text("湿疹")
+    expect(d.get_by_test_id("chat-input")).to_be_disabled()
+    check(d, "text consultation to confirm")
+    d.get_by_test_id("eligibility-confirm").click()
+    expect(d.get_by_test_id("eligibility")).to_have_attribute("data-status", "confirmed")
+    expect(p.get_by_test_id("text-eligibility-pending")).to_be_hidden(timeout=5_000)
 
     # A photo and a message: stored in order, shown with their sequence numbers.
     p.get_by_test_id("text-attach").set_input_files(
@@ -67,15 +103,7 @@ def run_text_consultation(
     expect(log.locator('[data-seq="2"]')).to_contain_text("越来越痒")
     check(p, "text consultation waiting")
 
-    # The doctor's console lists it on the text queue, and the doctor answers.
-    d.goto("/doctor")
-    item = d.locator(f'[data-testid="text-queue-item"][data-appointment-id="{appointment}"]')
-    expect(item).to_be_visible()
-    expect(item).to_have_attribute("data-overdue", "false")
-    expect(item).to_contain_text("Wang Fang")
-    check(d, "doctor console with a text queue")
-    item.get_by_test_id("text-queue-open").click()
-    d.wait_for_url(f"**/consult/{appointment}")
+    # The doctor sees them and answers.
     doctor_log = d.get_by_test_id("chat-log")
     expect(doctor_log.locator('[data-seq="2"]')).to_contain_text("越来越痒")
     expect(doctor_log.locator('[data-seq="1"]')).to_contain_text("rash.png")
@@ -109,6 +137,8 @@ def run_text_consultation(
     # Another question, turned into a video call by the doctor: the patient is taken to the
     # call's lobby (device check, then the waiting room).
     second = ask_by_text(p, doctor, "还有一个问题")
+    # The consent is not asked again; the call keeps this one's pending follow-up state.
+    expect(p.get_by_test_id("text-eligibility-pending")).to_be_visible()
     d.goto(f"/consult/{second}")
     expect(d.get_by_test_id("text-consultation")).to_be_visible()
     d.get_by_test_id("text-to-video").click()

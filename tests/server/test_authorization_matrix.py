@@ -137,7 +137,18 @@ async def _fresh_text(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
     """A new text consultation of A with D, unanswered."""
     response = await clinic.client.post(
         "/api/v1/appointments",
-        json={"doctor_id": ctx["d"], "kind": "text", "reason": "a rash"},
+        json={
+            "doctor_id": ctx["d"],
+            "kind": "text",
+            "reason": "a rash",
+            # A follow-up, as the rule (on by default) holds every text consultation.
+            "prior_diagnosis": {
+                "condition": "Eczema",
+                "diagnosed_on": "2025-01-02",
+                "institution": "Huashan Hospital",
+                "document_ids": [ctx["document"]],
+            },
+        },
         headers=clinic.h(clinic.patient_a),
     )
     assert response.status == 201, await response.text()

@@ -758,9 +758,26 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     call("DELETE /api/v1/me/phone", "patient")
     # Issue 24: text consultations: asked, queued, counted, answered over the hub, ended; and
     # another turned into a video call.
-    text_body = {"doctor_id": ids["doctor_id"], "kind": "text", "reason": "a rash"}
+    # With the follow-up rule on (the default), a text consultation is a follow-up too: its
+    # diagnosis at booking, the doctor's confirmation before the answer.
+    text_body = {
+        "doctor_id": ids["doctor_id"],
+        "kind": "text",
+        "reason": "a rash",
+        "prior_diagnosis": {
+            "condition": "Eczema",
+            "diagnosed_on": "2025-01-02",
+            "institution": "Huashan Hospital",
+            "document_ids": [document["document_id"]],
+        },
+    }
     asked = {"appointment_id": call("POST /api/v1/appointments", "patient", body=text_body)[
         "appointment"]["id"]}  # fmt: skip
+    call(
+        "POST /api/v1/appointments/{appointment_id}/eligibility",
+        path=asked,
+        body={"eligible": True},
+    )
     call("GET /api/v1/doctors/{doctor_id}/text_queue", path=doctor)
     call("GET /api/v1/admin/text_consultations", "admin")
 

@@ -1,6 +1,8 @@
 """Text-and-image consultations through the real REST API and database: booking one on the
 doctor's text queue, the queue (oldest first, overdue marked), the admin's counts, ending one
-with its summary, turning one into a video call, and who may do what."""
+with its summary, turning one into a video call, and who may do what. With the follow-up rule
+off: under the rule (tests/signaling/test_text_follow_up_gate.py) the same holds once the
+doctor confirmed the follow-up."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from server.settings import ClinicSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic, ok, problem
+from tests.signaling.test_text_follow_up_gate import rule_off
 
 SLOT_0900 = MONDAY + timedelta(hours=1)
 
@@ -20,7 +23,7 @@ SLOT_0900 = MONDAY + timedelta(hours=1)
 @pytest.fixture
 async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
     clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
+    client = await make_client(long_sessions(rule_off(settings)), clock=clock)
     return await Clinic.open(client, clock)
 
 
@@ -100,6 +103,7 @@ async def test_a_clinic_without_text_consultations_refuses_them_and_says_so(
     make_client: AppFactory, settings: Settings
 ) -> None:
     clock = FakeClock(MONDAY)
+    # The follow-up rule on (the default): the clinic's refusal comes before the rule's needs.
     off = settings.with_(clinic=ClinicSettings(text_consultations=False, text_response_hours=6))
     client = await make_client(long_sessions(off), clock=clock)
     clinic = await Clinic.open(client, clock)
@@ -114,7 +118,7 @@ async def test_the_response_hours_setting_sets_the_deadline(
 ) -> None:
     clock = FakeClock(MONDAY)
     six = settings.with_(clinic=ClinicSettings(text_response_hours=6))
-    clinic = await Clinic.open(await make_client(long_sessions(six), clock=clock), clock)
+    clinic = await Clinic.open(await make_client(long_sessions(rule_off(six)), clock=clock), clock)
     a = await asked(clinic, clinic.patient_a, clinic.doctor)
     assert a["respond_by"].startswith("2026-03-02T06:00:00")
 
@@ -124,7 +128,7 @@ async def test_the_queue_is_oldest_first_with_the_overdue_marked_and_the_admin_c
 ) -> None:
     clock = FakeClock(MONDAY)
     two = settings.with_(clinic=ClinicSettings(text_response_hours=2))
-    clinic = await Clinic.open(await make_client(long_sessions(two), clock=clock), clock)
+    clinic = await Clinic.open(await make_client(long_sessions(rule_off(two)), clock=clock), clock)
     c = clinic.client
     first = await asked(clinic, clinic.patient_a, clinic.doctor)
     clinic.clock.advance(minutes=100)
@@ -229,6 +233,13 @@ async def test_its_doctor_turns_it_into_a_video_call_starting_now(clinic: Clinic
     assert moved["start"].startswith("2026-03-02T02:00:00")
     assert moved["end"].startswith("2026-03-02T02:30:00")  # the doctor's 30-minute slot
     assert moved["converted_at"].startswith("2026-03-02T02:00:00")
+    # The call holds no slot (it happens now): the doctor's slot it overlaps stays bookable.
+    taken = await c.post(
+        "/api/v1/appointments",
+        json={"doctor_id": clinic.doctor["id"], "start": "2026-03-02T02:00:00Z", "kind": "video"},
+        headers=clinic.h(clinic.patient_b),
+    )
+    assert (await ok(taken, 201))["appointment"]["start"].startswith("2026-03-02T02:00:00")
     # Once a video consultation, it is neither on the text queue nor converted again.
     await problem(await c.post(video, headers=clinic.h(clinic.doctor)), 404, "not_found")
     queue = await ok(

@@ -1,11 +1,15 @@
 """Text-and-image consultations over real sockets, the real database and the real hub: both
 sides open the chat without a video room (``text:open``), with the chat's own persistence, seq
 and replay; the doctor's first message answers it; the deadline passing is told once; ending it
-and turning it into a video call reach both sides; nobody else gets in."""
+and turning it into a video call reach both sides; nobody else gets in. With the follow-up rule
+off (under it, tests/signaling/test_text_follow_up_gate.py: the same once the doctor confirmed
+the follow-up and the patient consented)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+import pytest
 
 from domain.users import Role
 from server import keys
@@ -14,7 +18,13 @@ from server.settings import ClinicSettings, Settings
 from tests.conftest import bearer, long_sessions
 from tests.signaling.conftest import ClinicFactory
 from tests.signaling.test_chat_attachments import upload
+from tests.signaling.test_text_follow_up_gate import rule_off
 from tests.support.hub import Clinic, HubClient, error_code
+
+
+@pytest.fixture
+async def clinic(make_clinic: ClinicFactory, settings: Settings) -> Clinic:
+    return await make_clinic(rule_off(settings))
 
 
 async def ask(clinic: Clinic, patient: dict[str, Any], doctor: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +157,7 @@ async def test_the_deadline_passing_is_told_to_both_once(
     make_clinic: ClinicFactory, settings: Settings
 ) -> None:
     # Sockets whose tokens outlive the hour the clock moves by; answers due within the hour.
-    hour = long_sessions(settings).with_(clinic=ClinicSettings(text_response_hours=1))
+    hour = long_sessions(rule_off(settings)).with_(clinic=ClinicSettings(text_response_hours=1))
     clinic = await make_clinic(hour)
     patient = await clinic.user(Role.PATIENT)
     doctor = await clinic.user(Role.DOCTOR)

@@ -23,6 +23,7 @@ from domain.follow_up import (
     check_join,
     check_referral,
     decide,
+    held_visit_type,
 )
 from domain.users import Role
 
@@ -34,7 +35,7 @@ PRIOR = PriorDiagnosis(
     institution="Ruijin Hospital",
     document_ids=("a" * 24,),
 )
-VIDEO, IN_PERSON = AppointmentKind.VIDEO, AppointmentKind.IN_PERSON
+VIDEO, IN_PERSON, TEXT = AppointmentKind.VIDEO, AppointmentKind.IN_PERSON, AppointmentKind.TEXT
 
 
 def book(**kw: object) -> Eligibility | None:
@@ -82,6 +83,42 @@ def test_a_diagnosis_from_the_future_or_with_repeated_documents_is_refused() -> 
 def test_a_booking_that_names_no_visit_type_is_not_held() -> None:
     # A first-protocol client: kept as before (see the module's docstring).
     assert book(visit_type=None, prior=None) is None
+
+
+def test_a_text_consultation_is_held_as_a_video_visit_is() -> None:
+    # Online care too: a follow-up with its diagnosis waits for the doctor; a first visit is
+    # in person; a follow-up without a document of the diagnosis is refused.
+    assert book(kind=TEXT) == PENDING
+    with pytest.raises(OnlineFirstVisitNotAllowed):
+        book(kind=TEXT, visit_type=VisitType.FIRST)
+    for prior in (None, PriorDiagnosis("x", date(2025, 1, 1), "y", ())):
+        with pytest.raises(InvalidInput, match="a text follow-up needs prior_diagnosis"):
+            book(kind=TEXT, prior=prior)
+
+
+def test_a_text_consultation_naming_no_visit_type_is_a_follow_up_under_the_gate() -> None:
+    # Only this protocol books kind text: no first-protocol client to keep as before.
+    assert book(kind=TEXT, visit_type=None) == PENDING
+    with pytest.raises(InvalidInput):
+        book(kind=TEXT, visit_type=None, prior=None)
+    assert held_visit_type(gate=True, kind=TEXT, visit_type=None, prior=None) is (
+        VisitType.FOLLOW_UP
+    )
+    assert held_visit_type(gate=True, kind=VIDEO, visit_type=None, prior=None) is None
+    assert held_visit_type(gate=True, kind=IN_PERSON, visit_type=None, prior=None) is None
+    assert held_visit_type(gate=True, kind=VIDEO, visit_type=None, prior=PRIOR) is (
+        VisitType.FOLLOW_UP
+    )
+    assert held_visit_type(gate=True, kind=TEXT, visit_type=VisitType.FIRST, prior=None) is (
+        VisitType.FIRST
+    )
+
+
+def test_with_the_gate_off_a_text_consultation_is_not_held() -> None:
+    assert book(kind=TEXT, gate=False) is None
+    assert book(kind=TEXT, gate=False, visit_type=VisitType.FIRST, prior=None) is None
+    assert book(kind=TEXT, gate=False, visit_type=None, prior=None) is None
+    assert held_visit_type(gate=False, kind=TEXT, visit_type=None, prior=None) is None
 
 
 def test_the_doctors_decision_is_final() -> None:

@@ -25,3 +25,14 @@ test("under the rule a video follow-up needs a document; elsewhere nothing is mi
   assert.equal(missingDocument(true, "in_person", "follow_up", EMPTY_PRIOR), false);
   assert.equal(missingDocument(true, "video", "first", EMPTY_PRIOR), false);
 });
+
+test("a text consultation is online care: its follow-up names the diagnosis and needs a document", () => {
+  assert.deepEqual(followUpFields("text", "follow_up", prior), {
+    visit_type: "follow_up",
+    prior_diagnosis: { condition: "Hypertension", diagnosed_on: "2025-10-01", institution: "Ruijin", document_ids: ["d1"] },
+  });
+  assert.deepEqual(followUpFields("text", "first", prior), { visit_type: "first" });
+  assert.equal(missingDocument(true, "text", "follow_up", EMPTY_PRIOR), true);
+  assert.equal(missingDocument(true, "text", "follow_up", prior), false);
+  assert.equal(missingDocument(false, "text", "follow_up", EMPTY_PRIOR), false);
+});

@@ -13,6 +13,8 @@ import { ReasonField } from "../ui/Field";
 export function EligibilityPanel(props: {
   appointmentId: string;
   onOpenDocument: (id: string) => void;
+  /** The appointment as the decision left it (a text consultation's page shows it at once). */
+  onDecided?: (appointment: Appointment) => void;
 }) {
   const [appointment, setAppointment] = useState<Appointment | null>(null);
   const [docs, setDocs] = useState<PatientDocument[]>([]);
@@ -45,8 +47,10 @@ export function EligibilityPanel(props: {
     setBusy(true);
     setError(null);
     try {
-      setAppointment(await api.decideEligibility(props.appointmentId, eligible, eligible ? undefined : reason.trim()));
+      const decided = await api.decideEligibility(props.appointmentId, eligible, eligible ? undefined : reason.trim());
+      setAppointment(decided);
       setDeclining(false);
+      props.onDecided?.(decided);
     } catch (caught) {
       setError(caught);
     } finally {

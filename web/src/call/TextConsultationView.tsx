@@ -1,6 +1,8 @@
 // A text-and-image consultation, for its patient and its doctor: the conversation (messages,
 // photos and reports), the doctor's response deadline, and for the doctor ending it with the
-// after-visit summary or turning it into a video call.
+// after-visit summary or turning it into a video call. Under the follow-up rule, as for a video
+// follow-up: the patient accepts the consent to online care before it opens, and the doctor
+// confirms (or declines) the follow-up before either writes.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor, messageForCode } from "../lib/errors";
@@ -11,8 +13,11 @@ import { Alert } from "../ui/Alert";
 import { useNow } from "../ui/hooks";
 import { statusLabel } from "../ui/labels";
 import { SummaryEditor, SummaryView, type SummarySubscribe } from "../ui/VisitSummary";
+import { VisitGateNotice } from "../ui/VisitGateNotice";
 import { ChatPanel } from "./ChatPanel";
 import { DocumentsPanel, DocumentViewer } from "./DocumentView";
+import { EligibilityPanel } from "./Eligibility";
+import { OnlineCareConsent } from "./OnlineCareConsent";
 import { TextConsultation, type TextSnapshot } from "./text";
 
 /** Whether the deadline has passed unanswered, by the server's word or this page's clock. */
@@ -44,6 +49,21 @@ export function TextConsultationView(props: { appointment: Appointment; user: Us
   const open = a.kind === "text" && (a.status === "booked" || a.status === "in_progress");
   const connected = snap.hub === "connected";
   const overdue = textOverdue(a, now);
+  // Under the follow-up rule: nobody writes before the doctor confirmed it is a follow-up.
+  const unconfirmed = a.eligibility?.status === "pending";
+  if (!isDoctor && snap.error === "consent_required") {
+    return (
+      <div class="text-consultation" data-testid="text-consultation" data-status={a.status} data-kind={a.kind}>
+        <div class="page-heading">
+          <h1>{t("text.with", { name: a.doctor.name })}</h1>
+        </div>
+        <OnlineCareConsent
+          onAccepted={() => consultation.reopen()}
+          forPatient={a.patient.id !== props.user.id ? a.patient.id : undefined}
+        />
+      </div>
+    );
+  }
 
   return (
     <div class="text-consultation" data-testid="text-consultation" data-status={a.status} data-kind={a.kind}>
@@ -56,6 +76,12 @@ export function TextConsultationView(props: { appointment: Appointment; user: Us
       </div>
       {a.kind === "video" ? <BecameVideo appointment={a} isDoctor={isDoctor} /> : null}
       {a.kind === "text" ? <Deadline appointment={a} isDoctor={isDoctor} overdue={overdue} /> : null}
+      {a.kind === "text" && unconfirmed && a.status === "booked" ? (
+        <p class="muted" role="status" data-testid="text-eligibility-pending">
+          {isDoctor ? t("text.eligibility_pending_doctor") : t("text.eligibility_pending_patient")}
+        </p>
+      ) : null}
+      {!isDoctor && a.eligibility?.status === "declined" ? <VisitGateNotice appointment={a} /> : null}
       {snap.error && snap.error !== "text_consultation_closed" ? (
         <Alert testid="text-error">{messageForCode(snap.error)}</Alert>
       ) : null}
@@ -72,16 +98,16 @@ export function TextConsultationView(props: { appointment: Appointment; user: Us
             outbox={snap.outbox}
             peerName={isDoctor ? a.patient.name : a.doctor.name}
             peerTyping={snap.peerTyping}
-            disabled={!open || !connected}
+            disabled={!open || !connected || unconfirmed}
             onSend={(text) => void consultation.send(text)}
             onTyping={(typing) => consultation.typing(typing)}
             onRetry={(id) => void consultation.retry(id)}
             onOpenDocument={setViewing}
           />
-          {open && !isDoctor ? (
+          {open && !isDoctor && !unconfirmed ? (
             <Attach patientId={a.patient.id} disabled={!connected} onAttached={(id) => void consultation.send("", id)} />
           ) : null}
-          {open ? (
+          {open && !unconfirmed ? (
             <DocumentsPanel
               key={snap.messages.filter((m) => m.attachment).length}
               patientId={a.patient.id}
@@ -93,6 +119,14 @@ export function TextConsultationView(props: { appointment: Appointment; user: Us
           {viewing ? <DocumentViewer documentId={viewing} onClose={() => setViewing(null)} /> : null}
         </div>
         <div class="column-side">
+          {isDoctor && a.kind === "text" && a.eligibility ? (
+            <EligibilityPanel
+              key={a.eligibility.status}
+              appointmentId={a.id}
+              onOpenDocument={setViewing}
+              onDecided={(decided) => consultation.replace(decided)}
+            />
+          ) : null}
           {isDoctor && a.kind === "text" ? (
             <DoctorActions consultation={consultation} appointment={a} />
           ) : null}

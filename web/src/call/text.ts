@@ -117,6 +117,11 @@ export class TextConsultation {
     for (const pending of this.snapshot.outbox) await this.deliver(pending);
   }
 
+  /** Open it again (the patient accepted the consent to online care it waited for). */
+  reopen(): void {
+    void this.opened();
+  }
+
   private async updated(update: TextUpdate): Promise<void> {
     // The appointment as it is now (the event says what changed; the record says the rest).
     try {

@@ -164,8 +164,13 @@ export const book = async (input: {
 }) => (await post<{ appointment: Appointment }>("/appointments", input)).appointment;
 
 /** A text consultation on the doctor's text queue: no start, asked now. */
-export const askByText = async (doctorId: string, reason: string) =>
-  (await post<{ appointment: Appointment }>("/appointments", { doctor_id: doctorId, kind: "text", reason }))
+/** ``followUp``: the visit type and prior diagnosis under the follow-up rule (lib/followup.ts). */
+export const askByText = async (
+  doctorId: string,
+  reason: string,
+  followUp: { visit_type?: import("./types").VisitType; prior_diagnosis?: import("./types").PriorDiagnosis } = {},
+) =>
+  (await post<{ appointment: Appointment }>("/appointments", { doctor_id: doctorId, kind: "text", reason, ...followUp }))
     .appointment;
 
 export const textQueue = (doctorId: string) =>

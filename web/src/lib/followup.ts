@@ -11,15 +11,20 @@ export interface PriorDraft {
 
 export const EMPTY_PRIOR: PriorDraft = { condition: "", diagnosedOn: "", institution: "", documentIds: [] };
 
-/** ``visit_type`` always (the browser app names it); ``prior_diagnosis`` for a video
- * follow-up that names one. */
+/** Online care, held by the rule alike: a video visit and a text-and-image consultation. */
+export function isOnline(kind: AppointmentKind): boolean {
+  return kind !== "in_person";
+}
+
+/** ``visit_type`` always (the browser app names it); ``prior_diagnosis`` for an online (video or
+ * text) follow-up that names one. */
 export function followUpFields(
   kind: AppointmentKind,
   visitType: VisitType,
   prior: PriorDraft,
 ): { visit_type: VisitType; prior_diagnosis?: PriorDiagnosis } {
   const named = prior.condition.trim() !== "" || prior.documentIds.length > 0;
-  if (kind !== "video" || visitType !== "follow_up" || !named) return { visit_type: visitType };
+  if (!isOnline(kind) || visitType !== "follow_up" || !named) return { visit_type: visitType };
   return {
     visit_type: visitType,
     prior_diagnosis: {
@@ -31,7 +36,8 @@ export function followUpFields(
   };
 }
 
-/** Under the rule a video follow-up needs at least one document of the diagnosis. */
+/** Under the rule an online (video or text) follow-up needs at least one document of the
+ * diagnosis. */
 export function missingDocument(rule: boolean, kind: AppointmentKind, visitType: VisitType, prior: PriorDraft): boolean {
-  return rule && kind === "video" && visitType === "follow_up" && prior.documentIds.length === 0;
+  return rule && isOnline(kind) && visitType === "follow_up" && prior.documentIds.length === 0;
 }

@@ -100,7 +100,8 @@ export interface TextCounts {
 /** ``text:updated``: what changed in a text consultation. */
 export interface TextUpdate {
   appointment_id: string;
-  change: "asked" | "answered" | "overdue" | "ended" | "video" | "cancelled";
+  /** ``confirmed``, ``not_eligible``: the doctor's decision under the follow-up rule. */
+  change: "asked" | "answered" | "overdue" | "ended" | "video" | "cancelled" | "confirmed" | "not_eligible";
   kind: AppointmentKind;
   status: AppointmentStatus;
   overdue: boolean;

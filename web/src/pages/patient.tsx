@@ -346,6 +346,7 @@ function Booking(props: {
       ) : null}
       {doctor ? (
         <SlotPicker
+          selfId={props.self.id}
           patientId={patientId}
           rule={rule !== false}
           doctor={doctor}
@@ -430,6 +431,7 @@ function useFocusOnMount<T extends HTMLElement>() {
 }
 
 function SlotPicker(props: {
+  selfId: string;
   patientId: string;
   rule: boolean;
   doctor: Doctor;
@@ -481,7 +483,7 @@ function SlotPicker(props: {
         <span class="muted"> · {specialtyLabel(props.doctor.specialty)}</span>
       </p>
       {taken && !chosen ? <Alert kind="warning">{t("booking.slot_taken")}</Alert> : null}
-      {chosen ? null : <AskByText doctor={props.doctor} />}
+      {chosen ? null : <AskByText doctor={props.doctor} rule={props.rule} patientId={props.selfId} />}
       {chosen ? (
         <BookForm
           patientId={props.patientId}
@@ -544,10 +546,14 @@ function SlotPicker(props: {
 }
 
 /** A text consultation with this doctor (when the clinic takes them): on to its page, where
- * photos and reports are added. */
-function AskByText(props: { doctor: Doctor }) {
+ * photos and reports are added. Under the follow-up rule it is online care like a video visit:
+ * a follow-up, with the diagnosis and a document of it. */
+function AskByText(props: { doctor: Doctor; rule: boolean; patientId: string }) {
   const [hours, setHours] = useState<number | null>(null);
   const [reason, setReason] = useState("");
+  const [visitType, setVisitType] = useState<VisitType>("follow_up");
+  const [prior, setPrior] = useState<PriorDraft>(EMPTY_PRIOR);
+  const [missingDocument, setMissingDocument] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
@@ -560,10 +566,15 @@ function AskByText(props: { doctor: Doctor }) {
   async function submit(event: Event) {
     event.preventDefault();
     if (!reason.trim()) return;
+    const lacking = lacksDocument(props.rule, "text", visitType, prior);
+    setMissingDocument(lacking);
+    if (lacking) return;
     setBusy(true);
     setError(null);
     try {
-      const appointment = await api.askByText(props.doctor.id, reason.trim());
+      // Where the rule does not hold, nothing about it is sent (as before).
+      const fields = props.rule ? followUpFields("text", visitType, prior) : {};
+      const appointment = await api.askByText(props.doctor.id, reason.trim(), fields);
       location.assign(`/consult/${encodeURIComponent(appointment.id)}`);
     } catch (caught) {
       setBusy(false);
@@ -575,6 +586,21 @@ function AskByText(props: { doctor: Doctor }) {
       <h3 id="text-ask-title">{t("booking.text_title")}</h3>
       <p class="muted">{t("booking.text_intro", { hours: String(hours) })}</p>
       {error ? <Alert testid="text-ask-error">{messageFor(error)}</Alert> : null}
+      {missingDocument && prior.documentIds.length === 0 ? (
+        <Alert testid="prior-document-missing">{t("followup_booking.document_required")}</Alert>
+      ) : null}
+      {props.rule ? (
+        <VisitFields
+          patientId={props.patientId}
+          rule={props.rule}
+          kind="text"
+          visitType={visitType}
+          onVisitType={setVisitType}
+          prior={prior}
+          onPrior={setPrior}
+          error={error}
+        />
+      ) : null}
       <Field label={t("booking.text_reason")}>
         {(attrs) => (
           <textarea
@@ -588,7 +614,12 @@ function AskByText(props: { doctor: Doctor }) {
         )}
       </Field>
       <div class="button-row">
-        <button type="submit" class="button-secondary" data-testid="text-ask-submit" disabled={busy || !reason.trim()}>
+        <button
+          type="submit"
+          class="button-secondary"
+          data-testid="text-ask-submit"
+          disabled={busy || !reason.trim() || (props.rule && visitType === "first")}
+        >
           {t("booking.text_submit")}
         </button>
       </div>

@@ -1,5 +1,5 @@
 // Booking under the follow-up rule (PROTOCOL.md, "Online care only for follow-up visits"): the
-// rule explained, the visit type, and for a video follow-up the prior diagnosis with its
+// rule explained, the visit type, and for an online (video or text) follow-up the prior diagnosis with its
 // documents (chosen from the patient's documents or uploaded here). Where the clinic does not
 // hold the rule (TELEMED_FOLLOW_UP_ONLY off) the page says nothing about it.
 import { useEffect, useState } from "preact/hooks";
@@ -7,7 +7,7 @@ import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
 import { ApiError } from "../lib/http";
 import { t } from "../lib/i18n";
-import type { PriorDraft } from "../lib/followup";
+import { isOnline, type PriorDraft } from "../lib/followup";
 import type { AppointmentKind, PatientDocument, VisitType } from "../lib/types";
 import { Alert } from "./Alert";
 import { Field } from "./Field";
@@ -44,14 +44,16 @@ export function VisitFields(props: {
   patientId: string;
   rule: boolean;
   kind: AppointmentKind;
-  onKind: (kind: "video" | "in_person") => void;
+  /** Absent where the form books one kind only (a text consultation): the first-visit note
+   * then points to the slots instead of switching the kind. */
+  onKind?: (kind: "video" | "in_person") => void;
   visitType: VisitType;
   onVisitType: (visitType: VisitType) => void;
   prior: PriorDraft;
   onPrior: (prior: PriorDraft) => void;
   error: unknown;
 }) {
-  const { prior } = props;
+  const { prior, onKind } = props;
   const field = (name: string) =>
     props.error instanceof ApiError && props.error.field(`prior_diagnosis.${name}`)
       ? t("followup_booking.field_invalid")
@@ -75,20 +77,26 @@ export function VisitFields(props: {
           </label>
         ))}
       </fieldset>
-      {props.rule && props.kind === "video" && props.visitType === "first" ? (
+      {props.rule && isOnline(props.kind) && props.visitType === "first" ? (
         <div class="alert alert-warning" role="status" data-testid="first-visit-in-person">
-          <p>{t("followup_booking.first_in_person")}</p>
-          <button
-            type="button"
-            class="button-secondary"
-            data-testid="book-in-person"
-            onClick={() => props.onKind("in_person")}
-          >
-            {t("followup_booking.switch_in_person")}
-          </button>
+          {onKind ? (
+            <>
+              <p>{t("followup_booking.first_in_person")}</p>
+              <button
+                type="button"
+                class="button-secondary"
+                data-testid="book-in-person"
+                onClick={() => onKind("in_person")}
+              >
+                {t("followup_booking.switch_in_person")}
+              </button>
+            </>
+          ) : (
+            <p>{t("followup_booking.first_in_person_slots")}</p>
+          )}
         </div>
       ) : null}
-      {props.kind === "video" && props.visitType === "follow_up" ? (
+      {isOnline(props.kind) && props.visitType === "follow_up" ? (
         <fieldset class="prior-diagnosis" data-testid="prior-diagnosis">
           <legend>{t("followup_booking.prior_title")}</legend>
           <p class="muted">{props.rule ? t("followup_booking.prior_hint") : t("followup_booking.prior_hint_optional")}</p>

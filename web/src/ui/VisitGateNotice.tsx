@@ -1,4 +1,4 @@
-// On the patient's appointment card: where a gated video follow-up stands with the doctor's
+// On the patient's appointment card: where a gated follow-up (video or text) stands with the doctor's
 // eligibility decision (pending: the doctor checks it before letting the patient in;
 // declined: why, and that an in-person visit is the way); in the doctor's day, the checks
 // still to make.
@@ -11,7 +11,7 @@ export function VisitGateNotice(props: { appointment: Appointment }) {
   if (e.status === "pending") {
     return (
       <p class="muted" data-testid="eligibility-pending">
-        {t("eligibility.pending_patient")}
+        {props.appointment.kind === "text" ? t("text.eligibility_pending_patient") : t("eligibility.pending_patient")}
       </p>
     );
   }
