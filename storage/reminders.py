@@ -133,6 +133,24 @@ class ReminderRepository:
         )
         return result.modified_count
 
+    async def due_for(
+        self, patient_ids: Sequence[str], *, now: datetime, not_before: datetime, limit: int
+    ) -> list[Reminder]:
+        """The pending reminders of ``patient_ids`` due in ``[not_before, now]``, oldest first
+        (read only: the e-mail and SMS sends claim their own keys)."""
+        if not patient_ids:
+            return []
+        cursor = self._c.find(
+            {
+                "patient_id": {"$in": list(patient_ids)},
+                "status": ReminderStatus.PENDING.value,
+                "due_at": {"$gte": not_before, "$lte": now},
+            },
+            sort=[("due_at", ASCENDING)],
+            limit=limit,
+        )
+        return [_to_reminder(doc) async for doc in cursor]
+
     async def claim_due(self, *, now: datetime, not_before: datetime, limit: int) -> list[Reminder]:
         """Claim up to ``limit`` pending reminders due in ``[not_before, now]`` that nobody has
         pushed yet, oldest first. Each claim is one atomic compare-and-set (``notified_at``

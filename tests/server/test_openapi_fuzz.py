@@ -741,7 +741,7 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     call(
         "PUT /api/v1/me/notifications",
         "patient",
-        body={"language": "en", "email": True, "sms": False},
+        body={"language": "en", "email": True, "sms": False, "medication_reminders": True},
     )
     assert live.app is not None
     texts = live.app[keys.NOTIFICATIONS].sms
