@@ -282,6 +282,7 @@ def create_app(
                 templates=settings.notifications.sms_templates,
                 key=resolve_jwt_secret(settings).encode(),
                 clock=clock,
+                daily_limit=settings.notifications.sms_daily_limit,
             )
             app[keys.APPOINTMENTS].observe(notifications.on_appointment)
             hub.patient_away = notifications.on_patient_away
