@@ -55,6 +55,7 @@ BOOKING_RULES = frozenset({Rule.BOOKING_CONFIRMED, Rule.BOOKING_CHANGED, Rule.BO
 CLAIM_LEASE = timedelta(minutes=10)
 # A medication reminder this late (the servers were down) is no longer sent: like its push.
 MEDICATION_LATENESS = timedelta(hours=1)
+MEDICATION_PAGE = 200
 BROWSER_EVENT = "notification"
 
 
@@ -451,9 +452,22 @@ class NotificationService:
         if not patients:
             return 0
         now = self._clock()
-        due = await self._repos.reminders.due_for(
-            patients, now=now, not_before=now - MEDICATION_LATENESS, limit=500
-        )
+        sent = 0
+        after: tuple[datetime, str] | None = None
+        while True:  # page by page: a page of reminders already seen to cannot hide the rest
+            due = await self._repos.reminders.due_for(
+                patients,
+                now=now,
+                not_before=now - MEDICATION_LATENESS,
+                limit=MEDICATION_PAGE,
+                after=after,
+            )
+            sent += await self._send_medication_reminders(due)
+            if len(due) < MEDICATION_PAGE:
+                return sent
+            after = (due[-1].due_at, due[-1].id)
+
+    async def _send_medication_reminders(self, due: list[Reminder]) -> int:
         sends = self._repos.notification_sends
         rule = Rule.MEDICATION_REMINDER
         keys = {reminder.id: f"{reminder.id}:{rule.value}:done" for reminder in due}

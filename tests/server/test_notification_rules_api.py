@@ -9,9 +9,12 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from domain.orders import OrderStatus
 from domain.users import Role
 from server import keys
+from server.notifications import service as notification_service
 from server.notifications.service import NotificationService
 from tests.server.clinic import MONDAY, Clinic, ok
 from tests.server.notify import SmtpSink, smtp_sink
@@ -213,3 +216,23 @@ async def test_an_order_shipped_is_told_by_mail_and_text_without_what_is_in_it(
     entries = await audit_entries(clinic)
     assert {(e["resource_type"], e["resource_id"]) for e in entries} == {("order", order["id"])}
     assert sorted(e["details"]["channel"] for e in entries) == ["email", "sms"]
+
+
+async def test_medication_reminders_are_read_page_by_page(
+    clinic: Clinic, smtp_sink: SmtpSink, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of one reminder: every opted-in patient's due dose is still reached in one sweep
+    (a page of doses already seen to must not hide the next ones)."""
+    monkeypatch.setattr(notification_service, "MEDICATION_PAGE", 1)
+    body = {"language": "en", "email": True, "sms": False, "medication_reminders": True}
+    for n, who in enumerate((clinic.patient_a, clinic.patient_b)):
+        await ok(await clinic.client.put(PREFS, json=body, headers=clinic.h(who)))
+        await prescribe(clinic, who, slot=n)
+    before = len(smtp_sink.messages())
+    clinic.clock.advance(hours=12, minutes=1)
+    assert await service(clinic).sweep() == 2
+    assert await service(clinic).sweep() == 0
+    mails = smtp_sink.messages()[before:]
+    assert sorted(m["To"] for m in mails) == sorted(
+        [clinic.patient_a["email"], clinic.patient_b["email"]]
+    )
