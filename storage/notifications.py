@@ -49,18 +49,22 @@ class NotificationSendRepository:
         *,
         resource_type: str,
         resource_id: str,
+        patient_id: str,
         rule: str,
         channel: str,
         now: datetime,
         lease: timedelta,
     ) -> Claim | None:
         """This caller's claim on ``key``, or None when another caller holds or made the send.
-        ``resource_type`` is what the send is about (``appointment``, ``reminder``, ``order``)."""
+        ``resource_type`` is what the send is about (``appointment``, ``reminder``, ``order``);
+        an appointment's sends also carry ``appointment_id``, by which retention removes them
+        with their appointment (storage/retention.py)."""
         doc: Document = {
             "_id": new_id(),
             "key": key,
             "resource_type": resource_type,
             "resource_id": resource_id,
+            "patient_id": patient_id,
             "rule": rule,
             "channel": channel,
             "status": "claimed",
@@ -68,6 +72,8 @@ class NotificationSendRepository:
             "claimed_at": now,
             "lease_until": now + lease,
         }
+        if resource_type == "appointment":
+            doc["appointment_id"] = resource_id
         try:
             await self._c.insert_one(doc)
             return Claim(id=doc["_id"], key=key, attempts=0)
@@ -110,20 +116,21 @@ class NotificationSendRepository:
     ) -> None:
         """Every channel of one notification was seen to (sent, failed, skipped or another
         node's): the periodic sweep need not look at it again."""
+        doc: Document = {
+            "_id": new_id(),
+            "key": key,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "rule": rule,
+            "channel": "all",
+            "status": "done",
+            "claimed_at": now,
+            "finished_at": now,
+        }
+        if resource_type == "appointment":
+            doc["appointment_id"] = resource_id
         with contextlib.suppress(DuplicateKeyError):  # another node marked it first
-            await self._c.insert_one(
-                {
-                    "_id": new_id(),
-                    "key": key,
-                    "resource_type": resource_type,
-                    "resource_id": resource_id,
-                    "rule": rule,
-                    "channel": "all",
-                    "status": "done",
-                    "claimed_at": now,
-                    "finished_at": now,
-                }
-            )
+            await self._c.insert_one(doc)
 
     async def status_of(self, key: str) -> str | None:
         doc = await self._c.find_one({"key": key}, {"status": 1})

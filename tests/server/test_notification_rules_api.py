@@ -16,6 +16,7 @@ from domain.users import Role
 from server import keys
 from server.notifications import service as notification_service
 from server.notifications.service import NotificationService
+from storage.retention import RetentionStore
 from tests.server.clinic import MONDAY, Clinic, ok
 from tests.server.notify import SmtpSink, smtp_sink
 from tests.server.test_notifications_api import (
@@ -236,3 +237,15 @@ async def test_medication_reminders_are_read_page_by_page(
     assert sorted(m["To"] for m in mails) == sorted(
         [clinic.patient_a["email"], clinic.patient_b["email"]]
     )
+
+
+async def test_an_appointments_sends_are_removed_with_it_by_retention(
+    clinic: Clinic, smtp_sink: SmtpSink
+) -> None:
+    """Retention finds a consultation's sends by their appointment_id (storage/retention.py):
+    the claims that now name any resource still carry it for an appointment."""
+    await clinic.booked(clinic.patient_a, clinic.doctor, SLOT_0900)
+    await service(clinic).drain()
+    store = RetentionStore(clinic.client.app[keys.DATABASE].db)
+    counts = await store.count_record(clinic.patient_a["id"])
+    assert counts["notification_sends"] == 3  # the confirmation: browser, e-mail, SMS
