@@ -74,6 +74,13 @@ class RateLimited(DomainError):
         self.retry_after = retry_after
 
 
+class SmsLimitReached(RateLimited):
+    """The clinic's texts for the day (``TELEMED_SMS_DAILY_LIMIT``) are used up."""
+
+    code = "sms_limit_reached"
+    title = "Text message limit reached"
+
+
 class Unavailable(DomainError):
     code = "unavailable"
     status = 503

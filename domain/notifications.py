@@ -40,16 +40,33 @@ class Rule(StrEnum):
     REMINDER_24H = "reminder_24h"
     REMINDER_1H = "reminder_1h"
     DOCTOR_READY = "doctor_ready"
+    # Not about an appointment's time: a dose the patient asked to be reminded of (opt-in), a
+    # text consultation the doctor answered, an order the pharmacy shipped.
+    MEDICATION_REMINDER = "medication_reminder"
+    TEXT_ANSWERED = "text_answered"
+    ORDER_SHIPPED = "order_shipped"
+
+
+# Sent only to patients who opted in (``Preferences.medication``, off by default).
+OPT_IN_RULES = frozenset({Rule.MEDICATION_REMINDER})
+
+
+def shown_rule(rule: Rule) -> str:
+    """The rule's name where a message carries it (an e-mail's ``X-Telemed-Rule`` header, read
+    by mail providers): "medication" is not written there, as nowhere else in a message."""
+    return "reminder" if rule is Rule.MEDICATION_REMINDER else rule.value
 
 
 @dataclass(frozen=True, slots=True)
 class Preferences:
     """What the recipient chose: the language of their messages and the channels they
-    opted out of (the browser cannot be opted out of: it is the app itself)."""
+    opted out of (the browser cannot be opted out of: it is the app itself), and whether
+    their medication reminders also go out by e-mail and SMS (an opt-in, off by default)."""
 
     language: Language = DEFAULT_LANGUAGE
     email: bool = True
     sms: bool = True
+    medication: bool = False
 
     def allows(self, channel: Channel) -> bool:
         if channel is Channel.EMAIL:
@@ -57,6 +74,12 @@ class Preferences:
         if channel is Channel.SMS:
             return self.sms
         return True
+
+    def wants(self, rule: Rule, channel: Channel) -> bool:
+        """Whether ``rule`` goes out on ``channel`` to this recipient."""
+        if rule in OPT_IN_RULES and not self.medication:
+            return False
+        return self.allows(channel)
 
 
 def language_of(value: str | None) -> Language:
@@ -89,6 +112,10 @@ _SUBJECTS: dict[Rule, dict[Language, str]] = {
     Rule.REMINDER_24H: {"zh-CN": "明天的预约提醒", "en": "Reminder: your appointment tomorrow"},
     Rule.REMINDER_1H: {"zh-CN": "预约即将开始", "en": "Reminder: your appointment is soon"},
     Rule.DOCTOR_READY: {"zh-CN": "医生已准备好接诊", "en": "Your doctor is ready"},
+    # Neutral on purpose: "medication" on a lock screen already says too much.
+    Rule.MEDICATION_REMINDER: {"zh-CN": "您设置的提醒", "en": "Your reminder"},
+    Rule.TEXT_ANSWERED: {"zh-CN": "您的咨询有了回复", "en": "Your consultation has a reply"},
+    Rule.ORDER_SHIPPED: {"zh-CN": "您的订单已发出", "en": "Your order is on its way"},
 }
 
 _BODIES: dict[Rule, dict[Language, str]] = {
@@ -116,6 +143,18 @@ _BODIES: dict[Rule, dict[Language, str]] = {
         "zh-CN": "医生已准备好为您接诊（预约时间 {time}）。请现在打开：{link}",
         "en": "Your doctor is ready to see you (appointment at {time}). Open now: {link}",
     },
+    Rule.MEDICATION_REMINDER: {
+        "zh-CN": "您设置了 {time} 的提醒。详情：{link}",
+        "en": "You asked to be reminded at {time}. Details: {link}",
+    },
+    Rule.TEXT_ANSWERED: {
+        "zh-CN": "您 {time} 提交的咨询已有回复。请打开查看：{link}",
+        "en": "Your consultation of {time} has a reply. Read it here: {link}",
+    },
+    Rule.ORDER_SHIPPED: {
+        "zh-CN": "您的订单已于 {time} 发出。详情：{link}",
+        "en": "Your order was shipped on {time}. Details: {link}",
+    },
 }
 
 _TIME_FORMAT: dict[Language, str] = {"zh-CN": "%Y-%m-%d %H:%M", "en": "%d %b %Y, %H:%M"}
@@ -133,7 +172,9 @@ def local_time(at: datetime, timezone: str, language: Language) -> str:
 
 def render(rule: Rule, language: Language, *, start: datetime, timezone: str, link: str) -> Message:
     """The words of one notification: a time and a link, in ``language``. Nothing else about
-    the appointment is taken, so nothing clinical can reach a message."""
+    the appointment (the dose, the consultation, the order) is taken, so nothing clinical can
+    reach a message. ``start`` is the time the message shows: the appointment's start, the
+    dose's time, when the text consultation was asked, when the order was shipped."""
     time = local_time(start, timezone, language)
     return Message(
         rule=rule,
@@ -146,11 +187,12 @@ def render(rule: Rule, language: Language, *, start: datetime, timezone: str, li
     )
 
 
-def send_key(appointment_id: str, rule: Rule, channel: Channel, revision: int = 0) -> str:
-    """The idempotency key of one send: one per appointment, rule and channel; a booking change
-    carries the appointment's revision (its iCalendar ``SEQUENCE``), so each change is told once."""
+def send_key(resource_id: str, rule: Rule, channel: Channel, revision: int = 0) -> str:
+    """The idempotency key of one send: one per appointment (or reminder, order), rule and
+    channel; a booking change carries the appointment's revision (its iCalendar ``SEQUENCE``),
+    so each change is told once."""
     suffix = f":{revision}" if rule is Rule.BOOKING_CHANGED else ""
-    return f"{appointment_id}:{rule.value}:{channel.value}{suffix}"
+    return f"{resource_id}:{rule.value}:{channel.value}{suffix}"
 
 
 REMINDER_RULES: dict[Rule, str] = {Rule.REMINDER_24H: "24h", Rule.REMINDER_1H: "1h"}

@@ -44,6 +44,13 @@ class User:
     def active(self) -> bool:
         return self.deactivated_at is None
 
+    @property
+    def mail_address(self) -> str | None:
+        """Where mail reaches this person, or None: the accounts with no address of their own
+        (a managed family member, an account registered by phone) are stored under one in the
+        reserved ``.invalid`` domain, which no mail goes to and which is never shown."""
+        return None if self.email.endswith(".invalid") else self.email
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:

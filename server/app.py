@@ -282,9 +282,11 @@ def create_app(
                 templates=settings.notifications.sms_templates,
                 key=resolve_jwt_secret(settings).encode(),
                 clock=clock,
+                daily_limit=settings.notifications.sms_daily_limit,
             )
             app[keys.APPOINTMENTS].observe(notifications.on_appointment)
             hub.patient_away = notifications.on_patient_away
+            hub.text_answered = notifications.on_text_answered
             app[keys.PHARMACY] = PharmacyService(
                 db.repos,
                 records=app[keys.RECORDS],
@@ -300,6 +302,7 @@ def create_app(
                 provider=DemoProvider(payment[1]) if payment else None,
                 tell_pharmacists=hub.push_to_pharmacists,
             )
+            app[keys.ORDERS].on_shipped = notifications.on_order_shipped
             app[keys.RECORDINGS] = RecordingService(
                 db.repos, directory=recordings_dir(settings.core.data_dir), clock=clock
             )
@@ -392,9 +395,10 @@ def create_app(
             yield
 
     async def appointment_reminders(app: web.Application) -> AsyncIterator[None]:
-        # Each reminder is claimed under a unique key before it is sent: once across nodes.
+        # Each reminder (an appointment's, a dose's for the patients who opted in) is claimed
+        # under a unique key before it is sent: once across nodes.
         async with periodically(
-            app[keys.NOTIFICATIONS].send_due_reminders,
+            app[keys.NOTIFICATIONS].sweep,
             interval=settings.notifications.notify_interval,
             name="appointment-reminders",
         ):

@@ -46,7 +46,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     def announce(message: str) -> None:
         url = f"http://{shown_host}:{settings.http.port}"
         if args.demo:
-            print(banner(url, app.get(keys.DEMO_APPOINTMENT)))
+            mail = settings.notifications
+            smtp = f"{mail.smtp_host}:{mail.smtp_port}" if mail.smtp_host else None
+            print(banner(url, app.get(keys.DEMO_APPOINTMENT), smtp=smtp))
         else:
             print(f"Telemed is running at {url} (Ctrl-C to stop)")
         sys.stdout.flush()

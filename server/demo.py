@@ -251,7 +251,9 @@ def _login_json(user: DemoUser) -> str:
     return json.dumps({"email": user.email, "password": user.password}, ensure_ascii=False)
 
 
-def banner(url: str, appointment_id: str | None = None) -> str:
+def banner(url: str, appointment_id: str | None = None, *, smtp: str | None = None) -> str:
+    """What ``serve --demo`` prints; ``smtp`` is the SMTP server mail goes to (scripts/demo.sh
+    starts a local sink and prints where its messages are kept), None when mail is logged."""
     width = max(len(u.email) for u in DEMO_USERS)
     lines = [
         "",
@@ -280,13 +282,25 @@ def banner(url: str, appointment_id: str | None = None) -> str:
         " with the demo provider (no money moves):",
         f"  {url}/doctor  ->  {url}/pharmacist  ->  {url}/pharmacy",
     ]
-    lines += [
-        "",
-        "Notifications (通知): booking confirmations (with the calendar file), reminders and"
-        " sign-in codes are written to this log, not sent: look for email_logged and sms_logged.",
-        "  预约确认（附日历文件）、提醒与短信验证码写在本日志中（email_logged、sms_logged）。",
-        f"  Sign in by phone as Wang Fang (王芳): {url}/?mode=phone  13800138000",
-    ]
+    if smtp is None:
+        lines += [
+            "",
+            "Notifications (通知): booking confirmations (with the calendar file), reminders and"
+            " sign-in codes are written to this log, not sent: look for email_logged and"
+            " sms_logged.",
+            "  预约确认（附日历文件）、提醒与短信验证码写在本日志中（email_logged、sms_logged）。",
+        ]
+    else:
+        lines += [
+            "",
+            f"Notifications (通知): e-mails (booking confirmations with the calendar file,"
+            f" reminders) go to the SMTP server at {smtp} (scripts/demo.sh: a local sink, see"
+            " the folder it printed); texts and sign-in codes are written to this log"
+            " (sms_logged).",
+            f"  邮件（预约确认附日历文件、提醒）发往 {smtp}；"
+            "短信与验证码写在本日志中（sms_logged）。",
+        ]
+    lines += [f"  Sign in by phone as Wang Fang (王芳): {url}/?mode=phone  13800138000"]
     lines += [
         "",
         f"Try: curl -s -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "

@@ -378,6 +378,10 @@ class NotificationSettings(_Section):
     sms_templates: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     # The provider's API address (tests point it at a local server).
     sms_endpoint: str | None = None
+    # Sign-in codes texted per UTC day, all numbers and addresses together: past it, asking for
+    # a code is 429 sms_limit_reached until midnight UTC (the per-number and per-address limits
+    # hold anyway). Caps what many addresses can run up; 0 turns texting codes off.
+    sms_daily_limit: int = Field(default=1000, ge=0, le=10_000_000)
     # Reminders before an appointment, in minutes (the rules reminder_24h and reminder_1h).
     reminder_early_minutes: int = Field(default=24 * 60, ge=1, le=14 * 24 * 60)
     reminder_late_minutes: int = Field(default=60, ge=1, le=14 * 24 * 60)

@@ -302,6 +302,9 @@ class Hub:
         # consultation page is not open (no connected seat): the server sends "your doctor is
         # ready" by e-mail and SMS. It must not block (the server runs it in the background).
         self.patient_away: Callable[[str], None] | None = None
+        # Told a text consultation the doctor has just answered (once: the status move is a
+        # compare-and-set): the server tells the patient by e-mail and SMS. Must not block.
+        self.text_answered: Callable[[Appointment], None] | None = None
         self._sessions: SessionGuard | None = None
         # Since when the registry answered without interruption (see housekeeping).
         self._registry_ok_since: float | None = None
@@ -1039,6 +1042,11 @@ class Hub:
         )
         if moved is not None:
             await self.tell_text(moved, "answered")
+            if self.text_answered is not None:
+                try:
+                    self.text_answered(moved)
+                except Exception as exc:  # best effort; the answer stands
+                    log.warning("text_answered_hook_failed", error=repr(exc))
 
     async def tell_text(self, appointment: Appointment, change: str) -> None:
         """``text:updated`` to both participants' sockets (PROTOCOL.md, "Text consultations")."""

@@ -36,7 +36,7 @@ from storage.referrals import ReferralRepository
 from storage.refresh_tokens import RefreshTokenRepository
 from storage.reminders import ReminderRepository
 from storage.sessions import SessionRepository
-from storage.sms_codes import SmsCodeRepository
+from storage.sms_codes import SmsBudgetRepository, SmsCodeRepository
 from storage.users import UserRepository
 from storage.visit_summaries import VisitSummaryRepository
 from storage.vitals import VitalRepository
@@ -76,6 +76,7 @@ class Repositories:
     notification_sends: NotificationSendRepository
     notification_preferences: NotificationPreferenceRepository
     sms_codes: SmsCodeRepository
+    sms_budget: SmsBudgetRepository
     guest_invites: GuestInviteRepository
 
     @classmethod
@@ -113,6 +114,7 @@ class Repositories:
                 db["notification_preferences"]
             ),
             sms_codes=SmsCodeRepository(db["sms_codes"]),
+            sms_budget=SmsBudgetRepository(db["sms_budget"]),
             guest_invites=GuestInviteRepository(db["guest_invites"]),
         )
 

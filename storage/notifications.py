@@ -47,17 +47,24 @@ class NotificationSendRepository:
         self,
         key: str,
         *,
-        appointment_id: str,
+        resource_type: str,
+        resource_id: str,
+        patient_id: str,
         rule: str,
         channel: str,
         now: datetime,
         lease: timedelta,
     ) -> Claim | None:
-        """This caller's claim on ``key``, or None when another caller holds or made the send."""
+        """This caller's claim on ``key``, or None when another caller holds or made the send.
+        ``resource_type`` is what the send is about (``appointment``, ``reminder``, ``order``);
+        an appointment's sends also carry ``appointment_id``, by which retention removes them
+        with their appointment (storage/retention.py)."""
         doc: Document = {
             "_id": new_id(),
             "key": key,
-            "appointment_id": appointment_id,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "patient_id": patient_id,
             "rule": rule,
             "channel": channel,
             "status": "claimed",
@@ -65,6 +72,8 @@ class NotificationSendRepository:
             "claimed_at": now,
             "lease_until": now + lease,
         }
+        if resource_type == "appointment":
+            doc["appointment_id"] = resource_id
         try:
             await self._c.insert_one(doc)
             return Claim(id=doc["_id"], key=key, attempts=0)
@@ -102,22 +111,26 @@ class NotificationSendRepository:
         cursor = self._c.find({"key": {"$in": keys}}, {"key": 1})
         return {doc["key"] async for doc in cursor}
 
-    async def mark_done(self, key: str, *, appointment_id: str, rule: str, now: datetime) -> None:
+    async def mark_done(
+        self, key: str, *, resource_type: str, resource_id: str, rule: str, now: datetime
+    ) -> None:
         """Every channel of one notification was seen to (sent, failed, skipped or another
         node's): the periodic sweep need not look at it again."""
+        doc: Document = {
+            "_id": new_id(),
+            "key": key,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "rule": rule,
+            "channel": "all",
+            "status": "done",
+            "claimed_at": now,
+            "finished_at": now,
+        }
+        if resource_type == "appointment":
+            doc["appointment_id"] = resource_id
         with contextlib.suppress(DuplicateKeyError):  # another node marked it first
-            await self._c.insert_one(
-                {
-                    "_id": new_id(),
-                    "key": key,
-                    "appointment_id": appointment_id,
-                    "rule": rule,
-                    "channel": "all",
-                    "status": "done",
-                    "claimed_at": now,
-                    "finished_at": now,
-                }
-            )
+            await self._c.insert_one(doc)
 
     async def status_of(self, key: str) -> str | None:
         doc = await self._c.find_one({"key": key}, {"status": 1})
@@ -132,7 +145,16 @@ class NotificationPreferenceRepository:
         self._c = collection
 
     async def ensure_indexes(self) -> None:
-        return None  # keyed by the user's id
+        # The medication reminders' sweep reads the (few) patients who opted in.
+        await self._c.create_index(
+            [("medication", ASCENDING)],
+            name="medication_opt_in",
+            partialFilterExpression={"medication": True},
+        )
+
+    async def opted_in_to_medication(self) -> list[str]:
+        """The users whose medication reminders also go out by e-mail and SMS."""
+        return [doc["_id"] async for doc in self._c.find({"medication": True}, {"_id": 1})]
 
     async def get(self, user_id: str, *, default_language: str | None = None) -> Preferences:
         doc = await self._c.find_one({"_id": user_id})
@@ -142,6 +164,7 @@ class NotificationPreferenceRepository:
             language=language_of(doc.get("language")),
             email=bool(doc.get("email", True)),
             sms=bool(doc.get("sms", True)),
+            medication=bool(doc.get("medication", False)),
         )
 
     async def set(self, user_id: str, preferences: Preferences, now: datetime) -> Preferences:
@@ -152,6 +175,7 @@ class NotificationPreferenceRepository:
                     "language": preferences.language,
                     "email": preferences.email,
                     "sms": preferences.sms,
+                    "medication": preferences.medication,
                     "updated_at": now,
                 }
             },

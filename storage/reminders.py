@@ -133,6 +133,33 @@ class ReminderRepository:
         )
         return result.modified_count
 
+    async def due_for(
+        self,
+        patient_ids: Sequence[str],
+        *,
+        now: datetime,
+        not_before: datetime,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+    ) -> list[Reminder]:
+        """The pending reminders of ``patient_ids`` due in ``[not_before, now]``, oldest first
+        (due time, then id), after ``after`` (the last one of the previous page), at most
+        ``limit`` (read only: the e-mail and SMS sends claim their own keys)."""
+        if not patient_ids:
+            return []
+        query: Document = {
+            "patient_id": {"$in": list(patient_ids)},
+            "status": ReminderStatus.PENDING.value,
+            "due_at": {"$gte": not_before, "$lte": now},
+        }
+        if after is not None:
+            query["$or"] = [
+                {"due_at": {"$gt": after[0]}},
+                {"due_at": after[0], "_id": {"$gt": after[1]}},
+            ]
+        cursor = self._c.find(query, sort=[("due_at", ASCENDING), ("_id", ASCENDING)], limit=limit)
+        return [_to_reminder(doc) async for doc in cursor]
+
     async def claim_due(self, *, now: datetime, not_before: datetime, limit: int) -> list[Reminder]:
         """Claim up to ``limit`` pending reminders due in ``[not_before, now]`` that nobody has
         pushed yet, oldest first. Each claim is one atomic compare-and-set (``notified_at``

@@ -68,7 +68,7 @@ KEPT_COLLECTIONS: dict[str, str] = {
 }
 # Collections whose documents expire by themselves (TTL indexes): sign-ins and throttles,
 # never clinical data.
-TTL_ALLOWED = frozenset({"sessions", "refresh_tokens", "login_failures", "sms_codes"})
+TTL_ALLOWED = frozenset({"sessions", "refresh_tokens", "login_failures", "sms_codes", "sms_budget"})
 
 
 def classified() -> frozenset[str]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 Document = dict[str, Any]
 
@@ -62,3 +63,37 @@ class SmsCodeRepository:
         """Consume the code (it was right): True for the one caller whose delete matched."""
         result = await self._c.delete_one({"_id": phone, "code_hash": code_hash})
         return result.deleted_count == 1
+
+
+class SmsBudgetRepository:
+    """The ``sms_budget`` collection: how many sign-in codes were texted on each day, all
+    numbers together (``TELEMED_SMS_DAILY_LIMIT``), one document per day, expiring by TTL."""
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self._c = collection
+
+    async def ensure_indexes(self) -> None:
+        await self._c.create_index([("expires_at", ASCENDING)], expireAfterSeconds=0, name="ttl")
+
+    async def take(self, day: str, *, limit: int, expires_at: datetime) -> bool:
+        """Count one text on ``day`` if fewer than ``limit`` were counted; False (and nothing
+        counted) otherwise. One conditional increment: of any number of concurrent callers,
+        in any processes, at most ``limit`` get True."""
+        for upsert in (True, False):
+            try:
+                doc = await self._c.find_one_and_update(
+                    {"_id": day, "count": {"$lt": limit}},
+                    {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}},
+                    upsert=upsert,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                # The day's document exists and is full, or another caller created it first:
+                # the increment is tried again on the existing document, without the insert.
+                continue
+            return doc is not None
+        return False
+
+    async def used(self, day: str) -> int:
+        doc = await self._c.find_one({"_id": day})
+        return 0 if doc is None else int(doc["count"])

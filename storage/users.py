@@ -48,6 +48,12 @@ def managed_email(user_id: str) -> str:
     return f"managed-{user_id}@family.invalid"
 
 
+def phone_email(user_id: str) -> str:
+    """The address an account registered by phone alone is stored under: unique and in the
+    reserved ``.invalid`` domain (no mail goes to it, nobody can register it); never shown."""
+    return f"phone-{user_id}@phone.invalid"
+
+
 class UserRepository:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self._c = collection
@@ -74,9 +80,11 @@ class UserRepository:
         created_at: datetime,
         specialty: str | None = None,
         timezone: str = "UTC",
+        phone: str | None = None,
+        user_id: str | None = None,
     ) -> User:
         doc: Document = {
-            "_id": new_id(),
+            "_id": user_id or new_id(),
             "email": email.lower(),
             "name": name,
             "role": role.value,
@@ -86,9 +94,13 @@ class UserRepository:
         }
         if specialty is not None:
             doc["specialty"] = specialty
+        if phone is not None:
+            doc["phone"] = phone
         try:
             await self._c.insert_one(doc)
-        except DuplicateKeyError:
+        except DuplicateKeyError as exc:
+            if phone is not None and "phone" in str(exc.details or exc):
+                raise Conflict("another account has this phone number") from None
             raise Conflict("an account with this email already exists") from None
         return _to_user(doc)
 

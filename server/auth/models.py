@@ -65,7 +65,7 @@ class UserOut(BaseModel):
         return cls(
             phone=user.phone,
             id=user.id,
-            email=user.email,
+            email=user.mail_address or "",  # "": no address (registered by phone)
             name=user.name,
             role=user.role,
             specialty=user.specialty,
@@ -115,3 +115,17 @@ class PhoneLoginIn(Strict):
 
 class PhoneSetIn(PhoneLoginIn):
     pass
+
+
+class PhoneRegisterIn(PhoneLoginIn):
+    """A patient account by mobile number and the code texted to it (no e-mail, no password:
+    they sign in by phone)."""
+
+    name: DisplayLine = Field(min_length=1, max_length=120)
+    timezone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        examples=["Asia/Shanghai"],
+        description="the person's IANA time zone (their medication times are in it); default UTC",
+    )

@@ -5,6 +5,9 @@
   million), compared in constant time, and spent by the first right answer.
 * Asking for a code is throttled per number and per client address (an attempt is recorded,
   then counted: one atomic step across processes, as for the password sign-in).
+* All numbers together get at most ``TELEMED_SMS_DAILY_LIMIT`` codes a day (UTC): many
+  addresses asking for many numbers cannot run up the clinic's SMS bill (429
+  ``sms_limit_reached``, the same for every number).
 * The answer never tells whether a number has an account: the code is sent to any valid
   mobile number (the same code proves the number when it is added to an account), and a wrong,
   expired or unknown code or number get the same 401.
@@ -15,13 +18,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import phonenumbers
 import structlog
 
 from domain.clock import Clock
-from domain.errors import InvalidInput, RateLimited, Unauthorized
+from domain.errors import InvalidInput, RateLimited, SmsLimitReached, Unauthorized
 from domain.notifications import SIGN_IN_CODE_TEMPLATE, Language, sign_in_code_text
 from domain.users import User
 from server.http.problems import FieldError
@@ -71,6 +74,7 @@ class PhoneCodes:
         templates: dict[str, str],
         key: bytes,
         clock: Clock,
+        daily_limit: int = 1000,
     ) -> None:
         self._repos = repos
         self._sms = sms
@@ -78,6 +82,7 @@ class PhoneCodes:
         self._key = key
         self._clock = clock
         self._attempts: LoginFailureRepository = repos.login_failures
+        self._daily_limit = daily_limit  # TELEMED_SMS_DAILY_LIMIT
 
     def _hash(self, phone: str, code: str) -> str:
         return hmac.new(self._key, f"sms-code:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
@@ -101,6 +106,7 @@ class PhoneCodes:
         await self._throttle(
             [(f"sms:phone:{phone}", PER_PHONE), (f"sms:ip:{client_ip}", PER_ADDRESS)]
         )
+        await self._take_from_daily_budget()
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         now = self._clock()
         await self._repos.sms_codes.put(
@@ -122,6 +128,25 @@ class PhoneCodes:
             except SmsError as exc:  # the same answer: nothing about the number is told
                 log.warning("sms_code_send_failed", error=str(exc))
         return int(CODE_TTL.total_seconds())
+
+    async def _take_from_daily_budget(self) -> None:
+        """Count this text against the clinic's day (UTC); 429 ``sms_limit_reached`` once the
+        day's ``TELEMED_SMS_DAILY_LIMIT`` is used up. The count is one conditional increment
+        in the database, so concurrent requests on any number of nodes cannot overrun it."""
+        now = self._clock()
+        midnight = datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=UTC)
+        taken = await self._repos.sms_budget.take(
+            now.date().isoformat(),
+            limit=self._daily_limit,
+            expires_at=midnight + timedelta(days=2),
+        )
+        if not taken:
+            log.warning("sms_daily_limit_reached", limit=self._daily_limit)
+            raise SmsLimitReached(
+                "the clinic's text messages for today are used up; try again tomorrow or "
+                "sign in with e-mail and password",
+                retry_after=max((midnight - now).total_seconds(), 1.0),
+            )
 
     async def check(self, phone: str, code: str) -> None:
         """Spend the number's code if ``code`` is it; else 401 (one answer for every case)."""

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from aiohttp import web
+
+from domain.audit import Outcome
 from domain.errors import NotFound
 from server import keys
+from server.audit.recorder import AuditScope
 from server.auth.models import (
     PhoneCodeIn,
     PhoneCodeOut,
     PhoneLoginIn,
+    PhoneRegisterIn,
     PhoneSetIn,
     TokenPair,
     UserEnvelope,
     UserOut,
 )
 from server.auth.phone import normalize_phone
+from server.auth.routes import signed_in
 from server.http.api import Api, Call
 
 api = Api()
@@ -48,11 +54,46 @@ async def request_phone_code(call: Call) -> PhoneCodeOut:
     response=TokenPair,
     auth=False,
 )
-async def phone_login(call: Call) -> TokenPair:
+async def phone_login(call: Call) -> web.Response:
     body = call.body(PhoneLoginIn)
     phone = normalize_phone(body.phone)
     user = await call.app[keys.PHONE_CODES].sign_in_user(phone, body.code)
-    return TokenPair.of(await call.app[keys.ACCOUNTS].sign_in(user))
+    return signed_in(call, await call.app[keys.ACCOUNTS].sign_in(user))
+
+
+@api.post(
+    "/auth/phone/register",
+    summary="Create a patient account with a mobile number and the code sent to it, and sign "
+    "in (a number that has an account signs in to it: the same answer)",
+    tags=["auth"],
+    body=PhoneRegisterIn,
+    response=TokenPair,
+    status=201,
+    auth=False,
+)
+async def phone_register(call: Call) -> web.Response:
+    body = call.body(PhoneRegisterIn)
+    phone = normalize_phone(body.phone)
+    accounts = call.app[keys.ACCOUNTS]
+    timezone = body.timezone or "UTC"
+    accounts.check_profile(name=body.name, timezone=timezone)  # before the code is spent
+    await call.app[keys.PHONE_CODES].check(phone, body.code)
+    user, existed = await accounts.register_by_phone(phone=phone, name=body.name, timezone=timezone)
+    if existed:  # the account's owner, or an admin, can see it was registered again
+        await call.app[keys.AUDITOR].record(
+            principal=None,
+            action="user.register_taken",
+            outcome=Outcome.FAILED,
+            scope=AuditScope(
+                patient_id=None,
+                resource_type="user",
+                resource_id=user.id,
+                details={"error": "phone_taken"},
+            ),
+            request_id=call.request_id or None,
+            client_ip=call.client_ip,
+        )
+    return signed_in(call, await accounts.sign_in(user), status=201)
 
 
 @api.put(

@@ -18,7 +18,7 @@ from server.auth.models import (
     UserEnvelope,
     UserOut,
 )
-from server.auth.service import DEVICE_TOKEN_TTL, RefreshTokenReused
+from server.auth.service import DEVICE_TOKEN_TTL, IssuedTokens, RefreshTokenReused
 from server.http.api import Api, Call
 from server.http.json import dumps
 from server.http.middleware import is_secure
@@ -78,7 +78,16 @@ async def login(call: Call) -> web.Response:
         client_ip=call.client_ip,
         device_token=body.device_token or call.request.cookies.get(DEVICE_COOKIE),
     )
-    response = web.Response(body=dumps(TokenPair.of(issued)), content_type="application/json")
+    return signed_in(call, issued)
+
+
+def signed_in(call: Call, issued: IssuedTokens, status: int = 200) -> web.Response:
+    """The tokens of a new sign-in (password or SMS code), with the browser's device cookie:
+    the password login's throttle counts a browser that once signed in on its own (see
+    server/auth/throttle.py), whichever proof it signed in with."""
+    response = web.Response(
+        body=dumps(TokenPair.of(issued)), status=status, content_type="application/json"
+    )
     if issued.device_token:
         response.set_cookie(
             DEVICE_COOKIE,

@@ -30,6 +30,7 @@ from server.http.problems import FieldError
 from server.settings import AuthSettings
 from storage.mongo import Repositories
 from storage.sessions import Session
+from storage.users import phone_email
 
 log = structlog.get_logger(__name__)
 
@@ -113,6 +114,27 @@ class AccountService:
                 f"password {problem}",
                 details=[FieldError(field="password", message=problem, type="weak_password")],
             )
+        self.check_profile(name=name, timezone=timezone, specialty=specialty)
+        if role is Role.DOCTOR and not specialty:
+            raise InvalidInput(
+                "a doctor needs a specialty",
+                details=[FieldError(field="specialty", message="required", type="missing")],
+            )
+        if role is not Role.DOCTOR and specialty:
+            specialty = None
+        return await self._repos.users.create(
+            email=email,
+            name=name,
+            role=role,
+            password_hash=await self._passwords.hash(password),
+            created_at=self._clock(),
+            specialty=specialty,
+            timezone=timezone,
+        )
+
+    @staticmethod
+    def check_profile(*, name: str, timezone: str, specialty: str | None = None) -> None:
+        """422 naming the field for a name, specialty or time zone an account cannot have."""
         try:
             zone(timezone)
         except InvalidInput as exc:
@@ -132,22 +154,35 @@ class AccountService:
                 "a name is required",
                 details=[FieldError(field="name", message="required", type="missing")],
             )
-        if role is Role.DOCTOR and not specialty:
-            raise InvalidInput(
-                "a doctor needs a specialty",
-                details=[FieldError(field="specialty", message="required", type="missing")],
+
+    async def register_by_phone(self, *, phone: str, name: str, timezone: str) -> tuple[User, bool]:
+        """A patient registering with a mobile number whose code the caller has just spent.
+        Returns the account and whether it existed: a number that already has an account
+        gets that account (the code proved the caller holds the number, as for a sign-in by
+        phone), so the answer is the same whether or not the number was known."""
+        self.check_profile(name=name, timezone=timezone)
+        existing = await self._repos.users.get_by_phone(phone)
+        if existing is not None:
+            return existing, True
+        user_id = new_id()
+        try:
+            user = await self._repos.users.create(
+                user_id=user_id,
+                email=phone_email(user_id),
+                name=name,
+                role=Role.PATIENT,
+                password_hash="",  # no password: it signs in by phone
+                created_at=self._clock(),
+                timezone=timezone,
+                phone=phone,
             )
-        if role is not Role.DOCTOR and specialty:
-            specialty = None
-        return await self._repos.users.create(
-            email=email,
-            name=name,
-            role=role,
-            password_hash=await self._passwords.hash(password),
-            created_at=self._clock(),
-            specialty=specialty,
-            timezone=timezone,
-        )
+        except Conflict:  # registered by another request meanwhile
+            existing = await self._repos.users.get_by_phone(phone)
+            if existing is None:
+                raise
+            return existing, True
+        log.info("register_by_phone", user_id=user.id)
+        return user, False
 
     async def register(
         self, *, email: str, password: str, name: str, timezone: str

@@ -18,7 +18,7 @@ import aiosmtplib
 import structlog
 
 from domain.clock import Clock
-from domain.notifications import Message
+from domain.notifications import Message, shown_rule
 from server.settings import NotificationSettings, SmtpSecurity
 
 log = structlog.get_logger(__name__)
@@ -55,7 +55,7 @@ def compose(
     domain = parseaddr(sender)[1].rpartition("@")[2] or "telemed.invalid"
     mail["Message-ID"] = make_msgid(domain=domain)
     mail["Auto-Submitted"] = "auto-generated"
-    mail["X-Telemed-Rule"] = message.rule.value
+    mail["X-Telemed-Rule"] = shown_rule(message.rule)
     mail.set_content(message.text + "\n", charset="utf-8")
     if calendar is not None:
         mail.add_attachment(

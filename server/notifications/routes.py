@@ -30,7 +30,8 @@ async def get_notification_preferences(call: Call) -> NotificationPreferencesEnv
 
 @api.put(
     "/me/notifications",
-    summary="Set the caller's notification language and opt-outs (e-mail, SMS)",
+    summary="Set the caller's notification language, opt-outs (e-mail, SMS) and opt-in "
+    "(medication reminders by e-mail and SMS)",
     tags=TAGS,
     body=NotificationPreferencesIn,
     response=NotificationPreferencesEnvelope,
@@ -38,9 +39,12 @@ async def get_notification_preferences(call: Call) -> NotificationPreferencesEnv
 async def put_notification_preferences(call: Call) -> NotificationPreferencesEnvelope:
     body = call.body(NotificationPreferencesIn)
     user = await call.app[keys.ACCOUNTS].get_user(call.principal.user_id)
+    medication = body.medication_reminders
+    if medication is None:
+        medication = (await call.app[keys.NOTIFICATIONS].preferences(user)).medication
     stored = await call.app[keys.DATABASE].repos.notification_preferences.set(
         user.id,
-        Preferences(language=body.language, email=body.email, sms=body.sms),
+        Preferences(language=body.language, email=body.email, sms=body.sms, medication=medication),
         call.app[keys.CLOCK](),
     )
     return NotificationPreferencesEnvelope(notifications=NotificationPreferencesOut.of(stored))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -33,6 +33,8 @@ from domain.notifications import (
     render,
     send_key,
 )
+from domain.orders import Order
+from domain.records import Reminder
 from domain.users import User
 from server.appointments.calendar import CalendarEntry, appointment_calendar, sequence
 from server.appointments.calendar import Language as CalendarLanguage
@@ -51,7 +53,27 @@ Sleep = Callable[[float], Awaitable[None]]
 BOOKING_RULES = frozenset({Rule.BOOKING_CONFIRMED, Rule.BOOKING_CHANGED, Rule.BOOKING_CANCELLED})
 # How long a claim holds before another node may take a send over (its node died mid-send).
 CLAIM_LEASE = timedelta(minutes=10)
+# A medication reminder this late (the servers were down) is no longer sent: like its push.
+MEDICATION_LATENESS = timedelta(hours=1)
+MEDICATION_PAGE = 200
 BROWSER_EVENT = "notification"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one notification is about: the patient told, the resource it names (its sends'
+    keys and audit entries), the time the message shows and the link it gives. ``appointment``
+    is set for the appointment rules (their browser push and calendar file); ``timezone`` is the
+    zone the time is shown in (default: the patient's)."""
+
+    patient_id: str
+    resource_type: str
+    resource_id: str
+    at: datetime
+    link: str
+    revision: int = 0
+    timezone: str | None = None
+    appointment: Appointment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +139,32 @@ class NotificationService:
             return []
         return await self.notify(appointment, Rule.DOCTOR_READY)
 
+    def on_text_answered(self, appointment: Appointment) -> None:
+        """The doctor answered a text consultation (the hub's ``text_answered``): the patient is
+        told there is a reply (its time asked and a link, never the answer), in the background."""
+        if self.enabled:
+            target = Target(
+                patient_id=appointment.patient_id,
+                resource_type="appointment",
+                resource_id=appointment.id,
+                at=appointment.created_at,
+                link=self.link(appointment),
+            )
+            self.spawn(self.tell(target, Rule.TEXT_ANSWERED))
+
+    def on_order_shipped(self, order: Order) -> None:
+        """A pharmacist shipped an order (``OrderService.on_shipped``): the patient is told it
+        is on its way (when and a link; never what is in it), in the background."""
+        if self.enabled:
+            target = Target(
+                patient_id=order.patient_id,
+                resource_type="order",
+                resource_id=order.id,
+                at=order.updated_at,
+                link=f"{self._base}/pharmacy",
+            )
+            self.spawn(self.tell(target, Rule.ORDER_SHIPPED))
+
     def spawn(self, job: Awaitable[Any]) -> None:
         async def run() -> None:
             try:
@@ -160,43 +208,65 @@ class NotificationService:
     ) -> list[SendResult]:
         """Tell the appointment's patient (``rule``) on each of ``channels`` they allow. Never
         raises for a channel's failure: it is recorded, audited and logged."""
-        patient = await self._repos.users.get(appointment.patient_id)
+        target = Target(
+            patient_id=appointment.patient_id,
+            resource_type="appointment",
+            resource_id=appointment.id,
+            at=appointment.start,
+            link=self.link(appointment),
+            revision=sequence(appointment),
+            appointment=appointment,
+        )
+        return await self.tell(target, rule, channels=channels)
+
+    async def tell(
+        self,
+        target: Target,
+        rule: Rule,
+        *,
+        channels: frozenset[Channel] = frozenset(Channel),
+    ) -> list[SendResult]:
+        """Tell ``target``'s patient (``rule``) on each of ``channels`` they allow (and, for an
+        opt-in rule, opted into). The browser channel is for appointments only: the app itself
+        already shows a due dose, an answer or an order's move while it is open."""
+        patient = await self._repos.users.get(target.patient_id)
         if patient is None or not patient.active:
             return []
         prefs = await self.preferences(patient)
         message = render(
             rule,
             prefs.language,
-            start=appointment.start,
-            timezone=patient.timezone,
-            link=self.link(appointment),
+            start=target.at,
+            timezone=target.timezone or patient.timezone,
+            link=target.link,
         )
         results: list[SendResult] = []
         for channel in (Channel.BROWSER, Channel.EMAIL, Channel.SMS):
-            if channel not in channels or not prefs.allows(channel):
+            if channel not in channels or not prefs.wants(rule, channel):
+                continue
+            if channel is Channel.BROWSER and target.appointment is None:
                 continue
             if channel is Channel.SMS and (self.sms is None or not patient.phone):
                 continue
-            if channel is Channel.EMAIL and not patient.email:
+            if channel is Channel.EMAIL and not patient.mail_address:
                 continue
-            results.append(
-                await self._send_once(appointment, patient, rule, channel, message, prefs)
-            )
+            results.append(await self._send_once(target, patient, rule, channel, message))
         return results
 
     async def _send_once(
         self,
-        appointment: Appointment,
+        target: Target,
         patient: User,
         rule: Rule,
         channel: Channel,
         message: Message,
-        prefs: Preferences,
     ) -> SendResult:
-        key = send_key(appointment.id, rule, channel, sequence(appointment))
+        key = send_key(target.resource_id, rule, channel, target.revision)
         claim = await self._repos.notification_sends.claim(
             key,
-            appointment_id=appointment.id,
+            resource_type=target.resource_type,
+            resource_id=target.resource_id,
+            patient_id=target.patient_id,
             rule=rule.value,
             channel=channel.value,
             now=self._clock(),
@@ -209,7 +279,7 @@ class NotificationService:
         while True:
             attempts += 1
             try:
-                await self._deliver(appointment, patient, channel, message, prefs)
+                await self._deliver(target, patient, channel, message)
                 error = None
                 break
             except (MailError, SmsError) as exc:
@@ -222,11 +292,11 @@ class NotificationService:
             if permanent or attempts >= self._settings.notify_attempts:
                 break
             await self._sleep(backoff(attempts, base=self._settings.notify_backoff))
-        return await self._finish(appointment, claim, rule, channel, attempts, error)
+        return await self._finish(target, claim, rule, channel, attempts, error)
 
     async def _finish(
         self,
-        appointment: Appointment,
+        target: Target,
         claim: Claim,
         rule: Rule,
         channel: Channel,
@@ -249,9 +319,9 @@ class NotificationService:
             action="notification.send",
             outcome=Outcome.SUCCESS if error is None else Outcome.FAILED,
             scope=AuditScope(
-                patient_id=appointment.patient_id,
-                resource_type="appointment",
-                resource_id=appointment.id,
+                patient_id=target.patient_id,
+                resource_type=target.resource_type,
+                resource_id=target.resource_id,
                 details=details,
             ),
             request_id=None,
@@ -259,7 +329,9 @@ class NotificationService:
         )
         log.info(
             "notification_sent" if error is None else "notification_failed",
-            appointment_id=appointment.id,
+            resource_type=target.resource_type,
+            resource_id=target.resource_id,
+            patient_id=target.patient_id,
             rule=rule.value,
             channel=channel.value,
             attempts=attempts,
@@ -268,14 +340,14 @@ class NotificationService:
 
     async def _deliver(
         self,
-        appointment: Appointment,
+        target: Target,
         patient: User,
         channel: Channel,
         message: Message,
-        prefs: Preferences,
     ) -> None:
+        appointment = target.appointment
         if channel is Channel.BROWSER:
-            if self._push is not None:
+            if self._push is not None and appointment is not None:
                 await self._push(
                     patient.id,
                     BROWSER_EVENT,
@@ -289,11 +361,13 @@ class NotificationService:
             return
         if channel is Channel.EMAIL:
             calendar = (
-                self._calendar(appointment, message) if message.rule in BOOKING_RULES else None
+                self._calendar(appointment, message)
+                if appointment is not None and message.rule in BOOKING_RULES
+                else None
             )
             mail = compose(
                 sender=self._settings.smtp_from,
-                to=patient.email,
+                to=patient.mail_address or "",
                 message=message,
                 now_clock=self._clock,
                 calendar=calendar,
@@ -361,6 +435,72 @@ class NotificationService:
             results = await self.notify(appointment, rule)
             sent += sum(1 for r in results if r.status == "sent")
             await sends.mark_done(
-                key, appointment_id=appointment.id, rule=rule.value, now=self._clock()
+                key,
+                resource_type="appointment",
+                resource_id=appointment.id,
+                rule=rule.value,
+                now=self._clock(),
             )
         return sent
+
+    async def send_due_medication_reminders(self) -> int:
+        """E-mail and text the medication reminders due now (at most
+        ``MEDICATION_LATENESS`` late) to the patients who opted in; the browser push is the
+        hub's (``reminder:due``). Each reminder's sends are claimed like an appointment's, so
+        each goes out once across nodes and restarts. Returns how many sends this caller made."""
+        if not self.enabled:
+            return 0
+        patients = await self._repos.notification_preferences.opted_in_to_medication()
+        if not patients:
+            return 0
+        now = self._clock()
+        sent = 0
+        after: tuple[datetime, str] | None = None
+        while True:  # page by page: a page of reminders already seen to cannot hide the rest
+            due = await self._repos.reminders.due_for(
+                patients,
+                now=now,
+                not_before=now - MEDICATION_LATENESS,
+                limit=MEDICATION_PAGE,
+                after=after,
+            )
+            sent += await self._send_medication_reminders(due)
+            if len(due) < MEDICATION_PAGE:
+                return sent
+            after = (due[-1].due_at, due[-1].id)
+
+    async def _send_medication_reminders(self, due: list[Reminder]) -> int:
+        sends = self._repos.notification_sends
+        rule = Rule.MEDICATION_REMINDER
+        keys = {reminder.id: f"{reminder.id}:{rule.value}:done" for reminder in due}
+        done = await sends.existing(list(keys.values()))
+        sent = 0
+        for reminder in due:
+            if keys[reminder.id] in done:
+                continue
+            results = await self.tell(self.reminder_target(reminder), rule)
+            sent += sum(1 for r in results if r.status == "sent")
+            await sends.mark_done(
+                keys[reminder.id],
+                resource_type="reminder",
+                resource_id=reminder.id,
+                rule=rule.value,
+                now=self._clock(),
+            )
+        return sent
+
+    def reminder_target(self, reminder: Reminder) -> Target:
+        """A dose's reminder: its time in the zone it was prescribed in (the zone its browser
+        reminder shows), a link to the patient's health page, never the drug or the dose."""
+        return Target(
+            patient_id=reminder.patient_id,
+            resource_type="reminder",
+            resource_id=reminder.id,
+            at=reminder.due_at,
+            link=f"{self._base}/health",
+            timezone=reminder.timezone,
+        )
+
+    async def sweep(self) -> int:
+        """The periodic job: the appointment reminders and the medication reminders due now."""
+        return await self.send_due_reminders() + await self.send_due_medication_reminders()

@@ -106,6 +106,9 @@ class OrderService:
         # One creation per (patient, Idempotency-Key) at a time in this process, with the
         # number of requests holding or awaiting it (the entry goes with the last of them).
         self._key_locks: dict[tuple[str, str], tuple[asyncio.Lock, list[int]]] = {}
+        # Told each order a pharmacist has just shipped (the notification service e-mails and
+        # texts the patient, in the background). Must not block.
+        self.on_shipped: Callable[[Order], None] | None = None
 
     # ------------------------------------------------------------------ access
 
@@ -361,7 +364,13 @@ class OrderService:
             if not tracking:
                 raise _field("tracking_number", "required to ship", InvalidInput)
             extra = {"tracking_number": tracking}
-        return await self._move(order, target, by_role=principal.role.value, extra=extra)
+        moved = await self._move(order, target, by_role=principal.role.value, extra=extra)
+        if target is OrderStatus.SHIPPED and self.on_shipped is not None:
+            try:
+                self.on_shipped(moved)
+            except Exception as exc:  # telling them is best effort; the shipment stands
+                log.warning("order_shipped_hook_failed", error=repr(exc))
+        return moved
 
     async def received(self, principal: Principal, order_id: str) -> Order:
         order = await self.get(principal, order_id)

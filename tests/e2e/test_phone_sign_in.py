@@ -5,6 +5,7 @@ its code step pass the accessibility audit in both languages."""
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
@@ -93,6 +94,8 @@ def test_a_patient_adds_a_number_with_its_code_and_signs_in_with_it(
     settings = page.get_by_test_id("notify-settings")
     expect(settings.get_by_test_id("my-phone-current")).to_contain_text("No mobile number")
     settings.get_by_test_id("notify-email").uncheck()
+    expect(settings.get_by_test_id("notify-medication")).not_to_be_checked()  # an opt-in
+    settings.get_by_test_id("notify-medication").check()
     settings.get_by_test_id("notify-language").select_option("en")
     settings.get_by_test_id("notify-save").click()
     expect(settings.get_by_test_id("notify-saved")).to_be_visible()
@@ -111,7 +114,7 @@ def test_a_patient_adds_a_number_with_its_code_and_signs_in_with_it(
 
     user, prefs = live.loop.run(stored())
     assert user.phone == phone
-    assert (prefs.language, prefs.email, prefs.sms) == ("en", False, True)
+    assert (prefs.language, prefs.email, prefs.sms, prefs.medication) == ("en", False, True, True)
 
     other = watch(new_context(phone=True).new_page(), "patient again", live)
     ask_for_code(other, phone)
@@ -129,4 +132,44 @@ def test_the_notification_settings_have_no_serious_accessibility_violations(
     expect(page.get_by_test_id("my-phone-current")).to_be_visible()
     problems: dict[str, list[dict[str, Any]]] = {}
     audit(page, "notification settings", problems)
+    assert problems == {}
+
+
+def test_a_new_patient_registers_with_a_number_and_a_texted_code_on_a_phone(
+    live: Live, new_context: ContextFactory
+) -> None:
+    national = f"137{uuid.uuid4().int % 10**8:08d}"
+    page = watch(new_context(phone=True, locale="zh-CN").new_page(), "new patient", live)
+    page.goto("/")
+    page.get_by_test_id("tab-phone").click()
+    page.get_by_test_id("phone-register-toggle").click()
+    expect(page.get_by_role("heading", name="用手机号注册")).to_be_visible()
+    page.get_by_test_id("phone-register-name").fill("赵磊")
+    page.get_by_test_id("phone").fill(national)
+    page.get_by_test_id("phone-send").click()
+    expect(page.get_by_test_id("phone-sent")).to_be_visible()
+    page.get_by_test_id("phone-code").fill(code_texted_to(live, f"+86{national}"))
+    expect(page.get_by_test_id("phone-login")).to_have_text("注册账号")
+    page.get_by_test_id("phone-login").click()
+    page.wait_for_url(re.compile(r"/patient"))
+    expect(page.get_by_test_id("user-name")).to_have_text("赵磊")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    async def stored() -> Any:
+        return await live.app[keys.DATABASE].repos.users.get_by_phone(f"+86{national}")
+
+    user = live.loop.run(stored())
+    assert (user.name, user.role, user.mail_address) == ("赵磊", Role.PATIENT, None)
+
+
+def test_the_phone_registration_has_no_serious_accessibility_violations(
+    live: Live, new_context: ContextFactory
+) -> None:
+    page = watch(new_context(bypass_csp=True, locale="en").new_page(), "register", live)
+    problems: dict[str, list[dict[str, Any]]] = {}
+    page.goto("/")
+    page.get_by_test_id("tab-phone").click()
+    page.get_by_test_id("phone-register-toggle").click()
+    expect(page.get_by_test_id("phone-register-name")).to_be_visible()
+    audit(page, "phone registration", problems)
     assert problems == {}

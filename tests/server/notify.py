@@ -1,5 +1,5 @@
 """A real SMTP server for the notification tests, as its own process
-(``tests/support/smtp_sink.py``), and the settings that send to it."""
+(``server/notifications/smtp_sink.py``, the demo's too), and the settings that send to it."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def smtp_sink(tmp_path: Path) -> Iterator[SmtpSink]:
         [
             sys.executable,
             "-m",
-            "tests.support.smtp_sink",
+            "server.notifications.smtp_sink",
             "--port",
             str(port),
             "--dir",

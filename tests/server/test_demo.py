@@ -168,3 +168,17 @@ async def test_demo_appointment_is_a_gated_follow_up_of_that_diagnosis_without_c
     wang = await repos.users.get_by_email("wang@demo.clinic")
     assert wang is not None
     assert await client.app[keys.FOLLOW_UPS].consented(wang.id) == frozenset()
+
+
+def test_the_banner_says_where_mail_and_texts_go() -> None:
+    """scripts/demo.sh points TELEMED_SMTP_* at its local sink: the banner names that server;
+    without one, mail is logged and the banner says so. Texts are logged either way."""
+    sink = banner("http://localhost:8080", smtp="127.0.0.1:2525")
+    assert "SMTP server at 127.0.0.1:2525" in sink
+    assert "email_logged" not in sink
+    assert "sms_logged" in sink
+    logged = banner("http://localhost:8080")
+    assert "email_logged" in logged
+    assert "SMTP server" not in logged
+    for printed in (sink, logged):
+        assert "http://localhost:8080/?mode=phone" in printed

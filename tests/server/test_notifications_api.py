@@ -163,10 +163,17 @@ async def test_opt_outs_and_language_are_the_recipients(
 ) -> None:
     path = "/api/v1/me/notifications"
     shown = await ok(await clinic.client.get(path, headers=clinic.h(clinic.patient_a)))
-    assert shown == {"notifications": {"language": "zh-CN", "email": True, "sms": True}}
+    assert shown == {
+        "notifications": {
+            "language": "zh-CN",
+            "email": True,
+            "sms": True,
+            "medication_reminders": False,
+        }
+    }
     body = {"language": "en", "email": False, "sms": False}
     changed = await ok(await clinic.client.put(path, json=body, headers=clinic.h(clinic.patient_a)))
-    assert changed == {"notifications": body}
+    assert changed == {"notifications": body | {"medication_reminders": False}}
     assert await ok(await clinic.client.get(path, headers=clinic.h(clinic.patient_a))) == changed
 
     await clinic.booked(clinic.patient_a, clinic.doctor, TUESDAY_0900)
@@ -184,6 +191,7 @@ async def test_opt_outs_and_language_are_the_recipients(
         {"language": "en", "email": "yes please", "sms": True},
         {"language": "en", "email": True},
         {"language": "en", "email": True, "sms": True, "phone": "+8613800138000"},
+        {"language": "en", "email": True, "sms": True, "medication_reminders": "on"},
     ],
 )
 async def test_bad_preferences_are_422_and_change_nothing(clinic: Clinic, body: Any) -> None:

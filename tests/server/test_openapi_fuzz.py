@@ -741,7 +741,7 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     call(
         "PUT /api/v1/me/notifications",
         "patient",
-        body={"language": "en", "email": True, "sms": False},
+        body={"language": "en", "email": True, "sms": False, "medication_reminders": True},
     )
     assert live.app is not None
     texts = live.app[keys.NOTIFICATIONS].sms
@@ -756,6 +756,13 @@ def test_success_responses_conform_to_the_document(live: LiveServer) -> None:
     call("POST /api/v1/auth/phone/code", body={"phone": phone, "language": "en"}, auth=False)
     call("POST /api/v1/auth/phone/login", body={"phone": phone, "code": code_sent()}, auth=False)
     call("DELETE /api/v1/me/phone", "patient")
+    new_phone = "+8613900139000"
+    call("POST /api/v1/auth/phone/code", body={"phone": new_phone}, auth=False)
+    call(
+        "POST /api/v1/auth/phone/register",
+        body={"phone": new_phone, "code": code_sent(), "name": "Zhao Lei"},
+        auth=False,
+    )
     # Issue 24: text consultations: asked, queued, counted, answered over the hub, ended; and
     # another turned into a video call.
     # With the follow-up rule on (the default), a text consultation is a follow-up too: its

@@ -15,6 +15,7 @@ from domain.notifications import (
     language_of,
     render,
     send_key,
+    shown_rule,
 )
 
 START = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -31,7 +32,7 @@ def test_every_message_is_a_time_and_a_link_in_the_language(rule: Rule, language
     assert "09:00" in message.local_time
     assert "Asia/Shanghai" in message.local_time
     assert message.params == {"time": message.local_time, "link": LINK}
-    english_words = any(word in message.text for word in ("appointment", "doctor"))
+    english_words = any(word in message.text for word in ("appointment", "doctor", "You"))
     assert english_words is (language == "en")
 
 
@@ -51,6 +52,22 @@ def test_language_of_accepts_what_browsers_and_accounts_say() -> None:
     assert language_of("zh-Hans") == "zh-CN"
     assert language_of(None) == "zh-CN"
     assert language_of("fr") == "zh-CN"
+
+
+def test_medication_reminders_are_an_opt_in_and_never_say_medication() -> None:
+    rule = Rule.MEDICATION_REMINDER
+    off, on = Preferences(), Preferences(medication=True)
+    assert not off.wants(rule, Channel.EMAIL)
+    assert not off.wants(rule, Channel.SMS)
+    assert on.wants(rule, Channel.EMAIL)
+    assert not Preferences(medication=True, sms=False).wants(rule, Channel.SMS)
+    assert off.wants(Rule.ORDER_SHIPPED, Channel.EMAIL)  # not an opt-in rule
+    assert shown_rule(rule) == "reminder"
+    assert shown_rule(Rule.TEXT_ANSWERED) == "text_answered"
+    for language in ("zh-CN", "en"):
+        message = render(rule, language, start=START, timezone="Asia/Shanghai", link=LINK)  # type: ignore[arg-type]
+        for word in ("medic", "Medic", "药", "dose", "剂"):
+            assert word not in message.text + message.subject
 
 
 def test_opt_outs_never_silence_the_browser() -> None:

@@ -105,6 +105,8 @@ export interface NotificationPreferences {
   language: "zh-CN" | "en";
   email: boolean;
   sms: boolean;
+  /** Medication reminders also by e-mail and text (off until turned on). */
+  medication_reminders: boolean;
 }
 
 export const notificationPreferences = async () =>

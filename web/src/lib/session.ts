@@ -287,6 +287,17 @@ export async function signInByPhone(phone: string, code: string): Promise<User> 
   return adopt(pair);
 }
 
+/** Create a patient account with a mobile number and the code texted to it, and sign in
+ * (POST /auth/phone/register; a number that has an account signs in to it). The browser's
+ * zone becomes the patient's: their medication times are set in it. */
+export async function registerByPhone(phone: string, code: string, name: string): Promise<User> {
+  const timezone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const pair = await decode<TokenPair>(
+    await send("POST", "/auth/phone/register", { body: { phone, code, name, timezone } }),
+  );
+  return adopt(pair);
+}
+
 /** A fresh token pair from the stored refresh token. True when signed in afterwards; false
  * when the sign-in is over (the refresh token is then forgotten). Network trouble throws. */
 export function refresh(): Promise<boolean> {

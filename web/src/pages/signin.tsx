@@ -4,7 +4,7 @@ import { register, requestPhoneCode } from "../lib/api";
 import { fieldMessage, messageFor } from "../lib/errors";
 import { ApiError } from "../lib/http";
 import { locale, t } from "../lib/i18n";
-import { homeFor, restore, safeNext, signIn, signInByPhone } from "../lib/session";
+import { homeFor, registerByPhone, restore, safeNext, signIn, signInByPhone } from "../lib/session";
 import { Alert, Loading } from "../ui/Alert";
 import { Field } from "../ui/Field";
 import { useTitle } from "../ui/hooks";
@@ -179,7 +179,11 @@ function SignInForm() {
   );
 }
 
+/** Sign in by phone, or (``creating``) create a patient account with the number: the same
+ * texted code, and a name. */
 function PhoneSignInForm() {
+  const [creating, setCreating] = useState(false);
+  const [name, setName] = useState("");
   const [phone, setPhone] = useState("");
   const [code, setCode] = useState("");
   const [sentTo, setSentTo] = useState<string | null>(null);
@@ -217,7 +221,10 @@ function PhoneSignInForm() {
     setBusy(true);
     setError(null);
     try {
-      const user = await signInByPhone(sentTo ?? phone.trim(), code.trim());
+      const number = sentTo ?? phone.trim();
+      const user = creating
+        ? await registerByPhone(number, code.trim(), name.trim())
+        : await signInByPhone(number, code.trim());
       location.assign(destination(user.role));
     } catch (caught) {
       setError(caught);
@@ -230,13 +237,29 @@ function PhoneSignInForm() {
   const problem =
     error instanceof ApiError && error.status === 401
       ? t("phone.wrong_code")
-      : error && !fieldMessage(error, "phone")
+      : error && !fieldMessage(error, "phone") && !fieldMessage(error, "name")
         ? messageFor(error)
         : null;
   return (
     <form class="form" onSubmit={sentTo === null ? sendCode : submit} noValidate>
-      <h2 class="form-title">{t("phone.title")}</h2>
+      <h2 class="form-title">{creating ? t("phone.register_title") : t("phone.title")}</h2>
       {problem ? <Alert testid="phone-error">{problem}</Alert> : null}
+      {creating ? (
+        <Field label={t("field.name")} error={fieldMessage(error, "name")}>
+          {(attrs) => (
+            <input
+              {...attrs}
+              name="name"
+              autoComplete="name"
+              required
+              maxLength={120}
+              data-testid="phone-register-name"
+              value={name}
+              onInput={(e) => setName(e.currentTarget.value)}
+            />
+          )}
+        </Field>
+      ) : null}
       <Field label={t("field.phone")} hint={t("phone.number_hint")} error={numberError}>
         {(attrs) => (
           <input
@@ -278,8 +301,13 @@ function PhoneSignInForm() {
               />
             )}
           </Field>
-          <button type="submit" class="button-primary button-block" data-testid="phone-login" disabled={busy}>
-            {busy ? t("signin.signing_in") : t("signin.submit")}
+          <button
+            type="submit"
+            class="button-primary button-block"
+            data-testid="phone-login"
+            disabled={busy || (creating && !name.trim())}
+          >
+            {busy ? t("signin.signing_in") : creating ? t("phone.register_submit") : t("signin.submit")}
           </button>
           <button
             type="button"
@@ -295,6 +323,17 @@ function PhoneSignInForm() {
           </button>
         </>
       )}
+      <button
+        type="button"
+        class="button-link"
+        data-testid="phone-register-toggle"
+        onClick={() => {
+          setCreating(!creating);
+          setError(null);
+        }}
+      >
+        {creating ? t("phone.signin_toggle") : t("phone.register_toggle")}
+      </button>
     </form>
   );
 }

@@ -85,6 +85,16 @@ function Preferences(props: { initial: api.NotificationPreferences }) {
           {t("notify.sms")}
         </label>
       </fieldset>
+      <label class="choice-option">
+        <input
+          type="checkbox"
+          data-testid="notify-medication"
+          checked={draft.medication_reminders}
+          onChange={(e) => setDraft({ ...draft, medication_reminders: e.currentTarget.checked })}
+        />{" "}
+        {t("notify.medication")}
+      </label>
+      <p class="muted">{t("notify.medication_hint")}</p>
       <button type="submit" class="button-secondary" data-testid="notify-save" disabled={busy}>
         {t("notify.save")}
       </button>

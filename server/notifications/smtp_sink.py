@@ -1,8 +1,12 @@
-"""A real SMTP server, run as its own process by the notification tests: every message it
-accepts is saved, as received, to ``<dir>/<n>.eml`` (written to a temporary name first, so a
-reader never sees half a message).
+"""A local SMTP server that delivers nothing: every message it accepts is saved, as received,
+to ``<dir>/<n>.eml`` (written to a temporary name first, so a reader never sees half a
+message), with the envelope's recipients in an ``X-Sink-Rcpt`` header. ``scripts/demo.sh`` runs
+it as its own process for the demo clinic's mail; the notification tests run it to read every
+message back. Never a clinic's mail server: it listens on 127.0.0.1 only.
 
-    python -m tests.support.smtp_sink --port 2525 --dir /tmp/mail
+    python -m server.notifications.smtp_sink --port 2525 --dir /tmp/mail
+
+It prints ``ready`` once it accepts connections; SIGTERM or SIGINT stops it.
 """
 
 from __future__ import annotations
