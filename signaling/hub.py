@@ -14,7 +14,8 @@ payload that is not the socket's joined consultation is refused with ``forbidden
 
 With Redis configured, python-socketio's ``AsyncRedisManager`` fans events out to every node
 (at most once: the transcript in MongoDB is what is durable, clients catch up with
-``chat:history``), and rooms live in the Redis registry.
+``chat:history``), rooms live in the Redis registry, and the nodes tell each other of room
+changes, relayed signals and ended sign-ins over the cluster bus (``signaling/cluster.py``).
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ from signaling.acks import (
     parse_event,
     screen_event,
 )
+from signaling.cluster import ClusterBus, MemoryBus, NodeListener, RedisBus, Relay
 from signaling.consultations import Caller, ConsultationService
 from signaling.events import ADMIN, MAIN
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
@@ -111,6 +113,7 @@ from signaling.reminders import ReminderSource, reminder_payload
 from signaling.signal_text import SIGNAL_EVENT, decoded, screen_signal_text
 from signaling.transport import HubManager, HubRedisManager, HubServer
 from storage.errors import is_unavailable
+from signaling.tasks import cancel_and_wait
 from storage.mongo import Repositories
 
 log = structlog.get_logger(__name__)
@@ -273,14 +276,18 @@ class Hub:
         self._clock = clock
         self.metrics = HubMetrics(metrics_registry)
         self._authenticator = authenticator
-        self._manager: HubRedisManager | None = None
+        self._manager: HubManager
+        self._cluster: ClusterBus
         if config.redis_url is not None:
-            self._manager = HubRedisManager(
+            redis_manager = HubRedisManager(
                 config.redis_url, channel=f"{config.redis_prefix}:socketio"
             )
+            self._manager, self._cluster = redis_manager, RedisBus(redis_manager)
+        else:
+            self._manager, self._cluster = HubManager(), MemoryBus()
         self.sio = HubServer(
             async_mode="aiohttp",
-            client_manager=self._manager or HubManager(),
+            client_manager=self._manager,
             cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
             max_http_buffer_size=config.max_http_buffer_size,
             async_handlers=False,
@@ -358,14 +365,15 @@ class Hub:
             )
             await self._recordings.start()
         registry = self._consult.registry
-        if self._manager is not None:
-            if isinstance(registry, RedisRoomRegistry):
-                # Room changes are announced on the Socket.IO channel; each node caches rooms.
-                registry.announce_with(self._manager.publish_room_change)
-                self._manager.serve_node(registry.node_id)  # relays to its sockets
-                self._manager.events = _ClusterEvents(self, registry)
-            else:
-                self._manager.events = _ClusterEvents(self, None)
+        # With Redis, room changes are announced to every node, each of which caches rooms;
+        # signals relayed to this node's sockets, and sign-ins ended elsewhere, come to the hub.
+        cache = registry if isinstance(registry, RedisRoomRegistry) else None
+        if cache is not None and self._cluster.shared:
+            cache.announce_with(self._cluster.room_changed)
+        self._cluster.serve(
+            registry.node_id,
+            NodeListener(cache, relayed=self.deliver_relayed, session_ended=self.end_session_soon),
+        )
         await registry.heartbeat()
         self._registry_ok_since = time.monotonic()
         self._loop_task = asyncio.create_task(self._background())
@@ -385,19 +393,10 @@ class Hub:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sio.shutdown()
-        await self._stop_manager()
+        await self._cluster.close()
         if self._consult is not None:
             with contextlib.suppress(Exception):
                 await self._consult.registry.close()
-
-    async def _stop_manager(self) -> None:
-        manager = self._manager
-        if manager is None:
-            return
-        thread = getattr(manager, "thread", None)
-        if isinstance(thread, asyncio.Task):
-            await cancel_and_wait(thread)
-        await manager.close_connections()
 
     @property
     def consult(self) -> ConsultationService:
@@ -914,29 +913,23 @@ class Hub:
         if peer is None or peer.sid is None:
             return {"delivered": False}
         signal = _relayed(room, sender, raw)
-        if self._manager is not None and self.sio.manager.eio_sid_from_sid(peer.sid, MAIN) is None:
+        if self._cluster.shared and self.sio.manager.eio_sid_from_sid(peer.sid, MAIN) is None:
             # The peer's socket is on another node, which checks the room again before it
             # delivers (this node's view of the room may be a moment old).
-            await self._manager.publish_relay(
-                {"appointment_id": appointment_id, "from_sid": conn.sid, "to": peer.sid,
-                 "signal": signal},
-                node=peer.node,
-            )  # fmt: skip
+            relay = Relay(appointment_id, from_sid=conn.sid, to=peer.sid, signal=signal)
+            await self._cluster.relay(relay, node=peer.node)
         else:
             await self.sio.emit_to(peer.sid, "rtc:signal", signal)
         self.metrics.relay_latency.observe(time.perf_counter() - started)
         return {"delivered": True}
 
-    async def deliver_relayed(self, message: dict[str, Any]) -> None:
+    async def deliver_relayed(self, relay: Relay) -> None:
         """A signal another node relayed to a socket of this node: delivered only if, as this
         node knows the room (it hears every change in the channel's order), the sender still
         signals to exactly that socket in that consultation."""
-        to, appointment_id = message.get("to"), message.get("appointment_id")
-        sender, signal = message.get("from_sid"), message.get("signal")
-        if not (isinstance(to, str) and isinstance(appointment_id, str)):
-            return
+        to, appointment_id, sender = relay.to, relay.appointment_id, relay.from_sid
         conn = self._sockets.get(to)
-        if conn is None or conn.appointment_id != appointment_id or not isinstance(sender, str):
+        if conn is None or conn.appointment_id != appointment_id:
             return
         registry = self.consult.registry
         room = registry.known(appointment_id) or await registry.get(appointment_id)
@@ -947,7 +940,7 @@ class Hub:
         except DomainError:
             return
         if peer is not None and peer.sid == to:
-            await self.sio.emit_to(to, "rtc:signal", signal)
+            await self.sio.emit_to(to, "rtc:signal", relay.signal)
 
     async def _chat_send(
         self, conn: Connection, payload: ChatSendIn, _: Received
@@ -1268,8 +1261,7 @@ class Hub:
         try:
             return await self.end_session_here(session_id, reason)
         finally:
-            if self._manager is not None:
-                await self._manager.publish_session_ended(session_id, reason)
+            await self._cluster.session_ended(session_id, reason)
 
     async def end_session_here(self, session_id: str, reason: str) -> int:
         """The sockets of sign-in ``session_id`` connected to this process go, with
@@ -1587,51 +1579,6 @@ def _relayed(room: Room, sender: Seat, raw: dict[str, Any]) -> dict[str, Any]:
     """What the other participant receives of a signal: the consultation, who sent it, and
     its data as sent (it validated strictly, so nothing was coerced)."""
     return {"appointment_id": room.appointment_id, "from": sender.user_id, "data": raw["data"]}
-
-
-class _ClusterEvents:
-    """The hub's own messages on the Socket.IO channel (transport.RoomEvents): room changes
-    and whether this node hears them go to the registry's cache (a Redis registry), relayed
-    signals and ended sign-ins to the hub."""
-
-    def __init__(self, hub: Hub, registry: RedisRoomRegistry | None) -> None:
-        self._hub = hub
-        self._registry = registry
-
-    def room_changed(self, appointment_id: str, rev: int) -> None:
-        if self._registry is not None:
-            self._registry.room_changed(appointment_id, rev)
-
-    def listening(self, live: bool) -> None:
-        if self._registry is not None:
-            self._registry.listening(live)
-
-    async def relayed(self, message: dict[str, Any]) -> None:
-        await self._hub.deliver_relayed(message)
-
-    def session_ended(self, session_id: str, reason: str) -> None:
-        # In a task of its own: dropping a seated socket releases its seat (a Redis
-        # transaction), which must not hold up the channel's other messages.
-        self._hub.end_session_soon(session_id, reason)
-
-
-async def cancel_and_wait(task: asyncio.Task[Any], *, give_up_after: float = 10.0) -> None:
-    """Cancel ``task`` until it has ended. One cancellation may not be enough: a timeout inside
-    a client library that expires at the same moment can turn it into a ``TimeoutError`` (Python
-    3.11's ``asyncio.timeout``), which the library then retries as if nothing happened. Gives up
-    loudly after ``give_up_after`` seconds rather than hang a shutdown forever."""
-    deadline = time.monotonic() + give_up_after
-    while not task.done():
-        task.cancel()
-        await asyncio.wait([task], timeout=0.5)
-        if task.done():
-            break
-        log.info("cancellation_swallowed", task=task.get_name())
-        if time.monotonic() > deadline:
-            log.error("task_did_not_stop", task=task.get_name())
-            return
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("background_task_failed", error=repr(task.exception()))
 
 
 def make_recording_bus(config: HubConfig, redis_client: Any | None) -> StopRequests | None:

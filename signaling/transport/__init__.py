@@ -48,9 +48,8 @@ private name it uses, the version verified and why: ``aiohttp_websocket`` (aioht
 function copied or replaced is listed in ``signaling/upstream/copied.py``.
 """
 
+from signaling.cluster import ROOM_PROBE, SESSION_ENDED
 from signaling.transport.socketio_server import (
-    ROOM_PROBE,
-    SESSION_ENDED,
     HubManager,
     HubRedisManager,
     HubServer,
