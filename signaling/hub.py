@@ -32,7 +32,6 @@ from typing import Any, Protocol
 import socketio
 import structlog
 from aiohttp import web
-from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
 from chat.models import message_payload
@@ -97,11 +96,12 @@ from signaling.models import (
     signal_size,
 )
 from signaling.origins import OriginPolicy
+from signaling.pushes import DuePushes, Pushes
 from signaling.ratelimit import TokenBucket
 from signaling.recording import (
     Cause,
-    RecorderMedia,
     RecordingCoordinator,
+    RecordingHost,
     StopRequests,
     is_decline,
     recording_view,
@@ -109,11 +109,12 @@ from signaling.recording import (
 from signaling.recording_bus import RedisRecordingBus
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
-from signaling.reminders import ReminderSource, reminder_payload
+from signaling.reminders import ReminderSource
 from signaling.signal_text import SIGNAL_EVENT, decoded, screen_signal_text
+from signaling.socket_rooms import ADMINS_ROOM, PHARMACISTS_ROOM, consult_room, user_room
+from signaling.tasks import cancel_and_wait
 from signaling.transport import HubManager, HubRedisManager, HubServer
 from storage.errors import is_unavailable
-from signaling.tasks import cancel_and_wait
 from storage.mongo import Repositories
 
 log = structlog.get_logger(__name__)
@@ -141,9 +142,6 @@ def _remote(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-ADMINS_ROOM = "admins"
-# Every pharmacist's sockets on the main namespace: the review queue and the orders to fulfil.
-PHARMACISTS_ROOM = "pharmacists"
 MAX_TOKEN_CHARS = 4096
 # How long this node remembers a sign-in that ended (a logout here, or announced by another
 # node): a socket whose token was checked just before it ended, and that registers just after,
@@ -152,15 +150,7 @@ MAX_TOKEN_CHARS = 4096
 ENDED_SESSIONS_KEPT = 120.0
 
 
-def consult_room(appointment_id: str) -> str:
-    return f"consult:{appointment_id}"
-
-
 WAITING_MESSAGE = "consult:waiting_message"
-
-
-def user_room(user_id: str) -> str:
-    return f"user:{user_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,121 +250,85 @@ class _Refused(Exception):
 
 
 class Hub:
+    """Built whole by the composition root (``server/app.py``): every part it uses is given.
+    ``recordings`` builds the consented-recording coordinator with the hub as its host (the
+    coordinator asks the hub to tell participants; the hub tells the coordinator each change);
+    without it, recording consents are refused."""
+
     def __init__(
         self,
         config: HubConfig,
         *,
+        sio: HubServer,
+        cluster: ClusterBus,
+        consult: ConsultationService,
+        chat: ChatService,
+        transcripts: TranscriptReader,
+        repos: Repositories,
+        authenticator: Authenticator,
+        sessions: SessionGuard,
+        pushes: Pushes,
+        due: DuePushes,
+        metrics: HubMetrics,
         clock: Clock,
-        metrics_registry: CollectorRegistry,
-        authenticator: Authenticator | None = None,
+        recordings: Callable[[RecordingHost], RecordingCoordinator] | None = None,
+        patient_away: Callable[[str], None] | None = None,
         client_address: ClientAddress = _remote,
         ice: IceSource | None = None,
     ) -> None:
         self.config = config
+        self.sio = sio
+        self._manager = sio.manager  # the Socket.IO manager (one process, or Redis)
+        self._cluster = cluster
+        self._consult = consult
+        self._chat = chat
+        self._transcripts = transcripts
+        self._repos = repos
+        self._authenticator = authenticator
+        self._sessions = sessions
+        self._pushes = pushes
+        self._due = due
+        self.metrics = metrics
+        self._clock = clock
         self._ice = ice
         self._client_address = client_address
-        self._clock = clock
-        self.metrics = HubMetrics(metrics_registry)
-        self._authenticator = authenticator
-        self._manager: HubManager
-        self._cluster: ClusterBus
-        if config.redis_url is not None:
-            redis_manager = HubRedisManager(
-                config.redis_url, channel=f"{config.redis_prefix}:socketio"
-            )
-            self._manager, self._cluster = redis_manager, RedisBus(redis_manager)
-        else:
-            self._manager, self._cluster = HubManager(), MemoryBus()
-        self.sio = HubServer(
-            async_mode="aiohttp",
-            client_manager=self._manager,
-            cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
-            max_http_buffer_size=config.max_http_buffer_size,
-            async_handlers=False,
-            connect_timeout=config.connect_seconds,
-            close_timeout=config.close_seconds,
-            logger=False,
-            engineio_logger=False,
-        )
+        # Told the appointment's id when its doctor joins (or admits) while the patient's
+        # consultation page is not open (no connected seat): the server sends "your doctor is
+        # ready" by e-mail and SMS. It must not block (the server runs it in the background).
+        self.patient_away = patient_away
+        self._recordings = recordings(self) if recordings is not None else None
         self._sockets: dict[str, Connection] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._gauges_dirty = True
-        self._consult: ConsultationService | None = None
-        self._chat: ChatService | None = None
-        self._transcripts: TranscriptReader | None = None
-        self._repos: Repositories | None = None
-        self._reminders: ReminderSource | None = None
-        # Told the appointment's id when its doctor joins (or admits) while the patient's
-        # consultation page is not open (no connected seat): the server sends "your doctor is
-        # ready" by e-mail and SMS. It must not block (the server runs it in the background).
-        self.patient_away: Callable[[str], None] | None = None
-        self._sessions: SessionGuard | None = None
-        # Since when the registry answered without interruption (see housekeeping).
+        # Since when the registry answered without interruption (see housekeeping); None while
+        # it does not.
         self._registry_ok_since: float | None = None
-        self._recordings: RecordingCoordinator | None = None
         self._session_check = asyncio.Lock()
         self._ended_sessions: dict[str, float] = {}  # session id -> when it ended (monotonic)
         self._stopped = False
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
         self._register()
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def attach(self, app: web.Application) -> None:
-        self.sio.attach(app)
-
-    async def start(
-        self,
-        *,
-        repos: Repositories,
-        chat: ChatService,
-        transcripts: TranscriptReader,
-        authenticator: Authenticator,
-        registry: RoomRegistry | None = None,
-        reminders: ReminderSource | None = None,
-        sessions: SessionGuard | None = None,
-        recorder: RecorderMedia | None = None,
-        recording_bus: StopRequests | None = None,
-    ) -> None:
-        self._repos = repos
-        self._reminders = reminders
-        self._sessions = sessions
-        self._chat = chat
-        self._transcripts = transcripts
-        self._authenticator = authenticator
-        self._consult = ConsultationService(
-            appointments=repos.appointments,
-            users=repos.users,
-            messages=repos.messages,
-            registry=registry or MemoryRoomRegistry(),
-            window=self.config.window,
-            clock=self._clock,
-        )
-        if recorder is not None:  # consented recording (without it, consents are refused)
-            self._recordings = RecordingCoordinator(
-                registry=self._consult.registry,
-                recordings=repos.recordings,
-                consents=repos.recording_consents,
-                audit=repos.audit,
-                media=recorder,
-                host=self,
-                clock=self._clock,
-                bus=recording_bus,
-            )
-            await self._recordings.start()
-        registry = self._consult.registry
         # With Redis, room changes are announced to every node, each of which caches rooms;
         # signals relayed to this node's sockets, and sign-ins ended elsewhere, come to the hub.
+        registry = consult.registry
         cache = registry if isinstance(registry, RedisRoomRegistry) else None
-        if cache is not None and self._cluster.shared:
-            cache.announce_with(self._cluster.room_changed)
-        self._cluster.serve(
+        if cache is not None and cluster.shared:
+            cache.announce_with(cluster.room_changed)
+        cluster.serve(
             registry.node_id,
             NodeListener(cache, relayed=self.deliver_relayed, session_ended=self.end_session_soon),
         )
-        await registry.heartbeat()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Start what runs in the background: the recordings' stop requests, the registry's
+        heartbeat, the token, session and housekeeping loop."""
+        if self._recordings is not None:
+            await self._recordings.start()
+        await self._consult.registry.heartbeat()
         self._registry_ok_since = time.monotonic()
         self._loop_task = asyncio.create_task(self._background())
 
@@ -394,26 +348,19 @@ class Hub:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sio.shutdown()
         await self._cluster.close()
-        if self._consult is not None:
-            with contextlib.suppress(Exception):
-                await self._consult.registry.close()
+        with contextlib.suppress(Exception):
+            await self._consult.registry.close()
 
     @property
     def consult(self) -> ConsultationService:
-        if self._consult is None:
-            raise Unavailable("the hub is not running")
         return self._consult
 
     @property
     def chat(self) -> ChatService:
-        if self._chat is None:
-            raise Unavailable("the hub is not running")
         return self._chat
 
     @property
     def transcripts(self) -> TranscriptReader:
-        if self._transcripts is None:
-            raise Unavailable("the hub is not running")
         return self._transcripts
 
     @property
@@ -474,7 +421,7 @@ class Hub:
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         conn = await self._accept(sid, MAIN, environ, auth)
         await self.sio.enter_room(sid, user_room(conn.user_id), namespace=MAIN)
-        if conn.principal.is_patient and self._repos is not None:
+        if conn.principal.is_patient:
             # The family members this account manages: what is pushed to them (a dose due, a
             # summary, an order's progress, a doctor running late) reaches their holder. Those
             # added after this connection are heard from its next one.
@@ -518,8 +465,8 @@ class Hub:
         if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
             raise _Refused("unauthorized", "connect with auth: {token: <access token>}")
         try:
-            principal = await self._require_authenticator()(token.strip())
-            user = await self._require_repos().users.get(principal.user_id)
+            principal = await self._authenticator(token.strip())
+            user = await self._repos.users.get(principal.user_id)
         except Unauthorized as exc:
             raise _Refused("unauthorized", exc.message) from None
         except DomainError as exc:
@@ -706,7 +653,7 @@ class Hub:
     async def _follow_up_join(self, conn: Connection, appointment_id: str) -> None:
         """The gate's consent check, for the patient of a gated follow-up only (anyone else
         goes on to the join's own checks, which answer not_found to strangers)."""
-        if not self.config.follow_up_only or self._repos is None:
+        if not self.config.follow_up_only:
             return
         follow_up = await self._repos.follow_ups.get(appointment_id)
         if follow_up is None or follow_up.eligibility is None:
@@ -727,7 +674,7 @@ class Hub:
         )
 
     async def _follow_up_admit(self, appointment_id: str) -> None:
-        if not self.config.follow_up_only or self._repos is None:
+        if not self.config.follow_up_only:
             return
         follow_up = await self._repos.follow_ups.get(appointment_id)
         check_admit(gate=True, eligibility=follow_up.eligibility if follow_up else None)
@@ -735,7 +682,7 @@ class Hub:
     async def _guardian_admit(self, conn: Connection, appointment_id: str) -> None:
         """Under six, a guardian present: the patient's seat must be held by the account that
         manages them (409 ``guardian_required`` otherwise)."""
-        if not self.config.under_six_guardian or self._repos is None:
+        if not self.config.under_six_guardian:
             return
         room = await self.consult.room_for(conn.sid, appointment_id)
         patient = await self._repos.users.get(room.patient.id)
@@ -985,7 +932,6 @@ class Hub:
         return {"message": message}
 
     async def _text_appointment(self, appointment_id: str) -> Appointment:
-        assert self._repos is not None, "the hub is started"
         appointment = await self._repos.appointments.get(appointment_id)
         if appointment is None:
             raise NotFound("no such text consultation")
@@ -1024,7 +970,6 @@ class Hub:
         target = status_after_message(appointment, role)
         if target is None:
             return
-        assert self._repos is not None, "the hub is started"
         moved = await self._repos.appointments.move_text(
             appointment.id, target, sources=text_sources_of(target), now=self._clock()
         )
@@ -1033,32 +978,14 @@ class Hub:
 
     async def tell_text(self, appointment: Appointment, change: str) -> None:
         """``text:updated`` to both participants' sockets (PROTOCOL.md, "Text consultations")."""
-        payload = {
-            "appointment_id": appointment.id,
-            "change": change,
-            "kind": appointment.kind.value,
-            "status": appointment.status.value,
-            "overdue": is_overdue(appointment, self._clock()),
-        }
-        for user_id in appointment.participant_ids():
-            await self.push_to_user(user_id, "text:updated", payload)
+        await self._pushes.tell_text(appointment, change)
 
     async def push_overdue_texts(self) -> int:
-        """Claim the text consultations whose response deadline has just passed unanswered and
-        tell both participants (``text:updated``, change ``overdue``), once each (the claim is
-        compare-and-set, so with several nodes only one tells)."""
-        if self._repos is None:
-            return 0
-        told = 0
-        for appointment in await self._repos.appointments.claim_overdue_text(self._clock()):
-            await self.tell_text(appointment, "overdue")
-            told += 1
-        return told
+        return await self._due.overdue_texts()
 
     async def _attachment(self, appointment_id: str, document_id: str) -> Attachment:
         """A document of this consultation's patient, as a chat attachment; anything else is
         ``not_found`` (whether it exists or belongs to someone else)."""
-        assert self._repos is not None, "the hub is started"
         appointment = await self._repos.appointments.get(appointment_id)
         document = await self._repos.documents.get(document_id)
         if appointment is None or document is None or document.patient_id != appointment.patient_id:
@@ -1234,9 +1161,7 @@ class Hub:
     # ------------------------------------------------------------------ tokens
 
     async def _refresh(self, conn: Connection, payload: RefreshIn, _: Received) -> dict[str, Any]:
-        guard = self._sessions
-        identify = guard.identify if guard is not None else self._require_authenticator()
-        principal = await identify(payload.token)
+        principal = await self._sessions.identify(payload.token)
         if principal.user_id != conn.user_id:
             raise Unauthorized("this token belongs to another user")
         conn.principal = principal
@@ -1320,14 +1245,13 @@ class Hub:
         (a client event, or a seat in a consultation, since the last check), then drops every
         socket whose sign-in is no longer live (signed out anywhere, revoked, expired, or idle
         past the timeout)."""
-        guard = self._sessions
-        if guard is None or not self._sockets:
+        if not self._sockets:
             return
         # One check at a time: a check takes the sockets' activity flags before it records
         # them, so a second one running alongside could return before that activity is stored
         # (and a sign-in then judged idle by its last stored activity).
         async with self._session_check:
-            await self._check_sessions(guard)
+            await self._check_sessions(self._sessions)
 
     async def _check_sessions(self, guard: SessionGuard) -> None:
         conns = list(self._sockets.values())
@@ -1445,23 +1369,13 @@ class Hub:
     # ------------------------------------------------------------------ pushes
 
     async def push_to_user(self, user_id: str, event: str, data: dict[str, Any]) -> None:
-        """Send an event to every open socket of a user, on any node."""
-        await self.sio.emit(event, data, room=user_room(user_id), namespace=MAIN)
+        await self._pushes.to_user(user_id, event, data)
 
     async def push_to_pharmacists(self, event: str, data: dict[str, Any]) -> None:
-        """Send an event to every pharmacist's open sockets, on any node."""
-        await self.sio.emit(event, data, room=PHARMACISTS_ROOM, namespace=MAIN)
+        await self._pushes.to_pharmacists(event, data)
 
     async def push_due_reminders(self, source: ReminderSource | None = None) -> int:
-        """Claim the medication reminders due now and push each to its patient's sockets
-        (``reminder:due``); returns how many were pushed."""
-        source = source or self._reminders
-        if source is None:
-            return 0
-        due = await source.claim_due_reminders(self._clock())
-        for reminder in due:
-            await self.push_to_user(reminder.patient_id, "reminder:due", reminder_payload(reminder))
-        return len(due)
+        return await self._due.reminders(source)
 
     # ------------------------------------------------------------------ background
 
@@ -1564,21 +1478,35 @@ class Hub:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _require_authenticator(self) -> Authenticator:
-        if self._authenticator is None:
-            raise Unavailable("the hub is not running")
-        return self._authenticator
-
-    def _require_repos(self) -> Repositories:
-        if self._repos is None:
-            raise Unavailable("the hub is not running")
-        return self._repos
-
 
 def _relayed(room: Room, sender: Seat, raw: dict[str, Any]) -> dict[str, Any]:
     """What the other participant receives of a signal: the consultation, who sent it, and
     its data as sent (it validated strictly, so nothing was coerced)."""
     return {"appointment_id": room.appointment_id, "from": sender.user_id, "data": raw["data"]}
+
+
+def socket_server(config: HubConfig, manager: HubManager) -> HubServer:
+    """The Socket.IO server of the hub, over ``manager`` (one process, or Redis)."""
+    return HubServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
+        max_http_buffer_size=config.max_http_buffer_size,
+        async_handlers=False,
+        connect_timeout=config.connect_seconds,
+        close_timeout=config.close_seconds,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def make_cluster(config: HubConfig) -> tuple[HubManager, ClusterBus]:
+    """The Socket.IO manager and the cluster bus: in memory for one process; with Redis,
+    python-socketio's fan-out, and the bus on its channel."""
+    if config.redis_url is None:
+        return HubManager(), MemoryBus()
+    manager = HubRedisManager(config.redis_url, channel=f"{config.redis_prefix}:socketio")
+    return manager, RedisBus(manager)
 
 
 def make_recording_bus(config: HubConfig, redis_client: Any | None) -> StopRequests | None:

@@ -146,6 +146,7 @@ RETIRED_CLIENT_GRACE = 5.0
 # Set in a probe's own task (see HubRedisManager._redis_connect).
 _IN_PROBE: contextvars.ContextVar[bool] = contextvars.ContextVar("hub_in_probe", default=False)
 
+
 class RoomEvents(Protocol):
     """What the hub's own messages on the Socket.IO channel are for (``signaling.cluster``
     reads them for the hub and its registry): see :class:`HubRedisManager`. A relay arrives as
