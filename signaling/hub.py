@@ -24,10 +24,9 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import socketio
 import structlog
@@ -71,9 +70,11 @@ from signaling.acks import (
     parse_event,
     screen_event,
 )
+from signaling.admin_feed import RoomFeed
 from signaling.cluster import ClusterBus, MemoryBus, NodeListener, RedisBus, Relay
 from signaling.consultations import Caller, ConsultationService
 from signaling.events import ADMIN, MAIN
+from signaling.housekeeping import Gauges, Housekeeping
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
 from signaling.metrics import HubMetrics
 from signaling.models import (
@@ -88,8 +89,6 @@ from signaling.models import (
     SignalIn,
     TypingIn,
     WaitingMessageIn,
-    admin_screen,
-    room_summary,
     room_view,
     screen_state,
     signal_accepted,
@@ -110,9 +109,10 @@ from signaling.recording_bus import RedisRecordingBus
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource
+from signaling.sign_ins import SessionGuard, SignIns
 from signaling.signal_text import SIGNAL_EVENT, decoded, screen_signal_text
 from signaling.socket_rooms import ADMINS_ROOM, PHARMACISTS_ROOM, consult_room, user_room
-from signaling.tasks import cancel_and_wait
+from signaling.tasks import Tasks, cancel_and_wait
 from signaling.transport import HubManager, HubRedisManager, HubServer
 from storage.errors import is_unavailable
 from storage.mongo import Repositories
@@ -123,31 +123,11 @@ Authenticator = Callable[[str], Awaitable[Principal]]
 ClientAddress = Callable[[web.Request], str]
 
 
-class SessionGuard(Protocol):
-    """The sign-ins behind the sockets (``AccountService``): records socket activity and says
-    which sessions are still live (not signed out, revoked, expired or idle too long)."""
-
-    async def live_sessions(
-        self, session_ids: Collection[str], *, active: Collection[str]
-    ) -> set[str]: ...
-
-    async def end_reasons(self, session_ids: Collection[str]) -> dict[str, str]: ...
-
-    async def identify(self, access_token: str) -> Principal:
-        """Authenticate a token without counting it as activity."""
-        ...
-
-
 def _remote(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
 MAX_TOKEN_CHARS = 4096
-# How long this node remembers a sign-in that ended (a logout here, or announced by another
-# node): a socket whose token was checked just before it ended, and that registers just after,
-# is refused instead of living until the next session check. Endings are final, so remembering
-# one can never refuse a live sign-in.
-ENDED_SESSIONS_KEPT = 120.0
 
 
 WAITING_MESSAGE = "consult:waiting_message"
@@ -285,7 +265,6 @@ class Hub:
         self._transcripts = transcripts
         self._repos = repos
         self._authenticator = authenticator
-        self._sessions = sessions
         self._pushes = pushes
         self._due = due
         self.metrics = metrics
@@ -298,15 +277,37 @@ class Hub:
         self.patient_away = patient_away
         self._recordings = recordings(self) if recordings is not None else None
         self._sockets: dict[str, Connection] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks()
         self._loop_task: asyncio.Task[None] | None = None
-        self._gauges_dirty = True
-        # Since when the registry answered without interruption (see housekeeping); None while
-        # it does not.
-        self._registry_ok_since: float | None = None
-        self._session_check = asyncio.Lock()
-        self._ended_sessions: dict[str, float] = {}  # session id -> when it ended (monotonic)
         self._stopped = False
+        self._sign_ins = SignIns(
+            self._sockets,
+            outbox=sio,
+            guard=sessions,
+            cluster=cluster,
+            rooms=consult.registry,
+            tasks=self._tasks,
+        )
+        gauges = Gauges(metrics, consult.rooms)
+        self._feed = RoomFeed(
+            sio, rooms=consult.rooms, connected=sio.manager.is_connected, changed=gauges.changed
+        )
+        jobs: list[Callable[[], Awaitable[object]]] = [due.reminders, due.overdue_texts]
+        if self._recordings is not None:
+            jobs.append(self._recordings.reconcile)
+        self._housekeeping = Housekeeping(
+            config,
+            sockets=self._sockets,
+            sio=sio,
+            consult=consult,
+            sign_ins=self._sign_ins,
+            gauges=gauges,
+            metrics=metrics,
+            finish=self._finish,
+            publish=self._publish,
+            jobs=jobs,
+            clock=clock,
+        )
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
         self._register()
@@ -318,7 +319,9 @@ class Hub:
             cache.announce_with(cluster.room_changed)
         cluster.serve(
             registry.node_id,
-            NodeListener(cache, relayed=self.deliver_relayed, session_ended=self.end_session_soon),
+            NodeListener(
+                cache, relayed=self.deliver_relayed, session_ended=self._sign_ins.end_session_soon
+            ),
         )
 
     # ------------------------------------------------------------------ lifecycle
@@ -329,13 +332,14 @@ class Hub:
         if self._recordings is not None:
             await self._recordings.start()
         await self._consult.registry.heartbeat()
-        self._registry_ok_since = time.monotonic()
-        self._loop_task = asyncio.create_task(self._background())
+        self._housekeeping.registry_answered()
+        self._loop_task = asyncio.create_task(self._housekeeping.run())
 
     async def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        self._tasks.close()
         if self._loop_task is not None:
             await cancel_and_wait(self._loop_task)
         if self._recordings is not None:  # finalise recordings while the database is up
@@ -343,9 +347,7 @@ class Hub:
         for conn in list(self._sockets.values()):
             with contextlib.suppress(Exception):
                 await self.sio.disconnect(conn.sid, namespace=conn.namespace)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         await self.sio.shutdown()
         await self._cluster.close()
         with contextlib.suppress(Exception):
@@ -395,11 +397,11 @@ class Hub:
             "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
             "screen:share": EventSpec(ScreenShareIn, self._screen_share, cap),
             "screen:allow": EventSpec(ScreenAllowIn, self._screen_allow, cap),
-            "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
+            "auth:refresh": EventSpec(RefreshIn, self._sign_ins.refresh, cap),
         }
         self._admin_events = {
-            "rooms:snapshot": EventSpec(Payload, self._snapshot, cap),
-            "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
+            "rooms:snapshot": EventSpec(Payload, self._feed.snapshot, cap),
+            "auth:refresh": EventSpec(RefreshIn, self._sign_ins.refresh, cap),
         }
         self.sio.on("connect", self._on_connect, namespace=MAIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=MAIN)
@@ -433,7 +435,7 @@ class Hub:
     async def _on_admin_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         await self._accept(sid, ADMIN, environ, auth, admin=True)
         await self.sio.enter_room(sid, ADMINS_ROOM, namespace=ADMIN)
-        self._spawn(self._send_snapshot_when_connected(sid))
+        self._tasks.spawn(self._feed.send_snapshot_when_connected(sid))
 
     async def _accept(
         self,
@@ -447,7 +449,7 @@ class Hub:
         try:
             conn = await self._authenticate(sid, namespace, environ, auth, admin=admin)
             # Nothing awaits from here until the socket is registered, where an ending finds it.
-            if self._ended_lately(conn.principal.session_id):
+            if self._sign_ins.ended_lately(conn.principal.session_id):
                 raise _Refused("unauthorized", "your sign-in has ended; sign in again")
         except _Refused as refused:
             self.metrics.connections_refused.labels(refused.code).inc()
@@ -1158,215 +1160,39 @@ class Hub:
     async def publish_change(self, update: Updated[Any], cause: Cause) -> None:
         await self._publish(update, cause=cause)
 
-    # ------------------------------------------------------------------ tokens
-
-    async def _refresh(self, conn: Connection, payload: RefreshIn, _: Received) -> dict[str, Any]:
-        principal = await self._sessions.identify(payload.token)
-        if principal.user_id != conn.user_id:
-            raise Unauthorized("this token belongs to another user")
-        conn.principal = principal
-        return {"expires_at": iso_z(principal.expires_at)}
-
-    async def _expire_tokens(self, now: datetime) -> None:
-        for conn in list(self._sockets.values()):
-            if conn.principal.expires_at <= now and conn.sid in self._sockets:
-                log.info("socket_token_expired", user_id=conn.user_id)
-                await self.sio.emit(
-                    "auth:expired",
-                    {"code": "token_expired", "message": "your sign-in expired; sign in again"},
-                    to=conn.sid,
-                    namespace=conn.namespace,
-                )
-                await self.sio.disconnect(conn.sid, namespace=conn.namespace)
-
-    async def end_session(self, session_id: str, reason: str = "signed_out") -> int:
-        """A sign-in ended (logout, revocation): its sockets go at once, on this process and,
-        with Redis, on every other node (``hub_session_ended`` on the channel; a node that
-        misses it finds out at its next session check). Returns how many went here."""
-        try:
-            return await self.end_session_here(session_id, reason)
-        finally:
-            await self._cluster.session_ended(session_id, reason)
-
-    async def end_session_here(self, session_id: str, reason: str) -> int:
-        """The sockets of sign-in ``session_id`` connected to this process go, with
-        ``auth:expired`` and ``reason``; nothing is announced. Returns how many went."""
-        self._remember_ended(session_id)
-        gone = [c for c in self._sockets.values() if c.principal.session_id == session_id]
-        for conn in gone:
-            await self._drop_session_socket(conn, reason)
-        return len(gone)
-
-    def _remember_ended(self, session_id: str) -> None:
-        now = time.monotonic()
-        ended = self._ended_sessions
-        ended.pop(session_id, None)
-        ended[session_id] = now  # insertion order is age order: the oldest go first
-        while ended:
-            oldest = next(iter(ended))
-            if now - ended[oldest] <= ENDED_SESSIONS_KEPT:
-                break
-            del ended[oldest]
-
-    def _ended_lately(self, session_id: str) -> bool:
-        at = self._ended_sessions.get(session_id)
-        return at is not None and time.monotonic() - at <= ENDED_SESSIONS_KEPT
-
-    def end_session_soon(self, session_id: str, reason: str) -> None:
-        """:meth:`end_session_here` in a task of its own (for the channel's listener)."""
-        if self._stopped:
-            return
-        self._spawn(self._end_session_logged(session_id, reason))
-
-    async def _end_session_logged(self, session_id: str, reason: str) -> None:
-        try:
-            await self.end_session_here(session_id, reason)
-        except Exception:  # the next session check drops what is left
-            log.exception("session_end_failed")
-
-    async def _drop_session_socket(self, conn: Connection, reason: str) -> None:
-        if conn.sid not in self._sockets:
-            return
-        log.info("socket_session_ended", user_id=conn.user_id, reason=reason)
-        await self.sio.emit(
-            "auth:expired",
-            {
-                "code": "session_ended",
-                "reason": reason,
-                "message": "your sign-in has ended; sign in again",
-            },
-            to=conn.sid,
-            namespace=conn.namespace,
-        )
-        await self.sio.disconnect(conn.sid, namespace=conn.namespace)
-
-    async def check_sessions(self) -> None:
-        """Automatic logoff and revocation for sockets: records which sign-ins were active
-        (a client event, or a seat in a consultation, since the last check), then drops every
-        socket whose sign-in is no longer live (signed out anywhere, revoked, expired, or idle
-        past the timeout)."""
-        if not self._sockets:
-            return
-        # One check at a time: a check takes the sockets' activity flags before it records
-        # them, so a second one running alongside could return before that activity is stored
-        # (and a sign-in then judged idle by its last stored activity).
-        async with self._session_check:
-            await self._check_sessions(self._sessions)
-
-    async def _check_sessions(self, guard: SessionGuard) -> None:
-        conns = list(self._sockets.values())
-        seated = await self._seated_sids(conns)
-        active = {c.principal.session_id for c in conns if c.active or c.sid in seated}
-        for conn in conns:
-            conn.active = False
-        live = await guard.live_sessions({c.principal.session_id for c in conns}, active=active)
-        gone = [c for c in conns if c.principal.session_id not in live]
-        if not gone:
-            return
-        # Why, for the sign-in page ("you were signed out after inactivity").
-        try:
-            reasons = await guard.end_reasons({c.principal.session_id for c in gone})
-        except Exception:
-            log.warning("session_end_reasons_failed", exc_info=True)
-            reasons = {}
-        for conn in gone:
-            reason = reasons.get(conn.principal.session_id, "session_ended")
-            await self._drop_session_socket(conn, reason)
-
-    async def _seated_sids(self, conns: list[Connection]) -> set[str]:
-        """Sockets holding a seat in a consultation (being in one is activity). If the registry
-        cannot tell (an outage), every joined socket counts: nobody is logged off for that."""
-        joined = {c.appointment_id for c in conns if c.appointment_id is not None}
-        seated: set[str] = set()
-        for appointment_id in joined:
-            try:
-                room = await self.consult.registry.get(appointment_id)
-            except Exception:
-                seated |= {c.sid for c in conns if c.appointment_id == appointment_id}
-                continue
-            if room is not None:
-                seated |= {s.sid for s in room.seats if s.sid is not None}
-        return seated
-
-    async def drop_slow_clients(self) -> None:
-        """Disconnect sockets whose unsent outgoing data is over the limit (signaling/transport)."""
-        limit = self.config.send_buffer_max_bytes
-        for conn in list(self._sockets.values()):
-            queue = self.sio.send_queue(conn.sid, conn.namespace)
-            if queue is None or queue.queued <= limit:
-                continue
-            log.warning("slow_client_dropped", user_id=conn.user_id, queued=queue.queued)
-            self.metrics.connections_refused.labels("slow_client").inc()
-            queue.abort()
-            await self.sio.disconnect(conn.sid, namespace=conn.namespace)
-
-    # ------------------------------------------------------------------ admin feed
-
-    async def _snapshot(self, conn: Connection, payload: Payload, _: Received) -> dict[str, Any]:
-        return {"rooms": [room_summary(r) for r in await self.rooms()]}
-
-    async def _send_snapshot_when_connected(self, sid: str) -> None:
-        # The connect handler runs before the client is told it is connected; wait for that,
-        # so the snapshot is its first event.
-        for _ in range(200):
-            if self.sio.manager.is_connected(sid, ADMIN):
-                break
-            await asyncio.sleep(0.005)
-        else:
-            return
-        try:
-            rooms = await self.rooms()
-        except Exception as exc:
-            log.warning("snapshot_failed", error=repr(exc))
-            return
-        await self.sio.emit(
-            "rooms:snapshot", {"rooms": [room_summary(r) for r in rooms]}, to=sid, namespace=ADMIN
-        )
-        for room in rooms:  # who shares a screen now (room_summary's shape is fixed)
-            if room.screen.sharer is not None:
-                await self.sio.emit("rooms:screen", admin_screen(room), to=sid, namespace=ADMIN)
+    # ------------------------------------------------------------------ room changes
 
     async def _publish(
         self, update: Updated[Any], *, participants: bool = True, cause: Cause | None = None
     ) -> None:
         """Tell the room's participants (and the doctor's other sockets, for the clinic
-        console) and the admins what changed; then let consented recording follow the change
-        (``cause``: who changed the recording, and why it would stop)."""
+        console) and the admins what changed (signaling/admin_feed.py); then let consented
+        recording follow the change (``cause``: who changed the recording, and why it would
+        stop)."""
         if not update.changed:
             return
-        await self._announce(update, participants=participants)
+        await self._feed.announce(update, participants=participants)
         if self._recordings is not None:
             await self._recordings.after_change(update, cause)
 
-    async def _announce(self, update: Updated[Any], *, participants: bool) -> None:
-        self._gauges_dirty = True
-        room = update.after
-        if room is None:
-            before = update.before
-            assert before is not None
-            gone = {"appointment_id": before.appointment_id, "rev": update.rev}
-            await self.sio.emit("rooms:removed", gone, room=ADMINS_ROOM, namespace=ADMIN)
-            # The clinic console drops it from the waiting list (consult:state never says so).
-            await self.sio.emit("consult:removed", gone, room=user_room(before.doctor.id))
-            return
-        if participants:
-            await self.sio.emit(
-                "consult:state",
-                room_view(room),
-                to=[consult_room(room.appointment_id), user_room(room.doctor.id)],
-            )
-        before = update.before
-        if before is not None and before.screen != room.screen:
-            await self.sio.emit(
-                "screen:state", screen_state(room), room=consult_room(room.appointment_id)
-            )
-            if before.screen.sharer != room.screen.sharer:
-                await self.sio.emit(
-                    "rooms:screen", admin_screen(room), room=ADMINS_ROOM, namespace=ADMIN
-                )
-        await self.sio.emit("rooms:update", room_summary(room), room=ADMINS_ROOM, namespace=ADMIN)
+    # ------------------------------------------------------------------ the parts' entry points
+    # (for the REST side, and for the tests that run a part's job at once)
 
-    # ------------------------------------------------------------------ pushes
+    async def end_session(self, session_id: str, reason: str = "signed_out") -> int:
+        """A sign-in ended: its sockets go, here and on every node (signaling/sign_ins.py)."""
+        return await self._sign_ins.end_session(session_id, reason)
+
+    async def end_session_here(self, session_id: str, reason: str) -> int:
+        return await self._sign_ins.end_session_here(session_id, reason)
+
+    async def check_sessions(self) -> None:
+        await self._sign_ins.check_sessions()
+
+    async def housekeeping(self) -> None:
+        await self._housekeeping.housekeeping()
+
+    async def forget_lost_seats(self) -> None:
+        await self._housekeeping.forget_lost_seats()
 
     async def push_to_user(self, user_id: str, event: str, data: dict[str, Any]) -> None:
         await self._pushes.to_user(user_id, event, data)
@@ -1376,107 +1202,6 @@ class Hub:
 
     async def push_due_reminders(self, source: ReminderSource | None = None) -> int:
         return await self._due.reminders(source)
-
-    # ------------------------------------------------------------------ background
-
-    async def _background(self) -> None:
-        last_housekeeping = float("-inf")
-        while not self._stopped:
-            await asyncio.sleep(self.config.tick_seconds)
-            try:
-                await self._expire_tokens(self._clock())
-                await self.drop_slow_clients()
-                if time.monotonic() - last_housekeeping >= self.config.housekeeping_seconds:
-                    last_housekeeping = time.monotonic()
-                    await self._run_checked("session_check", self.check_sessions())
-                    await self._run_checked("housekeeping", self.housekeeping())
-                elif self._gauges_dirty:
-                    await self.refresh_gauges()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("hub_housekeeping_failed", error=repr(exc))
-
-    async def _run_checked(self, name: str, job: Awaitable[None]) -> None:
-        """One housekeeping job; its failure (e.g. Redis down) does not stop the others."""
-        try:
-            await job
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if name == "housekeeping":
-                self._registry_ok_since = None
-            log.warning("hub_housekeeping_failed", job=name, error=repr(exc))
-
-    async def housekeeping(self) -> None:
-        consult = self.consult
-        await consult.registry.heartbeat()
-        now = time.monotonic()
-        if self._registry_ok_since is None:
-            self._registry_ok_since = now
-        # Other nodes may have missed heartbeats only because the registry was unreachable: judge
-        # them dead only after watching the registry for a whole node TTL again.
-        judge = now - self._registry_ok_since >= self.config.node_ttl
-        for swept in await consult.sweep(lambda sid: sid in self._sockets, judge_nodes=judge):
-            if swept.ended == "expired":
-                await self._finish(swept.update, "consult:ended", "expired")
-            elif swept.ended is not None:  # e.g. cancelled over REST while the patient waited
-                await self._finish(swept.update, "consult:closed", swept.ended)
-            else:
-                await self._publish(swept.update)
-        await self.forget_lost_seats()
-        await self.refresh_gauges()
-        await self.push_due_reminders()
-        await self.push_overdue_texts()
-        if self._recordings is not None:
-            await self._recordings.reconcile()
-
-    async def forget_lost_seats(self) -> None:
-        """Sockets of this node that joined a consultation whose room no longer holds their
-        seat, without their being told (Redis came back without its data; a seat taken by a
-        new socket of the user on another node) leave its Socket.IO room, so its events stop
-        reaching them; their next event there answers ``forbidden``. One whose user holds no
-        seat there any more is told ``consult:seat_lost`` so that it joins again; one whose
-        seat another socket of its user took was told ``consult:closed`` (``joined_elsewhere``)
-        and must not take the seat back."""
-        joined = [
-            (conn, conn.appointment_id, conn.joins)
-            for conn in self._sockets.values()
-            if conn.appointment_id is not None
-        ]
-        if not joined:
-            return
-        # Read after the sockets were looked at: a join seen there is stored, so its seat is
-        # in this read unless it went since. A socket that left or joined again meanwhile is
-        # not this check's to judge.
-        rooms: dict[str, Room] = {room.appointment_id: room for room in await self.consult.rooms()}
-        for conn, appointment_id, joins in joined:
-            room = rooms.get(appointment_id)
-            if room is not None and room.seat_of_sid(conn.sid) is not None:
-                continue
-            if conn.appointment_id != appointment_id or conn.joins != joins:
-                continue
-            conn.appointment_id = None
-            await self.sio.leave_room(conn.sid, consult_room(appointment_id))
-            replaced = room is not None and room.seat_of_user(conn.user_id) is not None
-            log.info("seat_lost", sid=conn.sid, appointment_id=appointment_id, replaced=replaced)
-            if not replaced:
-                await self.sio.emit_to(
-                    conn.sid, "consult:seat_lost", {"appointment_id": appointment_id}
-                )
-
-    async def refresh_gauges(self) -> None:
-        self._gauges_dirty = False
-        rooms = await self.rooms()
-        self.metrics.rooms_active.set(len(rooms))
-        self.metrics.patients_waiting.set(sum(1 for r in rooms if r.patient_waiting))
-
-    # ------------------------------------------------------------------ helpers
-
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def _relayed(room: Room, sender: Seat, raw: dict[str, Any]) -> dict[str, Any]:

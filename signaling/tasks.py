@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 import structlog
@@ -28,3 +29,25 @@ async def cancel_and_wait(task: asyncio.Task[Any], *, give_up_after: float = 10.
             return
     if not task.cancelled() and task.exception() is not None:
         log.warning("background_task_failed", error=repr(task.exception()))
+
+
+class Tasks:
+    """Short tasks the hub starts and does not wait for (an admin's first snapshot, a sign-in
+    ended on another node). Once closed, nothing new starts; :meth:`cancel` ends what runs."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[None]] = set()
+        self.closed = False
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def cancel(self) -> None:
+        for task in list(self._running):
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
