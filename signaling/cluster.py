@@ -20,8 +20,8 @@ node; it is fixed (nodes of two versions share the channel during a rolling depl
 Two buses behind one interface (:class:`ClusterBus`), chosen in ``server/app.py``:
 :class:`MemoryBus` for one process (nobody else to tell) and :class:`RedisBus` over the Socket.IO
 Redis manager (``signaling/transport``, which publishes in call order and listens). The messages
-are plain dataclasses: a relay is built and read once per signal, without validation beyond the
-few type checks that keep a malformed message from reaching the hub.
+are plain dataclasses, and a relay a plain dict: it is built once per signal and read as it
+arrives, with no validation beyond the type checks that keep a malformed one from the hub.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 
 import structlog
 
@@ -68,31 +68,27 @@ class RoomChanged:
         return cls(str(data["appointment_id"]), int(data["rev"]))
 
 
-@dataclass(frozen=True, slots=True)
-class Relay:
+class Relay(TypedDict):
     """A signal for socket ``to`` of another node, from socket ``from_sid``, in consultation
-    ``appointment_id``; ``signal`` is the ``rtc:signal`` payload as the peer receives it."""
+    ``appointment_id``; ``signal`` is the ``rtc:signal`` payload as the peer receives it. A
+    plain dict (the message as it goes on the wire, less ``method`` and ``host_id``, which the
+    Redis manager adds): one is built per signal to another node, and read as it arrives."""
 
     appointment_id: str
     from_sid: str
     to: str
     signal: Any
 
-    def wire(self) -> dict[str, Any]:
-        """The message without its method and sender (the Redis manager adds them)."""
-        return {"appointment_id": self.appointment_id, "from_sid": self.from_sid, "to": self.to,
-                "signal": self.signal}  # fmt: skip
 
-    @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> Relay | None:
-        """None for a message that is not a relay this node could deliver."""
-        to, appointment_id = data.get("to"), data.get("appointment_id")
-        sender, signal = data.get("from_sid"), data.get("signal")
-        if not (isinstance(to, str) and isinstance(appointment_id, str)):
-            return None
-        if not isinstance(sender, str):
-            return None
-        return cls(appointment_id, sender, to, signal)
+def relay_from_wire(data: dict[str, Any]) -> Relay | None:
+    """The relay as it arrived (no copy), or None if it lacks its addresses."""
+    if not (
+        isinstance(data.get("to"), str)
+        and isinstance(data.get("appointment_id"), str)
+        and isinstance(data.get("from_sid"), str)
+    ):
+        return None
+    return cast(Relay, data)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +132,8 @@ class ClusterListener(Protocol):
         """Whether this node hears every message from now on (False: it may have missed some)."""
         ...
 
-    async def relayed(self, relay: Relay) -> None: ...
+    # A signal another node relayed to a socket of this node.
+    relayed: Callable[[Relay], Awaitable[None]]
 
     def session_ended(self, session_id: str, reason: str) -> None:
         """A sign-in ended on another node: this node's sockets of it go (nothing else)."""
@@ -155,7 +152,8 @@ class NodeListener:
         session_ended: Callable[[str, str], None],
     ) -> None:
         self._cache = cache
-        self._relayed = relayed
+        # The hub's own, called directly (no wrapper coroutine per relayed signal).
+        self.relayed = relayed
         self._session_ended = session_ended
 
     def room_changed(self, appointment_id: str, rev: int) -> None:
@@ -165,9 +163,6 @@ class NodeListener:
     def listening(self, live: bool) -> None:
         if self._cache is not None:
             self._cache.listening(live)
-
-    async def relayed(self, relay: Relay) -> None:
-        await self._relayed(relay)
 
     def session_ended(self, session_id: str, reason: str) -> None:
         self._session_ended(session_id, reason)
@@ -237,7 +232,7 @@ class RedisBus:
         await self.manager.publish_room_change(appointment_id, rev)
 
     async def relay(self, relay: Relay, *, node: str | None) -> None:
-        await self.manager.publish_relay(relay.wire(), node=node)
+        await self.manager.publish_relay(relay, node=node)
 
     async def session_ended(self, session_id: str, reason: str) -> None:
         await self.manager.publish_session_ended(session_id, reason)
@@ -256,6 +251,7 @@ class _Decoding:
 
     def __init__(self, listener: ClusterListener) -> None:
         self._listener = listener
+        self._relayed = listener.relayed
 
     def room_changed(self, appointment_id: str, rev: int) -> None:
         self._listener.room_changed(appointment_id, rev)
@@ -264,9 +260,9 @@ class _Decoding:
         self._listener.listening(live)
 
     async def relayed(self, message: dict[str, Any]) -> None:
-        relay = Relay.from_wire(message)
+        relay = relay_from_wire(message)
         if relay is not None:
-            await self._listener.relayed(relay)
+            await self._relayed(relay)
 
     def session_ended(self, session_id: str, reason: str) -> None:
         self._listener.session_ended(session_id, reason)

@@ -865,7 +865,10 @@ class Hub:
         if self._cluster.shared and self.sio.manager.eio_sid_from_sid(peer.sid, MAIN) is None:
             # The peer's socket is on another node, which checks the room again before it
             # delivers (this node's view of the room may be a moment old).
-            relay = Relay(appointment_id, from_sid=conn.sid, to=peer.sid, signal=signal)
+            relay: Relay = {
+                "appointment_id": appointment_id, "from_sid": conn.sid, "to": peer.sid,
+                "signal": signal,
+            }  # fmt: skip
             await self._cluster.relay(relay, node=peer.node)
         else:
             await self.sio.emit_to(peer.sid, "rtc:signal", signal)
@@ -876,7 +879,7 @@ class Hub:
         """A signal another node relayed to a socket of this node: delivered only if, as this
         node knows the room (it hears every change in the channel's order), the sender still
         signals to exactly that socket in that consultation."""
-        to, appointment_id, sender = relay.to, relay.appointment_id, relay.from_sid
+        to, appointment_id, sender = relay["to"], relay["appointment_id"], relay["from_sid"]
         conn = self._sockets.get(to)
         if conn is None or conn.appointment_id != appointment_id:
             return
@@ -889,7 +892,7 @@ class Hub:
         except DomainError:
             return
         if peer is not None and peer.sid == to:
-            await self.sio.emit_to(to, "rtc:signal", relay.signal)
+            await self.sio.emit_to(to, "rtc:signal", relay["signal"])
 
     async def _chat_send(
         self, conn: Connection, payload: ChatSendIn, _: Received

@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -340,7 +340,7 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
     async def publish_room_change(self, appointment_id: str, rev: int) -> None:
         await self._publish(RoomChanged(appointment_id, rev).wire(self.host_id))
 
-    async def publish_relay(self, message: dict[str, Any], node: str | None = None) -> None:
+    async def publish_relay(self, message: Mapping[str, Any], node: str | None = None) -> None:
         """Send a signal to ``node``, that of its target socket (to every node if not known);
         :class:`Unavailable` when it could not be published (``_publish`` logs that)."""
         data = {**message, "method": RELAY, "host_id": self.host_id}
