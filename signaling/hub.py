@@ -16,6 +16,11 @@ With Redis configured, python-socketio's ``AsyncRedisManager`` fans events out t
 (at most once: the transcript in MongoDB is what is durable, clients catch up with
 ``chat:history``), rooms live in the Redis registry, and the nodes tell each other of room
 changes, relayed signals and ended sign-ins over the cluster bus (``signaling/cluster.py``).
+
+The hub holds the connections, the dispatcher and the consultation, chat, screen-sharing and
+recording handlers; its other concerns are parts it builds and wires: sign-in enforcement
+(``sign_ins.py``), the background loop (``housekeeping.py``), what each room change is told to
+(``admin_feed.py``) and the pushes to people's sockets (``pushes.py``).
 """
 
 from __future__ import annotations
