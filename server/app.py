@@ -17,7 +17,6 @@ from chat.service import ChatService
 from chat.transcripts import TranscriptReader
 from domain.clock import Clock, utc_now
 from domain.consultation import JoinWindow
-from media.ice import IceProvider
 from server import keys, ops
 from server.activity import routes as activity_routes
 from server.activity.history import (
@@ -80,7 +79,18 @@ from server.summaries import routes as summary_routes
 from server.text_consultations import routes as text_consultation_routes
 from server.text_consultations.service import TextConsultationService
 from server.waiting import routes as waiting_routes
-from signaling.hub import Hub, HubConfig, make_recording_bus, make_registry
+from signaling.consultations import ConsultationService
+from signaling.hub import (
+    Hub,
+    HubConfig,
+    make_cluster,
+    make_recording_bus,
+    make_registry,
+    socket_server,
+)
+from signaling.metrics import HubMetrics
+from signaling.pushes import DuePushes, Pushes
+from signaling.recording import RecordingCoordinator, RecordingHost
 from storage.mongo import Database, open_database
 from storage.redis import open_redis
 
@@ -153,11 +163,11 @@ def make_document_service(
     return DocumentService(db.repos, records, limits=limits, clock=clock)
 
 
-def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProvider) -> Hub:
-    """The Socket.IO consultation hub, configured from the settings (signaling does not read
-    them itself)."""
+def make_hub_config(settings: Settings) -> HubConfig:
+    """The consultation hub's configuration, from the settings (signaling does not read them
+    itself)."""
     consult = settings.consult
-    config = HubConfig(
+    return HubConfig(
         window=JoinWindow(
             early=timedelta(minutes=consult.join_early_minutes),
             grace=timedelta(minutes=consult.join_grace_minutes),
@@ -180,14 +190,6 @@ def make_hub(settings: Settings, *, clock: Clock, metrics: Metrics, ice: IceProv
         follow_up_only=settings.documents.follow_up_only,
         under_six_guardian=consult.under_six_guardian,
     )
-    return Hub(
-        config,
-        clock=clock,
-        metrics_registry=metrics.registry,
-        # The address the HTTP middleware decided (trusted proxies honoured), for audit entries.
-        client_address=lambda request: str(request.get(keys.CLIENT_IP, request.remote)),
-        ice=ice,
-    )
 
 
 def create_app(
@@ -204,6 +206,14 @@ def create_app(
     app[keys.METRICS] = Metrics()
     app[keys.REDIS] = None
     password_hasher = passwords or Passwords()
+    # The hub's Socket.IO server is attached now (its routes); the hub itself is built once the
+    # database and Redis are open (``consultations``). What the REST side pushes to sockets goes
+    # through ``pushes``, which needs only the server.
+    hub_config = make_hub_config(settings)
+    socket_manager, cluster = make_cluster(hub_config)
+    sio = socket_server(hub_config, socket_manager)
+    sio.attach(app)
+    pushes = Pushes(sio, clock=clock)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         db_settings = settings.database
@@ -234,7 +244,7 @@ def create_app(
                 ),
             )
             app[keys.TEXT_CONSULTATIONS] = TextConsultationService(
-                db.repos, app[keys.APPOINTMENTS], clock=clock, tell=hub.tell_text
+                db.repos, app[keys.APPOINTMENTS], clock=clock, tell=pushes.tell_text
             )
             app[keys.RECORDS] = RecordService(
                 db.repos,
@@ -242,7 +252,7 @@ def create_app(
                 review_required=(
                     settings.pharmacy.prescription_review is PrescriptionReview.REQUIRED
                 ),
-                tell_pharmacists=hub.push_to_pharmacists,
+                tell_pharmacists=pushes.to_pharmacists,
             )
             app[keys.DOCUMENTS] = make_document_service(settings, db, app[keys.RECORDS], clock)
             app[keys.FOLLOW_UPS] = FollowUpService(
@@ -255,7 +265,7 @@ def create_app(
             app[keys.GUESTS] = GuestService(
                 db.repos,
                 tokens=accounts.tokens,
-                window=hub.config.window,
+                window=hub_config.window,
                 ttl=timedelta(seconds=settings.consult.guest_invite_ttl),
                 clock=clock,
             )
@@ -273,7 +283,7 @@ def create_app(
                 ),
                 auditor=app[keys.AUDITOR],
                 clock=clock,
-                push=hub.push_to_user,
+                push=pushes.to_user,
             )
             app[keys.NOTIFICATIONS] = notifications
             app[keys.PHONE_CODES] = PhoneCodes(
@@ -285,22 +295,20 @@ def create_app(
                 daily_limit=settings.notifications.sms_daily_limit,
             )
             app[keys.APPOINTMENTS].observe(notifications.on_appointment)
-            hub.patient_away = notifications.on_patient_away
-            hub.text_answered = notifications.on_text_answered
             app[keys.PHARMACY] = PharmacyService(
                 db.repos,
                 records=app[keys.RECORDS],
                 clock=clock,
-                notify=hub.push_to_user,
-                tell_pharmacists=hub.push_to_pharmacists,
+                notify=pushes.to_user,
+                tell_pharmacists=pushes.to_pharmacists,
             )
             app[keys.ORDERS] = OrderService(
                 db.repos,
                 clock=clock,
-                notify=hub.push_to_user,
+                notify=pushes.to_user,
                 payment_ttl=settings.pharmacy.order_payment_ttl,
                 provider=DemoProvider(payment[1]) if payment else None,
-                tell_pharmacists=hub.push_to_pharmacists,
+                tell_pharmacists=pushes.to_pharmacists,
             )
             app[keys.ORDERS].on_shipped = notifications.on_order_shipped
             app[keys.RECORDINGS] = RecordingService(
@@ -335,10 +343,6 @@ def create_app(
             app[keys.METRICS].precall_peers.set_function(lambda: service.open_peers)
             yield  # leaving closes every pre-call peer
 
-    hub = make_hub(settings, clock=clock, metrics=app[keys.METRICS], ice=app[keys.ICE])
-    hub.attach(app)
-    app[keys.HUB] = hub
-
     async def consultations(app: web.Application) -> AsyncIterator[None]:
         db = app[keys.DATABASE]
         chat = ChatService(
@@ -359,27 +363,67 @@ def create_app(
         recorders = make_recorders(settings.media, app[keys.ICE], settings.core.data_dir)
         app[keys.RECORDERS] = recorders
         app[keys.METRICS].recordings.set_function(lambda: recorders.running)
-        await hub.start(
-            repos=db.repos,
+        redis_client = redis_handle.client if redis_handle else None
+        consult = ConsultationService(
+            appointments=db.repos.appointments,
+            users=db.repos.users,
+            messages=db.repos.messages,
+            registry=make_registry(hub_config, redis_client),
+            window=hub_config.window,
+            clock=clock,
+        )
+
+        def recording_coordinator(host: RecordingHost) -> RecordingCoordinator:
+            return RecordingCoordinator(
+                registry=consult.registry,
+                recordings=db.repos.recordings,
+                consents=db.repos.recording_consents,
+                audit=db.repos.audit,
+                media=recorders,
+                host=host,
+                clock=clock,
+                bus=make_recording_bus(hub_config, redis_client),
+            )
+
+        hub = Hub(
+            hub_config,
+            sio=sio,
+            cluster=cluster,
+            consult=consult,
             chat=chat,
             transcripts=transcripts,
+            repos=db.repos,
             authenticator=app[keys.AUTHENTICATOR],
-            registry=make_registry(hub.config, redis_handle.client if redis_handle else None),
-            reminders=app[keys.REMINDERS],  # due medication reminders, pushed to patients
             sessions=app[keys.ACCOUNTS],  # socket activity, idle logoff, sign-outs
-            recorder=recorders if settings.media.recording_enabled else None,
-            recording_bus=make_recording_bus(
-                hub.config, redis_handle.client if redis_handle else None
+            pushes=pushes,
+            # Due medication reminders and overdue text consultations, pushed to their people.
+            due=DuePushes(
+                pushes,
+                reminders=app[keys.REMINDERS],
+                appointments=db.repos.appointments,
+                clock=clock,
             ),
+            metrics=HubMetrics(app[keys.METRICS].registry),
+            clock=clock,
+            # Consented recording (without it, consents are refused).
+            recordings=recording_coordinator if settings.media.recording_enabled else None,
+            patient_away=app[keys.NOTIFICATIONS].on_patient_away,
+            text_answered=app[keys.NOTIFICATIONS].on_text_answered,
+            # The address the HTTP middleware decided (trusted proxies honoured), for audit.
+            client_address=lambda request: str(request.get(keys.CLIENT_IP, request.remote)),
+            ice=app[keys.ICE],
         )
+        app[keys.HUB] = hub
+        await hub.start()
         yield
         await hub.stop()  # finalises the recordings first
         await recorders.close_all()
 
     async def activity(app: web.Application) -> AsyncIterator[None]:
         redis_handle = app[keys.REDIS]
+        hub = app[keys.HUB]
         history: ActivityHistory = (
-            RedisActivityHistory(redis_handle.client, prefix=hub.config.redis_prefix)
+            RedisActivityHistory(redis_handle.client, prefix=hub_config.redis_prefix)
             if redis_handle is not None
             else MemoryActivityHistory()
         )

@@ -14,7 +14,13 @@ payload that is not the socket's joined consultation is refused with ``forbidden
 
 With Redis configured, python-socketio's ``AsyncRedisManager`` fans events out to every node
 (at most once: the transcript in MongoDB is what is durable, clients catch up with
-``chat:history``), and rooms live in the Redis registry.
+``chat:history``), rooms live in the Redis registry, and the nodes tell each other of room
+changes, relayed signals and ended sign-ins over the cluster bus (``signaling/cluster.py``).
+
+The hub holds the connections, the dispatcher and the consultation, chat, screen-sharing and
+recording handlers; its other concerns are parts it builds and wires: sign-in enforcement
+(``sign_ins.py``), the background loop (``housekeeping.py``), what each room change is told to
+(``admin_feed.py``) and the pushes to people's sockets (``pushes.py``).
 """
 
 from __future__ import annotations
@@ -23,15 +29,13 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import socketio
 import structlog
 from aiohttp import web
-from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
 from chat.models import message_payload
@@ -71,8 +75,11 @@ from signaling.acks import (
     parse_event,
     screen_event,
 )
+from signaling.admin_feed import RoomFeed
+from signaling.cluster import ClusterBus, MemoryBus, NodeListener, RedisBus, Relay
 from signaling.consultations import Caller, ConsultationService
 from signaling.events import ADMIN, MAIN
+from signaling.housekeeping import Gauges, Housekeeping
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
 from signaling.metrics import HubMetrics
 from signaling.models import (
@@ -87,19 +94,18 @@ from signaling.models import (
     SignalIn,
     TypingIn,
     WaitingMessageIn,
-    admin_screen,
-    room_summary,
     room_view,
     screen_state,
     signal_accepted,
     signal_size,
 )
 from signaling.origins import OriginPolicy
+from signaling.pushes import DuePushes, Pushes
 from signaling.ratelimit import TokenBucket
 from signaling.recording import (
     Cause,
-    RecorderMedia,
     RecordingCoordinator,
+    RecordingHost,
     StopRequests,
     is_decline,
     recording_view,
@@ -107,8 +113,11 @@ from signaling.recording import (
 from signaling.recording_bus import RedisRecordingBus
 from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
-from signaling.reminders import ReminderSource, reminder_payload
+from signaling.reminders import ReminderSource
+from signaling.sign_ins import SessionGuard, SignIns
 from signaling.signal_text import SIGNAL_EVENT, decoded, screen_signal_text
+from signaling.socket_rooms import ADMINS_ROOM, PHARMACISTS_ROOM, consult_room, user_room
+from signaling.tasks import Tasks, cancel_and_wait
 from signaling.transport import HubManager, HubRedisManager, HubServer
 from storage.errors import is_unavailable
 from storage.mongo import Repositories
@@ -119,45 +128,14 @@ Authenticator = Callable[[str], Awaitable[Principal]]
 ClientAddress = Callable[[web.Request], str]
 
 
-class SessionGuard(Protocol):
-    """The sign-ins behind the sockets (``AccountService``): records socket activity and says
-    which sessions are still live (not signed out, revoked, expired or idle too long)."""
-
-    async def live_sessions(
-        self, session_ids: Collection[str], *, active: Collection[str]
-    ) -> set[str]: ...
-
-    async def end_reasons(self, session_ids: Collection[str]) -> dict[str, str]: ...
-
-    async def identify(self, access_token: str) -> Principal:
-        """Authenticate a token without counting it as activity."""
-        ...
-
-
 def _remote(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-ADMINS_ROOM = "admins"
-# Every pharmacist's sockets on the main namespace: the review queue and the orders to fulfil.
-PHARMACISTS_ROOM = "pharmacists"
 MAX_TOKEN_CHARS = 4096
-# How long this node remembers a sign-in that ended (a logout here, or announced by another
-# node): a socket whose token was checked just before it ended, and that registers just after,
-# is refused instead of living until the next session check. Endings are final, so remembering
-# one can never refuse a live sign-in.
-ENDED_SESSIONS_KEPT = 120.0
-
-
-def consult_room(appointment_id: str) -> str:
-    return f"consult:{appointment_id}"
 
 
 WAITING_MESSAGE = "consult:waiting_message"
-
-
-def user_room(user_id: str) -> str:
-    return f"user:{user_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,126 +235,120 @@ class _Refused(Exception):
 
 
 class Hub:
+    """Built whole by the composition root (``server/app.py``): every part it uses is given.
+    ``recordings`` builds the consented-recording coordinator with the hub as its host (the
+    coordinator asks the hub to tell participants; the hub tells the coordinator each change);
+    without it, recording consents are refused."""
+
     def __init__(
         self,
         config: HubConfig,
         *,
+        sio: HubServer,
+        cluster: ClusterBus,
+        consult: ConsultationService,
+        chat: ChatService,
+        transcripts: TranscriptReader,
+        repos: Repositories,
+        authenticator: Authenticator,
+        sessions: SessionGuard,
+        pushes: Pushes,
+        due: DuePushes,
+        metrics: HubMetrics,
         clock: Clock,
-        metrics_registry: CollectorRegistry,
-        authenticator: Authenticator | None = None,
+        recordings: Callable[[RecordingHost], RecordingCoordinator] | None = None,
+        patient_away: Callable[[str], None] | None = None,
+        text_answered: Callable[[Appointment], None] | None = None,
         client_address: ClientAddress = _remote,
         ice: IceSource | None = None,
     ) -> None:
         self.config = config
+        self.sio = sio
+        self._manager = sio.manager  # the Socket.IO manager (one process, or Redis)
+        self._cluster = cluster
+        self._consult = consult
+        self._chat = chat
+        self._transcripts = transcripts
+        self._repos = repos
+        self._authenticator = authenticator
+        self._pushes = pushes
+        self._due = due
+        self.metrics = metrics
+        self._clock = clock
         self._ice = ice
         self._client_address = client_address
-        self._clock = clock
-        self.metrics = HubMetrics(metrics_registry)
-        self._authenticator = authenticator
-        self._manager: HubRedisManager | None = None
-        if config.redis_url is not None:
-            self._manager = HubRedisManager(
-                config.redis_url, channel=f"{config.redis_prefix}:socketio"
-            )
-        self.sio = HubServer(
-            async_mode="aiohttp",
-            client_manager=self._manager or HubManager(),
-            cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
-            max_http_buffer_size=config.max_http_buffer_size,
-            async_handlers=False,
-            connect_timeout=config.connect_seconds,
-            close_timeout=config.close_seconds,
-            logger=False,
-            engineio_logger=False,
-        )
-        self._sockets: dict[str, Connection] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._loop_task: asyncio.Task[None] | None = None
-        self._gauges_dirty = True
-        self._consult: ConsultationService | None = None
-        self._chat: ChatService | None = None
-        self._transcripts: TranscriptReader | None = None
-        self._repos: Repositories | None = None
-        self._reminders: ReminderSource | None = None
         # Told the appointment's id when its doctor joins (or admits) while the patient's
         # consultation page is not open (no connected seat): the server sends "your doctor is
         # ready" by e-mail and SMS. It must not block (the server runs it in the background).
-        self.patient_away: Callable[[str], None] | None = None
+        self.patient_away = patient_away
         # Told a text consultation the doctor has just answered (once: the status move is a
         # compare-and-set): the server tells the patient by e-mail and SMS. Must not block.
-        self.text_answered: Callable[[Appointment], None] | None = None
-        self._sessions: SessionGuard | None = None
-        # Since when the registry answered without interruption (see housekeeping).
-        self._registry_ok_since: float | None = None
-        self._recordings: RecordingCoordinator | None = None
-        self._session_check = asyncio.Lock()
-        self._ended_sessions: dict[str, float] = {}  # session id -> when it ended (monotonic)
+        self.text_answered = text_answered
+        self._recordings = recordings(self) if recordings is not None else None
+        self._sockets: dict[str, Connection] = {}
+        self._tasks = Tasks()
+        self._loop_task: asyncio.Task[None] | None = None
         self._stopped = False
+        self._sign_ins = SignIns(
+            self._sockets,
+            outbox=sio,
+            guard=sessions,
+            cluster=cluster,
+            rooms=consult.registry,
+            tasks=self._tasks,
+        )
+        gauges = Gauges(metrics, consult.rooms)
+        self._feed = RoomFeed(
+            sio, rooms=consult.rooms, connected=sio.manager.is_connected, changed=gauges.changed
+        )
+        jobs: list[Callable[[], Awaitable[object]]] = [due.reminders, due.overdue_texts]
+        if self._recordings is not None:
+            jobs.append(self._recordings.reconcile)
+        self._housekeeping = Housekeeping(
+            config,
+            sockets=self._sockets,
+            sio=sio,
+            consult=consult,
+            sign_ins=self._sign_ins,
+            gauges=gauges,
+            metrics=metrics,
+            finish=self._finish,
+            publish=self._publish,
+            jobs=jobs,
+            clock=clock,
+        )
         self._events: dict[str, EventSpec] = {}
         self._admin_events: dict[str, EventSpec] = {}
         self._register()
+        # With Redis, room changes are announced to every node, each of which caches rooms;
+        # signals relayed to this node's sockets, and sign-ins ended elsewhere, come to the hub.
+        registry = consult.registry
+        cache = registry if isinstance(registry, RedisRoomRegistry) else None
+        if cache is not None and cluster.shared:
+            cache.announce_with(cluster.room_changed)
+        cluster.serve(
+            registry.node_id,
+            NodeListener(
+                cache, relayed=self.deliver_relayed, session_ended=self._sign_ins.end_session_soon
+            ),
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
-    def attach(self, app: web.Application) -> None:
-        self.sio.attach(app)
-
-    async def start(
-        self,
-        *,
-        repos: Repositories,
-        chat: ChatService,
-        transcripts: TranscriptReader,
-        authenticator: Authenticator,
-        registry: RoomRegistry | None = None,
-        reminders: ReminderSource | None = None,
-        sessions: SessionGuard | None = None,
-        recorder: RecorderMedia | None = None,
-        recording_bus: StopRequests | None = None,
-    ) -> None:
-        self._repos = repos
-        self._reminders = reminders
-        self._sessions = sessions
-        self._chat = chat
-        self._transcripts = transcripts
-        self._authenticator = authenticator
-        self._consult = ConsultationService(
-            appointments=repos.appointments,
-            users=repos.users,
-            messages=repos.messages,
-            registry=registry or MemoryRoomRegistry(),
-            window=self.config.window,
-            clock=self._clock,
-        )
-        if recorder is not None:  # consented recording (without it, consents are refused)
-            self._recordings = RecordingCoordinator(
-                registry=self._consult.registry,
-                recordings=repos.recordings,
-                consents=repos.recording_consents,
-                audit=repos.audit,
-                media=recorder,
-                host=self,
-                clock=self._clock,
-                bus=recording_bus,
-            )
+    async def start(self) -> None:
+        """Start what runs in the background: the recordings' stop requests, the registry's
+        heartbeat, the token, session and housekeeping loop."""
+        if self._recordings is not None:
             await self._recordings.start()
-        registry = self._consult.registry
-        if self._manager is not None:
-            if isinstance(registry, RedisRoomRegistry):
-                # Room changes are announced on the Socket.IO channel; each node caches rooms.
-                registry.announce_with(self._manager.publish_room_change)
-                self._manager.serve_node(registry.node_id)  # relays to its sockets
-                self._manager.events = _ClusterEvents(self, registry)
-            else:
-                self._manager.events = _ClusterEvents(self, None)
-        await registry.heartbeat()
-        self._registry_ok_since = time.monotonic()
-        self._loop_task = asyncio.create_task(self._background())
+        await self._consult.registry.heartbeat()
+        self._housekeeping.registry_answered()
+        self._loop_task = asyncio.create_task(self._housekeeping.run())
 
     async def stop(self) -> None:
         if self._stopped:
             return
         self._stopped = True
+        self._tasks.close()
         if self._loop_task is not None:
             await cancel_and_wait(self._loop_task)
         if self._recordings is not None:  # finalise recordings while the database is up
@@ -384,40 +356,22 @@ class Hub:
         for conn in list(self._sockets.values()):
             with contextlib.suppress(Exception):
                 await self.sio.disconnect(conn.sid, namespace=conn.namespace)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         await self.sio.shutdown()
-        await self._stop_manager()
-        if self._consult is not None:
-            with contextlib.suppress(Exception):
-                await self._consult.registry.close()
-
-    async def _stop_manager(self) -> None:
-        manager = self._manager
-        if manager is None:
-            return
-        thread = getattr(manager, "thread", None)
-        if isinstance(thread, asyncio.Task):
-            await cancel_and_wait(thread)
-        await manager.close_connections()
+        await self._cluster.close()
+        with contextlib.suppress(Exception):
+            await self._consult.registry.close()
 
     @property
     def consult(self) -> ConsultationService:
-        if self._consult is None:
-            raise Unavailable("the hub is not running")
         return self._consult
 
     @property
     def chat(self) -> ChatService:
-        if self._chat is None:
-            raise Unavailable("the hub is not running")
         return self._chat
 
     @property
     def transcripts(self) -> TranscriptReader:
-        if self._transcripts is None:
-            raise Unavailable("the hub is not running")
         return self._transcripts
 
     @property
@@ -452,11 +406,11 @@ class Hub:
             "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
             "screen:share": EventSpec(ScreenShareIn, self._screen_share, cap),
             "screen:allow": EventSpec(ScreenAllowIn, self._screen_allow, cap),
-            "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
+            "auth:refresh": EventSpec(RefreshIn, self._sign_ins.refresh, cap),
         }
         self._admin_events = {
-            "rooms:snapshot": EventSpec(Payload, self._snapshot, cap),
-            "auth:refresh": EventSpec(RefreshIn, self._refresh, cap),
+            "rooms:snapshot": EventSpec(Payload, self._feed.snapshot, cap),
+            "auth:refresh": EventSpec(RefreshIn, self._sign_ins.refresh, cap),
         }
         self.sio.on("connect", self._on_connect, namespace=MAIN)
         self.sio.on("disconnect", self._on_disconnect, namespace=MAIN)
@@ -478,7 +432,7 @@ class Hub:
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         conn = await self._accept(sid, MAIN, environ, auth)
         await self.sio.enter_room(sid, user_room(conn.user_id), namespace=MAIN)
-        if conn.principal.is_patient and self._repos is not None:
+        if conn.principal.is_patient:
             # The family members this account manages: what is pushed to them (a dose due, a
             # summary, an order's progress, a doctor running late) reaches their holder. Those
             # added after this connection are heard from its next one.
@@ -490,7 +444,7 @@ class Hub:
     async def _on_admin_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         await self._accept(sid, ADMIN, environ, auth, admin=True)
         await self.sio.enter_room(sid, ADMINS_ROOM, namespace=ADMIN)
-        self._spawn(self._send_snapshot_when_connected(sid))
+        self._tasks.spawn(self._feed.send_snapshot_when_connected(sid))
 
     async def _accept(
         self,
@@ -504,7 +458,7 @@ class Hub:
         try:
             conn = await self._authenticate(sid, namespace, environ, auth, admin=admin)
             # Nothing awaits from here until the socket is registered, where an ending finds it.
-            if self._ended_lately(conn.principal.session_id):
+            if self._sign_ins.ended_lately(conn.principal.session_id):
                 raise _Refused("unauthorized", "your sign-in has ended; sign in again")
         except _Refused as refused:
             self.metrics.connections_refused.labels(refused.code).inc()
@@ -522,8 +476,8 @@ class Hub:
         if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
             raise _Refused("unauthorized", "connect with auth: {token: <access token>}")
         try:
-            principal = await self._require_authenticator()(token.strip())
-            user = await self._require_repos().users.get(principal.user_id)
+            principal = await self._authenticator(token.strip())
+            user = await self._repos.users.get(principal.user_id)
         except Unauthorized as exc:
             raise _Refused("unauthorized", exc.message) from None
         except DomainError as exc:
@@ -710,7 +664,7 @@ class Hub:
     async def _follow_up_join(self, conn: Connection, appointment_id: str) -> None:
         """The gate's consent check, for the patient of a gated follow-up only (anyone else
         goes on to the join's own checks, which answer not_found to strangers)."""
-        if not self.config.follow_up_only or self._repos is None:
+        if not self.config.follow_up_only:
             return
         follow_up = await self._repos.follow_ups.get(appointment_id)
         if follow_up is None or follow_up.eligibility is None:
@@ -731,7 +685,7 @@ class Hub:
         )
 
     async def _follow_up_admit(self, appointment_id: str) -> None:
-        if not self.config.follow_up_only or self._repos is None:
+        if not self.config.follow_up_only:
             return
         follow_up = await self._repos.follow_ups.get(appointment_id)
         check_admit(gate=True, eligibility=follow_up.eligibility if follow_up else None)
@@ -739,7 +693,7 @@ class Hub:
     async def _guardian_admit(self, conn: Connection, appointment_id: str) -> None:
         """Under six, a guardian present: the patient's seat must be held by the account that
         manages them (409 ``guardian_required`` otherwise)."""
-        if not self.config.under_six_guardian or self._repos is None:
+        if not self.config.under_six_guardian:
             return
         room = await self.consult.room_for(conn.sid, appointment_id)
         patient = await self._repos.users.get(room.patient.id)
@@ -917,29 +871,26 @@ class Hub:
         if peer is None or peer.sid is None:
             return {"delivered": False}
         signal = _relayed(room, sender, raw)
-        if self._manager is not None and self.sio.manager.eio_sid_from_sid(peer.sid, MAIN) is None:
+        if self._cluster.shared and self.sio.manager.eio_sid_from_sid(peer.sid, MAIN) is None:
             # The peer's socket is on another node, which checks the room again before it
             # delivers (this node's view of the room may be a moment old).
-            await self._manager.publish_relay(
-                {"appointment_id": appointment_id, "from_sid": conn.sid, "to": peer.sid,
-                 "signal": signal},
-                node=peer.node,
-            )  # fmt: skip
+            relay: Relay = {
+                "appointment_id": appointment_id, "from_sid": conn.sid, "to": peer.sid,
+                "signal": signal,
+            }  # fmt: skip
+            await self._cluster.relay(relay, node=peer.node)
         else:
             await self.sio.emit_to(peer.sid, "rtc:signal", signal)
         self.metrics.relay_latency.observe(time.perf_counter() - started)
         return {"delivered": True}
 
-    async def deliver_relayed(self, message: dict[str, Any]) -> None:
+    async def deliver_relayed(self, relay: Relay) -> None:
         """A signal another node relayed to a socket of this node: delivered only if, as this
         node knows the room (it hears every change in the channel's order), the sender still
         signals to exactly that socket in that consultation."""
-        to, appointment_id = message.get("to"), message.get("appointment_id")
-        sender, signal = message.get("from_sid"), message.get("signal")
-        if not (isinstance(to, str) and isinstance(appointment_id, str)):
-            return
+        to, appointment_id, sender = relay["to"], relay["appointment_id"], relay["from_sid"]
         conn = self._sockets.get(to)
-        if conn is None or conn.appointment_id != appointment_id or not isinstance(sender, str):
+        if conn is None or conn.appointment_id != appointment_id:
             return
         registry = self.consult.registry
         room = registry.known(appointment_id) or await registry.get(appointment_id)
@@ -950,7 +901,7 @@ class Hub:
         except DomainError:
             return
         if peer is not None and peer.sid == to:
-            await self.sio.emit_to(to, "rtc:signal", signal)
+            await self.sio.emit_to(to, "rtc:signal", relay["signal"])
 
     async def _chat_send(
         self, conn: Connection, payload: ChatSendIn, _: Received
@@ -996,7 +947,6 @@ class Hub:
         return {"message": message}
 
     async def _text_appointment(self, appointment_id: str) -> Appointment:
-        assert self._repos is not None, "the hub is started"
         appointment = await self._repos.appointments.get(appointment_id)
         if appointment is None:
             raise NotFound("no such text consultation")
@@ -1036,7 +986,6 @@ class Hub:
         target = status_after_message(appointment, role)
         if target is None:
             return
-        assert self._repos is not None, "the hub is started"
         moved = await self._repos.appointments.move_text(
             appointment.id, target, sources=text_sources_of(target), now=self._clock()
         )
@@ -1050,32 +999,14 @@ class Hub:
 
     async def tell_text(self, appointment: Appointment, change: str) -> None:
         """``text:updated`` to both participants' sockets (PROTOCOL.md, "Text consultations")."""
-        payload = {
-            "appointment_id": appointment.id,
-            "change": change,
-            "kind": appointment.kind.value,
-            "status": appointment.status.value,
-            "overdue": is_overdue(appointment, self._clock()),
-        }
-        for user_id in appointment.participant_ids():
-            await self.push_to_user(user_id, "text:updated", payload)
+        await self._pushes.tell_text(appointment, change)
 
     async def push_overdue_texts(self) -> int:
-        """Claim the text consultations whose response deadline has just passed unanswered and
-        tell both participants (``text:updated``, change ``overdue``), once each (the claim is
-        compare-and-set, so with several nodes only one tells)."""
-        if self._repos is None:
-            return 0
-        told = 0
-        for appointment in await self._repos.appointments.claim_overdue_text(self._clock()):
-            await self.tell_text(appointment, "overdue")
-            told += 1
-        return told
+        return await self._due.overdue_texts()
 
     async def _attachment(self, appointment_id: str, document_id: str) -> Attachment:
         """A document of this consultation's patient, as a chat attachment; anything else is
         ``not_found`` (whether it exists or belongs to someone else)."""
-        assert self._repos is not None, "the hub is started"
         appointment = await self._repos.appointments.get(appointment_id)
         document = await self._repos.documents.get(document_id)
         if appointment is None or document is None or document.patient_id != appointment.patient_id:
@@ -1248,349 +1179,48 @@ class Hub:
     async def publish_change(self, update: Updated[Any], cause: Cause) -> None:
         await self._publish(update, cause=cause)
 
-    # ------------------------------------------------------------------ tokens
-
-    async def _refresh(self, conn: Connection, payload: RefreshIn, _: Received) -> dict[str, Any]:
-        guard = self._sessions
-        identify = guard.identify if guard is not None else self._require_authenticator()
-        principal = await identify(payload.token)
-        if principal.user_id != conn.user_id:
-            raise Unauthorized("this token belongs to another user")
-        conn.principal = principal
-        return {"expires_at": iso_z(principal.expires_at)}
-
-    async def _expire_tokens(self, now: datetime) -> None:
-        for conn in list(self._sockets.values()):
-            if conn.principal.expires_at <= now and conn.sid in self._sockets:
-                log.info("socket_token_expired", user_id=conn.user_id)
-                await self.sio.emit(
-                    "auth:expired",
-                    {"code": "token_expired", "message": "your sign-in expired; sign in again"},
-                    to=conn.sid,
-                    namespace=conn.namespace,
-                )
-                await self.sio.disconnect(conn.sid, namespace=conn.namespace)
-
-    async def end_session(self, session_id: str, reason: str = "signed_out") -> int:
-        """A sign-in ended (logout, revocation): its sockets go at once, on this process and,
-        with Redis, on every other node (``hub_session_ended`` on the channel; a node that
-        misses it finds out at its next session check). Returns how many went here."""
-        try:
-            return await self.end_session_here(session_id, reason)
-        finally:
-            if self._manager is not None:
-                await self._manager.publish_session_ended(session_id, reason)
-
-    async def end_session_here(self, session_id: str, reason: str) -> int:
-        """The sockets of sign-in ``session_id`` connected to this process go, with
-        ``auth:expired`` and ``reason``; nothing is announced. Returns how many went."""
-        self._remember_ended(session_id)
-        gone = [c for c in self._sockets.values() if c.principal.session_id == session_id]
-        for conn in gone:
-            await self._drop_session_socket(conn, reason)
-        return len(gone)
-
-    def _remember_ended(self, session_id: str) -> None:
-        now = time.monotonic()
-        ended = self._ended_sessions
-        ended.pop(session_id, None)
-        ended[session_id] = now  # insertion order is age order: the oldest go first
-        while ended:
-            oldest = next(iter(ended))
-            if now - ended[oldest] <= ENDED_SESSIONS_KEPT:
-                break
-            del ended[oldest]
-
-    def _ended_lately(self, session_id: str) -> bool:
-        at = self._ended_sessions.get(session_id)
-        return at is not None and time.monotonic() - at <= ENDED_SESSIONS_KEPT
-
-    def end_session_soon(self, session_id: str, reason: str) -> None:
-        """:meth:`end_session_here` in a task of its own (for the channel's listener)."""
-        if self._stopped:
-            return
-        self._spawn(self._end_session_logged(session_id, reason))
-
-    async def _end_session_logged(self, session_id: str, reason: str) -> None:
-        try:
-            await self.end_session_here(session_id, reason)
-        except Exception:  # the next session check drops what is left
-            log.exception("session_end_failed")
-
-    async def _drop_session_socket(self, conn: Connection, reason: str) -> None:
-        if conn.sid not in self._sockets:
-            return
-        log.info("socket_session_ended", user_id=conn.user_id, reason=reason)
-        await self.sio.emit(
-            "auth:expired",
-            {
-                "code": "session_ended",
-                "reason": reason,
-                "message": "your sign-in has ended; sign in again",
-            },
-            to=conn.sid,
-            namespace=conn.namespace,
-        )
-        await self.sio.disconnect(conn.sid, namespace=conn.namespace)
-
-    async def check_sessions(self) -> None:
-        """Automatic logoff and revocation for sockets: records which sign-ins were active
-        (a client event, or a seat in a consultation, since the last check), then drops every
-        socket whose sign-in is no longer live (signed out anywhere, revoked, expired, or idle
-        past the timeout)."""
-        guard = self._sessions
-        if guard is None or not self._sockets:
-            return
-        # One check at a time: a check takes the sockets' activity flags before it records
-        # them, so a second one running alongside could return before that activity is stored
-        # (and a sign-in then judged idle by its last stored activity).
-        async with self._session_check:
-            await self._check_sessions(guard)
-
-    async def _check_sessions(self, guard: SessionGuard) -> None:
-        conns = list(self._sockets.values())
-        seated = await self._seated_sids(conns)
-        active = {c.principal.session_id for c in conns if c.active or c.sid in seated}
-        for conn in conns:
-            conn.active = False
-        live = await guard.live_sessions({c.principal.session_id for c in conns}, active=active)
-        gone = [c for c in conns if c.principal.session_id not in live]
-        if not gone:
-            return
-        # Why, for the sign-in page ("you were signed out after inactivity").
-        try:
-            reasons = await guard.end_reasons({c.principal.session_id for c in gone})
-        except Exception:
-            log.warning("session_end_reasons_failed", exc_info=True)
-            reasons = {}
-        for conn in gone:
-            reason = reasons.get(conn.principal.session_id, "session_ended")
-            await self._drop_session_socket(conn, reason)
-
-    async def _seated_sids(self, conns: list[Connection]) -> set[str]:
-        """Sockets holding a seat in a consultation (being in one is activity). If the registry
-        cannot tell (an outage), every joined socket counts: nobody is logged off for that."""
-        joined = {c.appointment_id for c in conns if c.appointment_id is not None}
-        seated: set[str] = set()
-        for appointment_id in joined:
-            try:
-                room = await self.consult.registry.get(appointment_id)
-            except Exception:
-                seated |= {c.sid for c in conns if c.appointment_id == appointment_id}
-                continue
-            if room is not None:
-                seated |= {s.sid for s in room.seats if s.sid is not None}
-        return seated
-
-    async def drop_slow_clients(self) -> None:
-        """Disconnect sockets whose unsent outgoing data is over the limit (signaling/transport)."""
-        limit = self.config.send_buffer_max_bytes
-        for conn in list(self._sockets.values()):
-            queue = self.sio.send_queue(conn.sid, conn.namespace)
-            if queue is None or queue.queued <= limit:
-                continue
-            log.warning("slow_client_dropped", user_id=conn.user_id, queued=queue.queued)
-            self.metrics.connections_refused.labels("slow_client").inc()
-            queue.abort()
-            await self.sio.disconnect(conn.sid, namespace=conn.namespace)
-
-    # ------------------------------------------------------------------ admin feed
-
-    async def _snapshot(self, conn: Connection, payload: Payload, _: Received) -> dict[str, Any]:
-        return {"rooms": [room_summary(r) for r in await self.rooms()]}
-
-    async def _send_snapshot_when_connected(self, sid: str) -> None:
-        # The connect handler runs before the client is told it is connected; wait for that,
-        # so the snapshot is its first event.
-        for _ in range(200):
-            if self.sio.manager.is_connected(sid, ADMIN):
-                break
-            await asyncio.sleep(0.005)
-        else:
-            return
-        try:
-            rooms = await self.rooms()
-        except Exception as exc:
-            log.warning("snapshot_failed", error=repr(exc))
-            return
-        await self.sio.emit(
-            "rooms:snapshot", {"rooms": [room_summary(r) for r in rooms]}, to=sid, namespace=ADMIN
-        )
-        for room in rooms:  # who shares a screen now (room_summary's shape is fixed)
-            if room.screen.sharer is not None:
-                await self.sio.emit("rooms:screen", admin_screen(room), to=sid, namespace=ADMIN)
+    # ------------------------------------------------------------------ room changes
 
     async def _publish(
         self, update: Updated[Any], *, participants: bool = True, cause: Cause | None = None
     ) -> None:
         """Tell the room's participants (and the doctor's other sockets, for the clinic
-        console) and the admins what changed; then let consented recording follow the change
-        (``cause``: who changed the recording, and why it would stop)."""
+        console) and the admins what changed (signaling/admin_feed.py); then let consented
+        recording follow the change (``cause``: who changed the recording, and why it would
+        stop)."""
         if not update.changed:
             return
-        await self._announce(update, participants=participants)
+        await self._feed.announce(update, participants=participants)
         if self._recordings is not None:
             await self._recordings.after_change(update, cause)
 
-    async def _announce(self, update: Updated[Any], *, participants: bool) -> None:
-        self._gauges_dirty = True
-        room = update.after
-        if room is None:
-            before = update.before
-            assert before is not None
-            gone = {"appointment_id": before.appointment_id, "rev": update.rev}
-            await self.sio.emit("rooms:removed", gone, room=ADMINS_ROOM, namespace=ADMIN)
-            # The clinic console drops it from the waiting list (consult:state never says so).
-            await self.sio.emit("consult:removed", gone, room=user_room(before.doctor.id))
-            return
-        if participants:
-            await self.sio.emit(
-                "consult:state",
-                room_view(room),
-                to=[consult_room(room.appointment_id), user_room(room.doctor.id)],
-            )
-        before = update.before
-        if before is not None and before.screen != room.screen:
-            await self.sio.emit(
-                "screen:state", screen_state(room), room=consult_room(room.appointment_id)
-            )
-            if before.screen.sharer != room.screen.sharer:
-                await self.sio.emit(
-                    "rooms:screen", admin_screen(room), room=ADMINS_ROOM, namespace=ADMIN
-                )
-        await self.sio.emit("rooms:update", room_summary(room), room=ADMINS_ROOM, namespace=ADMIN)
+    # ------------------------------------------------------------------ the parts' entry points
+    # (for the REST side, and for the tests that run a part's job at once)
 
-    # ------------------------------------------------------------------ pushes
+    async def end_session(self, session_id: str, reason: str = "signed_out") -> int:
+        """A sign-in ended: its sockets go, here and on every node (signaling/sign_ins.py)."""
+        return await self._sign_ins.end_session(session_id, reason)
 
-    async def push_to_user(self, user_id: str, event: str, data: dict[str, Any]) -> None:
-        """Send an event to every open socket of a user, on any node."""
-        await self.sio.emit(event, data, room=user_room(user_id), namespace=MAIN)
+    async def end_session_here(self, session_id: str, reason: str) -> int:
+        return await self._sign_ins.end_session_here(session_id, reason)
 
-    async def push_to_pharmacists(self, event: str, data: dict[str, Any]) -> None:
-        """Send an event to every pharmacist's open sockets, on any node."""
-        await self.sio.emit(event, data, room=PHARMACISTS_ROOM, namespace=MAIN)
-
-    async def push_due_reminders(self, source: ReminderSource | None = None) -> int:
-        """Claim the medication reminders due now and push each to its patient's sockets
-        (``reminder:due``); returns how many were pushed."""
-        source = source or self._reminders
-        if source is None:
-            return 0
-        due = await source.claim_due_reminders(self._clock())
-        for reminder in due:
-            await self.push_to_user(reminder.patient_id, "reminder:due", reminder_payload(reminder))
-        return len(due)
-
-    # ------------------------------------------------------------------ background
-
-    async def _background(self) -> None:
-        last_housekeeping = float("-inf")
-        while not self._stopped:
-            await asyncio.sleep(self.config.tick_seconds)
-            try:
-                await self._expire_tokens(self._clock())
-                await self.drop_slow_clients()
-                if time.monotonic() - last_housekeeping >= self.config.housekeeping_seconds:
-                    last_housekeeping = time.monotonic()
-                    await self._run_checked("session_check", self.check_sessions())
-                    await self._run_checked("housekeeping", self.housekeeping())
-                elif self._gauges_dirty:
-                    await self.refresh_gauges()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("hub_housekeeping_failed", error=repr(exc))
-
-    async def _run_checked(self, name: str, job: Awaitable[None]) -> None:
-        """One housekeeping job; its failure (e.g. Redis down) does not stop the others."""
-        try:
-            await job
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if name == "housekeeping":
-                self._registry_ok_since = None
-            log.warning("hub_housekeeping_failed", job=name, error=repr(exc))
+    async def check_sessions(self) -> None:
+        await self._sign_ins.check_sessions()
 
     async def housekeeping(self) -> None:
-        consult = self.consult
-        await consult.registry.heartbeat()
-        now = time.monotonic()
-        if self._registry_ok_since is None:
-            self._registry_ok_since = now
-        # Other nodes may have missed heartbeats only because the registry was unreachable: judge
-        # them dead only after watching the registry for a whole node TTL again.
-        judge = now - self._registry_ok_since >= self.config.node_ttl
-        for swept in await consult.sweep(lambda sid: sid in self._sockets, judge_nodes=judge):
-            if swept.ended == "expired":
-                await self._finish(swept.update, "consult:ended", "expired")
-            elif swept.ended is not None:  # e.g. cancelled over REST while the patient waited
-                await self._finish(swept.update, "consult:closed", swept.ended)
-            else:
-                await self._publish(swept.update)
-        await self.forget_lost_seats()
-        await self.refresh_gauges()
-        await self.push_due_reminders()
-        await self.push_overdue_texts()
-        if self._recordings is not None:
-            await self._recordings.reconcile()
+        await self._housekeeping.housekeeping()
 
     async def forget_lost_seats(self) -> None:
-        """Sockets of this node that joined a consultation whose room no longer holds their
-        seat, without their being told (Redis came back without its data; a seat taken by a
-        new socket of the user on another node) leave its Socket.IO room, so its events stop
-        reaching them; their next event there answers ``forbidden``. One whose user holds no
-        seat there any more is told ``consult:seat_lost`` so that it joins again; one whose
-        seat another socket of its user took was told ``consult:closed`` (``joined_elsewhere``)
-        and must not take the seat back."""
-        joined = [
-            (conn, conn.appointment_id, conn.joins)
-            for conn in self._sockets.values()
-            if conn.appointment_id is not None
-        ]
-        if not joined:
-            return
-        # Read after the sockets were looked at: a join seen there is stored, so its seat is
-        # in this read unless it went since. A socket that left or joined again meanwhile is
-        # not this check's to judge.
-        rooms: dict[str, Room] = {room.appointment_id: room for room in await self.consult.rooms()}
-        for conn, appointment_id, joins in joined:
-            room = rooms.get(appointment_id)
-            if room is not None and room.seat_of_sid(conn.sid) is not None:
-                continue
-            if conn.appointment_id != appointment_id or conn.joins != joins:
-                continue
-            conn.appointment_id = None
-            await self.sio.leave_room(conn.sid, consult_room(appointment_id))
-            replaced = room is not None and room.seat_of_user(conn.user_id) is not None
-            log.info("seat_lost", sid=conn.sid, appointment_id=appointment_id, replaced=replaced)
-            if not replaced:
-                await self.sio.emit_to(
-                    conn.sid, "consult:seat_lost", {"appointment_id": appointment_id}
-                )
+        await self._housekeeping.forget_lost_seats()
 
-    async def refresh_gauges(self) -> None:
-        self._gauges_dirty = False
-        rooms = await self.rooms()
-        self.metrics.rooms_active.set(len(rooms))
-        self.metrics.patients_waiting.set(sum(1 for r in rooms if r.patient_waiting))
+    async def push_to_user(self, user_id: str, event: str, data: dict[str, Any]) -> None:
+        await self._pushes.to_user(user_id, event, data)
 
-    # ------------------------------------------------------------------ helpers
+    async def push_to_pharmacists(self, event: str, data: dict[str, Any]) -> None:
+        await self._pushes.to_pharmacists(event, data)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _require_authenticator(self) -> Authenticator:
-        if self._authenticator is None:
-            raise Unavailable("the hub is not running")
-        return self._authenticator
-
-    def _require_repos(self) -> Repositories:
-        if self._repos is None:
-            raise Unavailable("the hub is not running")
-        return self._repos
+    async def push_due_reminders(self, source: ReminderSource | None = None) -> int:
+        return await self._due.reminders(source)
 
 
 def _relayed(room: Room, sender: Seat, raw: dict[str, Any]) -> dict[str, Any]:
@@ -1599,49 +1229,28 @@ def _relayed(room: Room, sender: Seat, raw: dict[str, Any]) -> dict[str, Any]:
     return {"appointment_id": room.appointment_id, "from": sender.user_id, "data": raw["data"]}
 
 
-class _ClusterEvents:
-    """The hub's own messages on the Socket.IO channel (transport.RoomEvents): room changes
-    and whether this node hears them go to the registry's cache (a Redis registry), relayed
-    signals and ended sign-ins to the hub."""
-
-    def __init__(self, hub: Hub, registry: RedisRoomRegistry | None) -> None:
-        self._hub = hub
-        self._registry = registry
-
-    def room_changed(self, appointment_id: str, rev: int) -> None:
-        if self._registry is not None:
-            self._registry.room_changed(appointment_id, rev)
-
-    def listening(self, live: bool) -> None:
-        if self._registry is not None:
-            self._registry.listening(live)
-
-    async def relayed(self, message: dict[str, Any]) -> None:
-        await self._hub.deliver_relayed(message)
-
-    def session_ended(self, session_id: str, reason: str) -> None:
-        # In a task of its own: dropping a seated socket releases its seat (a Redis
-        # transaction), which must not hold up the channel's other messages.
-        self._hub.end_session_soon(session_id, reason)
+def socket_server(config: HubConfig, manager: HubManager) -> HubServer:
+    """The Socket.IO server of the hub, over ``manager`` (one process, or Redis)."""
+    return HubServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=OriginPolicy(config.cors_origins, config.public_url),
+        max_http_buffer_size=config.max_http_buffer_size,
+        async_handlers=False,
+        connect_timeout=config.connect_seconds,
+        close_timeout=config.close_seconds,
+        logger=False,
+        engineio_logger=False,
+    )
 
 
-async def cancel_and_wait(task: asyncio.Task[Any], *, give_up_after: float = 10.0) -> None:
-    """Cancel ``task`` until it has ended. One cancellation may not be enough: a timeout inside
-    a client library that expires at the same moment can turn it into a ``TimeoutError`` (Python
-    3.11's ``asyncio.timeout``), which the library then retries as if nothing happened. Gives up
-    loudly after ``give_up_after`` seconds rather than hang a shutdown forever."""
-    deadline = time.monotonic() + give_up_after
-    while not task.done():
-        task.cancel()
-        await asyncio.wait([task], timeout=0.5)
-        if task.done():
-            break
-        log.info("cancellation_swallowed", task=task.get_name())
-        if time.monotonic() > deadline:
-            log.error("task_did_not_stop", task=task.get_name())
-            return
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("background_task_failed", error=repr(task.exception()))
+def make_cluster(config: HubConfig) -> tuple[HubManager, ClusterBus]:
+    """The Socket.IO manager and the cluster bus: in memory for one process; with Redis,
+    python-socketio's fan-out, and the bus on its channel."""
+    if config.redis_url is None:
+        return HubManager(), MemoryBus()
+    manager = HubRedisManager(config.redis_url, channel=f"{config.redis_prefix}:socketio")
+    return manager, RedisBus(manager)
 
 
 def make_recording_bus(config: HubConfig, redis_client: Any | None) -> StopRequests | None:

@@ -1,14 +1,14 @@
 """Medication reminders that fall due, pushed to the patient's open sockets (``reminder:due``).
 
-The hub's housekeeping asks a :class:`ReminderSource` to claim the reminders due now and emits
-each one to every open socket of its patient, on any node. The source's claim is atomic (a
-compare-and-set in the reminders repository), so with several server processes each reminder is
-pushed by exactly one of them. A push reaches the sockets open at that moment (Socket.IO is at
-most once); the reminder itself stays readable over REST.
+The hub's housekeeping asks a :class:`ReminderSource` (through ``pushes.DuePushes``) to claim
+the reminders due now and emits each one to every open socket of its patient, on any node. The
+source's claim is atomic (a compare-and-set in the reminders repository), so with several server
+processes each reminder is pushed by exactly one of them. A push reaches the sockets open at that
+moment (Socket.IO is at most once); the reminder itself stays readable over REST.
 
 The source is the records module's ``ReminderService.claim_due_reminders(now)``
-(``server/records/reminders.py``, ``app[keys.REMINDERS]``); ``create_app`` passes it to
-``Hub.start(reminders=...)``. The push runs with the housekeeping (``TELEMED_HUB_HOUSEKEEPING``
+(``server/records/reminders.py``, ``app[keys.REMINDERS]``); ``create_app`` gives it to
+``DuePushes(reminders=...)``. The push runs with the housekeeping (``TELEMED_HUB_HOUSEKEEPING``
 seconds), so a reminder arrives within that much of its time.
 """
 

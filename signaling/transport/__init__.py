@@ -24,8 +24,8 @@ per message without changing what goes over the wire (docs/BENCHMARKS.md has the
   publishes every emit; one addressed to a single socket connected here is only delivered.
 * **A bound on what a slow client may leave unsent** (``SendQueue``): the send queue counts
   the characters it holds and remembers the transport its writer sends on; the hub drops a
-  connection whose queue holds more than its limit (``Hub.drop_slow_clients``: the socket is
-  disconnected and its transport aborted). The client may reconnect and catch up.
+  connection whose queue holds more than its limit (``Housekeeping.drop_slow_clients``: the
+  socket is disconnected and its transport aborted). The client may reconnect and catch up.
 * **Hostile bytes never reach the libraries' error paths**: a WebSocket frame that is not an
   Engine.IO packet, a message that is not a valid Socket.IO packet, or a client event named
   like the server's own ``connect``/``disconnect`` closes that one connection (as the reference
@@ -48,9 +48,8 @@ private name it uses, the version verified and why: ``aiohttp_websocket`` (aioht
 function copied or replaced is listed in ``signaling/upstream/copied.py``.
 """
 
+from signaling.cluster import ROOM_PROBE, SESSION_ENDED
 from signaling.transport.socketio_server import (
-    ROOM_PROBE,
-    SESSION_ENDED,
     HubManager,
     HubRedisManager,
     HubServer,

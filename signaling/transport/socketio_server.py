@@ -24,8 +24,7 @@ import asyncio
 import contextlib
 import contextvars
 import inspect
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,6 +36,15 @@ from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
 from domain.errors import Unavailable
+from signaling.cluster import (
+    HUB_METHODS,
+    RELAY,
+    ROOM_CHANGED,
+    ROOM_PROBE,
+    SESSION_ENDED,
+    RoomChanged,
+    SessionEnded,
+)
 from signaling.transport.engineio_socket import (
     CLOSE_TIMEOUT,
     HubEngineServer,
@@ -138,21 +146,11 @@ RETIRED_CLIENT_GRACE = 5.0
 # Set in a probe's own task (see HubRedisManager._redis_connect).
 _IN_PROBE: contextvars.ContextVar[bool] = contextvars.ContextVar("hub_in_probe", default=False)
 
-ROOM_CHANGED = "hub_room_changed"
-ROOM_PROBE = "hub_room_probe"
-RELAY = "hub_relay"
-SESSION_ENDED = "hub_session_ended"
-_HUB_METHODS = (ROOM_CHANGED, ROOM_PROBE, RELAY, SESSION_ENDED)
-
-# What a ``SESSION_ENDED`` message may carry: a session id as the database stores them, and a
-# reason in the contract's words (lower case and underscores). Anything else is malformed.
-_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_END_REASON = re.compile(r"[a-z_]{1,32}")
-
 
 class RoomEvents(Protocol):
-    """What the hub's own messages on the Socket.IO channel are for (the hub and its registry):
-    see :class:`HubRedisManager`."""
+    """What the hub's own messages on the Socket.IO channel are for (``signaling.cluster``
+    reads them for the hub and its registry): see :class:`HubRedisManager`. A relay arrives as
+    its wire dict (``cluster.Relay.from_wire``)."""
 
     def room_changed(self, appointment_id: str, rev: int) -> None: ...
 
@@ -340,12 +338,9 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         return [None] * len(messages)
 
     async def publish_room_change(self, appointment_id: str, rev: int) -> None:
-        await self._publish(
-            {"method": ROOM_CHANGED, "appointment_id": appointment_id, "rev": rev,
-             "host_id": self.host_id}
-        )  # fmt: skip
+        await self._publish(RoomChanged(appointment_id, rev).wire(self.host_id))
 
-    async def publish_relay(self, message: dict[str, Any], node: str | None = None) -> None:
+    async def publish_relay(self, message: Mapping[str, Any], node: str | None = None) -> None:
         """Send a signal to ``node``, that of its target socket (to every node if not known);
         :class:`Unavailable` when it could not be published (``_publish`` logs that)."""
         data = {**message, "method": RELAY, "host_id": self.host_id}
@@ -361,10 +356,7 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
     async def publish_session_ended(self, session_id: str, reason: str) -> None:
         """Tell the other nodes a sign-in ended (this node has dropped its own sockets of it).
         Never raises: a node that misses it finds out at its next session check."""
-        await self._publish(
-            {"method": SESSION_ENDED, "session_id": session_id, "reason": reason,
-             "host_id": self.host_id}
-        )  # fmt: skip
+        await self._publish(SessionEnded(session_id, reason).wire(self.host_id))
 
     async def _probe(self) -> None:
         token = _IN_PROBE.set(True)
@@ -415,7 +407,7 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
             if not isinstance(data, dict):
                 continue
             method = data.get("method")
-            if method not in _HUB_METHODS:
+            if method not in HUB_METHODS:
                 yield data
                 continue
             try:
@@ -433,20 +425,14 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         if events is None:
             return
         if method == ROOM_CHANGED:
-            events.room_changed(str(data["appointment_id"]), int(data["rev"]))
+            change = RoomChanged.from_wire(data)
+            events.room_changed(change.appointment_id, change.rev)
         elif method == RELAY and data.get("host_id") != self.host_id:
             await events.relayed(data)
         elif method == SESSION_ENDED and data.get("host_id") != self.host_id:
-            session_id, reason = data.get("session_id"), data.get("reason")
-            if not (
-                isinstance(session_id, str)
-                and isinstance(reason, str)
-                and _SESSION_ID.fullmatch(session_id)
-                and _END_REASON.fullmatch(reason)
-            ):
-                log.warning("hub_session_ended_malformed", host_id=str(data.get("host_id"))[:64])
-                return
-            events.session_ended(session_id, reason)
+            ended = SessionEnded.from_wire(data)  # None (logged) when malformed
+            if ended is not None:
+                events.session_ended(ended.session_id, ended.reason)
 
     async def emit(
         self,
