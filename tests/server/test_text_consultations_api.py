@@ -4,7 +4,6 @@ with its summary, turning one into a video call, and who may do what."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,16 +11,7 @@ import pytest
 from server.settings import ClinicSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
-from tests.server.clinic import MONDAY, Clinic, ok, problem
-
-SLOT_0900 = MONDAY + timedelta(hours=1)
-
-
-@pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
-    return await Clinic.open(client, clock)
+from tests.server.clinic import MONDAY, SLOT_0900, Clinic, ok, problem
 
 
 async def ask(
