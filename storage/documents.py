@@ -29,8 +29,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from domain.documents import ContentType, DicomInfo, Document, DocumentKind
 from storage.field_crypto import ENCRYPTED, FieldCipher, FieldEncryptionError, reveal
-from storage.notes import author_doc, to_author
 from storage.paging import After, Page, find_page
+from storage.patient_items import author_doc, to_author
 
 Doc = dict[str, Any]
 BUCKET = "documents"

@@ -3,53 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
 from domain.ids import new_id
 from domain.records import Author, Note
-from domain.users import Role
 from storage.field_crypto import FieldCipher, reveal_fields, seal
-from storage.paging import After, Page, find_page
-
-Document = dict[str, Any]
+from storage.patient_items import NEWEST_FIRST, Document, PatientItems, author_doc, to_author
 
 
-def author_doc(author: Author) -> Document:
-    return {"id": author.id, "role": author.role.value}
+class NoteRepository(PatientItems[Note]):
+    """Newest first. ``text`` is sealed at rest when field encryption is on
+    (``storage/field_crypto.py``)."""
 
-
-def to_author(doc: Document) -> Author:
-    return Author(id=doc["id"], role=Role(doc["role"]))
-
-
-def _to_note(doc: Document) -> Note:
-    return Note(
-        id=doc["_id"],
-        patient_id=doc["patient_id"],
-        appointment_id=doc["appointment_id"],
-        author=to_author(doc["author"]),
-        text=doc["text"],
-        created_at=doc["created_at"],
-    )
-
-
-class NoteRepository:
-    """``text`` is sealed at rest when field encryption is on (``storage/field_crypto.py``)."""
+    indexes = (NEWEST_FIRST,)
+    sort_field = "created_at"
+    newest_first = True
 
     def __init__(
         self, collection: AsyncCollection[Document], *, cipher: FieldCipher | None = None
     ) -> None:
-        self._c = collection
+        super().__init__(collection)
         self._cipher = cipher
 
-    async def ensure_indexes(self) -> None:
-        await self._c.create_index(
-            [("patient_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-            name="patient",
+    def _item(self, doc: Document) -> Note:
+        return Note(
+            id=doc["_id"],
+            patient_id=doc["patient_id"],
+            appointment_id=doc["appointment_id"],
+            author=to_author(doc["author"]),
+            text=doc["text"],
+            created_at=doc["created_at"],
         )
+
+    async def _opened(self, doc: Document) -> Document:
+        await reveal_fields(self._cipher, doc, "text")
+        return doc
 
     async def insert(
         self, *, patient_id: str, appointment_id: str, author: Author, text: str, now: datetime
@@ -64,19 +53,4 @@ class NoteRepository:
             "created_at": now,
         }
         await self._c.insert_one(doc)
-        return _to_note({**doc, "text": text})
-
-    async def page(self, patient_id: str, *, after: After | None, limit: int) -> Page[Note]:
-        """Newest first."""
-        page = await find_page(
-            self._c,
-            {"patient_id": patient_id},
-            sort_field="created_at",
-            descending=True,
-            after=after,
-            limit=limit,
-            convert=dict,
-        )
-        for doc in page.items:
-            await reveal_fields(self._cipher, doc, "text")
-        return Page(items=[_to_note(d) for d in page.items], next=page.next)
+        return self._item({**doc, "text": text})

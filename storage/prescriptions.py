@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.asynchronous.collection import AsyncCollection
+from pymongo import ASCENDING, ReturnDocument
 
 from domain.pharmacy import Review, Reviewer, ReviewStatus, ReviewWarning, WarningCode
 from domain.records import Prescription, PrescriptionStatus
-from storage.paging import After, Page, find_page
-
-Document = dict[str, Any]
-
-
-def _to_prescription(doc: Document) -> Prescription:
-    return Prescription(
-        id=doc["_id"],
-        patient_id=doc["patient_id"],
-        doctor_id=doc["doctor_id"],
-        appointment_id=doc["appointment_id"],
-        drug=doc["drug"],
-        dose=doc["dose"],
-        times=tuple(doc["times"]),
-        timezone=doc["timezone"],
-        start_date=date.fromisoformat(doc["start_date"]),
-        days=doc["days"],
-        status=PrescriptionStatus(doc["status"]),
-        created_at=doc["created_at"],
-        stopped_at=doc.get("stopped_at"),
-        drug_id=doc.get("drug_id"),
-        quantity=doc.get("quantity"),
-        quantity_remaining=doc.get("quantity_remaining"),
-        review=_to_review(doc["review"]) if doc.get("review") else None,
-    )
+from storage.paging import After, Page
+from storage.patient_items import NEWEST_FIRST, Document, Index, PatientItems
 
 
 def _to_review(doc: Document) -> Review:
@@ -73,19 +48,39 @@ def _review_doc(review: Review) -> Document:
     }
 
 
-class PrescriptionRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._c = collection
+class PrescriptionRepository(PatientItems[Prescription]):
+    """Newest first."""
 
-    async def ensure_indexes(self) -> None:
-        await self._c.create_index(
-            [("patient_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-            name="patient",
-        )
-        await self._c.create_index(
+    indexes = (
+        NEWEST_FIRST,
+        Index(
+            "review_queue",
             [("review.status", ASCENDING), ("created_at", ASCENDING), ("_id", ASCENDING)],
-            name="review_queue",
-            sparse=True,
+            {"sparse": True},
+        ),
+    )
+    sort_field = "created_at"
+    newest_first = True
+
+    def _item(self, doc: Document) -> Prescription:
+        return Prescription(
+            id=doc["_id"],
+            patient_id=doc["patient_id"],
+            doctor_id=doc["doctor_id"],
+            appointment_id=doc["appointment_id"],
+            drug=doc["drug"],
+            dose=doc["dose"],
+            times=tuple(doc["times"]),
+            timezone=doc["timezone"],
+            start_date=date.fromisoformat(doc["start_date"]),
+            days=doc["days"],
+            status=PrescriptionStatus(doc["status"]),
+            created_at=doc["created_at"],
+            stopped_at=doc.get("stopped_at"),
+            drug_id=doc.get("drug_id"),
+            quantity=doc.get("quantity"),
+            quantity_remaining=doc.get("quantity_remaining"),
+            review=_to_review(doc["review"]) if doc.get("review") else None,
         )
 
     async def insert(
@@ -128,12 +123,7 @@ class PrescriptionRepository:
             doc |= {"drug_id": drug_id, "quantity": quantity, "quantity_remaining": quantity}
         if review is not None:
             doc["review"] = _review_doc(review)
-        await self._c.insert_one(doc)
-        return _to_prescription(doc)
-
-    async def get(self, prescription_id: str) -> Prescription | None:
-        doc = await self._c.find_one({"_id": prescription_id})
-        return _to_prescription(doc) if doc else None
+        return await self._insert(doc)
 
     async def stop(self, prescription_id: str, *, now: datetime) -> Prescription | None:
         """Active -> stopped (compare-and-set); ``None`` if it is not active."""
@@ -142,23 +132,10 @@ class PrescriptionRepository:
             {"$set": {"status": PrescriptionStatus.STOPPED.value, "stopped_at": now}},
             return_document=ReturnDocument.AFTER,
         )
-        return _to_prescription(doc) if doc else None
-
-    async def page(self, patient_id: str, *, after: After | None, limit: int) -> Page[Prescription]:
-        """Newest first."""
-        return await find_page(
-            self._c,
-            {"patient_id": patient_id},
-            sort_field="created_at",
-            descending=True,
-            after=after,
-            limit=limit,
-            convert=_to_prescription,
-        )
+        return self._item(doc) if doc else None
 
     async def list_for_patient(self, patient_id: str, *, limit: int = 1000) -> list[Prescription]:
-        cursor = self._c.find({"patient_id": patient_id}).sort("created_at", ASCENDING).limit(limit)
-        return [_to_prescription(d) async for d in cursor]
+        return await self._list({"patient_id": patient_id}, limit=limit)
 
     async def decide(
         self,
@@ -191,28 +168,20 @@ class PrescriptionRepository:
             },
             return_document=ReturnDocument.AFTER,
         )
-        return _to_prescription(doc) if doc else None
+        return self._item(doc) if doc else None
 
     async def review_page(
         self, status: ReviewStatus, *, after: After | None, limit: int
     ) -> Page[Prescription]:
         """Prescriptions whose review has this status, oldest first (the review queue)."""
-        return await find_page(
-            self._c,
-            {"review.status": status.value},
-            sort_field="created_at",
-            after=after,
-            limit=limit,
-            convert=_to_prescription,
+        return await self._page(
+            {"review.status": status.value}, after=after, limit=limit, descending=False
         )
 
     async def active_for_patient(self, patient_id: str, *, limit: int = 200) -> list[Prescription]:
-        cursor = (
-            self._c.find({"patient_id": patient_id, "status": PrescriptionStatus.ACTIVE.value})
-            .sort("created_at", ASCENDING)
-            .limit(limit)
+        return await self._list(
+            {"patient_id": patient_id, "status": PrescriptionStatus.ACTIVE.value}, limit=limit
         )
-        return [_to_prescription(d) async for d in cursor]
 
     async def take_quantity(
         self, prescription_id: str, patient_id: str, drug_id: str, n: int

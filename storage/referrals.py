@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
-
-from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 
 from domain.follow_up import Referral, Urgency
-from storage.paging import After, Page, find_page
-
-Doc = dict[str, Any]
+from storage.patient_items import NEWEST_FIRST, Document, PatientItems
 
 
-def _to_referral(doc: Doc) -> Referral:
-    fields = {k: v for k, v in doc.items() if k != "_id"}
-    fields["urgency"] = Urgency(fields["urgency"])
-    return Referral(id=doc["_id"], **fields)
+class ReferralRepository(PatientItems[Referral]):
+    """Newest first."""
 
+    indexes = (NEWEST_FIRST,)
+    sort_field = "created_at"
+    newest_first = True
 
-class ReferralRepository:
-    def __init__(self, collection: AsyncCollection[Doc]) -> None:
-        self._c = collection
-
-    async def ensure_indexes(self) -> None:
-        await self._c.create_index(
-            [("patient_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-            name="patient",
-        )
+    def _item(self, doc: Document) -> Referral:
+        fields = {k: v for k, v in doc.items() if k != "_id"}
+        fields["urgency"] = Urgency(fields["urgency"])
+        return Referral(id=doc["_id"], **fields)
 
     async def insert(self, referral: Referral) -> Referral:
         doc = asdict(referral)
@@ -36,15 +26,3 @@ class ReferralRepository:
         doc["urgency"] = referral.urgency.value
         await self._c.insert_one(doc)
         return referral
-
-    async def page(self, patient_id: str, *, after: After | None, limit: int) -> Page[Referral]:
-        """Newest first."""
-        return await find_page(
-            self._c,
-            {"patient_id": patient_id},
-            sort_field="created_at",
-            descending=True,
-            after=after,
-            limit=limit,
-            convert=_to_referral,
-        )

@@ -9,50 +9,41 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from domain.ids import new_id
 from domain.records import Prescription, Reminder
 from domain.reminders import ReminderStatus, ScheduledDose
-from storage.paging import After, Page, find_page
-
-Document = dict[str, Any]
-
-
-def _to_reminder(doc: Document) -> Reminder:
-    return Reminder(
-        id=doc["_id"],
-        prescription_id=doc["prescription_id"],
-        patient_id=doc["patient_id"],
-        drug=doc["drug"],
-        dose=doc["dose"],
-        due_at=doc["due_at"],
-        local_time=doc["local_time"],
-        timezone=doc["timezone"],
-        status=ReminderStatus(doc["status"]),
-        taken_at=doc.get("taken_at"),
-        notified_at=doc.get("notified_at"),
-    )
+from storage.paging import After, Page
+from storage.patient_items import Document, Index, PatientItems, between
 
 
-class ReminderRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._c = collection
+class ReminderRepository(PatientItems[Reminder]):
+    """Reminders in due order."""
 
-    async def ensure_indexes(self) -> None:
+    indexes = (
         # One reminder per dose: re-running the creation of a prescription's reminders is safe.
-        await self._c.create_index(
-            [("prescription_id", ASCENDING), ("due_at", ASCENDING)], unique=True, name="dose"
-        )
-        await self._c.create_index(
-            [("patient_id", ASCENDING), ("due_at", ASCENDING)], name="patient"
-        )
-        await self._c.create_index(
-            [("status", ASCENDING), ("notified_at", ASCENDING), ("due_at", ASCENDING)], name="due"
+        Index("dose", [("prescription_id", ASCENDING), ("due_at", ASCENDING)], {"unique": True}),
+        Index("patient", [("patient_id", ASCENDING), ("due_at", ASCENDING)]),
+        Index("due", [("status", ASCENDING), ("notified_at", ASCENDING), ("due_at", ASCENDING)]),
+    )
+    sort_field = "due_at"
+
+    def _item(self, doc: Document) -> Reminder:
+        return Reminder(
+            id=doc["_id"],
+            prescription_id=doc["prescription_id"],
+            patient_id=doc["patient_id"],
+            drug=doc["drug"],
+            dose=doc["dose"],
+            due_at=doc["due_at"],
+            local_time=doc["local_time"],
+            timezone=doc["timezone"],
+            status=ReminderStatus(doc["status"]),
+            taken_at=doc.get("taken_at"),
+            notified_at=doc.get("notified_at"),
         )
 
     async def insert_schedule(
@@ -86,10 +77,6 @@ class ReminderRepository:
             return int(exc.details.get("nInserted", 0))
         return len(result.inserted_ids)
 
-    async def get(self, reminder_id: str) -> Reminder | None:
-        doc = await self._c.find_one({"_id": reminder_id})
-        return _to_reminder(doc) if doc else None
-
     async def page(
         self,
         patient_id: str,
@@ -99,18 +86,9 @@ class ReminderRepository:
         after: After | None = None,
         limit: int = 100,
     ) -> Page[Reminder]:
-        """Reminders in due order."""
         query: Document = {"patient_id": patient_id}
-        bounds: Document = {}
-        if since is not None:
-            bounds["$gte"] = since
-        if until is not None:
-            bounds["$lt"] = until
-        if bounds:
-            query["due_at"] = bounds
-        return await find_page(
-            self._c, query, sort_field="due_at", after=after, limit=limit, convert=_to_reminder
-        )
+        between(query, "due_at", since, until)
+        return await self._page(query, after=after, limit=limit)
 
     async def mark_taken(self, reminder_id: str, *, now: datetime) -> Reminder | None:
         """Pending -> taken (compare-and-set); ``None`` if it is not pending."""
@@ -119,7 +97,7 @@ class ReminderRepository:
             {"$set": {"status": ReminderStatus.TAKEN.value, "taken_at": now}},
             return_document=ReturnDocument.AFTER,
         )
-        return _to_reminder(doc) if doc else None
+        return self._item(doc) if doc else None
 
     async def cancel_future(self, prescription_id: str, *, now: datetime) -> int:
         """Cancel the prescription's pending reminders not yet due; returns how many."""
@@ -178,5 +156,5 @@ class ReminderRepository:
             )
             if doc is None:
                 break
-            claimed.append(_to_reminder(doc))
+            claimed.append(self._item(doc))
         return claimed

@@ -4,48 +4,41 @@ in its type's canonical unit (what the time series serves)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 
 from domain.ids import new_id
 from domain.records import Author, Vital
 from domain.vitals import Reading, VitalType
-from storage.notes import author_doc, to_author
-from storage.paging import After, Page, find_page
-
-Document = dict[str, Any]
+from storage.paging import After, Page
+from storage.patient_items import Document, Index, PatientItems, author_doc, between, to_author
 
 
-def _to_vital(doc: Document) -> Vital:
-    return Vital(
-        id=doc["_id"],
-        patient_id=doc["patient_id"],
-        type=VitalType(doc["type"]),
-        unit=doc["unit"],
-        value=doc.get("value"),
-        systolic=doc.get("systolic"),
-        diastolic=doc.get("diastolic"),
-        canonical=dict(doc["canonical"]),
-        measured_at=doc["measured_at"],
-        recorded_by=to_author(doc["recorded_by"]),
-        created_at=doc["created_at"],
-        appointment_id=doc.get("appointment_id"),
+class VitalRepository(PatientItems[Vital]):
+    """Readings in measurement order (oldest first, as a chart draws them)."""
+
+    indexes = (
+        Index(
+            "series", [("patient_id", ASCENDING), ("type", ASCENDING), ("measured_at", ASCENDING)]
+        ),
+        Index("patient", [("patient_id", ASCENDING), ("measured_at", ASCENDING)]),
     )
+    sort_field = "measured_at"
 
-
-class VitalRepository:
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self._c = collection
-
-    async def ensure_indexes(self) -> None:
-        await self._c.create_index(
-            [("patient_id", ASCENDING), ("type", ASCENDING), ("measured_at", ASCENDING)],
-            name="series",
-        )
-        await self._c.create_index(
-            [("patient_id", ASCENDING), ("measured_at", ASCENDING)], name="patient"
+    def _item(self, doc: Document) -> Vital:
+        return Vital(
+            id=doc["_id"],
+            patient_id=doc["patient_id"],
+            type=VitalType(doc["type"]),
+            unit=doc["unit"],
+            value=doc.get("value"),
+            systolic=doc.get("systolic"),
+            diastolic=doc.get("diastolic"),
+            canonical=dict(doc["canonical"]),
+            measured_at=doc["measured_at"],
+            recorded_by=to_author(doc["recorded_by"]),
+            created_at=doc["created_at"],
+            appointment_id=doc.get("appointment_id"),
         )
 
     async def insert(
@@ -75,8 +68,7 @@ class VitalRepository:
             doc["diastolic"] = reading.diastolic
         if appointment_id is not None:
             doc["appointment_id"] = appointment_id
-        await self._c.insert_one(doc)
-        return _to_vital(doc)
+        return await self._insert(doc)
 
     async def page(
         self,
@@ -89,23 +81,8 @@ class VitalRepository:
         limit: int = 100,
         newest_first: bool = False,
     ) -> Page[Vital]:
-        """Readings in measurement order (oldest first, as a chart draws them)."""
         query: Document = {"patient_id": patient_id}
         if vital_type is not None:
             query["type"] = vital_type.value
-        bounds: Document = {}
-        if since is not None:
-            bounds["$gte"] = since
-        if until is not None:
-            bounds["$lt"] = until
-        if bounds:
-            query["measured_at"] = bounds
-        return await find_page(
-            self._c,
-            query,
-            sort_field="measured_at",
-            descending=newest_first,
-            after=after,
-            limit=limit,
-            convert=_to_vital,
-        )
+        between(query, "measured_at", since, until)
+        return await self._page(query, after=after, limit=limit, descending=newest_first)

@@ -21,7 +21,7 @@ from server.follow_up.models import (
 )
 from server.follow_up.service import FollowUpService
 from server.http.api import Api, Call
-from server.http.pagination import PageQuery, decode_cursor, encode_cursor
+from server.records.items import Kind, list_route
 
 api = Api()
 TAGS = ["follow-up"]
@@ -135,21 +135,11 @@ async def refer_offline(call: Call) -> ReferralCreated:
     return ReferralCreated(referral=ReferralOut.of(referral), appointment=appointment)
 
 
-@api.get(
-    "/patients/{patient_id}/referrals",
+list_route(
+    api,
+    Kind("referrals", "referral", ReferralOut.of),
     summary="A patient's referrals to offline visits, newest first",
     tags=TAGS,
-    query=PageQuery,
     response=ReferralsPage,
+    items=lambda repos: repos.referrals,
 )
-async def list_referrals(call: Call) -> ReferralsPage:
-    pid, query = call.path("patient_id"), call.query(PageQuery)
-    async with audited(call, "referral.list", patient_id=pid, resource_type="referral"):
-        await call.app[keys.RECORDS].patient_for(call.principal, pid)
-        page = await _service(call).referrals(
-            pid, after=decode_cursor("referrals", query.cursor), limit=query.limit
-        )
-    return ReferralsPage(
-        referrals=[ReferralOut.of(r) for r in page.items],
-        next_cursor=encode_cursor("referrals", page.next),
-    )

@@ -29,7 +29,6 @@ from domain.users import Principal
 from server.appointments.service import AppointmentService
 from storage.follow_ups import FollowUp
 from storage.mongo import Repositories
-from storage.paging import After, Page
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,12 +189,6 @@ class FollowUpService:
             booked_appointment_id=booked.id if booked else None,
         )
         return await self._repos.referrals.insert(referral), booked
-
-    async def referrals(
-        self, patient_id: str, *, after: After | None, limit: int
-    ) -> Page[Referral]:
-        """The patient's referrals (the caller's access to the record is checked already)."""
-        return await self._repos.referrals.page(patient_id, after=after, limit=limit)
 
     @staticmethod
     def consent_text() -> tuple[str, dict[str, str]]:

@@ -1,7 +1,9 @@
 """REST endpoints of a patient's health record (PROTOCOL.md, "Records").
 
 Thin: validate, call one service method inside :func:`audited` (every read and write of
-clinical data, refusals included, lands in the audit log), shape the answer.
+clinical data, refusals included, lands in the audit log), shape the answer. The create and
+list endpoints that every kind of item shares are made by ``server/records/items.py``; each
+kind gives them its own models, summary, refusals and service call here.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from server import keys
 from server.audit.recorder import audited
 from server.follow_up.models import ReferralOut
 from server.http.api import Api, Call
-from server.http.pagination import PageQuery, decode_cursor, encode_cursor
+from server.http.pagination import decode_cursor, encode_cursor
 from server.records.fhir import build_bundle
+from server.records.items import PATIENT, Kind, create_route, list_route
 from server.records.models import (
     AllergiesPage,
     AllergyEnvelope,
@@ -48,7 +51,6 @@ from server.records.service import RecordService
 
 api = Api()
 TAGS = ["records"]
-PATIENT = "/patients/{patient_id}"
 
 
 def _service(call: Call) -> RecordService:
@@ -78,70 +80,50 @@ async def get_record(call: Call) -> RecordOut:
 
 # ---------------------------------------------------------------- notes
 
+NOTES = Kind("notes", "note", NoteOut.of)
 
-@api.post(
-    PATIENT + "/notes",
+create_route(
+    api,
+    NOTES,
     summary="Write a clinical note for one of the caller's appointments (doctor)",
     tags=TAGS,
     body=NoteIn,
     response=NoteEnvelope,
-    status=201,
     errors=[403, 409],
+    add=lambda records, who, pid, body: records.add_note(
+        who, pid, appointment_id=body.appointment_id, text=body.text
+    ),
 )
-async def add_note(call: Call) -> NoteEnvelope:
-    pid, body = call.path("patient_id"), call.body(NoteIn)
-    async with audited(call, "note.create", patient_id=pid, resource_type="note") as scope:
-        note = await _service(call).add_note(
-            call.principal, pid, appointment_id=body.appointment_id, text=body.text
-        )
-        scope.resource_id = note.id
-    return NoteEnvelope(note=NoteOut.of(note))
-
-
-@api.get(
-    PATIENT + "/notes",
+list_route(
+    api,
+    NOTES,
     summary="A patient's notes, newest first",
     tags=TAGS,
-    query=PageQuery,
     response=NotesPage,
+    items=lambda repos: repos.notes,
 )
-async def list_notes(call: Call) -> NotesPage:
-    pid, query = call.path("patient_id"), call.query(PageQuery)
-    async with audited(call, "note.list", patient_id=pid, resource_type="note"):
-        page = await _service(call).notes(
-            call.principal, pid, after=decode_cursor("notes", query.cursor), limit=query.limit
-        )
-    return NotesPage(
-        notes=[NoteOut.of(n) for n in page.items], next_cursor=encode_cursor("notes", page.next)
-    )
 
 
 # ---------------------------------------------------------------- vitals
 
-
-@api.post(
-    PATIENT + "/vitals",
+create_route(
+    api,
+    Kind("vitals", "vital", VitalOut.of),
     summary="Record a vital sign (the patient, or one of their doctors)",
     tags=TAGS,
     body=VitalIn,
     response=VitalEnvelope,
-    status=201,
+    add=lambda records, who, pid, body: records.add_vital(
+        who,
+        pid,
+        vital_type=body.type,
+        value=body.raw_value(),
+        unit=body.unit,
+        measured_at=body.measured_at,
+        appointment_id=body.appointment_id,
+    ),
+    details=lambda vital: {"type": vital.type.value},
 )
-async def add_vital(call: Call) -> VitalEnvelope:
-    pid, body = call.path("patient_id"), call.body(VitalIn)
-    async with audited(call, "vital.create", patient_id=pid, resource_type="vital") as scope:
-        vital = await _service(call).add_vital(
-            call.principal,
-            pid,
-            vital_type=body.type,
-            value=body.raw_value(),
-            unit=body.unit,
-            measured_at=body.measured_at,
-            appointment_id=body.appointment_id,
-        )
-        scope.resource_id = vital.id
-        scope.details["type"] = vital.type.value
-    return VitalEnvelope(vital=VitalOut.of(vital))
 
 
 @api.get(
@@ -174,94 +156,48 @@ async def list_vitals(call: Call) -> VitalsPage:
 
 # ---------------------------------------------------------------- allergies, conditions
 
+ALLERGIES = Kind("allergies", "allergy", AllergyOut.of)
+CONDITIONS = Kind("conditions", "condition", ConditionOut.of)
 
-@api.post(
-    PATIENT + "/allergies",
+create_route(
+    api,
+    ALLERGIES,
     summary="Record an allergy (the patient, or one of their doctors)",
     tags=TAGS,
     body=AllergyIn,
     response=AllergyEnvelope,
-    status=201,
+    add=lambda records, who, pid, body: records.add_allergy(
+        who, pid, substance=body.substance, reaction=body.reaction, severity=body.severity
+    ),
 )
-async def add_allergy(call: Call) -> AllergyEnvelope:
-    pid, body = call.path("patient_id"), call.body(AllergyIn)
-    async with audited(call, "allergy.create", patient_id=pid, resource_type="allergy") as scope:
-        allergy = await _service(call).add_allergy(
-            call.principal,
-            pid,
-            substance=body.substance,
-            reaction=body.reaction,
-            severity=body.severity,
-        )
-        scope.resource_id = allergy.id
-    return AllergyEnvelope(allergy=AllergyOut.of(allergy))
-
-
-@api.get(
-    PATIENT + "/allergies",
+list_route(
+    api,
+    ALLERGIES,
     summary="A patient's allergies",
     tags=TAGS,
-    query=PageQuery,
     response=AllergiesPage,
+    items=lambda repos: repos.allergies,
 )
-async def list_allergies(call: Call) -> AllergiesPage:
-    pid, query = call.path("patient_id"), call.query(PageQuery)
-    async with audited(call, "allergy.list", patient_id=pid, resource_type="allergy"):
-        page = await _service(call).allergies(
-            call.principal, pid, after=decode_cursor("allergies", query.cursor), limit=query.limit
-        )
-    return AllergiesPage(
-        allergies=[AllergyOut.of(a) for a in page.items],
-        next_cursor=encode_cursor("allergies", page.next),
-    )
-
-
-@api.post(
-    PATIENT + "/conditions",
+create_route(
+    api,
+    CONDITIONS,
     summary="Record a condition (one of the patient's doctors)",
     tags=TAGS,
     body=ConditionIn,
     response=ConditionEnvelope,
-    status=201,
     errors=[403],
+    add=lambda records, who, pid, body: records.add_condition(
+        who, pid, name=body.name, code=body.code, status=body.status, onset_date=body.onset_date
+    ),
 )
-async def add_condition(call: Call) -> ConditionEnvelope:
-    pid, body = call.path("patient_id"), call.body(ConditionIn)
-    async with audited(
-        call, "condition.create", patient_id=pid, resource_type="condition"
-    ) as scope:
-        condition = await _service(call).add_condition(
-            call.principal,
-            pid,
-            name=body.name,
-            code=body.code,
-            status=body.status,
-            onset_date=body.onset_date,
-        )
-        scope.resource_id = condition.id
-    return ConditionEnvelope(condition=ConditionOut.of(condition))
-
-
-@api.get(
-    PATIENT + "/conditions",
+list_route(
+    api,
+    CONDITIONS,
     summary="A patient's conditions",
     tags=TAGS,
-    query=PageQuery,
     response=ConditionsPage,
+    items=lambda repos: repos.conditions,
 )
-async def list_conditions(call: Call) -> ConditionsPage:
-    pid, query = call.path("patient_id"), call.query(PageQuery)
-    async with audited(call, "condition.list", patient_id=pid, resource_type="condition"):
-        page = await _service(call).conditions(
-            call.principal,
-            pid,
-            after=decode_cursor("conditions", query.cursor),
-            limit=query.limit,
-        )
-    return ConditionsPage(
-        conditions=[ConditionOut.of(c) for c in page.items],
-        next_cursor=encode_cursor("conditions", page.next),
-    )
 
 
 # ---------------------------------------------------------------- prescriptions
@@ -301,26 +237,14 @@ async def prescribe(call: Call) -> PrescriptionEnvelope:
     )
 
 
-@api.get(
-    PATIENT + "/prescriptions",
+list_route(
+    api,
+    Kind("prescriptions", "prescription", PrescriptionOut.of),
     summary="A patient's prescriptions, newest first",
     tags=TAGS,
-    query=PageQuery,
     response=PrescriptionsPage,
+    items=lambda repos: repos.prescriptions,
 )
-async def list_prescriptions(call: Call) -> PrescriptionsPage:
-    pid, query = call.path("patient_id"), call.query(PageQuery)
-    async with audited(call, "prescription.list", patient_id=pid, resource_type="prescription"):
-        page = await _service(call).prescriptions(
-            call.principal,
-            pid,
-            after=decode_cursor("prescriptions", query.cursor),
-            limit=query.limit,
-        )
-    return PrescriptionsPage(
-        prescriptions=[PrescriptionOut.of(p) for p in page.items],
-        next_cursor=encode_cursor("prescriptions", page.next),
-    )
 
 
 @api.post(

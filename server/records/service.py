@@ -46,6 +46,7 @@ from domain.vitals import VitalProblem, VitalType, validate_reading
 from server.http.problems import FieldError
 from storage.mongo import Repositories
 from storage.paging import After, Page
+from storage.patient_items import PatientItems
 
 T = TypeVar("T")
 
@@ -60,6 +61,12 @@ def _invalid(field: str, message: str) -> InvalidInput:
         f"{field}: {message}",
         details=[FieldError(field=field, message=message, type="value_error")],
     )
+
+
+def _check_range(since: datetime | None, until: datetime | None) -> None:
+    """The ``from``/``to`` of a list query: ``to`` after ``from`` when both are given."""
+    if since is not None and until is not None and until <= since:
+        raise _invalid("to", "must be later than from")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +178,20 @@ class RecordService:
     def _author(self, principal: Principal) -> Author:
         return Author(id=principal.user_id, role=principal.role)
 
+    async def page(
+        self,
+        principal: Principal,
+        patient_id: str,
+        items: Callable[[Repositories], PatientItems[T]],
+        *,
+        after: After | None,
+        limit: int,
+    ) -> Page[T]:
+        """One page of the patient's items of one kind (``items`` picks the repository: notes,
+        allergies, conditions, prescriptions, referrals), in that repository's order."""
+        patient = await self.patient_for(principal, patient_id)
+        return await items(self._repos).page(patient.id, after=after, limit=limit)
+
     # ------------------------------------------------------------------ record
 
     async def record(self, principal: Principal, patient_id: str) -> RecordView:
@@ -204,12 +225,6 @@ class RecordService:
             text=text,
             now=self._clock(),
         )
-
-    async def notes(
-        self, principal: Principal, patient_id: str, *, after: After | None, limit: int
-    ) -> Page[Note]:
-        patient = await self.patient_for(principal, patient_id)
-        return await self._repos.notes.page(patient.id, after=after, limit=limit)
 
     # ------------------------------------------------------------------ vitals
 
@@ -262,8 +277,7 @@ class RecordService:
         after: After | None,
         limit: int,
     ) -> Page[Vital]:
-        if since is not None and until is not None and until <= since:
-            raise _invalid("to", "must be later than from")
+        _check_range(since, until)
         patient = await self.patient_for(principal, patient_id)
         return await self._repos.vitals.page(
             patient.id, vital_type=vital_type, since=since, until=until, after=after, limit=limit
@@ -291,12 +305,6 @@ class RecordService:
             now=self._clock(),
         )
 
-    async def allergies(
-        self, principal: Principal, patient_id: str, *, after: After | None, limit: int
-    ) -> Page[Allergy]:
-        patient = await self.patient_for(principal, patient_id)
-        return await self._repos.allergies.page(patient.id, after=after, limit=limit)
-
     async def add_condition(
         self,
         principal: Principal,
@@ -322,12 +330,6 @@ class RecordService:
             recorded_by=self._author(principal),
             now=self._clock(),
         )
-
-    async def conditions(
-        self, principal: Principal, patient_id: str, *, after: After | None, limit: int
-    ) -> Page[Condition]:
-        patient = await self.patient_for(principal, patient_id)
-        return await self._repos.conditions.page(patient.id, after=after, limit=limit)
 
     # ------------------------------------------------------------------ prescriptions
 
@@ -476,12 +478,6 @@ class RecordService:
             ],
         )
 
-    async def prescriptions(
-        self, principal: Principal, patient_id: str, *, after: After | None, limit: int
-    ) -> Page[Prescription]:
-        patient = await self.patient_for(principal, patient_id)
-        return await self._repos.prescriptions.page(patient.id, after=after, limit=limit)
-
     async def stop_prescription(
         self, principal: Principal, prescription_id: str
     ) -> tuple[Prescription, int]:
@@ -511,8 +507,7 @@ class RecordService:
         after: After | None,
         limit: int,
     ) -> Page[Reminder]:
-        if since is not None and until is not None and until <= since:
-            raise _invalid("to", "must be later than from")
+        _check_range(since, until)
         patient = await self.patient_for(principal, patient_id)
         return await self._repos.reminders.page(
             patient.id, since=since, until=until, after=after, limit=limit

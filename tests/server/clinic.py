@@ -4,7 +4,7 @@ through the real REST API of the real server."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +19,7 @@ Client = TestClient[web.Request, web.Application]
 # Monday 2 March 2026, 08:00 in Shanghai. The week's morning slots (09:00-12:00 Shanghai)
 # are 01:00Z-04:00Z.
 MONDAY = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
+SLOT_0900 = MONDAY + timedelta(hours=1)  # Monday 09:00 Shanghai, a slot of both doctors
 SHANGHAI_WEEK = [{"weekday": d, "start": "09:00", "end": "12:00"} for d in range(5)] + [
     {"weekday": d, "start": "14:00", "end": "17:30"} for d in range(5)
 ]
@@ -115,6 +116,25 @@ class Clinic:
         body = await ok(await self.book(patient, doctor, start, **kw), 201)
         appointment: dict[str, Any] = body["appointment"]
         return appointment
+
+    async def add_family_member(self, holder: dict[str, Any], **fields: str) -> dict[str, Any]:
+        """A person ``holder`` manages (a child, Li Xiaoming, unless ``fields`` say otherwise)."""
+        body = await ok(
+            await self.client.post(
+                "/api/v1/me/family-members",
+                json={
+                    "name": "Li Xiaoming",
+                    "birth_date": "2019-05-01",
+                    "sex": "male",
+                    "relation": "child",
+                    **fields,
+                },
+                headers=self.h(holder),
+            ),
+            201,
+        )
+        member: dict[str, Any] = body["family_member"]
+        return member
 
     async def repos(self) -> Any:
         from server import keys

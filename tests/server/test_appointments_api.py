@@ -9,20 +9,7 @@ from typing import Any
 import pytest
 
 from domain.users import Role
-from server.settings import Settings
-from tests.clock import FakeClock
-from tests.conftest import AppFactory, long_sessions
-from tests.server.clinic import MONDAY, Clinic, iso, ok, problem
-
-SLOT_0900 = MONDAY + timedelta(hours=1)  # Monday 09:00 Shanghai
-
-
-@pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
-    return await Clinic.open(client, clock)
-
+from tests.server.clinic import MONDAY, SLOT_0900, Clinic, iso, ok, problem
 
 # ---------------------------------------------------------------------------- doctors
 

@@ -7,19 +7,14 @@ from typing import Any
 
 import pytest
 
-from server.settings import Settings
 from storage.audit import AuditRepository
-from tests.clock import FakeClock
-from tests.conftest import AppFactory, long_sessions
-from tests.server.clinic import MONDAY, Clinic, iso, ok, problem
+from tests.server.clinic import MONDAY, SLOT_0900, Clinic, iso, ok, problem
 
 
 @pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
-    clinic = await Clinic.open(client, clock)
-    await clinic.booked(clinic.patient_a, clinic.doctor, MONDAY + timedelta(hours=1))
+async def clinic(clinic: Clinic) -> Clinic:
+    """The shared clinic (tests/server/conftest.py) with A's visit to D and some reads."""
+    await clinic.booked(clinic.patient_a, clinic.doctor, SLOT_0900)
     # Five accesses, a minute apart: A reads A (x2), D reads A, B is refused A, B reads B.
     for who, patient in (
         ("patient_a", "patient_a"),
@@ -28,7 +23,7 @@ async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
         ("patient_b", "patient_a"),
         ("patient_b", "patient_b"),
     ):
-        clock.advance(minutes=1)
+        clinic.clock.advance(minutes=1)
         pid = getattr(clinic, patient)["id"]
         await clinic.client.get(
             f"/api/v1/patients/{pid}/record", headers=clinic.h(getattr(clinic, who))

@@ -3,25 +3,18 @@ admin page, the incremental walk, and entries that show their place in the chain
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from server import keys
-from server.settings import Settings
-from tests.clock import FakeClock
-from tests.conftest import AppFactory, long_sessions
-from tests.server.clinic import MONDAY, Clinic, ok, problem
+from tests.server.clinic import SLOT_0900, Clinic, ok, problem
 
 
 @pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
-    clinic = await Clinic.open(client, clock)
-    await clinic.booked(clinic.patient_a, clinic.doctor, MONDAY + timedelta(hours=1))
+async def clinic(clinic: Clinic) -> Clinic:
+    """The shared clinic (tests/server/conftest.py) with A's visit to D and some reads."""
+    await clinic.booked(clinic.patient_a, clinic.doctor, SLOT_0900)
     for who in ("patient_a", "doctor", "patient_b"):  # two reads and a refusal: three entries
-        clock.advance(minutes=1)
+        clinic.clock.advance(minutes=1)
         await clinic.client.get(
             f"/api/v1/patients/{clinic.patient_a['id']}/record",
             headers=clinic.h(getattr(clinic, who)),

@@ -8,8 +8,6 @@ changed). Admins manage users and see audit and room metadata, never clinical co
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -22,9 +20,9 @@ from server.settings import ConsultSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import STRONG_PASSWORD, AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic, iso
+from tests.server.rights import Case, Ctx, count_of, field_of, try_every_caller
 
 CALLERS = ("patient_a", "patient_b", "doctor", "other_doctor", "admin")
-Ctx = dict[str, Any]
 
 
 def everyone(status: int) -> dict[str, int]:
@@ -37,22 +35,6 @@ def matrix(a: int, b: int, d: int, e: int, admin: int) -> dict[str, int]:
 
 # Patient A's clinical data: A and A's doctor only.
 READ_RECORD = matrix(200, 404, 200, 404, 404)
-
-
-@dataclass
-class Case:
-    method: str
-    path: Callable[[Ctx], str]
-    expect: dict[str, int]
-    body: Callable[[Ctx], Any] | None = None
-    # Called before each caller's attempt; what it returns is merged into the context.
-    prepare: Callable[[Clinic, Ctx, int], Awaitable[Ctx]] | None = None
-    # A number that a successful call changes and a refused one must not.
-    probe: Callable[[Clinic, Ctx], Awaitable[Any]] | None = None
-    check: Callable[[str, Any, Ctx], None] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    # A multipart form instead of the JSON body.
-    form: Callable[[Ctx], aiohttp.FormData] | None = None
 
 
 async def _fresh_booking(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
@@ -100,27 +82,6 @@ def _rx(ctx: Ctx) -> dict[str, Any]:
         "start_date": "2026-03-02",
         "days": 2,
     }
-
-
-def _count(collection: str) -> Callable[[Clinic, Ctx], Awaitable[int]]:
-    async def probe(clinic: Clinic, ctx: Ctx) -> int:
-        from server import keys
-
-        db = clinic.client.app[keys.DATABASE].db
-        return await db[collection].count_documents({})
-
-    return probe
-
-
-def _status_of(collection: str) -> Callable[[Clinic, Ctx], Awaitable[Any]]:
-    async def probe(clinic: Clinic, ctx: Ctx) -> Any:
-        from server import keys
-
-        db = clinic.client.app[keys.DATABASE].db
-        doc = await db[collection].find_one({"_id": ctx["target"]})
-        return doc["status"] if doc else None
-
-    return probe
 
 
 def _appointment_list(caller: str, body: Any, ctx: Ctx) -> None:
@@ -201,7 +162,7 @@ CASES: dict[str, Case] = {
             "start": iso(MONDAY + timedelta(days=2, hours=1, minutes=30 * c["n"])),
             "kind": "video",
         },
-        probe=_count("appointments"),
+        probe=count_of("appointments"),
     ),
     "list appointments": Case(
         "GET", lambda c: "/api/v1/appointments", everyone(200), check=_appointment_list
@@ -214,14 +175,14 @@ CASES: dict[str, Case] = {
         lambda c: f"/api/v1/appointments/{c['target']}/cancel",
         matrix(200, 404, 200, 404, 200),
         prepare=_fresh_booking,
-        probe=_status_of("appointments"),
+        probe=field_of("appointments", "status"),
     ),
     "no-show": Case(
         "POST",
         lambda c: f"/api/v1/appointments/{c['target']}/no_show",
         matrix(403, 404, 200, 404, 200),
         prepare=_past_booking,
-        probe=_status_of("appointments"),
+        probe=field_of("appointments", "status"),
     ),
     "text queue": Case(
         "GET", lambda c: f"/api/v1/doctors/{c['d']}/text_queue", matrix(403, 403, 200, 404, 200)
@@ -250,7 +211,7 @@ CASES: dict[str, Case] = {
         lambda c: A.format(**c) + "/notes",
         matrix(403, 404, 201, 404, 404),
         body=lambda c: {"appointment_id": c["visit"], "text": "assessment"},
-        probe=_count("notes"),
+        probe=count_of("notes"),
     ),
     "list vitals": Case("GET", lambda c: A.format(**c) + "/vitals?type=heart_rate", READ_RECORD),
     "record vital": Case(
@@ -263,7 +224,7 @@ CASES: dict[str, Case] = {
             "unit": "/min",
             "measured_at": iso(MONDAY),
         },
-        probe=_count("vitals"),
+        probe=count_of("vitals"),
     ),
     "list allergies": Case("GET", lambda c: A.format(**c) + "/allergies", READ_RECORD),
     "record allergy": Case(
@@ -271,7 +232,7 @@ CASES: dict[str, Case] = {
         lambda c: A.format(**c) + "/allergies",
         matrix(201, 404, 201, 404, 404),
         body=lambda c: {"substance": "latex"},
-        probe=_count("allergies"),
+        probe=count_of("allergies"),
     ),
     "list conditions": Case("GET", lambda c: A.format(**c) + "/conditions", READ_RECORD),
     "record condition": Case(
@@ -279,7 +240,7 @@ CASES: dict[str, Case] = {
         lambda c: A.format(**c) + "/conditions",
         matrix(403, 404, 201, 404, 404),
         body=lambda c: {"name": "Asthma", "code": "J45"},
-        probe=_count("conditions"),
+        probe=count_of("conditions"),
     ),
     "list prescriptions": Case("GET", lambda c: A.format(**c) + "/prescriptions", READ_RECORD),
     "prescribe": Case(
@@ -287,14 +248,14 @@ CASES: dict[str, Case] = {
         lambda c: A.format(**c) + "/prescriptions",
         matrix(403, 404, 201, 404, 404),
         body=_rx,
-        probe=_count("prescriptions"),
+        probe=count_of("prescriptions"),
     ),
     "stop prescription": Case(
         "POST",
         lambda c: f"/api/v1/prescriptions/{c['target']}/stop",
         matrix(403, 404, 200, 404, 404),
         prepare=_fresh_prescription,
-        probe=_status_of("prescriptions"),
+        probe=field_of("prescriptions", "status"),
     ),
     "list reminders": Case("GET", lambda c: A.format(**c) + "/reminders", READ_RECORD),
     "take reminder": Case(
@@ -318,7 +279,7 @@ CASES: dict[str, Case] = {
             "role": "doctor",
             "specialty": "Dermatology",
         },
-        probe=_count("users"),
+        probe=count_of("users"),
     ),
 }
 
@@ -338,7 +299,7 @@ CASES |= {
         lambda c: A.format(**c) + "/documents",
         matrix(201, 404, 201, 404, 404),
         form=_document_form,
-        probe=_count("documents.files"),
+        probe=count_of("documents.files"),
     ),
     "list documents": Case("GET", lambda c: A.format(**c) + "/documents", READ_RECORD),
     "get document": Case("GET", lambda c: DOC.format(**c), READ_RECORD),
@@ -381,7 +342,7 @@ CASES |= {
         matrix(403, 404, 201, 404, 404),
         body=lambda c: {"reason": "examination", "urgency": "routine"},
         prepare=_fresh_booking,
-        probe=_count("referrals"),
+        probe=count_of("referrals"),
     ),
     "list referrals": Case("GET", lambda c: A.format(**c) + "/referrals", READ_RECORD),
     "accept consent": Case(
@@ -389,7 +350,7 @@ CASES |= {
         lambda c: "/api/v1/me/consents",
         matrix(201, 201, 403, 403, 403),
         body=lambda c: {"kind": "online_care", "version": "2026-12"},
-        probe=_count("online_care_consents"),
+        probe=count_of("online_care_consents"),
     ),
 }
 
@@ -434,31 +395,17 @@ ORDER = ("patient_b", "other_doctor", "admin", "patient_a", "doctor")
 @pytest.mark.parametrize("name", list(CASES))
 async def test_each_caller_gets_exactly_its_rights(world: tuple[Clinic, Ctx], name: str) -> None:
     clinic, base = world
-    case = CASES[name]
-    order = sorted(CALLERS, key=lambda who: (case.expect[who] < 400, ORDER.index(who)))
-    for n, caller in enumerate(order, start=1):
-        ctx = {**base, "n": n}
-        if case.prepare is not None:
-            ctx |= await case.prepare(clinic, ctx, n)
-        before = await case.probe(clinic, ctx) if case.probe else None
-        response = await clinic.client.request(
-            case.method,
-            case.path(ctx),
-            json=case.body(ctx) if case.body else None,
-            data=case.form(ctx) if case.form else None,
-            headers=clinic.h(getattr(clinic, caller)),
-        )
-        expected = case.expect[caller]
-        assert response.status == expected, f"{name} as {caller}: {await response.text()}"
-        after = await case.probe(clinic, ctx) if case.probe else None
-        if expected >= 400:
-            body = await response.json()
-            assert body["code"] == {403: "forbidden", 404: "not_found"}[expected]
-            assert before == after, f"{name} as {caller} changed state"
-        elif case.probe is not None and case.method != "GET" and name != "take reminder":
-            assert before != after, f"{name} as {caller} changed nothing"
-        if expected < 400 and case.check is not None:
-            case.check(caller, await response.json(), ctx)
+    await try_every_caller(
+        clinic,
+        base,
+        name,
+        CASES[name],
+        callers=CALLERS,
+        order=ORDER,
+        who=lambda caller: getattr(clinic, caller),
+        refusal_codes=True,
+        may_change_nothing=name == "take reminder",
+    )
 
 
 async def test_admin_views_of_appointments_hold_no_clinical_content(

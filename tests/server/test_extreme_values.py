@@ -11,9 +11,6 @@ from urllib.parse import quote
 
 import pytest
 
-from server.settings import Settings
-from tests.clock import FakeClock
-from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic
 
 FAR_TIMES = [
@@ -23,13 +20,6 @@ FAR_TIMES = [
     "0001-01-01T00:00:00Z",
 ]
 HUGE = [str(2**63), str(2**64 + 1), "9" * 40]
-
-
-@pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
-    return await Clinic.open(client, clock)
 
 
 async def refused(response: Any, field: str) -> None:

@@ -11,21 +11,12 @@ import pytest
 
 from domain.users import Role
 from server import keys
-from server.settings import Settings
 from storage.users import managed_email
-from tests.clock import FakeClock
-from tests.conftest import STRONG_PASSWORD, AppFactory, long_sessions
+from tests.conftest import STRONG_PASSWORD
 from tests.server.clinic import MONDAY, Clinic, iso, ok, problem
 from tests.server.test_fhir_export import assert_valid_fhir, resources
 
 MEMBERS = "/api/v1/me/family-members"
-
-
-@pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)  # 2026-03-02
-    client = await make_client(long_sessions(settings), clock=clock)
-    return await Clinic.open(client, clock)
 
 
 async def add(clinic: Clinic, who: dict[str, Any], **body: Any) -> Any:

@@ -10,8 +10,6 @@ A refused write changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -23,9 +21,9 @@ from server.settings import ConsultSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic, iso, ok
+from tests.server.rights import Case, Ctx, count_of, field_of, try_every_caller
 
 CALLERS = ("holder", "other_holder", "doctor", "other_doctor", "admin")
-Ctx = dict[str, Any]
 
 
 def matrix(h: int, b: int, d: int, e: int, admin: int) -> dict[str, int]:
@@ -33,41 +31,6 @@ def matrix(h: int, b: int, d: int, e: int, admin: int) -> dict[str, int]:
 
 
 READ = matrix(200, 404, 200, 404, 404)  # C's clinical data: the holder and C's doctor
-
-
-@dataclass
-class Case:
-    method: str
-    path: Callable[[Ctx], str]
-    expect: dict[str, int]
-    body: Callable[[Ctx], Any] | None = None
-    prepare: Callable[[Clinic, Ctx, int], Awaitable[Ctx]] | None = None
-    probe: Callable[[Clinic, Ctx], Awaitable[Any]] | None = None
-    form: Callable[[Ctx], aiohttp.FormData] | None = None
-    check: Callable[[str, Any, Ctx], None] | None = None
-
-
-def _count(collection: str) -> Callable[[Clinic, Ctx], Awaitable[int]]:
-    async def probe(clinic: Clinic, ctx: Ctx) -> int:
-        from server import keys
-
-        return await clinic.client.app[keys.DATABASE].db[collection].count_documents({})
-
-    return probe
-
-
-async def _status(clinic: Clinic, ctx: Ctx) -> Any:
-    from server import keys
-
-    doc = await clinic.client.app[keys.DATABASE].db["appointments"].find_one({"_id": ctx["target"]})
-    return doc["status"] if doc else None
-
-
-async def _member(clinic: Clinic, ctx: Ctx) -> Any:
-    from server import keys
-
-    doc = await clinic.client.app[keys.DATABASE].db["users"].find_one({"_id": ctx["c"]})
-    return doc["name"] if doc else None
 
 
 async def _fresh_booking(clinic: Clinic, ctx: Ctx, n: int) -> Ctx:
@@ -114,7 +77,7 @@ CASES: dict[str, Case] = {
             "unit": "/min",
             "measured_at": iso(MONDAY),
         },
-        probe=_count("vitals"),
+        probe=count_of("vitals"),
     ),
     "list allergies": Case("GET", lambda c: C.format(**c) + "/allergies", READ),
     "record allergy": Case(
@@ -122,7 +85,7 @@ CASES: dict[str, Case] = {
         lambda c: C.format(**c) + "/allergies",
         matrix(201, 404, 201, 404, 404),
         body=lambda c: {"substance": "peanut"},
-        probe=_count("allergies"),
+        probe=count_of("allergies"),
     ),
     "list conditions": Case("GET", lambda c: C.format(**c) + "/conditions", READ),
     "list prescriptions": Case("GET", lambda c: C.format(**c) + "/prescriptions", READ),
@@ -142,7 +105,7 @@ CASES: dict[str, Case] = {
         lambda c: C.format(**c) + "/documents",
         matrix(201, 404, 201, 404, 404),
         form=_form,
-        probe=_count("documents.files"),
+        probe=count_of("documents.files"),
     ),
     "list documents": Case("GET", lambda c: C.format(**c) + "/documents", READ),
     "get document": Case("GET", lambda c: f"/api/v1/documents/{c['document']}", READ),
@@ -157,7 +120,7 @@ CASES: dict[str, Case] = {
             "kind": "video",
             "patient_id": c["c"],
         },
-        probe=_count("appointments"),
+        probe=count_of("appointments"),
     ),
     "list the member's appointments": Case(
         "GET",
@@ -199,14 +162,14 @@ CASES: dict[str, Case] = {
         lambda c: f"/api/v1/appointments/{c['target']}/cancel",
         matrix(200, 404, 200, 404, 200),
         prepare=_fresh_booking,
-        probe=_status,
+        probe=field_of("appointments", "status"),
     ),
     "consent for the member": Case(
         "POST",
         lambda c: "/api/v1/me/consents",
         matrix(201, 404, 403, 403, 403),
         body=lambda c: {"kind": "online_care", "version": "2026-12", "patient_id": c["c"]},
-        probe=_count("online_care_consents"),
+        probe=count_of("online_care_consents"),
     ),
     "read family member": Case("GET", lambda c: FM.format(**c), matrix(200, 404, 403, 403, 403)),
     "edit family member": Case(
@@ -214,7 +177,7 @@ CASES: dict[str, Case] = {
         lambda c: FM.format(**c),
         matrix(200, 404, 403, 403, 403),
         body=lambda c: {"name": f"Li Xiaoming {c['n']}"},
-        probe=_member,
+        probe=field_of("users", "name", "c"),
     ),
     "invite family member": Case(
         "POST",
@@ -232,28 +195,11 @@ async def world(make_client: AppFactory, settings: Settings) -> tuple[Clinic, Ct
     client = await make_client(long_sessions(settings).with_(consult=limits), clock=clock)
     clinic = await Clinic.open(client, clock)
     holder, other = clinic.patient_a, clinic.patient_b
-    child = await ok(
-        await client.post(
-            "/api/v1/me/family-members",
-            json={
-                "name": "Li Xiaoming",
-                "birth_date": "2019-05-01",
-                "sex": "male",
-                "relation": "child",
-            },
-            headers=clinic.h(holder),
-        ),
-        201,
+    child = await clinic.add_family_member(holder)
+    await clinic.add_family_member(
+        other, name="X", birth_date="1950-05-01", sex="female", relation="parent"
     )
-    await ok(
-        await client.post(
-            "/api/v1/me/family-members",
-            json={"name": "X", "birth_date": "1950-05-01", "sex": "female", "relation": "parent"},
-            headers=clinic.h(other),
-        ),
-        201,
-    )
-    ctx: Ctx = {"c": child["family_member"]["id"], "d": clinic.doctor["id"], "holder": holder}
+    ctx: Ctx = {"c": child["id"], "d": clinic.doctor["id"], "holder": holder}
     visit = await _fresh_booking(clinic, ctx, 0)
     ctx["visit"] = visit["target"]
     rx = await client.post(
@@ -299,29 +245,15 @@ async def test_each_caller_gets_exactly_its_rights_for_a_managed_person(
     world: tuple[Clinic, Ctx], name: str
 ) -> None:
     clinic, base = world
-    case = CASES[name]
-    order = sorted(CALLERS, key=lambda who: (case.expect[who] < 400, ORDER.index(who)))
-    for n, caller in enumerate(order, start=1):
-        ctx = {**base, "n": n}
-        if case.prepare is not None:
-            ctx |= await case.prepare(clinic, ctx, n)
-        before = await case.probe(clinic, ctx) if case.probe else None
-        response = await clinic.client.request(
-            case.method,
-            case.path(ctx),
-            json=case.body(ctx) if case.body else None,
-            data=case.form(ctx) if case.form else None,
-            headers=clinic.h(_who(clinic, caller)),
-        )
-        expected = case.expect[caller]
-        assert response.status == expected, f"{name} as {caller}: {await response.text()}"
-        after = await case.probe(clinic, ctx) if case.probe else None
-        if expected >= 400:
-            assert before == after, f"{name} as {caller} changed state"
-        elif case.probe is not None and case.method != "GET":
-            assert before != after, f"{name} as {caller} changed nothing"
-        if expected < 400 and case.check is not None:
-            case.check(caller, await response.json(), ctx)
+    await try_every_caller(
+        clinic,
+        base,
+        name,
+        CASES[name],
+        callers=CALLERS,
+        order=ORDER,
+        who=lambda caller: _who(clinic, caller),
+    )
 
 
 async def test_the_members_audit_trail_names_the_holder_as_the_actor(

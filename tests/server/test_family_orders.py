@@ -13,21 +13,7 @@ __all__ = ["shop"]  # the fixture
 
 async def test_a_holder_orders_for_their_family_member_and_nobody_else_may(shop: Shop) -> None:
     c = shop.clinic
-    child = (
-        await ok(
-            await c.client.post(
-                "/api/v1/me/family-members",
-                json={
-                    "name": "Li Xiaoming",
-                    "birth_date": "2019-05-01",
-                    "sex": "male",
-                    "relation": "child",
-                },
-                headers=c.h(c.patient_a),
-            ),
-            201,
-        )
-    )["family_member"]
+    child = await c.add_family_member(c.patient_a)
     drug = await otc(shop)
     item: dict[str, Any] = {"drug_id": drug["id"], "quantity": 1}
 

@@ -14,17 +14,7 @@ from fhir.resources.R4B.bundle import Bundle
 from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.ids import new_id
 from server import keys
-from server.settings import Settings
-from tests.clock import FakeClock
-from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic, ok, problem
-
-
-@pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
-    return await Clinic.open(client, clock)
 
 
 async def consultation(clinic: Clinic, doctor: dict[str, Any], *, minutes_ago: int) -> str:

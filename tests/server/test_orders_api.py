@@ -18,8 +18,8 @@ from server.secrets import resolve_payment_setup
 from server.settings import PharmacySettings, PrescriptionReview, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, bearer, long_sessions
-from tests.server.clinic import MONDAY, Clinic, ok, problem
-from tests.server.test_pharmacy_api import SLOT_0900, Pharmacy
+from tests.server.clinic import MONDAY, SLOT_0900, Clinic, ok, problem
+from tests.server.test_pharmacy_api import Pharmacy
 from tests.support.hub import HubClient
 
 WEBHOOK = "/api/v1/payments/demo/webhook"

@@ -5,7 +5,6 @@ pharmacist reviews")."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,10 +13,8 @@ from domain.users import Role
 from server.settings import PharmacySettings, PrescriptionReview, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
-from tests.server.clinic import MONDAY, Clinic, ok, problem
+from tests.server.clinic import MONDAY, SLOT_0900, Clinic, ok, problem
 from tests.support.hub import HubClient
-
-SLOT_0900 = MONDAY + timedelta(hours=1)
 
 
 def drug_body(**kw: Any) -> dict[str, Any]:

@@ -12,16 +12,10 @@ from domain.users import Role
 from server.settings import PharmacySettings, PrescriptionReview, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
-from tests.server.clinic import MONDAY, Clinic
-from tests.server.test_pharmacy_api import SLOT_0900, drug_body, rx
+from tests.server.clinic import MONDAY, SLOT_0900, Clinic
+from tests.server.test_orders_api import ADDRESS
+from tests.server.test_pharmacy_api import drug_body, rx
 
-ADDRESS = {
-    "name": "王芳",
-    "phone": "+86 138 0013 8000",
-    "line1": "上海市徐汇区漕溪北路 88 号",
-    "city": "上海",
-    "postcode": "200030",
-}
 CALLERS = ("patient_a", "patient_b", "doctor", "other_doctor", "admin", "pharmacist")
 
 

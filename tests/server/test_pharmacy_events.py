@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.server.clinic import ok
+from tests.server.clinic import SLOT_0900, ok
 from tests.server.test_orders_api import SECRET, Shop, otc, pickup, shop
-from tests.server.test_pharmacy_api import SLOT_0900
 from tests.support.hub import HubClient
 
 __all__ = ["shop"]  # the fixture

@@ -12,21 +12,12 @@ import pytest
 from server import keys
 from server.auth.phone import normalize_phone
 from server.notifications.sms import LogSmsProvider
-from server.settings import Settings
-from tests.clock import FakeClock
-from tests.conftest import AppFactory, bearer, long_sessions
-from tests.server.clinic import MONDAY, Client, Clinic, ok, problem
+from tests.conftest import bearer
+from tests.server.clinic import Client, Clinic, ok, problem
 
 PHONE = "+8613800138000"
 CODE = "/api/v1/auth/phone/code"
 LOGIN = "/api/v1/auth/phone/login"
-
-
-@pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
-    return await Clinic.open(client, clock)
 
 
 def sms(client: Client) -> LogSmsProvider:

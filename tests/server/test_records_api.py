@@ -12,19 +12,7 @@ import pytest
 from domain.audit import Outcome
 from server import keys
 from server.records.reminders import ReminderService
-from server.settings import Settings
-from tests.clock import FakeClock
-from tests.conftest import AppFactory, long_sessions
-from tests.server.clinic import MONDAY, Clinic, iso, ok, problem
-
-SLOT_0900 = MONDAY + timedelta(hours=1)
-
-
-@pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
-    return await Clinic.open(client, clock)
+from tests.server.clinic import SLOT_0900, Clinic, iso, ok, problem
 
 
 @pytest.fixture

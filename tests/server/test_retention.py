@@ -24,7 +24,6 @@ from server.app import build_api
 from server.audit.chain import ChainVerifier
 from server.media import recordings_dir
 from server.retention import RetentionService
-from server.settings import Settings
 from storage.mongo import Repositories
 from storage.retention import (
     CONSULTATION_COLLECTIONS,
@@ -37,7 +36,6 @@ from storage.retention import (
     classified,
 )
 from tests.clock import FakeClock
-from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import MONDAY, Clinic, ok
 
 
@@ -46,13 +44,6 @@ def test_calendar_years() -> None:
     assert years_before(datetime(2028, 2, 29), 3) == datetime(2025, 2, 28)
     with pytest.raises(ValueError, match="at least one year"):
         RetentionPolicy(record_years=0)
-
-
-@pytest.fixture
-async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
-    clock = FakeClock(MONDAY)
-    client = await make_client(long_sessions(settings), clock=clock)
-    return await Clinic.open(client, clock)
 
 
 async def consultation(clinic: Clinic, patient: dict[str, Any], start: datetime) -> str:

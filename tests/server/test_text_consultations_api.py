@@ -6,7 +6,6 @@ doctor confirmed the follow-up."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,14 +13,14 @@ import pytest
 from server.settings import ClinicSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
-from tests.server.clinic import MONDAY, Clinic, ok, problem
+from tests.server.clinic import MONDAY, SLOT_0900, Clinic, ok, problem
 from tests.signaling.test_text_follow_up_gate import rule_off
-
-SLOT_0900 = MONDAY + timedelta(hours=1)
 
 
 @pytest.fixture
 async def clinic(make_client: AppFactory, settings: Settings) -> Clinic:
+    """The shared clinic, with the follow-up rule off: these tests are about the text
+    consultation itself (tests/signaling/test_text_follow_up_gate.py holds it under the rule)."""
     clock = FakeClock(MONDAY)
     client = await make_client(long_sessions(rule_off(settings)), clock=clock)
     return await Clinic.open(client, clock)
