@@ -259,6 +259,7 @@ def create_app(
                 ttl=timedelta(seconds=settings.consult.guest_invite_ttl),
                 clock=clock,
             )
+            hub.guest_authenticator = app[keys.GUESTS].session_of  # a guest's socket
             app[keys.REMINDERS] = ReminderService(db.repos.reminders, clock=clock)
             notifications = NotificationService(
                 db.repos,
