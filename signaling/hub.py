@@ -39,9 +39,10 @@ from chat.service import ChatService
 from chat.transcripts import ReadContext, TranscriptReader
 from domain.appointments import Appointment
 from domain.audit import AuditEntry, Outcome
-from domain.chat import Attachment, Sender
+from domain.chat import Attachment, GuestNote, Sender
 from domain.clock import Clock, iso_z
 from domain.consultation import (
+    GuestSeat,
     GuestState,
     InAnotherConsultation,
     JoinWindow,
@@ -971,6 +972,7 @@ class Hub:
                 to=guest.sid,
             )
         await self._audit_guest("guest.admit", room, guest.guest_id, conn)
+        await self._transcribe_guest(conn, room, guest, "admitted")
         return {"room": room_view(room)}
 
     async def _guest_remove(
@@ -997,7 +999,34 @@ class Hub:
             if gone is not None and gone.appointment_id == room.appointment_id:
                 gone.appointment_id = None
         await self._audit_guest("guest.remove", room, guest.guest_id, conn)
+        await self._transcribe_guest(conn, room, guest, "removed")
         return {"room": room_view(room)}
+
+    async def _transcribe_guest(
+        self, conn: Connection, room: Room, guest: GuestSeat, action: str
+    ) -> None:
+        """The transcript says who was in the call: a line (``message.guest``) from the doctor
+        who admitted or removed the guest, heard by the two participants."""
+        result = await self.chat.send(
+            appointment_id=room.appointment_id,
+            sender=Sender(id=conn.user_id, role=Role.DOCTOR, name=conn.name),
+            client_msg_id=f"guest:{action}:{guest.guest_id}:{room.rev}",
+            text="",
+            guest=GuestNote(
+                action=action, guest_id=guest.guest_id, name=guest.name, kind=guest.kind
+            ),
+        )
+        if not result.created:
+            return
+        await self.sio.emit(
+            "chat:message",
+            message_payload(result.message),
+            room=consult_room(room.appointment_id),
+            skip_sid=_guest_sids(room) or None,
+        )
+        with contextlib.suppress(Exception):  # only the admin count lags; the line is stored
+            update = await self.consult.count_message(room.appointment_id, result.message.seq)
+            await self._publish(update, participants=False)
 
     async def _end_invite(self, guest_id: str, conn: Connection) -> None:
         """A removed guest's invitation is revoked, so that its session cannot come back."""
@@ -1218,7 +1247,13 @@ class Hub:
             await self.sio.emit("chat:message", message, room=consult_room(payload.appointment_id))
             await self._text_answered(appointment, role)
         elif result.created:
-            await self.sio.emit("chat:message", message, room=consult_room(payload.appointment_id))
+            # Guests are in the call, not the consultation's chat (clinical content).
+            await self.sio.emit(
+                "chat:message",
+                message,
+                room=consult_room(payload.appointment_id),
+                skip_sid=_guest_sids(room) or None,
+            )
             try:
                 update = await self.consult.count_message(
                     payload.appointment_id, result.message.seq
@@ -1349,11 +1384,13 @@ class Hub:
     async def _chat_typing(
         self, conn: Connection, payload: TypingIn, _: Received
     ) -> dict[str, Any]:
+        guests: list[str] = []
         if payload.appointment_id in conn.texts:
             chat_role(await self._text_appointment(payload.appointment_id), conn.user_id)
         else:
             conn.require_joined(payload.appointment_id)
-            await self.consult.room_for(conn.sid, payload.appointment_id)
+            room = await self.consult.room_for(conn.sid, payload.appointment_id)
+            guests = _guest_sids(room)
         await self.sio.emit(
             "chat:typing",
             {
@@ -1362,7 +1399,7 @@ class Hub:
                 "typing": payload.typing,
             },
             room=consult_room(payload.appointment_id),
-            skip_sid=conn.sid,
+            skip_sid=[conn.sid, *guests] if guests else conn.sid,
         )
         return {}
 
@@ -1825,6 +1862,11 @@ class Hub:
         if self._repos is None:
             raise Unavailable("the hub is not running")
         return self._repos
+
+
+def _guest_sids(room: Room) -> list[str]:
+    """The guests' sockets: skipped by what only the two participants hear (the chat)."""
+    return [g.sid for g in room.guests if g.sid is not None]
 
 
 def _route(room: Room, sid: str, raw: dict[str, Any]) -> tuple[str, str | None, str | None]:

@@ -120,6 +120,29 @@ async def test_a_guest_waits_is_admitted_and_signals_each_peer(clinic: Clinic) -
     # ... and members do not send the guest's join.
     assert error_code(await d.call("guest:join", {"appointment_id": appointment})) == "forbidden"
 
+    # The chat stays the two participants': the guest hears none of it. The transcript has a
+    # line of the doctor's admitting the guest.
+    said = await p.call(
+        "chat:send", {"appointment_id": appointment, "client_msg_id": "p1", "text": "hello"}
+    )
+    assert said["ok"] is True, said
+    await p.call("chat:typing", {"appointment_id": appointment, "typing": True})
+    await d.wait_for("chat:message", lambda m: m["text"] == "hello")
+    await d.wait_for("chat:typing")
+    history = await d.call("chat:history", {"appointment_id": appointment})
+    lines = [(m["sender"]["id"], m["text"], m.get("guest")) for m in history["messages"]]
+    assert lines == [
+        (
+            doctor["id"],
+            "",
+            {"action": "admitted", "guest_id": guest_id, "name": "Li Na", "kind": "interpreter"},
+        ),
+        (patient["id"], "hello", None),
+    ]
+    await asyncio.sleep(0.2)
+    assert g.received("chat:message") == []
+    assert g.received("chat:typing") == []
+
     # Leaving: everyone sees it go; the audit has it all.
     assert (await g.call("consult:leave", {"appointment_id": appointment}))["ok"] is True
     await d.wait_for("consult:state", lambda v: guests_of(v) == [("Li Na", "left", False)])
@@ -204,6 +227,8 @@ async def test_the_doctor_removes_the_guest_who_cannot_come_back(clinic: Clinic)
     )
     assert [i["status"] for i in listed["invites"]] == ["revoked"]
     assert await audited(clinic, "guest.remove") == [(doctor["id"], "doctor")]
+    history = await p.call("chat:history", {"appointment_id": appointment})
+    assert [m["guest"]["action"] for m in history["messages"]] == ["admitted", "removed"]
     # The two go on as before.
     plain = await p.call("rtc:signal", {"appointment_id": appointment, "data": BYE})
     assert plain == {"ok": True, "delivered": True}
