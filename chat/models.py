@@ -56,7 +56,7 @@ class GuestNoteOut(BaseModel):
     action: Literal["admitted", "removed"]
     guest_id: str
     name: str
-    kind: str
+    kind: Literal["interpreter", "family", "colleague"]
 
 
 class MessageOut(BaseModel):
@@ -98,7 +98,11 @@ class MessageOut(BaseModel):
                     action="removed" if message.guest.action == "removed" else "admitted",
                     guest_id=message.guest.guest_id,
                     name=message.guest.name,
-                    kind=message.guest.kind,
+                    kind="family"
+                    if message.guest.kind == "family"
+                    else "colleague"
+                    if message.guest.kind == "colleague"
+                    else "interpreter",
                 )
                 if message.guest is not None
                 else None

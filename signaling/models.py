@@ -278,7 +278,7 @@ class GuestView(BaseModel):
     guest_id: str
     name: str
     kind: GuestKind
-    state: GuestState
+    state: Literal["waiting", "admitted", "left"]
     connected: bool
 
 
@@ -365,7 +365,11 @@ class RoomView(BaseModel):
                     guest_id=g.guest_id,
                     name=g.name,
                     kind=GuestKind(g.kind),
-                    state=g.state,
+                    state="left"
+                    if g.state is GuestState.LEFT
+                    else "admitted"
+                    if g.state is GuestState.ADMITTED
+                    else "waiting",
                     connected=g.connected,
                 )
                 for g in room.guests

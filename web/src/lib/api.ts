@@ -5,6 +5,8 @@ import { accessToken, endReason, goToSignIn, reasonOf, refresh } from "./session
 import type {
   Allergy,
   Appointment,
+  GuestKind,
+  GuestSession,
   AppointmentKind,
   Availability,
   AvailabilityWindow,
@@ -203,6 +205,19 @@ export const inviteFamilyMember = async (id: string, email: string) =>
   ).invitation;
 
 /** A managed adult's own sign-in: the password they choose for the invited address. */
+/** The doctor invites a guest to a video consultation: the invitation and its one-time link. */
+export const inviteGuest = async (appointmentId: string, name: string, kind: GuestKind) =>
+  post<{ invite: { id: string; status: string }; link: { url: string; token: string; expires_at: string } | null }>(
+    `/appointments/${enc(appointmentId)}/guests`,
+    { name, kind },
+  );
+
+/** A guest's one-time link (``/guest#token=``) for its guest session; works once. */
+export async function redeemGuestInvite(token: string): Promise<GuestSession> {
+  const response = await send("POST", "/guest-invites/redeem", { body: { token } });
+  return decode<GuestSession>(response);
+}
+
 export async function acceptInvitation(token: string, password: string): Promise<User> {
   const response = await send("POST", "/auth/invitation/accept", { body: { token, password } });
   return (await decode<{ user: User }>(response)).user;
