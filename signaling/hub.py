@@ -1833,7 +1833,11 @@ class Hub:
                 continue
             conn.appointment_id = None
             await self.sio.leave_room(conn.sid, consult_room(appointment_id))
-            replaced = room is not None and room.holds_participant(conn.user_id)
+            # Replaced by another socket of its user, or a guest the doctor removed (told
+            # consult:closed): not to be asked to join again.
+            replaced = room is not None and (
+                room.holds_participant(conn.user_id) or room.guest(conn.user_id) is not None
+            )
             log.info("seat_lost", sid=conn.sid, appointment_id=appointment_id, replaced=replaced)
             if not replaced:
                 await self.sio.emit_to(
