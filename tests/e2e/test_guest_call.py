@@ -3,7 +3,7 @@ invites an interpreter with a one-time link; the interpreter opens it in a third
 Chinese, at a phone's width), waits, is let in, and every one of the three sees two remote
 videos playing (a mesh: one connection per pair). The page is accessible in both languages at
 both widths; the transcript says who was let in; the doctor removes the guest and its page
-says so."""
+says so. A reload of the guest's page brings it back into the call."""
 
 from __future__ import annotations
 
@@ -98,6 +98,15 @@ def test_doctor_patient_and_interpreter_each_see_the_two_others(
     shoot(g, "guest-in-call-zh-phone")
     shoot(d, "doctor-with-guest")
     assert problems == {}
+
+    # The guest reloads its page: the used link is gone from the address, its session is kept
+    # in the tab, and once admitted it is back in the call at once, its videos flowing again.
+    g.reload()
+    g.get_by_test_id("guest-join").click()
+    expect(g.get_by_test_id("guest-page")).to_have_attribute("data-phase", "in_call")
+    for member in (doctor, patient):
+        plays(g, peer(member.id))
+    plays(d, peer(guest_id))
 
     # The transcript says who was let in (the patient's chat too).
     expect(p.get_by_test_id("chat-guest-line")).to_contain_text("Li Na")

@@ -6,6 +6,7 @@ import { io, type Socket } from "socket.io-client";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { GuestList, PeerVideos, roleLabel } from "../call/Guests";
 import { loadPrefs, type LocalMedia, openLocalMedia } from "../call/media";
+import { refreshDelay } from "../call/ice";
 import { GuestMesh, type MeshPeer } from "../call/mesh";
 import * as api from "../lib/api";
 import { messageFor } from "../lib/errors";
@@ -41,6 +42,8 @@ class GuestCall {
   mesh: GuestMesh | null = null;
   room: RoomView | null = null;
   inCall = false;
+  private iceRefresh: ReturnType<typeof setTimeout> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly session: GuestSession,
@@ -88,7 +91,7 @@ class GuestCall {
     socket.on(
       "consult:admitted",
       (event: { room: RoomView; ice_servers: IceServer[]; ice_transport_policy?: IceTransportPolicy }) => {
-        this.mesh?.setIceServers(event.ice_servers, event.ice_transport_policy);
+        this.applyIce(event.ice_servers, event.ice_transport_policy);
         this.inCall = true;
         this.hooks.phase("in_call");
         this.applyRoom(event.room);
@@ -116,10 +119,29 @@ class GuestCall {
       else this.hooks.phase("error", ack.error);
       return;
     }
-    this.mesh?.setIceServers(ack.ice_servers, ack.ice_transport_policy);
+    this.applyIce(ack.ice_servers, ack.ice_transport_policy);
     this.inCall = ack.state === "admitted";
     this.hooks.phase(this.inCall ? "in_call" : "waiting");
     this.applyRoom(ack.room);
+  }
+
+  /** The newest ICE servers, asked for again before their TURN credentials expire (as the
+   * call page does: a connection made or restarted late must not present expired ones). */
+  private applyIce(servers: IceServer[], policy: IceTransportPolicy | undefined): void {
+    this.mesh?.setIceServers(servers, policy ?? "all");
+    clearTimeout(this.iceRefresh);
+    const delay = refreshDelay(servers, Date.now());
+    if (delay !== null && !this.stopped) this.iceRefresh = setTimeout(() => void this.refreshIce(), delay);
+  }
+
+  private async refreshIce(): Promise<void> {
+    if (this.stopped || !this.socket?.connected) return;
+    const ack = await this.request<{ ice_servers: IceServer[]; ice_transport_policy?: IceTransportPolicy }>(
+      "consult:ice_servers",
+      { appointment_id: this.session.appointment_id },
+    );
+    if (ack.ok) this.applyIce(ack.ice_servers, ack.ice_transport_policy);
+    else if (!this.stopped) this.iceRefresh = setTimeout(() => void this.refreshIce(), 20_000);
   }
 
   private applyRoom(room: RoomView): void {
@@ -137,6 +159,8 @@ class GuestCall {
   }
 
   stop(phase: Phase): void {
+    this.stopped = true;
+    clearTimeout(this.iceRefresh);
     this.mesh?.close(phase === "left");
     this.socket?.close();
     this.media.stream.getTracks().forEach((track) => track.stop());
