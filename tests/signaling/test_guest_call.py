@@ -10,7 +10,11 @@ from typing import Any
 
 from domain.users import Role
 from server import keys
+from server.settings import Settings
+from tests.conftest import long_sessions
 from tests.server.clinic import ok
+from tests.signaling.conftest import ClinicFactory
+from tests.signaling.test_family_consultation import _under_six_patient_alone
 from tests.signaling.test_guest_invites import h, invite, redeem
 from tests.support.hub import Clinic, HubClient, error_code, in_call, joined
 
@@ -256,3 +260,26 @@ async def test_a_guest_dropping_is_shown_and_it_comes_back_into_the_call(clinic:
     await back.wait_for("rtc:signal")
     await asyncio.sleep(0)
     assert clinic.contract_violations() == []
+
+
+async def test_a_guest_in_the_call_is_no_guardian(
+    make_clinic: ClinicFactory, settings: Settings
+) -> None:
+    """With the under-six rule on, a patient of five alone in their seat is not admitted, even
+    with an admitted guest (a family member) in the call: only the account that manages the
+    patient, holding the seat, is the guardian."""
+    clinic = await make_clinic(long_sessions(settings), under_six_guardian=True)
+    aid, patient, doctor = await _under_six_patient_alone(clinic)
+    p = await joined(clinic, patient, aid)
+    d = await joined(clinic, doctor, aid)
+    created = await ok(await invite(clinic, doctor, aid, "Wang Li", "family"), 201)
+    session = await ok(await redeem(clinic, created["link"]["token"]))
+    g = await connect_guest(clinic, {"guest_token": session["guest_token"]})
+    assert (await g.call("guest:join", {"appointment_id": aid}))["ok"] is True
+    admitted = await d.call(
+        "guest:admit", {"appointment_id": aid, "guest_id": session["guest"]["id"]}
+    )
+    assert admitted["ok"] is True, admitted
+    refused = await d.call("consult:admit", {"appointment_id": aid})
+    assert error_code(refused) == "guardian_required"
+    assert not p.received("consult:admitted")
