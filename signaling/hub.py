@@ -99,6 +99,7 @@ from signaling.models import (
     TypingIn,
     WaitingMessageIn,
     admin_screen,
+    guest_view,
     room_summary,
     room_view,
     screen_state,
@@ -945,7 +946,7 @@ class Hub:
         return {
             "guest": {"guest_id": guest.guest_id, "name": guest.name, "kind": guest.kind.value},
             "state": joined.state.value,
-            "room": room_view(room),
+            "room": guest_view(room),
             "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=admitted),
             "ice_transport_policy": ice_transport_policy(self._ice),
         }
@@ -965,7 +966,7 @@ class Hub:
                 "consult:admitted",
                 {
                     "appointment_id": room.appointment_id,
-                    "room": room_view(room),
+                    "room": guest_view(room),
                     "ice_servers": ice_servers_for(self._ice, guest.guest_id, admitted=True),
                     "ice_transport_policy": ice_transport_policy(self._ice),
                 },
@@ -1715,11 +1716,15 @@ class Hub:
             await self.sio.emit("consult:removed", gone, room=user_room(before.doctor.id))
             return
         if participants:
+            guests = _guest_sids(room)
             await self.sio.emit(
                 "consult:state",
                 room_view(room),
                 to=[consult_room(room.appointment_id), user_room(room.doctor.id)],
+                skip_sid=guests or None,
             )
+            if guests:  # what the waiting patient wrote is for the doctor, not for guests
+                await self.sio.emit("consult:state", guest_view(room), to=guests)
         before = update.before
         if before is not None and before.screen != room.screen:
             await self.sio.emit(

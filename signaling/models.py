@@ -431,6 +431,13 @@ def room_view(room: Room) -> dict[str, Any]:
     return RoomView.of(room).model_dump(mode="json")
 
 
+def guest_view(room: Room) -> dict[str, Any]:
+    """The room as a guest sees it: what the waiting patient wrote to the doctor left out."""
+    view = RoomView.of(room)
+    view.waiting_message = None
+    return view.model_dump(mode="json")
+
+
 def room_summary(room: Room) -> dict[str, Any]:
     return RoomSummary.of(room).model_dump(mode="json")
 

@@ -283,3 +283,24 @@ async def test_a_guest_in_the_call_is_no_guardian(
     refused = await d.call("consult:admit", {"appointment_id": aid})
     assert error_code(refused) == "guardian_required"
     assert not p.received("consult:admitted")
+
+
+async def test_a_guest_does_not_read_what_the_waiting_patient_wrote(clinic: Clinic) -> None:
+    doctor = await clinic.user(Role.DOCTOR)
+    patient = await clinic.user(Role.PATIENT)
+    appointment = await clinic.appointment(patient, doctor)
+    p = await joined(clinic, patient, appointment)
+    d = await joined(clinic, doctor, appointment)
+    note = {"appointment_id": appointment, "text": "My connection is weak"}
+    assert (await p.call("consult:waiting_message", note))["ok"] is True
+    session = await guest_session(clinic, doctor, appointment)
+    g = await connect_guest(clinic, {"guest_token": session["guest_token"]})
+    ack = await g.call("guest:join", {"appointment_id": appointment})
+    assert ack["room"]["waiting_message"] is None
+    seen = await d.wait_for("consult:state", lambda v: len(v.get("guests", [])) == 1)
+    assert seen["waiting_message"]["text"] == "My connection is weak"
+    heard = await g.wait_for("consult:state", lambda v: v["rev"] >= seen["rev"])
+    assert heard["waiting_message"] is None
+    await asyncio.sleep(0.2)
+    assert all(v["waiting_message"] is None for v in g.received("consult:state"))
+    assert clinic.contract_violations() == []
