@@ -119,3 +119,37 @@ def test_doctor_patient_and_interpreter_each_see_the_two_others(
     expect(d.locator('[data-testid="peer-tile"]')).to_have_count(0)
     expect(p.locator('[data-testid="peer-tile"]')).to_have_count(0)
     expect(d.get_by_test_id("call-state")).to_have_text("connected")
+
+
+def test_the_patient_asks_the_doctor_agrees_and_the_patient_gets_the_link(
+    new_context: ContextFactory, live: Live
+) -> None:
+    doctor = live.person(Role.DOCTOR, "Dr Sun")
+    patient = live.person(Role.PATIENT, "Liu Yang")
+    appointment = live.appointment(patient, doctor)
+    p, d = in_call(new_context, live, patient, doctor, appointment)
+
+    p.locator(".guest-invite summary").click()
+    p.get_by_test_id("guest-invite-name").fill("Liu Min")
+    p.get_by_test_id("guest-invite-kind").select_option("family")
+    p.get_by_test_id("guest-invite-create").click()
+    expect(p.get_by_test_id("guest-my-request")).to_have_attribute(
+        "data-status", "pending_approval"
+    )
+    expect(p.get_by_test_id("guest-invite-link")).to_have_count(0)  # no link before the doctor
+
+    # The doctor hears of the request at once (guest:invite) and agrees.
+    request = d.get_by_test_id("guest-request")
+    expect(request).to_contain_text("Liu Min")
+    expect(request).to_contain_text("Family member")
+    request.get_by_test_id("guest-request-approve").click()
+    expect(d.get_by_test_id("guest-request")).to_have_count(0)
+
+    expect(p.get_by_test_id("guest-my-request")).to_have_attribute("data-status", "active")
+    p.get_by_test_id("guest-request-link").click()
+    link = p.get_by_test_id("guest-invite-link").input_value()
+    assert "/guest#token=gi1." in link
+    g = watch(new_context(locale="zh-CN").new_page(), "guest", live)
+    g.goto(link)
+    expect(g.get_by_test_id("guest-invited")).to_contain_text("Liu Min")
+    expect(g.get_by_test_id("guest-invited")).to_contain_text("家属")

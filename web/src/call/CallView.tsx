@@ -154,7 +154,14 @@ export function CallView(props: { controller: ConsultController }) {
           error={snap.guestError}
           onAction={(action, id) => void controller.guestAction(action, id)}
         />
-        {isDoctor && live ? <GuestInvite appointmentId={controller.appointment.id} /> : null}
+        {live ? (
+          <GuestInvite
+            appointmentId={controller.appointment.id}
+            isDoctor={isDoctor}
+            userId={me.id}
+            listen={(listener) => controller.listen("guest:invite", listener)}
+          />
+        ) : null}
         {snap.phase === "in_call" ? (
           <ChatSheetButton open={sheet.open} unread={sheet.unread} onToggle={() => sheet.setOpen(!sheet.open)} />
         ) : null}

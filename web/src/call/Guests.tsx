@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import * as api from "../lib/api";
 import { messageFor, messageForCode } from "../lib/errors";
 import { t } from "../lib/i18n";
-import type { AckError, GuestKind, GuestView } from "../lib/types";
+import type { AckError, GuestInvite as GuestInviteView, GuestKind, GuestView } from "../lib/types";
 import type { MeshPeer } from "./mesh";
 
 const KINDS: GuestKind[] = ["interpreter", "family", "colleague"];
@@ -87,22 +87,46 @@ export function GuestList(props: {
   );
 }
 
-/** The doctor makes a one-time link for an interpreter, a family member or a colleague. */
-export function GuestInvite(props: { appointmentId: string }) {
+/** The doctor makes a one-time link for an interpreter, a family member or a colleague; the
+ * patient asks the doctor to let one join. The doctor sees the patient's requests and decides;
+ * once approved, the patient gets the link. ``listen``: the call's ``guest:invite`` events. */
+export function GuestInvite(props: {
+  appointmentId: string;
+  isDoctor: boolean;
+  userId: string;
+  listen: (listener: (event: { invite: GuestInviteView }) => void) => () => void;
+}) {
   const [name, setName] = useState("");
   const [kind, setKind] = useState<GuestKind>("interpreter");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [link, setLink] = useState<string | null>(null);
+  const [invites, setInvites] = useState<GuestInviteView[]>([]);
 
-  async function submit(event: Event) {
-    event.preventDefault();
+  useEffect(() => {
+    let gone = false;
+    const put = (invite: GuestInviteView) =>
+      setInvites((all) => [...all.filter((i) => i.id !== invite.id), invite].sort((a, b) => a.created_at.localeCompare(b.created_at)));
+    api
+      .guestInvites(props.appointmentId)
+      .then((all) => {
+        if (!gone) all.forEach(put);
+      })
+      .catch(() => undefined);
+    const stop = props.listen((event) => {
+      if (event.invite.appointment_id === props.appointmentId) put(event.invite);
+    });
+    return () => {
+      gone = true;
+      stop();
+    };
+  }, [props.appointmentId]);
+
+  async function run(work: () => Promise<void>) {
     setBusy(true);
     setError(null);
     try {
-      const created = await api.inviteGuest(props.appointmentId, name.trim(), kind);
-      setLink(created.link ? new URL(created.link.url, location.origin).href : null);
-      setName("");
+      await work();
     } catch (caught) {
       setError(caught);
     } finally {
@@ -110,9 +134,80 @@ export function GuestInvite(props: { appointmentId: string }) {
     }
   }
 
+  const show = (url: string) => setLink(new URL(url, location.origin).href);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    await run(async () => {
+      const created = await api.inviteGuest(props.appointmentId, name.trim(), kind);
+      if (created.link) show(created.link.url);
+      setName("");
+    });
+  }
+
+  const pending = invites.filter((i) => i.status === "pending_approval");
+  const mine = invites.filter((i) => i.created_by.id === props.userId && i.created_by.role === "patient");
   return (
-    <details class="guest-invite">
-      <summary>{t("guest.invite_title")}</summary>
+    <details class="guest-invite" open={props.isDoctor ? pending.length > 0 || undefined : undefined}>
+      <summary>{t(props.isDoctor ? "guest.invite_title" : "guest.request_title")}</summary>
+      {props.isDoctor && pending.length ? (
+        <ul class="plain-list" data-testid="guest-requests" aria-label={t("guest.requests_title")}>
+          {pending.map((i) => (
+            <li key={i.id} class="guest-item" data-testid="guest-request">
+              <span>{t("guest.request_from_patient", { name: i.guest_name, kind: roleLabel(i.kind) })}</span>
+              <span class="guest-actions">
+                <button
+                  type="button"
+                  class="button-primary"
+                  data-testid="guest-request-approve"
+                  disabled={busy}
+                  onClick={() => void run(async () => void (await api.decideGuestInvite(i.id, true)))}
+                >
+                  {t("guest.approve")}
+                </button>
+                <button
+                  type="button"
+                  class="button-secondary"
+                  data-testid="guest-request-decline"
+                  disabled={busy}
+                  onClick={() => void run(async () => void (await api.decideGuestInvite(i.id, false)))}
+                >
+                  {t("guest.decline")}
+                </button>
+              </span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {!props.isDoctor && mine.length ? (
+        <ul class="plain-list" data-testid="guest-my-requests" aria-live="polite">
+          {mine.map((i) => (
+            <li key={i.id} class="guest-item" data-testid="guest-my-request" data-status={i.status}>
+              <span>
+                {t(
+                  i.status === "pending_approval"
+                    ? "guest.request_waiting"
+                    : i.status === "declined"
+                      ? "guest.request_declined"
+                      : "guest.request_approved",
+                  { name: i.guest_name, kind: roleLabel(i.kind) },
+                )}
+              </span>
+              {i.status === "active" ? (
+                <button
+                  type="button"
+                  class="button-secondary"
+                  data-testid="guest-request-link"
+                  disabled={busy}
+                  onClick={() => void run(async () => show((await api.guestLink(i.id)).link.url))}
+                >
+                  {t("guest.get_link")}
+                </button>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : null}
       <form class="form" onSubmit={submit} data-testid="guest-invite-form">
         <label class="field">
           <span>{t("guest.invite_name")}</span>
@@ -135,7 +230,7 @@ export function GuestInvite(props: { appointmentId: string }) {
           </select>
         </label>
         <button type="submit" class="button-primary" disabled={busy} data-testid="guest-invite-create">
-          {t("guest.invite_create")}
+          {t(props.isDoctor ? "guest.invite_create" : "guest.request_create")}
         </button>
         {error ? (
           <p class="alert alert-error" role="alert">

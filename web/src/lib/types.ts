@@ -442,6 +442,25 @@ export interface GuestView {
   connected: boolean;
 }
 
+/** An invitation of a third participant (PROTOCOL.md, "A third participant: invitations"). */
+export interface GuestInvite {
+  id: string;
+  appointment_id: string;
+  guest_name: string;
+  kind: GuestKind;
+  status: "pending_approval" | "active" | "redeemed" | "declined" | "revoked";
+  created_by: { id: string; role: Role };
+  created_at: string;
+  expires_at: string;
+  redeemed_at: string | null;
+}
+
+export interface GuestLink {
+  url: string;
+  token: string;
+  expires_at: string;
+}
+
 /** ``POST /guest-invites/redeem``: the guest's session for one consultation. */
 export interface GuestSession {
   guest_token: string;
