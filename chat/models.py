@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer
 
@@ -50,6 +50,15 @@ class AttachmentOut(BaseModel):
     size: int
 
 
+class GuestNoteOut(BaseModel):
+    """The doctor admitted a guest to the call, or removed them (a line of the transcript)."""
+
+    action: Literal["admitted", "removed"]
+    guest_id: str
+    name: str
+    kind: Literal["interpreter", "family", "colleague"]
+
+
 class MessageOut(BaseModel):
     id: str
     appointment_id: str
@@ -59,6 +68,7 @@ class MessageOut(BaseModel):
     client_msg_id: str
     sent_at: Timestamp
     attachment: AttachmentOut | None = None
+    guest: GuestNoteOut | None = absent("a guest admitted or removed (absent: a message)")
 
     @classmethod
     def of(cls, message: ChatMessage) -> MessageOut:
@@ -81,6 +91,20 @@ class MessageOut(BaseModel):
                     size=message.attachment.size,
                 )
                 if message.attachment is not None
+                else None
+            ),
+            guest=(
+                GuestNoteOut(
+                    action="removed" if message.guest.action == "removed" else "admitted",
+                    guest_id=message.guest.guest_id,
+                    name=message.guest.name,
+                    kind="family"
+                    if message.guest.kind == "family"
+                    else "colleague"
+                    if message.guest.kind == "colleague"
+                    else "interpreter",
+                )
+                if message.guest is not None
                 else None
             ),
         )

@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
-from domain.chat import Attachment, ChatMessage, Sender
+from domain.chat import Attachment, ChatMessage, GuestNote, Sender
 from domain.clock import Clock
 from domain.errors import Conflict, InvalidInput, PayloadTooLarge, Unavailable
 from domain.ids import AppointmentId, MessageId, new_id
@@ -109,8 +109,10 @@ class ChatService:
         client_msg_id: str,
         text: str,
         attachment: Attachment | None = None,
+        guest: GuestNote | None = None,
     ) -> SendResult:
-        self.check_text(text, attached=attachment is not None)
+        """``guest``: a transcript line about a guest (its text may be empty)."""
+        self.check_text(text, attached=attachment is not None or guest is not None)
         async with self._locks.hold(appointment_id):
             known = self._last_seq.get(appointment_id)
             for attempt in range(self._max_attempts):
@@ -128,6 +130,7 @@ class ChatService:
                     client_msg_id=client_msg_id,
                     sent_at=self._clock(),
                     attachment=attachment,
+                    guest=guest,
                 )
                 try:
                     await self._messages.insert(message)

@@ -36,6 +36,17 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class GuestNote:
+    """A transcript line nobody wrote: the doctor (the message's sender) admitted a guest to
+    the call or removed them (domain.consultation). Its ``text`` is empty; clients word it."""
+
+    action: str  # "admitted" | "removed"
+    guest_id: str
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     id: MessageId
     appointment_id: AppointmentId
@@ -47,6 +58,7 @@ class ChatMessage:
     client_msg_id: str
     sent_at: datetime
     attachment: Attachment | None = None
+    guest: GuestNote | None = None
 
     @property
     def sender(self) -> Sender:

@@ -14,6 +14,15 @@ admitted), ``admitted`` or ``left``, and is held by at most one socket (``sid`` 
     drop / leave              -> the seat is released; the consultation goes on, and its
                                  participants may come back until it ends
 
+A third participant (domain.guests: an interpreter, a family member, a colleague) holds a
+guest seat of its own, beside the two: it joins with its guest session and waits, the doctor
+admits or removes it, and it leaves or drops as the others do. The two seats' rules do not
+change with guests present; a room without guests is exactly the two-party room.
+
+    guest joins               -> waiting (admitted again at once after a drop, once admitted)
+    doctor admits the guest   -> admitted (into the call: it signals to each peer by id)
+    doctor removes the guest  -> removed: its socket goes, it cannot come back
+
 A room whose consultation has not started is dropped as soon as nobody is connected to it;
 one in progress stays (the doctor may drop and rejoin) until it is ended, closed, or expires
 (nobody connected and the join window over).
@@ -86,6 +95,26 @@ class NotStarted(Conflict):
 class NotWaiting(Conflict):
     code = "not_waiting"
     title = "Only a patient in the waiting room sends this"
+
+
+class GuestNotWaiting(Conflict):
+    code = "guest_not_waiting"
+    title = "That guest is not waiting to be admitted"
+
+
+class GuestRemoved(Forbidden):
+    code = "guest_removed"
+    title = "The doctor removed you from this consultation"
+
+
+class RoomFull(Conflict):
+    code = "room_full"
+    title = "The call already has as many guests as it takes"
+
+
+# How many guests may be in the call at once: every browser sends its media to every other
+# one (a mesh), so each more participant costs each one an upload.
+MAX_ADMITTED_GUESTS = 2
 
 
 class NoRoom(NotFound):
@@ -174,6 +203,46 @@ class Seat:
         return replace(self, sid=None, node=None, state=state or self.state)
 
 
+class GuestState(StrEnum):
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    LEFT = "left"
+    REMOVED = "removed"  # by the doctor: it may not come back
+
+
+@dataclass(frozen=True, slots=True)
+class GuestSeat:
+    """An invited guest's seat (``guest_id`` is its invitation's id; domain.guests)."""
+
+    guest_id: str
+    name: str
+    kind: str  # domain.guests.GuestKind's value
+    state: GuestState
+    sid: str | None = None
+    node: str | None = None
+
+    @property
+    def connected(self) -> bool:
+        return self.sid is not None
+
+    @property
+    def in_call(self) -> bool:
+        return self.state is GuestState.ADMITTED and self.sid is not None
+
+    def released(self, state: GuestState | None = None) -> GuestSeat:
+        return replace(self, sid=None, node=None, state=state or self.state)
+
+
+# Whoever holds a socket in a room: one of the two seats, or a guest's.
+Occupant = Seat | GuestSeat
+
+
+@dataclass(frozen=True, slots=True)
+class GuestJoined:
+    state: GuestState
+    replaced_sid: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class WaitingNote:
     """What the waiting patient last told the doctor ("I'm here, my connection is weak"): kept
@@ -212,6 +281,9 @@ class Room:
     waiting_note: WaitingNote | None = None  # the waiting patient's latest message
     # Who shares their screen, and whether the doctor lets the patient (domain.screen_share).
     screen: ScreenShare = field(default_factory=ScreenShare)
+    # Invited guests (a third participant), in the order they first joined; empty in a
+    # two-party consultation.
+    guests: tuple[GuestSeat, ...] = ()
 
     @classmethod
     def open(
@@ -279,12 +351,45 @@ class Room:
 
     @property
     def anyone_connected(self) -> bool:
-        return any(s.connected for s in self.seats)
+        return any(s.connected for s in self.seats) or any(g.connected for g in self.guests)
 
     @property
     def patient_waiting(self) -> bool:
         seat = self.seat_of_user(self.patient.id)
         return seat is not None and seat.state is SeatState.WAITING and seat.connected
+
+    def guest(self, guest_id: str) -> GuestSeat | None:
+        for guest in self.guests:
+            if guest.guest_id == guest_id:
+                return guest
+        return None
+
+    def guest_of_sid(self, sid: str) -> GuestSeat | None:
+        for guest in self.guests:
+            if guest.sid == sid:
+                return guest
+        return None
+
+    @property
+    def occupants(self) -> tuple[Occupant, ...]:
+        """Every seat, the two and the guests'."""
+        return (*self.seats, *self.guests)
+
+    def node_of_sid(self, sid: str) -> str | None:
+        """The hub node holding this socket's seat (a guest's too)."""
+        seat: Occupant | None = self.seat_of_sid(sid) or self.guest_of_sid(sid)
+        return seat.node if seat is not None else None
+
+    def holds(self, sid: str) -> bool:
+        """Whether this socket holds a seat here, a guest's too."""
+        return self.seat_of_sid(sid) is not None or self.guest_of_sid(sid) is not None
+
+    def holds_participant(self, participant_id: str) -> bool:
+        """Whether a participant (a user's seat or a guest, by id) has a place in this room."""
+        if self.seat_of_user(participant_id) is not None:
+            return True
+        guest = self.guest(participant_id)
+        return guest is not None and guest.state is not GuestState.REMOVED
 
     def is_expired(self, now: datetime) -> bool:
         """Nobody is connected and the join window is over: nobody can come back."""
@@ -301,6 +406,36 @@ class Room:
         if peer is None or peer.state is not SeatState.ADMITTED or not peer.connected:
             return seat, None
         return seat, peer
+
+    def relay_to(self, sid: str, target: str) -> tuple[str, str | None]:
+        """For a signal from ``sid`` to one participant (``target``: a user's or a guest's id,
+        for a call of three): the sender's participant id and the socket to deliver to
+        (``None`` while the target is not in the call). Only someone in the call signals, and
+        only to a participant of this room (:class:`Forbidden` otherwise)."""
+        sender_id = self._in_call_id(sid)
+        if target == sender_id:
+            raise Forbidden("a signal goes to another participant")
+        seat = self.seat_of_user(target)
+        if seat is not None:
+            in_call = seat.state is SeatState.ADMITTED and seat.connected
+            return sender_id, seat.sid if in_call else None
+        guest = self.guest(target)
+        if guest is None or guest.state is GuestState.REMOVED:
+            raise Forbidden("no such participant in this consultation")
+        return sender_id, guest.sid if guest.in_call else None
+
+    def _in_call_id(self, sid: str) -> str:
+        seat = self.seat_of_sid(sid)
+        if seat is not None:
+            if seat.state is not SeatState.ADMITTED:
+                raise Forbidden("you have not been admitted to this consultation yet")
+            return seat.user_id
+        guest = self.guest_of_sid(sid)
+        if guest is None:
+            raise Forbidden("join the consultation first")
+        if guest.state is not GuestState.ADMITTED:
+            raise Forbidden("you have not been admitted to this consultation yet")
+        return guest.guest_id
 
     # ------------------------------------------------------------------ changes
 
@@ -379,6 +514,9 @@ class Room:
 
     def leave(self, sid: str) -> Room | None:
         """The socket leaves on purpose; ``None`` when the room should go."""
+        guest = self.guest_of_sid(sid)
+        if guest is not None:
+            return self._with_guest(guest.released(GuestState.LEFT))._settled()
         seat = self.require_seat(sid)
         return self._with_seat(seat.released(SeatState.LEFT))._settled()
 
@@ -386,14 +524,17 @@ class Room:
         """The socket went away. A socket that no longer holds a seat changes nothing."""
         seat = self.seat_of_sid(sid)
         if seat is None:
-            return self
+            guest = self.guest_of_sid(sid)
+            if guest is None:
+                return self
+            return self._with_guest(guest.released())._settled()
         return self._with_seat(seat.released())._settled()
 
-    def stale_seats(self, stale: Callable[[Seat], bool]) -> list[Seat]:
-        """The connected seats that ``stale`` judges gone."""
-        return [s for s in self.seats if s.connected and stale(s)]
+    def stale_seats(self, stale: Callable[[Occupant], bool]) -> list[Occupant]:
+        """The connected seats (guests' too) that ``stale`` judges gone."""
+        return [s for s in self.occupants if s.connected and stale(s)]
 
-    def release_where(self, stale: Callable[[Seat], bool]) -> Room | None:
+    def release_where(self, stale: Callable[[Occupant], bool]) -> Room | None:
         """Release the seats whose socket is gone without saying so (its hub node died, or the
         node no longer has it); ``None`` when the room should go."""
         gone = self.stale_seats(stale)
@@ -401,7 +542,10 @@ class Room:
             return self
         room = self
         for seat in gone:
-            room = room._with_seat(seat.released())
+            if isinstance(seat, GuestSeat):
+                room = room._with_guest(seat.released())
+            else:
+                room = room._with_seat(seat.released())
         return room._settled()
 
     def counted(self, seq: int) -> Room:
@@ -426,6 +570,57 @@ class Room:
         seat = self.require_seat(sid)
         screen = self.screen.allow(seat.role, allowed, self.patient.id)
         return self if screen == self.screen else replace(self, screen=screen)
+
+    # ------------------------------------------------------------------ guests
+
+    def guest_join(
+        self, *, guest_id: str, name: str, kind: str, sid: str, node: str
+    ) -> tuple[Room, GuestJoined]:
+        """The invited guest joins on ``sid``: it waits for the doctor, or is back in the call
+        at once when it was admitted and dropped (a reload). A removed guest stays out."""
+        previous = self.guest(guest_id)
+        if previous is not None and previous.state is GuestState.REMOVED:
+            raise GuestRemoved("the doctor removed you from this consultation")
+        back = previous is not None and previous.state is GuestState.ADMITTED
+        state = GuestState.ADMITTED if back else GuestState.WAITING
+        replaced = previous.sid if previous is not None and previous.sid != sid else None
+        seat = GuestSeat(guest_id, name, kind, state, sid, node)
+        return self._with_guest(seat), GuestJoined(state=state, replaced_sid=replaced)
+
+    def _doctor_acts(self, sid: str, what: str) -> None:
+        seat = self.require_seat(sid)
+        if seat.role is not Role.DOCTOR:
+            raise Forbidden(f"only the doctor may {what} a guest")
+
+    def admit_guest(self, sid: str, guest_id: str) -> tuple[Room, GuestSeat]:
+        """The doctor lets a waiting guest into the call."""
+        self._doctor_acts(sid, "admit")
+        guest = self.guest(guest_id)
+        if guest is None or guest.state is GuestState.REMOVED:
+            raise NotFound("no such guest in this consultation")
+        if guest.state is not GuestState.WAITING or not guest.connected:
+            raise GuestNotWaiting("that guest is not waiting to be admitted")
+        if sum(1 for g in self.guests if g.state is GuestState.ADMITTED) >= MAX_ADMITTED_GUESTS:
+            raise RoomFull(f"a call takes at most {MAX_ADMITTED_GUESTS} guests")
+        admitted = replace(guest, state=GuestState.ADMITTED)
+        return self._with_guest(admitted), admitted
+
+    def remove_guest(self, sid: str, guest_id: str) -> tuple[Room, GuestSeat]:
+        """The doctor removes a guest (waiting or in the call); returns the guest as it was
+        (its socket, to be told and sent away)."""
+        self._doctor_acts(sid, "remove")
+        guest = self.guest(guest_id)
+        if guest is None or guest.state is GuestState.REMOVED:
+            raise NotFound("no such guest in this consultation")
+        return self._with_guest(guest.released(GuestState.REMOVED)), guest
+
+    def _with_guest(self, guest: GuestSeat) -> Room:
+        if self.guest(guest.guest_id) is None:
+            return replace(self, guests=(*self.guests, guest))
+        return replace(
+            self,
+            guests=tuple(guest if g.guest_id == guest.guest_id else g for g in self.guests),
+        )
 
     def _with_seat(self, seat: Seat) -> Room:
         others = [s for s in self.seats if s.user_id != seat.user_id]

@@ -138,3 +138,26 @@ def revoke(invite: Invite, *, role: Role, by: UserId) -> Invite:
     if invite.status not in (InviteStatus.PENDING_APPROVAL, InviteStatus.ACTIVE):
         raise InviteNotPending(f"this invitation is {invite.status.value}")
     return replace(invite, status=InviteStatus.REVOKED, decided_by=by)
+
+
+@dataclass(frozen=True, slots=True)
+class GuestPass:
+    """A redeemed invitation's guest session, as its token says (checked, not yet against the
+    invitation as stored): one guest, one appointment, until ``expires_at``."""
+
+    guest_id: str  # the invitation's id
+    appointment_id: AppointmentId
+    name: str
+    kind: GuestKind
+    expires_at: datetime
+
+
+def check_guest_pass(guest: GuestPass, invite: Invite | None) -> None:
+    """The stored invitation still backs the session: redeemed, for that appointment (a
+    revoked one, or one whose guest the doctor removed, ends it)."""
+    if (
+        invite is None
+        or invite.status is not InviteStatus.REDEEMED
+        or invite.appointment_id != guest.appointment_id
+    ):
+        raise InviteNotUsable("this guest session has ended")

@@ -409,6 +409,7 @@ def create_app(
             recordings=recording_coordinator if settings.media.recording_enabled else None,
             patient_away=app[keys.NOTIFICATIONS].on_patient_away,
             text_answered=app[keys.NOTIFICATIONS].on_text_answered,
+            guest_authenticator=app[keys.GUESTS].session_of,  # a guest's socket
             # The address the HTTP middleware decided (trusted proxies honoured), for audit.
             client_address=lambda request: str(request.get(keys.CLIENT_IP, request.remote)),
             ice=app[keys.ICE],

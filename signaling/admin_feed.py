@@ -14,7 +14,15 @@ import structlog
 from domain.consultation import Room
 from signaling.acks import Received
 from signaling.events import ADMIN
-from signaling.models import Payload, admin_screen, room_summary, room_view, screen_state
+from signaling.models import (
+    Payload,
+    admin_screen,
+    guest_sids,
+    guest_view,
+    room_summary,
+    room_view,
+    screen_state,
+)
 from signaling.registry import Updated
 from signaling.socket_rooms import ADMINS_ROOM, consult_room, user_room
 
@@ -31,6 +39,7 @@ class Emitter(Protocol):
         *,
         to: str | list[str] | None = None,
         room: str | None = None,
+        skip_sid: str | list[str] | None = None,
         namespace: str | None = None,
     ) -> None: ...
 
@@ -90,11 +99,15 @@ class RoomFeed:
             await self._sio.emit("consult:removed", gone, room=user_room(before.doctor.id))
             return
         if participants:
+            guests = guest_sids(room)
             await self._sio.emit(
                 "consult:state",
                 room_view(room),
                 to=[consult_room(room.appointment_id), user_room(room.doctor.id)],
+                skip_sid=guests or None,
             )
+            if guests:  # what the waiting patient wrote is for the doctor, not for guests
+                await self._sio.emit("consult:state", guest_view(room), to=guests)
         before = update.before
         if before is not None and before.screen != room.screen:
             await self._sio.emit(

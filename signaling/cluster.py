@@ -30,7 +30,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
+from typing import TYPE_CHECKING, Any, NotRequired, Protocol, TypedDict, cast
 
 import structlog
 
@@ -70,7 +70,8 @@ class RoomChanged:
 
 class Relay(TypedDict):
     """A signal for socket ``to`` of another node, from socket ``from_sid``, in consultation
-    ``appointment_id``; ``signal`` is the ``rtc:signal`` payload as the peer receives it. A
+    ``appointment_id``; ``signal`` is the ``rtc:signal`` payload as the peer receives it;
+    ``target``, when the sender named one (a call with a guest), the participant it is for. A
     plain dict (the message as it goes on the wire, less ``method`` and ``host_id``, which the
     Redis manager adds): one is built per signal to another node, and read as it arrives."""
 
@@ -78,6 +79,7 @@ class Relay(TypedDict):
     from_sid: str
     to: str
     signal: Any
+    target: NotRequired[str]
 
 
 def relay_from_wire(data: dict[str, Any]) -> Relay | None:
@@ -86,6 +88,7 @@ def relay_from_wire(data: dict[str, Any]) -> Relay | None:
         isinstance(data.get("to"), str)
         and isinstance(data.get("appointment_id"), str)
         and isinstance(data.get("from_sid"), str)
+        and isinstance(data.get("target", ""), str)
     ):
         return None
     return cast(Relay, data)

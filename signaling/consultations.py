@@ -19,14 +19,16 @@ from domain.appointments import FINAL_STATUSES, Appointment, AppointmentStatus
 from domain.clock import Clock
 from domain.consultation import (
     ConsultationOver,
+    GuestJoined,
+    GuestSeat,
     Joined,
     JoinWindow,
     NoRoom,
     NotStarted,
+    Occupant,
     PatientNotWaiting,
     Proxy,
     Room,
-    Seat,
     WaitingNote,
     status_on_join,
 )
@@ -63,6 +65,17 @@ class Caller:
 
     user_id: UserId
     name: str
+    sid: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuestCaller:
+    """An invited guest, through which socket (from its checked guest session)."""
+
+    guest_id: str
+    appointment_id: str
+    name: str
+    kind: str
     sid: str
 
 
@@ -122,7 +135,7 @@ class ConsultationService:
         if room is not None:
             return room
         room = await self.registry.get(appointment_id)
-        if room is None or room.seat_of_sid(sid) is None:
+        if room is None or not room.holds(sid):
             raise Forbidden("join the consultation first")
         return room
 
@@ -130,7 +143,7 @@ class ConsultationService:
         """:meth:`room_for` without waiting, when the registry knows the room's current state;
         None when it must be read."""
         room = self.registry.known(appointment_id)
-        if room is not None and room.seat_of_sid(sid) is None:
+        if room is not None and not room.holds(sid):
             raise Forbidden("join the consultation first")
         return room
 
@@ -195,6 +208,60 @@ class ConsultationService:
                 await self.registry.update(appointment_id, lambda r: (None, None))
                 raise ConsultationOver(f"this appointment is {latest.status.value}")
         return update
+
+    async def join_guest(self, guest: GuestCaller) -> Updated[GuestJoined]:
+        """An invited guest (its session already checked: it is for this appointment) joins:
+        the room opens if nobody is in it yet, and the guest waits for the doctor."""
+        appointment = await self._require(guest.appointment_id)
+        now = self._clock()
+        self._window.check(appointment, now)
+        names = await self._users.get_many([appointment.doctor_id, appointment.patient_id])
+        message_count = await self._messages.last_seq(appointment.id)
+
+        def change(room: Room | None) -> tuple[Room | None, GuestJoined]:
+            if room is None:
+                room = Room.open(
+                    appointment,
+                    doctor_name=_name(names, appointment.doctor_id),
+                    patient_name=_name(names, appointment.patient_id),
+                    window=self._window,
+                    now=now,
+                ).counted(message_count)
+            return room.guest_join(
+                guest_id=guest.guest_id,
+                name=guest.name,
+                kind=guest.kind,
+                sid=guest.sid,
+                node=self.node_id,
+            )
+
+        update = await self.registry.update(appointment.id, change)
+        if update.before is None:  # opened just now: the consultation may have ended meanwhile
+            latest = await self._require(appointment.id)
+            if latest.status in FINAL_STATUSES:
+                await self.registry.update(appointment.id, lambda r: (None, None))
+                raise ConsultationOver(f"this appointment is {latest.status.value}")
+        return update
+
+    async def admit_guest(
+        self, caller: Caller, appointment_id: str, guest_id: str
+    ) -> Updated[GuestSeat]:
+        def change(room: Room | None) -> tuple[Room | None, GuestSeat]:
+            if room is None:
+                raise Forbidden("join the consultation first")
+            return room.admit_guest(caller.sid, guest_id)
+
+        return await self.registry.update(appointment_id, change)
+
+    async def remove_guest(
+        self, caller: Caller, appointment_id: str, guest_id: str
+    ) -> Updated[GuestSeat]:
+        def change(room: Room | None) -> tuple[Room | None, GuestSeat]:
+            if room is None:
+                raise Forbidden("join the consultation first")
+            return room.remove_guest(caller.sid, guest_id)
+
+        return await self.registry.update(appointment_id, change)
 
     async def admit(self, caller: Caller, appointment_id: str) -> Updated[None]:
         room = await self.room_for(caller.sid, appointment_id)
@@ -305,7 +372,7 @@ class ConsultationService:
         # not judged here (a join racing the sweep) is not this sweep's to release.
         dead = nodes - await self.registry.live_nodes(nodes) if judge_nodes else set()
 
-        def stale(seat: Seat) -> bool:
+        def stale(seat: Occupant) -> bool:
             if seat.node == self.node_id:
                 return seat.sid is not None and not has_socket(seat.sid)
             return seat.node in dead

@@ -18,11 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chat.models import MessageOut, absent
 from domain.appointments import AppointmentKind, AppointmentStatus
+from domain.consultation import GuestState
+from domain.guests import GuestKind
 from domain.users import Role
 from signaling.models import (
     AppointmentIn,
     ChatHistoryIn,
     ChatSendIn,
+    GuestIn,
     Payload,
     RecordingConsentIn,
     RefreshIn,
@@ -106,6 +109,23 @@ class JoinAck(Out):
     ok: Literal[True]
     role: Role
     state: Literal["waiting", "admitted"]  # a join never leaves
+    room: RoomView
+    ice_servers: list[IceServerOut]
+    ice_transport_policy: IcePolicy
+
+
+class GuestOut(Out):
+    guest_id: str
+    name: str
+    kind: GuestKind
+
+
+class GuestJoinAck(Out):
+    """An invited guest's join: it waits for the doctor (or is back in the call at once)."""
+
+    ok: Literal[True]
+    guest: GuestOut
+    state: Literal[GuestState.WAITING, GuestState.ADMITTED]
     room: RoomView
     ice_servers: list[IceServerOut]
     ice_transport_policy: IcePolicy
@@ -317,6 +337,27 @@ EVENTS: tuple[Event, ...] = (
     ),
     Event("consult:leave", Direction.TO_HUB, AppointmentIn, "Leave the room", ack=EmptyAck),
     Event(
+        "guest:join",
+        Direction.TO_HUB,
+        AppointmentIn,
+        "An invited guest joins its consultation's waiting room (guest sessions only)",
+        ack=GuestJoinAck,
+    ),
+    Event(
+        "guest:admit",
+        Direction.TO_HUB,
+        GuestIn,
+        "The doctor admits a waiting guest to the call",
+        ack=RoomAck,
+    ),
+    Event(
+        "guest:remove",
+        Direction.TO_HUB,
+        GuestIn,
+        "The doctor removes a guest (it cannot come back)",
+        ack=RoomAck,
+    ),
+    Event(
         "screen:share",
         Direction.TO_HUB,
         ScreenShareIn,
@@ -362,7 +403,7 @@ EVENTS: tuple[Event, ...] = (
         "rtc:signal",
         Direction.TO_HUB,
         SignalIn,
-        "A WebRTC signal to the other admitted participant",
+        "A WebRTC signal to the other admitted participant, or to the one named by `to`",
         ack=SignalAck,
     ),
     Event(

@@ -212,13 +212,17 @@ class Housekeeping:
         rooms: dict[str, Room] = {room.appointment_id: room for room in await self._consult.rooms()}
         for conn, appointment_id, joins in joined:
             room = rooms.get(appointment_id)
-            if room is not None and room.seat_of_sid(conn.sid) is not None:
+            if room is not None and room.holds(conn.sid):
                 continue
             if conn.appointment_id != appointment_id or conn.joins != joins:
                 continue
             conn.appointment_id = None
             await self._sio.leave_room(conn.sid, consult_room(appointment_id))
-            replaced = room is not None and room.seat_of_user(conn.user_id) is not None
+            # Replaced by another socket of its user, or a guest the doctor removed (told
+            # consult:closed): not to be asked to join again.
+            replaced = room is not None and (
+                room.holds_participant(conn.user_id) or room.guest(conn.user_id) is not None
+            )
             log.info("seat_lost", sid=conn.sid, appointment_id=appointment_id, replaced=replaced)
             if not replaced:
                 await self._sio.emit_to(

@@ -30,7 +30,8 @@ import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import socketio
@@ -42,9 +43,18 @@ from chat.models import message_payload
 from chat.service import ChatService
 from chat.transcripts import ReadContext, TranscriptReader
 from domain.appointments import Appointment
-from domain.chat import Attachment, Sender
+from domain.audit import AuditEntry, Outcome
+from domain.chat import Attachment, GuestNote, Sender
 from domain.clock import Clock, iso_z
-from domain.consultation import InAnotherConsultation, JoinWindow, NoRoom, Room, Seat, SeatState
+from domain.consultation import (
+    GuestSeat,
+    GuestState,
+    InAnotherConsultation,
+    JoinWindow,
+    NoRoom,
+    Room,
+    SeatState,
+)
 from domain.errors import (
     DomainError,
     Forbidden,
@@ -56,6 +66,7 @@ from domain.errors import (
 )
 from domain.family import check_guardian_present
 from domain.follow_up import CONSENT_VERSION, check_admit, check_join
+from domain.guests import GuestPass, InviteStatus, check_guest_pass
 from domain.ids import AppointmentId, UserId
 from domain.recording import RecordingState, RecordingTarget, StopReason
 from domain.text_consultations import (
@@ -77,7 +88,7 @@ from signaling.acks import (
 )
 from signaling.admin_feed import RoomFeed
 from signaling.cluster import ClusterBus, MemoryBus, NodeListener, RedisBus, Relay
-from signaling.consultations import Caller, ConsultationService
+from signaling.consultations import Caller, ConsultationService, GuestCaller
 from signaling.events import ADMIN, MAIN
 from signaling.housekeeping import Gauges, Housekeeping
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
@@ -86,6 +97,7 @@ from signaling.models import (
     AppointmentIn,
     ChatHistoryIn,
     ChatSendIn,
+    GuestIn,
     Payload,
     RecordingConsentIn,
     RefreshIn,
@@ -94,6 +106,8 @@ from signaling.models import (
     SignalIn,
     TypingIn,
     WaitingMessageIn,
+    guest_sids,
+    guest_view,
     room_view,
     screen_state,
     signal_accepted,
@@ -125,6 +139,13 @@ from storage.mongo import Repositories
 log = structlog.get_logger(__name__)
 
 Authenticator = Callable[[str], Awaitable[Principal]]
+# A guest session's token -> what it says (signature, type, audience and expiry checked);
+# raises Unauthorized otherwise.
+GuestAuthenticator = Callable[[str], GuestPass]
+# What a guest's socket may send: its own join, its call, leaving. Nothing else (no chat, no
+# recording, no screen, no admitting). ``guest:join`` is a guest's only.
+GUEST_EVENTS = frozenset({"guest:join", "consult:leave", "consult:ice_servers", SIGNAL_EVENT})
+SHARED_EVENTS = frozenset({"consult:leave", "consult:ice_servers", SIGNAL_EVENT})
 ClientAddress = Callable[[web.Request], str]
 
 
@@ -175,7 +196,7 @@ class Connection:
 
     sid: str
     namespace: str
-    principal: Principal
+    principal: Principal | None  # None: a guest (``guest``)
     name: str
     bucket: TokenBucket
     address: str
@@ -188,6 +209,8 @@ class Connection:
     # Text consultations this socket opened (``text:open``): it hears and writes their chat
     # without a room.
     texts: set[str] = field(default_factory=set)
+    # An invited guest's session (domain.guests): no account, one appointment.
+    guest: GuestPass | None = None
 
     def told_admitted_after(self, room: Room) -> bool:
         """Whether this socket was told it is admitted at a revision newer than ``room``."""
@@ -196,7 +219,29 @@ class Connection:
 
     @property
     def user_id(self) -> UserId:
-        return self.principal.user_id
+        """The participant's id: the user's, or a guest's (its invitation's id)."""
+        if self.principal is not None:
+            return self.principal.user_id
+        assert self.guest is not None
+        return UserId(self.guest.guest_id)
+
+    @property
+    def expires_at(self) -> datetime:
+        if self.principal is not None:
+            return self.principal.expires_at
+        assert self.guest is not None
+        return self.guest.expires_at
+
+    @property
+    def session_id(self) -> str | None:
+        """The sign-in behind the socket (None for a guest: it has none)."""
+        return self.principal.session_id if self.principal is not None else None
+
+    def member(self) -> Principal:
+        """The signed-in user of this socket; :class:`Forbidden` for a guest."""
+        if self.principal is None:
+            raise Forbidden("a guest may not do this")
+        return self.principal
 
     def caller(self) -> Caller:
         return Caller(user_id=self.user_id, name=self.name, sid=self.sid)
@@ -261,6 +306,7 @@ class Hub:
         text_answered: Callable[[Appointment], None] | None = None,
         client_address: ClientAddress = _remote,
         ice: IceSource | None = None,
+        guest_authenticator: GuestAuthenticator | None = None,
     ) -> None:
         self.config = config
         self.sio = sio
@@ -275,6 +321,8 @@ class Hub:
         self._due = due
         self.metrics = metrics
         self._clock = clock
+        # Without it (a hub built for a test of its own) guest sessions are refused.
+        self.guest_authenticator = guest_authenticator
         self._ice = ice
         self._client_address = client_address
         # Told the appointment's id when its doctor joins (or admits) while the patient's
@@ -389,6 +437,9 @@ class Hub:
             "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
             "consult:end": EventSpec(AppointmentIn, self._end, cap),
             "consult:ice_servers": EventSpec(AppointmentIn, self._ice_servers, cap),
+            "guest:join": EventSpec(AppointmentIn, self._guest_join, cap),
+            "guest:admit": EventSpec(GuestIn, self._guest_admit, cap),
+            "guest:remove": EventSpec(GuestIn, self._guest_remove, cap),
             # The SDP's own cap is checked in the handler; JSON escapes may double its size.
             SIGNAL_EVENT: EventSpec(
                 SignalIn,
@@ -431,6 +482,8 @@ class Hub:
 
     async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         conn = await self._accept(sid, MAIN, environ, auth)
+        if conn.principal is None:  # a guest: it hears its consultation only, once joined
+            return
         await self.sio.enter_room(sid, user_room(conn.user_id), namespace=MAIN)
         if conn.principal.is_patient:
             # The family members this account manages: what is pushed to them (a dose due, a
@@ -458,7 +511,7 @@ class Hub:
         try:
             conn = await self._authenticate(sid, namespace, environ, auth, admin=admin)
             # Nothing awaits from here until the socket is registered, where an ending finds it.
-            if self._sign_ins.ended_lately(conn.principal.session_id):
+            if conn.session_id is not None and self._sign_ins.ended_lately(conn.session_id):
                 raise _Refused("unauthorized", "your sign-in has ended; sign in again")
         except _Refused as refused:
             self.metrics.connections_refused.labels(refused.code).inc()
@@ -472,6 +525,8 @@ class Hub:
     async def _authenticate(
         self, sid: str, namespace: str, environ: dict[str, Any], auth: Any, *, admin: bool
     ) -> Connection:
+        if isinstance(auth, dict) and "guest_token" in auth:
+            return await self._authenticate_guest(sid, namespace, environ, auth, admin=admin)
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
             raise _Refused("unauthorized", "connect with auth: {token: <access token>}")
@@ -498,6 +553,52 @@ class Hub:
             name=user.name,
             bucket=TokenBucket(rate=self.config.rate, burst=self.config.burst),
             address=address,
+        )
+
+    async def _authenticate_guest(
+        self,
+        sid: str,
+        namespace: str,
+        environ: dict[str, Any],
+        auth: dict[str, Any],
+        *,
+        admin: bool,
+    ) -> Connection:
+        """An invited guest connects with ``auth: {guest_token}`` (and nothing else): the token
+        must be a valid guest session whose invitation, as stored, is still redeemed for that
+        appointment (a guest the doctor removed, or whose invitation was revoked, is refused)."""
+        token = auth.get("guest_token")
+        if (
+            len(auth) != 1
+            or not isinstance(token, str)
+            or not token.strip()
+            or len(token) > MAX_TOKEN_CHARS
+        ):
+            raise _Refused("unauthorized", "connect with auth: {guest_token: <guest token>}")
+        if admin:
+            raise _Refused("forbidden", "the admin feed is for admins")
+        if self.guest_authenticator is None:
+            raise _Refused("unauthorized", "guest sessions are not accepted here")
+        try:
+            guest = self.guest_authenticator(token.strip())
+            check_guest_pass(guest, await self._repos.guest_invites.get(guest.guest_id))
+        except Unauthorized as exc:
+            raise _Refused("unauthorized", exc.message) from None
+        except DomainError as exc:
+            raise _Refused(exc.code, exc.message) from None
+        except Exception as exc:
+            log.warning("socket_auth_unavailable", error=repr(exc))
+            raise _Refused("unavailable", "the service is unavailable; try again") from None
+        request = environ.get("aiohttp.request")
+        address = self._client_address(request) if request is not None else "unknown"
+        return Connection(
+            sid=sid,
+            namespace=namespace,
+            principal=None,
+            name=guest.name,
+            bucket=TokenBucket(rate=self.config.rate, burst=self.config.burst),
+            address=address,
+            guest=guest,
         )
 
     async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -574,6 +675,12 @@ class Hub:
             raise RateLimited("too many events; slow down", retry_after=wait)
         if spec is None:
             raise UnknownEvent(f"unknown event {str(event)[:64]!r}")
+        if (conn.guest is not None) != (event in GUEST_EVENTS) and event not in SHARED_EVENTS:
+            raise Forbidden(
+                "a guest may not do this"
+                if conn.guest is not None
+                else "this event is for an invited guest"
+            )
         if event != "auth:refresh":  # renewing a token is the client's doing, not a person's
             conn.active = True
         return conn
@@ -750,7 +857,163 @@ class Hub:
         conn.appointment_id = None
         await self.sio.leave_room(conn.sid, consult_room(payload.appointment_id))
         await self._publish(update)
+        if conn.guest is not None and update.before is not None:
+            await self._audit_guest("guest.leave", update.before, conn.guest.guest_id, conn)
         return {}
+
+    # ------------------------------------------------------------------ guests
+
+    async def _guest_join(
+        self, conn: Connection, payload: AppointmentIn, _: Received
+    ) -> dict[str, Any]:
+        """An invited guest joins its consultation's waiting room (its session names the one
+        appointment it may join: any other is ``forbidden``)."""
+        guest = conn.guest
+        assert guest is not None  # _charge lets only guests send this
+        if payload.appointment_id != guest.appointment_id:
+            raise Forbidden("this guest session is for another consultation")
+        # The invitation may have been revoked, or its guest removed, since the socket connected.
+        check_guest_pass(guest, await self._repos.guest_invites.get(guest.guest_id))
+        update = await self.consult.join_guest(
+            GuestCaller(
+                guest_id=guest.guest_id,
+                appointment_id=guest.appointment_id,
+                name=guest.name,
+                kind=guest.kind.value,
+                sid=conn.sid,
+            )
+        )
+        joined = update.result
+        conn.appointment_id = guest.appointment_id
+        conn.joins += 1
+        await self.sio.enter_room(conn.sid, consult_room(guest.appointment_id))
+        if joined.replaced_sid is not None:
+            await self.sio.emit(
+                "consult:closed",
+                {"appointment_id": guest.appointment_id, "reason": "joined_elsewhere"},
+                to=joined.replaced_sid,
+            )
+            await self.sio.leave_room(joined.replaced_sid, consult_room(guest.appointment_id))
+        await self._publish(update)
+        room = update.after
+        assert room is not None
+        latest = await self.consult.registry.get(guest.appointment_id)
+        if latest is not None and latest.rev > room.rev:
+            room = latest
+        await self._audit_guest("guest.join", room, guest.guest_id, conn)
+        admitted = joined.state is GuestState.ADMITTED
+        return {
+            "guest": {"guest_id": guest.guest_id, "name": guest.name, "kind": guest.kind.value},
+            "state": joined.state.value,
+            "room": guest_view(room),
+            "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=admitted),
+            "ice_transport_policy": ice_transport_policy(self._ice),
+        }
+
+    async def _guest_admit(self, conn: Connection, payload: GuestIn, _: Received) -> dict[str, Any]:
+        """The doctor lets a waiting guest into the call: the guest is told
+        ``consult:admitted`` (with TURN credentials), everyone ``consult:state``."""
+        conn.require_joined(payload.appointment_id)
+        update = await self.consult.admit_guest(
+            conn.caller(), payload.appointment_id, payload.guest_id
+        )
+        room, guest = update.after, update.result
+        assert room is not None
+        await self._publish(update)
+        if guest.sid is not None:
+            await self.sio.emit(
+                "consult:admitted",
+                {
+                    "appointment_id": room.appointment_id,
+                    "room": guest_view(room),
+                    "ice_servers": ice_servers_for(self._ice, guest.guest_id, admitted=True),
+                    "ice_transport_policy": ice_transport_policy(self._ice),
+                },
+                to=guest.sid,
+            )
+        await self._audit_guest("guest.admit", room, guest.guest_id, conn)
+        await self._transcribe_guest(conn, room, guest, "admitted")
+        return {"room": room_view(room)}
+
+    async def _guest_remove(
+        self, conn: Connection, payload: GuestIn, _: Received
+    ) -> dict[str, Any]:
+        """The doctor removes a guest: its invitation ends (its session no longer connects or
+        joins), its socket gets ``consult:closed`` (``removed``) and leaves the room."""
+        conn.require_joined(payload.appointment_id)
+        update = await self.consult.remove_guest(
+            conn.caller(), payload.appointment_id, payload.guest_id
+        )
+        room, guest = update.after, update.result
+        assert room is not None
+        await self._end_invite(guest.guest_id, conn)
+        await self._publish(update)
+        if guest.sid is not None:
+            await self.sio.emit(
+                "consult:closed",
+                {"appointment_id": room.appointment_id, "reason": "removed"},
+                to=guest.sid,
+            )
+            await self.sio.leave_room(guest.sid, consult_room(room.appointment_id))
+            gone = self._sockets.get(guest.sid)
+            if gone is not None and gone.appointment_id == room.appointment_id:
+                gone.appointment_id = None
+        await self._audit_guest("guest.remove", room, guest.guest_id, conn)
+        await self._transcribe_guest(conn, room, guest, "removed")
+        return {"room": room_view(room)}
+
+    async def _transcribe_guest(
+        self, conn: Connection, room: Room, guest: GuestSeat, action: str
+    ) -> None:
+        """The transcript says who was in the call: a line (``message.guest``) from the doctor
+        who admitted or removed the guest, heard by the two participants."""
+        result = await self.chat.send(
+            appointment_id=room.appointment_id,
+            sender=Sender(id=conn.user_id, role=Role.DOCTOR, name=conn.name),
+            client_msg_id=f"guest:{action}:{guest.guest_id}:{room.rev}",
+            text="",
+            guest=GuestNote(
+                action=action, guest_id=guest.guest_id, name=guest.name, kind=guest.kind
+            ),
+        )
+        if not result.created:
+            return
+        await self.sio.emit(
+            "chat:message",
+            message_payload(result.message),
+            room=consult_room(room.appointment_id),
+            skip_sid=guest_sids(room) or None,
+        )
+        with contextlib.suppress(Exception):  # only the admin count lags; the line is stored
+            update = await self.consult.count_message(room.appointment_id, result.message.seq)
+            await self._publish(update, participants=False)
+
+    async def _end_invite(self, guest_id: str, conn: Connection) -> None:
+        """A removed guest's invitation is revoked, so that its session cannot come back."""
+        invites = self._repos.guest_invites
+        invite = await invites.get(guest_id)
+        if invite is None or invite.status is not InviteStatus.REDEEMED:
+            return
+        revoked = replace(invite, status=InviteStatus.REVOKED, decided_by=conn.user_id)
+        await invites.change(revoked, expected=InviteStatus.REDEEMED)
+
+    async def _audit_guest(self, action: str, room: Room, guest_id: str, conn: Connection) -> None:
+        """``guest.join``, ``guest.admit``, ``guest.remove``, ``guest.leave``: who (the doctor,
+        or the guest itself: actor role ``guest``), which invitation, which consultation."""
+        await self._repos.audit.append(
+            AuditEntry(
+                at=self._clock(),
+                actor_id=conn.user_id,
+                actor_role=conn.principal.role.value if conn.principal is not None else "guest",
+                action=action,
+                outcome=Outcome.SUCCESS,
+                patient_id=room.patient.id,
+                resource_type="guest_invite",
+                resource_id=guest_id,
+                client_ip=conn.address,
+                details={"appointment_id": room.appointment_id, "via": "socket"},
+            )
+        )
 
     async def _end(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)
@@ -814,11 +1077,11 @@ class Hub:
         room = self.consult.known_room_for(conn.sid, raw["appointment_id"])
         if room is None or (conn.admitted is not None and conn.told_admitted_after(room)):
             return None
-        sender, peer = room.relay_target(conn.sid)
-        if peer is None or peer.sid is None:
+        sender, peer_sid, _ = _route(room, conn.sid, raw)
+        if peer_sid is None:
             return {"delivered": False}
         signal = _relayed(room, sender, raw)
-        if not self.sio.write_to(peer.sid, "rtc:signal", signal):
+        if not self.sio.write_to(peer_sid, "rtc:signal", signal):
             return None
         self.metrics.relay_latency.observe(time.perf_counter() - started)
         return {"delivered": True}
@@ -867,20 +1130,22 @@ class Hub:
                 # Only a state kept through an outage is older: not a refusal, a retry.
                 raise Unavailable("the consultation could not be read; try again")
             room = stored
-        sender, peer = room.relay_target(conn.sid)
-        if peer is None or peer.sid is None:
+        sender, peer_sid, peer_node = _route(room, conn.sid, raw)
+        if peer_sid is None:
             return {"delivered": False}
         signal = _relayed(room, sender, raw)
-        if self._cluster.shared and self.sio.manager.eio_sid_from_sid(peer.sid, MAIN) is None:
+        if self._cluster.shared and self.sio.manager.eio_sid_from_sid(peer_sid, MAIN) is None:
             # The peer's socket is on another node, which checks the room again before it
             # delivers (this node's view of the room may be a moment old).
             relay: Relay = {
-                "appointment_id": appointment_id, "from_sid": conn.sid, "to": peer.sid,
+                "appointment_id": appointment_id, "from_sid": conn.sid, "to": peer_sid,
                 "signal": signal,
             }  # fmt: skip
-            await self._cluster.relay(relay, node=peer.node)
+            if raw.get("to") is not None:
+                relay["target"] = raw["to"]
+            await self._cluster.relay(relay, node=peer_node)
         else:
-            await self.sio.emit_to(peer.sid, "rtc:signal", signal)
+            await self.sio.emit_to(peer_sid, "rtc:signal", signal)
         self.metrics.relay_latency.observe(time.perf_counter() - started)
         return {"delivered": True}
 
@@ -896,11 +1161,14 @@ class Hub:
         room = registry.known(appointment_id) or await registry.get(appointment_id)
         if room is None:
             return
+        target = relay.get("target")
         try:
-            _, peer = room.relay_target(sender)
+            _, peer_sid, _ = _route(
+                room, sender, {"to": target if isinstance(target, str) else None}
+            )
         except DomainError:
             return
-        if peer is not None and peer.sid == to:
+        if peer_sid == to:
             await self.sio.emit_to(to, "rtc:signal", relay["signal"])
 
     async def _chat_send(
@@ -935,7 +1203,13 @@ class Hub:
             await self.sio.emit("chat:message", message, room=consult_room(payload.appointment_id))
             await self._text_answered(appointment, role)
         elif result.created:
-            await self.sio.emit("chat:message", message, room=consult_room(payload.appointment_id))
+            # Guests are in the call, not the consultation's chat (clinical content).
+            await self.sio.emit(
+                "chat:message",
+                message,
+                room=consult_room(payload.appointment_id),
+                skip_sid=guest_sids(room) or None,
+            )
             try:
                 update = await self.consult.count_message(
                     payload.appointment_id, result.message.seq
@@ -1023,7 +1297,7 @@ class Hub:
         self, conn: Connection, payload: ChatHistoryIn, _: Received
     ) -> dict[str, Any]:
         messages = await self.transcripts.read(
-            conn.principal,
+            conn.member(),
             payload.appointment_id,
             after_seq=payload.after_seq,
             limit=payload.limit,
@@ -1039,22 +1313,26 @@ class Hub:
         expire, so that a connection made or restarted late in a long call is not refused."""
         conn.require_joined(payload.appointment_id)
         room = await self.consult.room_for(conn.sid, payload.appointment_id)
-        seat = room.require_seat(conn.sid)
+        guest = room.guest_of_sid(conn.sid)
+        if guest is not None:
+            admitted = guest.state is GuestState.ADMITTED
+        else:
+            admitted = room.require_seat(conn.sid).state is SeatState.ADMITTED
         return {
-            "ice_servers": ice_servers_for(
-                self._ice, conn.user_id, admitted=seat.state is SeatState.ADMITTED
-            ),
+            "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=admitted),
             "ice_transport_policy": ice_transport_policy(self._ice),
         }
 
     async def _chat_typing(
         self, conn: Connection, payload: TypingIn, _: Received
     ) -> dict[str, Any]:
+        guests: list[str] = []
         if payload.appointment_id in conn.texts:
             chat_role(await self._text_appointment(payload.appointment_id), conn.user_id)
         else:
             conn.require_joined(payload.appointment_id)
-            await self.consult.room_for(conn.sid, payload.appointment_id)
+            room = await self.consult.room_for(conn.sid, payload.appointment_id)
+            guests = guest_sids(room)
         await self.sio.emit(
             "chat:typing",
             {
@@ -1063,7 +1341,7 @@ class Hub:
                 "typing": payload.typing,
             },
             room=consult_room(payload.appointment_id),
-            skip_sid=conn.sid,
+            skip_sid=[conn.sid, *guests] if guests else conn.sid,
         )
         return {}
 
@@ -1223,10 +1501,27 @@ class Hub:
         return await self._due.reminders(source)
 
 
-def _relayed(room: Room, sender: Seat, raw: dict[str, Any]) -> dict[str, Any]:
+def _route(room: Room, sid: str, raw: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    """Where a signal from ``sid`` goes: the sender's participant id, and the socket and hub
+    node of its peer (None: not in the call now). With ``to`` (a call of three) that one
+    participant of the room; without it, the other of the two seats, as always (a guest
+    always names its peer)."""
+    target = raw.get("to")
+    if target is None:
+        if room.guest_of_sid(sid) is not None:
+            raise Forbidden("a guest names the participant a signal is for (to)")
+        seat, peer = room.relay_target(sid)
+        if peer is None or peer.sid is None:
+            return seat.user_id, None, None
+        return seat.user_id, peer.sid, peer.node
+    sender, peer_sid = room.relay_to(sid, target)
+    return sender, peer_sid, room.node_of_sid(peer_sid) if peer_sid is not None else None
+
+
+def _relayed(room: Room, sender: str, raw: dict[str, Any]) -> dict[str, Any]:
     """What the other participant receives of a signal: the consultation, who sent it, and
     its data as sent (it validated strictly, so nothing was coerced)."""
-    return {"appointment_id": room.appointment_id, "from": sender.user_id, "data": raw["data"]}
+    return {"appointment_id": room.appointment_id, "from": sender, "data": raw["data"]}
 
 
 def socket_server(config: HubConfig, manager: HubManager) -> HubServer:

@@ -11,8 +11,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from chat.models import Timestamp, absent
 from domain.appointments import AppointmentStatus
 from domain.chat import MAX_SEQ
-from domain.consultation import Room, SeatState
+from domain.consultation import GuestState, Room, SeatState
 from domain.family import Relation
+from domain.guests import GuestKind
 from domain.text import text_problem
 from domain.users import Role
 from signaling.sdp import MAX_MEDIA_SECTIONS, candidate_problem, sdp_problem
@@ -113,9 +114,24 @@ class SignalData(BaseModel):
         return self
 
 
+ParticipantRef = Annotated[
+    str, Field(pattern=r"^[0-9a-f]{24}$", description="a participant's id: a user's or a guest's")
+]
+
+
 class SignalIn(Payload):
     appointment_id: AppointmentRef
     data: SignalData
+    # The one participant the signal is for (a call of three: one connection per pair);
+    # without it, the other of the two seats, as always.
+    to: ParticipantRef | None = None
+
+
+class GuestIn(Payload):
+    """The doctor admits or removes one guest of their consultation."""
+
+    appointment_id: AppointmentRef
+    guest_id: ParticipantRef
 
 
 def signal_size(data: dict[str, Any]) -> int:
@@ -256,6 +272,16 @@ class ParticipantView(BaseModel):
     held_by: HeldBy | None = absent()
 
 
+class GuestView(BaseModel):
+    """An invited guest as everyone in the room sees it (a removed one is not shown)."""
+
+    guest_id: str
+    name: str
+    kind: GuestKind
+    state: Literal["waiting", "admitted", "left"]
+    connected: bool
+
+
 class WaitingMessageView(BaseModel):
     text: str
     sent_at: Timestamp
@@ -300,6 +326,9 @@ class RoomView(BaseModel):
         description="what the waiting patient last wrote to the doctor, until admitted",
     )
     screen_share: ScreenShareView = Field(default_factory=ScreenShareView)
+    guests: list[GuestView] | None = absent(
+        "the invited guests, waiting or in the call (absent: none; a two-party room)"
+    )
 
     @classmethod
     def of(cls, room: Room) -> RoomView:
@@ -331,6 +360,22 @@ class RoomView(BaseModel):
                 else None
             ),
             screen_share=ScreenShareView.of(room),
+            guests=[
+                GuestView(
+                    guest_id=g.guest_id,
+                    name=g.name,
+                    kind=GuestKind(g.kind),
+                    state="left"
+                    if g.state is GuestState.LEFT
+                    else "admitted"
+                    if g.state is GuestState.ADMITTED
+                    else "waiting",
+                    connected=g.connected,
+                )
+                for g in room.guests
+                if g.state is not GuestState.REMOVED
+            ]
+            or None,
         )
 
 
@@ -384,6 +429,19 @@ class RoomsOut(BaseModel):
 
 def room_view(room: Room) -> dict[str, Any]:
     return RoomView.of(room).model_dump(mode="json")
+
+
+def guest_view(room: Room) -> dict[str, Any]:
+    """The room as a guest sees it: what the waiting patient wrote to the doctor left out."""
+    view = RoomView.of(room)
+    view.waiting_message = None
+    return view.model_dump(mode="json")
+
+
+def guest_sids(room: Room) -> list[str]:
+    """The guests' sockets: skipped by what only the two participants hear (the chat, the
+    waiting patient's note in ``consult:state``)."""
+    return [g.sid for g in room.guests if g.sid is not None]
 
 
 def room_summary(room: Room) -> dict[str, Any]:

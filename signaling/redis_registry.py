@@ -29,7 +29,16 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError, WatchError
 
 from domain.appointments import AppointmentStatus
-from domain.consultation import Person, Proxy, Room, Seat, SeatState, WaitingNote
+from domain.consultation import (
+    GuestSeat,
+    GuestState,
+    Person,
+    Proxy,
+    Room,
+    Seat,
+    SeatState,
+    WaitingNote,
+)
 from domain.errors import Unavailable
 from domain.ids import AppointmentId, UserId
 from domain.recording import CallConsent, RecordingState
@@ -93,6 +102,10 @@ def encode_room(room: Room) -> str:
         doc["waiting_note"] = [room.waiting_note.text, _time(room.waiting_note.sent_at)]
     if room.screen != ScreenShare():
         doc["screen"] = [room.screen.sharer, room.screen.patient_allowed]
+    if room.guests:
+        doc["guests"] = [
+            [g.guest_id, g.name, g.kind, g.state.value, g.sid, g.node] for g in room.guests
+        ]
     return json.dumps(doc, separators=(",", ":"))
 
 
@@ -147,6 +160,10 @@ def decode_room(raw: str | bytes) -> Room:
         recording=_decode_recording(doc.get("recording")),
         waiting_note=_decode_note(doc.get("waiting_note")),
         screen=_decode_screen(doc.get("screen")),
+        guests=tuple(  # absent in two-party rooms (and rooms written before guests existed)
+            GuestSeat(guest_id, name, kind, GuestState(state), sid, node)
+            for guest_id, name, kind, state, sid, node in doc.get("guests", ())
+        ),
     )
 
 
@@ -231,7 +248,7 @@ class RedisRoomRegistry:
         return room
 
     def _seen(self, appointment_id: str, room: Room | None) -> None:
-        if room is not None and any(s.node == self.node_id for s in room.seats):
+        if room is not None and any(s.node == self.node_id for s in room.occupants):
             self._local[appointment_id] = room
         else:
             self._local.pop(appointment_id, None)

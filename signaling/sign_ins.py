@@ -59,12 +59,18 @@ class SignedIn(Protocol):
 
     sid: str
     namespace: str
-    principal: Principal
+    principal: Principal | None  # None: an invited guest (no sign-in; its token's expiry)
     appointment_id: str | None
     active: bool  # a client event since the last session check
 
     @property
     def user_id(self) -> UserId: ...
+
+    @property
+    def session_id(self) -> str | None: ...
+
+    @property
+    def expires_at(self) -> datetime: ...
 
 
 class SocketOutbox(Protocol):
@@ -121,7 +127,7 @@ class SignIns:
 
     async def expire_tokens(self, now: datetime) -> None:
         for conn in list(self._sockets.values()):
-            if conn.principal.expires_at <= now and conn.sid in self._sockets:
+            if conn.expires_at <= now and conn.sid in self._sockets:
                 log.info("socket_token_expired", user_id=conn.user_id)
                 await self._outbox.emit(
                     "auth:expired",
@@ -146,7 +152,7 @@ class SignIns:
         """The sockets of sign-in ``session_id`` connected to this process go, with
         ``auth:expired`` and ``reason``; nothing is announced. Returns how many went."""
         self._remember_ended(session_id)
-        gone = [c for c in self._sockets.values() if c.principal.session_id == session_id]
+        gone = [c for c in self._sockets.values() if c.session_id == session_id]
         for conn in gone:
             await self._drop(conn, reason)
         return len(gone)
@@ -213,23 +219,27 @@ class SignIns:
 
     async def _check_sessions(self) -> None:
         guard = self._guard
-        conns = list(self._sockets.values())
+        # Guests have no sign-in: their session is the guest token's, checked by its expiry.
+        session = {c.sid: c.session_id for c in self._sockets.values() if c.session_id is not None}
+        conns = [c for c in self._sockets.values() if c.sid in session]
+        if not conns:
+            return
         seated = await self._seated_sids(conns)
-        active = {c.principal.session_id for c in conns if c.active or c.sid in seated}
+        active = {session[c.sid] for c in conns if c.active or c.sid in seated}
         for conn in conns:
             conn.active = False
-        live = await guard.live_sessions({c.principal.session_id for c in conns}, active=active)
-        gone = [c for c in conns if c.principal.session_id not in live]
+        live = await guard.live_sessions(set(session.values()), active=active)
+        gone = [c for c in conns if session[c.sid] not in live]
         if not gone:
             return
         # Why, for the sign-in page ("you were signed out after inactivity").
         try:
-            reasons = await guard.end_reasons({c.principal.session_id for c in gone})
+            reasons = await guard.end_reasons({session[c.sid] for c in gone})
         except Exception:
             log.warning("session_end_reasons_failed", exc_info=True)
             reasons = {}
         for conn in gone:
-            reason = reasons.get(conn.principal.session_id, "session_ended")
+            reason = reasons.get(session[conn.sid], "session_ended")
             await self._drop(conn, reason)
 
     async def _seated_sids(self, conns: list[SignedIn]) -> set[str]:
@@ -244,5 +254,5 @@ class SignIns:
                 seated |= {c.sid for c in conns if c.appointment_id == appointment_id}
                 continue
             if room is not None:
-                seated |= {s.sid for s in room.seats if s.sid is not None}
+                seated |= {s.sid for s in room.occupants if s.sid is not None}
         return seated

@@ -19,7 +19,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from domain.chat import Attachment, ChatMessage
+from domain.chat import Attachment, ChatMessage, GuestNote
 from domain.ids import AppointmentId, MessageId, UserId
 from domain.users import Role
 from storage.batches import in_batches
@@ -66,6 +66,7 @@ def to_message(doc: Document) -> ChatMessage:
         client_msg_id=doc["client_msg_id"],
         sent_at=doc["sent_at"],
         attachment=Attachment(**doc["attachment"]) if doc.get("attachment") else None,
+        guest=GuestNote(**doc["guest"]) if doc.get("guest") else None,
     )
 
 
@@ -73,6 +74,8 @@ def to_document(message: ChatMessage) -> Document:
     doc = _fields(message)
     if message.attachment is not None:
         doc["attachment"] = asdict(message.attachment)
+    if message.guest is not None:
+        doc["guest"] = asdict(message.guest)
     return doc
 
 

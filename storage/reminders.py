@@ -136,7 +136,7 @@ class ReminderRepository(PatientItems[Reminder]):
                 {"due_at": after[0], "_id": {"$gt": after[1]}},
             ]
         cursor = self._c.find(query, sort=[("due_at", ASCENDING), ("_id", ASCENDING)], limit=limit)
-        return [_to_reminder(doc) async for doc in cursor]
+        return [self._item(doc) async for doc in cursor]
 
     async def claim_due(self, *, now: datetime, not_before: datetime, limit: int) -> list[Reminder]:
         """Claim up to ``limit`` pending reminders due in ``[not_before, now]`` that nobody has

@@ -9,7 +9,7 @@ import * as esbuild from "esbuild";
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 const outdir = path.join(root, "static", "dist");
-export const PAGES = ["signin", "patient", "health", "consult", "doctor", "admin", "pharmacist", "pharmacy", "family", "invitation", "notfound"];
+export const PAGES = ["signin", "patient", "health", "consult", "doctor", "admin", "pharmacist", "pharmacy", "family", "invitation", "guest", "notfound"];
 
 async function main() {
   await rm(outdir, { recursive: true, force: true });

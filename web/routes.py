@@ -34,6 +34,7 @@ PAGES: dict[str, str] = {
     "/pharmacy": "pharmacy",
     "/family": "family",
     "/invitation": "invitation",
+    "/guest": "guest",  # an invited guest's call (domain.guests): its token in the fragment
 }
 CONSULT_PAGE = "consult"
 NOT_FOUND_PAGE = "notfound"

@@ -12,6 +12,7 @@ from domain.consultation import ConsultationOver, JoinWindow, NotVideo
 from domain.errors import NotFound
 from domain.guests import (
     GuestKind,
+    GuestPass,
     Invite,
     InviteNotPending,
     InviteNotUsable,
@@ -26,7 +27,7 @@ from domain.guests import (
     parse_token,
     revoke,
 )
-from domain.ids import new_id
+from domain.ids import AppointmentId, new_id
 from domain.users import Principal, Role
 from server.auth.tokens import IssuedTicket, TokenService
 from storage.mongo import Repositories
@@ -139,6 +140,22 @@ class GuestService:
         if stored is None:
             raise InviteNotPending("this invitation changed meanwhile")
         return stored
+
+    def session_of(self, token: str) -> GuestPass:
+        """What a guest session's token says (signature, type, audience, expiry checked);
+        :class:`Unauthorized` for anything else. The hub checks the invitation as stored."""
+        claims = self._tokens.decode_guest(token)
+        try:
+            kind = GuestKind(claims.kind)
+        except ValueError:
+            raise InviteNotUsable("this guest session does not work") from None
+        return GuestPass(
+            guest_id=claims.guest_id,
+            appointment_id=AppointmentId(claims.appointment_id),
+            name=claims.name,
+            kind=kind,
+            expires_at=claims.expires_at,
+        )
 
     async def redeem(self, token: str) -> Redeemed:
         """The link's guest session, once: the invitation is redeemed atomically."""

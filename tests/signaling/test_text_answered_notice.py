@@ -14,6 +14,7 @@ from tests.conftest import bearer
 from tests.server.notify import SmtpSink, smtp_sink
 from tests.signaling.conftest import ClinicFactory
 from tests.signaling.test_text_consultations import ask, opened
+from tests.signaling.test_text_follow_up_gate import rule_off
 from tests.support.hub import Clinic
 
 __all__ = ["smtp_sink"]
@@ -40,7 +41,7 @@ def texts(clinic: Clinic) -> list[Any]:
 async def test_the_patient_is_told_a_text_consultation_has_a_reply_once(
     make_clinic: ClinicFactory, settings: Settings, smtp_sink: SmtpSink
 ) -> None:
-    clinic = await make_clinic(settings.with_(notifications=smtp_sink.settings()))
+    clinic = await make_clinic(rule_off(settings).with_(notifications=smtp_sink.settings()))
     patient, doctor = await clinic.user(Role.PATIENT), await clinic.user(Role.DOCTOR)
     await clinic.client.app[keys.DATABASE].repos.users.set_phone(patient["id"], "+8613800138000")
     appointment = await answered(clinic, patient, doctor)
@@ -60,7 +61,7 @@ async def test_the_patient_is_told_a_text_consultation_has_a_reply_once(
 async def test_a_patient_who_opted_out_is_not_told(
     make_clinic: ClinicFactory, settings: Settings, smtp_sink: SmtpSink
 ) -> None:
-    clinic = await make_clinic(settings.with_(notifications=smtp_sink.settings()))
+    clinic = await make_clinic(rule_off(settings).with_(notifications=smtp_sink.settings()))
     patient, doctor = await clinic.user(Role.PATIENT), await clinic.user(Role.DOCTOR)
     await clinic.client.app[keys.DATABASE].repos.users.set_phone(patient["id"], "+8613800138000")
     response = await clinic.client.put(

@@ -60,6 +60,14 @@ class Conn:
     def user_id(self) -> UserId:
         return self.principal.user_id
 
+    @property
+    def session_id(self) -> str | None:
+        return self.principal.session_id
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.principal.expires_at
+
 
 @dataclass
 class Outbox:

@@ -23,6 +23,7 @@ PAGES = [
     "/doctor",
     "/pharmacist",
     "/admin",
+    "/guest",
     "/consult/0123456789abcdef01234567",
 ]
 

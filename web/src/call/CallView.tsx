@@ -19,6 +19,7 @@ import { listDevices } from "./media";
 import { RecordingControls } from "./RecordingControls";
 import { ScreenShareButtons, ScreenShareIndicator } from "./ScreenShare";
 import { WaitingMessage } from "./WaitingMessage";
+import { GuestInvite, GuestList, PeerVideos } from "./Guests";
 import { RunningLateNotice } from "../ui/RunningLate";
 import { FollowUpActions } from "./FollowUpActions";
 import { SummaryEditor, SummaryView, type SummarySubscribe } from "../ui/VisitSummary";
@@ -145,6 +146,22 @@ export function CallView(props: { controller: ConsultController }) {
             </button>
           ) : null}
         </div>
+        <PeerVideos peers={snap.guestPeers} />
+        <GuestList
+          guests={snap.room?.guests ?? []}
+          isDoctor={isDoctor}
+          busy={snap.guestBusy}
+          error={snap.guestError}
+          onAction={(action, id) => void controller.guestAction(action, id)}
+        />
+        {live ? (
+          <GuestInvite
+            appointmentId={controller.appointment.id}
+            isDoctor={isDoctor}
+            userId={me.id}
+            listen={(listener) => controller.listen("guest:invite", listener)}
+          />
+        ) : null}
         {snap.phase === "in_call" ? (
           <ChatSheetButton open={sheet.open} unread={sheet.unread} onToggle={() => sheet.setOpen(!sheet.open)} />
         ) : null}

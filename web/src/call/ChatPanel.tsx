@@ -1,5 +1,6 @@
 // The consultation's chat: the whole transcript (restored after a reload), messages being
 // sent, the other person typing, and the message box.
+import { roleLabel } from "./Guests";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { formatTime, t } from "../lib/i18n";
 import type { ChatMessage } from "../lib/types";
@@ -66,6 +67,19 @@ export function ChatPanel(props: {
         ) : null}
         {props.messages.map((m) => {
           const mine = m.sender.id === props.userId;
+          if (m.guest) {
+            // A transcript line: the doctor admitted or removed a guest.
+            const line = t(m.guest.action === "removed" ? "guest.transcript_removed" : "guest.transcript_admitted", {
+              doctor: m.sender.name,
+              name: m.guest.name,
+              kind: roleLabel(m.guest.kind),
+            });
+            return (
+              <li key={m.seq} data-seq={m.seq} class="chat-event" data-testid="chat-guest-line">
+                <time dateTime={m.sent_at}>{formatTime(m.sent_at)}</time> {line}
+              </li>
+            );
+          }
           return (
             <li key={m.seq} data-seq={m.seq} class={mine ? "chat-message is-mine" : "chat-message"}>
               <p class="chat-meta">

@@ -41,6 +41,7 @@ import {
 import { isNewer } from "./consent";
 import { refreshDelay } from "./ice";
 import { RecorderLink } from "./recorder";
+import { GuestMesh, type MeshPeer } from "./mesh";
 import { type CallState, CallSession, type ControlMessage } from "./session";
 import type { RunningLateEvent } from "../ui/RunningLate";
 
@@ -124,6 +125,11 @@ export interface Snapshot {
   sharingScreen: boolean;
   screenBusy: boolean;
   screenError: AckError | null;
+  /** The call's guests this page is linked to (a mesh: one connection each; mesh.ts). */
+  guestPeers: MeshPeer[];
+  /** A guest being admitted or removed (its id), and what the server refused. */
+  guestBusy: string | null;
+  guestError: AckError | null;
 }
 
 const HISTORY_PAGE = 500;
@@ -177,6 +183,8 @@ export class ConsultController {
   /** The newest screen state applied, and the one that confirmed our own share. */
   private screenRev = -1;
   private screenConfirmedRev = -1;
+  /** The links to the call's guests (one RTCPeerConnection each). */
+  private mesh: GuestMesh | null = null;
 
   constructor(
     readonly appointment: Appointment,
@@ -224,6 +232,9 @@ export class ConsultController {
       sharingScreen: false,
       screenBusy: false,
       screenError: null,
+      guestPeers: [],
+      guestBusy: null,
+      guestError: null,
     };
   }
 
@@ -268,6 +279,24 @@ export class ConsultController {
       audio: this.media.audio,
       video: this.media.video,
     });
+    this.mesh = new GuestMesh(
+      this.user.id,
+      false,
+      { audio: this.media.audio, video: this.media.video },
+      {
+        send: async (to, data) => {
+          if (!this.hub?.socket.connected) return false;
+          const ack = await this.hub.request<{ delivered: boolean }>(
+            "rtc:signal",
+            { appointment_id: this.id, data, to },
+            8000,
+          );
+          return ack.ok && ack.delivered;
+        },
+        onChange: (peers) => this.set({ guestPeers: peers }),
+        log: (event, detail) => trace(`guest_${event}`, detail),
+      },
+    );
     hub.onState((state) => {
       this.set({ hub: state });
       if (state !== "connected") {
@@ -304,8 +333,11 @@ export class ConsultController {
     socket.on("consult:seat_lost", (event: { appointment_id: string }) => {
       if (event.appointment_id === this.id) void this.join();
     });
-    socket.on("rtc:signal", (event: { appointment_id: string; data: SignalData }) => {
-      if (event.appointment_id === this.id) void this.session?.receive(event.data);
+    socket.on("rtc:signal", (event: { appointment_id: string; from?: string; data: SignalData }) => {
+      if (event.appointment_id !== this.id) return;
+      // A guest's signal goes to its own link; the other participant's to the call as always.
+      if (event.from !== undefined && this.mesh?.receive(event.from, event.data)) return;
+      void this.session?.receive(event.data);
     });
     socket.on("chat:message", (message: ChatMessage) => this.receiveMessages([message]));
     socket.on("screen:state", (state: ScreenState) => this.applyScreen(state, state.rev));
@@ -342,6 +374,7 @@ export class ConsultController {
     this.closeRecorder();
     this.releaseScreen();
     this.session?.close(false);
+    this.mesh?.close(false);
     this.hub?.close();
     this.releaseKeepAlive?.();
     this.snap.localStream.getTracks().forEach((t) => t.stop());
@@ -405,6 +438,7 @@ export class ConsultController {
     const peerPresent = peer !== undefined && peer.state === "admitted" && peer.connected;
     this.set({ room, phase, queue: inCall ? null : this.snap.queue });
     this.session?.setPresence(inCall && this.hub?.socket.connected === true, peerPresent);
+    this.mesh?.update(room, inCall);
     if (room.screen_share && room.rev !== undefined) this.applyScreen(room.screen_share, room.rev);
   }
 
@@ -419,6 +453,7 @@ export class ConsultController {
     this.closeRecorder();
     this.releaseScreen();
     this.session?.close(reason === "left");
+    this.mesh?.close(reason === "left");
     this.releaseKeepAlive?.();
     this.releaseKeepAlive = null;
     const closed = CLOSED_REASONS.includes(reason);
@@ -455,6 +490,7 @@ export class ConsultController {
   private applyIce(servers: IceServer[], policy: IceTransportPolicy | undefined): void {
     this.iceServers = servers;
     this.session?.setIceServers(servers, policy ?? "all");
+    this.mesh?.setIceServers(servers, policy ?? "all");
     clearTimeout(this.iceRefresh);
     const delay = refreshDelay(servers, Date.now());
     if (delay !== null && !this.disposed) this.iceRefresh = setTimeout(() => void this.refreshIce(), delay);
@@ -554,6 +590,23 @@ export class ConsultController {
     return this.hub.request<{ sent_at: string }>("consult:waiting_message", { appointment_id: this.id, text });
   }
 
+  /** What this page sends on every call connection (the other participant's and the guests'). */
+  private async sendTrack(kind: "audio" | "video", track: MediaStreamTrack | null): Promise<void> {
+    await Promise.all([this.session?.replaceTrack(kind, track), this.mesh?.replaceTrack(kind, track)]);
+  }
+
+  /** The doctor lets a waiting guest into the call, or removes a guest. */
+  async guestAction(action: "admit" | "remove", guestId: string): Promise<void> {
+    if (!this.hub) return;
+    this.set({ guestBusy: guestId, guestError: null });
+    const ack = await this.hub.request<{ room: RoomView }>(`guest:${action}`, {
+      appointment_id: this.id,
+      guest_id: guestId,
+    });
+    if (ack.ok) this.applyRoom(ack.room);
+    this.set({ guestBusy: null, guestError: ack.ok ? null : ack.error });
+  }
+
   async admit(): Promise<void> {
     if (!this.hub) return;
     this.set({ busy: "admit", actionError: null });
@@ -598,14 +651,14 @@ export class ConsultController {
   async setAudioOnly(on: boolean, why: "network" | "user" = "user"): Promise<void> {
     trace("audio_only", { on, why });
     if (on) {
-      await this.session?.replaceTrack("video", null);
+      await this.sendTrack("video", null);
       await this.recorder?.replaceTrack("video", null).catch(() => undefined);
       this.set({ audioOnly: why });
       this.session?.sendControl({ audioOnly: true });
     } else {
       const track = this.screenTrack ?? this.media.video;
       if (track && track.readyState === "live") {
-        await this.session?.replaceTrack("video", track);
+        await this.sendTrack("video", track);
         await this.recorder?.replaceTrack("video", track).catch(() => undefined);
         this.set({ audioOnly: null, cam: true });
         this.session?.sendControl({ audioOnly: false, cam: true });
@@ -628,7 +681,7 @@ export class ConsultController {
       track.enabled = this.snap.mic;
       this.media.audio?.stop();
       this.replaceLocal("audio", track);
-      await this.session?.replaceTrack("audio", track);
+      await this.sendTrack("audio", track);
     } catch {
       this.set({ actionError: { code: "device_failed", message: "" } });
     }
@@ -639,7 +692,7 @@ export class ConsultController {
       const track = await getVideo(deviceId);
       this.media.video?.stop();
       this.replaceLocal("video", track);
-      if (!this.snap.audioOnly && !this.screenTrack) await this.session?.replaceTrack("video", track);
+      if (!this.snap.audioOnly && !this.screenTrack) await this.sendTrack("video", track);
       this.set({ cam: true, mediaProblems: { ...this.snap.mediaProblems, video: null } });
       this.session?.sendControl({ cam: true });
     } catch (error) {
@@ -649,7 +702,7 @@ export class ConsultController {
   }
 
   private async stopCamera(): Promise<void> {
-    if (!this.screenTrack) await this.session?.replaceTrack("video", null);
+    if (!this.screenTrack) await this.sendTrack("video", null);
     this.media.video?.stop();
     this.replaceLocal("video", null);
   }
@@ -766,7 +819,7 @@ export class ConsultController {
   private async sendVideo(track: MediaStreamTrack | null): Promise<void> {
     const sent = this.snap.audioOnly ? null : track;
     trace("video_source", { label: sent?.label ?? null, recorder: this.recorder !== null });
-    await this.session?.replaceTrack("video", sent);
+    await this.sendTrack("video", sent);
     await this.recorder?.replaceTrack("video", sent).catch(() => undefined);
   }
 

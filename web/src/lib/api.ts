@@ -5,6 +5,10 @@ import { accessToken, endReason, goToSignIn, reasonOf, refresh } from "./session
 import type {
   Allergy,
   Appointment,
+  GuestInvite,
+  GuestKind,
+  GuestLink,
+  GuestSession,
   AppointmentKind,
   Availability,
   AvailabilityWindow,
@@ -210,6 +214,28 @@ export const inviteFamilyMember = async (id: string, email: string) =>
   ).invitation;
 
 /** A managed adult's own sign-in: the password they choose for the invited address. */
+/** The doctor invites a guest to a video consultation (the invitation and its one-time link),
+ * or the patient asks to (the invitation waits for the doctor; no link yet). */
+export const inviteGuest = async (appointmentId: string, name: string, kind: GuestKind) =>
+  post<{ invite: GuestInvite; link: GuestLink | null }>(`/appointments/${enc(appointmentId)}/guests`, { name, kind });
+
+export const guestInvites = async (appointmentId: string) =>
+  (await get<{ invites: GuestInvite[] }>(`/appointments/${enc(appointmentId)}/guests`)).invites;
+
+/** The doctor approves or declines the patient's request. */
+export const decideGuestInvite = async (inviteId: string, approve: boolean) =>
+  (await post<{ invite: GuestInvite }>(`/guest-invites/${enc(inviteId)}/decision`, { approve })).invite;
+
+/** A fresh link for an approved invitation (its creator or the doctor). */
+export const guestLink = async (inviteId: string) =>
+  post<{ invite: GuestInvite; link: GuestLink }>(`/guest-invites/${enc(inviteId)}/link`);
+
+/** A guest's one-time link (``/guest#token=``) for its guest session; works once. */
+export async function redeemGuestInvite(token: string): Promise<GuestSession> {
+  const response = await send("POST", "/guest-invites/redeem", { body: { token } });
+  return decode<GuestSession>(response);
+}
+
 export async function acceptInvitation(token: string, password: string): Promise<User> {
   const response = await send("POST", "/auth/invitation/accept", { body: { token, password } });
   return (await decode<{ user: User }>(response)).user;

@@ -428,6 +428,54 @@ export interface RoomView {
   rev?: number;
   /** What the waiting patient last wrote to the doctor, kept with the room until admitted. */
   waiting_message?: { text: string; sent_at: string } | null;
+  /** Invited guests (absent: none). */
+  guests?: GuestView[];
+}
+
+export type GuestKind = "interpreter" | "family" | "colleague";
+
+/** A third participant as everyone in the room sees it (PROTOCOL.md, "A third participant"). */
+export interface GuestView {
+  guest_id: string;
+  name: string;
+  kind: GuestKind;
+  state: "waiting" | "admitted" | "left";
+  connected: boolean;
+}
+
+/** An invitation of a third participant (PROTOCOL.md, "A third participant: invitations"). */
+export interface GuestInvite {
+  id: string;
+  appointment_id: string;
+  guest_name: string;
+  kind: GuestKind;
+  status: "pending_approval" | "active" | "redeemed" | "declined" | "revoked";
+  created_by: { id: string; role: Role };
+  created_at: string;
+  expires_at: string;
+  redeemed_at: string | null;
+}
+
+export interface GuestLink {
+  url: string;
+  token: string;
+  expires_at: string;
+}
+
+/** ``POST /guest-invites/redeem``: the guest's session for one consultation. */
+export interface GuestSession {
+  guest_token: string;
+  expires_at: string;
+  appointment_id: string;
+  guest: { id: string; name: string; kind: GuestKind };
+}
+
+export interface GuestJoinAck {
+  guest: { guest_id: string; name: string; kind: GuestKind };
+  state: "waiting" | "admitted";
+  room: RoomView;
+  ice_servers: IceServer[];
+  ice_transport_policy?: IceTransportPolicy;
 }
 
 export interface ScreenShare {
@@ -475,6 +523,8 @@ export interface ChatMessage {
   client_msg_id: string;
   sent_at: string;
   attachment?: ChatAttachment | null;
+  /** A transcript line: the doctor admitted or removed a guest (its text is empty). */
+  guest?: { action: "admitted" | "removed"; guest_id: string; name: string; kind: GuestKind };
 }
 
 /** A patient's document shown in the chat (PROTOCOL.md, "Documents in the chat"). */

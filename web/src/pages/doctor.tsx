@@ -1,6 +1,7 @@
 // "/doctor": the clinic console. Today's appointments, the live waiting room (from the hub,
 // with waiting times), admit, and after a consultation the note or prescription for the
 // patient just seen, with the patient's record and vitals at hand.
+import { roleLabel } from "../call/Guests";
 import { forWhom } from "../lib/family";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import * as api from "../lib/api";
@@ -325,6 +326,7 @@ function WaitingRoom(props: {
                 <p class="muted">
                   {appointment ? t("doctor.booked_for", { time: formatTime(appointment.start) }) : null}
                 </p>
+                <WaitingGuests room={room} />
                 <p class="waiting-for" aria-label={t("doctor.waiting_for", { duration: formatDuration(since) })}>
                   {t("doctor.waiting_clock", { clock: formatClock(since) })}
                 </p>
@@ -349,7 +351,10 @@ function WaitingRoom(props: {
           <ul class="plain-list">
             {inProgress.map((room) => (
               <li key={room.appointment_id} class="waiting-item">
-                <span>{patientName(room)}</span>
+                <span>
+                  {patientName(room)}
+                  <WaitingGuests room={room} />
+                </span>
                 <a class="button button-secondary" href={`/consult/${room.appointment_id}`}>
                   {t("doctor.rejoin")}
                 </a>
@@ -359,6 +364,21 @@ function WaitingRoom(props: {
         </>
       ) : null}
     </section>
+  );
+}
+
+/** Guests of a room waiting to be let in (the doctor admits them from the call page). */
+function WaitingGuests(props: { room: RoomView }) {
+  const waiting = (props.room.guests ?? []).filter((g) => g.state === "waiting" && g.connected);
+  if (waiting.length === 0) return null;
+  return (
+    <span class="console-guests" data-testid="console-guest-waiting">
+      {waiting.map((g) => (
+        <span key={g.guest_id} class="badge">
+          {t("guest.console_waiting", { name: g.name, kind: roleLabel(g.kind) })}
+        </span>
+      ))}
+    </span>
   );
 }
 
