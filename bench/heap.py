@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import os
 import secrets
+import shutil
 import signal
 import sys
 import tempfile
@@ -90,7 +91,7 @@ async def measure(sockets: int, frames: int, top: int, depth: int) -> None:
         process, log_path = _spawn("hub", argv, workdir=workdir, env=env)
         server = Server("hub", process, port, log_path)
         try:
-            wait_listening(server, path="/readyz", timeout=120)
+            wait_listening(server, path="/readyz", timeout=300)
             url = server.url
 
             def idle(chunk: list[str]) -> list[dict[str, Any]]:
@@ -110,6 +111,7 @@ async def measure(sockets: int, frames: int, top: int, depth: int) -> None:
                     second = await _snapshot(server, prefix, 1)
         finally:
             server.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
     ignore = [
         tracemalloc.Filter(False, tracemalloc.__file__),
         tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),

@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 from aiohttp import WSMessage, WSMsgType, web
 from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
+from aiohttp.abc import AbstractStreamWriter
 from aiohttp.helpers import DEFAULT_CHUNK_SIZE
 
 log = structlog.get_logger(__name__)
@@ -72,6 +73,14 @@ class HubWebSocketResponse(web.WebSocketResponse):
 
     frames: FrameQueue | None = None
     _served_by: asyncio.Future[Any] | None = None
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter:
+        """The handshake, after which the response's headers are dropped: they were written
+        (serialized at once), nothing reads them again, and an open socket would hold them for
+        its whole life (the security headers every response carries: about 1.6 KiB)."""
+        writer = await super().prepare(request)
+        self.headers.clear()
+        return writer
 
     def serve_after_return(self, serving: asyncio.Future[Any]) -> None:
         """Let the request handler return this response while ``serving`` (the task that reads
