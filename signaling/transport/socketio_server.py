@@ -11,10 +11,7 @@ Private names used, and why:
   own event names refused.
 * ``AsyncRedisManager._redis_connect``, ``_redis_listen_with_retries`` and ``_publish``, copied
   (signaling/upstream/copied.py records their hashes): batched publishes in call order, a
-  channel per node, the listener's own connection kept apart from the publisher's. The
-  batches are written on one connection of the publishing client's pool, held by the sender
-  (redis-py's public connection API: ``get_connection``, ``pack_commands``,
-  ``send_packed_command``, ``read_response``, ``release``).
+  channel per node, the listener's own connection kept apart from the publisher's.
 * ``Packet.json``: packets python-socketio builds are encoded with orjson (its documented
   ``json`` override, set on the packet class). The hub's own relay, acks and one-socket emits
   are encoded by the hub (``encode_event``, ``HubServer._ack_packet``).
@@ -219,7 +216,6 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
 
     _listener_clients: tuple[Any, Any] | None = None  # the client and pubsub it listens on
     _closing: dict[asyncio.Task[None], tuple[Any, Any]] | None = None
-    _publisher: tuple[Any, Any] | None = None  # the client and the connection the sender holds
 
     def _redis_connect(self) -> None:
         # A new connection (to publish or to listen): changes may have been missed meanwhile.
@@ -268,7 +264,6 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
         await asyncio.gather(*pending, *([sending] if sending else []), return_exceptions=True)
         retired = [*pending.values(), (self.redis, self.pubsub), self._listener_clients]
         self._listener_clients = None
-        self._publisher = None  # closed with its client's pool
         for clients in retired:
             if clients is not None and clients[0] is not None:
                 await _close_clients(clients)
@@ -276,10 +271,10 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
     async def _publish(self, data: Any, channel: str | None = None) -> Any:
         """python-socketio's publish (two attempts, on a new connection the second time; None,
         logged, when both failed), batched: what this node publishes while a batch is on its
-        way goes out after it, together, in one write on the connection the sender holds. One
-        batch at a time, each in the order published, so Redis has this node's messages in the
-        order of the calls (python-socketio's publishes could take different connections of
-        the pool). The result is how many subscribers received it. ``channel``: the shared one unless given."""
+        way goes out after it, together, in one pipeline. One batch at a time, each in the
+        order published, so Redis has this node's messages in the order of the calls
+        (python-socketio's publishes could take different connections of the pool). The result
+        is how many subscribers received it. ``channel``: the shared one unless given."""
         loop = asyncio.get_running_loop()
         outgoing = _Outgoing(data, channel or self.channel, loop.create_future(), _IN_PROBE.get())
         if self._outbox is None:
@@ -330,47 +325,19 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
                         self._redis_connect()
                     finally:
                         _IN_PROBE.reset(token)
-                connection = await self._publishing_connection()
-                commands = [("PUBLISH", channel, message) for channel, message in messages]
-                await connection.send_packed_command(connection.pack_commands(commands))
-                return [await connection.read_response() for _ in commands]
+                if len(messages) == 1:
+                    return [await self.redis.publish(*messages[0])]
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for channel, message in messages:
+                        pipe.publish(channel, message)
+                    return list(await pipe.execute())
             except Exception as exc:
                 log.warning(
                     "redis_publish_failed", error=repr(exc), messages=len(messages),
                     retrying=retries_left > 0,
                 )  # fmt: skip
                 self.connected = False
-                await self._drop_publisher(broken=True)
-            except BaseException:
-                self._publisher = None  # replies may be unread: never used again (closed with
-                raise  # its client)
         return [None] * len(messages)
-
-    async def _publishing_connection(self) -> Any:
-        """The connection the sender task publishes on: one of the publishing client's pool,
-        held while that client is current. A batch is written at once and its replies read in
-        order (redis-py's client and pipeline cost about as much again per publish: a pool
-        checkout and release, a retry wrapper and per-command bookkeeping each time)."""
-        held = self._publisher
-        if held is not None and held[0] is self.redis:
-            return held[1]
-        await self._drop_publisher()
-        client = self.redis
-        connection = await client.connection_pool.get_connection()
-        self._publisher = (client, connection)
-        return connection
-
-    async def _drop_publisher(self, *, broken: bool = False) -> None:
-        """Give the held connection back to its pool (closed first if ``broken``); a client that
-        was replaced closes its pool, and with it the connection, anyway."""
-        held, self._publisher = self._publisher, None
-        if held is None:
-            return
-        client, connection = held
-        with contextlib.suppress(Exception):
-            if broken:
-                await connection.disconnect()
-            await client.connection_pool.release(connection)
 
     async def publish_room_change(self, appointment_id: str, rev: int) -> None:
         await self._publish(
