@@ -9,18 +9,24 @@ Private names used, and why (each a measured share of the relay's cost; docs/BEN
   what it sets: ``_loop``, ``_max_msg_size``, ``_heartbeat``, ``_on_data_received``,
   ``_ws_protocol``, ``_writer``, ``_reset_heartbeat``, ``_reader``, ``_parser``; and the
   request's ``_protocol``. aiohttp has no hook for the queue a response reads into.
+* (public, but a behaviour relied on) aiohttp ends the response a handler returned with
+  ``write_eof`` (``RequestHandler.finish_response``): :meth:`HubWebSocketResponse.write_eof`
+  waits there for the task serving the connection, so the handler's chain of coroutines can
+  return while the WebSocket is open (about 5 KiB per idle socket).
 
 Should a later aiohttp change any of these, its own ``_post_start`` runs (with the warning
 ``websocket_frame_queue_unavailable``) and tests/signaling/test_transport.py fails."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
 from aiohttp import WSMessage, WSMsgType, web
 from aiohttp._websocket.reader import WebSocketDataQueue, WebSocketReader
+from aiohttp.abc import AbstractStreamWriter
 from aiohttp.helpers import DEFAULT_CHUNK_SIZE
 
 log = structlog.get_logger(__name__)
@@ -62,9 +68,39 @@ class FrameQueue(WebSocketDataQueue):
 
 
 class HubWebSocketResponse(web.WebSocketResponse):
-    """aiohttp's WebSocket response reading into a :class:`FrameQueue` (``frames``)."""
+    """aiohttp's WebSocket response reading into a :class:`FrameQueue` (``frames``), which
+    may be served after its request handler returned (:meth:`serve_after_return`)."""
 
     frames: FrameQueue | None = None
+    _served_by: asyncio.Future[Any] | None = None
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter:
+        """The handshake, after which the response's headers are dropped: they were written
+        (serialized at once), nothing reads them again, and an open socket would hold them for
+        its whole life (the security headers every response carries: about 1.6 KiB)."""
+        writer = await super().prepare(request)
+        self.headers.clear()
+        return writer
+
+    def serve_after_return(self, serving: asyncio.Future[Any]) -> None:
+        """Let the request handler return this response while ``serving`` (the task that reads
+        and writes the connection) goes on: aiohttp ends a response it was returned with
+        ``write_eof``, which here first waits for ``serving`` to end. An idle connection then
+        holds that task alone, not the handler's whole chain of coroutines (the middlewares,
+        Engine.IO's request, connect and upgrade), nor what they reference. Cancelling the wait
+        (aiohttp's handler cancellation) cancels ``serving``, as awaiting it in the handler did."""
+        self._served_by = serving
+
+    async def write_eof(self) -> None:  # type: ignore[override]
+        serving, self._served_by = self._served_by, None
+        if serving is not None:
+            try:
+                await serving
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # it logs its own; the connection is closed below
+                log.warning("websocket_serving_failed", error=repr(exc))
+        await super().write_eof()
 
     def _post_start(self, request: web.BaseRequest, protocol: str | None, writer: Any) -> None:
         # aiohttp's own _post_start (3.14) with the queue replaced. Should a later aiohttp

@@ -396,9 +396,15 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             self._start_writer()  # what was queued during the upgrade
         # The frames are read in a task of their own: each frame then resumes this short
         # coroutine, not the request handler's whole chain (aiohttp's handler, the
-        # middlewares, Engine.IO's request and upgrade) that awaits it. Cancelling the
-        # handler cancels the read, as before.
-        await asyncio.ensure_future(self._read_frames(ws))
+        # middlewares, Engine.IO's request and upgrade). That chain returns now, its
+        # response ending only once the task has (HubWebSocketResponse.write_eof): an idle
+        # socket holds no coroutine of it. Cancelling aiohttp's wait cancels the read.
+        reading = asyncio.ensure_future(self._read_frames(ws))
+        sock = ws._sock
+        if isinstance(sock, HubWebSocketResponse):
+            sock.serve_after_return(reading)
+            return
+        await reading
 
     async def _read_frames(self, ws: HubWebSocket) -> None:
         server = self.server
@@ -463,9 +469,19 @@ class HubSocket(AsyncSocket):  # type: ignore[misc]
             if writer is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.shield(writer)
-            await asyncio.shield(
+            closing = asyncio.ensure_future(
                 self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
             )
+            closing.add_done_callback(self._forget)
+            await asyncio.shield(closing)
+
+    def _forget(self, *_: Any) -> None:
+        """The closed socket leaves the server's table: what engineio does once its request
+        handler returns with the socket closed (here the handler returned while it was open,
+        see HubWebSocketResponse)."""
+        sockets = self.server.sockets
+        if self.closed and sockets.get(self.sid) is self:
+            del sockets[self.sid]
 
     def _text_frame(self, events: Callable[..., Any], limit: int, text: str) -> Any:
         """A text frame handled as it arrives (``FrameQueue.on_text``): True when done, a task

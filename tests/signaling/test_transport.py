@@ -379,3 +379,46 @@ async def test_signals_queue_in_order_behind_a_slow_reader(clinic: Clinic) -> No
                     received.append(json.loads(frame[2:])[1]["data"])
         await ws.close()
     assert received == sent
+
+
+async def test_an_open_websocket_holds_no_request_handler(aiohttp_server: Any) -> None:
+    """Once a WebSocket is open, its request handler (the middlewares, Engine.IO's request,
+    connect and upgrade) has returned, so an idle socket holds none of that chain; the socket
+    still works, its response ends only when the connection does, and the closed socket
+    leaves Engine.IO's table."""
+    sio = HubServer(async_mode="aiohttp", client_manager=HubManager())
+    handled: list[int] = []
+    returned = asyncio.Event()
+
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        return None
+
+    async def echo(sid: str, data: Any) -> Any:
+        return data
+
+    @web.middleware
+    async def watch(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        handled.append(response.status)
+        returned.set()
+        return response
+
+    sio.on("connect", connect)
+    sio.on("echo", echo)
+    app = web.Application(middlewares=[watch])
+    sio.attach(app)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("/socket.io/?EIO=4&transport=websocket"))
+    async with aiohttp.ClientSession() as session:
+        ws, sid = await raw_connect(session, url)
+        eio_sid = sio.manager.eio_sid_from_sid(sid, "/")
+        await asyncio.wait_for(returned.wait(), 10)
+        assert handled == [101]  # returned while the socket is open
+        await ws.send_str('421["echo",{"after":"return"}]')
+        assert await ws.receive_str(timeout=10) == '431[{"after":"return"}]'
+        assert eio_sid in sio.eio.sockets
+        await ws.close()
+    async with asyncio.timeout(10):
+        while eio_sid in sio.eio.sockets:  # noqa: ASYNC110 - no event says a socket left
+            await asyncio.sleep(0.01)
+    assert handled == [101]
