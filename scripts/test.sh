@@ -7,9 +7,9 @@
 # checks lint, types and layers, then runs pytest.
 # The tests start and stop their own SecantusDB, Redis, coturn and nginx servers.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k auth -x; TEST_WORKERS sets how many
-# pytest-xdist workers run the tests (4; 0 runs them in this process).
+# pytest-xdist workers run the tests (3; 0 runs them in this process).
 set -euo pipefail
-TEST_WORKERS="${TEST_WORKERS:-4}"
+TEST_WORKERS="${TEST_WORKERS:-3}"
 source "$(dirname "${BASH_SOURCE[0]}")/bootstrap.sh"
 cd "$ROOT"
 
