@@ -77,7 +77,7 @@ def test_precall_advice_is_worded_as_the_contract_says() -> None:
 
 def _protocol_recording_words() -> dict[str, tuple[str, str]]:
     text = (ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
-    after = text.split("### Consented recording (additions)", 1)[1]
+    after = text.split("### Consented recording\n", 1)[1]
     section = re.split(r"\n##+ ", after, maxsplit=1)[0]  # up to the next section, of any level
     rows = re.findall(r"^\| (`\w+`|[\w ]+?) \| (.+?) \| (.+?) \|$", section, flags=re.MULTILINE)
     return {
