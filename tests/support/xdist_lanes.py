@@ -4,6 +4,9 @@
 
 - A module's tests run on one worker, so a module-scoped server, browser or impaired link starts
   once.
+- A module much longer than the others is cut into :data:`SPLIT` units (its tests by a hash of
+  their ids), each starting its module-scoped fixtures once, so it does not set the run's length
+  alone.
 - The modules that drive Chromium (``tests/e2e/``) share :data:`BROWSER_LANES` work units, so
   at most that many browsers run at a time: on a 2-core machine, more would slow each page past
   the tests' waits while the other workers run the rest of the suite.
@@ -18,10 +21,15 @@ method's role.
 
 from __future__ import annotations
 
+import zlib
+
 from xdist.scheduler import LoadScopeScheduling
 
 BROWSER_LANES = 2
 BROWSER_MODULES = "tests/e2e/"
+# Modules cut into that many units: the OpenAPI fuzzing's hundreds of operations take about a
+# fifth of the whole suite's time.
+SPLIT = {"tests/server/test_openapi_fuzz.py": 3}
 
 
 def lanes(modules: set[str]) -> dict[str, int]:
@@ -42,4 +50,9 @@ class BrowserLanes(LoadScopeScheduling):
         if self._lanes is None and self.collection is not None:
             self._lanes = lanes({module_of(n) for n in self.collection})
         lane = (self._lanes or {}).get(module)
-        return module if lane is None else f"browser-lane-{lane}"
+        if lane is not None:
+            return f"browser-lane-{lane}"
+        parts = SPLIT.get(module)
+        if parts is not None:
+            return f"{module}#{zlib.crc32(nodeid.encode()) % parts}"
+        return module

@@ -46,6 +46,14 @@ def test_a_module_is_one_unit_and_browser_modules_share_two() -> None:
     }
 
 
+def test_a_long_module_is_cut_into_units_of_whole_tests() -> None:
+    ids = [f"tests/server/test_openapi_fuzz.py::test_op[GET /x/{i}]" for i in range(60)]
+    made = scheduler()
+    scopes = [made._split_scope(nodeid) for nodeid in ids]
+    assert set(scopes) == {f"tests/server/test_openapi_fuzz.py#{i}" for i in range(3)}
+    assert scopes == [made._split_scope(nodeid) for nodeid in ids]  # the same on every call
+
+
 def test_xdist_still_groups_through_split_scope() -> None:
     """The upstream contract BrowserLanes relies on (pytest-xdist 3.8): the load-scope scheduler
     builds its work units from ``_split_scope`` of each collected node id, and xdist's own
