@@ -20,13 +20,10 @@ from tests.server.test_phone_sign_in import (
     LOGIN,
     PHONE,
     ask,
-    clinic,
     last_code,
     sms,
     with_phone,
 )
-
-__all__ = ["clinic"]
 
 REGISTER = "/api/v1/auth/phone/register"
 OTHER = "+8613900139000"
