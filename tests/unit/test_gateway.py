@@ -1,7 +1,8 @@
 """The hub's gateway (signaling/gateway.py) without sockets: the handshake's refusals with a
 fake authenticator, the guest allow-list, and the dispatcher's acks (unknown event, invalid
 payload, payload cap, rate limit, a handler's failure) and metrics. The same behaviour over
-real sockets is in tests/signaling (test_hub, test_guests, test_socket_sessions)."""
+real sockets is in tests/signaling (test_connect, test_events, test_hostile_tokens,
+test_guest_call, test_socket_sessions)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from domain.ids import AppointmentId, SessionId, UserId
 from domain.users import Principal, Role, User
 from signaling.acks import Received
 from signaling.gateway import (
-    GUEST_EVENTS,
     MAX_TOKEN_CHARS,
     Connection,
     EventSpec,
@@ -467,12 +467,6 @@ async def test_a_guest_sends_only_its_events_and_a_user_none_of_them(
     assert answer == {"ok": False, "error": {"code": "forbidden", "message": message}}
     assert s.handlers.calls == []
     assert s.count(event, "forbidden") == 1
-
-
-def test_the_guest_events_are_its_join_its_call_and_leaving() -> None:
-    assert frozenset({"guest:join", "consult:leave", "consult:ice_servers", SIGNAL_EVENT}) == (
-        GUEST_EVENTS
-    )
 
 
 # ---------------------------------------------------------------------- the dispatcher
