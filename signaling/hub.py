@@ -1,43 +1,40 @@
 """The consultation hub: python-socketio on aiohttp.
 
 Namespace ``/`` carries the consultations (waiting room, signaling, chat), ``/admin`` the live
-rooms feed. Every client event goes through one dispatcher: rate limit, payload cap, model
-validation, the handler, and always an ack, ``{"ok": true, ...}`` or ``{"ok": false, "error":
-{...}}``; a handler never raises out. Handlers of one socket run one at a time, in order
-(``async_handlers=False``), so an offer is always relayed before the candidates sent after it
-and a client's chat messages are stored in the order it sent them.
+rooms feed. Every client event goes through one dispatcher (``gateway.py``): rate limit,
+payload cap, model validation, the handler, and always an ack, ``{"ok": true, ...}`` or
+``{"ok": false, "error": {...}}``; a handler never raises out. Handlers of one socket run one
+at a time, in order (``async_handlers=False``), so an offer is always relayed before the
+candidates sent after it and a client's chat messages are stored in the order it sent them.
 
-The hub's own record of each socket (``Connection``) says who it is and which consultation it
-joined; the room of every signal, chat message or typing event comes from that record and
-from the registry's seat for the socket, never from the payload (an ``appointment_id`` in a
-payload that is not the socket's joined consultation is refused with ``forbidden``).
+The hub's own record of each socket (``Connection``, kept by the gateway) says who it is and
+which consultation it joined; the room of every signal, chat message or typing event comes from
+that record and from the registry's seat for the socket, never from the payload (an
+``appointment_id`` in a payload that is not the socket's joined consultation is refused with
+``forbidden``).
 
 With Redis configured, python-socketio's ``AsyncRedisManager`` fans events out to every node
 (at most once: the transcript in MongoDB is what is durable, clients catch up with
 ``chat:history``), rooms live in the Redis registry, and the nodes tell each other of room
 changes, relayed signals and ended sign-ins over the cluster bus (``signaling/cluster.py``).
 
-The hub holds the connections, the dispatcher and the consultation, chat, screen-sharing and
-recording handlers; its other concerns are parts it builds and wires: sign-in enforcement
-(``sign_ins.py``), the background loop (``housekeeping.py``), what each room change is told to
-(``admin_feed.py``) and the pushes to people's sockets (``pushes.py``).
+The hub holds the consultation, chat, screen-sharing and recording handlers (its table of
+events); its other concerns are parts it builds and wires: connect, auth and dispatch
+(``gateway.py``), sign-in enforcement (``sign_ins.py``), the background loop
+(``housekeeping.py``), what each room change is told to (``admin_feed.py``) and the pushes to
+people's sockets (``pushes.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
-import socketio
 import structlog
-from aiohttp import web
-from redis.exceptions import RedisError
 
 from chat.models import message_payload
 from chat.service import ChatService
@@ -55,19 +52,11 @@ from domain.consultation import (
     Room,
     SeatState,
 )
-from domain.errors import (
-    DomainError,
-    Forbidden,
-    NotFound,
-    PayloadTooLarge,
-    RateLimited,
-    Unauthorized,
-    Unavailable,
-)
+from domain.errors import DomainError, Forbidden, NotFound, PayloadTooLarge, Unavailable
 from domain.family import check_guardian_present
 from domain.follow_up import CONSENT_VERSION, check_admit, check_join
-from domain.guests import GuestPass, InviteStatus, check_guest_pass
-from domain.ids import AppointmentId, UserId
+from domain.guests import InviteStatus, check_guest_pass
+from domain.ids import AppointmentId
 from domain.recording import RecordingState, RecordingTarget, StopReason
 from domain.text_consultations import (
     chat_role,
@@ -76,20 +65,22 @@ from domain.text_consultations import (
     status_after_message,
     text_sources_of,
 )
-from domain.users import Principal, Role
-from signaling.acks import (
-    Received,
-    UnknownEvent,
-    error,
-    error_from,
-    ok,
-    parse_event,
-    screen_event,
-)
+from domain.users import Role
+from signaling.acks import Received
 from signaling.admin_feed import RoomFeed
 from signaling.cluster import ClusterBus, MemoryBus, NodeListener, RedisBus, Relay
-from signaling.consultations import Caller, ConsultationService, GuestCaller
-from signaling.events import ADMIN, MAIN
+from signaling.consultations import ConsultationService, GuestCaller
+from signaling.events import MAIN
+from signaling.gateway import (
+    Authenticator,
+    ClientAddress,
+    Connection,
+    EventSpec,
+    EventTable,
+    Gateway,
+    GuestAuthenticator,
+    remote_address,
+)
 from signaling.housekeeping import Gauges, Housekeeping
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
 from signaling.metrics import HubMetrics
@@ -115,7 +106,6 @@ from signaling.models import (
 )
 from signaling.origins import OriginPolicy
 from signaling.pushes import DuePushes, Pushes
-from signaling.ratelimit import TokenBucket
 from signaling.recording import (
     Cause,
     RecordingCoordinator,
@@ -129,32 +119,13 @@ from signaling.redis_registry import RedisRoomRegistry
 from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource
 from signaling.sign_ins import SessionGuard, SignIns
-from signaling.signal_text import SIGNAL_EVENT, decoded, screen_signal_text
-from signaling.socket_rooms import ADMINS_ROOM, PHARMACISTS_ROOM, consult_room, user_room
+from signaling.signal_text import SIGNAL_EVENT
+from signaling.socket_rooms import consult_room, user_room
 from signaling.tasks import Tasks, cancel_and_wait
 from signaling.transport import HubManager, HubRedisManager, HubServer
-from storage.errors import is_unavailable
 from storage.mongo import Repositories
 
 log = structlog.get_logger(__name__)
-
-Authenticator = Callable[[str], Awaitable[Principal]]
-# A guest session's token -> what it says (signature, type, audience and expiry checked);
-# raises Unauthorized otherwise.
-GuestAuthenticator = Callable[[str], GuestPass]
-# What a guest's socket may send: its own join, its call, leaving. Nothing else (no chat, no
-# recording, no screen, no admitting). ``guest:join`` is a guest's only.
-GUEST_EVENTS = frozenset({"guest:join", "consult:leave", "consult:ice_servers", SIGNAL_EVENT})
-SHARED_EVENTS = frozenset({"consult:leave", "consult:ice_servers", SIGNAL_EVENT})
-ClientAddress = Callable[[web.Request], str]
-
-
-def _remote(request: web.Request) -> str:
-    return request.remote or "unknown"
-
-
-MAX_TOKEN_CHARS = 4096
-
 
 WAITING_MESSAGE = "consult:waiting_message"
 
@@ -190,93 +161,9 @@ class HubConfig:
     under_six_guardian: bool = False
 
 
-@dataclass(slots=True)
-class Connection:
-    """The hub's own record of one socket."""
-
-    sid: str
-    namespace: str
-    principal: Principal | None  # None: a guest (``guest``)
-    name: str
-    bucket: TokenBucket
-    address: str
-    appointment_id: str | None = None  # the consultation this socket joined
-    joins: int = 0  # how many times it joined one (tells a later join from the one seen)
-    active: bool = False  # a client event since the last session check (activity)
-    # The consultation and room revision of the last ``consult:admitted`` this node delivered to
-    # the socket: from then on, this node's view of that room is at least that revision.
-    admitted: tuple[str, int] | None = None
-    # Text consultations this socket opened (``text:open``): it hears and writes their chat
-    # without a room.
-    texts: set[str] = field(default_factory=set)
-    # An invited guest's session (domain.guests): no account, one appointment.
-    guest: GuestPass | None = None
-
-    def told_admitted_after(self, room: Room) -> bool:
-        """Whether this socket was told it is admitted at a revision newer than ``room``."""
-        told = self.admitted
-        return told is not None and told[0] == room.appointment_id and told[1] > room.rev
-
-    @property
-    def user_id(self) -> UserId:
-        """The participant's id: the user's, or a guest's (its invitation's id)."""
-        if self.principal is not None:
-            return self.principal.user_id
-        assert self.guest is not None
-        return UserId(self.guest.guest_id)
-
-    @property
-    def expires_at(self) -> datetime:
-        if self.principal is not None:
-            return self.principal.expires_at
-        assert self.guest is not None
-        return self.guest.expires_at
-
-    @property
-    def session_id(self) -> str | None:
-        """The sign-in behind the socket (None for a guest: it has none)."""
-        return self.principal.session_id if self.principal is not None else None
-
-    def member(self) -> Principal:
-        """The signed-in user of this socket; :class:`Forbidden` for a guest."""
-        if self.principal is None:
-            raise Forbidden("a guest may not do this")
-        return self.principal
-
-    def caller(self) -> Caller:
-        return Caller(user_id=self.user_id, name=self.name, sid=self.sid)
-
-    def require_joined(self, appointment_id: str) -> None:
-        if self.appointment_id != appointment_id:
-            raise Forbidden("this connection has not joined that consultation")
-
-
-Handler = Callable[[Connection, Any, Received], Awaitable[dict[str, Any]]]
-
-
-@dataclass(frozen=True, slots=True)
-class EventSpec:
-    model: type[Payload]
-    handler: Handler
-    max_bytes: int
-    # Takes only payloads the model accepts, without building it: the handler then gets None
-    # for the model and reads the payload as received (acks.screen_event).
-    accepts: Callable[[dict[str, Any]], bool] | None = None
-    # With ``accepts``: handles a screened payload at once when it needs no waiting, returning
-    # the ack's fields; None leaves it to ``handler``, having changed nothing.
-    now: Callable[[Connection, Received], dict[str, Any] | None] | None = None
-
-
 class RecordingDisabled(Forbidden):
     code = "recording_disabled"
     title = "Recording is not enabled on this server"
-
-
-class _Refused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 class Hub:
@@ -304,7 +191,7 @@ class Hub:
         recordings: Callable[[RecordingHost], RecordingCoordinator] | None = None,
         patient_away: Callable[[str], None] | None = None,
         text_answered: Callable[[Appointment], None] | None = None,
-        client_address: ClientAddress = _remote,
+        client_address: ClientAddress = remote_address,
         ice: IceSource | None = None,
         guest_authenticator: GuestAuthenticator | None = None,
     ) -> None:
@@ -316,15 +203,11 @@ class Hub:
         self._chat = chat
         self._transcripts = transcripts
         self._repos = repos
-        self._authenticator = authenticator
         self._pushes = pushes
         self._due = due
         self.metrics = metrics
         self._clock = clock
-        # Without it (a hub built for a test of its own) guest sessions are refused.
-        self.guest_authenticator = guest_authenticator
         self._ice = ice
-        self._client_address = client_address
         # Told the appointment's id when its doctor joins (or admits) while the patient's
         # consultation page is not open (no connected seat): the server sends "your doctor is
         # ready" by e-mail and SMS. It must not block (the server runs it in the background).
@@ -365,9 +248,28 @@ class Hub:
             jobs=jobs,
             clock=clock,
         )
-        self._events: dict[str, EventSpec] = {}
-        self._admin_events: dict[str, EventSpec] = {}
-        self._register()
+        events, admin_events = self._event_tables()
+        # Connect, authenticate and dispatch: guests are refused without a guest authenticator
+        # (a hub built for a test of its own).
+        self._gateway = Gateway(
+            config,
+            sockets=self._sockets,
+            events=events,
+            admin_events=admin_events,
+            authenticator=authenticator,
+            guest_authenticator=guest_authenticator,
+            users=repos.users,
+            guest_invites=repos.guest_invites,
+            sign_ins=self._sign_ins,
+            rooms=sio,
+            feed=self._feed,
+            tasks=self._tasks,
+            disconnected=self._disconnected,
+            metrics=metrics,
+            client_address=client_address,
+        )
+        self._gateway.serve(sio)
+        sio.manager.watch_deliveries({"consult:admitted"}, self._delivering)
         # With Redis, room changes are announced to every node, each of which caches rooms;
         # signals relayed to this node's sockets, and sign-ins ended elsewhere, come to the hub.
         registry = consult.registry
@@ -426,12 +328,14 @@ class Hub:
     def node_id(self) -> str:
         return self.consult.node_id
 
-    # ------------------------------------------------------------------ registration
+    # ------------------------------------------------------------------ handlers
 
-    def _register(self) -> None:
+    def _event_tables(self) -> tuple[EventTable, EventTable]:
+        """The handler of each client event, with its model and cap: of ``/`` and of
+        ``/admin``."""
         signal_cap = self.config.signal_max_bytes
         cap = self.config.event_max_bytes
-        self._events = {
+        events: EventTable = {
             "consult:join": EventSpec(AppointmentIn, self._join, cap),
             "consult:admit": EventSpec(AppointmentIn, self._admit, cap),
             "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
@@ -459,266 +363,26 @@ class Hub:
             "screen:allow": EventSpec(ScreenAllowIn, self._screen_allow, cap),
             "auth:refresh": EventSpec(RefreshIn, self._sign_ins.refresh, cap),
         }
-        self._admin_events = {
+        admin_events: EventTable = {
             "rooms:snapshot": EventSpec(Payload, self._feed.snapshot, cap),
             "auth:refresh": EventSpec(RefreshIn, self._sign_ins.refresh, cap),
         }
-        self.sio.on("connect", self._on_connect, namespace=MAIN)
-        self.sio.on("disconnect", self._on_disconnect, namespace=MAIN)
-        self.sio.on_events(functools.partial(self._dispatch, self._events), MAIN)
-        self.sio.on_event_text(self._signal_text)
-        self.sio.manager.watch_deliveries({"consult:admitted"}, self._delivering)
-        self.sio.on("connect", self._on_admin_connect, namespace=ADMIN)
-        self.sio.on("disconnect", self._on_disconnect, namespace=ADMIN)
-        self.sio.on_events(functools.partial(self._dispatch, self._admin_events), ADMIN)
+        return events, admin_events
 
     def client_events(self) -> dict[tuple[str, str], type[Payload]]:
         """(namespace, event) -> the model each client event is validated with: what the
         contract (``signaling/events.py``) must declare."""
-        spaces = ((MAIN, self._events), (ADMIN, self._admin_events))
-        return {(ns, name): spec.model for ns, events in spaces for name, spec in events.items()}
+        return self._gateway.client_events()
 
     # ------------------------------------------------------------------ connections
 
-    async def _on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        conn = await self._accept(sid, MAIN, environ, auth)
-        if conn.principal is None:  # a guest: it hears its consultation only, once joined
-            return
-        await self.sio.enter_room(sid, user_room(conn.user_id), namespace=MAIN)
-        if conn.principal.is_patient:
-            # The family members this account manages: what is pushed to them (a dose due, a
-            # summary, an order's progress, a doctor running late) reaches their holder. Those
-            # added after this connection are heard from its next one.
-            for managed in await self._repos.users.managed_ids(conn.user_id):
-                await self.sio.enter_room(sid, user_room(managed), namespace=MAIN)
-        if conn.principal.role is Role.PHARMACIST:
-            await self.sio.enter_room(sid, PHARMACISTS_ROOM, namespace=MAIN)
-
-    async def _on_admin_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        await self._accept(sid, ADMIN, environ, auth, admin=True)
-        await self.sio.enter_room(sid, ADMINS_ROOM, namespace=ADMIN)
-        self._tasks.spawn(self._feed.send_snapshot_when_connected(sid))
-
-    async def _accept(
-        self,
-        sid: str,
-        namespace: str,
-        environ: dict[str, Any],
-        auth: Any,
-        *,
-        admin: bool = False,
-    ) -> Connection:
+    async def _disconnected(self, sid: str, appointment_id: str) -> None:
+        """A socket that had joined a consultation is gone: its seat is released."""
         try:
-            conn = await self._authenticate(sid, namespace, environ, auth, admin=admin)
-            # Nothing awaits from here until the socket is registered, where an ending finds it.
-            if conn.session_id is not None and self._sign_ins.ended_lately(conn.session_id):
-                raise _Refused("unauthorized", "your sign-in has ended; sign in again")
-        except _Refused as refused:
-            self.metrics.connections_refused.labels(refused.code).inc()
-            raise socketio.exceptions.ConnectionRefusedError(
-                refused.code, {"code": refused.code, "message": refused.message}
-            ) from None
-        self._sockets[sid] = conn
-        self.metrics.sockets_connected.labels(namespace).inc()
-        return conn
-
-    async def _authenticate(
-        self, sid: str, namespace: str, environ: dict[str, Any], auth: Any, *, admin: bool
-    ) -> Connection:
-        if isinstance(auth, dict) and "guest_token" in auth:
-            return await self._authenticate_guest(sid, namespace, environ, auth, admin=admin)
-        token = auth.get("token") if isinstance(auth, dict) else None
-        if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
-            raise _Refused("unauthorized", "connect with auth: {token: <access token>}")
-        try:
-            principal = await self._authenticator(token.strip())
-            user = await self._repos.users.get(principal.user_id)
-        except Unauthorized as exc:
-            raise _Refused("unauthorized", exc.message) from None
-        except DomainError as exc:
-            raise _Refused(exc.code, exc.message) from None
-        except Exception as exc:
-            log.warning("socket_auth_unavailable", error=repr(exc))
-            raise _Refused("unavailable", "the service is unavailable; try again") from None
-        if user is None:
-            raise _Refused("unauthorized", "this account no longer exists")
-        if admin and principal.role is not Role.ADMIN:
-            raise _Refused("forbidden", "the admin feed is for admins")
-        request = environ.get("aiohttp.request")
-        address = self._client_address(request) if request is not None else "unknown"
-        return Connection(
-            sid=sid,
-            namespace=namespace,
-            principal=principal,
-            name=user.name,
-            bucket=TokenBucket(rate=self.config.rate, burst=self.config.burst),
-            address=address,
-        )
-
-    async def _authenticate_guest(
-        self,
-        sid: str,
-        namespace: str,
-        environ: dict[str, Any],
-        auth: dict[str, Any],
-        *,
-        admin: bool,
-    ) -> Connection:
-        """An invited guest connects with ``auth: {guest_token}`` (and nothing else): the token
-        must be a valid guest session whose invitation, as stored, is still redeemed for that
-        appointment (a guest the doctor removed, or whose invitation was revoked, is refused)."""
-        token = auth.get("guest_token")
-        if (
-            len(auth) != 1
-            or not isinstance(token, str)
-            or not token.strip()
-            or len(token) > MAX_TOKEN_CHARS
-        ):
-            raise _Refused("unauthorized", "connect with auth: {guest_token: <guest token>}")
-        if admin:
-            raise _Refused("forbidden", "the admin feed is for admins")
-        if self.guest_authenticator is None:
-            raise _Refused("unauthorized", "guest sessions are not accepted here")
-        try:
-            guest = self.guest_authenticator(token.strip())
-            check_guest_pass(guest, await self._repos.guest_invites.get(guest.guest_id))
-        except Unauthorized as exc:
-            raise _Refused("unauthorized", exc.message) from None
-        except DomainError as exc:
-            raise _Refused(exc.code, exc.message) from None
-        except Exception as exc:
-            log.warning("socket_auth_unavailable", error=repr(exc))
-            raise _Refused("unavailable", "the service is unavailable; try again") from None
-        request = environ.get("aiohttp.request")
-        address = self._client_address(request) if request is not None else "unknown"
-        return Connection(
-            sid=sid,
-            namespace=namespace,
-            principal=None,
-            name=guest.name,
-            bucket=TokenBucket(rate=self.config.rate, burst=self.config.burst),
-            address=address,
-            guest=guest,
-        )
-
-    async def _on_disconnect(self, sid: str, reason: Any = None) -> None:
-        conn = self._sockets.pop(sid, None)
-        if conn is None:
-            return
-        self.metrics.sockets_connected.labels(conn.namespace).dec()
-        if conn.appointment_id is None:
-            return
-        try:
-            update = await self.consult.disconnect(sid, conn.appointment_id)
+            update = await self.consult.disconnect(sid, appointment_id)
             await self._publish(update)
         except Exception as exc:  # the sweep releases the seat later
             log.warning("disconnect_not_recorded", sid=sid, error=repr(exc))
-
-    # ------------------------------------------------------------------ dispatch
-
-    def _dispatch(
-        self, table: dict[str, EventSpec], event: str, sid: str, *args: Any
-    ) -> dict[str, Any] | Awaitable[dict[str, Any]]:
-        """Every client event of a namespace (its ``*`` handler, bound to its table): the ack
-        at once when the event needs no waiting (a signal to a peer whose room this node knows
-        and whose socket keeps up), else a coroutine that finishes it."""
-        spec = table.get(event) if isinstance(event, str) else None  # a name may be any JSON
-        label = event if spec is not None else "unknown"
-        try:
-            conn = self._charge(sid, spec, event)
-            assert spec is not None
-            screened = (
-                screen_event(args, max_bytes=spec.max_bytes, accepts=spec.accepts)
-                if spec.accepts is not None
-                else None
-            )
-            if screened is not None and spec.now is not None:
-                done = spec.now(conn, screened)
-                if done is not None:
-                    self.metrics.events.inc(label, "ok")
-                    return ok(**done)
-        except Exception as exc:
-            return self._failed(exc, label)
-        return self._handle(spec, label, conn, screened, args)
-
-    def _signal_text(
-        self, sid: str, text: str
-    ) -> dict[str, Any] | Awaitable[dict[str, Any]] | None:
-        """An event of the main namespace as the text of its arguments, before it is decoded:
-        a browser's candidate signal is handled as that text (signaling/signal_text.py), as
-        :meth:`_dispatch` would handle it decoded; None for every other event (decoded, then
-        :meth:`_dispatch`)."""
-        if len(text) > self.config.signal_max_bytes:
-            return None
-        screened = screen_signal_text(text)
-        if screened is None:
-            return None
-        spec = self._events[SIGNAL_EVENT]
-        try:
-            conn = self._charge(sid, spec, SIGNAL_EVENT)
-            done = self._signal_now(conn, screened)
-            if done is not None:
-                self.metrics.events.inc(SIGNAL_EVENT, "ok")
-                return ok(**done)
-        except Exception as exc:
-            return self._failed(exc, SIGNAL_EVENT)
-        return self._handle(spec, SIGNAL_EVENT, conn, decoded(text), ())
-
-    def _charge(self, sid: str, spec: EventSpec | None, event: Any) -> Connection:
-        """The socket's connection, once it may send this event now: it is known, within its
-        rate limit, and the event is one of the namespace's (raises the refusal otherwise)."""
-        conn = self._sockets.get(sid)
-        if conn is None:
-            raise Unauthorized("connect again")
-        wait = conn.bucket.take()
-        if wait > 0:
-            raise RateLimited("too many events; slow down", retry_after=wait)
-        if spec is None:
-            raise UnknownEvent(f"unknown event {str(event)[:64]!r}")
-        if (conn.guest is not None) != (event in GUEST_EVENTS) and event not in SHARED_EVENTS:
-            raise Forbidden(
-                "a guest may not do this"
-                if conn.guest is not None
-                else "this event is for an invited guest"
-            )
-        if event != "auth:refresh":  # renewing a token is the client's doing, not a person's
-            conn.active = True
-        return conn
-
-    async def _handle(
-        self,
-        spec: EventSpec,
-        label: str,
-        conn: Connection,
-        screened: Received | None,
-        args: tuple[Any, ...],
-    ) -> dict[str, Any]:
-        try:
-            if screened is not None:
-                result = await spec.handler(conn, None, screened)
-            else:
-                payload, received = parse_event(spec.model, args, max_bytes=spec.max_bytes)
-                result = await spec.handler(conn, payload, received)
-        except Exception as exc:
-            return self._failed(exc, label)
-        self.metrics.events.inc(label, "ok")
-        return ok(**result)
-
-    def _failed(self, exc: Exception, label: str) -> dict[str, Any]:
-        """The ack of an event that failed, counted under its outcome."""
-        if isinstance(exc, DomainError):
-            outcome = exc.code
-            ack = error_from(exc)
-        elif is_unavailable(exc) or isinstance(exc, RedisError):
-            outcome = "unavailable"
-            log.warning("hub_dependency_unavailable", hub_event=label, error=repr(exc))
-            ack = error("unavailable", "the service is unavailable; try again")
-        else:
-            outcome = "internal_error"
-            log.exception("hub_event_failed", hub_event=label)  # called in the except block
-            ack = error("internal_error", "something went wrong on our side")
-        self.metrics.events.inc(label, outcome)
-        return ack
 
     # ------------------------------------------------------------------ consultations
 
