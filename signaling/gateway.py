@@ -327,16 +327,7 @@ class Gateway:
             raise _Refused("unauthorized", "this account no longer exists")
         if admin and principal.role is not Role.ADMIN:
             raise _Refused("forbidden", "the admin feed is for admins")
-        request = environ.get("aiohttp.request")
-        address = self._client_address(request) if request is not None else "unknown"
-        return Connection(
-            sid=sid,
-            namespace=namespace,
-            principal=principal,
-            name=user.name,
-            bucket=TokenBucket(rate=self._config.rate, burst=self._config.burst),
-            address=address,
-        )
+        return self._connection(sid, namespace, environ, principal=principal, name=user.name)
 
     async def _authenticate_guest(
         self,
@@ -372,13 +363,29 @@ class Gateway:
         except Exception as exc:
             log.warning("socket_auth_unavailable", error=repr(exc))
             raise _Refused("unavailable", "the service is unavailable; try again") from None
+        return self._connection(
+            sid, namespace, environ, principal=None, name=guest.name, guest=guest
+        )
+
+    def _connection(
+        self,
+        sid: str,
+        namespace: str,
+        environ: dict[str, Any],
+        *,
+        principal: Principal | None,
+        name: str,
+        guest: GuestPass | None = None,
+    ) -> Connection:
+        """The record of an accepted socket, a user's or a guest's: its own token bucket, and
+        the address the HTTP middleware decided for its request."""
         request = environ.get("aiohttp.request")
         address = self._client_address(request) if request is not None else "unknown"
         return Connection(
             sid=sid,
             namespace=namespace,
-            principal=None,
-            name=guest.name,
+            principal=principal,
+            name=name,
             bucket=TokenBucket(rate=self._config.rate, burst=self._config.burst),
             address=address,
             guest=guest,
