@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from domain.audit import Outcome
 from domain.errors import NotFound
 from server import keys
-from server.audit.recorder import AuditScope
 from server.auth.models import (
     PhoneCodeIn,
     PhoneCodeOut,
@@ -19,7 +17,7 @@ from server.auth.models import (
     UserOut,
 )
 from server.auth.phone import normalize_phone
-from server.auth.routes import signed_in
+from server.auth.routes import audit_register_taken, signed_in
 from server.http.api import Api, Call
 
 api = Api()
@@ -80,19 +78,7 @@ async def phone_register(call: Call) -> web.Response:
     await call.app[keys.PHONE_CODES].check(phone, body.code)
     user, existed = await accounts.register_by_phone(phone=phone, name=body.name, timezone=timezone)
     if existed:  # the account's owner, or an admin, can see it was registered again
-        await call.app[keys.AUDITOR].record(
-            principal=None,
-            action="user.register_taken",
-            outcome=Outcome.FAILED,
-            scope=AuditScope(
-                patient_id=None,
-                resource_type="user",
-                resource_id=user.id,
-                details={"error": "phone_taken"},
-            ),
-            request_id=call.request_id or None,
-            client_ip=call.client_ip,
-        )
+        await audit_register_taken(call, user.id, "phone_taken")
     return signed_in(call, await accounts.sign_in(user), status=201)
 
 

@@ -46,20 +46,26 @@ async def register(call: Call) -> UserEnvelope:
         timezone=body.timezone or "UTC",
     )
     if owner is not None:  # the account's owner, or an admin, can see someone tried
-        await call.app[keys.AUDITOR].record(
-            principal=None,
-            action="user.register_taken",
-            outcome=Outcome.FAILED,
-            scope=AuditScope(
-                patient_id=None,
-                resource_type="user",
-                resource_id=owner.id,
-                details={"error": "email_taken"},
-            ),
-            request_id=call.request_id or None,
-            client_ip=call.client_ip,
-        )
+        await audit_register_taken(call, owner.id, "email_taken")
     return UserEnvelope(user=UserOut.of(user))
+
+
+async def audit_register_taken(call: Call, user_id: str, error: str) -> None:
+    """A registration for an address or number that already has an account (the answer does
+    not say so): ``user.register_taken``, naming that account."""
+    await call.app[keys.AUDITOR].record(
+        principal=None,
+        action="user.register_taken",
+        outcome=Outcome.FAILED,
+        scope=AuditScope(
+            patient_id=None,
+            resource_type="user",
+            resource_id=user_id,
+            details={"error": error},
+        ),
+        request_id=call.request_id or None,
+        client_ip=call.client_ip,
+    )
 
 
 @api.post(
