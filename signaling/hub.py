@@ -54,7 +54,6 @@ from domain.consultation import (
 )
 from domain.errors import DomainError, Forbidden, NotFound, PayloadTooLarge, Unavailable
 from domain.family import check_guardian_present
-from domain.follow_up import CONSENT_VERSION, check_admit, check_join
 from domain.guests import InviteStatus, check_guest_pass
 from domain.ids import AppointmentId
 from domain.recording import RecordingState, RecordingTarget, StopReason
@@ -71,6 +70,7 @@ from signaling.admin_feed import RoomFeed
 from signaling.cluster import ClusterBus, MemoryBus, NodeListener, RedisBus, Relay
 from signaling.consultations import ConsultationService, GuestCaller
 from signaling.events import MAIN
+from signaling.follow_up_gate import FollowUpGate
 from signaling.gateway import (
     Authenticator,
     ClientAddress,
@@ -105,6 +105,7 @@ from signaling.models import (
     signal_size,
 )
 from signaling.origins import OriginPolicy
+from signaling.outbox import SocketOutbox
 from signaling.pushes import DuePushes, Pushes
 from signaling.recording import (
     Cause,
@@ -216,6 +217,15 @@ class Hub:
         # compare-and-set): the server tells the patient by e-mail and SMS. Must not block.
         self.text_answered = text_answered
         self._recordings = recordings(self) if recordings is not None else None
+        self._follow_up = FollowUpGate(
+            rule=config.follow_up_only,
+            follow_ups=repos.follow_ups,
+            consents=repos.online_consents,
+            appointments=repos.appointments,
+            holders=repos.users,
+        )
+        # What the handlers send besides their acks (signaling/outbox.py).
+        self._outbox = SocketOutbox(sio, self._publish)
         self._sockets: dict[str, Connection] = {}
         self._tasks = Tasks()
         self._loop_task: asyncio.Task[None] | None = None
@@ -394,7 +404,7 @@ class Hub:
                 raise InAnotherConsultation("leave the current consultation first")
             await self.sio.leave_room(conn.sid, consult_room(conn.appointment_id))
             conn.appointment_id = None
-        await self._follow_up_join(conn, appointment_id)
+        await self._follow_up.check_join(conn.user_id, appointment_id)
         update = await self.consult.join(conn.caller(), appointment_id)
         joined = update.result
         conn.appointment_id = appointment_id
@@ -432,41 +442,12 @@ class Hub:
             "ice_transport_policy": ice_transport_policy(self._ice),
         }
 
-    async def _follow_up_join(self, conn: Connection, appointment_id: str) -> None:
-        """The gate's consent check, for the patient of a gated follow-up only (anyone else
-        goes on to the join's own checks, which answer not_found to strangers)."""
-        if not self.config.follow_up_only:
-            return
-        follow_up = await self._repos.follow_ups.get(appointment_id)
-        if follow_up is None or follow_up.eligibility is None:
-            return
-        appointment = await self._repos.appointments.get(appointment_id)
-        if appointment is None or appointment.doctor_id == conn.user_id:
-            return
-        # The patient, or the account that manages them (the consent is the patient's, given
-        # by their holder).
-        if not await self._repos.users.acts_for(conn.user_id, appointment.patient_id):
-            return
-        check_join(
-            gate=True,
-            role=Role.PATIENT,
-            eligibility=follow_up.eligibility,
-            accepted_versions=await self._repos.online_consents.versions(appointment.patient_id),
-            current_version=CONSENT_VERSION,
-        )
-
-    async def _follow_up_admit(self, appointment_id: str) -> None:
-        if not self.config.follow_up_only:
-            return
-        follow_up = await self._repos.follow_ups.get(appointment_id)
-        check_admit(gate=True, eligibility=follow_up.eligibility if follow_up else None)
-
     async def _guardian_admit(self, conn: Connection, appointment_id: str) -> None:
         """Under six, a guardian present: the patient's seat must be held by the account that
         manages them (409 ``guardian_required`` otherwise)."""
         if not self.config.under_six_guardian:
             return
-        room = await self.consult.room_for(conn.sid, appointment_id)
+        room = await self.consult.acting_room(conn.sid, appointment_id)
         patient = await self._repos.users.get(room.patient.id)
         if patient is None:
             return
@@ -483,8 +464,10 @@ class Hub:
         )
 
     async def _admit(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
+        if conn.appointment_id != payload.appointment_id:  # closed meanwhile, or never joined
+            await self.consult.check_not_over(conn.user_id, payload.appointment_id)
         conn.require_joined(payload.appointment_id)
-        await self._follow_up_admit(payload.appointment_id)
+        await self._follow_up.check_admit(payload.appointment_id)
         await self._guardian_admit(conn, payload.appointment_id)
         update = await self.consult.admit(conn.caller(), payload.appointment_id)
         room = update.after
@@ -727,9 +710,14 @@ class Hub:
             return
         appointment_id = room.appointment_id
         notice = {"appointment_id": appointment_id, "reason": reason}
-        await self.sio.emit(event, notice, room=consult_room(appointment_id))
-        await self.sio.close_room(consult_room(appointment_id))
-        await self._publish(update)
+        await self._outbox.emit(event, notice, to=consult_room(appointment_id))
+        await self._outbox.close(consult_room(appointment_id))
+        # This node's sockets of the room are told and are no longer joined (the sweep must not
+        # tell them their seat was lost, which asks them to join again).
+        for conn in self._sockets.values():
+            if conn.appointment_id == appointment_id:
+                conn.appointment_id = None
+        await self._outbox.publish(update)
 
     # ------------------------------------------------------------------ signaling and chat
 
@@ -846,7 +834,8 @@ class Hub:
         if text:
             appointment = await self._text_appointment(payload.appointment_id)
             role = chat_role(appointment, conn.user_id)
-            await self._follow_up_admit(appointment.id)  # the doctor confirmed it (gated only)
+            # Gated only: the doctor confirmed the follow-up.
+            await self._follow_up.check_admit(appointment.id)
         else:
             room = await self.consult.room_for(conn.sid, payload.appointment_id)
             role = room.require_seat(conn.sid).role
@@ -899,7 +888,8 @@ class Hub:
         appointment = await self._text_appointment(payload.appointment_id)
         if not is_text(appointment) or not appointment.is_participant(conn.user_id):
             raise NotFound("no such text consultation")
-        await self._follow_up_join(conn, appointment.id)  # a gated one: the patient's consent
+        # A gated one: the patient's consent.
+        await self._follow_up.check_join(conn.user_id, appointment.id)
         conn.texts.add(appointment.id)
         await self.sio.enter_room(conn.sid, consult_room(appointment.id))
         return {

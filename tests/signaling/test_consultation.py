@@ -474,15 +474,28 @@ async def test_the_relay_policy_reaches_both_participants(
     assert admitted["ice_servers"][0]["urls"] == ["turn:turn.example:3478"]
 
 
-async def test_admitting_into_an_appointment_cancelled_meanwhile_is_refused(clinic: Clinic) -> None:
+@pytest.mark.parametrize("swept", [False, True], ids=["room_still_open", "room_swept"])
+async def test_admitting_into_an_appointment_cancelled_meanwhile_is_refused(
+    clinic: Clinic, swept: bool
+) -> None:
+    """Whether or not the housekeeping sweep has closed the cancelled room before the doctor's
+    admission arrives, the doctor is told the consultation is over."""
     patient, doctor = await people(clinic)
     appointment = await clinic.appointment(patient, doctor)
-    await joined(clinic, patient, appointment)
+    p = await joined(clinic, patient, appointment)
     d = await joined(clinic, doctor, appointment)
     repo = clinic.client.app[keys.DATABASE].repos.appointments
     await repo.transition(appointment, AppointmentStatus.CANCELLED, now=clinic.clock.now)
+    if swept:
+        await clinic.client.app[keys.HUB].housekeeping()
+        assert await clinic.client.app[keys.HUB].room(appointment) is None
+        closed = {"appointment_id": appointment, "reason": "cancelled"}
+        assert await p.wait_for("consult:closed") == closed
+        assert await d.wait_for("consult:closed") == closed
     ack = await d.call("consult:admit", {"appointment_id": appointment})
     assert error_code(ack) == "consultation_over"
+    # Told the room closed, neither socket is asked to join it again.
+    assert p.received("consult:seat_lost") == d.received("consult:seat_lost") == []
     assert await status_of(clinic, appointment) is AppointmentStatus.CANCELLED
 
 

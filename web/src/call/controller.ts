@@ -329,9 +329,10 @@ export class ConsultController {
       this.finish(reason);
     });
     // The server lost this socket's seat (its Redis came back empty): join again, as after a
-    // reconnection. A seat taken by another tab comes as consult:closed instead.
+    // reconnection. A seat taken by another tab comes as consult:closed instead, and a
+    // consultation already over is not joined again.
     socket.on("consult:seat_lost", (event: { appointment_id: string }) => {
-      if (event.appointment_id === this.id) void this.join();
+      if (event.appointment_id === this.id && !this.isOver()) void this.join();
     });
     socket.on("rtc:signal", (event: { appointment_id: string; from?: string; data: SignalData }) => {
       if (event.appointment_id !== this.id) return;
