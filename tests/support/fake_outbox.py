@@ -19,6 +19,8 @@ class Sent:
     data: Any
     to: str
     skip: tuple[str, ...] = ()
+    # The sockets it reached: ``to`` itself, or the room's sockets when it was sent, less skip.
+    reached: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +38,8 @@ class FakeOutbox:
     rooms: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     async def emit(self, event: str, data: Any, *, to: str, skip: Sequence[str] = ()) -> None:
-        self.sent.append(Sent(event, data, to, tuple(skip)))
+        members = self.rooms.get(to, {to})
+        self.sent.append(Sent(event, data, to, tuple(skip), frozenset(members - set(skip))))
 
     async def enter(self, sid: str, room: str) -> None:
         self.rooms[room].add(sid)
@@ -58,9 +61,5 @@ class FakeOutbox:
         return [s for s in self.sent if s.event == name]
 
     def reached(self, sid: str) -> list[Sent]:
-        """What was emitted to one socket: to its id, or to a room it is in now."""
-        return [
-            s
-            for s in self.sent
-            if sid not in s.skip and (s.to == sid or sid in self.rooms.get(s.to, set()))
-        ]
+        """What one socket was sent: to its id, or to a room it was in at the time."""
+        return [s for s in self.sent if sid in s.reached]
