@@ -20,8 +20,9 @@ The handlers are the hub's (the table it gives); the gateway knows no consultati
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -154,6 +155,21 @@ class _Refused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+@contextlib.contextmanager
+def _refusing() -> Iterator[None]:
+    """A handshake's failure as its refusal: a bad token ``unauthorized``, a domain refusal its
+    own code, anything else (the database or Redis down) ``unavailable``."""
+    try:
+        yield
+    except Unauthorized as exc:
+        raise _Refused("unauthorized", exc.message) from None
+    except DomainError as exc:
+        raise _Refused(exc.code, exc.message) from None
+    except Exception as exc:
+        log.warning("socket_auth_unavailable", error=repr(exc))
+        raise _Refused("unavailable", "the service is unavailable; try again") from None
 
 
 class Users(Protocol):
@@ -313,16 +329,9 @@ class Gateway:
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token.strip() or len(token) > MAX_TOKEN_CHARS:
             raise _Refused("unauthorized", "connect with auth: {token: <access token>}")
-        try:
+        with _refusing():
             principal = await self._authenticator(token.strip())
             user = await self._users.get(principal.user_id)
-        except Unauthorized as exc:
-            raise _Refused("unauthorized", exc.message) from None
-        except DomainError as exc:
-            raise _Refused(exc.code, exc.message) from None
-        except Exception as exc:
-            log.warning("socket_auth_unavailable", error=repr(exc))
-            raise _Refused("unavailable", "the service is unavailable; try again") from None
         if user is None:
             raise _Refused("unauthorized", "this account no longer exists")
         if admin and principal.role is not Role.ADMIN:
@@ -353,16 +362,9 @@ class Gateway:
             raise _Refused("forbidden", "the admin feed is for admins")
         if self._guest_authenticator is None:
             raise _Refused("unauthorized", "guest sessions are not accepted here")
-        try:
+        with _refusing():
             guest = self._guest_authenticator(token.strip())
             check_guest_pass(guest, await self._guest_invites.get(guest.guest_id))
-        except Unauthorized as exc:
-            raise _Refused("unauthorized", exc.message) from None
-        except DomainError as exc:
-            raise _Refused(exc.code, exc.message) from None
-        except Exception as exc:
-            log.warning("socket_auth_unavailable", error=repr(exc))
-            raise _Refused("unavailable", "the service is unavailable; try again") from None
         return self._connection(
             sid, namespace, environ, principal=None, name=guest.name, guest=guest
         )
