@@ -1,12 +1,14 @@
 """The TURN credentials the hub mints, against a real coturn (Debian's ``turnserver``) running
 the shipped ``deploy/coturn/turnserver.conf``: aioice's TURN client (what aiortc uses, an
-implementation independent of ours) allocates a relay with them over UDP and over TCP, and
+implementation independent of ours) allocates a relay with them over UDP, over TCP and over
+TLS (``turns:``, through a listener with a certificate the test makes), and
 coturn refuses expired ones and ones signed with another secret (a 401 in its log).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +16,8 @@ from typing import Any
 
 import pytest
 from aioice import stun, turn
+from aiortc import RTCIceServer
+from aiortc import rtcicetransport as aiortc_ice
 
 from media.ice import IceProvider, IceServer, TurnRest
 from tests.clock import FakeClock
@@ -67,6 +71,15 @@ async def allocate(server: Coturn, ice: IceServer, transport: str) -> tuple[str,
         connection.close()
 
 
+@pytest.fixture
+def coturn_tls(tmp_path: Path) -> Iterator[Coturn]:
+    try:
+        with run_coturn(tmp_path / "coturn", secret="north-wind-42", tls=True) as server:
+            yield server
+    except RuntimeError as exc:  # not installed: scripts/test.sh installs it
+        pytest.fail(str(exc))
+
+
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_minted_credentials_allocate_a_relay(coturn: Coturn, transport: str) -> None:
     ice = credentials(coturn, "patient-1")
@@ -96,6 +109,51 @@ async def test_credentials_of_another_secret_are_refused(coturn: Coturn) -> None
     assert refused.value.response.attributes["ERROR-CODE"][0] == 401
     assert coturn.refusals(ice.username), coturn.log_text()[-2000:]
     assert coturn.allocations() == []
+
+
+async def allocate_over_tls(
+    server: Coturn, ice: IceServer, context: ssl.SSLContext
+) -> tuple[str, int]:
+    assert server.tls_port is not None
+    assert ice.username is not None
+    assert ice.credential is not None
+    connection, _ = await asyncio.wait_for(
+        turn.create_turn_endpoint(
+            asyncio.DatagramProtocol,
+            server_addr=("127.0.0.1", server.tls_port),
+            username=ice.username,
+            password=ice.credential,
+            transport="tcp",
+            ssl=context,
+        ),
+        timeout=15,
+    )
+    try:
+        relayed: Any = connection.get_extra_info("sockname")
+        return str(relayed[0]), int(relayed[1])
+    finally:
+        connection.close()
+
+
+async def test_minted_credentials_allocate_a_relay_over_tls(coturn_tls: Coturn) -> None:
+    """``turns:`` (TURN over TLS, for networks that let only TLS out): the hub's credentials
+    allocate a relay through the TLS listener, as aiortc connects to it (aiortc parses a
+    ``turns:`` URL into a TLS connection over TCP), with the certificate checked."""
+    ice = credentials(coturn_tls, "patient-4")
+    # A client that does not trust the listener's certificate does not get to allocate (a
+    # clinic's turns: needs a certificate its patients' browsers trust).
+    with pytest.raises(ssl.SSLCertVerificationError):
+        await allocate_over_tls(coturn_tls, ice, ssl.create_default_context())
+    context = ssl.create_default_context(cafile=str(coturn_tls.ca))
+    host, port = await allocate_over_tls(coturn_tls, ice, context)
+    assert host == "127.0.0.1"
+    assert port not in (coturn_tls.port, coturn_tls.tls_port)
+    assert len(coturn_tls.allocations(ice.username)) == 1, coturn_tls.log_text()[-2000:]
+    # What aiortc makes of the URL the hub hands out: TLS over TCP to that port.
+    parsed = aiortc_ice.connection_kwargs([RTCIceServer(coturn_tls.turns_url, "u", "p")])
+    assert parsed["turn_server"] == ("127.0.0.1", coturn_tls.tls_port)
+    assert parsed["turn_ssl"] is True
+    assert parsed["turn_transport"] == "tcp"
 
 
 def test_the_shipped_configuration_uses_turn_rest() -> None:

@@ -3,8 +3,11 @@
 It runs the shipped ``deploy/coturn/turnserver.conf`` (TURN REST: ``use-auth-secret`` with a
 ``static-auth-secret``) with what only a test may change replaced: it listens (UDP and TCP) and
 relays on 127.0.0.1 on free ports, lets loopback peers through (``allow-loopback-peers``; the
-shipped file denies them, as production must), has no TLS listener and no CLI, and logs to a
-file the test reads. Started by :func:`run_coturn` and stopped (SIGTERM, waited for) after.
+shipped file denies them, as production must), has no CLI, and logs to a file the test reads.
+With ``tls``, it also listens for ``turns:`` (TURN over TLS) on a free port with a certificate
+made for 127.0.0.1 (``Coturn.ca`` is the file a client trusts), under the shipped file's TLS
+settings; without, it has no TLS listener. Started by :func:`run_coturn` and stopped (SIGTERM,
+waited for) after.
 
 ``clock_ahead`` runs it under libfaketime (Debian's ``faketime``) with its clock that much
 ahead: credentials minted now are, to it, past their expiry, as when a page holds credentials
@@ -14,6 +17,7 @@ longer than their lifetime.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import random
 import re
@@ -25,8 +29,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from storage.embedded import free_port
 
@@ -61,6 +70,13 @@ class Coturn:
     realm: str
     log: Path
     config: Path
+    tls_port: int | None = None
+    ca: Path | None = None  # the self-signed certificate of the TLS listener, to trust
+
+    @property
+    def turns_url(self) -> str:
+        assert self.tls_port is not None, "started without tls"
+        return f"turns:127.0.0.1:{self.tls_port}?transport=tcp"
 
     @property
     def udp_url(self) -> str:
@@ -94,7 +110,9 @@ class Coturn:
         ]
 
 
-def _config(workdir: Path, *, port: int, low: int, secret: str, realm: str) -> str:
+def _config(
+    workdir: Path, *, port: int, low: int, secret: str, realm: str, tls_port: int | None
+) -> str:
     kept = []
     for line in SHIPPED.read_text().splitlines():
         key = line.strip().split("=", 1)[0]
@@ -112,7 +130,15 @@ def _config(workdir: Path, *, port: int, low: int, secret: str, realm: str) -> s
             f"static-auth-secret={secret}",
             f"realm={realm}",
             "allow-loopback-peers",
-            "no-tls",
+            *(
+                [
+                    f"tls-listening-port={tls_port}",
+                    f"cert={workdir / 'cert.pem'}",
+                    f"pkey={workdir / 'key.pem'}",
+                ]
+                if tls_port is not None
+                else ["no-tls"]
+            ),
             "no-dtls",
             # Every request's outcome (allocations, 401s) and the listeners, in the log.
             "verbose",
@@ -143,8 +169,10 @@ def run_coturn(
     secret: str,
     realm: str = "telemed.test",
     clock_ahead: timedelta | None = None,
+    tls: bool = False,
 ) -> Iterator[Coturn]:
-    """coturn on 127.0.0.1 (UDP and TCP on one free port), stopped after."""
+    """coturn on 127.0.0.1 (UDP and TCP on one free port; with ``tls``, TLS on another),
+    stopped after."""
     binary = shutil.which("turnserver")
     if binary is None:
         raise RuntimeError("coturn is not installed: scripts/test.sh installs Debian's coturn")
@@ -160,10 +188,21 @@ def run_coturn(
     # parallel runs nor the system's own sockets are likely to hold them (coturn skips a port
     # already taken).
     low = random.randrange(20000, 30000 - RELAY_PORTS)
+    tls_port = free_port() if tls else None
+    if tls:
+        _self_signed(workdir / "cert.pem", workdir / "key.pem")
     config = workdir / "turnserver.conf"
-    config.write_text(_config(workdir, port=port, low=low, secret=secret, realm=realm))
+    config.write_text(
+        _config(workdir, port=port, low=low, secret=secret, realm=realm, tls_port=tls_port)
+    )
     turn = Coturn(
-        port=port, secret=secret, realm=realm, log=workdir / "turnserver.log", config=config
+        port=port,
+        secret=secret,
+        realm=realm,
+        log=workdir / "turnserver.log",
+        config=config,
+        tls_port=tls_port,
+        ca=workdir / "cert.pem" if tls else None,
     )
     with (workdir / "turnserver.out").open("wb") as out:
         # A process group of its own: faketime forks turnserver and waits for it, so stopping
@@ -179,6 +218,37 @@ def run_coturn(
         yield turn
     finally:
         _stop_group(process)
+
+
+def _self_signed(cert: Path, key: Path) -> None:
+    """A certificate for 127.0.0.1 (its own issuer), valid for a day, and its key."""
+    private = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(private, hashes.SHA256())
+    )
+    cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key.chmod(0o600)
 
 
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
@@ -205,8 +275,11 @@ def _wait_listening(process: subprocess.Popen[bytes], turn: Coturn, timeout: flo
             )
         if udp.search(turn.log_text()):
             try:
-                with socket.create_connection(("127.0.0.1", turn.port), 0.2):
-                    return
+                for port in (turn.port, turn.tls_port):
+                    if port is not None:
+                        with socket.create_connection(("127.0.0.1", port), 0.2):
+                            pass
+                return
             except OSError:
                 pass
         time.sleep(0.05)
