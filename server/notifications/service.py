@@ -481,6 +481,7 @@ class NotificationService:
                 key,
                 resource_type="appointment",
                 resource_id=appointment.id,
+                patient_id=appointment.patient_id,
                 rule=rule.value,
                 now=self._clock(),
             )
@@ -529,6 +530,7 @@ class NotificationService:
                 keys[reminder.id],
                 resource_type="reminder",
                 resource_id=reminder.id,
+                patient_id=reminder.patient_id,
                 rule=rule.value,
                 now=self._clock(),
             )
