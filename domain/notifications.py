@@ -5,7 +5,10 @@ doctor being ready) and a *channel* (e-mail, SMS, the browser). Its text is a ti
 nothing else: no reason for the visit, no diagnosis, no drug, no doctor's specialty, because an
 e-mail or a text message is read on lock screens, shared devices and providers' servers.
 
-* :func:`render` gives the words, in the recipient's language (zh-CN or en).
+* :func:`render` gives the words, in the recipient's language (zh-CN or en). For a managed
+  family member (domain/family.py: no sign-in, no address of their own) the account that
+  manages them is told, in words that name whom it is for (:func:`short_name`: their first
+  name, which is not clinical content).
 * :func:`due_reminder` says which reminder (24 h, 1 h before, or the settings' offsets) an
   appointment is due for now, if any.
 * :func:`send_key` is the key claimed (a unique index) before sending, so each appointment gets
@@ -103,6 +106,8 @@ class Message:
     link: str
     local_time: str  # the appointment's time in the recipient's zone, as shown
     params: dict[str, str]
+    # Whom it is for, when it goes to the account that manages the patient (their first name).
+    for_name: str | None = None
 
 
 _SUBJECTS: dict[Rule, dict[Language, str]] = {
@@ -157,6 +162,92 @@ _BODIES: dict[Rule, dict[Language, str]] = {
     },
 }
 
+# The same messages sent to the account that manages the patient (a child, a dependent
+# parent): they name whom the appointment, the reminder or the order is for, by first name.
+_FAMILY_SUBJECTS: dict[Rule, dict[Language, str]] = {
+    Rule.BOOKING_CONFIRMED: {"zh-CN": "{name}的预约已确认", "en": "{name}'s appointment is booked"},
+    Rule.BOOKING_CHANGED: {"zh-CN": "{name}的预约已更新", "en": "{name}'s appointment has changed"},
+    Rule.BOOKING_CANCELLED: {
+        "zh-CN": "{name}的预约已取消",
+        "en": "{name}'s appointment is cancelled",
+    },
+    Rule.REMINDER_24H: {
+        "zh-CN": "{name}明天的预约提醒",
+        "en": "Reminder: {name}'s appointment tomorrow",
+    },
+    Rule.REMINDER_1H: {
+        "zh-CN": "{name}的预约即将开始",
+        "en": "Reminder: {name}'s appointment is soon",
+    },
+    Rule.DOCTOR_READY: {
+        "zh-CN": "医生已准备好为{name}接诊",
+        "en": "The doctor is ready to see {name}",
+    },
+    Rule.MEDICATION_REMINDER: {"zh-CN": "为{name}设置的提醒", "en": "Your reminder for {name}"},
+    Rule.TEXT_ANSWERED: {
+        "zh-CN": "{name}的咨询有了回复",
+        "en": "{name}'s consultation has a reply",
+    },
+    Rule.ORDER_SHIPPED: {"zh-CN": "{name}的订单已发出", "en": "{name}'s order is on its way"},
+}
+
+_FAMILY_BODIES: dict[Rule, dict[Language, str]] = {
+    Rule.BOOKING_CONFIRMED: {
+        "zh-CN": "{name}的预约时间为 {time}。详情：{link}",
+        "en": "{name}'s appointment is on {time}. Details: {link}",
+    },
+    Rule.BOOKING_CHANGED: {
+        "zh-CN": "{name}的预约已更新，时间为 {time}。详情：{link}",
+        "en": "{name}'s appointment has changed; it is on {time}. Details: {link}",
+    },
+    Rule.BOOKING_CANCELLED: {
+        "zh-CN": "{name} {time} 的预约已取消。详情：{link}",
+        "en": "{name}'s appointment on {time} is cancelled. Details: {link}",
+    },
+    Rule.REMINDER_24H: {
+        "zh-CN": "提醒：{name}的预约时间为 {time}。到时请打开：{link}",
+        "en": "Reminder: {name}'s appointment is on {time}. At the time, open: {link}",
+    },
+    Rule.REMINDER_1H: {
+        "zh-CN": "提醒：{name}的预约将于 {time} 开始。请打开：{link}",
+        "en": "Reminder: {name}'s appointment starts at {time}. Open: {link}",
+    },
+    Rule.DOCTOR_READY: {
+        "zh-CN": "医生已准备好为{name}接诊（预约时间 {time}）。请现在打开：{link}",
+        "en": "The doctor is ready to see {name} (appointment at {time}). Open now: {link}",
+    },
+    Rule.MEDICATION_REMINDER: {
+        "zh-CN": "您为{name}设置了 {time} 的提醒。详情：{link}",
+        "en": "You asked to be reminded at {time} for {name}. Details: {link}",
+    },
+    Rule.TEXT_ANSWERED: {
+        "zh-CN": "{name} {time} 提交的咨询已有回复。请打开查看：{link}",
+        "en": "{name}'s consultation of {time} has a reply. Read it here: {link}",
+    },
+    Rule.ORDER_SHIPPED: {
+        "zh-CN": "{name}的订单已于 {time} 发出。详情：{link}",
+        "en": "{name}'s order was shipped on {time}. Details: {link}",
+    },
+}
+
+SHORT_NAME_MAX = 20
+
+
+def short_name(name: str) -> str:
+    """How a message names a managed family member: the first word of the name as the holder
+    wrote it (the whole name when it has no space, as a Chinese name written in characters),
+    without control characters (a message's subject is a header), at most
+    ``SHORT_NAME_MAX`` characters."""
+    words = "".join(c for c in name if c.isprintable() or c.isspace()).split()
+    return words[0][:SHORT_NAME_MAX] if words else ""
+
+
+def family_template(rule: Rule) -> str:
+    """The SMS provider's template key for ``rule`` sent to the account that manages the
+    patient (values ``{name, time, link}``)."""
+    return f"{rule.value}_family"
+
+
 _TIME_FORMAT: dict[Language, str] = {"zh-CN": "%Y-%m-%d %H:%M", "en": "%d %b %Y, %H:%M"}
 
 
@@ -170,12 +261,33 @@ def local_time(at: datetime, timezone: str, language: Language) -> str:
     return f"{at.astimezone(zone).strftime(_TIME_FORMAT[language])} ({timezone})"
 
 
-def render(rule: Rule, language: Language, *, start: datetime, timezone: str, link: str) -> Message:
+def render(
+    rule: Rule,
+    language: Language,
+    *,
+    start: datetime,
+    timezone: str,
+    link: str,
+    for_name: str | None = None,
+) -> Message:
     """The words of one notification: a time and a link, in ``language``. Nothing else about
     the appointment (the dose, the consultation, the order) is taken, so nothing clinical can
     reach a message. ``start`` is the time the message shows: the appointment's start, the
-    dose's time, when the text consultation was asked, when the order was shipped."""
+    dose's time, when the text consultation was asked, when the order was shipped.
+    ``for_name``: the message goes to the account that manages the patient, and names the
+    patient so (:func:`short_name`); the SMS values are then ``{name, time, link}``."""
     time = local_time(start, timezone, language)
+    if for_name:
+        return Message(
+            rule=rule,
+            language=language,
+            subject=_FAMILY_SUBJECTS[rule][language].format(name=for_name),
+            text=_FAMILY_BODIES[rule][language].format(name=for_name, time=time, link=link),
+            link=link,
+            local_time=time,
+            params={"name": for_name, "time": time, "link": link},
+            for_name=for_name,
+        )
     return Message(
         rule=rule,
         language=language,

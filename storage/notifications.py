@@ -112,15 +112,24 @@ class NotificationSendRepository:
         return {doc["key"] async for doc in cursor}
 
     async def mark_done(
-        self, key: str, *, resource_type: str, resource_id: str, rule: str, now: datetime
+        self,
+        key: str,
+        *,
+        resource_type: str,
+        resource_id: str,
+        patient_id: str,
+        rule: str,
+        now: datetime,
     ) -> None:
         """Every channel of one notification was seen to (sent, failed, skipped or another
-        node's): the periodic sweep need not look at it again."""
+        node's): the periodic sweep need not look at it again. It carries the patient's id, by
+        which retention removes it with their record (storage/retention.py)."""
         doc: Document = {
             "_id": new_id(),
             "key": key,
             "resource_type": resource_type,
             "resource_id": resource_id,
+            "patient_id": patient_id,
             "rule": rule,
             "channel": "all",
             "status": "done",

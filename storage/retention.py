@@ -48,6 +48,11 @@ CONSULTATION_COLLECTIONS: dict[str, tuple[str, ...]] = {
     "notification_sends": ("claimed_at", "finished_at"),
     "guest_invites": ("created_at", "expires_at", "redeemed_at"),
 }
+# Notification sends about a patient's medication reminders and orders have no appointment:
+# they are found by their ``patient_id`` (and, for the sweep's "done" markers stored before they
+# carried one, by the reminder's or order's id) and go with the record.
+SENDS = "notification_sends"
+SEND_RESOURCES: dict[str, str] = {"reminder": "reminders", "order": "orders"}
 # The field naming the appointment, where it is not ``appointment_id``.
 CONSULTATION_KEY: dict[str, str] = {"follow_ups": "_id"}
 # Process data (过程资料): removed per consultation after the shorter period.
@@ -148,7 +153,31 @@ class RetentionStore:
             for appointment_id, when in found.items():
                 if appointment_id in owners:
                     merge(owners[appointment_id], when)
+        fields = CONSULTATION_COLLECTIONS[SENDS]
+        for owner, when in (await self._latest_by(SENDS, "patient_id", fields, mine)).items():
+            merge(owner, when)
         return last
+
+    async def _patient_sends(self, patient_id: str) -> list[Document]:
+        """Queries for the patient's notification sends that name no appointment (those that
+        do go with their appointment): by ``patient_id``, or by the reminder's or order's id
+        for a marker stored without one."""
+        queries: list[Document] = [{"appointment_id": {"$exists": False}, "patient_id": patient_id}]
+        for resource_type, collection in SEND_RESOURCES.items():
+            ids = [
+                d["_id"]
+                async for d in self._db[collection].find({"patient_id": patient_id}, {"_id": 1})
+            ]
+            queries.extend(
+                {
+                    "appointment_id": {"$exists": False},
+                    "patient_id": {"$exists": False},
+                    "resource_type": resource_type,
+                    "resource_id": {"$in": batch},
+                }
+                for batch in in_batches(ids)
+            )
+        return queries
 
     async def consultation_ends(self) -> dict[str, datetime]:
         """The end of each consultation: its scheduled or actual end, its last message, its
@@ -187,6 +216,8 @@ class RetentionStore:
             counts[name] = await self._db[name].count_documents(
                 {_key(name): {"$in": appointment_ids}}
             )
+        for query in await self._patient_sends(patient_id):
+            counts[SENDS] += await self._db[SENDS].count_documents(query)
         document_ids = [
             d["_id"]
             async for d in self._db["documents"].find({"patient_id": patient_id}, {"_id": 1})
@@ -221,6 +252,10 @@ class RetentionStore:
         for name, fields in CONSULTATION_COLLECTIONS.items():
             query = {_key(name): {"$in": appointment_ids}, **_younger_kept(fields, cutoff)}
             removed[name] = (await self._db[name].delete_many(query)).deleted_count
+        # Before the reminders and orders whose ids find the older markers.
+        for query in await self._patient_sends(patient_id):
+            query = {**query, **_younger_kept(CONSULTATION_COLLECTIONS[SENDS], cutoff)}
+            removed[SENDS] += (await self._db[SENDS].delete_many(query)).deleted_count
         removed["document_files"] = await self._delete_document_files(patient_id, cutoff)
         for name, fields in PATIENT_COLLECTIONS.items():
             query = {"patient_id": patient_id, **_younger_kept(fields, cutoff)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -217,6 +217,13 @@ class UserRepository:
         return appointment.is_participant(user_id) or await self.acts_for(
             user_id, appointment.patient_id
         )
+
+    async def managed_by_any(self, holder_ids: Sequence[str]) -> list[str]:
+        """The ids of the people any of ``holder_ids`` manages."""
+        if not holder_ids:
+            return []
+        query: Document = {"managed_by": {"$in": list(holder_ids)}}
+        return [d["_id"] async for d in self._c.find(query, {"_id": 1})]
 
     async def managed_ids(self, holder_id: str) -> list[UserId]:
         return [UserId(d["_id"]) async for d in self._c.find({"managed_by": holder_id}, {"_id": 1})]

@@ -8,6 +8,11 @@ to ``TELEMED_NOTIFY_ATTEMPTS`` times with doubling waits (``TELEMED_NOTIFY_BACKO
 permanent refusal (a bad number, a 5xx) ending it at once. Each send is audited
 (``notification.send``: the rule, the channel, the outcome, the attempts; never the text or
 the address).
+
+A managed family member (``domain/family.py``: no sign-in, no address or number of their own)
+is told through the account that manages them: its address and number, its language, zone and
+opt-outs (its medication opt-in too), its browser; the words name whom it is for (their first
+name). The send is still the patient's (its key, its claim, its audit entry's ``patient_id``).
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from domain.notifications import (
     Rule,
     backoff,
     due_reminder,
+    family_template,
     render,
     send_key,
+    short_name,
 )
 from domain.orders import Order
 from domain.records import Reminder
@@ -74,6 +81,16 @@ class Target:
     revision: int = 0
     timezone: str | None = None
     appointment: Appointment | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who is told about ``patient``: the patient, or the account that manages them
+    (``for_name``: how the message names the patient then)."""
+
+    patient: User
+    user: User
+    for_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,18 +244,21 @@ class NotificationService:
         channels: frozenset[Channel] = frozenset(Channel),
     ) -> list[SendResult]:
         """Tell ``target``'s patient (``rule``) on each of ``channels`` they allow (and, for an
-        opt-in rule, opted into). The browser channel is for appointments only: the app itself
+        opt-in rule, opted into): the patient, or the account that manages them
+        (:meth:`recipient`). The browser channel is for appointments only: the app itself
         already shows a due dose, an answer or an order's move while it is open."""
-        patient = await self._repos.users.get(target.patient_id)
-        if patient is None or not patient.active:
+        recipient = await self.recipient(target.patient_id)
+        if recipient is None:
             return []
-        prefs = await self.preferences(patient)
+        user = recipient.user
+        prefs = await self.preferences(user)
         message = render(
             rule,
             prefs.language,
             start=target.at,
-            timezone=target.timezone or patient.timezone,
+            timezone=target.timezone or user.timezone,
             link=target.link,
+            for_name=recipient.for_name,
         )
         results: list[SendResult] = []
         for channel in (Channel.BROWSER, Channel.EMAIL, Channel.SMS):
@@ -246,17 +266,30 @@ class NotificationService:
                 continue
             if channel is Channel.BROWSER and target.appointment is None:
                 continue
-            if channel is Channel.SMS and (self.sms is None or not patient.phone):
+            if channel is Channel.SMS and (self.sms is None or not user.phone):
                 continue
-            if channel is Channel.EMAIL and not patient.mail_address:
+            if channel is Channel.EMAIL and not user.mail_address:
                 continue
-            results.append(await self._send_once(target, patient, rule, channel, message))
+            results.append(await self._send_once(target, recipient, rule, channel, message))
         return results
+
+    async def recipient(self, patient_id: str) -> Recipient | None:
+        """Who is told about the patient: the patient; for a managed family member, the
+        account that manages them. None: nobody (an account gone or deactivated)."""
+        patient = await self._repos.users.get(patient_id)
+        if patient is None or not patient.active:
+            return None
+        if patient.managed_by is None:
+            return Recipient(patient=patient, user=patient)
+        holder = await self._repos.users.get(patient.managed_by)
+        if holder is None or not holder.active:
+            return None
+        return Recipient(patient=patient, user=holder, for_name=short_name(patient.name) or None)
 
     async def _send_once(
         self,
         target: Target,
-        patient: User,
+        recipient: Recipient,
         rule: Rule,
         channel: Channel,
         message: Message,
@@ -279,7 +312,7 @@ class NotificationService:
         while True:
             attempts += 1
             try:
-                await self._deliver(target, patient, channel, message)
+                await self._deliver(target, recipient.user, channel, message)
                 error = None
                 break
             except (MailError, SmsError) as exc:
@@ -292,11 +325,12 @@ class NotificationService:
             if permanent or attempts >= self._settings.notify_attempts:
                 break
             await self._sleep(backoff(attempts, base=self._settings.notify_backoff))
-        return await self._finish(target, claim, rule, channel, attempts, error)
+        return await self._finish(target, recipient, claim, rule, channel, attempts, error)
 
     async def _finish(
         self,
         target: Target,
+        recipient: Recipient,
         claim: Claim,
         rule: Rule,
         channel: Channel,
@@ -312,6 +346,8 @@ class NotificationService:
             "channel": channel.value,
             "attempts": attempts,
         }
+        if recipient.user.id != recipient.patient.id:
+            details["recipient_id"] = recipient.user.id  # the account that manages the patient
         if error is not None:
             details["error"] = error[:120]
         await self._auditor.record(
@@ -341,15 +377,16 @@ class NotificationService:
     async def _deliver(
         self,
         target: Target,
-        patient: User,
+        user: User,
         channel: Channel,
         message: Message,
     ) -> None:
+        """Send ``message`` to ``user`` (the patient, or the account that manages them)."""
         appointment = target.appointment
         if channel is Channel.BROWSER:
             if self._push is not None and appointment is not None:
                 await self._push(
-                    patient.id,
+                    user.id,
                     BROWSER_EVENT,
                     {
                         "rule": message.rule.value,
@@ -367,7 +404,7 @@ class NotificationService:
             )
             mail = compose(
                 sender=self._settings.smtp_from,
-                to=patient.mail_address or "",
+                to=user.mail_address or "",
                 message=message,
                 now_clock=self._clock,
                 calendar=calendar,
@@ -375,12 +412,18 @@ class NotificationService:
             await self.mailer.send(mail)
             return
         assert self.sms is not None
-        assert patient.phone is not None
-        template = self._settings.sms_templates.get(message.rule.value, "")
+        assert user.phone is not None
+        templates = self._settings.sms_templates
+        params = message.params
+        family = family_template(message.rule)
+        if message.for_name and family in templates:
+            template = templates[family]
+        else:  # no template naming the patient approved: the rule's own, its values only
+            template = templates.get(message.rule.value, "")
+            if templates:
+                params = {"time": params["time"], "link": params["link"]}
         await self.sms.send(
-            SmsRequest(
-                phone=patient.phone, template=template, params=message.params, text=message.text
-            )
+            SmsRequest(phone=user.phone, template=template, params=params, text=message.text)
         )
 
     def _calendar(self, appointment: Appointment, message: Message) -> CalendarFile:
@@ -438,6 +481,7 @@ class NotificationService:
                 key,
                 resource_type="appointment",
                 resource_id=appointment.id,
+                patient_id=appointment.patient_id,
                 rule=rule.value,
                 now=self._clock(),
             )
@@ -450,9 +494,11 @@ class NotificationService:
         each goes out once across nodes and restarts. Returns how many sends this caller made."""
         if not self.enabled:
             return 0
-        patients = await self._repos.notification_preferences.opted_in_to_medication()
-        if not patients:
+        holders = await self._repos.notification_preferences.opted_in_to_medication()
+        if not holders:
             return 0
+        # The people they manage are told through them, by their choice (domain/family.py).
+        patients = holders + await self._repos.users.managed_by_any(holders)
         now = self._clock()
         sent = 0
         after: tuple[datetime, str] | None = None
@@ -484,6 +530,7 @@ class NotificationService:
                 keys[reminder.id],
                 resource_type="reminder",
                 resource_id=reminder.id,
+                patient_id=reminder.patient_id,
                 rule=rule.value,
                 now=self._clock(),
             )

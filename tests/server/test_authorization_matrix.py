@@ -345,6 +345,15 @@ CASES |= {
         probe=count_of("referrals"),
     ),
     "list referrals": Case("GET", lambda c: A.format(**c) + "/referrals", READ_RECORD),
+    # The after-visit summary, its PDF and the patient's list: one answer for everyone else,
+    # admins too (404, as the record's reads), through one object-level check.
+    "visit summary": Case(
+        "GET", lambda c: f"/api/v1/appointments/{c['visit']}/summary", READ_RECORD
+    ),
+    "visit summary pdf": Case(
+        "GET", lambda c: f"/api/v1/appointments/{c['visit']}/summary.pdf?lang=en", READ_RECORD
+    ),
+    "list summaries": Case("GET", lambda c: A.format(**c) + "/summaries", READ_RECORD),
     "accept consent": Case(
         "POST",
         lambda c: "/api/v1/me/consents",

@@ -97,9 +97,7 @@ CASES: dict[str, Case] = {
     ),
     "fhir export": Case("GET", lambda c: C.format(**c) + "/fhir", READ),
     "list referrals": Case("GET", lambda c: C.format(**c) + "/referrals", READ),
-    "list summaries": Case(
-        "GET", lambda c: C.format(**c) + "/summaries", matrix(200, 404, 200, 404, 403)
-    ),
+    "list summaries": Case("GET", lambda c: C.format(**c) + "/summaries", READ),
     "upload document": Case(
         "POST",
         lambda c: C.format(**c) + "/documents",
@@ -152,10 +150,9 @@ CASES: dict[str, Case] = {
         lambda c: f"/api/v1/appointments/{c['visit']}/queue",
         matrix(200, 404, 200, 404, 404),
     ),
-    "visit summary": Case(
-        "GET",
-        lambda c: f"/api/v1/appointments/{c['visit']}/summary",
-        matrix(200, 404, 200, 404, 403),
+    "visit summary": Case("GET", lambda c: f"/api/v1/appointments/{c['visit']}/summary", READ),
+    "visit summary pdf": Case(
+        "GET", lambda c: f"/api/v1/appointments/{c['visit']}/summary.pdf?lang=zh", READ
     ),
     "cancel appointment": Case(
         "POST",

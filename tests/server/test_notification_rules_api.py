@@ -11,12 +11,17 @@ from typing import Any
 
 import pytest
 
+from domain.notifications import Rule
 from domain.orders import OrderStatus
+from domain.retention import RetentionPolicy
 from domain.users import Role
 from server import keys
+from server.media import recordings_dir
 from server.notifications import service as notification_service
-from server.notifications.service import NotificationService
+from server.notifications.service import NotificationService, Target
+from server.retention import RetentionService
 from storage.retention import RetentionStore
+from tests.clock import FakeClock
 from tests.server.clinic import MONDAY, Clinic, ok
 from tests.server.notify import SmtpSink, smtp_sink
 from tests.server.test_notifications_api import (
@@ -249,3 +254,72 @@ async def test_an_appointments_sends_are_removed_with_it_by_retention(
     store = RetentionStore(clinic.client.app[keys.DATABASE].db)
     counts = await store.count_record(clinic.patient_a["id"])
     assert counts["notification_sends"] == 3  # the confirmation: browser, e-mail, SMS
+
+
+async def test_a_patients_reminder_and_order_sends_are_removed_with_their_record(
+    clinic: Clinic, smtp_sink: SmtpSink
+) -> None:
+    """The sends that name no appointment (a medication reminder's, an order's, the sweep's
+    "done" markers) carry the patient's id and go with the record, counted and audited; another
+    patient's stay."""
+    a, b = clinic.patient_a, clinic.patient_b
+    body = {"language": "en", "email": True, "sms": True, "medication_reminders": True}
+    for n, who in enumerate((a, b)):
+        await ok(await clinic.client.put(PREFS, json=body, headers=clinic.h(who)))
+        await prescribe(clinic, who, slot=n)
+    clinic.clock.advance(hours=12, minutes=1)
+    assert await service(clinic).sweep() == 3  # A: e-mail, text; B: e-mail
+    order = Target(
+        patient_id=a["id"],
+        resource_type="order",
+        resource_id="order-1",
+        at=clinic.clock.now,
+        link="http://clinic.example/pharmacy",
+    )
+    await service(clinic).tell(order, Rule.ORDER_SHIPPED)
+    db = clinic.client.app[keys.DATABASE].db
+    sends = db["notification_sends"]
+    # A "done" marker stored before markers carried the patient's id: found by its reminder.
+    [reminder] = [r async for r in db["reminders"].find({"patient_id": a["id"]}).limit(1)]
+    await sends.insert_one(
+        {
+            "_id": "legacy",
+            "key": f"{reminder['_id']}:legacy:done",
+            "resource_type": "reminder",
+            "resource_id": reminder["_id"],
+            "rule": "medication_reminder",
+            "channel": "all",
+            "status": "done",
+            "claimed_at": clinic.clock.now,
+            "finished_at": clinic.clock.now,
+        }
+    )
+    # A: the reminder's e-mail and text, its "done" marker, the old marker, the order's two
+    # sends; B: the reminder's e-mail and its marker.
+    assert await sends.count_documents({"appointment_id": {"$exists": False}}) == 8
+    theirs = await sends.count_documents(
+        {"appointment_id": {"$exists": True}, "patient_id": a["id"]}
+    )
+    b_before = await sends.count_documents({"patient_id": b["id"]})
+
+    audit = clinic.client.app[keys.DATABASE].repos.audit
+    retention = RetentionService(
+        RetentionStore(db),
+        audit,
+        policy=RetentionPolicy(),
+        clock=FakeClock(clinic.clock.now.replace(year=clinic.clock.now.year + 16)),
+        recordings=recordings_dir(clinic.client.app[keys.SETTINGS].core.data_dir),
+    )
+    dry = await RetentionStore(db).count_record(a["id"])
+    assert dry["notification_sends"] == theirs + 6
+    counts = await retention.purge_record(a["id"])
+    assert counts["notification_sends"] == theirs + 6
+    assert await sends.count_documents({"patient_id": a["id"]}) == 0
+    assert await sends.count_documents({"_id": "legacy"}) == 0
+    assert await sends.count_documents({"patient_id": b["id"]}) == b_before
+    [purge] = [
+        e
+        for _, e in await audit.query(limit=500)
+        if e.action == "retention.purge" and e.patient_id == a["id"]
+    ]
+    assert purge.details["notification_sends"] == theirs + 6

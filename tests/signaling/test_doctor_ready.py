@@ -10,6 +10,7 @@ from domain.users import Role
 from server import keys
 from server.notifications.sms import LogSmsProvider
 from server.settings import Settings
+from tests.conftest import bearer
 from tests.server.notify import SmtpSink, smtp_sink
 from tests.signaling.conftest import ClinicFactory
 from tests.support.hub import Clinic, joined
@@ -69,3 +70,40 @@ async def test_a_patient_on_the_page_gets_no_mail(
     await p.wait_for("consult:admitted")
     await clinic.client.app[keys.NOTIFICATIONS].drain()
     assert smtp_sink.messages() == []
+
+
+async def test_for_a_family_member_away_the_holder_is_told_on_their_pages_by_mail_and_text(
+    make_clinic: ClinicFactory, settings: Settings, smtp_sink: SmtpSink
+) -> None:
+    """A child has no sign-in, address or number: the account that manages them is told, on
+    its other pages (Socket.IO ``notification``), by e-mail and by text, naming the child."""
+    clinic = await open_clinic(make_clinic, settings, smtp_sink)
+    holder, doctor = await clinic.user(Role.PATIENT), await clinic.user(Role.DOCTOR)
+    repos = clinic.client.app[keys.DATABASE].repos
+    await repos.users.set_phone(holder["id"], "+8613800138000")
+    response = await clinic.client.post(
+        "/api/v1/me/family-members",
+        json={"name": "王小明", "birth_date": "2015-05-01", "sex": "male", "relation": "child"},
+        headers=bearer(holder["access_token"]),
+    )
+    assert response.status == 201, await response.text()
+    child = (await response.json())["family_member"]
+    appointment = await clinic.appointment({"id": child["id"]}, doctor, start=clinic.clock.now)
+    h = await joined(clinic, holder, appointment)  # the holder took the child's seat
+    await h.drop()  # then closed the consultation page
+    elsewhere = await clinic.connect(holder)  # another page of the app
+    await joined(clinic, doctor, appointment)
+    notifications = clinic.client.app[keys.NOTIFICATIONS]
+    await notifications.drain()
+
+    told = await elsewhere.wait_for("notification")
+    assert (told["rule"], told["appointment_id"]) == ("doctor_ready", appointment)
+    [mail] = smtp_sink.messages()
+    assert mail["To"] == holder["email"]
+    assert mail["Subject"] == "医生已准备好为王小明接诊"
+    sms = notifications.sms
+    assert isinstance(sms, LogSmsProvider)
+    [text] = sms.sent
+    assert text.phone == "+8613800138000"
+    assert text.text.startswith("医生已准备好为王小明接诊")
+    assert "check-up" not in mail.as_string() + text.text

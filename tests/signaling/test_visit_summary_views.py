@@ -152,10 +152,14 @@ async def test_the_pdf_is_for_the_participants_only_and_audited(clinic: Clinic) 
     visit = await summarised(clinic)
     appointment = visit["appointment"]
     admin = await clinic.user(Role.ADMIN)
-    for stranger in (await clinic.user(Role.DOCTOR), await clinic.user(Role.PATIENT)):
+    strangers = [await clinic.user(role) for role in (Role.DOCTOR, Role.PATIENT, Role.PHARMACIST)]
+    for stranger in (*strangers, admin):
+        # The PDF and the summary answer alike, through one check: 404, admins too.
         status, ctype, _ = await pdf(clinic, appointment, stranger, "en")
-        assert (status, ctype) == (404, "application/problem+json")
-    assert (await pdf(clinic, appointment, admin, "en"))[0] == 403
+        assert (status, ctype) == (404, "application/problem+json"), stranger["role"]
+        summary = await call(clinic, "GET", f"/appointments/{appointment}/summary", stranger)
+        assert summary[0] == 404, stranger["role"]
+        assert summary[1]["type"].endswith("not_found")
     assert (await pdf(clinic, appointment, visit["patient"], "en"))[0] == 200
 
     status, audit = await call(
@@ -168,6 +172,10 @@ async def test_the_pdf_is_for_the_participants_only_and_audited(clinic: Clinic) 
         if e["action"] == "summary.read" and (e.get("details") or {}).get("format") == "pdf"
     ]
     assert reads
+    _, mine = await call(clinic, "GET", f"/admin/audit?actor={admin['id']}", admin)
+    refused = [e for e in mine["entries"] if e["action"] == "summary.read"]
+    assert len(refused) == 2  # the admin's summary and PDF, both refused and recorded
+    assert {(e["outcome"], e["resource_id"]) for e in refused} == {("denied", appointment)}
     assert reads[0]["resource_id"] == appointment
     assert "bronchitis" not in str(audit)
 
