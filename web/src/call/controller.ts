@@ -1,7 +1,7 @@
 // The consultation as the call page sees it: joining the room through the hub, waiting and
-// being admitted, the video call (CallSession), the chat with its transcript and outbox,
-// typing, network quality and the audio-only fallback, and how it ends. Components render its
-// snapshot; nothing here knows about markup.
+// being admitted, the video call (CallSession), the chat (ChatLog, shared with the text
+// consultation page), network quality and the audio-only fallback, and how it ends.
+// Components render its snapshot; nothing here knows about markup.
 import { isMine } from "../lib/family";
 import { keepAlive } from "../lib/activity";
 import * as api from "../lib/api";
