@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Pending } from "../src/call/chat";
-import { ChatLog, type ChatLink, type ChatState, HISTORY_PAGE, type OutboxStore, RESEND_MS } from "../src/call/chat_log";
+import { bindChat, ChatLog, type ChatLink, type ChatState, HISTORY_PAGE, type OutboxStore, RESEND_MS } from "../src/call/chat_log";
 import type { Ack, AckError, ChatMessage } from "../src/lib/types";
 
 const message = (seq: number, client = `c${seq}`, appointment = "a"): ChatMessage => ({
@@ -342,4 +342,28 @@ test("after the end the transcript still merges and settles, but nothing is sent
   assert.deepEqual(seqs(log.state), [1, 3]);
   assert.deepEqual(log.state.outbox, [], "stored but never acknowledged: not shown twice");
   assert.equal(link.calls.length, 0);
+});
+
+test("the socket binding feeds pushes and typing to the log until it is undone", () => {
+  const handlers = new Map<string, (payload: never) => void>();
+  const socket = {
+    on(event: string, handler: (payload: never) => void) {
+      handlers.set(event, handler);
+      return socket;
+    },
+    off(event: string, handler: (payload: never) => void) {
+      if (handlers.get(event) === handler) handlers.delete(event);
+      return socket;
+    },
+  };
+  const { log } = makeLog();
+  const unbind = bindChat(log, socket as never);
+  const emit = (event: string, payload: unknown) => handlers.get(event)?.(payload as never);
+  emit("chat:message", message(1));
+  emit("chat:typing", { appointment_id: "a", from: "doc", typing: true });
+  assert.deepEqual(seqs(log.state), [1]);
+  assert.equal(log.state.peerTyping, true);
+  unbind();
+  assert.equal(handlers.size, 0);
+  log.end();
 });
