@@ -1,7 +1,7 @@
 // The consultation as the call page sees it: joining the room through the hub, waiting and
-// being admitted, the video call (CallSession), the chat with its transcript and outbox,
-// typing, network quality and the audio-only fallback, and how it ends. Components render its
-// snapshot; nothing here knows about markup.
+// being admitted, the video call (CallSession), the chat (ChatLog, shared with the text
+// consultation page), network quality and the audio-only fallback, and how it ends.
+// Components render its snapshot; nothing here knows about markup.
 import { isMine } from "../lib/family";
 import { keepAlive } from "../lib/activity";
 import * as api from "../lib/api";
@@ -26,7 +26,8 @@ import type {
   SignalData,
   User,
 } from "../lib/types";
-import { contiguousSeq, loadOutbox, merge, newClientMsgId, type Pending, saveOutbox, settle } from "./chat";
+import type { Pending } from "./chat";
+import { bindChat, ChatLog, hubLink } from "./chat_log";
 import { classify, getAudio, getVideo, type LocalMedia, type MediaProblem } from "./media";
 import {
   type Level,
@@ -132,10 +133,6 @@ export interface Snapshot {
   guestError: AckError | null;
 }
 
-const HISTORY_PAGE = 500;
-const TYPING_SEND_MS = 3000;
-const TYPING_IDLE_MS = 4000;
-const TYPING_SHOW_MS = 6000;
 const QUALITY_MS = 2000;
 const QUEUE_MS = 10_000;
 
@@ -165,14 +162,11 @@ export class ConsultController {
   private session: CallSession | null = null;
   private releaseKeepAlive: (() => void) | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
-  private typingSentAt = 0;
-  private typingIdle: ReturnType<typeof setTimeout> | undefined;
-  private peerTypingTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly chat: ChatLog;
   private retryJoin: ReturnType<typeof setTimeout> | undefined;
   private readonly costly = new Streak(4);
   private readonly comeback = new VideoComeback();
   private readonly stalled = new Streak(3);
-  private historyLoading = false;
   private disposed = false;
   private autoAdmit: boolean;
   private iceServers: IceServer[] = [];
@@ -194,7 +188,14 @@ export class ConsultController {
   ) {
     this.autoAdmit = options.autoAdmit ?? false;
     const role: Role = user.id === appointment.doctor.id ? "doctor" : "patient";
-    const outbox = loadOutbox(appointment.id);
+    this.chat = new ChatLog({
+      appointmentId: appointment.id,
+      userId: user.id,
+      link: hubLink(() => this.hub),
+      onChange: (state) => this.set(state),
+      onRefused: (error) => this.set({ actionError: error }),
+      mayType: () => !this.isOver(),
+    });
     this.snap = {
       phase: "joining",
       role,
@@ -211,9 +212,7 @@ export class ConsultController {
       mediaProblems: media.problems,
       remoteMedia: null,
       remoteVideoStalled: false,
-      messages: [],
-      outbox,
-      peerTyping: false,
+      ...this.chat.state,
       quality: { level: "unknown", sample: null },
       queue: null,
       runningLate: null,
@@ -340,7 +339,7 @@ export class ConsultController {
       if (event.from !== undefined && this.mesh?.receive(event.from, event.data)) return;
       void this.session?.receive(event.data);
     });
-    socket.on("chat:message", (message: ChatMessage) => this.receiveMessages([message]));
+    bindChat(this.chat, socket);
     socket.on("screen:state", (state: ScreenState) => this.applyScreen(state, state.rev));
     socket.on("recording:state", (state: RecordingState) => this.applyRecording(state));
     socket.on("recording:declined", (event: { appointment_id: string }) => {
@@ -352,14 +351,6 @@ export class ConsultController {
     socket.on("recording:offer", (offer: RecordingOffer, ack?: (answer: unknown) => void) => {
       void this.answerRecorder(offer).then((answer) => ack?.(answer));
     });
-    socket.on("chat:typing", (event: { appointment_id: string; from: string; typing: boolean }) => {
-      if (event.appointment_id !== this.id || event.from === this.user.id) return;
-      clearTimeout(this.peerTypingTimer);
-      this.set({ peerTyping: event.typing });
-      if (event.typing) {
-        this.peerTypingTimer = setTimeout(() => this.set({ peerTyping: false }), TYPING_SHOW_MS);
-      }
-    });
     this.timers.push(setInterval(() => void this.sampleQuality(), QUALITY_MS));
     this.timers.push(setInterval(() => void this.pollQueue(), QUEUE_MS));
   }
@@ -370,8 +361,7 @@ export class ConsultController {
     for (const timer of this.timers) clearInterval(timer);
     clearTimeout(this.retryJoin);
     clearTimeout(this.iceRefresh);
-    clearTimeout(this.typingIdle);
-    clearTimeout(this.peerTypingTimer);
+    this.chat.dispose();
     this.closeRecorder();
     this.releaseScreen();
     this.session?.close(false);
@@ -415,8 +405,7 @@ export class ConsultController {
     this.applyIce(ack.ice_servers, ack.ice_transport_policy);
     this.set({ error: null, opensAt: null });
     this.applyRoom(ack.room, ack.state === "admitted");
-    void this.loadHistory();
-    void this.flushOutbox();
+    void this.chat.resume();
     if (ack.state === "waiting") void this.pollQueue();
     if (this.autoAdmit && this.snap.role === "doctor") {
       this.autoAdmit = false;
@@ -457,13 +446,13 @@ export class ConsultController {
     this.mesh?.close(reason === "left");
     this.releaseKeepAlive?.();
     this.releaseKeepAlive = null;
+    this.chat.end();
     const closed = CLOSED_REASONS.includes(reason);
     this.set({
       phase: closed ? "closed" : "ended",
       endReason: reason,
       remoteStream: null,
       call: "closed",
-      peerTyping: false,
       busy: null,
       recording: null,
     });
@@ -477,7 +466,7 @@ export class ConsultController {
   private async loadTranscript(): Promise<void> {
     try {
       const messages = await api.transcript(this.id);
-      this.set({ messages: merge(this.snap.messages, messages) });
+      this.chat.receive(messages); // also settles what was stored but never acknowledged
     } catch {
       // the ended page works without it
     }
@@ -898,113 +887,22 @@ export class ConsultController {
     this.recorder = null;
   }
 
-  // ------------------------------------------------------------------ chat
+  // ------------------------------------------------------------------ chat (chat_log.ts)
 
-  async sendChat(text: string): Promise<void> {
-    const body = text.trim();
-    if (!body) return;
-    const pending: Pending = {
-      client_msg_id: newClientMsgId(),
-      text: body,
-      created_at: new Date().toISOString(),
-      failed: false,
-    };
-    this.setOutbox([...this.snap.outbox, pending]);
-    this.typing(false);
-    await this.deliver(pending);
+  sendChat(text: string): Promise<void> {
+    return this.chat.send(text);
   }
 
   /** Share one of the patient's documents in the chat. */
-  async shareDocument(documentId: string): Promise<void> {
-    const pending: Pending = {
-      client_msg_id: newClientMsgId(),
-      text: "",
-      created_at: new Date().toISOString(),
-      failed: false,
-      document_id: documentId,
-    };
-    this.setOutbox([...this.snap.outbox, pending]);
-    await this.deliver(pending);
+  shareDocument(documentId: string): Promise<void> {
+    return this.chat.send("", documentId);
   }
 
-  async retry(clientMsgId: string): Promise<void> {
-    const pending = this.snap.outbox.find((p) => p.client_msg_id === clientMsgId);
-    if (pending) await this.deliver(pending);
-  }
-
-  private async deliver(pending: Pending): Promise<void> {
-    if (!this.hub?.socket.connected) return; // sent on reconnect
-    const ack = await this.hub.request<{ message: ChatMessage }>("chat:send", {
-      appointment_id: this.id,
-      client_msg_id: pending.client_msg_id,
-      text: pending.text,
-      ...(pending.document_id ? { document_id: pending.document_id } : {}),
-    });
-    if (ack.ok) {
-      this.receiveMessages([ack.message]);
-    } else if (!["unavailable", "timeout", "rate_limited"].includes(ack.error.code)) {
-      this.setOutbox(
-        this.snap.outbox.map((p) =>
-          p.client_msg_id === pending.client_msg_id ? { ...p, failed: true } : p,
-        ),
-      );
-      this.set({ actionError: ack.error });
-    }
-  }
-
-  private async flushOutbox(): Promise<void> {
-    for (const pending of this.snap.outbox) await this.deliver(pending);
-  }
-
-  private setOutbox(outbox: Pending[]): void {
-    saveOutbox(this.id, outbox);
-    this.set({ outbox });
-  }
-
-  private receiveMessages(incoming: ChatMessage[]): void {
-    const mine = incoming.filter((m) => m.appointment_id === this.id);
-    if (mine.length === 0) return;
-    const messages = merge(this.snap.messages, mine);
-    const outbox = settle(this.snap.outbox, messages);
-    if (outbox !== this.snap.outbox) saveOutbox(this.id, outbox);
-    this.set({ messages, outbox });
-    const highest = messages[messages.length - 1]?.seq ?? 0;
-    if (contiguousSeq(messages) < highest) void this.loadHistory(); // a gap: fetch what is missing
-  }
-
-  private async loadHistory(): Promise<void> {
-    if (!this.hub || this.historyLoading) return;
-    this.historyLoading = true;
-    try {
-      for (let round = 0; round < 20; round += 1) {
-        const after = contiguousSeq(this.snap.messages);
-        const ack = await this.hub.request<{ messages: ChatMessage[] }>("chat:history", {
-          appointment_id: this.id,
-          after_seq: after,
-          limit: HISTORY_PAGE,
-        });
-        if (!ack.ok) break;
-        this.receiveMessages(ack.messages);
-        if (ack.messages.length < HISTORY_PAGE) break;
-      }
-    } finally {
-      this.historyLoading = false;
-    }
+  retry(clientMsgId: string): Promise<void> {
+    return this.chat.retry(clientMsgId);
   }
 
   typing(active: boolean): void {
-    if (!this.hub?.socket.connected || this.isOver()) return;
-    clearTimeout(this.typingIdle);
-    const now = Date.now();
-    if (active) {
-      if (now - this.typingSentAt > TYPING_SEND_MS) {
-        this.typingSentAt = now;
-        void this.hub.request("chat:typing", { appointment_id: this.id, typing: true });
-      }
-      this.typingIdle = setTimeout(() => this.typing(false), TYPING_IDLE_MS);
-    } else if (this.typingSentAt) {
-      this.typingSentAt = 0;
-      void this.hub.request("chat:typing", { appointment_id: this.id, typing: false });
-    }
+    this.chat.typing(active);
   }
 }
