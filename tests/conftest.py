@@ -218,14 +218,22 @@ def accounts(client: TestClient[web.Request, web.Application]) -> Accounts:
     return Accounts(client)
 
 
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+class _BrowserLanesPlugin:
     """Under ``--dist loadscope`` (scripts/test.sh), a module's tests run on one worker and at
-    most two modules drive Chromium at a time (tests/support/xdist_lanes.py)."""
-    if config.getvalue("dist") != "loadscope":
-        return None
-    from tests.support.xdist_lanes import BrowserLanes
+    most two modules drive Chromium at a time (tests/support/xdist_lanes.py). Registered only
+    when xdist is loaded: pytest refuses a hook it does not know (``-p no:xdist``)."""
 
-    return BrowserLanes(config, log)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        if config.getvalue("dist") != "loadscope":
+            return None
+        from tests.support.xdist_lanes import BrowserLanes
+
+        return BrowserLanes(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_BrowserLanesPlugin(), "telemed-browser-lanes")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
