@@ -562,7 +562,9 @@ async def test_shutting_down_finalises_the_recording(clinic: Clinic) -> None:
     try:
         await call.consent(call.patient_socket)
         recording_id = (await call.consent(call.doctor_socket))["recording"]["recording_id"]
-        await recording_flows(call.patient_feed, call.doctor_feed, frames=5)
+        # As many pictures as the other tests wait for: on a loaded machine the recorder's
+        # encoder may not have written a picture after five.
+        await recording_flows(call.patient_feed, call.doctor_feed)
         # The server stops while recording (the hub's part of the app's shutdown; it runs
         # while the database is still open).
         await clinic.client.app[keys.HUB].stop()
