@@ -55,7 +55,7 @@ from domain.consultation import (
 from domain.errors import DomainError, Forbidden, PayloadTooLarge, Unavailable
 from domain.family import check_guardian_present
 from domain.guests import InviteStatus, check_guest_pass
-from domain.recording import RecordingState, RecordingTarget, StopReason
+from domain.recording import RecordingState, RecordingTarget
 from domain.users import Role
 from signaling.acks import Received
 from signaling.admin_feed import RoomFeed
@@ -74,6 +74,8 @@ from signaling.gateway import (
     remote_address,
 )
 from signaling.handlers.chat import Chat
+from signaling.handlers.recording_consent import RecordingConsent
+from signaling.handlers.screen import Screen
 from signaling.handlers.texts import Texts
 from signaling.housekeeping import Gauges, Housekeeping
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
@@ -94,7 +96,6 @@ from signaling.models import (
     guest_sids,
     guest_view,
     room_view,
-    screen_state,
     signal_accepted,
     signal_size,
 )
@@ -106,7 +107,6 @@ from signaling.recording import (
     RecordingCoordinator,
     RecordingHost,
     StopRequests,
-    is_decline,
     recording_view,
 )
 from signaling.recording_bus import RedisRecordingBus
@@ -154,11 +154,6 @@ class HubConfig:
     # Under six, a guardian present (domain/family.py): a patient under six is admitted only
     # while the account that manages them holds their seat.
     under_six_guardian: bool = False
-
-
-class RecordingDisabled(Forbidden):
-    code = "recording_disabled"
-    title = "Recording is not enabled on this server"
 
 
 class Hub:
@@ -235,6 +230,10 @@ class Hub:
             documents=repos.documents,
             outbox=self._outbox,
             ack_latency=metrics.chat_ack_latency,
+        )
+        self._screen = Screen(rooms=consult, outbox=self._outbox)
+        self._recording_consent = RecordingConsent(
+            rooms=consult, recordings=self._recordings, outbox=self._outbox
         )
         self._sockets: dict[str, Connection] = {}
         self._tasks = Tasks()
@@ -378,9 +377,11 @@ class Hub:
             "text:open": EventSpec(AppointmentIn, self._texts.open, cap),
             "text:close": EventSpec(AppointmentIn, self._texts.close, cap),
             WAITING_MESSAGE: EventSpec(WaitingMessageIn, self._waiting_message, cap),
-            "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
-            "screen:share": EventSpec(ScreenShareIn, self._screen_share, cap),
-            "screen:allow": EventSpec(ScreenAllowIn, self._screen_allow, cap),
+            "recording:consent": EventSpec(
+                RecordingConsentIn, self._recording_consent.consent, cap
+            ),
+            "screen:share": EventSpec(ScreenShareIn, self._screen.share, cap),
+            "screen:allow": EventSpec(ScreenAllowIn, self._screen.allow, cap),
             "auth:refresh": EventSpec(RefreshIn, self._sign_ins.refresh, cap),
         }
         admin_events: EventTable = {
@@ -883,71 +884,7 @@ class Hub:
         )
         return {"sent_at": sent_at}
 
-    # ------------------------------------------------------------------ screen sharing
-
-    async def _screen_share(
-        self, conn: Connection, payload: ScreenShareIn, _: Received
-    ) -> dict[str, Any]:
-        """The sender starts or stops sharing their screen (domain.screen_share): the media
-        goes peer to peer as the sender's video; the room says who shares."""
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.share_screen(
-            conn.caller(), payload.appointment_id, payload.sharing
-        )
-        return await self._screen_changed(update)
-
-    async def _screen_allow(
-        self, conn: Connection, payload: ScreenAllowIn, _: Received
-    ) -> dict[str, Any]:
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.allow_screen(
-            conn.caller(), payload.appointment_id, payload.allowed
-        )
-        return await self._screen_changed(update)
-
-    async def _screen_changed(self, update: Updated[None]) -> dict[str, Any]:
-        room = update.after
-        if room is None:
-            raise Forbidden("this consultation is closed")
-        await self._publish(update)
-        return {"screen_share": screen_state(room)}
-
     # ------------------------------------------------------------------ recording
-
-    async def _recording_consent(
-        self, conn: Connection, payload: RecordingConsentIn, _: Received
-    ) -> dict[str, Any]:
-        conn.require_joined(payload.appointment_id)
-        if self._recordings is None:
-            raise RecordingDisabled("recording is not enabled on this server")
-        room = await self.consult.room_for(conn.sid, payload.appointment_id)
-        seat = room.require_seat(conn.sid)
-        cause = Cause(
-            reason=StopReason.CONSENT_WITHDRAWN,
-            actor_id=conn.user_id,
-            actor_role=seat.role,
-            client_ip=conn.address,
-        )
-
-        async def publish(update: Updated[Any]) -> None:
-            await self._publish(update, cause=cause)
-
-        update = await self._recordings.consent(
-            room,
-            sid=conn.sid,
-            given=payload.consent,
-            notice_version=payload.notice_version,
-            client_ip=conn.address,
-            publish=publish,
-        )
-        if is_decline(update.before, seat.user_id, payload.consent):
-            await self.sio.emit(
-                "recording:declined",
-                {"appointment_id": room.appointment_id, "by": seat.role.value},
-                room=consult_room(room.appointment_id),
-                skip_sid=conn.sid,
-            )
-        return {"recording": recording_view(update.after or room)}
 
     async def emit_recording_state(self, room: Room, to: str | None = None) -> None:
         """``recording:state`` to both participants (or one socket)."""

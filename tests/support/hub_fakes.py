@@ -5,7 +5,7 @@ database or Redis. The real repositories are exercised over real sockets in test
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,21 +15,24 @@ from chat.transcripts import TranscriptReader
 from domain.appointments import Appointment, AppointmentKind, AppointmentStatus, sources_of
 from domain.audit import AuditEntry
 from domain.chat import ChatMessage
-from domain.consultation import JoinWindow
+from domain.consultation import JoinWindow, Room
 from domain.documents import ContentType, Document, DocumentKind
 from domain.follow_up import Eligibility, EligibilityStatus
 from domain.guests import GuestKind, GuestPass
 from domain.ids import AppointmentId, SessionId, UserId
+from domain.recording import ConsentRecord, Recording, RecordingResult, RecordingTarget
 from domain.records import Author
 from domain.users import Principal, Role, User
 from signaling.consultations import ConsultationService, GuestCaller
 from signaling.follow_up_gate import FollowUpGate
 from signaling.gateway import Connection
 from signaling.handlers.chat import Chat
+from signaling.handlers.recording_consent import RecordingConsent
 from signaling.handlers.texts import Texts
 from signaling.pushes import Pushes
 from signaling.ratelimit import TokenBucket
-from signaling.registry import MemoryRoomRegistry
+from signaling.recording import Cause, RecordingCoordinator
+from signaling.registry import MemoryRoomRegistry, Updated
 from signaling.socket_rooms import consult_room
 from storage.messages import ClientMsgIdTaken, SeqTaken
 from tests.support.fake_outbox import FakeOutbox
@@ -470,4 +473,73 @@ class ChatDesk:
             documents=self.documents,
             outbox=self.outbox,
             ack_latency=self.latency,
+        )
+
+
+# ---------------------------------------------------------------------- recording consent
+
+
+@dataclass
+class FakeConsentLog:
+    records: list[ConsentRecord] = field(default_factory=list)
+
+    async def append(self, record: ConsentRecord) -> None:
+        self.records.append(record)
+
+
+@dataclass
+class FakeRecordingStore:
+    recordings: list[Recording] = field(default_factory=list)
+
+    async def insert(self, recording: Recording) -> None:
+        self.recordings.append(recording)
+
+    async def finish(self, recording_id: str, **_: Any) -> Recording | None:
+        return next((r for r in self.recordings if r.id == recording_id), None)
+
+
+class NoRecorder:
+    """The recorder media and the hub's side of the coordinator, for a test of consents only
+    (the fake outbox does not run the coordinator's ``after_change``, so nothing records)."""
+
+    def start(self, recording_id: str, targets: Sequence[RecordingTarget], **_: Any) -> None:
+        raise AssertionError("no recorder in this test")
+
+    async def stop(self, recording_id: str) -> RecordingResult | None:
+        raise AssertionError("no recorder in this test")
+
+    async def emit_recording_state(self, room: Room, to: str | None = None) -> None:
+        raise AssertionError("no hub in this test")
+
+    async def send_recording_offer(self, target: RecordingTarget, data: dict[str, Any]) -> Any:
+        raise AssertionError("no hub in this test")
+
+    async def publish_change(self, update: Updated[Any], cause: Cause) -> None:
+        raise AssertionError("no hub in this test")
+
+
+@dataclass
+class RecordingDesk:
+    """The ``recording:consent`` handler over the real coordinator (signaling/recording.py)
+    and a clinic's in-memory registry, with what they record."""
+
+    clinic: Clinic = field(default_factory=Clinic)
+    outbox: FakeOutbox = field(default_factory=FakeOutbox)
+    consents: FakeConsentLog = field(default_factory=FakeConsentLog)
+    audit: FakeAuditLog = field(default_factory=FakeAuditLog)
+
+    def __post_init__(self) -> None:
+        self.consult = self.clinic.consultations()
+        none = NoRecorder()
+        self.coordinator = RecordingCoordinator(
+            registry=self.clinic.registry,
+            recordings=FakeRecordingStore(),
+            consents=self.consents,
+            audit=self.audit,
+            media=none,
+            host=none,
+            clock=self.clinic.clock,
+        )
+        self.handler = RecordingConsent(
+            rooms=self.consult, recordings=self.coordinator, outbox=self.outbox
         )
