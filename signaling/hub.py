@@ -38,10 +38,10 @@ import structlog
 
 from chat.models import message_payload
 from chat.service import ChatService
-from chat.transcripts import ReadContext, TranscriptReader
+from chat.transcripts import TranscriptReader
 from domain.appointments import Appointment
 from domain.audit import AuditEntry, Outcome
-from domain.chat import Attachment, GuestNote, Sender
+from domain.chat import GuestNote, Sender
 from domain.clock import Clock, iso_z
 from domain.consultation import (
     GuestSeat,
@@ -52,18 +52,10 @@ from domain.consultation import (
     Room,
     SeatState,
 )
-from domain.errors import DomainError, Forbidden, NotFound, PayloadTooLarge, Unavailable
+from domain.errors import DomainError, Forbidden, PayloadTooLarge, Unavailable
 from domain.family import check_guardian_present
 from domain.guests import InviteStatus, check_guest_pass
-from domain.ids import AppointmentId
-from domain.recording import RecordingState, RecordingTarget, StopReason
-from domain.text_consultations import (
-    chat_role,
-    is_overdue,
-    is_text,
-    status_after_message,
-    text_sources_of,
-)
+from domain.recording import RecordingState, RecordingTarget
 from domain.users import Role
 from signaling.acks import Received
 from signaling.admin_feed import RoomFeed
@@ -81,6 +73,10 @@ from signaling.gateway import (
     GuestAuthenticator,
     remote_address,
 )
+from signaling.handlers.chat import Chat
+from signaling.handlers.recording_consent import RecordingConsent
+from signaling.handlers.screen import Screen
+from signaling.handlers.texts import Texts
 from signaling.housekeeping import Gauges, Housekeeping
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
 from signaling.metrics import HubMetrics
@@ -100,7 +96,6 @@ from signaling.models import (
     guest_sids,
     guest_view,
     room_view,
-    screen_state,
     signal_accepted,
     signal_size,
 )
@@ -112,7 +107,6 @@ from signaling.recording import (
     RecordingCoordinator,
     RecordingHost,
     StopRequests,
-    is_decline,
     recording_view,
 )
 from signaling.recording_bus import RedisRecordingBus
@@ -162,11 +156,6 @@ class HubConfig:
     under_six_guardian: bool = False
 
 
-class RecordingDisabled(Forbidden):
-    code = "recording_disabled"
-    title = "Recording is not enabled on this server"
-
-
 class Hub:
     """Built whole by the composition root (``server/app.py``): every part it uses is given.
     ``recordings`` builds the consented-recording coordinator with the hub as its host (the
@@ -213,9 +202,6 @@ class Hub:
         # consultation page is not open (no connected seat): the server sends "your doctor is
         # ready" by e-mail and SMS. It must not block (the server runs it in the background).
         self.patient_away = patient_away
-        # Told a text consultation the doctor has just answered (once: the status move is a
-        # compare-and-set): the server tells the patient by e-mail and SMS. Must not block.
-        self.text_answered = text_answered
         self._recordings = recordings(self) if recordings is not None else None
         self._follow_up = FollowUpGate(
             rule=config.follow_up_only,
@@ -226,6 +212,29 @@ class Hub:
         )
         # What the handlers send besides their acks (signaling/outbox.py).
         self._outbox = SocketOutbox(sio, self._publish)
+        # Handlers: chat, text consultations, screen sharing, recording consent
+        self._texts = Texts(
+            appointments=repos.appointments,
+            follow_up=self._follow_up,
+            pushes=pushes,
+            outbox=self._outbox,
+            clock=clock,
+            answered=text_answered,
+        )
+        self._chat_handlers = Chat(
+            messages=chat,
+            transcripts=transcripts,
+            seats=consult,
+            texts=self._texts,
+            appointments=repos.appointments,
+            documents=repos.documents,
+            outbox=self._outbox,
+            ack_latency=metrics.chat_ack_latency,
+        )
+        self._screen = Screen(rooms=consult, outbox=self._outbox)
+        self._recording_consent = RecordingConsent(
+            rooms=consult, recordings=self._recordings, outbox=self._outbox
+        )
         self._sockets: dict[str, Connection] = {}
         self._tasks = Tasks()
         self._loop_task: asyncio.Task[None] | None = None
@@ -362,15 +371,17 @@ class Hub:
                 accepts=signal_accepted,
                 now=self._signal_now,
             ),
-            "chat:send": EventSpec(ChatSendIn, self._chat_send, cap),
-            "chat:history": EventSpec(ChatHistoryIn, self._chat_history, cap),
-            "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
-            "text:open": EventSpec(AppointmentIn, self._text_open, cap),
-            "text:close": EventSpec(AppointmentIn, self._text_close, cap),
+            "chat:send": EventSpec(ChatSendIn, self._chat_handlers.send, cap),
+            "chat:history": EventSpec(ChatHistoryIn, self._chat_handlers.history, cap),
+            "chat:typing": EventSpec(TypingIn, self._chat_handlers.typing, cap),
+            "text:open": EventSpec(AppointmentIn, self._texts.open, cap),
+            "text:close": EventSpec(AppointmentIn, self._texts.close, cap),
             WAITING_MESSAGE: EventSpec(WaitingMessageIn, self._waiting_message, cap),
-            "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
-            "screen:share": EventSpec(ScreenShareIn, self._screen_share, cap),
-            "screen:allow": EventSpec(ScreenAllowIn, self._screen_allow, cap),
+            "recording:consent": EventSpec(
+                RecordingConsentIn, self._recording_consent.consent, cap
+            ),
+            "screen:share": EventSpec(ScreenShareIn, self._screen.share, cap),
+            "screen:allow": EventSpec(ScreenAllowIn, self._screen.allow, cap),
             "auth:refresh": EventSpec(RefreshIn, self._sign_ins.refresh, cap),
         }
         admin_events: EventTable = {
@@ -823,141 +834,12 @@ class Hub:
         if peer_sid == to:
             await self.sio.emit_to(to, "rtc:signal", relay["signal"])
 
-    async def _chat_send(
-        self, conn: Connection, payload: ChatSendIn, _: Received
-    ) -> dict[str, Any]:
-        started = time.perf_counter()
-        text = payload.appointment_id in conn.texts
-        if not text:
-            conn.require_joined(payload.appointment_id)
-        self.chat.check_text(payload.text, attached=payload.document_id is not None)
-        if text:
-            appointment = await self._text_appointment(payload.appointment_id)
-            role = chat_role(appointment, conn.user_id)
-            # Gated only: the doctor confirmed the follow-up.
-            await self._follow_up.check_admit(appointment.id)
-        else:
-            room = await self.consult.room_for(conn.sid, payload.appointment_id)
-            role = room.require_seat(conn.sid).role
-        attachment = (
-            await self._attachment(payload.appointment_id, payload.document_id)
-            if payload.document_id is not None
-            else None
-        )
-        result = await self.chat.send(
-            appointment_id=AppointmentId(payload.appointment_id),
-            sender=Sender(id=conn.user_id, role=role, name=conn.name),
-            client_msg_id=payload.client_msg_id,
-            text=payload.text,
-            attachment=attachment,
-        )
-        message = message_payload(result.message)
-        if result.created and text:
-            await self.sio.emit("chat:message", message, room=consult_room(payload.appointment_id))
-            await self._text_answered(appointment, role)
-        elif result.created:
-            # Guests are in the call, not the consultation's chat (clinical content).
-            await self.sio.emit(
-                "chat:message",
-                message,
-                room=consult_room(payload.appointment_id),
-                skip_sid=guest_sids(room) or None,
-            )
-            try:
-                update = await self.consult.count_message(
-                    payload.appointment_id, result.message.seq
-                )
-                await self._publish(update, participants=False)
-            except Exception as exc:  # only the admin count lags; the message is stored
-                log.warning("message_count_not_updated", error=repr(exc))
-        self.metrics.chat_ack_latency.observe(time.perf_counter() - started)
-        return {"message": message}
-
-    async def _text_appointment(self, appointment_id: str) -> Appointment:
-        appointment = await self._repos.appointments.get(appointment_id)
-        if appointment is None:
-            raise NotFound("no such text consultation")
-        return appointment
-
-    async def _text_open(
-        self, conn: Connection, payload: AppointmentIn, _: Received
-    ) -> dict[str, Any]:
-        """A participant opens a text consultation: the socket hears its chat (``chat:message``,
-        ``chat:typing``) and may write in it while it is open, without a video room. Anyone
-        else, or any other kind of appointment: ``not_found``."""
-        appointment = await self._text_appointment(payload.appointment_id)
-        if not is_text(appointment) or not appointment.is_participant(conn.user_id):
-            raise NotFound("no such text consultation")
-        # A gated one: the patient's consent.
-        await self._follow_up.check_join(conn.user_id, appointment.id)
-        conn.texts.add(appointment.id)
-        await self.sio.enter_room(conn.sid, consult_room(appointment.id))
-        return {
-            "appointment_id": appointment.id,
-            "status": appointment.status.value,
-            "respond_by": iso_z(appointment.respond_by) if appointment.respond_by else None,
-            "overdue": is_overdue(appointment, self._clock()),
-        }
-
-    async def _text_close(
-        self, conn: Connection, payload: AppointmentIn, _: Received
-    ) -> dict[str, Any]:
-        if payload.appointment_id in conn.texts:
-            conn.texts.discard(payload.appointment_id)
-            if conn.appointment_id != payload.appointment_id:
-                await self.sio.leave_room(conn.sid, consult_room(payload.appointment_id))
-        return {}
-
-    async def _text_answered(self, appointment: Appointment, role: Role) -> None:
-        """The doctor's first message answers a text consultation: it goes in progress, and
-        both participants hear it (``text:updated``, change ``answered``)."""
-        target = status_after_message(appointment, role)
-        if target is None:
-            return
-        moved = await self._repos.appointments.move_text(
-            appointment.id, target, sources=text_sources_of(target), now=self._clock()
-        )
-        if moved is not None:
-            await self.tell_text(moved, "answered")
-            if self.text_answered is not None:
-                try:
-                    self.text_answered(moved)
-                except Exception as exc:  # best effort; the answer stands
-                    log.warning("text_answered_hook_failed", error=repr(exc))
-
     async def tell_text(self, appointment: Appointment, change: str) -> None:
         """``text:updated`` to both participants' sockets (PROTOCOL.md, "Text consultations")."""
-        await self._pushes.tell_text(appointment, change)
+        await self._texts.tell(appointment, change)
 
     async def push_overdue_texts(self) -> int:
         return await self._due.overdue_texts()
-
-    async def _attachment(self, appointment_id: str, document_id: str) -> Attachment:
-        """A document of this consultation's patient, as a chat attachment; anything else is
-        ``not_found`` (whether it exists or belongs to someone else)."""
-        appointment = await self._repos.appointments.get(appointment_id)
-        document = await self._repos.documents.get(document_id)
-        if appointment is None or document is None or document.patient_id != appointment.patient_id:
-            raise NotFound("no such document")
-        return Attachment(
-            document_id=document.id,
-            kind=document.kind.value,
-            title=document.title,
-            content_type=document.content_type.value,
-            size=document.size,
-        )
-
-    async def _chat_history(
-        self, conn: Connection, payload: ChatHistoryIn, _: Received
-    ) -> dict[str, Any]:
-        messages = await self.transcripts.read(
-            conn.member(),
-            payload.appointment_id,
-            after_seq=payload.after_seq,
-            limit=payload.limit,
-            context=ReadContext(via="socket", client_ip=conn.address),
-        )
-        return {"messages": [message_payload(m) for m in messages]}
 
     async def _ice_servers(
         self, conn: Connection, payload: AppointmentIn, _: Received
@@ -976,28 +858,6 @@ class Hub:
             "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=admitted),
             "ice_transport_policy": ice_transport_policy(self._ice),
         }
-
-    async def _chat_typing(
-        self, conn: Connection, payload: TypingIn, _: Received
-    ) -> dict[str, Any]:
-        guests: list[str] = []
-        if payload.appointment_id in conn.texts:
-            chat_role(await self._text_appointment(payload.appointment_id), conn.user_id)
-        else:
-            conn.require_joined(payload.appointment_id)
-            room = await self.consult.room_for(conn.sid, payload.appointment_id)
-            guests = guest_sids(room)
-        await self.sio.emit(
-            "chat:typing",
-            {
-                "appointment_id": payload.appointment_id,
-                "from": conn.user_id,
-                "typing": payload.typing,
-            },
-            room=consult_room(payload.appointment_id),
-            skip_sid=[conn.sid, *guests] if guests else conn.sid,
-        )
-        return {}
 
     async def _waiting_message(
         self, conn: Connection, payload: WaitingMessageIn, _: Received
@@ -1024,71 +884,7 @@ class Hub:
         )
         return {"sent_at": sent_at}
 
-    # ------------------------------------------------------------------ screen sharing
-
-    async def _screen_share(
-        self, conn: Connection, payload: ScreenShareIn, _: Received
-    ) -> dict[str, Any]:
-        """The sender starts or stops sharing their screen (domain.screen_share): the media
-        goes peer to peer as the sender's video; the room says who shares."""
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.share_screen(
-            conn.caller(), payload.appointment_id, payload.sharing
-        )
-        return await self._screen_changed(update)
-
-    async def _screen_allow(
-        self, conn: Connection, payload: ScreenAllowIn, _: Received
-    ) -> dict[str, Any]:
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.allow_screen(
-            conn.caller(), payload.appointment_id, payload.allowed
-        )
-        return await self._screen_changed(update)
-
-    async def _screen_changed(self, update: Updated[None]) -> dict[str, Any]:
-        room = update.after
-        if room is None:
-            raise Forbidden("this consultation is closed")
-        await self._publish(update)
-        return {"screen_share": screen_state(room)}
-
     # ------------------------------------------------------------------ recording
-
-    async def _recording_consent(
-        self, conn: Connection, payload: RecordingConsentIn, _: Received
-    ) -> dict[str, Any]:
-        conn.require_joined(payload.appointment_id)
-        if self._recordings is None:
-            raise RecordingDisabled("recording is not enabled on this server")
-        room = await self.consult.room_for(conn.sid, payload.appointment_id)
-        seat = room.require_seat(conn.sid)
-        cause = Cause(
-            reason=StopReason.CONSENT_WITHDRAWN,
-            actor_id=conn.user_id,
-            actor_role=seat.role,
-            client_ip=conn.address,
-        )
-
-        async def publish(update: Updated[Any]) -> None:
-            await self._publish(update, cause=cause)
-
-        update = await self._recordings.consent(
-            room,
-            sid=conn.sid,
-            given=payload.consent,
-            notice_version=payload.notice_version,
-            client_ip=conn.address,
-            publish=publish,
-        )
-        if is_decline(update.before, seat.user_id, payload.consent):
-            await self.sio.emit(
-                "recording:declined",
-                {"appointment_id": room.appointment_id, "by": seat.role.value},
-                room=consult_room(room.appointment_id),
-                skip_sid=conn.sid,
-            )
-        return {"recording": recording_view(update.after or room)}
 
     async def emit_recording_state(self, room: Room, to: str | None = None) -> None:
         """``recording:state`` to both participants (or one socket)."""
