@@ -46,17 +46,13 @@ from domain.clock import Clock, iso_z
 from domain.consultation import (
     GuestSeat,
     GuestState,
-    InAnotherConsultation,
     JoinWindow,
-    NoRoom,
     Room,
-    SeatState,
 )
 from domain.errors import DomainError, Forbidden, NotFound, PayloadTooLarge, Unavailable
-from domain.family import check_guardian_present
 from domain.guests import InviteStatus, check_guest_pass
 from domain.ids import AppointmentId
-from domain.recording import RecordingState, RecordingTarget, StopReason
+from domain.recording import RecordingTarget, StopReason
 from domain.text_consultations import (
     chat_role,
     is_overdue,
@@ -81,6 +77,7 @@ from signaling.gateway import (
     GuestAuthenticator,
     remote_address,
 )
+from signaling.handlers.consultations import WAITING_MESSAGE, ConsultationHandlers
 from signaling.housekeeping import Gauges, Housekeeping
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
 from signaling.metrics import HubMetrics
@@ -121,14 +118,12 @@ from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource
 from signaling.sign_ins import SessionGuard, SignIns
 from signaling.signal_text import SIGNAL_EVENT
-from signaling.socket_rooms import consult_room, user_room
+from signaling.socket_rooms import consult_room
 from signaling.tasks import Tasks, cancel_and_wait
 from signaling.transport import HubManager, HubRedisManager, HubServer
 from storage.mongo import Repositories
 
 log = structlog.get_logger(__name__)
-
-WAITING_MESSAGE = "consult:waiting_message"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +204,6 @@ class Hub:
         self.metrics = metrics
         self._clock = clock
         self._ice = ice
-        # Told the appointment's id when its doctor joins (or admits) while the patient's
-        # consultation page is not open (no connected seat): the server sends "your doctor is
-        # ready" by e-mail and SMS. It must not block (the server runs it in the background).
-        self.patient_away = patient_away
         # Told a text consultation the doctor has just answered (once: the status move is a
         # compare-and-set): the server tells the patient by e-mail and SMS. Must not block.
         self.text_answered = text_answered
@@ -227,6 +218,20 @@ class Hub:
         # What the handlers send besides their acks (signaling/outbox.py).
         self._outbox = SocketOutbox(sio, self._publish)
         self._sockets: dict[str, Connection] = {}
+        # Handlers: consultations and guests
+        self._consultations = ConsultationHandlers(
+            consult=consult,
+            outbox=self._outbox,
+            follow_up=self._follow_up,
+            patients=repos.users,
+            audit_guest=self._audit_guest,
+            sockets=self._sockets,
+            clock=clock,
+            ice=ice,
+            under_six_guardian=config.under_six_guardian,
+            patient_away=patient_away,
+            recording_state=self.emit_recording_state if self._recordings is not None else None,
+        )
         self._tasks = Tasks()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopped = False
@@ -253,7 +258,7 @@ class Hub:
             sign_ins=self._sign_ins,
             gauges=gauges,
             metrics=metrics,
-            finish=self._finish,
+            finish=self._consultations.finish,
             publish=self._publish,
             jobs=jobs,
             clock=clock,
@@ -346,11 +351,11 @@ class Hub:
         signal_cap = self.config.signal_max_bytes
         cap = self.config.event_max_bytes
         events: EventTable = {
-            "consult:join": EventSpec(AppointmentIn, self._join, cap),
-            "consult:admit": EventSpec(AppointmentIn, self._admit, cap),
-            "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
-            "consult:end": EventSpec(AppointmentIn, self._end, cap),
-            "consult:ice_servers": EventSpec(AppointmentIn, self._ice_servers, cap),
+            "consult:join": EventSpec(AppointmentIn, self._consultations.join, cap),
+            "consult:admit": EventSpec(AppointmentIn, self._consultations.admit, cap),
+            "consult:leave": EventSpec(AppointmentIn, self._consultations.leave, cap),
+            "consult:end": EventSpec(AppointmentIn, self._consultations.end, cap),
+            "consult:ice_servers": EventSpec(AppointmentIn, self._consultations.ice_servers, cap),
             "guest:join": EventSpec(AppointmentIn, self._guest_join, cap),
             "guest:admit": EventSpec(GuestIn, self._guest_admit, cap),
             "guest:remove": EventSpec(GuestIn, self._guest_remove, cap),
@@ -367,7 +372,7 @@ class Hub:
             "chat:typing": EventSpec(TypingIn, self._chat_typing, cap),
             "text:open": EventSpec(AppointmentIn, self._text_open, cap),
             "text:close": EventSpec(AppointmentIn, self._text_close, cap),
-            WAITING_MESSAGE: EventSpec(WaitingMessageIn, self._waiting_message, cap),
+            WAITING_MESSAGE: EventSpec(WaitingMessageIn, self._consultations.waiting_message, cap),
             "recording:consent": EventSpec(RecordingConsentIn, self._recording_consent, cap),
             "screen:share": EventSpec(ScreenShareIn, self._screen_share, cap),
             "screen:allow": EventSpec(ScreenAllowIn, self._screen_allow, cap),
@@ -393,120 +398,6 @@ class Hub:
             await self._publish(update)
         except Exception as exc:  # the sweep releases the seat later
             log.warning("disconnect_not_recorded", sid=sid, error=repr(exc))
-
-    # ------------------------------------------------------------------ consultations
-
-    async def _join(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
-        appointment_id = payload.appointment_id
-        if conn.appointment_id is not None and conn.appointment_id != appointment_id:
-            current = await self.consult.registry.get(conn.appointment_id)
-            if current is not None and current.seat_of_sid(conn.sid) is not None:
-                raise InAnotherConsultation("leave the current consultation first")
-            await self.sio.leave_room(conn.sid, consult_room(conn.appointment_id))
-            conn.appointment_id = None
-        await self._follow_up.check_join(conn.user_id, appointment_id)
-        update = await self.consult.join(conn.caller(), appointment_id)
-        joined = update.result
-        conn.appointment_id = appointment_id
-        conn.joins += 1
-        await self.sio.enter_room(conn.sid, consult_room(appointment_id))
-        if joined.replaced_sid is not None:
-            await self.sio.emit(
-                "consult:closed",
-                {"appointment_id": appointment_id, "reason": "joined_elsewhere"},
-                to=joined.replaced_sid,
-            )
-            await self.sio.leave_room(joined.replaced_sid, consult_room(appointment_id))
-        await self._publish(update)
-        room = update.after
-        assert room is not None
-        # A change stored after this join and before the socket entered the Socket.IO room (the
-        # other participant joining at the same moment) was broadcast where this socket could
-        # not hear it yet: the ack carries the newest state, not only this join's.
-        latest = await self.consult.registry.get(appointment_id)
-        if latest is not None and latest.rev > room.rev:
-            room = latest
-        if self._recordings is not None and room.recording != RecordingState():
-            await self.emit_recording_state(room, to=conn.sid)
-        if joined.role is Role.DOCTOR:
-            patient = room.seat_of_user(room.patient.id)
-            if patient is None or not patient.connected:  # the doctor is ready; they are not here
-                self._tell_patient_away(appointment_id)
-        return {
-            "role": joined.role.value,
-            "state": joined.state.value,
-            "room": room_view(room),
-            "ice_servers": ice_servers_for(
-                self._ice, conn.user_id, admitted=joined.state is SeatState.ADMITTED
-            ),
-            "ice_transport_policy": ice_transport_policy(self._ice),
-        }
-
-    async def _guardian_admit(self, conn: Connection, appointment_id: str) -> None:
-        """Under six, a guardian present: the patient's seat must be held by the account that
-        manages them (409 ``guardian_required`` otherwise)."""
-        if not self.config.under_six_guardian:
-            return
-        room = await self.consult.acting_room(conn.sid, appointment_id)
-        patient = await self._repos.users.get(room.patient.id)
-        if patient is None:
-            return
-        seat = room.seat_of_user(room.patient.id)
-        holder = None
-        if seat is not None and seat.connected:
-            holder = seat.proxy.user_id if seat.proxy is not None else seat.user_id
-        check_guardian_present(
-            rule=True,
-            birth_date=patient.birth_date,
-            managed_by=patient.managed_by,
-            seat_held_by=holder,
-            today=self._clock().date(),
-        )
-
-    async def _admit(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
-        if conn.appointment_id != payload.appointment_id:  # closed meanwhile, or never joined
-            await self.consult.check_not_over(conn.user_id, payload.appointment_id)
-        conn.require_joined(payload.appointment_id)
-        await self._follow_up.check_admit(payload.appointment_id)
-        await self._guardian_admit(conn, payload.appointment_id)
-        update = await self.consult.admit(conn.caller(), payload.appointment_id)
-        room = update.after
-        if room is None:
-            raise Forbidden("this consultation is closed")
-        await self._publish(update)
-        patient = room.seat_of_user(room.patient.id)
-        if patient is not None and patient.sid is not None:
-            await self.sio.emit(
-                "consult:admitted",
-                {
-                    "appointment_id": room.appointment_id,
-                    "room": room_view(room),
-                    "ice_servers": ice_servers_for(self._ice, patient.user_id, admitted=True),
-                    "ice_transport_policy": ice_transport_policy(self._ice),
-                },
-                to=patient.sid,
-            )
-        else:  # the patient's socket went between the admission and now
-            self._tell_patient_away(room.appointment_id)
-        return {"room": room_view(room)}
-
-    def _tell_patient_away(self, appointment_id: str) -> None:
-        if self.patient_away is None:
-            return
-        try:
-            self.patient_away(appointment_id)
-        except Exception as exc:  # telling them is best effort; the join or admission stands
-            log.warning("patient_away_hook_failed", error=repr(exc))
-
-    async def _leave(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.leave(conn.caller(), payload.appointment_id)
-        conn.appointment_id = None
-        await self.sio.leave_room(conn.sid, consult_room(payload.appointment_id))
-        await self._publish(update)
-        if conn.guest is not None and update.before is not None:
-            await self._audit_guest("guest.leave", update.before, conn.guest.guest_id, conn)
-        return {}
 
     # ------------------------------------------------------------------ guests
 
@@ -662,62 +553,26 @@ class Hub:
             )
         )
 
-    async def _end(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.end(conn.caller(), payload.appointment_id)
-        await self._finish(update, "consult:ended", "completed")
-        conn.appointment_id = None
-        return {}
-
     async def close_room(self, appointment_id: str) -> Room:
         """An admin closes a room (REST): both participants get ``consult:closed``. Returns
         the room as it was."""
-        update = await self.consult.close(appointment_id)
-        await self._finish(update, "consult:closed", "closed_by_admin")
-        assert update.before is not None
-        return update.before
+        return await self._consultations.close_room(appointment_id)
 
     async def end_referred(self, appointment_id: str) -> bool:
-        """The doctor referred the patient offline (REST): a running consultation ends for
-        both with ``consult:ended`` ``{reason: "referred_offline"}``. False: no room."""
-        try:
-            update = await self.consult.close(appointment_id)
-        except NoRoom:
-            return False
-        await self._finish(update, "consult:ended", "referred_offline")
-        return True
+        """The doctor referred the patient offline (REST): ``consult:ended``
+        ``referred_offline``. False: no room."""
+        return await self._consultations.end_referred(appointment_id)
 
     async def end_declined(self, appointment_id: str) -> bool:
-        """The doctor declined the online follow-up (REST; the appointment is cancelled): a
-        patient waiting in its room gets ``consult:closed`` ``{reason: "not_eligible"}`` at
-        once. False: no room."""
-        try:
-            update = await self.consult.close(appointment_id)
-        except NoRoom:
-            return False
-        await self._finish(update, "consult:closed", "not_eligible")
-        return True
+        """The doctor declined the online follow-up (REST): ``consult:closed``
+        ``not_eligible``. False: no room."""
+        return await self._consultations.end_declined(appointment_id)
 
     async def rooms(self) -> list[Room]:
         return await self.consult.rooms()
 
     async def room(self, appointment_id: str) -> Room | None:
         return await self.consult.registry.get(appointment_id)
-
-    async def _finish(self, update: Updated[Any], event: str, reason: str) -> None:
-        room = update.before
-        if room is None:
-            return
-        appointment_id = room.appointment_id
-        notice = {"appointment_id": appointment_id, "reason": reason}
-        await self._outbox.emit(event, notice, to=consult_room(appointment_id))
-        await self._outbox.close(consult_room(appointment_id))
-        # This node's sockets of the room are told and are no longer joined (the sweep must not
-        # tell them their seat was lost, which asks them to join again).
-        for conn in self._sockets.values():
-            if conn.appointment_id == appointment_id:
-                conn.appointment_id = None
-        await self._outbox.publish(update)
 
     # ------------------------------------------------------------------ signaling and chat
 
@@ -959,24 +814,6 @@ class Hub:
         )
         return {"messages": [message_payload(m) for m in messages]}
 
-    async def _ice_servers(
-        self, conn: Connection, payload: AppointmentIn, _: Received
-    ) -> dict[str, Any]:
-        """Fresh ICE servers for a joined socket: TURN credentials (a new lifetime) once
-        admitted, the static list while waiting. The call page asks before its credentials
-        expire, so that a connection made or restarted late in a long call is not refused."""
-        conn.require_joined(payload.appointment_id)
-        room = await self.consult.room_for(conn.sid, payload.appointment_id)
-        guest = room.guest_of_sid(conn.sid)
-        if guest is not None:
-            admitted = guest.state is GuestState.ADMITTED
-        else:
-            admitted = room.require_seat(conn.sid).state is SeatState.ADMITTED
-        return {
-            "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=admitted),
-            "ice_transport_policy": ice_transport_policy(self._ice),
-        }
-
     async def _chat_typing(
         self, conn: Connection, payload: TypingIn, _: Received
     ) -> dict[str, Any]:
@@ -998,31 +835,6 @@ class Hub:
             skip_sid=[conn.sid, *guests] if guests else conn.sid,
         )
         return {}
-
-    async def _waiting_message(
-        self, conn: Connection, payload: WaitingMessageIn, _: Received
-    ) -> dict[str, Any]:
-        """The waiting patient's message: kept with the room (``waiting_message`` in
-        ``consult:state``, so a console opened later shows it) and relayed to their doctor's
-        open sockets."""
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.note_waiting(conn.sid, payload.appointment_id, payload.text)
-        await self._publish(update)
-        room, note = update.after, update.result
-        assert room is not None
-        patient = room.seat_of_user(room.patient.id)
-        sent_at = iso_z(note.sent_at)
-        await self.sio.emit(
-            WAITING_MESSAGE,
-            {
-                "appointment_id": room.appointment_id,
-                "patient": {"id": room.patient.id, "name": patient.name if patient else ""},
-                "text": note.text,
-                "sent_at": sent_at,
-            },
-            room=user_room(room.doctor.id),
-        )
-        return {"sent_at": sent_at}
 
     # ------------------------------------------------------------------ screen sharing
 

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from domain.appointments import Appointment, AppointmentKind, AppointmentStatus, sources_of
+from domain.audit import AuditEntry
 from domain.consultation import JoinWindow
-from domain.ids import AppointmentId, UserId
-from domain.users import Role, User
+from domain.follow_up import Eligibility
+from domain.guests import GuestKind, GuestPass, Invite, InviteStatus
+from domain.ids import AppointmentId, SessionId, UserId
+from domain.users import Principal, Role, User
 from signaling.consultations import ConsultationService
+from signaling.gateway import Connection
+from signaling.ratelimit import TokenBucket
 from signaling.registry import MemoryRoomRegistry
 
 START = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
@@ -154,3 +160,147 @@ class Clinic:
             window=WINDOW,
             clock=self.clock,
         )
+
+
+# ----------------------------------------------------------------------------- sockets
+
+
+def member_socket(user_id: UserId, role: Role, sid: str, name: str | None = None) -> Connection:
+    """The hub's record of a signed-in user's socket (as the gateway makes it)."""
+    return Connection(
+        sid=sid,
+        namespace="/",
+        principal=Principal(
+            user_id=user_id,
+            role=role,
+            session_id=SessionId(f"session-{sid}"),
+            token_id="t",
+            expires_at=START + timedelta(hours=2),
+        ),
+        name=name or f"{role.value} {user_id[:2]}",
+        bucket=TokenBucket(rate=20.0, burst=60),
+        address="203.0.113.7",
+    )
+
+
+GUEST = "f" * 24
+
+
+def guest_pass(
+    guest_id: str = GUEST, appointment_id: AppointmentId = APPOINTMENT, name: str = "Interpreter Li"
+) -> GuestPass:
+    return GuestPass(
+        guest_id=guest_id,
+        appointment_id=appointment_id,
+        name=name,
+        kind=GuestKind.INTERPRETER,
+        expires_at=START + timedelta(hours=2),
+    )
+
+
+def guest_socket(sid: str, guest: GuestPass | None = None) -> Connection:
+    """The hub's record of an invited guest's socket."""
+    guest = guest or guest_pass()
+    return Connection(
+        sid=sid,
+        namespace="/",
+        principal=None,
+        name=guest.name,
+        bucket=TokenBucket(rate=20.0, burst=60),
+        address="198.51.100.9",
+        guest=guest,
+    )
+
+
+# ----------------------------------------------------------------------------- other ports
+
+
+@dataclass(frozen=True)
+class IceEntry:
+    data: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+@dataclass
+class FakeIce:
+    """A STUN server for everyone, and TURN credentials named after the user they are for."""
+
+    transport_policy: str = "relay"
+    static: list[IceEntry] = field(
+        default_factory=lambda: [IceEntry({"urls": ["stun:stun.example:3478"]})]
+    )
+
+    def for_user(self, user_id: str, *, ttl: timedelta | None = None) -> list[IceEntry]:
+        turn = IceEntry({"urls": ["turn:turn.example:3478"], "username": user_id})
+        return [*self.static, turn]
+
+
+@dataclass(frozen=True)
+class FollowUpRecord:
+    eligibility: Eligibility | None
+
+
+@dataclass
+class FakeFollowUps:
+    items: dict[str, FollowUpRecord] = field(default_factory=dict)
+
+    async def get(self, appointment_id: str) -> FollowUpRecord | None:
+        return self.items.get(appointment_id)
+
+
+@dataclass
+class FakeConsents:
+    accepted: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    async def versions(self, patient_id: str) -> frozenset[str]:
+        return self.accepted.get(patient_id, frozenset())
+
+
+@dataclass
+class FakeInvites:
+    """Guest invitations by id; ``change`` is the repository's compare-and-set."""
+
+    items: dict[str, Invite] = field(default_factory=dict)
+
+    def add(self, invite: Invite) -> Invite:
+        self.items[invite.id] = invite
+        return invite
+
+    async def get(self, invite_id: str) -> Invite | None:
+        return self.items.get(invite_id)
+
+    async def change(self, invite: Invite, *, expected: InviteStatus) -> Invite | None:
+        current = self.items.get(invite.id)
+        if current is None or current.status is not expected:
+            return None
+        self.items[invite.id] = invite
+        return invite
+
+
+def invite(guest: GuestPass | None = None, status: InviteStatus = InviteStatus.REDEEMED) -> Invite:
+    guest = guest or guest_pass()
+    return Invite(
+        id=guest.guest_id,
+        appointment_id=guest.appointment_id,
+        guest_name=guest.name,
+        kind=guest.kind,
+        status=status,
+        created_by=DOCTOR,
+        created_by_role=Role.DOCTOR,
+        created_at=START - timedelta(hours=1),
+        expires_at=START + timedelta(hours=2),
+    )
+
+
+@dataclass
+class FakeAudit:
+    entries: list[AuditEntry] = field(default_factory=list)
+
+    async def append(self, entry: AuditEntry) -> str:
+        self.entries.append(entry)
+        return str(len(self.entries))
+
+    def actions(self) -> list[str]:
+        return [e.action for e in self.entries]
