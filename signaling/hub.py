@@ -18,11 +18,15 @@ With Redis configured, python-socketio's ``AsyncRedisManager`` fans events out t
 ``chat:history``), rooms live in the Redis registry, and the nodes tell each other of room
 changes, relayed signals and ended sign-ins over the cluster bus (``signaling/cluster.py``).
 
-The hub holds the consultation, chat, screen-sharing and recording handlers (its table of
-events); its other concerns are parts it builds and wires: connect, auth and dispatch
-(``gateway.py``), sign-in enforcement (``sign_ins.py``), the background loop
-(``housekeeping.py``), what each room change is told to (``admin_feed.py``) and the pushes to
-people's sockets (``pushes.py``).
+The hub builds its parts and wires them, and holds its table of events (``_event_tables``),
+the signal relay (``rtc:signal``, its hot path measured by the relay benchmark) and the chat,
+text, screen-sharing and recording handlers. Its parts: connect, auth and dispatch
+(``gateway.py``), the consultation's events and a room's ending
+(``handlers/consultations.py``), invited guests (``handlers/guests.py``), sign-in enforcement
+(``sign_ins.py``), the background loop (``housekeeping.py``), what each room change is told to
+(``admin_feed.py``) and the pushes to people's sockets (``pushes.py``). A handler sends through
+the outbox (``outbox.py``), never the Socket.IO server itself, so that its rules have unit tests
+without a socket (tests/unit/test_consultation_handlers.py, test_guest_handlers.py).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -40,17 +44,13 @@ from chat.models import message_payload
 from chat.service import ChatService
 from chat.transcripts import ReadContext, TranscriptReader
 from domain.appointments import Appointment
-from domain.audit import AuditEntry, Outcome
-from domain.chat import Attachment, GuestNote, Sender
+from domain.chat import Attachment, Sender
 from domain.clock import Clock, iso_z
 from domain.consultation import (
-    GuestSeat,
-    GuestState,
     JoinWindow,
     Room,
 )
 from domain.errors import DomainError, Forbidden, NotFound, PayloadTooLarge, Unavailable
-from domain.guests import InviteStatus, check_guest_pass
 from domain.ids import AppointmentId
 from domain.recording import RecordingTarget, StopReason
 from domain.text_consultations import (
@@ -64,7 +64,7 @@ from domain.users import Role
 from signaling.acks import Received
 from signaling.admin_feed import RoomFeed
 from signaling.cluster import ClusterBus, MemoryBus, NodeListener, RedisBus, Relay
-from signaling.consultations import ConsultationService, GuestCaller
+from signaling.consultations import ConsultationService
 from signaling.events import MAIN
 from signaling.follow_up_gate import FollowUpGate
 from signaling.gateway import (
@@ -78,8 +78,9 @@ from signaling.gateway import (
     remote_address,
 )
 from signaling.handlers.consultations import WAITING_MESSAGE, ConsultationHandlers
+from signaling.handlers.guests import GuestHandlers
 from signaling.housekeeping import Gauges, Housekeeping
-from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
+from signaling.ice import IceSource
 from signaling.metrics import HubMetrics
 from signaling.models import (
     AppointmentIn,
@@ -95,8 +96,6 @@ from signaling.models import (
     TypingIn,
     WaitingMessageIn,
     guest_sids,
-    guest_view,
-    room_view,
     screen_state,
     signal_accepted,
     signal_size,
@@ -219,12 +218,22 @@ class Hub:
         self._outbox = SocketOutbox(sio, self._publish)
         self._sockets: dict[str, Connection] = {}
         # Handlers: consultations and guests
+        self._guests = GuestHandlers(
+            consult=consult,
+            outbox=self._outbox,
+            invites=repos.guest_invites,
+            audit=repos.audit,
+            transcript=chat,
+            sockets=self._sockets,
+            clock=clock,
+            ice=ice,
+        )
         self._consultations = ConsultationHandlers(
             consult=consult,
             outbox=self._outbox,
             follow_up=self._follow_up,
             patients=repos.users,
-            audit_guest=self._audit_guest,
+            audit_guest=self._guests.audit,
             sockets=self._sockets,
             clock=clock,
             ice=ice,
@@ -356,9 +365,9 @@ class Hub:
             "consult:leave": EventSpec(AppointmentIn, self._consultations.leave, cap),
             "consult:end": EventSpec(AppointmentIn, self._consultations.end, cap),
             "consult:ice_servers": EventSpec(AppointmentIn, self._consultations.ice_servers, cap),
-            "guest:join": EventSpec(AppointmentIn, self._guest_join, cap),
-            "guest:admit": EventSpec(GuestIn, self._guest_admit, cap),
-            "guest:remove": EventSpec(GuestIn, self._guest_remove, cap),
+            "guest:join": EventSpec(AppointmentIn, self._guests.join, cap),
+            "guest:admit": EventSpec(GuestIn, self._guests.admit, cap),
+            "guest:remove": EventSpec(GuestIn, self._guests.remove, cap),
             # The SDP's own cap is checked in the handler; JSON escapes may double its size.
             SIGNAL_EVENT: EventSpec(
                 SignalIn,
@@ -399,159 +408,7 @@ class Hub:
         except Exception as exc:  # the sweep releases the seat later
             log.warning("disconnect_not_recorded", sid=sid, error=repr(exc))
 
-    # ------------------------------------------------------------------ guests
-
-    async def _guest_join(
-        self, conn: Connection, payload: AppointmentIn, _: Received
-    ) -> dict[str, Any]:
-        """An invited guest joins its consultation's waiting room (its session names the one
-        appointment it may join: any other is ``forbidden``)."""
-        guest = conn.guest
-        assert guest is not None  # _charge lets only guests send this
-        if payload.appointment_id != guest.appointment_id:
-            raise Forbidden("this guest session is for another consultation")
-        # The invitation may have been revoked, or its guest removed, since the socket connected.
-        check_guest_pass(guest, await self._repos.guest_invites.get(guest.guest_id))
-        update = await self.consult.join_guest(
-            GuestCaller(
-                guest_id=guest.guest_id,
-                appointment_id=guest.appointment_id,
-                name=guest.name,
-                kind=guest.kind.value,
-                sid=conn.sid,
-            )
-        )
-        joined = update.result
-        conn.appointment_id = guest.appointment_id
-        conn.joins += 1
-        await self.sio.enter_room(conn.sid, consult_room(guest.appointment_id))
-        if joined.replaced_sid is not None:
-            await self.sio.emit(
-                "consult:closed",
-                {"appointment_id": guest.appointment_id, "reason": "joined_elsewhere"},
-                to=joined.replaced_sid,
-            )
-            await self.sio.leave_room(joined.replaced_sid, consult_room(guest.appointment_id))
-        await self._publish(update)
-        room = update.after
-        assert room is not None
-        latest = await self.consult.registry.get(guest.appointment_id)
-        if latest is not None and latest.rev > room.rev:
-            room = latest
-        await self._audit_guest("guest.join", room, guest.guest_id, conn)
-        admitted = joined.state is GuestState.ADMITTED
-        return {
-            "guest": {"guest_id": guest.guest_id, "name": guest.name, "kind": guest.kind.value},
-            "state": joined.state.value,
-            "room": guest_view(room),
-            "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=admitted),
-            "ice_transport_policy": ice_transport_policy(self._ice),
-        }
-
-    async def _guest_admit(self, conn: Connection, payload: GuestIn, _: Received) -> dict[str, Any]:
-        """The doctor lets a waiting guest into the call: the guest is told
-        ``consult:admitted`` (with TURN credentials), everyone ``consult:state``."""
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.admit_guest(
-            conn.caller(), payload.appointment_id, payload.guest_id
-        )
-        room, guest = update.after, update.result
-        assert room is not None
-        await self._publish(update)
-        if guest.sid is not None:
-            await self.sio.emit(
-                "consult:admitted",
-                {
-                    "appointment_id": room.appointment_id,
-                    "room": guest_view(room),
-                    "ice_servers": ice_servers_for(self._ice, guest.guest_id, admitted=True),
-                    "ice_transport_policy": ice_transport_policy(self._ice),
-                },
-                to=guest.sid,
-            )
-        await self._audit_guest("guest.admit", room, guest.guest_id, conn)
-        await self._transcribe_guest(conn, room, guest, "admitted")
-        return {"room": room_view(room)}
-
-    async def _guest_remove(
-        self, conn: Connection, payload: GuestIn, _: Received
-    ) -> dict[str, Any]:
-        """The doctor removes a guest: its invitation ends (its session no longer connects or
-        joins), its socket gets ``consult:closed`` (``removed``) and leaves the room."""
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.remove_guest(
-            conn.caller(), payload.appointment_id, payload.guest_id
-        )
-        room, guest = update.after, update.result
-        assert room is not None
-        await self._end_invite(guest.guest_id, conn)
-        await self._publish(update)
-        if guest.sid is not None:
-            await self.sio.emit(
-                "consult:closed",
-                {"appointment_id": room.appointment_id, "reason": "removed"},
-                to=guest.sid,
-            )
-            await self.sio.leave_room(guest.sid, consult_room(room.appointment_id))
-            gone = self._sockets.get(guest.sid)
-            if gone is not None and gone.appointment_id == room.appointment_id:
-                gone.appointment_id = None
-        await self._audit_guest("guest.remove", room, guest.guest_id, conn)
-        await self._transcribe_guest(conn, room, guest, "removed")
-        return {"room": room_view(room)}
-
-    async def _transcribe_guest(
-        self, conn: Connection, room: Room, guest: GuestSeat, action: str
-    ) -> None:
-        """The transcript says who was in the call: a line (``message.guest``) from the doctor
-        who admitted or removed the guest, heard by the two participants."""
-        result = await self.chat.send(
-            appointment_id=room.appointment_id,
-            sender=Sender(id=conn.user_id, role=Role.DOCTOR, name=conn.name),
-            client_msg_id=f"guest:{action}:{guest.guest_id}:{room.rev}",
-            text="",
-            guest=GuestNote(
-                action=action, guest_id=guest.guest_id, name=guest.name, kind=guest.kind
-            ),
-        )
-        if not result.created:
-            return
-        await self.sio.emit(
-            "chat:message",
-            message_payload(result.message),
-            room=consult_room(room.appointment_id),
-            skip_sid=guest_sids(room) or None,
-        )
-        with contextlib.suppress(Exception):  # only the admin count lags; the line is stored
-            update = await self.consult.count_message(room.appointment_id, result.message.seq)
-            await self._publish(update, participants=False)
-
-    async def _end_invite(self, guest_id: str, conn: Connection) -> None:
-        """A removed guest's invitation is revoked, so that its session cannot come back."""
-        invites = self._repos.guest_invites
-        invite = await invites.get(guest_id)
-        if invite is None or invite.status is not InviteStatus.REDEEMED:
-            return
-        revoked = replace(invite, status=InviteStatus.REVOKED, decided_by=conn.user_id)
-        await invites.change(revoked, expected=InviteStatus.REDEEMED)
-
-    async def _audit_guest(self, action: str, room: Room, guest_id: str, conn: Connection) -> None:
-        """``guest.join``, ``guest.admit``, ``guest.remove``, ``guest.leave``: who (the doctor,
-        or the guest itself: actor role ``guest``), which invitation, which consultation."""
-        await self._repos.audit.append(
-            AuditEntry(
-                at=self._clock(),
-                actor_id=conn.user_id,
-                actor_role=conn.principal.role.value if conn.principal is not None else "guest",
-                action=action,
-                outcome=Outcome.SUCCESS,
-                patient_id=room.patient.id,
-                resource_type="guest_invite",
-                resource_id=guest_id,
-                client_ip=conn.address,
-                details={"appointment_id": room.appointment_id, "via": "socket"},
-            )
-        )
+    # ------------------------------------------------------------------ rooms (the REST side)
 
     async def close_room(self, appointment_id: str) -> Room:
         """An admin closes a room (REST): both participants get ``consult:closed``. Returns
