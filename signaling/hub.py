@@ -202,7 +202,6 @@ class Hub:
         self._due = due
         self.metrics = metrics
         self._clock = clock
-        self._ice = ice
         # Told a text consultation the doctor has just answered (once: the status move is a
         # compare-and-set): the server tells the patient by e-mail and SMS. Must not block.
         self.text_answered = text_answered
