@@ -18,11 +18,16 @@ With Redis configured, python-socketio's ``AsyncRedisManager`` fans events out t
 ``chat:history``), rooms live in the Redis registry, and the nodes tell each other of room
 changes, relayed signals and ended sign-ins over the cluster bus (``signaling/cluster.py``).
 
-The hub holds the consultation, chat, screen-sharing and recording handlers (its table of
-events); its other concerns are parts it builds and wires: connect, auth and dispatch
-(``gateway.py``), sign-in enforcement (``sign_ins.py``), the background loop
-(``housekeeping.py``), what each room change is told to (``admin_feed.py``) and the pushes to
-people's sockets (``pushes.py``).
+The hub builds its parts and wires them, and holds its table of events (``_event_tables``)
+and the signal relay (``rtc:signal``, its hot path measured by the relay benchmark). Its parts:
+connect, auth and dispatch (``gateway.py``), the handlers of the client events in
+``handlers/`` (the consultation's events and a room's ending in ``consultations.py``, invited
+guests in ``guests.py``, the chat in ``chat.py``, text consultations in ``texts.py``, screen
+sharing in ``screen.py``, recording consent in ``recording_consent.py``), sign-in enforcement
+(``sign_ins.py``), the background loop (``housekeeping.py``), what each room change is told to
+(``admin_feed.py``) and the pushes to people's sockets (``pushes.py``). A handler sends through
+the outbox (``outbox.py``), never the Socket.IO server itself, so that its rules have unit tests
+without a socket (tests/unit/test_*_handlers.py).
 """
 
 from __future__ import annotations
@@ -31,36 +36,25 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
-from chat.models import message_payload
 from chat.service import ChatService
 from chat.transcripts import TranscriptReader
 from domain.appointments import Appointment
-from domain.audit import AuditEntry, Outcome
-from domain.chat import GuestNote, Sender
-from domain.clock import Clock, iso_z
+from domain.clock import Clock
 from domain.consultation import (
-    GuestSeat,
-    GuestState,
-    InAnotherConsultation,
     JoinWindow,
-    NoRoom,
     Room,
-    SeatState,
 )
 from domain.errors import DomainError, Forbidden, PayloadTooLarge, Unavailable
-from domain.family import check_guardian_present
-from domain.guests import InviteStatus, check_guest_pass
-from domain.recording import RecordingState, RecordingTarget
-from domain.users import Role
+from domain.recording import RecordingTarget
 from signaling.acks import Received
 from signaling.admin_feed import RoomFeed
 from signaling.cluster import ClusterBus, MemoryBus, NodeListener, RedisBus, Relay
-from signaling.consultations import ConsultationService, GuestCaller
+from signaling.consultations import ConsultationService
 from signaling.events import MAIN
 from signaling.follow_up_gate import FollowUpGate
 from signaling.gateway import (
@@ -74,11 +68,13 @@ from signaling.gateway import (
     remote_address,
 )
 from signaling.handlers.chat import Chat
+from signaling.handlers.consultations import WAITING_MESSAGE, ConsultationHandlers
+from signaling.handlers.guests import GuestHandlers
 from signaling.handlers.recording_consent import RecordingConsent
 from signaling.handlers.screen import Screen
 from signaling.handlers.texts import Texts
 from signaling.housekeeping import Gauges, Housekeeping
-from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
+from signaling.ice import IceSource
 from signaling.metrics import HubMetrics
 from signaling.models import (
     AppointmentIn,
@@ -93,9 +89,6 @@ from signaling.models import (
     SignalIn,
     TypingIn,
     WaitingMessageIn,
-    guest_sids,
-    guest_view,
-    room_view,
     signal_accepted,
     signal_size,
 )
@@ -115,14 +108,12 @@ from signaling.registry import MemoryRoomRegistry, RoomRegistry, Updated
 from signaling.reminders import ReminderSource
 from signaling.sign_ins import SessionGuard, SignIns
 from signaling.signal_text import SIGNAL_EVENT
-from signaling.socket_rooms import consult_room, user_room
+from signaling.socket_rooms import consult_room
 from signaling.tasks import Tasks, cancel_and_wait
 from signaling.transport import HubManager, HubRedisManager, HubServer
 from storage.mongo import Repositories
 
 log = structlog.get_logger(__name__)
-
-WAITING_MESSAGE = "consult:waiting_message"
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,11 +188,6 @@ class Hub:
         self._due = due
         self.metrics = metrics
         self._clock = clock
-        self._ice = ice
-        # Told the appointment's id when its doctor joins (or admits) while the patient's
-        # consultation page is not open (no connected seat): the server sends "your doctor is
-        # ready" by e-mail and SMS. It must not block (the server runs it in the background).
-        self.patient_away = patient_away
         self._recordings = recordings(self) if recordings is not None else None
         self._follow_up = FollowUpGate(
             rule=config.follow_up_only,
@@ -236,6 +222,30 @@ class Hub:
             rooms=consult, recordings=self._recordings, outbox=self._outbox
         )
         self._sockets: dict[str, Connection] = {}
+        # Handlers: consultations and guests
+        self._guests = GuestHandlers(
+            consult=consult,
+            outbox=self._outbox,
+            invites=repos.guest_invites,
+            audit=repos.audit,
+            transcript=chat,
+            sockets=self._sockets,
+            clock=clock,
+            ice=ice,
+        )
+        self._consultations = ConsultationHandlers(
+            consult=consult,
+            outbox=self._outbox,
+            follow_up=self._follow_up,
+            patients=repos.users,
+            audit_guest=self._guests.audit,
+            sockets=self._sockets,
+            clock=clock,
+            ice=ice,
+            under_six_guardian=config.under_six_guardian,
+            patient_away=patient_away,
+            recording_state=self.emit_recording_state if self._recordings is not None else None,
+        )
         self._tasks = Tasks()
         self._loop_task: asyncio.Task[None] | None = None
         self._stopped = False
@@ -262,7 +272,7 @@ class Hub:
             sign_ins=self._sign_ins,
             gauges=gauges,
             metrics=metrics,
-            finish=self._finish,
+            finish=self._consultations.finish,
             publish=self._publish,
             jobs=jobs,
             clock=clock,
@@ -355,14 +365,14 @@ class Hub:
         signal_cap = self.config.signal_max_bytes
         cap = self.config.event_max_bytes
         events: EventTable = {
-            "consult:join": EventSpec(AppointmentIn, self._join, cap),
-            "consult:admit": EventSpec(AppointmentIn, self._admit, cap),
-            "consult:leave": EventSpec(AppointmentIn, self._leave, cap),
-            "consult:end": EventSpec(AppointmentIn, self._end, cap),
-            "consult:ice_servers": EventSpec(AppointmentIn, self._ice_servers, cap),
-            "guest:join": EventSpec(AppointmentIn, self._guest_join, cap),
-            "guest:admit": EventSpec(GuestIn, self._guest_admit, cap),
-            "guest:remove": EventSpec(GuestIn, self._guest_remove, cap),
+            "consult:join": EventSpec(AppointmentIn, self._consultations.join, cap),
+            "consult:admit": EventSpec(AppointmentIn, self._consultations.admit, cap),
+            "consult:leave": EventSpec(AppointmentIn, self._consultations.leave, cap),
+            "consult:end": EventSpec(AppointmentIn, self._consultations.end, cap),
+            "consult:ice_servers": EventSpec(AppointmentIn, self._consultations.ice_servers, cap),
+            "guest:join": EventSpec(AppointmentIn, self._guests.join, cap),
+            "guest:admit": EventSpec(GuestIn, self._guests.admit, cap),
+            "guest:remove": EventSpec(GuestIn, self._guests.remove, cap),
             # The SDP's own cap is checked in the handler; JSON escapes may double its size.
             SIGNAL_EVENT: EventSpec(
                 SignalIn,
@@ -376,7 +386,7 @@ class Hub:
             "chat:typing": EventSpec(TypingIn, self._chat_handlers.typing, cap),
             "text:open": EventSpec(AppointmentIn, self._texts.open, cap),
             "text:close": EventSpec(AppointmentIn, self._texts.close, cap),
-            WAITING_MESSAGE: EventSpec(WaitingMessageIn, self._waiting_message, cap),
+            WAITING_MESSAGE: EventSpec(WaitingMessageIn, self._consultations.waiting_message, cap),
             "recording:consent": EventSpec(
                 RecordingConsentIn, self._recording_consent.consent, cap
             ),
@@ -405,330 +415,28 @@ class Hub:
         except Exception as exc:  # the sweep releases the seat later
             log.warning("disconnect_not_recorded", sid=sid, error=repr(exc))
 
-    # ------------------------------------------------------------------ consultations
-
-    async def _join(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
-        appointment_id = payload.appointment_id
-        if conn.appointment_id is not None and conn.appointment_id != appointment_id:
-            current = await self.consult.registry.get(conn.appointment_id)
-            if current is not None and current.seat_of_sid(conn.sid) is not None:
-                raise InAnotherConsultation("leave the current consultation first")
-            await self.sio.leave_room(conn.sid, consult_room(conn.appointment_id))
-            conn.appointment_id = None
-        await self._follow_up.check_join(conn.user_id, appointment_id)
-        update = await self.consult.join(conn.caller(), appointment_id)
-        joined = update.result
-        conn.appointment_id = appointment_id
-        conn.joins += 1
-        await self.sio.enter_room(conn.sid, consult_room(appointment_id))
-        if joined.replaced_sid is not None:
-            await self.sio.emit(
-                "consult:closed",
-                {"appointment_id": appointment_id, "reason": "joined_elsewhere"},
-                to=joined.replaced_sid,
-            )
-            await self.sio.leave_room(joined.replaced_sid, consult_room(appointment_id))
-        await self._publish(update)
-        room = update.after
-        assert room is not None
-        # A change stored after this join and before the socket entered the Socket.IO room (the
-        # other participant joining at the same moment) was broadcast where this socket could
-        # not hear it yet: the ack carries the newest state, not only this join's.
-        latest = await self.consult.registry.get(appointment_id)
-        if latest is not None and latest.rev > room.rev:
-            room = latest
-        if self._recordings is not None and room.recording != RecordingState():
-            await self.emit_recording_state(room, to=conn.sid)
-        if joined.role is Role.DOCTOR:
-            patient = room.seat_of_user(room.patient.id)
-            if patient is None or not patient.connected:  # the doctor is ready; they are not here
-                self._tell_patient_away(appointment_id)
-        return {
-            "role": joined.role.value,
-            "state": joined.state.value,
-            "room": room_view(room),
-            "ice_servers": ice_servers_for(
-                self._ice, conn.user_id, admitted=joined.state is SeatState.ADMITTED
-            ),
-            "ice_transport_policy": ice_transport_policy(self._ice),
-        }
-
-    async def _guardian_admit(self, conn: Connection, appointment_id: str) -> None:
-        """Under six, a guardian present: the patient's seat must be held by the account that
-        manages them (409 ``guardian_required`` otherwise)."""
-        if not self.config.under_six_guardian:
-            return
-        room = await self.consult.acting_room(conn.sid, appointment_id)
-        patient = await self._repos.users.get(room.patient.id)
-        if patient is None:
-            return
-        seat = room.seat_of_user(room.patient.id)
-        holder = None
-        if seat is not None and seat.connected:
-            holder = seat.proxy.user_id if seat.proxy is not None else seat.user_id
-        check_guardian_present(
-            rule=True,
-            birth_date=patient.birth_date,
-            managed_by=patient.managed_by,
-            seat_held_by=holder,
-            today=self._clock().date(),
-        )
-
-    async def _admit(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
-        if conn.appointment_id != payload.appointment_id:  # closed meanwhile, or never joined
-            await self.consult.check_not_over(conn.user_id, payload.appointment_id)
-        conn.require_joined(payload.appointment_id)
-        await self._follow_up.check_admit(payload.appointment_id)
-        await self._guardian_admit(conn, payload.appointment_id)
-        update = await self.consult.admit(conn.caller(), payload.appointment_id)
-        room = update.after
-        if room is None:
-            raise Forbidden("this consultation is closed")
-        await self._publish(update)
-        patient = room.seat_of_user(room.patient.id)
-        if patient is not None and patient.sid is not None:
-            await self.sio.emit(
-                "consult:admitted",
-                {
-                    "appointment_id": room.appointment_id,
-                    "room": room_view(room),
-                    "ice_servers": ice_servers_for(self._ice, patient.user_id, admitted=True),
-                    "ice_transport_policy": ice_transport_policy(self._ice),
-                },
-                to=patient.sid,
-            )
-        else:  # the patient's socket went between the admission and now
-            self._tell_patient_away(room.appointment_id)
-        return {"room": room_view(room)}
-
-    def _tell_patient_away(self, appointment_id: str) -> None:
-        if self.patient_away is None:
-            return
-        try:
-            self.patient_away(appointment_id)
-        except Exception as exc:  # telling them is best effort; the join or admission stands
-            log.warning("patient_away_hook_failed", error=repr(exc))
-
-    async def _leave(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.leave(conn.caller(), payload.appointment_id)
-        conn.appointment_id = None
-        await self.sio.leave_room(conn.sid, consult_room(payload.appointment_id))
-        await self._publish(update)
-        if conn.guest is not None and update.before is not None:
-            await self._audit_guest("guest.leave", update.before, conn.guest.guest_id, conn)
-        return {}
-
-    # ------------------------------------------------------------------ guests
-
-    async def _guest_join(
-        self, conn: Connection, payload: AppointmentIn, _: Received
-    ) -> dict[str, Any]:
-        """An invited guest joins its consultation's waiting room (its session names the one
-        appointment it may join: any other is ``forbidden``)."""
-        guest = conn.guest
-        assert guest is not None  # _charge lets only guests send this
-        if payload.appointment_id != guest.appointment_id:
-            raise Forbidden("this guest session is for another consultation")
-        # The invitation may have been revoked, or its guest removed, since the socket connected.
-        check_guest_pass(guest, await self._repos.guest_invites.get(guest.guest_id))
-        update = await self.consult.join_guest(
-            GuestCaller(
-                guest_id=guest.guest_id,
-                appointment_id=guest.appointment_id,
-                name=guest.name,
-                kind=guest.kind.value,
-                sid=conn.sid,
-            )
-        )
-        joined = update.result
-        conn.appointment_id = guest.appointment_id
-        conn.joins += 1
-        await self.sio.enter_room(conn.sid, consult_room(guest.appointment_id))
-        if joined.replaced_sid is not None:
-            await self.sio.emit(
-                "consult:closed",
-                {"appointment_id": guest.appointment_id, "reason": "joined_elsewhere"},
-                to=joined.replaced_sid,
-            )
-            await self.sio.leave_room(joined.replaced_sid, consult_room(guest.appointment_id))
-        await self._publish(update)
-        room = update.after
-        assert room is not None
-        latest = await self.consult.registry.get(guest.appointment_id)
-        if latest is not None and latest.rev > room.rev:
-            room = latest
-        await self._audit_guest("guest.join", room, guest.guest_id, conn)
-        admitted = joined.state is GuestState.ADMITTED
-        return {
-            "guest": {"guest_id": guest.guest_id, "name": guest.name, "kind": guest.kind.value},
-            "state": joined.state.value,
-            "room": guest_view(room),
-            "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=admitted),
-            "ice_transport_policy": ice_transport_policy(self._ice),
-        }
-
-    async def _guest_admit(self, conn: Connection, payload: GuestIn, _: Received) -> dict[str, Any]:
-        """The doctor lets a waiting guest into the call: the guest is told
-        ``consult:admitted`` (with TURN credentials), everyone ``consult:state``."""
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.admit_guest(
-            conn.caller(), payload.appointment_id, payload.guest_id
-        )
-        room, guest = update.after, update.result
-        assert room is not None
-        await self._publish(update)
-        if guest.sid is not None:
-            await self.sio.emit(
-                "consult:admitted",
-                {
-                    "appointment_id": room.appointment_id,
-                    "room": guest_view(room),
-                    "ice_servers": ice_servers_for(self._ice, guest.guest_id, admitted=True),
-                    "ice_transport_policy": ice_transport_policy(self._ice),
-                },
-                to=guest.sid,
-            )
-        await self._audit_guest("guest.admit", room, guest.guest_id, conn)
-        await self._transcribe_guest(conn, room, guest, "admitted")
-        return {"room": room_view(room)}
-
-    async def _guest_remove(
-        self, conn: Connection, payload: GuestIn, _: Received
-    ) -> dict[str, Any]:
-        """The doctor removes a guest: its invitation ends (its session no longer connects or
-        joins), its socket gets ``consult:closed`` (``removed``) and leaves the room."""
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.remove_guest(
-            conn.caller(), payload.appointment_id, payload.guest_id
-        )
-        room, guest = update.after, update.result
-        assert room is not None
-        await self._end_invite(guest.guest_id, conn)
-        await self._publish(update)
-        if guest.sid is not None:
-            await self.sio.emit(
-                "consult:closed",
-                {"appointment_id": room.appointment_id, "reason": "removed"},
-                to=guest.sid,
-            )
-            await self.sio.leave_room(guest.sid, consult_room(room.appointment_id))
-            gone = self._sockets.get(guest.sid)
-            if gone is not None and gone.appointment_id == room.appointment_id:
-                gone.appointment_id = None
-        await self._audit_guest("guest.remove", room, guest.guest_id, conn)
-        await self._transcribe_guest(conn, room, guest, "removed")
-        return {"room": room_view(room)}
-
-    async def _transcribe_guest(
-        self, conn: Connection, room: Room, guest: GuestSeat, action: str
-    ) -> None:
-        """The transcript says who was in the call: a line (``message.guest``) from the doctor
-        who admitted or removed the guest, heard by the two participants."""
-        result = await self.chat.send(
-            appointment_id=room.appointment_id,
-            sender=Sender(id=conn.user_id, role=Role.DOCTOR, name=conn.name),
-            client_msg_id=f"guest:{action}:{guest.guest_id}:{room.rev}",
-            text="",
-            guest=GuestNote(
-                action=action, guest_id=guest.guest_id, name=guest.name, kind=guest.kind
-            ),
-        )
-        if not result.created:
-            return
-        await self.sio.emit(
-            "chat:message",
-            message_payload(result.message),
-            room=consult_room(room.appointment_id),
-            skip_sid=guest_sids(room) or None,
-        )
-        with contextlib.suppress(Exception):  # only the admin count lags; the line is stored
-            update = await self.consult.count_message(room.appointment_id, result.message.seq)
-            await self._publish(update, participants=False)
-
-    async def _end_invite(self, guest_id: str, conn: Connection) -> None:
-        """A removed guest's invitation is revoked, so that its session cannot come back."""
-        invites = self._repos.guest_invites
-        invite = await invites.get(guest_id)
-        if invite is None or invite.status is not InviteStatus.REDEEMED:
-            return
-        revoked = replace(invite, status=InviteStatus.REVOKED, decided_by=conn.user_id)
-        await invites.change(revoked, expected=InviteStatus.REDEEMED)
-
-    async def _audit_guest(self, action: str, room: Room, guest_id: str, conn: Connection) -> None:
-        """``guest.join``, ``guest.admit``, ``guest.remove``, ``guest.leave``: who (the doctor,
-        or the guest itself: actor role ``guest``), which invitation, which consultation."""
-        await self._repos.audit.append(
-            AuditEntry(
-                at=self._clock(),
-                actor_id=conn.user_id,
-                actor_role=conn.principal.role.value if conn.principal is not None else "guest",
-                action=action,
-                outcome=Outcome.SUCCESS,
-                patient_id=room.patient.id,
-                resource_type="guest_invite",
-                resource_id=guest_id,
-                client_ip=conn.address,
-                details={"appointment_id": room.appointment_id, "via": "socket"},
-            )
-        )
-
-    async def _end(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.end(conn.caller(), payload.appointment_id)
-        await self._finish(update, "consult:ended", "completed")
-        conn.appointment_id = None
-        return {}
+    # ------------------------------------------------------------------ rooms (the REST side)
 
     async def close_room(self, appointment_id: str) -> Room:
         """An admin closes a room (REST): both participants get ``consult:closed``. Returns
         the room as it was."""
-        update = await self.consult.close(appointment_id)
-        await self._finish(update, "consult:closed", "closed_by_admin")
-        assert update.before is not None
-        return update.before
+        return await self._consultations.close_room(appointment_id)
 
     async def end_referred(self, appointment_id: str) -> bool:
-        """The doctor referred the patient offline (REST): a running consultation ends for
-        both with ``consult:ended`` ``{reason: "referred_offline"}``. False: no room."""
-        try:
-            update = await self.consult.close(appointment_id)
-        except NoRoom:
-            return False
-        await self._finish(update, "consult:ended", "referred_offline")
-        return True
+        """The doctor referred the patient offline (REST): ``consult:ended``
+        ``referred_offline``. False: no room."""
+        return await self._consultations.end_referred(appointment_id)
 
     async def end_declined(self, appointment_id: str) -> bool:
-        """The doctor declined the online follow-up (REST; the appointment is cancelled): a
-        patient waiting in its room gets ``consult:closed`` ``{reason: "not_eligible"}`` at
-        once. False: no room."""
-        try:
-            update = await self.consult.close(appointment_id)
-        except NoRoom:
-            return False
-        await self._finish(update, "consult:closed", "not_eligible")
-        return True
+        """The doctor declined the online follow-up (REST): ``consult:closed``
+        ``not_eligible``. False: no room."""
+        return await self._consultations.end_declined(appointment_id)
 
     async def rooms(self) -> list[Room]:
         return await self.consult.rooms()
 
     async def room(self, appointment_id: str) -> Room | None:
         return await self.consult.registry.get(appointment_id)
-
-    async def _finish(self, update: Updated[Any], event: str, reason: str) -> None:
-        room = update.before
-        if room is None:
-            return
-        appointment_id = room.appointment_id
-        notice = {"appointment_id": appointment_id, "reason": reason}
-        await self._outbox.emit(event, notice, to=consult_room(appointment_id))
-        await self._outbox.close(consult_room(appointment_id))
-        # This node's sockets of the room are told and are no longer joined (the sweep must not
-        # tell them their seat was lost, which asks them to join again).
-        for conn in self._sockets.values():
-            if conn.appointment_id == appointment_id:
-                conn.appointment_id = None
-        await self._outbox.publish(update)
 
     # ------------------------------------------------------------------ signaling and chat
 
@@ -840,49 +548,6 @@ class Hub:
 
     async def push_overdue_texts(self) -> int:
         return await self._due.overdue_texts()
-
-    async def _ice_servers(
-        self, conn: Connection, payload: AppointmentIn, _: Received
-    ) -> dict[str, Any]:
-        """Fresh ICE servers for a joined socket: TURN credentials (a new lifetime) once
-        admitted, the static list while waiting. The call page asks before its credentials
-        expire, so that a connection made or restarted late in a long call is not refused."""
-        conn.require_joined(payload.appointment_id)
-        room = await self.consult.room_for(conn.sid, payload.appointment_id)
-        guest = room.guest_of_sid(conn.sid)
-        if guest is not None:
-            admitted = guest.state is GuestState.ADMITTED
-        else:
-            admitted = room.require_seat(conn.sid).state is SeatState.ADMITTED
-        return {
-            "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=admitted),
-            "ice_transport_policy": ice_transport_policy(self._ice),
-        }
-
-    async def _waiting_message(
-        self, conn: Connection, payload: WaitingMessageIn, _: Received
-    ) -> dict[str, Any]:
-        """The waiting patient's message: kept with the room (``waiting_message`` in
-        ``consult:state``, so a console opened later shows it) and relayed to their doctor's
-        open sockets."""
-        conn.require_joined(payload.appointment_id)
-        update = await self.consult.note_waiting(conn.sid, payload.appointment_id, payload.text)
-        await self._publish(update)
-        room, note = update.after, update.result
-        assert room is not None
-        patient = room.seat_of_user(room.patient.id)
-        sent_at = iso_z(note.sent_at)
-        await self.sio.emit(
-            WAITING_MESSAGE,
-            {
-                "appointment_id": room.appointment_id,
-                "patient": {"id": room.patient.id, "name": patient.name if patient else ""},
-                "text": note.text,
-                "sent_at": sent_at,
-            },
-            room=user_room(room.doctor.id),
-        )
-        return {"sent_at": sent_at}
 
     # ------------------------------------------------------------------ recording
 

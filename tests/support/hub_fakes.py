@@ -5,7 +5,7 @@ database or Redis. The real repositories are exercised over real sockets in test
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +18,7 @@ from domain.chat import ChatMessage
 from domain.consultation import JoinWindow, Room
 from domain.documents import ContentType, Document, DocumentKind
 from domain.follow_up import Eligibility, EligibilityStatus
-from domain.guests import GuestKind, GuestPass
+from domain.guests import GuestKind, GuestPass, Invite, InviteStatus
 from domain.ids import AppointmentId, SessionId, UserId
 from domain.recording import ConsentRecord, Recording, RecordingResult, RecordingTarget
 from domain.records import Author
@@ -240,11 +240,14 @@ class Clinic:
         )
 
 
+# ----------------------------------------------------------------------------- sockets
+
+
 def connection(
     user_id: UserId, role: Role, sid: str, *, name: str = "", appointment_id: str | None = None
 ) -> Connection:
-    """The hub's record of a signed-in user's socket (``appointment_id``: the consultation it
-    joined)."""
+    """The hub's record of a signed-in user's socket, as the gateway makes it
+    (``appointment_id``: the consultation it joined)."""
     return Connection(
         sid=sid,
         namespace="/",
@@ -253,34 +256,41 @@ def connection(
             role=role,
             session_id=SessionId(f"session-{sid}"),
             token_id=f"token-{sid}",
-            expires_at=START + timedelta(hours=1),
+            expires_at=START + timedelta(hours=2),
         ),
         name=name or f"{role.value} {user_id[:2]}",
         bucket=TokenBucket(rate=20.0, burst=60),
-        address="192.0.2.1",
+        address="203.0.113.7",
         appointment_id=appointment_id,
     )
 
 
-def guest_connection(
-    guest_id: str, sid: str, *, appointment_id: AppointmentId = APPOINTMENT
-) -> Connection:
-    """An invited guest's socket, joined to its consultation."""
-    guest = GuestPass(
+GUEST = "9" * 24
+
+
+def guest_pass(
+    guest_id: str = GUEST, appointment_id: AppointmentId = APPOINTMENT, name: str = "Interpreter Li"
+) -> GuestPass:
+    return GuestPass(
         guest_id=guest_id,
         appointment_id=appointment_id,
-        name="Interpreter Zhao",
+        name=name,
         kind=GuestKind.INTERPRETER,
-        expires_at=START + timedelta(hours=1),
+        expires_at=START + timedelta(hours=2),
     )
+
+
+def guest_socket(sid: str, guest: GuestPass | None = None, *, joined: bool = False) -> Connection:
+    """The hub's record of an invited guest's socket (``joined``: to its consultation)."""
+    guest = guest or guest_pass()
     return Connection(
         sid=sid,
         namespace="/",
         principal=None,
         name=guest.name,
         bucket=TokenBucket(rate=20.0, burst=60),
-        address="192.0.2.9",
-        appointment_id=appointment_id,
+        address="198.51.100.9",
+        appointment_id=guest.appointment_id if joined else None,
         guest=guest,
     )
 
@@ -292,9 +302,6 @@ class Call:
     patient: Connection
     doctor: Connection
     guest: Connection | None = None
-
-
-GUEST = "c" * 24
 
 
 async def call_in_progress(
@@ -318,7 +325,7 @@ async def call_in_progress(
         await consult.admit(doctor.caller(), APPOINTMENT)
     call = Call(patient, doctor)
     if guest:
-        call.guest = guest_connection(GUEST, "g1")
+        call.guest = guest_socket("g1", joined=True)
         await consult.join_guest(
             GuestCaller(
                 guest_id=GUEST,
@@ -366,15 +373,6 @@ class FakeDocuments:
 
 
 @dataclass
-class FakeAuditLog:
-    entries: list[AuditEntry] = field(default_factory=list)
-
-    async def append(self, entry: AuditEntry) -> str:
-        self.entries.append(entry)
-        return str(len(self.entries))
-
-
-@dataclass
 class FakeEmitter:
     """The Socket.IO server's emit to a room, as ``signaling/pushes.py`` uses it, recorded:
     (event, data, room)."""
@@ -387,6 +385,31 @@ class FakeEmitter:
         self.sent.append((event, data, room))
 
 
+# ----------------------------------------------------------------------------- other ports
+
+
+@dataclass(frozen=True)
+class IceEntry:
+    data: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+@dataclass
+class FakeIce:
+    """A STUN server for everyone, and TURN credentials named after the user they are for."""
+
+    transport_policy: str = "relay"
+    static: list[IceEntry] = field(
+        default_factory=lambda: [IceEntry({"urls": ["stun:stun.example:3478"]})]
+    )
+
+    def for_user(self, user_id: str, *, ttl: timedelta | None = None) -> list[IceEntry]:
+        turn = IceEntry({"urls": ["turn:turn.example:3478"], "username": user_id})
+        return [*self.static, turn]
+
+
 @dataclass(frozen=True, slots=True)
 class FollowUpRecord:
     """A follow-up's eligibility, as the follow-up gate reads it (None: not gated)."""
@@ -395,7 +418,7 @@ class FollowUpRecord:
 
 
 @dataclass
-class FakeFollowUpRecords:
+class FakeFollowUps:
     items: dict[str, FollowUpRecord] = field(default_factory=dict)
 
     def gate(self, appointment_id: str, status: EligibilityStatus) -> None:
@@ -406,13 +429,61 @@ class FakeFollowUpRecords:
 
 
 @dataclass
-class FakeOnlineConsents:
+class FakeConsents:
     """The online-care consent versions each patient accepted."""
 
-    accepted: dict[str, set[str]] = field(default_factory=dict)
+    accepted: dict[str, Collection[str]] = field(default_factory=dict)
 
     async def versions(self, patient_id: str) -> frozenset[str]:
-        return frozenset(self.accepted.get(patient_id, set()))
+        return frozenset(self.accepted.get(patient_id, ()))
+
+
+@dataclass
+class FakeInvites:
+    """Guest invitations by id; ``change`` is the repository's compare-and-set."""
+
+    items: dict[str, Invite] = field(default_factory=dict)
+
+    def add(self, invite: Invite) -> Invite:
+        self.items[invite.id] = invite
+        return invite
+
+    async def get(self, invite_id: str) -> Invite | None:
+        return self.items.get(invite_id)
+
+    async def change(self, invite: Invite, *, expected: InviteStatus) -> Invite | None:
+        current = self.items.get(invite.id)
+        if current is None or current.status is not expected:
+            return None
+        self.items[invite.id] = invite
+        return invite
+
+
+def invite(guest: GuestPass | None = None, status: InviteStatus = InviteStatus.REDEEMED) -> Invite:
+    guest = guest or guest_pass()
+    return Invite(
+        id=guest.guest_id,
+        appointment_id=guest.appointment_id,
+        guest_name=guest.name,
+        kind=guest.kind,
+        status=status,
+        created_by=DOCTOR,
+        created_by_role=Role.DOCTOR,
+        created_at=START - timedelta(hours=1),
+        expires_at=START + timedelta(hours=2),
+    )
+
+
+@dataclass
+class FakeAudit:
+    entries: list[AuditEntry] = field(default_factory=list)
+
+    async def append(self, entry: AuditEntry) -> str:
+        self.entries.append(entry)
+        return str(len(self.entries))
+
+    def actions(self) -> list[str]:
+        return [e.action for e in self.entries]
 
 
 @dataclass
@@ -433,11 +504,11 @@ class ChatDesk:
     gated: bool = False
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     documents: FakeDocuments = field(default_factory=FakeDocuments)
-    audit: FakeAuditLog = field(default_factory=FakeAuditLog)
+    audit: FakeAudit = field(default_factory=FakeAudit)
     pushed: FakeEmitter = field(default_factory=FakeEmitter)  # text:updated, to user rooms
     latency: FakeLatency = field(default_factory=FakeLatency)
-    follow_ups: FakeFollowUpRecords = field(default_factory=FakeFollowUpRecords)
-    consents: FakeOnlineConsents = field(default_factory=FakeOnlineConsents)
+    follow_ups: FakeFollowUps = field(default_factory=FakeFollowUps)
+    consents: FakeConsents = field(default_factory=FakeConsents)
     answered: list[Appointment] = field(default_factory=list)  # the text_answered hook's calls
 
     def __post_init__(self) -> None:
@@ -526,7 +597,7 @@ class RecordingDesk:
     clinic: Clinic = field(default_factory=Clinic)
     outbox: FakeOutbox = field(default_factory=FakeOutbox)
     consents: FakeConsentLog = field(default_factory=FakeConsentLog)
-    audit: FakeAuditLog = field(default_factory=FakeAuditLog)
+    audit: FakeAudit = field(default_factory=FakeAudit)
 
     def __post_init__(self) -> None:
         self.consult = self.clinic.consultations()
