@@ -24,6 +24,8 @@ async def test_what_startup_built_is_frozen_and_later_garbage_still_collected() 
         cycle.me = cycle
         del cycle
         assert gc.collect() >= 1  # what came after startup is still collected
-        assert gc.get_freeze_count() == frozen
+        # The collection left the frozen objects frozen (it did not thaw them, nor freeze more);
+        # a frozen object freed by its reference count meanwhile leaves the count, so not equal.
+        assert len(built_at_startup) <= gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()  # this test process builds many apps
