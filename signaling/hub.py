@@ -196,9 +196,11 @@ class Hub:
             appointments=repos.appointments,
             holders=repos.users,
         )
+        self._sockets: dict[str, Connection] = {}
         # What the handlers send besides their acks (signaling/outbox.py).
         self._outbox = SocketOutbox(sio, self._publish)
-        # Handlers: chat, text consultations, screen sharing, recording consent
+        # The handlers of the client events (signaling/handlers/): chat, text consultations,
+        # screen sharing, recording consent, invited guests and the consultations.
         self._texts = Texts(
             appointments=repos.appointments,
             follow_up=self._follow_up,
@@ -221,8 +223,6 @@ class Hub:
         self._recording_consent = RecordingConsent(
             rooms=consult, recordings=self._recordings, outbox=self._outbox
         )
-        self._sockets: dict[str, Connection] = {}
-        # Handlers: consultations and guests
         self._guests = GuestHandlers(
             consult=consult,
             outbox=self._outbox,

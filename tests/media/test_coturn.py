@@ -49,18 +49,25 @@ def credentials(
     return minted
 
 
-async def allocate(server: Coturn, ice: IceServer, transport: str) -> tuple[str, int]:
+async def allocate(
+    server: Coturn, ice: IceServer, transport: str, *, tls: ssl.SSLContext | None = None
+) -> tuple[str, int]:
     """A relay allocated with these credentials: its address (coturn's relay port on
-    127.0.0.1)."""
+    127.0.0.1). With ``tls``, over TCP to the TLS listener (``turns:``)."""
     assert ice.username is not None
     assert ice.credential is not None
+    port = server.port
+    if tls is not None:
+        assert server.tls_port is not None
+        port = server.tls_port
     connection, _ = await asyncio.wait_for(
         turn.create_turn_endpoint(
             asyncio.DatagramProtocol,
-            server_addr=("127.0.0.1", server.port),
+            server_addr=("127.0.0.1", port),
             username=ice.username,
             password=ice.credential,
             transport=transport,
+            ssl=tls,
         ),
         timeout=15,
     )
@@ -111,30 +118,6 @@ async def test_credentials_of_another_secret_are_refused(coturn: Coturn) -> None
     assert coturn.allocations() == []
 
 
-async def allocate_over_tls(
-    server: Coturn, ice: IceServer, context: ssl.SSLContext
-) -> tuple[str, int]:
-    assert server.tls_port is not None
-    assert ice.username is not None
-    assert ice.credential is not None
-    connection, _ = await asyncio.wait_for(
-        turn.create_turn_endpoint(
-            asyncio.DatagramProtocol,
-            server_addr=("127.0.0.1", server.tls_port),
-            username=ice.username,
-            password=ice.credential,
-            transport="tcp",
-            ssl=context,
-        ),
-        timeout=15,
-    )
-    try:
-        relayed: Any = connection.get_extra_info("sockname")
-        return str(relayed[0]), int(relayed[1])
-    finally:
-        connection.close()
-
-
 async def test_minted_credentials_allocate_a_relay_over_tls(coturn_tls: Coturn) -> None:
     """``turns:`` (TURN over TLS, for networks that let only TLS out): the hub's credentials
     allocate a relay through the TLS listener, as aiortc connects to it (aiortc parses a
@@ -143,9 +126,9 @@ async def test_minted_credentials_allocate_a_relay_over_tls(coturn_tls: Coturn) 
     # A client that does not trust the listener's certificate does not get to allocate (a
     # clinic's turns: needs a certificate its patients' browsers trust).
     with pytest.raises(ssl.SSLCertVerificationError):
-        await allocate_over_tls(coturn_tls, ice, ssl.create_default_context())
+        await allocate(coturn_tls, ice, "tcp", tls=ssl.create_default_context())
     context = ssl.create_default_context(cafile=str(coturn_tls.ca))
-    host, port = await allocate_over_tls(coturn_tls, ice, context)
+    host, port = await allocate(coturn_tls, ice, "tcp", tls=context)
     assert host == "127.0.0.1"
     assert port not in (coturn_tls.port, coturn_tls.tls_port)
     assert len(coturn_tls.allocations(ice.username)) == 1, coturn_tls.log_text()[-2000:]
