@@ -2,7 +2,8 @@
 app, in real Chromium: a patient on their appointments list is told, in their language, that
 the doctor is ready, and follows the notice into the waiting room; the page with the notice is
 accessible (axe, both languages, desktop and 375 px) and the notice is dismissed from the
-keyboard; an account that manages a family member (就诊人) is told whom a notice is for."""
+keyboard, and the settings say where a family member's messages go; an account that manages
+a family member (就诊人) is told whom a notice is for."""
 
 from __future__ import annotations
 
@@ -117,6 +118,11 @@ def test_the_page_with_a_notice_is_accessible_and_the_notice_is_dismissed_from_t
     audit(p, "patient list with a notice", problems)
     assert problems == {}, problems
     expect(notice).to_have_count(1)  # still there in both languages, at both widths
+    # The settings card says where a family member's messages go (the audit ended in zh-CN).
+    family = p.get_by_test_id("notify-family")
+    expect(family).to_contain_text("您管理的就诊人的消息也发送到本账户")
+    p.get_by_test_id("lang-en").click()
+    expect(family).to_contain_text("Messages about the family members you manage come to this")
 
     # Reached and dismissed from the keyboard; the focus stays on the page.
     p.get_by_test_id("appointment-notice-join").focus()
