@@ -5,6 +5,7 @@
 // a field the app reads, or changes its type, tsc fails here. Types only: nothing here is bundled.
 import type { RunningLateEvent } from "../ui/RunningLate";
 import type { HubContract } from "./generated/hub";
+import type { NotificationPush } from "./notices";
 import type {
   ChatMessage,
   JoinAck,
@@ -46,5 +47,6 @@ export type HubChecks = [
   Holds<Fits<From["screen:state"], ScreenState>>,
   Holds<Fits<From["admin rooms:screen"], { appointment_id: string; sharer_role: Role | null; rev: number }>>,
   Holds<Fits<From["text:updated"], TextUpdate>>,
+  Holds<Fits<From["notification"], NotificationPush>>,
   Holds<Fits<Acks["consult:join"], JoinAck>>,
 ];

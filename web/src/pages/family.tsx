@@ -5,6 +5,7 @@ import * as api from "../lib/api";
 import { fieldMessage, messageFor } from "../lib/errors";
 import { formatDate, t } from "../lib/i18n";
 import { requireUser } from "../lib/session";
+import { connectHub, type Hub } from "../lib/socket";
 import type { FamilyMember, Relation, Sex, User } from "../lib/types";
 import { Alert, Loading } from "../ui/Alert";
 import { Field } from "../ui/Field";
@@ -17,9 +18,14 @@ const SEXES: Sex[] = ["female", "male", "other", "unknown"];
 
 function FamilyPage() {
   const [user, setUser] = useState<User | null>(null);
+  // Only for the clinic's notifications about the account's and its family's appointments.
+  const [hub, setHub] = useState<Hub | null>(null);
   useTitle("family.title");
   useEffect(() => {
-    requireUser(["patient"]).then(setUser, () => undefined);
+    requireUser(["patient"]).then((u) => {
+      setUser(u);
+      setHub(connectHub());
+    }, () => undefined);
   }, []);
   if (!user) {
     return (
@@ -29,7 +35,7 @@ function FamilyPage() {
     );
   }
   return (
-    <Shell user={user}>
+    <Shell user={user} hub={hub}>
       <FamilyHome />
     </Shell>
   );

@@ -55,7 +55,7 @@ function HealthPage() {
   const member = members.find((m) => m.id === asked) ?? null;
   const patientId = member?.id ?? user.id;
   return (
-    <Shell user={user}>
+    <Shell user={user} hub={hub}>
       <ReminderToasts hub={hub} onTaken={() => setRemindersVersion((v) => v + 1)} />
       <h1>{member ? t("family.health_of", { name: member.name }) : t("health.title")}</h1>
       {members.length ? (

@@ -45,7 +45,7 @@ function PatientPage() {
     );
   }
   return (
-    <Shell user={user}>
+    <Shell user={user} hub={hub}>
       <ReminderToasts hub={hub} />
       <PatientHome user={user} />
     </Shell>

@@ -61,7 +61,7 @@ function PharmacyPage() {
     });
   };
   return (
-    <Shell user={user} wide>
+    <Shell user={user} wide hub={hub}>
       <h1>{t("pharmacy.title")}</h1>
       <div class="columns">
         <div class="column-main">

@@ -18,6 +18,7 @@ export function NotificationSettings() {
     <section class="card" aria-labelledby="notify-title" data-testid="notify-settings">
       <h2 id="notify-title">{t("notify.title")}</h2>
       <p class="muted">{t("notify.lead")}</p>
+      <p class="muted" data-testid="notify-family">{t("notify.family")}</p>
       {prefs.state === "loading" || account.state === "loading" ? <Loading label={t("common.loading")} /> : null}
       {prefs.state === "error" ? <Alert>{messageFor(prefs.error)}</Alert> : null}
       {account.state === "error" ? <Alert>{messageFor(account.error)}</Alert> : null}

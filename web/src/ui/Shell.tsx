@@ -3,7 +3,9 @@
 import type { ComponentChildren } from "preact";
 import { type MessageKey, t } from "../lib/i18n";
 import { homeFor, signInUrl, signOut } from "../lib/session";
+import type { Hub } from "../lib/socket";
 import type { User } from "../lib/types";
+import { AppointmentNotices } from "./AppointmentNotices";
 import { LangSwitch } from "./LangSwitch";
 
 const NAV: Record<User["role"], { href: string; label: MessageKey }[]> = {
@@ -18,7 +20,14 @@ const NAV: Record<User["role"], { href: string; label: MessageKey }[]> = {
   pharmacist: [{ href: "/pharmacist", label: "nav.pharmacist" }],
 };
 
-export function Shell(props: { user: User | null; children: ComponentChildren; wide?: boolean }) {
+/** ``hub``: the page's socket; a patient's page with one shows the clinic's appointment
+ * notifications (``notification``) wherever the patient is. */
+export function Shell(props: {
+  user: User | null;
+  children: ComponentChildren;
+  wide?: boolean;
+  hub?: Hub | null;
+}) {
   const { user } = props;
   const here = location.pathname;
   return (
@@ -67,6 +76,7 @@ export function Shell(props: { user: User | null; children: ComponentChildren; w
         </div>
       </header>
       <main id="main" tabIndex={-1} class={props.wide ? "page page-wide" : "page"}>
+        {user?.role === "patient" && props.hub ? <AppointmentNotices hub={props.hub} selfId={user.id} /> : null}
         {props.children}
       </main>
     </>
