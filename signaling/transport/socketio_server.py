@@ -12,6 +12,10 @@ Private names used, and why:
 * ``AsyncRedisManager._redis_connect``, ``_redis_listen_with_retries`` and ``_publish``, copied
   (signaling/upstream/copied.py records their hashes): batched publishes in call order, a
   channel per node, the listener's own connection kept apart from the publisher's.
+* Not private, but chosen here: the Redis clients of :class:`HubRedisManager` have no
+  ``socket_timeout`` (redis-py's default of 5 s runs every command's write in a task of its
+  own, ``asyncio.wait_for``: about 30 µs of CPU per publish); each attempt to publish is
+  bounded by ``PUBLISH_SECONDS`` instead, and the listener's reads never had a timeout.
 * ``Packet.json``: packets python-socketio builds are encoded with orjson (its documented
   ``json`` override, set on the packet class). The hub's own relay, acks and one-socket emits
   are encoded by the hub (``encode_event``, ``HubServer._ack_packet``).
@@ -143,6 +147,9 @@ class HubManager(_DirectEmit, socketio.AsyncManager):  # type: ignore[misc]
 
 # How long a client python-socketio replaced stays open: what was in flight on it finishes.
 RETIRED_CLIENT_GRACE = 5.0
+# How long one attempt to publish a batch may take, and to connect to Redis (redis-py's own
+# default for both); the clients' socket_timeout is off (see the module's docstring).
+PUBLISH_SECONDS = 5.0
 # Set in a probe's own task (see HubRedisManager._redis_connect).
 _IN_PROBE: contextvars.ContextVar[bool] = contextvars.ContextVar("hub_in_probe", default=False)
 
@@ -185,6 +192,7 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
     deploy), the relay goes to the shared channel, as it used to."""
 
     events: RoomEvents | None = None
+    publish_seconds = PUBLISH_SECONDS
     node_channel: str | None = None  # the channel of this node (serve_node)
     connected: bool  # python-socketio's: whether the publishing client is up
     _outbox: list[_Outgoing] | None = None  # what waits for the sender task (_publish)
@@ -192,6 +200,16 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
     _listening = False
     _in_listener = False
     _probing: asyncio.Task[None] | None = None
+
+    def __init__(
+        self, url: str, channel: str = "socketio", *, redis_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
+        # No per-command timeout on the clients (each write would be a task): _send_batch
+        # bounds the publishes, connecting is bounded, and the listener waits without end.
+        options = {"socket_timeout": None, "socket_connect_timeout": PUBLISH_SECONDS}
+        super().__init__(url, channel=channel, redis_options=options | (redis_options or {}),
+                         **kwargs)  # fmt: skip
 
     def channel_of(self, node: str) -> str:
         """The channel of one node: what is for its sockets alone (relays)."""
@@ -323,12 +341,13 @@ class HubRedisManager(socketio.AsyncRedisManager, HubManager):  # type: ignore[m
                         self._redis_connect()
                     finally:
                         _IN_PROBE.reset(token)
-                if len(messages) == 1:
-                    return [await self.redis.publish(*messages[0])]
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    for channel, message in messages:
-                        pipe.publish(channel, message)
-                    return list(await pipe.execute())
+                async with asyncio.timeout(self.publish_seconds):
+                    if len(messages) == 1:
+                        return [await self.redis.publish(*messages[0])]
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for channel, message in messages:
+                            pipe.publish(channel, message)
+                        return list(await pipe.execute())
             except Exception as exc:
                 log.warning(
                     "redis_publish_failed", error=repr(exc), messages=len(messages),

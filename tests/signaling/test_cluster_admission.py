@@ -68,7 +68,8 @@ async def test_a_patient_told_it_is_admitted_may_signal_at_once(
                 or told.set_result(asyncio.ensure_future(patient.call("rtc:signal", offer)))
             ),
         )
-        assert (await doctor.call("consult:admit", ref, within=60))["ok"]
+        admit = await doctor.call("consult:admit", ref, within=60)
+        assert admit["ok"], admit
         ack = await (await asyncio.wait_for(told, 60))
         return "ok" if ack.get("ok") else str(ack["error"]["code"])
 

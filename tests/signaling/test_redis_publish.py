@@ -217,3 +217,44 @@ async def test_a_relay_to_a_node_nobody_hears_goes_to_every_node(
     await manager.publish_relay(relay, node="node-old")
     await poll(lambda: b.order and c.order, within=10, every=0.01)
     assert b.order == c.order == [("relay", "sid-old")]
+
+
+@asynccontextmanager
+async def silent_redis() -> AsyncIterator[str]:
+    """The URL of a server that accepts connections and reads what it is sent, but never
+    answers (a Redis that hangs)."""
+    held: list[asyncio.StreamWriter] = []
+
+    async def swallow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+        while await reader.read(65536):
+            pass
+
+    server = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        for writer in held:
+            writer.close()
+        server.close()
+
+
+async def test_a_redis_that_never_answers_refuses_the_callers_within_the_publish_bound() -> None:
+    """The clients have no per-command timeout (redis-py's runs each write in a task): each
+    attempt to publish is bounded by the manager's own, two attempts in all."""
+    async with silent_redis() as url:
+        manager = HubRedisManager(url, channel="test:silent:socketio")
+        manager.publish_seconds = 0.2
+        relay = {"appointment_id": "a" * 24, "to": "sid", "signal": {}}
+        started = asyncio.get_running_loop().time()
+        try:
+            async with asyncio.timeout(5):
+                outcomes = await asyncio.gather(
+                    *(manager.publish_relay(relay) for _ in range(3)), return_exceptions=True
+                )
+        finally:
+            await manager.close_connections()
+        elapsed = asyncio.get_running_loop().time() - started
+    assert all(isinstance(o, Unavailable) for o in outcomes), outcomes
+    assert elapsed < 2.0, elapsed
