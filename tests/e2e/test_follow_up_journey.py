@@ -245,6 +245,9 @@ def test_the_demo_clinic_offers_the_follow_up_to_try(
     expect(d.get_by_test_id("dicom-info")).to_contain_text("CT")
     expect(d.get_by_test_id("document-image")).to_be_visible()
     d.get_by_test_id("eligibility-confirm").click()
+    # As a doctor does: admit once the confirmation is shown (an admission sent before it is
+    # stored is refused with the follow-up alert, tested above).
+    expect(d.get_by_test_id("eligibility")).to_have_attribute("data-status", "confirmed")
     d.get_by_test_id("admit").click()
     connected(p)
     connected(d)
