@@ -139,24 +139,11 @@ class ConsultationService:
             raise Forbidden("join the consultation first")
         return room
 
-    async def acting_room(self, sid: str, appointment_id: str) -> Room:
-        """:meth:`room_for` for a participant acting on their consultation (the doctor admitting
-        the patient): when the seat went because the appointment was cancelled or finished
-        elsewhere (the sweep closes such rooms), :class:`ConsultationOver` says so rather than
-        :class:`Forbidden`."""
-        try:
-            return await self.room_for(sid, appointment_id)
-        except Forbidden:
-            appointment = await self._appointments.get(appointment_id)
-            if appointment is not None and appointment.status in FINAL_STATUSES:
-                raise ConsultationOver(f"this appointment is {appointment.status.value}") from None
-            raise
-
     async def check_not_over(self, user_id: str, appointment_id: str) -> None:
         """:class:`ConsultationOver` when ``user_id`` is the doctor of an appointment that was
-        cancelled or finished: the answer to the doctor's admission after the room closed (the
-        socket was told ``consult:closed`` and is no longer joined). Anyone else learns
-        nothing here."""
+        cancelled or finished: the answer to the doctor's admission refused for want of a seat
+        (the sweep closed the room, on this node or another). Anyone else learns nothing
+        here."""
         appointment = await self._appointments.get(appointment_id)
         if (
             appointment is not None
@@ -290,7 +277,7 @@ class ConsultationService:
         return await self.registry.update(appointment_id, change)
 
     async def admit(self, caller: Caller, appointment_id: str) -> Updated[None]:
-        room = await self.acting_room(caller.sid, appointment_id)
+        room = await self.room_for(caller.sid, appointment_id)
         room.check_admit(caller.sid)
         now = self._clock()
         moved = await self._appointments.transition(

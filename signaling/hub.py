@@ -178,16 +178,13 @@ class Hub:
     ) -> None:
         self.config = config
         self.sio = sio
-        self._manager = sio.manager  # the Socket.IO manager (one process, or Redis)
         self._cluster = cluster
         self._consult = consult
         self._chat = chat
         self._transcripts = transcripts
-        self._repos = repos
         self._pushes = pushes
         self._due = due
         self.metrics = metrics
-        self._clock = clock
         self._recordings = recordings(self) if recordings is not None else None
         self._follow_up = FollowUpGate(
             rule=config.follow_up_only,

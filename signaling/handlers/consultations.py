@@ -66,8 +66,6 @@ class Consultations(Protocol):
 
     async def room_for(self, sid: str, appointment_id: str) -> Room: ...
 
-    async def acting_room(self, sid: str, appointment_id: str) -> Room: ...
-
     async def check_not_over(self, user_id: str, appointment_id: str) -> None: ...
 
     async def note_waiting(
@@ -179,15 +177,19 @@ class ConsultationHandlers:
         }
 
     async def admit(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
-        if conn.appointment_id != payload.appointment_id:  # closed meanwhile, or never joined
+        try:
+            conn.require_joined(payload.appointment_id)
+            await self._follow_up.check_admit(payload.appointment_id)
+            await self._guardian_admit(conn, payload.appointment_id)
+            update = await self._consult.admit(conn.caller(), payload.appointment_id)
+            room = update.after
+            if room is None:
+                raise Forbidden("this consultation is closed")
+        except Forbidden:
+            # No seat (any more): the appointment may have been cancelled or finished
+            # meanwhile, and its room closed by the sweep; its doctor is told so.
             await self._consult.check_not_over(conn.user_id, payload.appointment_id)
-        conn.require_joined(payload.appointment_id)
-        await self._follow_up.check_admit(payload.appointment_id)
-        await self._guardian_admit(conn, payload.appointment_id)
-        update = await self._consult.admit(conn.caller(), payload.appointment_id)
-        room = update.after
-        if room is None:
-            raise Forbidden("this consultation is closed")
+            raise
         await self._outbox.publish(update)
         patient = room.seat_of_user(room.patient.id)
         if patient is not None and patient.sid is not None:
@@ -218,8 +220,7 @@ class ConsultationHandlers:
     async def end(self, conn: Connection, payload: AppointmentIn, _: Received) -> dict[str, Any]:
         conn.require_joined(payload.appointment_id)
         update = await self._consult.end(conn.caller(), payload.appointment_id)
-        await self.finish(update, "consult:ended", "completed")
-        conn.appointment_id = None
+        await self.finish(update, "consult:ended", "completed")  # unjoins this socket too
         return {}
 
     async def ice_servers(
@@ -321,7 +322,7 @@ class ConsultationHandlers:
         manages them (409 ``guardian_required`` otherwise)."""
         if not self._under_six_guardian:
             return
-        room = await self._consult.acting_room(conn.sid, appointment_id)
+        room = await self._consult.room_for(conn.sid, appointment_id)
         patient = await self._patients.get(room.patient.id)
         if patient is None:
             return
