@@ -211,7 +211,6 @@ class Hub:
             transcripts=transcripts,
             seats=consult,
             texts=self._texts,
-            appointments=repos.appointments,
             documents=repos.documents,
             outbox=self._outbox,
             ack_latency=metrics.chat_ack_latency,

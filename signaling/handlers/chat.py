@@ -86,10 +86,6 @@ class TextChats(Protocol):
     async def answered(self, appointment: Appointment, role: Role) -> None: ...
 
 
-class AppointmentLookup(Protocol):
-    async def get(self, appointment_id: str) -> Appointment | None: ...
-
-
 class Documents(Protocol):
     async def get(self, document_id: str) -> Document | None: ...
 
@@ -108,7 +104,6 @@ class Chat:
         transcripts: Transcripts,
         seats: Seats,
         texts: TextChats,
-        appointments: AppointmentLookup,
         documents: Documents,
         outbox: Outbox,
         ack_latency: Latency,
@@ -117,7 +112,6 @@ class Chat:
         self._transcripts = transcripts
         self._seats = seats
         self._texts = texts
-        self._appointments = appointments
         self._documents = documents
         self._outbox = outbox
         self._ack_latency = ack_latency
@@ -130,11 +124,13 @@ class Chat:
         self._messages.check_text(payload.text, attached=payload.document_id is not None)
         if text:
             appointment, role = await self._texts.writer(conn, payload.appointment_id, sending=True)
+            patient_id = appointment.patient_id
         else:
             room = await self._seats.room_for(conn.sid, payload.appointment_id)
             role = room.require_seat(conn.sid).role
+            patient_id = room.patient.id
         attachment = (
-            await self._attachment(payload.appointment_id, payload.document_id)
+            await self._attachment(patient_id, payload.document_id)
             if payload.document_id is not None
             else None
         )
@@ -199,12 +195,12 @@ class Chat:
         )
         return {}
 
-    async def _attachment(self, appointment_id: str, document_id: str) -> Attachment:
-        """A document of this consultation's patient, as a chat attachment; anything else is
-        ``not_found`` (whether it exists or belongs to someone else)."""
-        appointment = await self._appointments.get(appointment_id)
+    async def _attachment(self, patient_id: str, document_id: str) -> Attachment:
+        """A document of this consultation's patient (``patient_id``, from the room or the text
+        consultation already read), as a chat attachment; anything else is ``not_found``
+        (whether it exists or belongs to someone else)."""
         document = await self._documents.get(document_id)
-        if appointment is None or document is None or document.patient_id != appointment.patient_id:
+        if document is None or document.patient_id != patient_id:
             raise NotFound("no such document")
         return Attachment(
             document_id=document.id,

@@ -540,7 +540,6 @@ class ChatDesk:
             transcripts=self.transcripts,
             seats=self.consult,
             texts=self.texts,
-            appointments=clinic.appointments,
             documents=self.documents,
             outbox=self.outbox,
             ack_latency=self.latency,
