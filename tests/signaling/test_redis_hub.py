@@ -236,7 +236,7 @@ async def test_a_redis_restart_without_its_data_leaves_no_stale_room_in_use(
 
         await asyncio.to_thread(redis.stop)
         await poll(lambda: not any(r.hearing for r in registries))
-        manager = one.client.app[keys.HUB]._manager
+        manager = one.client.app[keys.HUB].sio.manager
         assert all(r.known(appointment) is None for r in registries)
         before = len(p1.events)
         ack = await d.call("rtc:signal", {**ref, "data": {"type": "bye", "seq": 1}})
