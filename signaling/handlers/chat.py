@@ -27,6 +27,7 @@ from domain.ids import AppointmentId
 from domain.users import Principal, Role
 from signaling.acks import Received
 from signaling.gateway import Connection
+from signaling.handlers.seating import tell_message
 from signaling.models import ChatHistoryIn, ChatSendIn, TypingIn, guest_sids
 from signaling.outbox import Outbox
 from signaling.registry import Updated
@@ -141,25 +142,16 @@ class Chat:
             text=payload.text,
             attachment=attachment,
         )
-        message = message_payload(result.message)
-        if result.created and text:
+        if not result.created:
+            message = message_payload(result.message)
+        elif text:
+            message = message_payload(result.message)
             await self._outbox.emit(
                 "chat:message", message, to=consult_room(payload.appointment_id)
             )
             await self._texts.answered(appointment, role)
-        elif result.created:
-            # Guests are in the call, not the consultation's chat (clinical content).
-            await self._outbox.emit(
-                "chat:message",
-                message,
-                to=consult_room(payload.appointment_id),
-                skip=guest_sids(room),
-            )
-            try:
-                update = await self._seats.count_message(payload.appointment_id, result.message.seq)
-                await self._outbox.publish(update, participants=False)
-            except Exception as exc:  # only the admin count lags; the message is stored
-                log.warning("message_count_not_updated", error=repr(exc))
+        else:
+            message = await tell_message(self._outbox, self._seats, room, result.message)
         self._ack_latency.observe(time.perf_counter() - started)
         return {"message": message}
 

@@ -33,6 +33,7 @@ from domain.users import Role, User
 from signaling.acks import Received
 from signaling.consultations import Caller
 from signaling.gateway import Connection
+from signaling.handlers.seating import RoomReader, admitted, take_seat
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
 from signaling.models import AppointmentIn, WaitingMessageIn, room_view
 from signaling.outbox import Outbox
@@ -42,10 +43,6 @@ from signaling.socket_rooms import consult_room, user_room
 log = structlog.get_logger(__name__)
 
 WAITING_MESSAGE = "consult:waiting_message"
-
-
-class RoomReader(Protocol):
-    async def get(self, appointment_id: str) -> Room | None: ...
 
 
 class Consultations(Protocol):
@@ -141,25 +138,9 @@ class ConsultationHandlers:
         await self._follow_up.check_join(conn.user_id, appointment_id)
         update = await self._consult.join(conn.caller(), appointment_id)
         joined = update.result
-        conn.appointment_id = appointment_id
-        conn.joins += 1
-        await self._outbox.enter(conn.sid, consult_room(appointment_id))
-        if joined.replaced_sid is not None:
-            await self._outbox.emit(
-                "consult:closed",
-                {"appointment_id": appointment_id, "reason": "joined_elsewhere"},
-                to=joined.replaced_sid,
-            )
-            await self._outbox.leave(joined.replaced_sid, consult_room(appointment_id))
-        await self._outbox.publish(update)
-        room = update.after
-        assert room is not None
-        # A change stored after this join and before the socket entered the Socket.IO room (the
-        # other participant joining at the same moment) was broadcast where this socket could
-        # not hear it yet: the ack carries the newest state, not only this join's.
-        latest = await self._consult.registry.get(appointment_id)
-        if latest is not None and latest.rev > room.rev:
-            room = latest
+        room = await take_seat(
+            self._outbox, self._consult.registry, conn, appointment_id, update, joined.replaced_sid
+        )
         if self._recording_state is not None and room.recording != RecordingState():
             await self._recording_state(room, conn.sid)
         if joined.role is Role.DOCTOR:
@@ -195,12 +176,7 @@ class ConsultationHandlers:
         if patient is not None and patient.sid is not None:
             await self._outbox.emit(
                 "consult:admitted",
-                {
-                    "appointment_id": room.appointment_id,
-                    "room": room_view(room),
-                    "ice_servers": ice_servers_for(self._ice, patient.user_id, admitted=True),
-                    "ice_transport_policy": ice_transport_policy(self._ice),
-                },
+                admitted(room.appointment_id, room_view(room), self._ice, patient.user_id),
                 to=patient.sid,
             )
         else:  # the patient's socket went between the admission and now

@@ -10,12 +10,10 @@ Each handler maps (connection, payload) to its ack and hands what else it does t
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, Protocol
 
-from chat.models import message_payload
 from chat.service import SendResult
 from domain.audit import AuditEntry, Outcome
 from domain.chat import GuestNote, Sender
@@ -28,9 +26,9 @@ from domain.users import Role
 from signaling.acks import Received
 from signaling.consultations import Caller, GuestCaller
 from signaling.gateway import Connection
-from signaling.handlers.consultations import RoomReader
+from signaling.handlers.seating import RoomReader, admitted, take_seat, tell_message
 from signaling.ice import IceSource, ice_servers_for, ice_transport_policy
-from signaling.models import AppointmentIn, GuestIn, guest_sids, guest_view, room_view
+from signaling.models import AppointmentIn, GuestIn, guest_view, room_view
 from signaling.outbox import Outbox
 from signaling.registry import Updated
 from signaling.socket_rooms import consult_room
@@ -124,29 +122,21 @@ class GuestHandlers:
             )
         )
         joined = update.result
-        conn.appointment_id = guest.appointment_id
-        conn.joins += 1
-        await self._outbox.enter(conn.sid, consult_room(guest.appointment_id))
-        if joined.replaced_sid is not None:
-            await self._outbox.emit(
-                "consult:closed",
-                {"appointment_id": guest.appointment_id, "reason": "joined_elsewhere"},
-                to=joined.replaced_sid,
-            )
-            await self._outbox.leave(joined.replaced_sid, consult_room(guest.appointment_id))
-        await self._outbox.publish(update)
-        room = update.after
-        assert room is not None
-        latest = await self._consult.registry.get(guest.appointment_id)
-        if latest is not None and latest.rev > room.rev:
-            room = latest
+        room = await take_seat(
+            self._outbox,
+            self._consult.registry,
+            conn,
+            guest.appointment_id,
+            update,
+            joined.replaced_sid,
+        )
         await self.audit("guest.join", room, guest.guest_id, conn)
-        admitted = joined.state is GuestState.ADMITTED
+        is_admitted = joined.state is GuestState.ADMITTED
         return {
             "guest": {"guest_id": guest.guest_id, "name": guest.name, "kind": guest.kind.value},
             "state": joined.state.value,
             "room": guest_view(room),
-            "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=admitted),
+            "ice_servers": ice_servers_for(self._ice, conn.user_id, admitted=is_admitted),
             "ice_transport_policy": ice_transport_policy(self._ice),
         }
 
@@ -163,12 +153,7 @@ class GuestHandlers:
         if guest.sid is not None:
             await self._outbox.emit(
                 "consult:admitted",
-                {
-                    "appointment_id": room.appointment_id,
-                    "room": guest_view(room),
-                    "ice_servers": ice_servers_for(self._ice, guest.guest_id, admitted=True),
-                    "ice_transport_policy": ice_transport_policy(self._ice),
-                },
+                admitted(room.appointment_id, guest_view(room), self._ice, guest.guest_id),
                 to=guest.sid,
             )
         await self.audit("guest.admit", room, guest.guest_id, conn)
@@ -232,17 +217,8 @@ class GuestHandlers:
                 action=action, guest_id=guest.guest_id, name=guest.name, kind=guest.kind
             ),
         )
-        if not result.created:
-            return
-        await self._outbox.emit(
-            "chat:message",
-            message_payload(result.message),
-            to=consult_room(room.appointment_id),
-            skip=guest_sids(room),
-        )
-        with contextlib.suppress(Exception):  # only the admin count lags; the line is stored
-            update = await self._consult.count_message(room.appointment_id, result.message.seq)
-            await self._outbox.publish(update, participants=False)
+        if result.created:
+            await tell_message(self._outbox, self._consult, room, result.message)
 
     async def _end_invite(self, guest_id: str, conn: Connection) -> None:
         """A removed guest's invitation is revoked, so that its session cannot come back."""
