@@ -143,6 +143,37 @@ async def test_messages_published_together_go_out_together_in_the_order_of_the_c
     assert reads < 25, reads  # the first on its own, the rest in a pipeline (one read each 16 KB)
 
 
+async def test_publishes_within_the_window_of_the_last_batch_go_out_together_in_order(
+    manager: HubRedisManager, server: RedisProcess, channel: str
+) -> None:
+    """A node under load writes one pipeline per window, not one write per message; a publish
+    after a quiet spell goes out at once."""
+    manager.publish_window = 0.4
+    loop = asyncio.get_running_loop()
+    async with subscribed(server.url, channel) as (watcher, pubsub):
+        await manager.publish_room_change("b" * 24, 0)  # connected (and its probe sent)
+        await received(pubsub, 1)
+        await asyncio.sleep(1.0)  # the windows of that batch and of the probe's are over
+
+        started = loop.time()
+        await manager.publish_room_change("b" * 24, 1)  # alone, after a quiet spell
+        alone = loop.time() - started
+        reads_before = await reads_processed(watcher)
+
+        async def spaced(rev: int) -> None:  # one every 10 ms, inside the first one's window
+            await asyncio.sleep(0.01 * rev)
+            await manager.publish_room_change("b" * 24, rev)
+
+        await asyncio.gather(*(spaced(rev) for rev in range(2, 22)))
+        together = loop.time() - started
+        reads = await reads_processed(watcher) - reads_before - 1  # less the INFO itself
+        seen = await received(pubsub, 21)
+    assert alone < 0.2, alone  # not held for the window
+    assert 0.4 <= together < 0.8, together  # held until the window's end, then sent at once
+    assert [m["rev"] for m in seen] == list(range(1, 22))
+    assert reads <= 2, reads  # 20 publishes 10 ms apart: one pipeline
+
+
 async def test_a_message_that_cannot_be_encoded_fails_alone(
     manager: HubRedisManager, server: RedisProcess, channel: str
 ) -> None:
