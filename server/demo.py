@@ -16,6 +16,7 @@ from domain.availability import Availability, WeeklyWindow, local_to_utc, zone
 from domain.documents import DocumentKind
 from domain.errors import Conflict
 from domain.follow_up import PENDING, PriorDiagnosis, VisitType
+from domain.notifications import Rule
 from domain.records import Author
 from domain.users import Role, User
 from server import keys
@@ -97,7 +98,10 @@ async def seed_demo(app: web.Application) -> str | None:
     Wang with Dr. Li, whose id is returned. Idempotent: a restart while that appointment is
     still open (booked, waiting or in progress, and not yet past its end) finds it again; once
     it is over (completed, cancelled, or its half hour gone) a restart creates a fresh one
-    starting now, so the banner's "open now" is always true."""
+    starting now, so the banner's "open now" is always true. Also what a new user could
+    otherwise see only after waiting: Zhang Wei's son's video appointment with Dr. Chen open
+    now, two appointments of Wang with Dr. Chen whose reminders fall due at each start, and
+    Wang's text consultation to Dr. Chen past its deadline."""
     accounts = app[keys.ACCOUNTS]
     repos = app[keys.DATABASE].repos
     users: dict[str, User] = {}
@@ -137,6 +141,11 @@ async def seed_demo(app: web.Application) -> str | None:
         appointment_id = await _appointment_now(app, patient=wang, doctor=li, now=now)
         await _prior_documents(app, patient=wang, appointment_id=appointment_id)
         await _follow_up(app, appointment_id=appointment_id)
+    chen = users.get("dr.chen@demo.clinic")
+    if wang is not None and chen is not None:
+        await _reminders_due(app, patient=wang, doctor=chen, now=now)
+        if appointment_id is not None:
+            await _overdue_text(app, patient=wang, doctor=chen, now=now, prior=appointment_id)
     zhang = users.get("zhang@demo.clinic")
     if zhang is not None and not await repos.users.managed_ids(zhang.id):
         # A family member (就诊人) to book for: Zhang Wei's son, four years old (under six: a
@@ -150,13 +159,17 @@ async def seed_demo(app: web.Application) -> str | None:
             created_at=now,
             timezone=zhang.timezone,
         )
+    if zhang is not None and chen is not None:
+        managed = await repos.users.list_managed(zhang.id)
+        if managed:  # his son, seeded first
+            await _child_appointment(app, holder=zhang, child=managed[0], doctor=chen, now=now)
     drugs = await seed_catalogue(repos.drugs, clock=app[keys.CLOCK])
     log.info("demo_seeded", users=len(DEMO_USERS), drugs_added=drugs, appointment_id=appointment_id)
     return appointment_id
 
 
 async def _appointment_now(
-    app: web.Application, *, patient: User, doctor: User, now: datetime
+    app: web.Application, *, patient: User, doctor: User, now: datetime, reason: str = DEMO_REASON
 ) -> str:
     """The demo appointment open now, created starting now if there is none: one of today's
     (Shanghai day) that is not over yet and has not ended. Inserted through the repository:
@@ -171,7 +184,7 @@ async def _appointment_now(
         doctor_id=doctor.id,
         since=day_start,
         until=day_end,
-        reason=DEMO_REASON,
+        reason=reason,
     )
     open_now = [a for a in found if a.status in _OPEN and a.start <= now < a.end]
     if open_now:
@@ -185,7 +198,7 @@ async def _appointment_now(
                 start=start,
                 end=start + timedelta(minutes=30),
                 kind=AppointmentKind.VIDEO,
-                reason=DEMO_REASON,
+                reason=reason,
                 now=now,
             )
         except Conflict:
@@ -193,6 +206,107 @@ async def _appointment_now(
             continue
         return appointment.id
     raise Conflict("could not place the demo appointment")
+
+
+# How long before a reminder's moment the demo's reminder appointments start (see below).
+REMINDER_LEAD = timedelta(minutes=5)
+DEMO_REMINDER_REASONS = {
+    Rule.REMINDER_24H: "Demo: its reminder a day before 演示：提前一天的提醒",
+    Rule.REMINDER_1H: "Demo: its reminder an hour before 演示：提前一小时的提醒",
+}
+
+
+async def _reminders_due(
+    app: web.Application, *, patient: User, doctor: User, now: datetime
+) -> None:
+    """Two video appointments of Wang with Dr. Chen, booked a day ago, whose reminders fall due
+    as the demo starts: one starting five minutes short of the early reminder's offset
+    (``reminder_24h``, TELEMED_REMINDER_EARLY_MINUTES), one five minutes short of the late
+    one's (``reminder_1h``), so the first sweep of due reminders sends both and a new user
+    reads them without waiting a day. Inserted through the repository (a booking made now would
+    be past its reminders' moments, which are then not sent). Every start places a fresh pair
+    and cancels the pair an earlier start placed, if still ahead (quietly: through the
+    repository), so each start's mail folder has both reminders."""
+    repos = app[keys.DATABASE].repos
+    for rule, offset in app[keys.NOTIFICATIONS].offsets.items():
+        reason = DEMO_REMINDER_REASONS[rule]
+        earlier = await repos.appointments.find_for_pair(
+            patient_id=patient.id,
+            doctor_id=doctor.id,
+            since=now,
+            until=now + offset + REMINDER_LEAD,
+            reason=reason,
+        )
+        for appointment in earlier:
+            if appointment.status is AppointmentStatus.BOOKED:
+                await repos.appointments.transition(
+                    appointment.id,
+                    AppointmentStatus.CANCELLED,
+                    now=now,
+                    extra={"cancel_reason": "Replaced by the demo's next start"},
+                )
+        start = now + offset - min(REMINDER_LEAD, offset / 2)
+        with contextlib.suppress(Conflict):  # another process placed it a moment ago
+            await repos.appointments.insert(
+                patient_id=patient.id,
+                doctor_id=doctor.id,
+                start=start,
+                end=start + timedelta(minutes=30),
+                kind=AppointmentKind.VIDEO,
+                reason=reason,
+                now=now - timedelta(days=1),
+            )
+
+
+DEMO_OVERDUE_REASON = (
+    "Blood pressure readings higher this week (demo: not answered in time)"
+    " 本周血压偏高（演示：超过回复时限）"
+)
+
+
+async def _overdue_text(
+    app: web.Application, *, patient: User, doctor: User, now: datetime, prior: str
+) -> None:
+    """A text consultation of Wang with Dr. Chen asked an hour longer ago than the clinic's
+    response time (TELEMED_TEXT_RESPONSE_HOURS) and not answered: a new user sees a text
+    consultation past its deadline (Wang's list and page, Dr. Chen's text queue, the admin's
+    counts) without waiting for one. A follow-up of the diagnosis of Wang's appointment with Dr.
+    Li (``prior``), its documents named. Once while one is unanswered."""
+    repos = app[keys.DATABASE].repos
+    found = await repos.appointments.find_for_pair(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        since=now - timedelta(days=366),
+        until=now,
+        reason=DEMO_OVERDUE_REASON,
+    )
+    if any(a.status is AppointmentStatus.BOOKED for a in found):
+        return
+    asked = now - timedelta(hours=app[keys.APPOINTMENTS].text.response_hours + 1)
+    respond_by = asked + timedelta(hours=app[keys.APPOINTMENTS].text.response_hours)
+    appointment = await repos.appointments.insert(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        start=asked,
+        end=respond_by,
+        kind=AppointmentKind.TEXT,
+        reason=DEMO_OVERDUE_REASON,
+        now=asked,
+        respond_by=respond_by,
+    )
+    documents = await app[keys.DOCUMENTS].for_appointment(prior)
+    with contextlib.suppress(DuplicateKeyError):
+        await repos.follow_ups.insert(
+            appointment.id,
+            visit_type=VisitType.FOLLOW_UP,
+            prior=PriorDiagnosis(
+                condition="Hypertension (I10) 高血压",
+                diagnosed_on=date(2025, 10, 1),
+                institution="Ruijin Hospital 瑞金医院",
+                document_ids=tuple(d.id for d in documents),
+            ),
+            eligibility=PENDING if app[keys.FOLLOW_UPS].gate else None,
+        )
 
 
 DEMO_DIAGNOSIS_TITLE = "Hypertension diagnosis 高血压诊断 (Ruijin Hospital, 2025)"
@@ -224,18 +338,25 @@ async def _prior_documents(app: web.Application, *, patient: User, appointment_i
     )
 
 
-async def _follow_up(app: web.Application, *, appointment_id: str) -> None:
+async def _follow_up(
+    app: web.Application,
+    *,
+    appointment_id: str,
+    condition: str = "Hypertension (I10) 高血压",
+    diagnosed_on: date = date(2025, 10, 1),
+    institution: str = "Ruijin Hospital 瑞金医院",
+) -> None:
     """The demo appointment is a video follow-up of the PDF's diagnosis, its documents named;
     with the gate on (TELEMED_FOLLOW_UP_ONLY) the doctor's eligibility decision is pending, and
-    Wang has not yet accepted the consent to online care. Once per appointment."""
+    the patient has not yet accepted the consent to online care. Once per appointment."""
     repos = app[keys.DATABASE].repos
     if await repos.follow_ups.get(appointment_id) is not None:
         return
     documents = await app[keys.DOCUMENTS].for_appointment(appointment_id)
     prior = PriorDiagnosis(
-        condition="Hypertension (I10) 高血压",
-        diagnosed_on=date(2025, 10, 1),
-        institution="Ruijin Hospital 瑞金医院",
+        condition=condition,
+        diagnosed_on=diagnosed_on,
+        institution=institution,
         document_ids=tuple(d.id for d in documents),
     )
     with contextlib.suppress(DuplicateKeyError):  # another process seeded it a moment ago
@@ -245,6 +366,43 @@ async def _follow_up(app: web.Application, *, appointment_id: str) -> None:
             prior=prior,
             eligibility=PENDING if app[keys.FOLLOW_UPS].gate else None,
         )
+
+
+DEMO_CHILD_REASON = "Demo video consultation for a child 演示儿童视频问诊"
+DEMO_CHILD_DIAGNOSIS_TITLE = "Heart murmur diagnosis 心脏杂音诊断 (Children's Hospital, 2025)"
+
+
+async def _child_appointment(
+    app: web.Application, *, holder: User, child: User, doctor: User, now: datetime
+) -> str:
+    """A video appointment open now for a family member (Zhang Wei's son, under six) with Dr.
+    Chen, made like Wang's: a follow-up of a heart murmur (a PDF of it, stored by his father),
+    the doctor's decision pending, the son's consent to online care not yet given by his
+    father. So a new user joins for a family member at once, and sees the guardian rule."""
+    appointment_id = await _appointment_now(
+        app, patient=child, doctor=doctor, now=now, reason=DEMO_CHILD_REASON
+    )
+    documents = app[keys.DOCUMENTS]
+    if not await documents.for_appointment(appointment_id):
+        await documents.store(
+            Author(id=holder.id, role=Role.PATIENT),
+            child.id,
+            sample_pdf(
+                "Innocent heart murmur (R01.0), diagnosed 2025-09-12, Children's Hospital of Fudan"
+                " University. Yearly follow-up advised."
+            ),
+            kind=DocumentKind.DIAGNOSIS,
+            title=DEMO_CHILD_DIAGNOSIS_TITLE,
+            appointment_id=appointment_id,
+        )
+    await _follow_up(
+        app,
+        appointment_id=appointment_id,
+        condition="Innocent heart murmur (R01.0) 良性心脏杂音",
+        diagnosed_on=date(2025, 9, 12),
+        institution="Children's Hospital of Fudan University 复旦大学附属儿科医院",
+    )
+    return appointment_id
 
 
 def _login_json(user: DemoUser) -> str:
@@ -277,6 +435,23 @@ def banner(url: str, appointment_id: str | None = None, *, smtp: str | None = No
         ]
     lines += [
         "",
+        "Family member (就诊人): Zhang Wei manages his son Zhang Xiaobao (4); the son's video"
+        " follow-up with Dr. Chen is open now, on Zhang's list: Zhang accepts the consent for him"
+        " and joins; Dr. Chen lets him in only while his father holds his seat (under six).",
+        "  张伟管理其子张小宝（4 岁）；张小宝与陈医生的视频复诊现在可进入：张伟代为同意并进入；"
+        "未满六岁，须父亲在场，陈医生方可让其进入。",
+        "",
+        "Also in a call: the doctor invites a guest (interpreter, family, colleague) by a one-time"
+        " link, lets them in and removes them; either side shares the screen (the patient when"
+        " the doctor allows). Text consultation (图文问诊): a patient asks by text on the booking"
+        " page; the doctor answers from the console's text queue, ends it with a summary, or"
+        " turns it into a video call. Wang's question to Dr. Chen is already past its deadline.",
+        "  通话中：医生以一次性链接邀请第三方（翻译、家属、同事）、让其进入或移出；可共享屏幕"
+        "（患者须经医生允许）。图文问诊：患者在预约页文字提问，医生在工作台的图文队列回复、写小结"
+        "结束或转为视频；王芳向陈医生的提问已超过回复时限。",
+    ]
+    lines += [
+        "",
         "Pharmacy (在线购药): a doctor prescribes a catalogue drug from the clinic console or the"
         " call; the pharmacist reviews it and fulfils paid orders; the patient buys it and pays"
         " with the demo provider (no money moves):",
@@ -300,7 +475,18 @@ def banner(url: str, appointment_id: str | None = None, *, smtp: str | None = No
             f"  邮件（预约确认附日历文件、提醒）发往 {smtp}；"
             "短信与验证码写在本日志中（sms_logged）。",
         ]
-    lines += [f"  Sign in by phone as Wang Fang (王芳): {url}/?mode=phone  13800138000"]
+    lines += [
+        "  Reminders: Wang Fang has two video appointments with Dr. Chen, booked a day ago,"
+        " starting in just under 24 hours and just under an hour; their reminders (reminder_24h,"
+        " reminder_1h) go out by e-mail and text within a sweep (TELEMED_NOTIFY_INTERVAL, 30 s)"
+        " of the start.",
+        "  提醒：王芳与陈医生有两个一天前预约的视频问诊，分别在将近 24 小时与将近 1 小时后开始；"
+        "启动后约 30 秒内发出它们的邮件与短信提醒（reminder_24h、reminder_1h）。",
+        '  A patient opts in to medication reminders by e-mail and text under "Messages outside'
+        ' the app" on their page.',
+        "  患者可在其页面的“应用外的消息”中选择以邮件与短信接收用药提醒。",
+        f"  Sign in by phone as Wang Fang (王芳): {url}/?mode=phone  13800138000",
+    ]
     lines += [
         "",
         f"Try: curl -s -X POST {url}/api/v1/auth/login -H 'Content-Type: application/json' "

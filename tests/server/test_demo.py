@@ -1,10 +1,10 @@
 """``telemed serve --demo``: availability in Asia/Shanghai and a video appointment open now
 for Wang with Dr. Li; a restart finds it while it is open and makes a fresh one once it is
-over; its logs read as text."""
+over; two appointments whose reminders are due at start; its logs read as text."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +14,15 @@ from aiohttp.test_utils import TestClient
 from domain.appointments import Appointment, AppointmentStatus
 from server import keys
 from server.cli import _log_format, build_parser
-from server.demo import DEMO_USERS, banner, seed_demo
+from server.demo import DEMO_REASON, DEMO_USERS, banner, seed_demo
+from server.notifications.sms import LogSmsProvider
 from server.settings import CoreSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import AppFactory, long_sessions
 from tests.server.clinic import ok
+from tests.server.notify import SmtpSink, smtp_sink
+
+__all__ = ["smtp_sink"]
 
 Client = TestClient[web.Request, web.Application]
 
@@ -33,11 +37,16 @@ async def demo(make_client: AppFactory, settings: Settings) -> tuple[Client, Fak
     return client, clock
 
 
-async def wangs_appointments(client: Client) -> list[Appointment]:
+async def wangs_appointments(
+    client: Client, *, reason: str | None = DEMO_REASON
+) -> list[Appointment]:
+    """Wang's appointments with that reason (default: the video appointment open now with Dr.
+    Li); ``reason=None``: all of them."""
     repos = client.app[keys.DATABASE].repos
     wang = await repos.users.get_by_email("wang@demo.clinic")
     assert wang is not None
-    return await repos.appointments.list_for_user(wang.id)
+    found = await repos.appointments.list_for_user(wang.id)
+    return [a for a in found if reason is None or a.reason == reason]
 
 
 async def test_demo_has_an_appointment_starting_now(demo: tuple[Client, FakeClock]) -> None:
@@ -182,3 +191,137 @@ def test_the_banner_says_where_mail_and_texts_go() -> None:
     assert "SMTP server" not in logged
     for printed in (sink, logged):
         assert "http://localhost:8080/?mode=phone" in printed
+        assert "reminder_24h" in printed
+        assert "reminder_1h" in printed
+        assert "Zhang Xiaobao" in printed
+        assert "past its deadline" in printed
+
+
+async def test_both_reminders_go_out_at_each_start_of_the_demo(
+    make_client: AppFactory, settings: Settings, smtp_sink: SmtpSink
+) -> None:
+    """A new user reads the 24 h and the 1 h reminder without waiting a day: two appointments of
+    Wang with Dr. Chen, booked a day before, are due for them as the demo starts (the sweep
+    sends them within TELEMED_NOTIFY_INTERVAL). A restart (scripts/demo.sh prints a new mail
+    folder) cancels that pair, quietly, and places a fresh one, whose reminders go out too."""
+    clock = FakeClock(TUESDAY)
+    configured = long_sessions(settings).with_(notifications=smtp_sink.settings())
+    client = await make_client(configured, clock=clock)
+    await seed_demo(client.app)
+    notifications = client.app[keys.NOTIFICATIONS]
+    await notifications.drain()
+    assert smtp_sink.messages() == []  # nothing was booked through the API
+
+    assert await notifications.send_due_reminders() == 6  # each: browser, e-mail, text
+    assert await notifications.send_due_reminders() == 0  # once
+    mails = smtp_sink.messages()
+    assert sorted(m["Subject"] for m in mails) == ["明天的预约提醒", "预约即将开始"]
+    assert {m["To"] for m in mails} == {"wang@demo.clinic"}
+    sms = notifications.sms
+    assert isinstance(sms, LogSmsProvider)
+    assert [t.phone for t in sms.sent] == ["+8613800138000"] * 2
+    repos = client.app[keys.DATABASE].repos
+    chen = await repos.users.get_by_email("dr.chen@demo.clinic")
+    assert chen is not None
+
+    async def with_chen() -> list[Appointment]:
+        found = await wangs_appointments(client, reason=None)
+        return [a for a in found if a.doctor_id == chen.id and a.kind.value == "video"]
+
+    first = await with_chen()
+    assert sorted(a.start - clock.now for a in first) == [
+        timedelta(minutes=55),
+        timedelta(hours=23, minutes=55),
+    ]
+    assert all(a.status is AppointmentStatus.BOOKED for a in first)
+
+    clock.advance(minutes=10)  # a restart
+    await seed_demo(client.app)
+    await notifications.drain()
+    assert await notifications.send_due_reminders() == 6
+    # Both reminders again, and no notice of the cancellation.
+    assert sorted(m["Subject"] for m in smtp_sink.messages()) == [
+        "明天的预约提醒",
+        "明天的预约提醒",
+        "预约即将开始",
+        "预约即将开始",
+    ]
+    now = {a.id: a for a in await with_chen()}
+    assert [now[a.id].status for a in first] == [AppointmentStatus.CANCELLED] * 2
+    fresh = [a for a in now.values() if a.status is AppointmentStatus.BOOKED]
+    assert sorted(a.start - clock.now for a in fresh) == [
+        timedelta(minutes=55),
+        timedelta(hours=23, minutes=55),
+    ]
+
+
+async def test_zhangs_son_has_a_video_follow_up_open_now_that_his_father_joins_for_him(
+    demo: tuple[Client, FakeClock],
+) -> None:
+    """A new user joins for a family member without waiting for a slot: Zhang Wei's son (four)
+    has a gated video follow-up with Dr. Chen open now, with his own diagnosis PDF, on Zhang's
+    list; his consent is not yet given. A restart finds it again."""
+    client, clock = demo
+    await seed_demo(client.app)
+    await seed_demo(client.app)  # idempotent
+    zhang = next(u for u in DEMO_USERS if u.email == "zhang@demo.clinic")
+    login: dict[str, Any] = await ok(
+        await client.post(
+            "/api/v1/auth/login", json={"email": zhang.email, "password": zhang.password}
+        )
+    )
+    headers = {"Authorization": f"Bearer {login['access_token']}"}
+    listed = await ok(await client.get("/api/v1/appointments", headers=headers))
+    [appointment] = listed["appointments"]
+    assert appointment["patient"]["name"] == "张小宝 Zhang Xiaobao"
+    assert appointment["patient"]["managed_by"]["id"] == login["user"]["id"]
+    assert appointment["doctor"]["name"] == "陈医生 Dr. Chen Jing"
+    assert (appointment["kind"], appointment["status"]) == ("video", "booked")
+    start = datetime.fromisoformat(appointment["start"])
+    end = datetime.fromisoformat(appointment["end"])
+    assert start <= clock.now < end
+    assert appointment["visit_type"] == "follow_up"
+    assert appointment["eligibility"]["status"] == "pending"
+    son_id = appointment["patient"]["id"]
+    documents = await client.app[keys.DOCUMENTS].for_appointment(appointment["id"])
+    assert [(d.patient_id, d.content_type.value) for d in documents] == [
+        (son_id, "application/pdf")
+    ]
+    assert appointment["prior_diagnosis"]["document_ids"] == [documents[0].id]
+    assert await client.app[keys.FOLLOW_UPS].consented(son_id) == frozenset()
+
+
+async def test_wangs_text_question_to_dr_chen_is_past_its_deadline(
+    demo: tuple[Client, FakeClock],
+) -> None:
+    """A new user sees a text consultation past its deadline without waiting for one: Wang's
+    question to Dr. Chen is unanswered and overdue on Wang's list, on Dr. Chen's text queue and
+    in the admin's counts; a restart adds none while it is unanswered."""
+    client, _ = demo
+    await seed_demo(client.app)
+    await seed_demo(client.app)  # idempotent
+
+    async def sign_in(email: str) -> dict[str, str]:
+        user = next(u for u in DEMO_USERS if u.email == email)
+        login: dict[str, Any] = await ok(
+            await client.post(
+                "/api/v1/auth/login", json={"email": user.email, "password": user.password}
+            )
+        )
+        return {"Authorization": f"Bearer {login['access_token']}"}
+
+    wang = await sign_in("wang@demo.clinic")
+    listed = await ok(await client.get("/api/v1/appointments", headers=wang))
+    [text] = [a for a in listed["appointments"] if a["kind"] == "text"]
+    assert (text["status"], text["overdue"]) == ("booked", True)
+    assert text["doctor"]["name"] == "陈医生 Dr. Chen Jing"
+    assert text["visit_type"] == "follow_up"
+    assert text["prior_diagnosis"]["document_ids"]  # Wang's diagnosis PDF and CT study
+    chen = await sign_in("dr.chen@demo.clinic")
+    chen_id = text["doctor"]["id"]
+    queue = await ok(await client.get(f"/api/v1/doctors/{chen_id}/text_queue", headers=chen))
+    assert [c["id"] for c in queue["consultations"]] == [text["id"]]
+    assert (queue["waiting"], queue["overdue"]) == (1, 1)
+    admin = await sign_in("admin@demo.clinic")
+    counts = await ok(await client.get("/api/v1/admin/text_consultations", headers=admin))
+    assert (counts["waiting"], counts["overdue"]) == (1, 1)
