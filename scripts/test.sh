@@ -33,5 +33,5 @@ echo "==> dependency audit (what it could and could not check is printed)"
 echo "==> pytest ($TEST_WORKERS worker processes)"
 # The tests mostly wait (on the database, Redis, browsers, impaired links), so several workers
 # overlap the waits. Each worker starts its own SecantusDB and Redis; a module's tests stay on one
-# worker, and at most two modules drive Chromium at a time (tests/support/xdist_lanes.py).
+# worker, and one module at a time drives Chromium (tests/support/xdist_lanes.py).
 .venv/bin/pytest -n "$TEST_WORKERS" --dist loadscope --durations=15 "$@"

@@ -219,9 +219,9 @@ def accounts(client: TestClient[web.Request, web.Application]) -> Accounts:
 
 
 class _BrowserLanesPlugin:
-    """Under ``--dist loadscope`` (scripts/test.sh), a module's tests run on one worker and at
-    most two modules drive Chromium at a time (tests/support/xdist_lanes.py). Registered only
-    when xdist is loaded: pytest refuses a hook it does not know (``-p no:xdist``)."""
+    """Under ``--dist loadscope`` (scripts/test.sh), a module's tests run on one worker and one
+    module at a time drives Chromium (tests/support/xdist_lanes.py). Registered only when xdist
+    is loaded: pytest refuses a hook it does not know (``-p no:xdist``)."""
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         if config.getvalue("dist") != "loadscope":

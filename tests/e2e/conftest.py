@@ -56,6 +56,10 @@ PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1366, "height": 900}
 
 pytestmark = pytest.mark.browser
+# The timeout of a test that holds calls for about a minute on its own (50-71 s, the longest of
+# the browser tests), twice pyproject.toml's 120 s: with the other workers running the rest of
+# the suite on 2 cores, such a test may take twice as long.
+LONG_CALL = pytest.mark.timeout(240)
 
 
 @dataclass

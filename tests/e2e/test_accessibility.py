@@ -21,6 +21,7 @@ from server import keys
 from server.pharmacy.demo_catalogue import seed_catalogue
 from server.settings import PharmacySettings, PrescriptionReview
 from tests.e2e.conftest import (
+    LONG_CALL,
     PHONE,
     ROOT,
     ContextFactory,
@@ -78,6 +79,7 @@ def audit(page: Page, name: str, problems: dict[str, list[dict[str, Any]]]) -> N
         page.set_viewport_size(desktop)
 
 
+@LONG_CALL
 def test_no_serious_accessibility_violations_on_any_page(
     new_context: ContextFactory, live: Live
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from domain.users import Role
-from tests.e2e.conftest import ContextFactory, Live, in_call, shoot, watch
+from tests.e2e.conftest import LONG_CALL, ContextFactory, Live, in_call, shoot, watch
 from tests.e2e.test_accessibility import audit
 
 pytestmark = pytest.mark.browser
@@ -46,6 +46,7 @@ def peer(person_id: str) -> str:
     return f'[data-testid="peer-tile"][data-peer-id="{person_id}"] video'
 
 
+@LONG_CALL
 def test_doctor_patient_and_interpreter_each_see_the_two_others(
     new_context: ContextFactory, live: Live
 ) -> None:

@@ -34,6 +34,7 @@ from domain.users import Role
 from tests.e2e.conftest import (
     ARGS,
     CHROMIUM,
+    LONG_CALL,
     ContextFactory,
     Live,
     assert_video_flows,
@@ -160,6 +161,7 @@ def call_across(
     return p, d
 
 
+@LONG_CALL
 def test_the_call_adapts_to_a_bad_link_and_recovers_with_it(
     new_context: ContextFactory, far_browser: Browser, live: Live, clean_link: netns.Link
 ) -> None:

@@ -24,6 +24,7 @@ from playwright.sync_api import Page, expect
 from domain.users import Role
 from server.settings import MediaSettings
 from tests.e2e.conftest import (
+    LONG_CALL,
     ContextFactory,
     Live,
     Person,
@@ -239,6 +240,7 @@ def test_expired_credentials_are_refused_and_the_pages_say_so(
     assert_refused(aged_coturn, doctor)
 
 
+@LONG_CALL
 @pytest.mark.parametrize("live", [("coturn", "udp", SECRET, 60)], indirect=True, ids=["renewed"])
 def test_a_doctor_who_waited_past_the_credentials_lifetime_still_connects_through_the_relay(
     live: Live, new_context: ContextFactory, coturn: Coturn

@@ -8,8 +8,12 @@
   their ids), each starting its module-scoped fixtures once, so it does not set the run's length
   alone.
 - The modules that drive Chromium (``tests/e2e/``) share :data:`BROWSER_LANES` work units, so
-  at most that many browsers run at a time: on a 2-core machine, more would slow each page past
-  the tests' waits while the other workers run the rest of the suite.
+  at most that many browsers run at a time while the other workers run the rest of the suite.
+  One: on a 2-core machine two calls at once (each two or three Chromium pages sending and
+  decoding video) slow each other far more than the sum of their CPU. The any-page
+  accessibility audit (50-61 s alone) and the three-way guest call (34-55 s alone) took 260
+  and 244 s run side by side, past the 120 s timeout; all 64 browser tests alone, one after
+  the other, take 12.5 minutes.
 
 xdist's public way to shape the distribution is its ``pytest_xdist_make_scheduler`` hook; the
 grouping inside a scheduler is ``LoadScopeScheduling._split_scope``, the method its own
@@ -25,17 +29,17 @@ import zlib
 
 from xdist.scheduler import LoadScopeScheduling
 
-BROWSER_LANES = 2
+BROWSER_LANES = 1
 BROWSER_MODULES = "tests/e2e/"
 # Modules cut into that many units: the OpenAPI fuzzing's hundreds of operations take about a
 # fifth of the whole suite's time.
 SPLIT = {"tests/server/test_openapi_fuzz.py": 3}
 
 
-def lanes(modules: set[str]) -> dict[str, int]:
-    """The lane of each browser module: in name order, taken in turn."""
+def lanes(modules: set[str], count: int = BROWSER_LANES) -> dict[str, int]:
+    """The lane of each browser module among ``count``: in name order, taken in turn."""
     browser = sorted(m for m in modules if m.startswith(BROWSER_MODULES))
-    return {module: i % BROWSER_LANES for i, module in enumerate(browser)}
+    return {module: i % count for i, module in enumerate(browser)}
 
 
 def module_of(nodeid: str) -> str:

@@ -26,18 +26,18 @@ def scheduler() -> BrowserLanes:
 
 
 def test_browser_modules_take_the_lanes_in_turn() -> None:
-    assert lanes({"tests/e2e/test_b.py", "tests/e2e/test_a.py", "tests/unit/x.py"}) == {
-        "tests/e2e/test_a.py": 0,
-        "tests/e2e/test_b.py": 1,
-    }
+    modules = {"tests/e2e/test_b.py", "tests/e2e/test_a.py", "tests/unit/x.py"}
+    assert lanes(modules, 2) == {"tests/e2e/test_a.py": 0, "tests/e2e/test_b.py": 1}
+    assert lanes(modules, 1) == {"tests/e2e/test_a.py": 0, "tests/e2e/test_b.py": 0}
 
 
-def test_a_module_is_one_unit_and_browser_modules_share_two() -> None:
+def test_a_module_is_one_unit_and_browser_modules_share_one() -> None:
+    """One browser at a time (BROWSER_LANES): every browser module in one work unit."""
     scopes = {nodeid: scheduler()._split_scope(nodeid) for nodeid in COLLECTION}
     assert scopes == {
         "tests/e2e/test_a.py::test_one": "browser-lane-0",
         "tests/e2e/test_a.py::test_two": "browser-lane-0",
-        "tests/e2e/test_b.py::test_one": "browser-lane-1",
+        "tests/e2e/test_b.py::test_one": "browser-lane-0",
         "tests/e2e/test_c.py::Case::test_one": "browser-lane-0",
         # a class's tests stay with their module (its module-scoped fixtures start once)
         "tests/server/test_auth.py::test_login": "tests/server/test_auth.py",
