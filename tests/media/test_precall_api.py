@@ -130,7 +130,9 @@ async def test_peers_are_closed_after_the_timeout(
     make_client: AppFactory, settings: Settings, peers: list[GeneratedPeer]
 ) -> None:
     client = await make_client(
-        media_settings(settings, precall_timeout=1.5, precall_measure_seconds=0.5)
+        # Long enough for the second offer to be made and posted while the first check is
+        # still open (3 s on a loaded machine); the wait below bounds it (PATIENCE).
+        media_settings(settings, precall_timeout=8.0, precall_measure_seconds=0.5)
     )
     user = await Accounts(client).create()
     token = user["access_token"]
