@@ -20,6 +20,17 @@ Client = TestClient[web.Request, web.Application]
 # are 01:00Z-04:00Z.
 MONDAY = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 SLOT_0900 = MONDAY + timedelta(hours=1)  # Monday 09:00 Shanghai, a slot of both doctors
+
+
+def monday_ahead() -> datetime:
+    """A Monday, 00:00 UTC, one to two weeks after the real date. For tests whose documents sit
+    under a TTL index (sign-in attempts, SMS codes, the day's SMS budget: ``expires_at``,
+    ``expireAfterSeconds`` 0): stamped by a clock at :data:`MONDAY`, they have expired in the
+    database's real time, and its TTL pass may delete them in the middle of a test."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today + timedelta(days=7 + (-today.weekday()) % 7)
+
+
 SHANGHAI_WEEK = [{"weekday": d, "start": "09:00", "end": "12:00"} for d in range(5)] + [
     {"weekday": d, "start": "14:00", "end": "17:30"} for d in range(5)
 ]

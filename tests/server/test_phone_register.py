@@ -8,12 +8,14 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from domain.users import Role
 from server import keys
 from server.settings import NotificationSettings, Settings
 from tests.clock import FakeClock
 from tests.conftest import STRONG_PASSWORD, Accounts, AppFactory, bearer
-from tests.server.clinic import MONDAY, Clinic, ok, problem
+from tests.server.clinic import Clinic, monday_ahead, ok, problem
 from tests.server.test_login_throttle import behind_proxy, login
 from tests.server.test_phone_sign_in import (
     CODE,
@@ -31,6 +33,13 @@ OTHER = "+8613900139000"
 
 def person(phone: str, code: str, **extra: Any) -> dict[str, Any]:
     return {"phone": phone, "code": code, "name": "李娜", "timezone": "Asia/Shanghai", **extra}
+
+
+@pytest.fixture
+def clinic(clinic_ahead: Clinic) -> Clinic:
+    """Codes, attempts and the day's SMS budget expire by TTL indexes: a clock ahead of the
+    database's real time (tests/server/clinic.py, monday_ahead)."""
+    return clinic_ahead
 
 
 async def test_a_patient_registers_with_a_number_and_a_code_and_is_signed_in(
@@ -150,7 +159,8 @@ async def test_the_daily_sms_limit_holds_under_concurrent_requests_from_many_add
     """TELEMED_SMS_DAILY_LIMIT=3: twelve requests at once, for twelve numbers from twelve
     addresses (so no per-number or per-address limit is near), get three texts; the rest a
     429 that says so, until midnight UTC."""
-    clock = FakeClock(MONDAY + timedelta(hours=18))  # 18:00 UTC
+    day = monday_ahead()
+    clock = FakeClock(day + timedelta(hours=18))  # 18:00 UTC
     capped = settings.with_(notifications=NotificationSettings(sms_daily_limit=3))
     client = await behind_proxy(make_client, capped, clock)
     numbers = [f"+86139001390{n:02d}" for n in range(12)]
@@ -169,7 +179,7 @@ async def test_the_daily_sms_limit_holds_under_concurrent_requests_from_many_add
     assert "today" in body["detail"]
     assert int(refused[0].headers["Retry-After"]) == 6 * 3600
     assert len(sms(client).sent) == 3
-    assert await client.app[keys.DATABASE].repos.sms_budget.used("2026-03-02") == 3
+    assert await client.app[keys.DATABASE].repos.sms_budget.used(day.date().isoformat()) == 3
 
     clock.advance(hours=6)  # a new day (UTC): texts again
     assert (await ask_from(0)).status == 202
