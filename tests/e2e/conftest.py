@@ -8,8 +8,9 @@ every page go to ``test-artifacts/screenshots/``.
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from playwright.sync_api import Error as PlaywrightError
 from pymongo import MongoClient
 
 from domain.appointments import AppointmentKind
@@ -281,24 +283,44 @@ def no_page_errors(live: Live) -> Iterator[None]:
     assert live.errors == []
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+# How long the failure report may spend on one page's screenshot: a page stuck in a call can
+# take Playwright's default 30 s, and the report must finish inside the test's timeout.
+SCREENSHOT_MS = 5_000
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """A failed browser test leaves a screenshot of every page it had open, and its report
-    shows the pages' console (the call page traces its signalling there)."""
-    outcome = yield
-    report = outcome.get_result()  # type: ignore[attr-defined]
-    if report.when != "call" or not report.failed:
-        return
+    shows the pages' console (the call page traces its signalling there).
+
+    Best effort and never an error of the run: pytest-timeout's alarm (a `Failed` raised by a
+    signal) may land while the screenshots are taken, and an exception escaping this hook
+    would stop the whole xdist session (INTERNALERROR) instead of failing one test."""
+    report = yield
+    if report.when == "call" and report.failed and isinstance(item, pytest.Function):
+        try:
+            _keep_failure_evidence(item, report)
+        except (Exception, pytest.fail.Exception) as error:  # the alarm too: see above
+            report.sections.append(("failure evidence", f"not all kept: {error!r}"))
+    return report
+
+
+def _keep_failure_evidence(item: pytest.Function, report: pytest.TestReport) -> None:
     live = item.funcargs.get("live")
     if isinstance(live, Live) and live.console:
         report.sections.append(("browser console", "\n".join(live.console[-CONSOLE_SHOWN:])))
     browser = item.funcargs.get("browser")
-    if browser is None:
+    if not isinstance(browser, Browser):
         return
-    for i, ctx in enumerate(browser.contexts):  # type: ignore[attr-defined]
+    for i, ctx in enumerate(browser.contexts):
         for j, page in enumerate(ctx.pages):
             try:
-                page.screenshot(path=str(SCREENSHOTS / f"FAILED-{item.name}-{i}-{j}.png"))
+                page.screenshot(
+                    path=str(SCREENSHOTS / f"FAILED-{item.name}-{i}-{j}.png"),
+                    timeout=SCREENSHOT_MS,
+                )
             except Exception:  # noqa: S112 - best effort
                 continue
 
@@ -329,6 +351,24 @@ def assert_video_flows(page: Page, testid: str = "remote-video") -> None:
 
 def connected(page: Page) -> None:
     expect(page.get_by_test_id("call-state")).to_have_text("connected", timeout=30_000)
+
+
+def wait_until(page: Page, expression: str, *, timeout: float = 10.0) -> None:
+    """Until the JavaScript ``expression`` is truthy in ``page``, asked every 100 ms, also
+    across a navigation. Playwright's ``wait_for_function`` evaluates its predicate with the
+    page's ``eval``, which the app's Content-Security-Policy refuses (a console error that
+    fails the test); ``evaluate`` goes through the DevTools protocol, which the policy does not
+    govern."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except PlaywrightError:  # the page is between two documents
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{expression!r} was still false after {timeout} s")
+        page.wait_for_timeout(100)
 
 
 def call_trace(live: Live, event: str) -> list[str]:
