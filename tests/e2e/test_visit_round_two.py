@@ -16,7 +16,16 @@ from domain.appointments import AppointmentKind, AppointmentStatus
 from domain.clock import utc_now
 from domain.users import Role
 from server import keys
-from tests.e2e.conftest import ContextFactory, Live, Person, connected, shoot, sign_in, watch
+from tests.e2e.conftest import (
+    ContextFactory,
+    Live,
+    Person,
+    connected,
+    shoot,
+    sign_in,
+    wait_until,
+    watch,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -179,7 +188,7 @@ def test_the_console_alerts_the_doctor_and_let_in_skips_a_second_device_check(
     alert = d.get_by_test_id("arrival-alert")
     expect(alert).to_have_text("Wang Fang已进入候诊室。")
     expect(alert).to_have_attribute("data-count", "1")
-    d.wait_for_function("window.__chimes === 1")
+    wait_until(d, "window.__chimes === 1")
     assert d.evaluate("window.__notes") == ["Wang Fang已进入候诊室。"]
     d.get_by_test_id("lang-en").click()
     expect(alert).to_have_text("Wang Fang has arrived in the waiting room.")
@@ -250,7 +259,7 @@ def test_tabs_of_one_browser_share_the_sign_in_and_sign_out_together(
         for page in (console, call):
             page.evaluate("window.__before = true; setTimeout(() => location.reload(), 0)")
         for page in (console, call):
-            page.wait_for_function("window.__before === undefined")  # reloaded
+            wait_until(page, "window.__before === undefined")  # reloaded
         expect(console.get_by_test_id("feed-state")).to_have_text("Live")
         expect(call.get_by_test_id("join")).to_be_visible()
     assert console.evaluate("sessionStorage.getItem('telemed.refresh')") is None  # one place
