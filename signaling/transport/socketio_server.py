@@ -157,9 +157,11 @@ PUBLISH_SECONDS = 5.0
 # its reply's read and their loop wake-ups on this node, and a read and a wake-up on Redis and on
 # each node that hears it, whatever its size; a node under load (about 2,000 publishes a second
 # at the benchmark's fixed rate) sent nearly every message alone. So under load one pipeline per
-# window at most, at the cost of at most this much latency per message (a fraction of the
-# two-node p99, 14 ms at 4,000 signals/s).
-PUBLISH_WINDOW = 0.001
+# window at most, at the cost of at most this much latency per message. Measured at 4,000
+# cross-node signals/s (docs/BENCHMARKS.md): 3 ms brings the nodes' CPU per signal to that of
+# two Node.js servers (1 ms: 15 % above) and halves Redis's, for 1.5 ms more median latency
+# across nodes; the p99 stays below theirs.
+PUBLISH_WINDOW = 0.003
 # Set in a probe's own task (see HubRedisManager._redis_connect).
 _IN_PROBE: contextvars.ContextVar[bool] = contextvars.ContextVar("hub_in_probe", default=False)
 
