@@ -31,10 +31,9 @@ from server.audit import routes as audit_routes
 from server.audit.recorder import Auditor
 from server.auth import phone_routes
 from server.auth import routes as auth_routes
+from server.auth.factory import make_account_service
 from server.auth.passwords import Passwords
 from server.auth.phone import PhoneCodes
-from server.auth.service import AccountService
-from server.auth.tokens import TokenService
 from server.clinic import routes as clinic_routes
 from server.consultations import routes as consultation_routes
 from server.documents import routes as document_routes
@@ -126,29 +125,6 @@ def build_api() -> Api:
     api.include(family_routes.api)
     api.include(guest_routes.api)
     return api
-
-
-def make_account_service(
-    settings: Settings,
-    db: Database,
-    *,
-    clock: Clock = utc_now,
-    passwords: Passwords | None = None,
-) -> AccountService:
-    tokens = TokenService(
-        secret=resolve_jwt_secret(settings),
-        issuer=settings.auth.jwt_issuer,
-        audience=settings.auth.jwt_audience,
-        access_ttl=settings.auth.access_token_ttl,
-        clock=clock,
-    )
-    return AccountService(
-        db.repos,
-        tokens=tokens,
-        passwords=passwords or Passwords(),
-        settings=settings.auth,
-        clock=clock,
-    )
 
 
 def make_document_service(

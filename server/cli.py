@@ -75,7 +75,7 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 
 
 def _user_create(args: argparse.Namespace, settings: Settings) -> int:
-    from server.app import make_account_service
+    from server.auth.factory import make_account_service
     from storage.mongo import open_database
 
     password: str | None = args.password
@@ -114,7 +114,7 @@ def _user_active(args: argparse.Namespace, settings: Settings) -> int:
     are revoked in the database: every request and handshake with its tokens is refused at
     once, and each running node drops its sockets at its next session check
     (``TELEMED_HUB_HOUSEKEEPING``)."""
-    from server.app import make_account_service
+    from server.auth.factory import make_account_service
     from storage.mongo import open_database
 
     async def run() -> None:

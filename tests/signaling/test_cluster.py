@@ -19,7 +19,7 @@ import pytest
 from domain.appointments import AppointmentKind
 from domain.clock import utc_now
 from domain.users import Role
-from server.app import make_account_service
+from server.auth.factory import make_account_service
 from server.settings import DatabaseSettings
 from storage.mongo import Database
 from tests.conftest import STRONG_PASSWORD, make_settings

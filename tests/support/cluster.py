@@ -22,7 +22,7 @@ import aiohttp
 from domain.appointments import AppointmentKind
 from domain.clock import utc_now
 from domain.users import Role
-from server.app import make_account_service
+from server.auth.factory import make_account_service
 from storage.embedded import free_port
 from storage.mongo import Database, open_database
 from tests.conftest import STRONG_PASSWORD, TEST_SECRET, make_settings
