@@ -250,8 +250,7 @@ def create_app(
                 db.repos,
                 settings=settings.notifications,
                 clinic=settings.clinic,
-                public_url=settings.http.public_url
-                or f"http://{settings.http.host}:{settings.http.port}",
+                public_url=settings.http.public_url or settings.http.local_url,
                 mailer=make_mailer(settings.notifications),
                 sms=make_sms_provider(
                     settings.notifications,

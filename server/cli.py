@@ -40,11 +40,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         app.on_startup.append(demo_startup)
     app.on_startup.append(freeze_startup_heap)
 
-    host = settings.http.host
-    shown_host = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
-
     def announce(message: str) -> None:
-        url = f"http://{shown_host}:{settings.http.port}"
+        url = settings.http.local_url
         if args.demo:
             mail = settings.notifications
             smtp = f"{mail.smtp_host}:{mail.smtp_port}" if mail.smtp_host else None
@@ -56,7 +53,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     loop = _new_loop()
     web.run_app(
         app,
-        host=host,
+        host=settings.http.host,
         port=settings.http.port,
         print=announce,
         access_log=None,

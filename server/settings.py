@@ -60,6 +60,15 @@ class HttpSettings(_Section):
     # The bearer token a Prometheus scraper sends to GET /metrics; without one, /metrics is 404.
     metrics_token: str | None = Field(default=None, min_length=16, max_length=256)
 
+    @property
+    def local_url(self) -> str:
+        """The address a person on this machine opens: ``localhost`` for a loopback or
+        all-interfaces listener. What the start-up line prints, and what the links in e-mails
+        and texts point to when ``TELEMED_PUBLIC_URL`` is not set (one origin, so a link opens
+        where its reader is signed in)."""
+        shown = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::") else self.host  # noqa: S104
+        return f"http://{shown}:{self.port}"
+
     @field_validator("rate_limit", "rate_limit_anonymous")
     @classmethod
     def _limit_parses(cls, value: str) -> str:

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from server.secrets import resolve_jwt_secret
-from server.settings import AuthSettings, CoreSettings, Environment, Settings, SettingsError
+from server.settings import (
+    AuthSettings,
+    CoreSettings,
+    Environment,
+    HttpSettings,
+    Settings,
+    SettingsError,
+)
 
 
 def test_defaults_match_the_contract(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,3 +137,18 @@ def test_the_relay_policy_needs_a_turn_server(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("TELEMED_ICE_TRANSPORT_POLICY", "direct")
     with pytest.raises(SettingsError, match="TELEMED_ICE_TRANSPORT_POLICY"):
         Settings.from_env()
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "url"),
+    [
+        ("127.0.0.1", 8080, "http://localhost:8080"),
+        ("0.0.0.0", 9000, "http://localhost:9000"),  # noqa: S104 - the setting under test
+        ("::", 8080, "http://localhost:8080"),
+        ("clinic.lan", 8443, "http://clinic.lan:8443"),
+    ],
+)
+def test_the_local_url_is_what_a_person_on_this_machine_opens(
+    host: str, port: int, url: str
+) -> None:
+    assert HttpSettings(host=host, port=port).local_url == url
