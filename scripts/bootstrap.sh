@@ -36,8 +36,13 @@ venv() {
   # Both pin every package with its hashes (scripts/lock.sh writes them from pyproject.toml).
   local lock="$ROOT/requirements/runtime.txt"
   [ -z "${1:-}" ] || lock="$ROOT/requirements/dev.txt"
-  local stamp
+  local stamp dev_stamp
   stamp="$ROOT/.venv/.installed-$(cat "$lock" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  dev_stamp="$ROOT/.venv/.installed-$(cat "$ROOT/requirements/dev.txt" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  # The development lock pins the runtime's packages at the runtime's versions (scripts/lock.sh
+  # compiles it under -c requirements/runtime.txt): a venv that has it serves the server too, so
+  # the demo after the tests neither reinstalls nor makes the next test run reinstall.
+  [ -n "${1:-}" ] || [ ! -f "$dev_stamp" ] || return 0
   if [ ! -f "$stamp" ]; then
     echo "==> installing the locked packages ($(basename "$lock")) and the project"
     "$ROOT/.venv/bin/python" -m pip install -q --require-hashes --no-deps -r "$lock" 2>&1 | quiet_pip
