@@ -11,7 +11,7 @@ import structlog
 from aiohttp import web
 from pymongo.errors import DuplicateKeyError
 
-from domain.appointments import AppointmentKind, AppointmentStatus
+from domain.appointments import Appointment, AppointmentKind, AppointmentStatus
 from domain.availability import Availability, WeeklyWindow, local_to_utc, zone
 from domain.documents import DocumentKind
 from domain.errors import Conflict
@@ -23,6 +23,7 @@ from server import keys
 from server.documents.samples import sample_dicom, sample_pdf
 from server.pharmacy.demo_catalogue import seed_catalogue
 from server.settings import Settings
+from storage.mongo import Repositories
 
 log = structlog.get_logger(__name__)
 
@@ -192,20 +193,36 @@ async def _appointment_now(
     start = now.replace(second=0, microsecond=0)
     for _ in range(30):  # the minute may hold a booking of Dr. Li already: take the next one
         try:
-            appointment = await repos.appointments.insert(
-                patient_id=patient.id,
-                doctor_id=doctor.id,
-                start=start,
-                end=start + timedelta(minutes=30),
-                kind=AppointmentKind.VIDEO,
-                reason=reason,
-                now=now,
+            appointment = await _video_visit(
+                repos, patient=patient, doctor=doctor, start=start, reason=reason, booked=now
             )
         except Conflict:
             start += timedelta(minutes=1)
             continue
         return appointment.id
     raise Conflict("could not place the demo appointment")
+
+
+async def _video_visit(
+    repos: Repositories,
+    *,
+    patient: User,
+    doctor: User,
+    start: datetime,
+    reason: str,
+    booked: datetime,
+) -> Appointment:
+    """A 30-minute video appointment placed through the repository, as booked at ``booked``
+    (:class:`Conflict` when the doctor's slot is taken)."""
+    return await repos.appointments.insert(
+        patient_id=patient.id,
+        doctor_id=doctor.id,
+        start=start,
+        end=start + timedelta(minutes=30),
+        kind=AppointmentKind.VIDEO,
+        reason=reason,
+        now=booked,
+    )
 
 
 # How long before a reminder's moment the demo's reminder appointments start (see below).
@@ -247,14 +264,13 @@ async def _reminders_due(
                 )
         start = now + offset - min(REMINDER_LEAD, offset / 2)
         with contextlib.suppress(Conflict):  # another process placed it a moment ago
-            await repos.appointments.insert(
-                patient_id=patient.id,
-                doctor_id=doctor.id,
+            await _video_visit(
+                repos,
+                patient=patient,
+                doctor=doctor,
                 start=start,
-                end=start + timedelta(minutes=30),
-                kind=AppointmentKind.VIDEO,
                 reason=reason,
-                now=now - timedelta(days=1),
+                booked=now - timedelta(days=1),
             )
 
 
