@@ -228,6 +228,31 @@ test("a retry refused again is failed again", async () => {
   assert.equal(log.state.outbox[0]?.failed, true);
 });
 
+test("a reconnection tries a refused message once more, and says so only if it is accepted", async () => {
+  const { log, link, errors } = makeLog();
+  const sending = log.send("refused");
+  const id = log.state.outbox[0]!.client_msg_id;
+  link.take("chat:send").answer(refused("forbidden"));
+  await sending;
+  assert.deepEqual(errors.map((e) => e.code), ["forbidden"]);
+
+  let resumed = log.resume(); // the socket came back: the refusal may have been the moment's
+  await answerHistory(link, [], 0);
+  link.take("chat:send").answer(refused("forbidden"));
+  await resumed;
+  assert.equal(log.state.outbox[0]?.failed, true, "still failed, its retry button still there");
+  assert.deepEqual(errors.map((e) => e.code), ["forbidden"], "told once, not at every reconnection");
+
+  resumed = log.resume();
+  await answerHistory(link, [], 0);
+  const again = link.take("chat:send");
+  assert.equal(again.payload.client_msg_id, id);
+  again.answer({ ok: true, message: message(1, id) });
+  await resumed;
+  assert.deepEqual(log.state.outbox, []);
+  assert.deepEqual(seqs(log.state), [1]);
+});
+
 test("the hub's catch-up goes on while pages come back full", async () => {
   const { log, link } = makeLog();
   const resumed = log.resume();

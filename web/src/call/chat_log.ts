@@ -173,7 +173,8 @@ export class ChatLog {
   }
 
   /** Sends the outbox again in order; a message refused for good waits for ``retry`` unless
-   * ``withFailed`` (a reconnection tries everything once more). */
+   * ``withFailed`` (a reconnection tries everything once more: a refusal may have been about
+   * the moment, such as a consultation not yet open). */
   private async flush(withFailed: boolean): Promise<void> {
     for (const pending of this.current.outbox) {
       if (withFailed || !pending.failed) await this.deliver(pending);
@@ -195,7 +196,9 @@ export class ChatLog {
       this.resendLater();
     } else if (this.current.outbox.some((p) => p.client_msg_id === pending.client_msg_id)) {
       this.markFailed(pending.client_msg_id, true);
-      this.options.onRefused?.(ack.error);
+      // Told once: a reconnection's new try of a message refused already (``flush(true)``)
+      // leaves it failed, with its retry button, without the same alert again.
+      if (!pending.failed) this.options.onRefused?.(ack.error);
     }
   }
 
