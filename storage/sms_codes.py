@@ -8,6 +8,7 @@ guesses only one signs in.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,22 +78,29 @@ class SmsBudgetRepository:
 
     async def take(self, day: str, *, limit: int, expires_at: datetime) -> bool:
         """Count one text on ``day`` if fewer than ``limit`` were counted; False (and nothing
-        counted) otherwise. One conditional increment: of any number of concurrent callers,
-        in any processes, at most ``limit`` get True."""
-        for upsert in (True, False):
-            try:
-                doc = await self._c.find_one_and_update(
-                    {"_id": day, "count": {"$lt": limit}},
-                    {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": expires_at}},
-                    upsert=upsert,
-                    return_document=ReturnDocument.AFTER,
-                )
-            except DuplicateKeyError:
-                # The day's document exists and is full, or another caller created it first:
-                # the increment is tried again on the existing document, without the insert.
-                continue
-            return doc is not None
-        return False
+        counted) otherwise. Each count is one conditional increment of the day's document: of
+        any number of concurrent callers, in any processes, at most ``limit`` get True.
+
+        The day's document is created by a plain insert (count 0), not by an upserting
+        increment. When concurrent upserts race to create a document, SecantusDB applies each
+        increment but may answer some of them with a duplicate key error or no document. Those
+        callers were refused texts that the day had counted. A lost insert race changes
+        nothing."""
+        counted = await self._increment(day, limit)
+        if counted:
+            return True
+        # The day is full, or its document does not exist yet.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._c.insert_one({"_id": day, "count": 0, "expires_at": expires_at})
+        return await self._increment(day, limit)
+
+    async def _increment(self, day: str, limit: int) -> bool:
+        doc = await self._c.find_one_and_update(
+            {"_id": day, "count": {"$lt": limit}},
+            {"$inc": {"count": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return doc is not None
 
     async def used(self, day: str) -> int:
         doc = await self._c.find_one({"_id": day})
