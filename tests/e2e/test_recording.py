@@ -49,12 +49,21 @@ def api_get(page: Page, person: Person, path: str) -> Any:
     return answer.json()
 
 
-def eventually(check: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+def eventually(
+    check: Callable[[], bool], what: str, timeout: float = 20.0, *, pumping: Page | None = None
+) -> None:
+    """Until ``check()``, asked every 250 ms. A check that reads the pages' console
+    (``live.console``) must name a page in ``pumping``: Playwright's sync API delivers console
+    messages only while it runs a call, so the wait is that page's ``wait_for_timeout``, not a
+    sleep, which would not deliver a line logged after the last call."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"not reached within {timeout} s: {what}")
-        time.sleep(0.25)
+        if pumping is None:
+            time.sleep(0.25)
+        else:
+            pumping.wait_for_timeout(250)
 
 
 def recordings(page: Page, person: Person, appointment: str) -> list[dict[str, Any]]:

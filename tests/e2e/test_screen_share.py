@@ -211,6 +211,7 @@ def test_the_doctor_shares_the_screen_seen_and_recorded_then_the_patient_with_pe
     eventually(
         lambda: '"sending":"screen:' in patient_senders(live)[-1],
         "the patient's video sender carries Chromium's screen capture",
+        pumping=p,
     )
     assert_video_flows(d)
     shoot(p, "call-screen-patient-sharing-zh-phone")
@@ -223,6 +224,7 @@ def test_the_doctor_shares_the_screen_seen_and_recorded_then_the_patient_with_pe
     eventually(
         lambda: '"sending":"fake_device' in patient_senders(live)[-1],
         "the patient's camera is back on their video sender",
+        pumping=p,
     )
     time.sleep(0.5)
     expect(indicator(p)).to_have_count(0)
