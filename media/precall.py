@@ -208,6 +208,16 @@ class _Check:
     closer: asyncio.Task[None] | None = None
 
 
+def measured_enough(measurement: Measurement, measured: float, measure_seconds: float) -> bool:
+    """Whether a check has measured enough for its verdict: media for ``measure_seconds``; the
+    bitrate, which takes two samples of the bytes received at least half a second apart (on a
+    loaded machine the first sample can come late); and a round trip (two RTCP exchanges),
+    unless the device has not reported one within a grace period."""
+    if measured < measure_seconds or measurement.bitrate_kbps is None:
+        return False
+    return measurement.rtt_ms is not None or measured >= measure_seconds + RTT_GRACE_SECONDS
+
+
 class PrecallService:
     """Every pre-call check of this process."""
 
@@ -330,14 +340,7 @@ class PrecallService:
     # ------------------------------------------------------------------ internals
 
     def _measured_enough(self, check: _Check, measured: float) -> bool:
-        """Media for ``measure_seconds``, and a round trip measured (it takes two RTCP
-        exchanges) unless the device never reports one within a grace period."""
-        if measured < self.limits.measure_seconds or not check.samples:
-            return False
-        return (
-            check.measurement.rtt_ms is not None
-            or measured >= self.limits.measure_seconds + RTT_GRACE_SECONDS
-        )
+        return measured_enough(check.measurement, measured, self.limits.measure_seconds)
 
     def _owned(self, user_id: str, check_id: str) -> _Check:
         check = self._checks.get(check_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.precall import Advice, Band, Measurement, Verdict, assess
+from media.precall import measured_enough
 
 HEALTHY = Measurement(
     rtt_ms=40,
@@ -102,3 +103,21 @@ def test_band_direction() -> None:
         Verdict.POOR,
         Verdict.WILL_NOT_WORK,
     ]
+
+
+@pytest.mark.parametrize(
+    ("measured", "change", "enough"),
+    [
+        (5.0, {}, True),
+        (4.9, {}, False),  # not long enough
+        # One sample of the bytes received so far (a late first sample on a busy machine): no
+        # bitrate, no verdict yet, however long the media ran.
+        (9.0, {"bitrate_kbps": None}, False),
+        (5.0, {"rtt_ms": None}, False),  # waiting for the first round trip
+        (10.0, {"rtt_ms": None}, True),  # ... for at most the grace period
+    ],
+)
+def test_a_verdict_waits_for_the_bitrate_and_the_round_trip(
+    measured: float, change: dict[str, object], enough: bool
+) -> None:
+    assert measured_enough(with_(**change), measured, measure_seconds=5.0) is enough
