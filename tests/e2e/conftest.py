@@ -343,8 +343,15 @@ FRAMES = """(testid) => new Promise((resolve) => {
 })"""
 
 
-def assert_video_flows(page: Page, testid: str = "remote-video") -> None:
-    result: dict[str, Any] = page.evaluate(FRAMES, testid)
+def assert_video_flows(page: Page, testid: str = "remote-video", *, within: float = 0.0) -> None:
+    """The video shows at least 10 new frames within one 8 s look; with ``within``, looks again
+    until that many seconds have passed (video that has to climb back, say after a cut, while
+    the sender's bandwidth estimate recovers: a keyframe takes seconds at its lowest rate)."""
+    deadline = time.monotonic() + within
+    while True:
+        result: dict[str, Any] = page.evaluate(FRAMES, testid)
+        if (result["width"] > 0 and result["frames"] >= 10) or time.monotonic() >= deadline:
+            break
     assert result["width"] > 0, result
     assert result["frames"] >= 10, result
 

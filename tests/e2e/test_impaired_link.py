@@ -227,6 +227,10 @@ def test_the_call_adapts_to_a_bad_link_and_recovers_with_it(
     )
 
 
+# How long the video may take to show frames again once the cut ends and the call reconnected.
+RECOVERY_SECONDS = 30.0
+
+
 def test_a_ten_second_cut_of_the_media_path_is_recovered_by_ice_restart(
     new_context: ContextFactory, far_browser: Browser, live: Live, clean_link: netns.Link
 ) -> None:
@@ -267,8 +271,10 @@ def test_a_ten_second_cut_of_the_media_path_is_recovered_by_ice_restart(
     p.wait_for_timeout(4000)
     fallbacks = [line for line in live.console[start:] if ' call audio_only {"on":true' in line]
     assert fallbacks == []
-    assert_video_flows(p)
-    assert_video_flows(d)
+    # Each sender's bandwidth estimate fell during the cut; over this link its first keyframe
+    # can take seconds to arrive (once, in a fresh-clone run, more than 12 s).
+    assert_video_flows(p, within=RECOVERY_SECONDS)
+    assert_video_flows(d, within=RECOVERY_SECONDS)
     expect(d.get_by_test_id("call-status")).to_have_text("Connected with Sun Li")
     # By ICE restart on the connection it had, not by a new one, and nobody pressed anything.
     assert len(call_trace(live, "create")) == connections
