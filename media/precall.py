@@ -301,7 +301,9 @@ class PrecallService:
             measured = max(0.0, until - check.connected_at)
         failed = check.state is CheckState.FAILED
         complete = (
-            failed or check.state is CheckState.CLOSED or self._measured_enough(check, measured)
+            failed
+            or check.state is CheckState.CLOSED
+            or measured_enough(check.measurement, measured, self.limits.measure_seconds)
         )
         return PrecallReport(
             id=check.id,
@@ -338,9 +340,6 @@ class PrecallService:
             await asyncio.wait(list(self._tasks))
 
     # ------------------------------------------------------------------ internals
-
-    def _measured_enough(self, check: _Check, measured: float) -> bool:
-        return measured_enough(check.measurement, measured, self.limits.measure_seconds)
 
     def _owned(self, user_id: str, check_id: str) -> _Check:
         check = self._checks.get(check_id)

@@ -86,8 +86,7 @@ class SmsBudgetRepository:
         increment but may answer some of them with a duplicate key error or no document. Those
         callers were refused texts that the day had counted. A lost insert race changes
         nothing."""
-        counted = await self._increment(day, limit)
-        if counted:
+        if await self._increment(day, limit):
             return True
         # The day is full, or its document does not exist yet.
         with contextlib.suppress(DuplicateKeyError):
